@@ -1,0 +1,81 @@
+//! Range checks of model inputs, with errors that say where the offending value is.
+
+use crate::error::{CoreError, Result};
+
+/// An accepted range of an input quantity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    /// Lowest accepted value.
+    pub min: f64,
+    /// Highest accepted value.
+    pub max: f64,
+    /// Whether `min` itself is excluded.
+    pub exclusive_min: bool,
+    /// The range in words, for messages.
+    pub expected: &'static str,
+}
+
+impl Range {
+    /// Values from `min` to `max`, both included.
+    pub const fn closed(min: f64, max: f64, expected: &'static str) -> Self {
+        Self { min, max, exclusive_min: false, expected }
+    }
+
+    /// Values above `min` (excluded) up to `max`.
+    pub const fn above(min: f64, max: f64, expected: &'static str) -> Self {
+        Self { min, max, exclusive_min: true, expected }
+    }
+
+    /// Whether a finite `value` is accepted. Non-finite values are not range errors: they
+    /// make the pixel's outputs NaN.
+    #[inline]
+    pub fn accepts(&self, value: f64) -> bool {
+        if !value.is_finite() {
+            return true;
+        }
+        let low_ok = if self.exclusive_min { value > self.min } else { value >= self.min };
+        low_ok && value <= self.max
+    }
+
+    /// Checks `value`; `location` describes where it is (only called on error).
+    #[inline]
+    pub fn check(&self, argument: &'static str, value: f64, location: impl FnOnce() -> String) -> Result<()> {
+        if self.accepts(value) {
+            Ok(())
+        } else {
+            Err(CoreError::OutOfRange { argument, location: location(), value, expected: self.expected })
+        }
+    }
+}
+
+/// Clay content, %.
+pub const CLAY: Range = Range::closed(0.0, 100.0, "[0, 100] %");
+/// Layer depth, cm.
+pub const DEPTH: Range = Range::above(0.0, f64::INFINITY, "> 0 cm");
+/// Carbon inputs, t C/ha.
+pub const INPUT: Range = Range::closed(0.0, f64::INFINITY, ">= 0 t C/ha");
+/// Cover rate factor.
+pub const COVER: Range = Range::closed(0.0, 1.0, "[0, 1] (0.6 covered .. 1.0 bare)");
+/// Any finite value.
+pub const ANY: Range = Range::closed(f64::NEG_INFINITY, f64::INFINITY, "any finite value");
+/// Precipitation and evaporation of raster inputs, mm.
+pub const WATER: Range = Range::closed(0.0, f64::INFINITY, ">= 0 mm");
+/// Non-negative ratios and factors.
+pub const NON_NEGATIVE: Range = Range::closed(0.0, f64::INFINITY, ">= 0");
+/// Accumulated topsoil moisture deficit, mm.
+pub const TSMD: Range = Range::closed(f64::NEG_INFINITY, 0.0, "<= 0 mm");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert!(CLAY.accepts(0.0) && CLAY.accepts(100.0) && !CLAY.accepts(100.5));
+        assert!(!DEPTH.accepts(0.0) && DEPTH.accepts(1e-9));
+        assert!(CLAY.accepts(f64::NAN) && CLAY.accepts(f64::INFINITY));
+        let e = COVER.check("cover", 1.5, || "pixel 3, month 7".into()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("cover") && msg.contains("pixel 3, month 7") && msg.contains("1.5"));
+    }
+}

@@ -1,0 +1,237 @@
+//! Spin-up: the exact discrete periodic equilibrium, the official iterative rule of the
+//! Rothamsted programs, and the continuous analytical equilibrium of Dechow et al. (2019).
+
+use crate::pools::{active, falloon_iom, Partition, Pools, IOM, K};
+use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
+use crate::modifiers::Soil;
+use crate::pools::{split_fym, split_plant_input};
+
+/// Official spin-up stop: the year-end active carbon changes by at most this (t C/ha).
+pub const ITERATIVE_TOLERANCE: f64 = 1e-6;
+/// Years the moisture deficit is cycled at most to find its periodic year.
+pub const MAX_CYCLE_YEARS: usize = 1000;
+/// Years the official iterative spin-up runs at most before giving up.
+pub const MAX_ITERATIVE_YEARS: usize = 1_000_000;
+
+/// The periodic year of the topsoil moisture deficit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TsmdCycle {
+    /// Deficit at the end of December (= before January) of the periodic year, mm.
+    pub tsmd: f64,
+    /// Years run until the year-end deficit repeated.
+    pub years: usize,
+    /// False when the deficit had not repeated exactly after [`MAX_CYCLE_YEARS`]; the last
+    /// year is then used as the cycle.
+    pub periodic: bool,
+}
+
+/// Cycles the 12 months of `year` from the deficit `tsmd` (mm) until the year-end deficit
+/// repeats exactly (the clamps make it periodic within a few years).
+pub fn periodic_tsmd<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F, tsmd: f64) -> TsmdCycle {
+    let mut start = tsmd;
+    for years in 1..=MAX_CYCLE_YEARS {
+        let mut acc = start;
+        for m in 0..12 {
+            month_rate(soil, &mut acc, &year(m));
+        }
+        if acc == start || acc.is_nan() {
+            return TsmdCycle { tsmd: acc, years, periodic: acc == start };
+        }
+        start = acc;
+    }
+    TsmdCycle { tsmd: start, years: MAX_CYCLE_YEARS, periodic: false }
+}
+
+/// The composed affine map of one year from the deficit `tsmd` (mm) with the year's own
+/// inputs, and the year-end deficit. `plant_scale` multiplies every plant input.
+pub fn year_map<F: Fn(usize) -> MonthForcing>(
+    soil: &Soil,
+    year: &F,
+    tsmd: f64,
+    plant_override: Option<f64>,
+    with_fym: bool,
+) -> (YearMap, f64) {
+    let mut acc = tsmd;
+    let mut map = YearMap::identity();
+    for m in 0..12 {
+        let f = year(m);
+        let out = month_rate(soil, &mut acc, &f);
+        let plant = plant_override.unwrap_or(f.plant_input);
+        let (pd, pr) = split_plant_input(plant, f.dpm_rpm);
+        let fym = if with_fym { f.fym_input } else { 0.0 };
+        let (fd, fr, fh) = split_fym(fym);
+        map = map.then(&YearMap::month(soil, out.rate, [pd + fd, pr + fr, 0.0, fh]));
+    }
+    (map, acc)
+}
+
+/// A spin-up result: pools at the end of December and the deficit carried into January.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spinup {
+    /// Pools DPM, RPM, BIO, HUM, IOM, t C/ha.
+    pub pools: Pools,
+    /// Deficit at the end of the spin-up, mm.
+    pub tsmd: f64,
+    /// Months run (iterative rule), or years cycled for the deficit (equilibrium).
+    pub count: usize,
+    /// Whether the deficit cycle (equilibrium) or the pools (iterative) converged.
+    pub converged: bool,
+}
+
+/// Exact discrete periodic equilibrium of the year `year` with its own inputs: the deficit is
+/// cycled to its periodic year from 0, then the fixed point of the composed year map.
+pub fn equilibrium<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F, iom: f64) -> Spinup {
+    let cycle = periodic_tsmd(soil, year, 0.0);
+    let (map, _) = year_map(soil, year, cycle.tsmd, None, true);
+    let c = map.fixed_point();
+    Spinup {
+        pools: [c[0], c[1], c[2], c[3], iom],
+        tsmd: cycle.tsmd,
+        count: cycle.years,
+        converged: cycle.periodic,
+    }
+}
+
+/// Equilibrium plant input for a target total SOC (t C/ha): IOM by Falloon from `soc`, the
+/// annual plant input entering as 1/12 a month (FYM as given by the forcing). Returns
+/// (annual input t C/ha/yr, pools at the end of December, periodic year-end deficit mm,
+/// whether the deficit cycle was periodic).
+pub fn equilibrium_inputs<F: Fn(usize) -> MonthForcing>(
+    soil: &Soil,
+    year: &F,
+    soc: f64,
+) -> (f64, Pools, f64, bool) {
+    let iom = falloon_iom(soc);
+    let cycle = periodic_tsmd(soil, year, 0.0);
+    let (unit, _) = year_map(soil, year, cycle.tsmd, Some(1.0 / 12.0), false);
+    let (fym, _) = year_map(soil, year, cycle.tsmd, Some(0.0), true);
+    let c_unit = unit.fixed_point();
+    let c_fym = fym.fixed_point();
+    let unit_sum: f64 = c_unit.iter().sum();
+    let fym_sum: f64 = c_fym.iter().sum();
+    let annual = (soc - iom - fym_sum) / unit_sum;
+    let mut pools = [0.0; 5];
+    for i in 0..4 {
+        pools[i] = annual * c_unit[i] + c_fym[i];
+    }
+    pools[IOM] = iom;
+    (annual, pools, cycle.tsmd, cycle.periodic)
+}
+
+/// The official spin-up rule of the Rothamsted programs: the 12 months repeated from empty
+/// active pools and deficit 0 until, at a year end, the active carbon differs from the
+/// previous year end (0 before the first) by at most [`ITERATIVE_TOLERANCE`] t C/ha.
+pub fn iterative<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F, iom: f64) -> Spinup {
+    let mut pools: Pools = [0.0, 0.0, 0.0, 0.0, iom];
+    let mut tsmd = 0.0;
+    let mut previous = 0.0;
+    let mut months = 0;
+    for _ in 0..MAX_ITERATIVE_YEARS {
+        for m in 0..12 {
+            let f = year(m);
+            let out = month_rate(soil, &mut tsmd, &f);
+            decompose(&mut pools, soil, out.rate, f.plant_input, f.dpm_rpm, f.fym_input);
+        }
+        months += 12;
+        let now = active(&pools);
+        if (now - previous).abs() <= ITERATIVE_TOLERANCE {
+            return Spinup { pools, tsmd, count: months, converged: true };
+        }
+        if now.is_nan() {
+            break;
+        }
+        previous = now;
+    }
+    Spinup { pools: [f64::NAN; 5], tsmd: f64::NAN, count: months, converged: false }
+}
+
+/// Active pools (DPM, RPM, BIO, HUM; t C/ha) of the continuous RothC equilibrium for an input
+/// of 1 t C/ha/yr at the constant rate modifier `xi` (Dechow et al. 2019, FAO v1.2 script 11).
+pub fn analytical_unit_pools(xi: f64, clay: f64, dpm_rpm: f64) -> [f64; 4] {
+    let p = Partition::new(clay);
+    let throughput = 1.0 / (1.0 - p.bio - p.hum);
+    let (i_dpm, i_rpm) = split_plant_input(1.0, dpm_rpm);
+    [
+        i_dpm / (K[0] * xi),
+        i_rpm / (K[1] * xi),
+        p.bio * throughput / (K[2] * xi),
+        p.hum * throughput / (K[3] * xi),
+    ]
+}
+
+/// Annual input (t C/ha/yr) and pools of the continuous equilibrium that hold total `soc`
+/// (t C/ha) at the mean rate modifier `xi`, IOM by Falloon.
+pub fn analytical_equilibrium(soc: f64, xi: f64, clay: f64, dpm_rpm: f64) -> (f64, Pools) {
+    let iom = falloon_iom(soc);
+    let unit = analytical_unit_pools(xi, clay, dpm_rpm);
+    let annual = (soc - iom) / unit.iter().sum::<f64>();
+    (
+        annual,
+        [annual * unit[0], annual * unit[1], annual * unit[2], annual * unit[3], iom],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pools::total;
+    use crate::solver::step_month;
+
+    fn year(m: usize) -> MonthForcing {
+        let t = [3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1];
+        let p = [52.2, 42.9, 35.2, 52.0, 64.9, 46.3, 63.5, 60.6, 58.8, 63.4, 72.5, 60.9];
+        let e = [6.6, 17.3, 40.7, 70.5, 103.5, 117.3, 130.1, 106.9, 61.9, 29.5, 8.8, 3.9];
+        MonthForcing {
+            temperature: t[m],
+            precipitation: p[m],
+            evaporation: e[m],
+            cover: if m == 8 { 1.0 } else { 0.6 },
+            plant_input: if m == 7 { 1.74 } else { 0.0 },
+            fym_input: if m == 2 { 0.5 } else { 0.0 },
+            dpm_rpm: 1.44,
+            rate_factor: 1.0,
+        }
+    }
+
+    #[test]
+    fn equilibrium_is_periodic() {
+        let soil = Soil::new(23.4, 23.0, 0.75);
+        let eq = equilibrium(&soil, &year, 3.0);
+        assert!(eq.converged);
+        let mut pools = eq.pools;
+        let mut tsmd = eq.tsmd;
+        for m in 0..12 {
+            step_month(&mut pools, &mut tsmd, &soil, &year(m));
+        }
+        for i in 0..5 {
+            assert!((pools[i] - eq.pools[i]).abs() <= 1e-12 * eq.pools[i]);
+        }
+        assert_eq!(tsmd, eq.tsmd);
+    }
+
+    #[test]
+    fn iterative_approaches_equilibrium() {
+        let soil = Soil::new(23.4, 23.0, 0.75);
+        let eq = equilibrium(&soil, &year, 3.0);
+        let it = iterative(&soil, &year, 3.0);
+        assert!(it.converged);
+        assert!((total(&it.pools) - total(&eq.pools)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn equilibrium_inputs_hit_target() {
+        let soil = Soil::new(30.0, 30.0, 1.0);
+        let (annual, pools, _, periodic) = equilibrium_inputs(&soil, &year, 55.0);
+        assert!(periodic && annual > 0.0);
+        assert!((total(&pools) - 55.0).abs() < 1e-12 * 55.0);
+    }
+
+    #[test]
+    fn analytical_hits_target() {
+        let (annual, pools) = analytical_equilibrium(60.0, 0.7, 25.0, 1.44);
+        assert!(annual > 0.0);
+        assert!((total(&pools) - 60.0).abs() < 1e-12 * 60.0);
+        // DPM/RPM flux ratio equals dpm_rpm
+        assert!((pools[0] * 10.0 / (pools[1] * 0.3) - 1.44).abs() < 1e-12);
+    }
+}

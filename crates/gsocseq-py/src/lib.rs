@@ -1,0 +1,485 @@
+//! Thin PyO3 binding of `gsocseq-core`: numpy arrays in and out, the GIL released while the
+//! core runs, pixels in parallel with rayon. Argument shapes and broadcasting are settled by
+//! the Python wrappers (`gsocseq.rothc`); here every per-month array is (n, months) and every
+//! per-pixel array (n,), possibly with zero strides.
+
+use gsocseq_core::check::{self, Range};
+use gsocseq_core::equilibrium;
+use gsocseq_core::solver::{self, MonthForcing};
+use gsocseq_core::{CoreError, Pools, Soil};
+use numpy::ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use rayon::prelude::*;
+
+fn to_py(e: CoreError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (None or 0: the global pool, all cores).
+fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+    match threads {
+        None | Some(0) => Ok(f()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| PyValueError::new_err(format!("threads: {e}")))?;
+            Ok(pool.install(f))
+        }
+    }
+}
+
+/// The per-month forcing of every pixel, (n, months) views.
+struct Forcing<'a> {
+    temperature: ArrayView2<'a, f64>,
+    precipitation: ArrayView2<'a, f64>,
+    evaporation: ArrayView2<'a, f64>,
+    cover: ArrayView2<'a, f64>,
+    plant_input: ArrayView2<'a, f64>,
+    fym_input: ArrayView2<'a, f64>,
+    dpm_rpm: ArrayView2<'a, f64>,
+    rate_factor: ArrayView2<'a, f64>,
+}
+
+impl Forcing<'_> {
+    fn named(&self) -> [(&'static str, &ArrayView2<'_, f64>, Range); 8] {
+        [
+            ("temperature", &self.temperature, check::ANY),
+            // The official example has months of negative evaporation (dew): not rejected.
+            ("precipitation", &self.precipitation, check::ANY),
+            ("evaporation", &self.evaporation, check::ANY),
+            ("cover", &self.cover, check::COVER),
+            ("plant_input", &self.plant_input, check::INPUT),
+            ("fym_input", &self.fym_input, check::INPUT),
+            ("dpm_rpm", &self.dpm_rpm, check::NON_NEGATIVE),
+            ("rate_factor", &self.rate_factor, check::NON_NEGATIVE),
+        ]
+    }
+
+    fn months(&self) -> usize {
+        self.temperature.ncols()
+    }
+
+    #[inline]
+    fn month(&self, i: usize, m: usize) -> MonthForcing {
+        MonthForcing {
+            temperature: self.temperature[[i, m]],
+            precipitation: self.precipitation[[i, m]],
+            evaporation: self.evaporation[[i, m]],
+            cover: self.cover[[i, m]],
+            plant_input: self.plant_input[[i, m]],
+            fym_input: self.fym_input[[i, m]],
+            dpm_rpm: self.dpm_rpm[[i, m]],
+            rate_factor: self.rate_factor[[i, m]],
+        }
+    }
+
+    /// Whether every forcing value of pixel `i` is finite.
+    fn finite(&self, i: usize) -> bool {
+        self.named()
+            .iter()
+            .all(|(_, a, _)| a.row(i).iter().all(|v| v.is_finite()))
+    }
+
+    /// The first out-of-range value, in pixel order, then argument order, then month.
+    fn validate(&self) -> Result<(), CoreError> {
+        let n = self.temperature.nrows();
+        let first = (0..n).into_par_iter().find_map_first(|i| {
+            for (name, a, range) in self.named() {
+                for (m, &v) in a.row(i).iter().enumerate() {
+                    if let Err(e) = range.check(name, v, || format!("pixel {i}, month {m}")) {
+                        return Some(e);
+                    }
+                }
+            }
+            None
+        });
+        first.map_or(Ok(()), Err)
+    }
+}
+
+/// Per-pixel site values: clay %, depth cm.
+struct Sites<'a> {
+    clay: ArrayView1<'a, f64>,
+    depth: ArrayView1<'a, f64>,
+    evap_coefficient: f64,
+}
+
+impl Sites<'_> {
+    fn validate(&self) -> Result<(), CoreError> {
+        for (name, a, range) in [("clay", &self.clay, check::CLAY), ("depth", &self.depth, check::DEPTH)] {
+            for (i, &v) in a.iter().enumerate() {
+                range.check(name, v, || format!("pixel {i}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finite(&self, i: usize) -> bool {
+        self.clay[i].is_finite() && self.depth[i].is_finite()
+    }
+
+    fn soil(&self, i: usize) -> Soil {
+        Soil::new(self.clay[i], self.depth[i], self.evap_coefficient)
+    }
+}
+
+fn check_per_pixel(name: &'static str, a: &ArrayView1<'_, f64>, range: Range) -> Result<(), CoreError> {
+    for (i, &v) in a.iter().enumerate() {
+        range.check(name, v, || format!("pixel {i}"))?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn forcing<'a>(
+    temperature: &'a PyReadonlyArray2<'_, f64>,
+    precipitation: &'a PyReadonlyArray2<'_, f64>,
+    evaporation: &'a PyReadonlyArray2<'_, f64>,
+    cover: &'a PyReadonlyArray2<'_, f64>,
+    plant_input: &'a PyReadonlyArray2<'_, f64>,
+    fym_input: &'a PyReadonlyArray2<'_, f64>,
+    dpm_rpm: &'a PyReadonlyArray2<'_, f64>,
+    rate_factor: &'a PyReadonlyArray2<'_, f64>,
+) -> Forcing<'a> {
+    Forcing {
+        temperature: temperature.as_array(),
+        precipitation: precipitation.as_array(),
+        evaporation: evaporation.as_array(),
+        cover: cover.as_array(),
+        plant_input: plant_input.as_array(),
+        fym_input: fym_input.as_array(),
+        dpm_rpm: dpm_rpm.as_array(),
+        rate_factor: rate_factor.as_array(),
+    }
+}
+
+type RunOutput<'py> = (
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Option<Bound<'py, PyArray3<f64>>>,
+    Option<Bound<'py, PyArray2<f64>>>,
+);
+
+/// RothC over `months` months for n pixels. Returns (pools, tsmd, co2, monthly, monthly_co2).
+#[pyfunction]
+#[pyo3(signature = (pools, temperature, precipitation, evaporation, cover, plant_input, fym_input, dpm_rpm, rate_factor, clay, depth, tsmd, evap_coefficient, trajectory, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn run<'py>(
+    py: Python<'py>,
+    pools: PyReadonlyArray2<'py, f64>,
+    temperature: PyReadonlyArray2<'py, f64>,
+    precipitation: PyReadonlyArray2<'py, f64>,
+    evaporation: PyReadonlyArray2<'py, f64>,
+    cover: PyReadonlyArray2<'py, f64>,
+    plant_input: PyReadonlyArray2<'py, f64>,
+    fym_input: PyReadonlyArray2<'py, f64>,
+    dpm_rpm: PyReadonlyArray2<'py, f64>,
+    rate_factor: PyReadonlyArray2<'py, f64>,
+    clay: PyReadonlyArray1<'py, f64>,
+    depth: PyReadonlyArray1<'py, f64>,
+    tsmd: PyReadonlyArray1<'py, f64>,
+    evap_coefficient: f64,
+    trajectory: bool,
+    threads: Option<usize>,
+) -> PyResult<RunOutput<'py>> {
+    let f = forcing(&temperature, &precipitation, &evaporation, &cover, &plant_input, &fym_input, &dpm_rpm, &rate_factor);
+    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let pools0 = pools.as_array();
+    let tsmd0 = tsmd.as_array();
+    let n = pools0.nrows();
+    let months = f.months();
+    let result = py.detach(|| {
+        with_threads(threads, || -> Result<_, CoreError> {
+            sites.validate()?;
+            check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
+            f.validate()?;
+            let mut out_pools = vec![0.0; n * 5];
+            let mut out_tsmd = vec![0.0; n];
+            let mut out_co2 = vec![0.0; n];
+            let traj_len = if trajectory { months } else { 0 };
+            // Without a trajectory the buffers hold one unused value per pixel.
+            let (chunk, chunk_co2) = ((traj_len * 5).max(1), traj_len.max(1));
+            let mut monthly = vec![0.0; n * chunk];
+            let mut monthly_co2 = vec![0.0; n * chunk_co2];
+            out_pools
+                .par_chunks_mut(5)
+                .zip(out_tsmd.par_iter_mut())
+                .zip(out_co2.par_iter_mut())
+                .zip(monthly.par_chunks_mut(chunk))
+                .zip(monthly_co2.par_chunks_mut(chunk_co2))
+                .enumerate()
+                .for_each(|(i, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                    let row = pools0.row(i);
+                    let mut p: Pools = [row[0], row[1], row[2], row[3], row[4]];
+                    let mut acc = tsmd0[i];
+                    if !(f.finite(i) && sites.finite(i) && acc.is_finite() && p.iter().all(|v| v.is_finite())) {
+                        p_out.fill(f64::NAN);
+                        *t_out = f64::NAN;
+                        *c_out = f64::NAN;
+                        traj.fill(f64::NAN);
+                        traj_co2.fill(f64::NAN);
+                        return;
+                    }
+                    let soil = sites.soil(i);
+                    let co2 = solver::run(&mut p, &mut acc, &soil, months, |m| f.month(i, m), |m, pools, out| {
+                        if trajectory {
+                            traj[m * 5..m * 5 + 5].copy_from_slice(pools);
+                            traj_co2[m] = out.co2;
+                        }
+                    });
+                    p_out.copy_from_slice(&p);
+                    *t_out = acc;
+                    *c_out = co2;
+                });
+            Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
+        })
+    })?;
+    let (out_pools, out_tsmd, out_co2, monthly, monthly_co2) = result.map_err(to_py)?;
+    let pools_arr = Array2::from_shape_vec((n, 5), out_pools).expect("shape").into_pyarray(py);
+    let (monthly, monthly_co2) = if trajectory {
+        (
+            Some(Array3::from_shape_vec((n, months, 5), monthly).expect("shape").into_pyarray(py)),
+            Some(Array2::from_shape_vec((n, months), monthly_co2).expect("shape").into_pyarray(py)),
+        )
+    } else {
+        (None, None)
+    };
+    Ok((pools_arr, Array1::from_vec(out_tsmd).into_pyarray(py), Array1::from_vec(out_co2).into_pyarray(py), monthly, monthly_co2))
+}
+
+type Modifiers<'py> = (
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray2<f64>>,
+);
+
+/// Rate modifiers a, b, c, rate and the deficit after every month, each (n, months).
+#[pyfunction]
+#[pyo3(signature = (temperature, precipitation, evaporation, cover, rate_factor, clay, depth, tsmd, evap_coefficient, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn rate_modifiers<'py>(
+    py: Python<'py>,
+    temperature: PyReadonlyArray2<'py, f64>,
+    precipitation: PyReadonlyArray2<'py, f64>,
+    evaporation: PyReadonlyArray2<'py, f64>,
+    cover: PyReadonlyArray2<'py, f64>,
+    rate_factor: PyReadonlyArray2<'py, f64>,
+    clay: PyReadonlyArray1<'py, f64>,
+    depth: PyReadonlyArray1<'py, f64>,
+    tsmd: PyReadonlyArray1<'py, f64>,
+    evap_coefficient: f64,
+    threads: Option<usize>,
+) -> PyResult<Modifiers<'py>> {
+    let zeros = Array2::<f64>::zeros((1, 1));
+    let zero_view = zeros.broadcast(temperature.as_array().raw_dim()).expect("broadcast");
+    let f = Forcing {
+        temperature: temperature.as_array(),
+        precipitation: precipitation.as_array(),
+        evaporation: evaporation.as_array(),
+        cover: cover.as_array(),
+        plant_input: zero_view,
+        fym_input: zero_view,
+        dpm_rpm: zero_view,
+        rate_factor: rate_factor.as_array(),
+    };
+    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let tsmd0 = tsmd.as_array();
+    let (n, months) = f.temperature.dim();
+    let result = py.detach(|| {
+        with_threads(threads, || -> Result<_, CoreError> {
+            sites.validate()?;
+            check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
+            f.validate()?;
+            let mut out = vec![[0.0f64; 5]; n * months];
+            out.par_chunks_mut(months.max(1)).enumerate().for_each(|(i, row)| {
+                let ok = f.finite(i) && sites.finite(i) && tsmd0[i].is_finite();
+                let soil = sites.soil(i);
+                let mut acc = tsmd0[i];
+                for (m, cell) in row.iter_mut().enumerate() {
+                    if !ok {
+                        *cell = [f64::NAN; 5];
+                        continue;
+                    }
+                    let o = solver::month_rate(&soil, &mut acc, &f.month(i, m));
+                    *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
+                }
+            });
+            Ok(out)
+        })
+    })?;
+    let out = result.map_err(to_py)?;
+    let take = |k: usize| Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]).into_pyarray(py);
+    Ok((take(0), take(1), take(2), take(3), take(4)))
+}
+
+/// Spin-up of n pixels over one 12-month year. Returns (pools, tsmd, months or None).
+#[pyfunction]
+#[pyo3(signature = (method, temperature, precipitation, evaporation, cover, plant_input, fym_input, dpm_rpm, rate_factor, clay, depth, iom, evap_coefficient, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn spinup<'py>(
+    py: Python<'py>,
+    method: &str,
+    temperature: PyReadonlyArray2<'py, f64>,
+    precipitation: PyReadonlyArray2<'py, f64>,
+    evaporation: PyReadonlyArray2<'py, f64>,
+    cover: PyReadonlyArray2<'py, f64>,
+    plant_input: PyReadonlyArray2<'py, f64>,
+    fym_input: PyReadonlyArray2<'py, f64>,
+    dpm_rpm: PyReadonlyArray2<'py, f64>,
+    rate_factor: PyReadonlyArray2<'py, f64>,
+    clay: PyReadonlyArray1<'py, f64>,
+    depth: PyReadonlyArray1<'py, f64>,
+    iom: PyReadonlyArray1<'py, f64>,
+    evap_coefficient: f64,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>, Option<Bound<'py, PyArray1<i64>>>)> {
+    let iterative = match method {
+        "rothamsted-iterative" => true,
+        "equilibrium" => false,
+        other => {
+            return Err(to_py(CoreError::UnknownOption {
+                argument: "method",
+                value: other.to_string(),
+                expected: "'rothamsted-iterative', 'equilibrium'",
+            }))
+        }
+    };
+    let f = forcing(&temperature, &precipitation, &evaporation, &cover, &plant_input, &fym_input, &dpm_rpm, &rate_factor);
+    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let iom = iom.as_array();
+    let n = f.temperature.nrows();
+    let result = py.detach(|| {
+        with_threads(threads, || -> Result<_, CoreError> {
+            sites.validate()?;
+            check_per_pixel("iom", &iom, check::INPUT)?;
+            f.validate()?;
+            let out: Vec<(Pools, f64, i64)> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    if !(f.finite(i) && sites.finite(i) && iom[i].is_finite()) {
+                        return ([f64::NAN; 5], f64::NAN, 0);
+                    }
+                    let soil = sites.soil(i);
+                    let year = |m: usize| f.month(i, m);
+                    let s = if iterative {
+                        equilibrium::iterative(&soil, &year, iom[i])
+                    } else {
+                        equilibrium::equilibrium(&soil, &year, iom[i])
+                    };
+                    (s.pools, s.tsmd, s.count as i64)
+                })
+                .collect();
+            Ok(out)
+        })
+    })?;
+    let out = result.map_err(to_py)?;
+    let pools = Array2::from_shape_fn((n, 5), |(i, k)| out[i].0[k]).into_pyarray(py);
+    let tsmd = Array1::from_iter(out.iter().map(|o| o.1)).into_pyarray(py);
+    let months = iterative.then(|| Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py));
+    Ok((pools, tsmd, months))
+}
+
+/// Plant input (t C/ha/yr, 1/12 a month) holding `soc` at the exact discrete equilibrium.
+/// Returns (annual_input, pools, tsmd).
+#[pyfunction]
+#[pyo3(signature = (soc, temperature, precipitation, evaporation, cover, fym_input, dpm_rpm, rate_factor, clay, depth, evap_coefficient, threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn equilibrium_inputs<'py>(
+    py: Python<'py>,
+    soc: PyReadonlyArray1<'py, f64>,
+    temperature: PyReadonlyArray2<'py, f64>,
+    precipitation: PyReadonlyArray2<'py, f64>,
+    evaporation: PyReadonlyArray2<'py, f64>,
+    cover: PyReadonlyArray2<'py, f64>,
+    fym_input: PyReadonlyArray2<'py, f64>,
+    dpm_rpm: PyReadonlyArray2<'py, f64>,
+    rate_factor: PyReadonlyArray2<'py, f64>,
+    clay: PyReadonlyArray1<'py, f64>,
+    depth: PyReadonlyArray1<'py, f64>,
+    evap_coefficient: f64,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)> {
+    let zeros = Array2::<f64>::zeros((1, 1));
+    let zero_view = zeros.broadcast(temperature.as_array().raw_dim()).expect("broadcast");
+    let f = Forcing {
+        temperature: temperature.as_array(),
+        precipitation: precipitation.as_array(),
+        evaporation: evaporation.as_array(),
+        cover: cover.as_array(),
+        plant_input: zero_view,
+        fym_input: fym_input.as_array(),
+        dpm_rpm: dpm_rpm.as_array(),
+        rate_factor: rate_factor.as_array(),
+    };
+    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let soc = soc.as_array();
+    let n = f.temperature.nrows();
+    let result = py.detach(|| {
+        with_threads(threads, || -> Result<_, CoreError> {
+            sites.validate()?;
+            check_per_pixel("soc", &soc, check::INPUT)?;
+            f.validate()?;
+            let out: Vec<(f64, Pools, f64)> = (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    if !(f.finite(i) && sites.finite(i) && soc[i].is_finite()) {
+                        return (f64::NAN, [f64::NAN; 5], f64::NAN);
+                    }
+                    let soil = sites.soil(i);
+                    let (annual, pools, tsmd, _) = equilibrium::equilibrium_inputs(&soil, &|m| f.month(i, m), soc[i]);
+                    (annual, pools, tsmd)
+                })
+                .collect();
+            Ok(out)
+        })
+    })?;
+    let out = result.map_err(to_py)?;
+    Ok((
+        Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
+        Array2::from_shape_fn((n, 5), |(i, k)| out[i].1[k]).into_pyarray(py),
+        Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py),
+    ))
+}
+
+/// Continuous equilibrium of Dechow et al. (2019) as FAO v1.2 script 11. Returns
+/// (annual_input, pools).
+#[pyfunction]
+fn analytical_equilibrium<'py>(
+    py: Python<'py>,
+    soc: PyReadonlyArray1<'py, f64>,
+    xi: PyReadonlyArray1<'py, f64>,
+    clay: PyReadonlyArray1<'py, f64>,
+    dpm_rpm: PyReadonlyArray1<'py, f64>,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>)> {
+    let (soc, xi, clay, dpm_rpm) = (soc.as_array(), xi.as_array(), clay.as_array(), dpm_rpm.as_array());
+    check_per_pixel("soc", &soc, check::INPUT).map_err(to_py)?;
+    check_per_pixel("xi", &xi, check::NON_NEGATIVE).map_err(to_py)?;
+    check_per_pixel("clay", &clay, check::CLAY).map_err(to_py)?;
+    check_per_pixel("dpm_rpm", &dpm_rpm, check::NON_NEGATIVE).map_err(to_py)?;
+    let n = soc.len();
+    let out: Vec<(f64, Pools)> = (0..n)
+        .map(|i| equilibrium::analytical_equilibrium(soc[i], xi[i], clay[i], dpm_rpm[i]))
+        .collect();
+    Ok((
+        Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
+        Array2::from_shape_fn((n, 5), |(i, k)| out[i].1[k]).into_pyarray(py),
+    ))
+}
+
+/// The compiled core of gsocseq.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(rate_modifiers, m)?)?;
+    m.add_function(wrap_pyfunction!(spinup, m)?)?;
+    m.add_function(wrap_pyfunction!(equilibrium_inputs, m)?)?;
+    m.add_function(wrap_pyfunction!(analytical_equilibrium, m)?)?;
+    Ok(())
+}
