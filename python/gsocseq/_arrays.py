@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ class Layout:
     (n,); `monthly_or_pixel` ones also (n, months).
     """
 
-    def __init__(self, months: Optional[int] = None) -> None:
+    def __init__(self, months: int | None = None) -> None:
         self.monthly: dict[str, F64] = {}
         self.per_pixel: dict[str, F64] = {}
         self.fixed_months = months
@@ -39,7 +39,9 @@ class Layout:
     def add_monthly(self, name: str, value: Any) -> None:
         arr = as_float(name, value)
         if arr.ndim > 2:
-            raise ValueError(f"{name}: expected a scalar, (months,) or (n, months), got shape {arr.shape}")
+            raise ValueError(
+                f"{name}: expected a scalar, (months,) or (n, months), got shape {arr.shape}"
+            )
         if arr.ndim >= 1:
             self._months[name] = arr.shape[-1]
         if arr.ndim == 2:
@@ -66,7 +68,8 @@ class Layout:
         arr = as_float(name, value)
         if arr.ndim not in (1, 2) or arr.shape[-1] != 5:
             raise ValueError(
-                f"{name}: expected (n, 5) or (5,) pools DPM, RPM, BIO, HUM, IOM, got shape {arr.shape}"
+                f"{name}: expected (n, 5) or (5,) pools DPM, RPM, BIO, HUM, IOM, "
+                f"got shape {arr.shape}"
             )
         if arr.ndim == 2:
             self._n[name] = arr.shape[0]

@@ -18,12 +18,22 @@ pub struct Range {
 impl Range {
     /// Values from `min` to `max`, both included.
     pub const fn closed(min: f64, max: f64, expected: &'static str) -> Self {
-        Self { min, max, exclusive_min: false, expected }
+        Self {
+            min,
+            max,
+            exclusive_min: false,
+            expected,
+        }
     }
 
     /// Values above `min` (excluded) up to `max`.
     pub const fn above(min: f64, max: f64, expected: &'static str) -> Self {
-        Self { min, max, exclusive_min: true, expected }
+        Self {
+            min,
+            max,
+            exclusive_min: true,
+            expected,
+        }
     }
 
     /// Whether a finite `value` is accepted. Non-finite values are not range errors: they
@@ -33,17 +43,31 @@ impl Range {
         if !value.is_finite() {
             return true;
         }
-        let low_ok = if self.exclusive_min { value > self.min } else { value >= self.min };
+        let low_ok = if self.exclusive_min {
+            value > self.min
+        } else {
+            value >= self.min
+        };
         low_ok && value <= self.max
     }
 
     /// Checks `value`; `location` describes where it is (only called on error).
     #[inline]
-    pub fn check(&self, argument: &'static str, value: f64, location: impl FnOnce() -> String) -> Result<()> {
+    pub fn check(
+        &self,
+        argument: &'static str,
+        value: f64,
+        location: impl FnOnce() -> String,
+    ) -> Result<()> {
         if self.accepts(value) {
             Ok(())
         } else {
-            Err(CoreError::OutOfRange { argument, location: location(), value, expected: self.expected })
+            Err(CoreError::OutOfRange {
+                argument,
+                location: location(),
+                value,
+                expected: self.expected,
+            })
         }
     }
 }
@@ -74,7 +98,9 @@ mod tests {
         assert!(CLAY.accepts(0.0) && CLAY.accepts(100.0) && !CLAY.accepts(100.5));
         assert!(!DEPTH.accepts(0.0) && DEPTH.accepts(1e-9));
         assert!(CLAY.accepts(f64::NAN) && CLAY.accepts(f64::INFINITY));
-        let e = COVER.check("cover", 1.5, || "pixel 3, month 7".into()).unwrap_err();
+        let e = COVER
+            .check("cover", 1.5, || "pixel 3, month 7".into())
+            .unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("cover") && msg.contains("pixel 3, month 7") && msg.contains("1.5"));
     }

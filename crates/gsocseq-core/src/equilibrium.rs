@@ -1,10 +1,10 @@
 //! Spin-up: the exact discrete periodic equilibrium, the official iterative rule of the
 //! Rothamsted programs, and the continuous analytical equilibrium of Dechow et al. (2019).
 
-use crate::pools::{active, falloon_iom, Partition, Pools, IOM, K};
-use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
 use crate::modifiers::Soil;
+use crate::pools::{active, falloon_iom, Partition, Pools, IOM, K};
 use crate::pools::{split_fym, split_plant_input};
+use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
 
 /// Official spin-up stop: the year-end active carbon changes by at most this (t C/ha).
 pub const ITERATIVE_TOLERANCE: f64 = 1e-6;
@@ -35,11 +35,19 @@ pub fn periodic_tsmd<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F, tsmd: 
             month_rate(soil, &mut acc, &year(m));
         }
         if acc == start || acc.is_nan() {
-            return TsmdCycle { tsmd: acc, years, periodic: acc == start };
+            return TsmdCycle {
+                tsmd: acc,
+                years,
+                periodic: acc == start,
+            };
         }
         start = acc;
     }
-    TsmdCycle { tsmd: start, years: MAX_CYCLE_YEARS, periodic: false }
+    TsmdCycle {
+        tsmd: start,
+        years: MAX_CYCLE_YEARS,
+        periodic: false,
+    }
 }
 
 /// The composed affine map of one year from the deficit `tsmd` (mm) with the year's own
@@ -130,19 +138,36 @@ pub fn iterative<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F, iom: f64) 
         for m in 0..12 {
             let f = year(m);
             let out = month_rate(soil, &mut tsmd, &f);
-            decompose(&mut pools, soil, out.rate, f.plant_input, f.dpm_rpm, f.fym_input);
+            decompose(
+                &mut pools,
+                soil,
+                out.rate,
+                f.plant_input,
+                f.dpm_rpm,
+                f.fym_input,
+            );
         }
         months += 12;
         let now = active(&pools);
         if (now - previous).abs() <= ITERATIVE_TOLERANCE {
-            return Spinup { pools, tsmd, count: months, converged: true };
+            return Spinup {
+                pools,
+                tsmd,
+                count: months,
+                converged: true,
+            };
         }
         if now.is_nan() {
             break;
         }
         previous = now;
     }
-    Spinup { pools: [f64::NAN; 5], tsmd: f64::NAN, count: months, converged: false }
+    Spinup {
+        pools: [f64::NAN; 5],
+        tsmd: f64::NAN,
+        count: months,
+        converged: false,
+    }
 }
 
 /// Active pools (DPM, RPM, BIO, HUM; t C/ha) of the continuous RothC equilibrium for an input
@@ -167,7 +192,13 @@ pub fn analytical_equilibrium(soc: f64, xi: f64, clay: f64, dpm_rpm: f64) -> (f6
     let annual = (soc - iom) / unit.iter().sum::<f64>();
     (
         annual,
-        [annual * unit[0], annual * unit[1], annual * unit[2], annual * unit[3], iom],
+        [
+            annual * unit[0],
+            annual * unit[1],
+            annual * unit[2],
+            annual * unit[3],
+            iom,
+        ],
     )
 }
 
@@ -178,9 +209,15 @@ mod tests {
     use crate::solver::step_month;
 
     fn year(m: usize) -> MonthForcing {
-        let t = [3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1];
-        let p = [52.2, 42.9, 35.2, 52.0, 64.9, 46.3, 63.5, 60.6, 58.8, 63.4, 72.5, 60.9];
-        let e = [6.6, 17.3, 40.7, 70.5, 103.5, 117.3, 130.1, 106.9, 61.9, 29.5, 8.8, 3.9];
+        let t = [
+            3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1,
+        ];
+        let p = [
+            52.2, 42.9, 35.2, 52.0, 64.9, 46.3, 63.5, 60.6, 58.8, 63.4, 72.5, 60.9,
+        ];
+        let e = [
+            6.6, 17.3, 40.7, 70.5, 103.5, 117.3, 130.1, 106.9, 61.9, 29.5, 8.8, 3.9,
+        ];
         MonthForcing {
             temperature: t[m],
             precipitation: p[m],
@@ -203,8 +240,8 @@ mod tests {
         for m in 0..12 {
             step_month(&mut pools, &mut tsmd, &soil, &year(m));
         }
-        for i in 0..5 {
-            assert!((pools[i] - eq.pools[i]).abs() <= 1e-12 * eq.pools[i]);
+        for (p, e) in pools.iter().zip(eq.pools.iter()) {
+            assert!((p - e).abs() <= 1e-12 * e);
         }
         assert_eq!(tsmd, eq.tsmd);
     }

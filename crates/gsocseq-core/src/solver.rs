@@ -96,7 +96,12 @@ pub fn decompose(
 
 /// One RothC month: modifiers, decomposition, inputs. Updates `pools` and `tsmd` in place.
 #[inline]
-pub fn step_month(pools: &mut Pools, tsmd: &mut f64, soil: &Soil, f: &MonthForcing) -> MonthOutcome {
+pub fn step_month(
+    pools: &mut Pools,
+    tsmd: &mut f64,
+    soil: &Soil,
+    f: &MonthForcing,
+) -> MonthOutcome {
     let mut out = month_rate(soil, tsmd, f);
     out.co2 = decompose(pools, soil, out.rate, f.plant_input, f.dpm_rpm, f.fym_input);
     out

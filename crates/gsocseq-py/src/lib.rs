@@ -13,6 +13,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
+type Arr1<'py> = Bound<'py, PyArray1<f64>>;
+type Arr2<'py> = Bound<'py, PyArray2<f64>>;
+type SpinupOutput<'py> = (Arr2<'py>, Arr1<'py>, Option<Bound<'py, PyArray1<i64>>>);
+
 fn to_py(e: CoreError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
@@ -109,7 +113,10 @@ struct Sites<'a> {
 
 impl Sites<'_> {
     fn validate(&self) -> Result<(), CoreError> {
-        for (name, a, range) in [("clay", &self.clay, check::CLAY), ("depth", &self.depth, check::DEPTH)] {
+        for (name, a, range) in [
+            ("clay", &self.clay, check::CLAY),
+            ("depth", &self.depth, check::DEPTH),
+        ] {
             for (i, &v) in a.iter().enumerate() {
                 range.check(name, v, || format!("pixel {i}"))?;
             }
@@ -126,7 +133,11 @@ impl Sites<'_> {
     }
 }
 
-fn check_per_pixel(name: &'static str, a: &ArrayView1<'_, f64>, range: Range) -> Result<(), CoreError> {
+fn check_per_pixel(
+    name: &'static str,
+    a: &ArrayView1<'_, f64>,
+    range: Range,
+) -> Result<(), CoreError> {
     for (i, &v) in a.iter().enumerate() {
         range.check(name, v, || format!("pixel {i}"))?;
     }
@@ -186,8 +197,21 @@ fn run<'py>(
     trajectory: bool,
     threads: Option<usize>,
 ) -> PyResult<RunOutput<'py>> {
-    let f = forcing(&temperature, &precipitation, &evaporation, &cover, &plant_input, &fym_input, &dpm_rpm, &rate_factor);
-    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let f = forcing(
+        &temperature,
+        &precipitation,
+        &evaporation,
+        &cover,
+        &plant_input,
+        &fym_input,
+        &dpm_rpm,
+        &rate_factor,
+    );
+    let sites = Sites {
+        clay: clay.as_array(),
+        depth: depth.as_array(),
+        evap_coefficient,
+    };
     let pools0 = pools.as_array();
     let tsmd0 = tsmd.as_array();
     let n = pools0.nrows();
@@ -216,7 +240,11 @@ fn run<'py>(
                     let row = pools0.row(i);
                     let mut p: Pools = [row[0], row[1], row[2], row[3], row[4]];
                     let mut acc = tsmd0[i];
-                    if !(f.finite(i) && sites.finite(i) && acc.is_finite() && p.iter().all(|v| v.is_finite())) {
+                    if !(f.finite(i)
+                        && sites.finite(i)
+                        && acc.is_finite()
+                        && p.iter().all(|v| v.is_finite()))
+                    {
                         p_out.fill(f64::NAN);
                         *t_out = f64::NAN;
                         *c_out = f64::NAN;
@@ -225,12 +253,19 @@ fn run<'py>(
                         return;
                     }
                     let soil = sites.soil(i);
-                    let co2 = solver::run(&mut p, &mut acc, &soil, months, |m| f.month(i, m), |m, pools, out| {
-                        if trajectory {
-                            traj[m * 5..m * 5 + 5].copy_from_slice(pools);
-                            traj_co2[m] = out.co2;
-                        }
-                    });
+                    let co2 = solver::run(
+                        &mut p,
+                        &mut acc,
+                        &soil,
+                        months,
+                        |m| f.month(i, m),
+                        |m, pools, out| {
+                            if trajectory {
+                                traj[m * 5..m * 5 + 5].copy_from_slice(pools);
+                                traj_co2[m] = out.co2;
+                            }
+                        },
+                    );
                     p_out.copy_from_slice(&p);
                     *t_out = acc;
                     *c_out = co2;
@@ -239,16 +274,32 @@ fn run<'py>(
         })
     })?;
     let (out_pools, out_tsmd, out_co2, monthly, monthly_co2) = result.map_err(to_py)?;
-    let pools_arr = Array2::from_shape_vec((n, 5), out_pools).expect("shape").into_pyarray(py);
+    let pools_arr = Array2::from_shape_vec((n, 5), out_pools)
+        .expect("shape")
+        .into_pyarray(py);
     let (monthly, monthly_co2) = if trajectory {
         (
-            Some(Array3::from_shape_vec((n, months, 5), monthly).expect("shape").into_pyarray(py)),
-            Some(Array2::from_shape_vec((n, months), monthly_co2).expect("shape").into_pyarray(py)),
+            Some(
+                Array3::from_shape_vec((n, months, 5), monthly)
+                    .expect("shape")
+                    .into_pyarray(py),
+            ),
+            Some(
+                Array2::from_shape_vec((n, months), monthly_co2)
+                    .expect("shape")
+                    .into_pyarray(py),
+            ),
         )
     } else {
         (None, None)
     };
-    Ok((pools_arr, Array1::from_vec(out_tsmd).into_pyarray(py), Array1::from_vec(out_co2).into_pyarray(py), monthly, monthly_co2))
+    Ok((
+        pools_arr,
+        Array1::from_vec(out_tsmd).into_pyarray(py),
+        Array1::from_vec(out_co2).into_pyarray(py),
+        monthly,
+        monthly_co2,
+    ))
 }
 
 type Modifiers<'py> = (
@@ -277,7 +328,9 @@ fn rate_modifiers<'py>(
     threads: Option<usize>,
 ) -> PyResult<Modifiers<'py>> {
     let zeros = Array2::<f64>::zeros((1, 1));
-    let zero_view = zeros.broadcast(temperature.as_array().raw_dim()).expect("broadcast");
+    let zero_view = zeros
+        .broadcast(temperature.as_array().raw_dim())
+        .expect("broadcast");
     let f = Forcing {
         temperature: temperature.as_array(),
         precipitation: precipitation.as_array(),
@@ -288,7 +341,11 @@ fn rate_modifiers<'py>(
         dpm_rpm: zero_view,
         rate_factor: rate_factor.as_array(),
     };
-    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let sites = Sites {
+        clay: clay.as_array(),
+        depth: depth.as_array(),
+        evap_coefficient,
+    };
     let tsmd0 = tsmd.as_array();
     let (n, months) = f.temperature.dim();
     let result = py.detach(|| {
@@ -297,24 +354,28 @@ fn rate_modifiers<'py>(
             check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
             f.validate()?;
             let mut out = vec![[0.0f64; 5]; n * months];
-            out.par_chunks_mut(months.max(1)).enumerate().for_each(|(i, row)| {
-                let ok = f.finite(i) && sites.finite(i) && tsmd0[i].is_finite();
-                let soil = sites.soil(i);
-                let mut acc = tsmd0[i];
-                for (m, cell) in row.iter_mut().enumerate() {
-                    if !ok {
-                        *cell = [f64::NAN; 5];
-                        continue;
+            out.par_chunks_mut(months.max(1))
+                .enumerate()
+                .for_each(|(i, row)| {
+                    let ok = f.finite(i) && sites.finite(i) && tsmd0[i].is_finite();
+                    let soil = sites.soil(i);
+                    let mut acc = tsmd0[i];
+                    for (m, cell) in row.iter_mut().enumerate() {
+                        if !ok {
+                            *cell = [f64::NAN; 5];
+                            continue;
+                        }
+                        let o = solver::month_rate(&soil, &mut acc, &f.month(i, m));
+                        *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
                     }
-                    let o = solver::month_rate(&soil, &mut acc, &f.month(i, m));
-                    *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
-                }
-            });
+                });
             Ok(out)
         })
     })?;
     let out = result.map_err(to_py)?;
-    let take = |k: usize| Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]).into_pyarray(py);
+    let take = |k: usize| {
+        Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]).into_pyarray(py)
+    };
     Ok((take(0), take(1), take(2), take(3), take(4)))
 }
 
@@ -338,7 +399,7 @@ fn spinup<'py>(
     iom: PyReadonlyArray1<'py, f64>,
     evap_coefficient: f64,
     threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>, Option<Bound<'py, PyArray1<i64>>>)> {
+) -> PyResult<SpinupOutput<'py>> {
     let iterative = match method {
         "rothamsted-iterative" => true,
         "equilibrium" => false,
@@ -350,8 +411,21 @@ fn spinup<'py>(
             }))
         }
     };
-    let f = forcing(&temperature, &precipitation, &evaporation, &cover, &plant_input, &fym_input, &dpm_rpm, &rate_factor);
-    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let f = forcing(
+        &temperature,
+        &precipitation,
+        &evaporation,
+        &cover,
+        &plant_input,
+        &fym_input,
+        &dpm_rpm,
+        &rate_factor,
+    );
+    let sites = Sites {
+        clay: clay.as_array(),
+        depth: depth.as_array(),
+        evap_coefficient,
+    };
     let iom = iom.as_array();
     let n = f.temperature.nrows();
     let result = py.detach(|| {
@@ -404,9 +478,11 @@ fn equilibrium_inputs<'py>(
     depth: PyReadonlyArray1<'py, f64>,
     evap_coefficient: f64,
     threads: Option<usize>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)> {
+) -> PyResult<(Arr1<'py>, Arr2<'py>, Arr1<'py>)> {
     let zeros = Array2::<f64>::zeros((1, 1));
-    let zero_view = zeros.broadcast(temperature.as_array().raw_dim()).expect("broadcast");
+    let zero_view = zeros
+        .broadcast(temperature.as_array().raw_dim())
+        .expect("broadcast");
     let f = Forcing {
         temperature: temperature.as_array(),
         precipitation: precipitation.as_array(),
@@ -417,7 +493,11 @@ fn equilibrium_inputs<'py>(
         dpm_rpm: dpm_rpm.as_array(),
         rate_factor: rate_factor.as_array(),
     };
-    let sites = Sites { clay: clay.as_array(), depth: depth.as_array(), evap_coefficient };
+    let sites = Sites {
+        clay: clay.as_array(),
+        depth: depth.as_array(),
+        evap_coefficient,
+    };
     let soc = soc.as_array();
     let n = f.temperature.nrows();
     let result = py.detach(|| {
@@ -432,7 +512,8 @@ fn equilibrium_inputs<'py>(
                         return (f64::NAN, [f64::NAN; 5], f64::NAN);
                     }
                     let soil = sites.soil(i);
-                    let (annual, pools, tsmd, _) = equilibrium::equilibrium_inputs(&soil, &|m| f.month(i, m), soc[i]);
+                    let (annual, pools, tsmd, _) =
+                        equilibrium::equilibrium_inputs(&soil, &|m| f.month(i, m), soc[i]);
                     (annual, pools, tsmd)
                 })
                 .collect();
@@ -456,8 +537,13 @@ fn analytical_equilibrium<'py>(
     xi: PyReadonlyArray1<'py, f64>,
     clay: PyReadonlyArray1<'py, f64>,
     dpm_rpm: PyReadonlyArray1<'py, f64>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>)> {
-    let (soc, xi, clay, dpm_rpm) = (soc.as_array(), xi.as_array(), clay.as_array(), dpm_rpm.as_array());
+) -> PyResult<(Arr1<'py>, Arr2<'py>)> {
+    let (soc, xi, clay, dpm_rpm) = (
+        soc.as_array(),
+        xi.as_array(),
+        clay.as_array(),
+        dpm_rpm.as_array(),
+    );
     check_per_pixel("soc", &soc, check::INPUT).map_err(to_py)?;
     check_per_pixel("xi", &xi, check::NON_NEGATIVE).map_err(to_py)?;
     check_per_pixel("clay", &clay, check::CLAY).map_err(to_py)?;

@@ -20,7 +20,7 @@ NaN outputs; the other pixels are unaffected.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -56,8 +56,8 @@ class RunResult:
     pools: F64
     tsmd: F64
     co2: F64
-    monthly: Optional[F64] = None
-    monthly_co2: Optional[F64] = None
+    monthly: F64 | None = None
+    monthly_co2: F64 | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class SpinupResult:
 
     pools: F64
     tsmd: F64
-    months: Optional[np.ndarray] = None
+    months: np.ndarray | None = None
 
 
 def falloon_iom(soc: Any) -> F64:
@@ -115,11 +115,13 @@ def _evap(evap_coefficient: float) -> float:
     return value
 
 
-def _threads(threads: Optional[int]) -> Optional[int]:
+def _threads(threads: int | None) -> int | None:
     if threads is None:
         return None
     if int(threads) < 0:
-        raise ValueError(f"threads: expected None, 0 (all cores) or a positive count, got {threads}")
+        raise ValueError(
+            f"threads: expected None, 0 (all cores) or a positive count, got {threads}"
+        )
     return int(threads)
 
 
@@ -139,7 +141,7 @@ def run(
     rate_factor: Any = 1.0,
     tsmd: Any = 0.0,
     trajectory: bool = False,
-    threads: Optional[int] = None,
+    threads: int | None = None,
 ) -> RunResult:
     """Run RothC month by month from ``pools`` and deficit ``tsmd``.
 
@@ -199,7 +201,7 @@ def rate_modifiers(
     evap_coefficient: float = 0.75,
     rate_factor: Any = 1.0,
     tsmd: Any = 0.0,
-    threads: Optional[int] = None,
+    threads: int | None = None,
 ) -> tuple[F64, F64, F64, F64, F64]:
     """Monthly rate modifiers ``(a, b, c, rate, tsmd)``, each (n, months).
 
@@ -250,7 +252,7 @@ def spinup(
     depth: Any = 23.0,
     evap_coefficient: float = 0.75,
     rate_factor: Any = 1.0,
-    threads: Optional[int] = None,
+    threads: int | None = None,
 ) -> SpinupResult:
     """Spin RothC up on one 12-month year of forcing (per-month arguments have 12 months).
 
@@ -311,7 +313,7 @@ def equilibrium_inputs(
     depth: Any = 23.0,
     evap_coefficient: float = 0.75,
     rate_factor: Any = 1.0,
-    threads: Optional[int] = None,
+    threads: int | None = None,
 ) -> tuple[F64, F64, F64]:
     """Annual plant input that holds total SOC ``soc`` (t C/ha) at the exact discrete equilibrium.
 

@@ -11,7 +11,6 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Optional, Union
 
 import numpy as np
 
@@ -44,15 +43,18 @@ class RothCInput:
     dpm_rpm: F64
 
 
-def read_input(path: Union[str, Path]) -> RothCInput:
+def read_input(path: str | Path) -> RothCInput:
     """Parse an official ``RothC_input.dat`` (version 1 or 2 layout)."""
     lines = Path(path).read_text().splitlines()
-    soil: Optional[list[float]] = None
+    soil: list[float] | None = None
     rows: list[list[float]] = []
     for i, line in enumerate(lines):
         words = line.split()
-        if words and words[0] == "clay" and soil is None:
-            soil = [float(v) for v in lines[i + 1].split()]
+        if words and words[0] == "clay" and soil is None and i + 1 < len(lines):
+            try:
+                soil = [float(v) for v in lines[i + 1].split()]
+            except ValueError:
+                continue  # a comment line that starts with "clay"
         if words and words[0] == "year":
             rows = [[float(v) for v in r.split()] for r in lines[i + 1 :] if r.strip()]
             break
@@ -122,10 +124,14 @@ def main() -> int:
     spin, forward = simulate(data)
     assert forward.monthly is not None
     soc = forward.monthly.sum(axis=2)[0]
-    print("Rothamsted RothC example (Hoosfield continuous barley; clay "
-          f"{data.clay} %, depth {data.depth} cm)")
-    print(f"spin-up: {int(spin.months[0]) if spin.months is not None else '-'} months "
-          f"(official rule), SOC {spin.pools[0].sum():.6f} t C/ha")
+    print(
+        "Rothamsted RothC example (Hoosfield continuous barley; clay "
+        f"{data.clay} %, depth {data.depth} cm)"
+    )
+    print(
+        f"spin-up: {int(spin.months[0]) if spin.months is not None else '-'} months "
+        f"(official rule), SOC {spin.pools[0].sum():.6f} t C/ha"
+    )
     print(f"{'year':>6} {'SOC gsocseq':>14} {'SOC official':>14} {'rel. diff':>10}")
     years = data.year[12:]
     ref = official["SOC_t_C_ha"]
