@@ -8,9 +8,15 @@ use gsocseq_core::modifiers::Soil;
 use gsocseq_core::solver::{run, MonthForcing};
 use std::hint::black_box;
 
-const T: [f64; 12] = [3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1];
-const P: [f64; 12] = [52.2, 42.9, 35.2, 52.0, 64.9, 46.3, 63.5, 60.6, 58.8, 63.4, 72.5, 60.9];
-const E: [f64; 12] = [6.6, 17.3, 40.7, 70.5, 103.5, 117.3, 130.1, 106.9, 61.9, 29.5, 8.8, 3.9];
+const T: [f64; 12] = [
+    3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1,
+];
+const P: [f64; 12] = [
+    52.2, 42.9, 35.2, 52.0, 64.9, 46.3, 63.5, 60.6, 58.8, 63.4, 72.5, 60.9,
+];
+const E: [f64; 12] = [
+    6.6, 17.3, 40.7, 70.5, 103.5, 117.3, 130.1, 106.9, 61.9, 29.5, 8.8, 3.9,
+];
 
 fn month(m: usize) -> MonthForcing {
     let k = m % 12;
@@ -32,7 +38,14 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut pools = [0.5, 6.0, 0.8, 30.0, 3.0];
             let mut tsmd = 0.0;
-            run(&mut pools, &mut tsmd, &soil, black_box(240), month, |_, _, _| {});
+            run(
+                &mut pools,
+                &mut tsmd,
+                &soil,
+                black_box(240),
+                month,
+                |_, _, _| {},
+            );
             black_box(pools)
         })
     });
