@@ -12,8 +12,10 @@
 pub mod check;
 pub mod equilibrium;
 pub mod error;
+pub mod fao;
 pub mod modifiers;
 pub mod pools;
+pub mod scenario;
 pub mod solver;
 
 pub use error::{CoreError, Result};

@@ -10,6 +10,8 @@ use gsocseq_core::{CoreError, Pools, Soil};
 use numpy::ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
+
+mod pipeline;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 
@@ -567,5 +569,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spinup, m)?)?;
     m.add_function(wrap_pyfunction!(equilibrium_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(analytical_equilibrium, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::simulate, m)?)?;
     Ok(())
 }

@@ -1,0 +1,668 @@
+//! The GSOCseq phases for one pixel: spin-up (state at 2000), warm-up (2001..2000+Y, state at
+//! t0) and forward scenarios (BAU and SSMs over one or more horizons), each as a central run
+//! and, on request, min/max uncertainty runs. Both numerical modes of METHOD.md:
+//! `Rothamsted` (official RothC numerics) and `Fao` (the v1.2 R scripts, see [`crate::fao`]).
+
+use crate::equilibrium::{self, periodic_tsmd};
+use crate::fao::{self, EulerModel, PedotransferGroup};
+use crate::modifiers::Soil;
+use crate::pools::{active, falloon_iom, total, Pools};
+use crate::solver::{decompose, month_rate, MonthForcing};
+
+/// Numerical mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Official discrete monthly RothC-26.3, exact equilibria, deficit carried on.
+    Rothamsted,
+    /// The numbers of the FAO GSOCseq v1.2 R scripts.
+    Fao,
+}
+
+/// Spin-up method (METHOD.md section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpinupMethod {
+    /// Exact discrete periodic equilibrium.
+    Equilibrium,
+    /// Continuous equilibrium at the mean rate (Dechow et al. 2019, script 11).
+    Analytical,
+    /// 500 years from empty pools (script 11.2, manual eq. 5.1).
+    Numerical,
+    /// C_eq of the equilibrium, then the official iterative rule without rescaling.
+    RothamstedIterative,
+}
+
+/// Pools of the numerical spin-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumericalPools {
+    /// A second run with C_eq.
+    SecondRun,
+    /// Pedotransfer functions of Weihermuller et al. (2013).
+    Weihermuller,
+}
+
+/// Per-class properties, indexed by FAO land-use code (0..=255).
+#[derive(Debug, Clone)]
+pub struct ClassTable {
+    /// NPP-to-input coefficient; NaN for classes without coefficients.
+    pub coef: [f64; 256],
+    /// Rate factor (0.4 paddy, else 1).
+    pub paddy: [f64; 256],
+    /// SSM group: 0 crops, 1 grass, 2 paddy, 255 none.
+    pub group: [u8; 256],
+}
+
+impl Default for ClassTable {
+    /// The FAO GLC-SHARE table of METHOD.md section 2.
+    fn default() -> Self {
+        let mut t = ClassTable {
+            coef: [f64::NAN; 256],
+            paddy: [1.0; 256],
+            group: [255; 256],
+        };
+        for (class, coef, group) in [
+            (2u8, 0.53, 0u8),
+            (3, 0.72, 1),
+            (4, 0.88, 255),
+            (5, 0.72, 1),
+            (6, 0.72, 1),
+            (8, 0.72, 1),
+            (12, 0.53, 0),
+            (13, 0.53, 2),
+        ] {
+            t.coef[class as usize] = coef;
+            t.group[class as usize] = group;
+        }
+        t.paddy[13] = 0.4;
+        t
+    }
+}
+
+/// Run options shared by every pixel.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Numerical mode.
+    pub mode: Mode,
+    /// Spin-up method.
+    pub spinup: SpinupMethod,
+    /// Pools of the numerical spin-up.
+    pub numerical_pools: NumericalPools,
+    /// Forward horizons in years, ascending (the first output axis of the final stocks).
+    pub horizons: Vec<usize>,
+    /// Input increase of each scenario per SSM group (crops, grass, paddy), as fractions;
+    /// scenario 0 is BAU (all zeros).
+    pub scenarios: Vec<[f64; 3]>,
+    /// Whether to run the min/max uncertainty chains.
+    pub uncertainty: bool,
+    /// FAO mode: the scenario that gets min/max runs (script 13's SSM2).
+    pub fao_uncertain_scenario: usize,
+    /// Layer depth, cm (30 in GSOCseq).
+    pub depth: f64,
+    /// Evaporation coefficient of the water balance (1.0 for PET).
+    pub evap_coefficient: f64,
+}
+
+/// Everything known about one pixel. Temperatures degrees C, precipitation and PET mm/month,
+/// SOC t C/ha, clay %, NPP t C/ha/yr, uncertainties as fractions (0.2 = 20 %).
+#[derive(Debug, Clone, Copy)]
+pub struct PixelInput<'a> {
+    /// SOC of the map, t C/ha.
+    pub soc: f64,
+    /// Clay, %.
+    pub clay: f64,
+    /// Relative uncertainty of SOC (min run x (1 - u), max run x (1 + u)).
+    pub soc_uncertainty: f64,
+    /// Relative uncertainty of clay.
+    pub clay_uncertainty: f64,
+    /// Cover factor of each month.
+    pub cover: &'a [f64; 12],
+    /// Spin-up climatology: temperature.
+    pub spinup_temperature: &'a [f64; 12],
+    /// Spin-up climatology: precipitation.
+    pub spinup_precipitation: &'a [f64; 12],
+    /// Spin-up climatology: PET.
+    pub spinup_pet: &'a [f64; 12],
+    /// Land-use class of the spin-up.
+    pub spinup_class: u8,
+    /// DPM/RPM ratio of the spin-up.
+    pub spinup_dpm_rpm: f64,
+    /// Warm-up monthly temperature, 12 Y values.
+    pub warmup_temperature: &'a [f64],
+    /// Warm-up monthly precipitation, 12 Y values.
+    pub warmup_precipitation: &'a [f64],
+    /// Warm-up monthly PET, 12 Y values.
+    pub warmup_pet: &'a [f64],
+    /// Land-use class of each warm-up year.
+    pub warmup_class: &'a [u8],
+    /// DPM/RPM ratio of each warm-up year.
+    pub warmup_dpm_rpm: &'a [f64],
+    /// Forward climatology: temperature.
+    pub forward_temperature: &'a [f64; 12],
+    /// Forward climatology: precipitation.
+    pub forward_precipitation: &'a [f64; 12],
+    /// Forward climatology: PET.
+    pub forward_pet: &'a [f64; 12],
+    /// Land-use class of the forward runs.
+    pub forward_class: u8,
+    /// DPM/RPM ratio of the forward runs.
+    pub forward_dpm_rpm: f64,
+    /// Reference NPP 1981-2000 before the land-use coefficient: central, min, max.
+    pub npp_reference: [f64; 3],
+}
+
+/// Flags raised for a pixel (bits of [`PixelOutput::flags`]).
+pub mod flags {
+    /// The spin-up deficit did not repeat exactly within 1,000 years.
+    pub const DEFICIT_NOT_PERIODIC: u32 = 1;
+    /// A run ended with a negative pool.
+    pub const NEGATIVE_POOL: u32 = 2;
+    /// FAO mode: DPM amplification of forward Euler over the warm-up exceeded 1.
+    pub const FAO_UNSTABLE_WARMUP: u32 = 4;
+    /// FAO mode: DPM amplification of forward Euler over a forward run exceeded 1.
+    pub const FAO_UNSTABLE_FORWARD: u32 = 8;
+    /// Weihermuller pools with a negative DPM.
+    pub const NEGATIVE_PEDOTRANSFER_DPM: u32 = 16;
+    /// The official iterative spin-up did not converge.
+    pub const SPINUP_NOT_CONVERGED: u32 = 32;
+    /// A warm-up year's class has no coefficients (input 0 that year).
+    pub const CLASS_WITHOUT_COEFFICIENT: u32 = 64;
+    /// A result is not finite (no equilibrium, NaN from the FAO numerics, ...).
+    pub const NOT_FINITE: u32 = 128;
+}
+
+/// Results of one chain of phases (central, min or max).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChainOutput {
+    /// Equilibrium input C_eq, t C/ha/yr.
+    pub ceq: f64,
+    /// Pools at the end of the spin-up (2000), t C/ha.
+    pub pools_spinup: Pools,
+    /// Deficit carried out of the spin-up, mm.
+    pub tsmd_spinup: f64,
+    /// Pools at t0 (end of the warm-up), t C/ha.
+    pub pools_t0: Pools,
+    /// SOC at t0, t C/ha.
+    pub soc_t0: f64,
+    /// Input of the last warm-up year (FAO: year 18), t C/ha/yr.
+    pub cin_t0: f64,
+    /// Mean warm-up input, t C/ha/yr.
+    pub cin_mean: f64,
+    /// Deficit at t0, mm.
+    pub tsmd_t0: f64,
+}
+
+/// Results of one pixel; the final stocks go to a separate slice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PixelOutput {
+    /// Central, min and max chains.
+    pub chains: [ChainOutput; 3],
+    /// Months of the official iterative spin-up (central), 0 otherwise.
+    pub spinup_months: u64,
+    /// Bits of [`flags`].
+    pub flags: u32,
+}
+
+/// Scratch space reused across pixels (no allocation per pixel).
+#[derive(Debug, Default)]
+pub struct Workspace {
+    rates: Vec<f64>,
+}
+
+/// Perturbation of a chain.
+#[derive(Debug, Clone, Copy)]
+struct Perturbation {
+    soc: f64,
+    clay: f64,
+    temperature: f64,
+    precipitation: f64,
+    /// Multiplier of the SSM increase.
+    increase: f64,
+}
+
+fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
+    [
+        Perturbation {
+            soc: 1.0,
+            clay: 1.0,
+            temperature: 1.0,
+            precipitation: 1.0,
+            increase: 1.0,
+        },
+        Perturbation {
+            soc: 1.0 - px.soc_uncertainty,
+            clay: 1.0 - px.clay_uncertainty,
+            temperature: 1.02,
+            precipitation: 0.95,
+            increase: 0.85,
+        },
+        Perturbation {
+            soc: 1.0 + px.soc_uncertainty,
+            clay: 1.0 + px.clay_uncertainty,
+            temperature: 0.98,
+            precipitation: 1.05,
+            increase: 1.15,
+        },
+    ]
+}
+
+/// Number of values of the final stocks of one pixel: horizons x scenarios x 3 runs.
+pub fn final_len(opts: &Options) -> usize {
+    opts.horizons.len() * opts.scenarios.len() * 3
+}
+
+/// Runs every phase for one pixel. `final_soc` (length [`final_len`]) receives the final
+/// total SOC (t C/ha) indexed [horizon][scenario][run] with run 0 central, 1 min, 2 max;
+/// values not computed are NaN.
+pub fn simulate_pixel(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    ws: &mut Workspace,
+    out: &mut PixelOutput,
+    final_soc: &mut [f64],
+) {
+    final_soc.fill(f64::NAN);
+    *out = PixelOutput::default();
+    let runs = if opts.uncertainty { 3 } else { 1 };
+    let perturb = perturbations(px);
+    for (r, p) in perturb.iter().enumerate().take(runs) {
+        match opts.mode {
+            Mode::Rothamsted => rothamsted_chain(opts, table, px, p, r, ws, out, final_soc),
+            Mode::Fao => fao_chain(opts, table, px, &perturb, r, out, final_soc),
+        }
+    }
+    for chain in out.chains.iter().take(runs) {
+        if chain.pools_t0.iter().any(|v| *v < 0.0) {
+            out.flags |= flags::NEGATIVE_POOL;
+        }
+        if !chain.soc_t0.is_finite() {
+            out.flags |= flags::NOT_FINITE;
+        }
+    }
+    if final_soc.iter().any(|v| v.is_infinite()) {
+        out.flags |= flags::NOT_FINITE;
+    }
+}
+
+fn index(opts: &Options, h: usize, s: usize, r: usize) -> usize {
+    (h * opts.scenarios.len() + s) * 3 + r
+}
+
+fn increase(opts: &Options, table: &ClassTable, s: usize, class: u8) -> f64 {
+    match table.group[class as usize] {
+        g @ 0..=2 => opts.scenarios[s][g as usize],
+        _ => 0.0,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rothamsted_chain(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    p: &Perturbation,
+    r: usize,
+    ws: &mut Workspace,
+    out: &mut PixelOutput,
+    final_soc: &mut [f64],
+) {
+    let soc = px.soc * p.soc;
+    let clay = px.clay * p.clay;
+    let soil = Soil::new(clay, opts.depth, opts.evap_coefficient);
+    let spin_paddy = table.paddy[px.spinup_class as usize];
+    let spin_year = |m: usize| MonthForcing {
+        temperature: px.spinup_temperature[m] * p.temperature,
+        precipitation: px.spinup_precipitation[m] * p.precipitation,
+        evaporation: px.spinup_pet[m],
+        cover: px.cover[m],
+        plant_input: 0.0,
+        fym_input: 0.0,
+        dpm_rpm: px.spinup_dpm_rpm,
+        rate_factor: spin_paddy,
+    };
+    let iom = falloon_iom(soc);
+
+    // Phase 1: spin-up
+    let (ceq, mut pools, mut tsmd) = match opts.spinup {
+        SpinupMethod::Equilibrium | SpinupMethod::RothamstedIterative => {
+            let (ceq, pools, tsmd, periodic) =
+                equilibrium::equilibrium_inputs(&soil, &spin_year, soc);
+            if !periodic {
+                out.flags |= flags::DEFICIT_NOT_PERIODIC;
+            }
+            if opts.spinup == SpinupMethod::RothamstedIterative {
+                let year = |m: usize| MonthForcing {
+                    plant_input: ceq / 12.0,
+                    ..spin_year(m)
+                };
+                let it = equilibrium::iterative(&soil, &year, iom);
+                if !it.converged {
+                    out.flags |= flags::SPINUP_NOT_CONVERGED;
+                }
+                if r == 0 {
+                    out.spinup_months = it.count as u64;
+                }
+                (ceq, it.pools, it.tsmd)
+            } else {
+                (ceq, pools, tsmd)
+            }
+        }
+        SpinupMethod::Analytical => {
+            let cycle = periodic_tsmd(&soil, &spin_year, 0.0);
+            if !cycle.periodic {
+                out.flags |= flags::DEFICIT_NOT_PERIODIC;
+            }
+            let mut acc = cycle.tsmd;
+            let mut sum = 0.0;
+            for m in 0..12 {
+                sum += month_rate(&soil, &mut acc, &spin_year(m)).rate;
+            }
+            let (ceq, pools) =
+                equilibrium::analytical_equilibrium(soc, sum / 12.0, clay, px.spinup_dpm_rpm);
+            (ceq, pools, cycle.tsmd)
+        }
+        SpinupMethod::Numerical => {
+            let mut unit: Pools = [0.0, 0.0, 0.0, 0.0, iom];
+            let mut acc = 0.0;
+            for k in 0..6000 {
+                let f = spin_year(k % 12);
+                let rate = month_rate(&soil, &mut acc, &f).rate;
+                decompose(&mut unit, &soil, rate, 1.0 / 12.0, f.dpm_rpm, 0.0);
+            }
+            let ceq = (soc - iom) / active(&unit);
+            let pools = match opts.numerical_pools {
+                // the model is linear in the input: the second run is the first one scaled
+                NumericalPools::SecondRun => [
+                    ceq * unit[0],
+                    ceq * unit[1],
+                    ceq * unit[2],
+                    ceq * unit[3],
+                    iom,
+                ],
+                NumericalPools::Weihermuller => {
+                    match PedotransferGroup::of_class(px.spinup_class) {
+                        Some(g) => fao::weihermuller_pools(soc, clay, iom, g),
+                        None => [f64::NAN; 5],
+                    }
+                }
+            };
+            if pools[0] < 0.0 {
+                out.flags |= flags::NEGATIVE_PEDOTRANSFER_DPM;
+            }
+            (ceq, pools, acc)
+        }
+    };
+    let chain = &mut out.chains[r];
+    chain.ceq = ceq;
+    chain.pools_spinup = pools;
+    chain.tsmd_spinup = tsmd;
+
+    // Phase 2: warm-up
+    let npp_reference = px.npp_reference[r] * table.coef[px.spinup_class as usize];
+    let years = px.warmup_class.len();
+    let (mut previous_input, mut previous_npp) = (f64::NAN, f64::NAN);
+    let mut restart = true;
+    let mut input_sum = 0.0;
+    let mut input = 0.0;
+    for y in 0..years {
+        let class = px.warmup_class[y];
+        let coef = table.coef[class as usize];
+        let months = 12 * y..12 * y + 12;
+        let t = &px.warmup_temperature[months.clone()];
+        let pr = &px.warmup_precipitation[months.clone()];
+        let pet = &px.warmup_pet[months];
+        if coef.is_nan() {
+            input = 0.0;
+            restart = true;
+            out.flags |= flags::CLASS_WITHOUT_COEFFICIENT;
+        } else {
+            let mut t_sum = 0.0;
+            let mut p_sum = 0.0;
+            for m in 0..12 {
+                t_sum += t[m] * p.temperature;
+                p_sum += pr[m] * p.precipitation;
+            }
+            let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
+            input = if restart {
+                ceq * npp / npp_reference
+            } else {
+                previous_input * npp / previous_npp
+            };
+            restart = false;
+            previous_npp = npp;
+            previous_input = input;
+        }
+        input_sum += input;
+        let dpm_rpm = px.warmup_dpm_rpm[y];
+        let paddy = table.paddy[class as usize];
+        for m in 0..12 {
+            let f = MonthForcing {
+                temperature: t[m] * p.temperature,
+                precipitation: pr[m] * p.precipitation,
+                evaporation: pet[m],
+                cover: px.cover[m],
+                plant_input: input / 12.0,
+                fym_input: 0.0,
+                dpm_rpm,
+                rate_factor: paddy,
+            };
+            let rate = month_rate(&soil, &mut tsmd, &f).rate;
+            decompose(&mut pools, &soil, rate, f.plant_input, dpm_rpm, 0.0);
+        }
+    }
+    let chain = &mut out.chains[r];
+    chain.pools_t0 = pools;
+    chain.soc_t0 = total(&pools);
+    chain.cin_t0 = input;
+    chain.cin_mean = input_sum / years as f64;
+    chain.tsmd_t0 = tsmd;
+
+    // Phase 3: forward, the deficit path (and so the rates) shared by every scenario
+    let max_years = opts.horizons.last().copied().unwrap_or(0);
+    let months = 12 * max_years;
+    ws.rates.clear();
+    let fwd_paddy = table.paddy[px.forward_class as usize];
+    let mut acc = tsmd;
+    for k in 0..months {
+        let m = k % 12;
+        let f = MonthForcing {
+            temperature: px.forward_temperature[m] * p.temperature,
+            precipitation: px.forward_precipitation[m] * p.precipitation,
+            evaporation: px.forward_pet[m],
+            cover: px.cover[m],
+            plant_input: 0.0,
+            fym_input: 0.0,
+            dpm_rpm: px.forward_dpm_rpm,
+            rate_factor: fwd_paddy,
+        };
+        ws.rates.push(month_rate(&soil, &mut acc, &f).rate);
+    }
+    let cin_mean = out.chains[r].cin_mean;
+    for s in 0..opts.scenarios.len() {
+        let inc = increase(opts, table, s, px.forward_class) * p.increase;
+        let monthly_input = cin_mean * (1.0 + inc) / 12.0;
+        let mut fp = out.chains[r].pools_t0;
+        let mut h = 0;
+        for (k, rate) in ws.rates.iter().enumerate() {
+            decompose(
+                &mut fp,
+                &soil,
+                *rate,
+                monthly_input,
+                px.forward_dpm_rpm,
+                0.0,
+            );
+            while h < opts.horizons.len() && k + 1 == 12 * opts.horizons[h] {
+                final_soc[index(opts, h, s, r)] = total(&fp);
+                h += 1;
+            }
+        }
+        if fp.iter().any(|v| *v < 0.0) {
+            out.flags |= flags::NEGATIVE_POOL;
+        }
+    }
+}
+
+fn scaled(values: &[f64], factor: f64) -> [f64; 12] {
+    let mut out = [0.0; 12];
+    for (o, v) in out.iter_mut().zip(values.iter()) {
+        *o = v * factor;
+    }
+    out
+}
+
+fn fao_chain(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    perturb: &[Perturbation; 3],
+    r: usize,
+    out: &mut PixelOutput,
+    final_soc: &mut [f64],
+) {
+    let p = &perturb[r];
+    let soc = px.soc * p.soc;
+    let clay = px.clay * p.clay;
+    let iom_central = fao::iom(px.soc);
+    let spin_paddy = table.paddy[px.spinup_class as usize];
+
+    // Phase 1: spin-up (scripts 11 / 11.2)
+    let (ceq, pools) = match opts.spinup {
+        SpinupMethod::Numerical => {
+            let xi = fao::xi_months(
+                &scaled(px.spinup_temperature, p.temperature),
+                &scaled(px.spinup_precipitation, p.precipitation),
+                px.spinup_pet,
+                px.cover,
+                clay,
+                spin_paddy,
+            );
+            let model = EulerModel::new(clay, px.spinup_dpm_rpm);
+            let mut fb: Pools = [0.0, 0.0, 0.0, 0.0, iom_central];
+            model.run(&mut fb, 1.0, &xi, 500.0);
+            let iom = fao::iom(soc);
+            let ceq = (soc - iom) / ((fb[0] + fb[1] + fb[2] + fb[3] + fb[4] - iom) / 1.0);
+            let pools = match opts.numerical_pools {
+                NumericalPools::Weihermuller => {
+                    match PedotransferGroup::of_class(px.spinup_class) {
+                        Some(g) => fao::weihermuller_pools(soc, clay, iom, g),
+                        None => [f64::NAN; 5],
+                    }
+                }
+                NumericalPools::SecondRun => {
+                    let mut pools: Pools = [0.0, 0.0, 0.0, 0.0, iom];
+                    model.run(&mut pools, ceq, &xi, 500.0);
+                    pools
+                }
+            };
+            if pools[0] < 0.0 {
+                out.flags |= flags::NEGATIVE_PEDOTRANSFER_DPM;
+            }
+            (ceq, pools)
+        }
+        _ => {
+            // script 11: T and P not perturbed, IOM of the central SOC (its scoping bug)
+            let xi = fao::xi_months(
+                px.spinup_temperature,
+                px.spinup_precipitation,
+                px.spinup_pet,
+                px.cover,
+                clay,
+                spin_paddy,
+            );
+            fao::analytical_spinup(soc, iom_central, fao::r_mean(&xi), clay, px.spinup_dpm_rpm)
+        }
+    };
+    let chain = &mut out.chains[r];
+    chain.ceq = ceq;
+    chain.pools_spinup = pools;
+    chain.tsmd_spinup = 0.0;
+
+    // Phase 2: warm-up (script 12): the central NPP reference with the last year's class
+    let years = px.warmup_class.len();
+    let last_class = px.warmup_class[years - 1];
+    let npp_reference = px.npp_reference[0] * table.coef[last_class as usize];
+    let mut pools = pools;
+    let mut amplification = 1.0;
+    let (mut input, mut previous_npp) = (f64::NAN, f64::NAN);
+    let mut inputs = [0.0f64; 128];
+    let mut cin_t0 = f64::NAN;
+    for y in 0..years {
+        let class = px.warmup_class[y];
+        let coef = table.coef[class as usize];
+        let months = 12 * y..12 * y + 12;
+        let t = scaled(&px.warmup_temperature[months.clone()], p.temperature);
+        let pr = scaled(&px.warmup_precipitation[months.clone()], p.precipitation);
+        let mut pet = [0.0; 12];
+        pet.copy_from_slice(&px.warmup_pet[months]);
+        let npp = if coef.is_nan() {
+            out.flags |= flags::CLASS_WITHOUT_COEFFICIENT;
+            0.0
+        } else {
+            fao::miami_npp(fao::r_mean(&t), fao::r_sum(&pr)) * coef
+        };
+        input = if y == 0 {
+            (ceq / npp_reference) * npp
+        } else {
+            (input / previous_npp) * npp
+        };
+        previous_npp = npp;
+        if y < inputs.len() {
+            inputs[y] = input;
+        }
+        if y == 17 {
+            cin_t0 = input;
+        }
+        let xi = fao::xi_months(&t, &pr, &pet, px.cover, clay, table.paddy[class as usize]);
+        let model = EulerModel::new(clay, px.warmup_dpm_rpm[y]);
+        amplification *= model.run(&mut pools, input, &xi, 1.0);
+    }
+    if years < 18 {
+        cin_t0 = input;
+    }
+    if amplification > 1.0 {
+        out.flags |= flags::FAO_UNSTABLE_WARMUP;
+    }
+    let cin_mean = fao::r_mean(&inputs[..years.min(inputs.len())]);
+    let chain = &mut out.chains[r];
+    chain.pools_t0 = pools;
+    chain.soc_t0 = total(&pools);
+    chain.cin_t0 = cin_t0;
+    chain.cin_mean = cin_mean;
+    chain.tsmd_t0 = 0.0;
+
+    // Phase 3: forward (script 13)
+    let xi = fao::xi_months(
+        &scaled(px.forward_temperature, p.temperature),
+        &scaled(px.forward_precipitation, p.precipitation),
+        px.forward_pet,
+        px.cover,
+        clay,
+        table.paddy[px.forward_class as usize],
+    );
+    let model = EulerModel::new(clay, px.forward_dpm_rpm);
+    let uncertain = opts.fao_uncertain_scenario;
+    for s in 0..opts.scenarios.len() {
+        let factor = 1.0 + increase(opts, table, s, px.forward_class);
+        let input = match (r, s) {
+            (0, _) => cin_mean * factor,
+            (_, 0) => cin_mean,
+            (1, s) if s == uncertain => cin_mean * (factor - 0.15),
+            (2, s) if s == uncertain => cin_mean * (factor + 0.15),
+            _ => continue,
+        };
+        let mut fp = out.chains[r].pools_t0;
+        let mut done = 0.0;
+        let mut amplification = 1.0;
+        for (h, &horizon) in opts.horizons.iter().enumerate() {
+            amplification *= model.run_between(&mut fp, input, &xi, horizon as f64, done);
+            done = horizon as f64;
+            final_soc[index(opts, h, s, r)] = total(&fp);
+        }
+        if amplification > 1.0 {
+            out.flags |= flags::FAO_UNSTABLE_FORWARD;
+        }
+        if fp.iter().any(|v| *v < 0.0) {
+            out.flags |= flags::NEGATIVE_POOL;
+        }
+    }
+}

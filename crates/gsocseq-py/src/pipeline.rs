@@ -1,0 +1,295 @@
+//! Binding of the GSOCseq phases (`gsocseq_core::scenario`) for a block of pixels.
+
+use gsocseq_core::scenario::{
+    final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
+    SpinupMethod, Workspace,
+};
+use numpy::ndarray::{Array1, Array2, Array3, Array4};
+use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rayon::prelude::*;
+
+fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    name: &str,
+    a: &'a numpy::PyReadonlyArray<'_, T, D>,
+) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| PyValueError::new_err(format!("{name}: expected a C-contiguous array")))
+}
+
+fn width(name: &str, a: &PyReadonlyArray2<'_, f64>, n: usize, cols: usize) -> PyResult<()> {
+    let shape = a.as_array().shape().to_vec();
+    if shape[0] != n || (cols > 0 && shape[1] != cols) {
+        return Err(PyValueError::new_err(format!(
+            "{name}: shape {shape:?}, expected ({n}, {cols})"
+        )));
+    }
+    Ok(())
+}
+
+fn array12(s: &[f64], i: usize) -> &[f64; 12] {
+    s[i * 12..i * 12 + 12].try_into().expect("12 months")
+}
+
+/// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays.
+#[pyfunction]
+#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn simulate<'py>(
+    py: Python<'py>,
+    mode: &str,
+    spinup: &str,
+    numerical_pools: &str,
+    horizons: Vec<usize>,
+    scenarios: PyReadonlyArray2<'py, f64>,
+    uncertainty: bool,
+    fao_uncertain_scenario: usize,
+    depth: f64,
+    evap_coefficient: f64,
+    class_coef: PyReadonlyArray1<'py, f64>,
+    class_paddy: PyReadonlyArray1<'py, f64>,
+    class_group: PyReadonlyArray1<'py, u8>,
+    soc: PyReadonlyArray1<'py, f64>,
+    clay: PyReadonlyArray1<'py, f64>,
+    soc_uncertainty: PyReadonlyArray1<'py, f64>,
+    clay_uncertainty: PyReadonlyArray1<'py, f64>,
+    cover: PyReadonlyArray2<'py, f64>,
+    spinup_temperature: PyReadonlyArray2<'py, f64>,
+    spinup_precipitation: PyReadonlyArray2<'py, f64>,
+    spinup_pet: PyReadonlyArray2<'py, f64>,
+    spinup_class: PyReadonlyArray1<'py, u8>,
+    spinup_dpm_rpm: PyReadonlyArray1<'py, f64>,
+    warmup_temperature: PyReadonlyArray2<'py, f64>,
+    warmup_precipitation: PyReadonlyArray2<'py, f64>,
+    warmup_pet: PyReadonlyArray2<'py, f64>,
+    warmup_class: PyReadonlyArray2<'py, u8>,
+    warmup_dpm_rpm: PyReadonlyArray2<'py, f64>,
+    forward_temperature: PyReadonlyArray2<'py, f64>,
+    forward_precipitation: PyReadonlyArray2<'py, f64>,
+    forward_pet: PyReadonlyArray2<'py, f64>,
+    forward_class: PyReadonlyArray1<'py, u8>,
+    forward_dpm_rpm: PyReadonlyArray1<'py, f64>,
+    npp_reference: PyReadonlyArray2<'py, f64>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mode = match mode {
+        "rothamsted" => Mode::Rothamsted,
+        "fao-v1.2" => Mode::Fao,
+        other => return Err(PyValueError::new_err(format!("mode: unknown {other:?}"))),
+    };
+    let spinup = match spinup {
+        "equilibrium" => SpinupMethod::Equilibrium,
+        "analytical" => SpinupMethod::Analytical,
+        "numerical" => SpinupMethod::Numerical,
+        "rothamsted-iterative" => SpinupMethod::RothamstedIterative,
+        other => return Err(PyValueError::new_err(format!("spinup: unknown {other:?}"))),
+    };
+    let numerical_pools = match numerical_pools {
+        "second-run" => NumericalPools::SecondRun,
+        "weihermuller" => NumericalPools::Weihermuller,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "numerical_pools: unknown {other:?}"
+            )))
+        }
+    };
+    if horizons.is_empty() || horizons.windows(2).any(|w| w[0] >= w[1]) || horizons[0] == 0 {
+        return Err(PyValueError::new_err(
+            "horizons: expected ascending whole years >= 1",
+        ));
+    }
+    let sc = scenarios.as_array();
+    if sc.ncols() != 3 || sc.nrows() == 0 {
+        return Err(PyValueError::new_err(
+            "scenarios: expected (S, 3) increases (crops, grass, paddy)",
+        ));
+    }
+    let opts = Options {
+        mode,
+        spinup,
+        numerical_pools,
+        horizons,
+        scenarios: sc.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect(),
+        uncertainty,
+        fao_uncertain_scenario,
+        depth,
+        evap_coefficient,
+    };
+    let mut table = ClassTable::default();
+    let (coef, paddy, group) = (
+        class_coef.as_array(),
+        class_paddy.as_array(),
+        class_group.as_array(),
+    );
+    if coef.len() != 256 || paddy.len() != 256 || group.len() != 256 {
+        return Err(PyValueError::new_err(
+            "class tables: expected 256 entries each",
+        ));
+    }
+    for c in 0..256 {
+        table.coef[c] = coef[c];
+        table.paddy[c] = paddy[c];
+        table.group[c] = group[c];
+    }
+
+    let n = soc.as_array().len();
+    let years = warmup_class.as_array().ncols();
+    if years == 0 || years > 128 {
+        return Err(PyValueError::new_err("warm-up: expected 1 to 128 years"));
+    }
+    for (name, a, cols) in [
+        ("cover", &cover, 12),
+        ("spinup_temperature", &spinup_temperature, 12),
+        ("spinup_precipitation", &spinup_precipitation, 12),
+        ("spinup_pet", &spinup_pet, 12),
+        ("warmup_temperature", &warmup_temperature, 12 * years),
+        ("warmup_precipitation", &warmup_precipitation, 12 * years),
+        ("warmup_pet", &warmup_pet, 12 * years),
+        ("warmup_dpm_rpm", &warmup_dpm_rpm, years),
+        ("forward_temperature", &forward_temperature, 12),
+        ("forward_precipitation", &forward_precipitation, 12),
+        ("forward_pet", &forward_pet, 12),
+        ("npp_reference", &npp_reference, 3),
+    ] {
+        width(name, a, n, cols)?;
+    }
+    for (name, len) in [
+        ("clay", clay.as_array().len()),
+        ("soc_uncertainty", soc_uncertainty.as_array().len()),
+        ("clay_uncertainty", clay_uncertainty.as_array().len()),
+        ("spinup_class", spinup_class.as_array().len()),
+        ("spinup_dpm_rpm", spinup_dpm_rpm.as_array().len()),
+        ("forward_class", forward_class.as_array().len()),
+        ("forward_dpm_rpm", forward_dpm_rpm.as_array().len()),
+        ("warmup_class", warmup_class.as_array().nrows()),
+    ] {
+        if len != n {
+            return Err(PyValueError::new_err(format!(
+                "{name}: {len} pixels, expected {n}"
+            )));
+        }
+    }
+    let soc = contiguous("soc", &soc)?;
+    let clay = contiguous("clay", &clay)?;
+    let soc_u = contiguous("soc_uncertainty", &soc_uncertainty)?;
+    let clay_u = contiguous("clay_uncertainty", &clay_uncertainty)?;
+    let cover = contiguous("cover", &cover)?;
+    let st = contiguous("spinup_temperature", &spinup_temperature)?;
+    let sp = contiguous("spinup_precipitation", &spinup_precipitation)?;
+    let se = contiguous("spinup_pet", &spinup_pet)?;
+    let sclass = contiguous("spinup_class", &spinup_class)?;
+    let sdr = contiguous("spinup_dpm_rpm", &spinup_dpm_rpm)?;
+    let wt = contiguous("warmup_temperature", &warmup_temperature)?;
+    let wp = contiguous("warmup_precipitation", &warmup_precipitation)?;
+    let we = contiguous("warmup_pet", &warmup_pet)?;
+    let wclass = contiguous("warmup_class", &warmup_class)?;
+    let wdr = contiguous("warmup_dpm_rpm", &warmup_dpm_rpm)?;
+    let ft = contiguous("forward_temperature", &forward_temperature)?;
+    let fp = contiguous("forward_precipitation", &forward_precipitation)?;
+    let fe = contiguous("forward_pet", &forward_pet)?;
+    let fclass = contiguous("forward_class", &forward_class)?;
+    let fdr = contiguous("forward_dpm_rpm", &forward_dpm_rpm)?;
+    let npp = contiguous("npp_reference", &npp_reference)?;
+
+    let flen = final_len(&opts);
+    let run = || {
+        let mut outs = vec![PixelOutput::default(); n];
+        let mut finals = vec![0.0; n * flen];
+        outs.par_iter_mut()
+            .zip(finals.par_chunks_mut(flen.max(1)))
+            .enumerate()
+            .for_each_init(Workspace::default, |ws, (i, (out, fin))| {
+                let m = 12 * years;
+                let px = PixelInput {
+                    soc: soc[i],
+                    clay: clay[i],
+                    soc_uncertainty: soc_u[i],
+                    clay_uncertainty: clay_u[i],
+                    cover: array12(cover, i),
+                    spinup_temperature: array12(st, i),
+                    spinup_precipitation: array12(sp, i),
+                    spinup_pet: array12(se, i),
+                    spinup_class: sclass[i],
+                    spinup_dpm_rpm: sdr[i],
+                    warmup_temperature: &wt[i * m..(i + 1) * m],
+                    warmup_precipitation: &wp[i * m..(i + 1) * m],
+                    warmup_pet: &we[i * m..(i + 1) * m],
+                    warmup_class: &wclass[i * years..(i + 1) * years],
+                    warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
+                    forward_temperature: array12(ft, i),
+                    forward_precipitation: array12(fp, i),
+                    forward_pet: array12(fe, i),
+                    forward_class: fclass[i],
+                    forward_dpm_rpm: fdr[i],
+                    npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
+                };
+                simulate_pixel(&opts, &table, &px, ws, out, fin);
+            });
+        (outs, finals)
+    };
+    let (outs, finals) = py
+        .detach(|| match threads {
+            None | Some(0) => Ok(run()),
+            Some(t) => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map(|pool| pool.install(run))
+                .map_err(|e| e.to_string()),
+        })
+        .map_err(PyValueError::new_err)?;
+
+    let d = PyDict::new(py);
+    let per_chain = |f: &dyn Fn(&PixelOutput, usize) -> f64| {
+        Array2::from_shape_fn((n, 3), |(i, r)| f(&outs[i], r))
+    };
+    let per_chain_pools = |f: &dyn Fn(&PixelOutput, usize) -> [f64; 5]| {
+        Array3::from_shape_fn((n, 3, 5), |(i, r, k)| f(&outs[i], r)[k])
+    };
+    d.set_item("ceq", per_chain(&|o, r| o.chains[r].ceq).into_pyarray(py))?;
+    d.set_item(
+        "tsmd_spinup",
+        per_chain(&|o, r| o.chains[r].tsmd_spinup).into_pyarray(py),
+    )?;
+    d.set_item(
+        "soc_t0",
+        per_chain(&|o, r| o.chains[r].soc_t0).into_pyarray(py),
+    )?;
+    d.set_item(
+        "cin_t0",
+        per_chain(&|o, r| o.chains[r].cin_t0).into_pyarray(py),
+    )?;
+    d.set_item(
+        "cin_mean",
+        per_chain(&|o, r| o.chains[r].cin_mean).into_pyarray(py),
+    )?;
+    d.set_item(
+        "tsmd_t0",
+        per_chain(&|o, r| o.chains[r].tsmd_t0).into_pyarray(py),
+    )?;
+    d.set_item(
+        "pools_spinup",
+        per_chain_pools(&|o, r| o.chains[r].pools_spinup).into_pyarray(py),
+    )?;
+    d.set_item(
+        "pools_t0",
+        per_chain_pools(&|o, r| o.chains[r].pools_t0).into_pyarray(py),
+    )?;
+    let (h, s) = (opts.horizons.len(), opts.scenarios.len());
+    d.set_item(
+        "final_soc",
+        Array4::from_shape_vec((n, h, s, 3), finals)
+            .expect("shape")
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "spinup_months",
+        Array1::from_iter(outs.iter().map(|o| o.spinup_months)).into_pyarray(py),
+    )?;
+    d.set_item(
+        "flags",
+        Array1::from_iter(outs.iter().map(|o| o.flags)).into_pyarray(py),
+    )?;
+    Ok(d)
+}
