@@ -114,8 +114,8 @@ pub fn r_sum(values: &[f64]) -> f64 {
 /// 12 years points, so 12 years - 1 steps.
 pub fn euler_steps(years: f64) -> usize {
     let by = 1.0 / 12.0;
-    let n = ((years - by) / by + 1e-10) as usize;
-    n // n + 1 points, n steps
+    // n + 1 points, n steps
+    ((years - by) / by + 1e-10) as usize
 }
 
 /// Time point k of R's `seq(1/12, to, by = 1/12)`.
