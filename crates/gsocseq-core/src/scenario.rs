@@ -113,8 +113,12 @@ pub struct PixelInput<'a> {
     pub soc_uncertainty: f64,
     /// Relative uncertainty of clay.
     pub clay_uncertainty: f64,
-    /// Cover factor of each month.
-    pub cover: &'a [f64; 12],
+    /// Cover factor of each month in the spin-up.
+    pub spinup_cover: &'a [f64; 12],
+    /// Cover factor of each month in the warm-up.
+    pub warmup_cover: &'a [f64; 12],
+    /// Cover factor of each month in the forward runs.
+    pub forward_cover: &'a [f64; 12],
     /// Spin-up climatology: temperature.
     pub spinup_temperature: &'a [f64; 12],
     /// Spin-up climatology: precipitation.
@@ -313,7 +317,7 @@ fn rothamsted_chain(
         temperature: px.spinup_temperature[m] * p.temperature,
         precipitation: px.spinup_precipitation[m] * p.precipitation,
         evaporation: px.spinup_pet[m],
-        cover: px.cover[m],
+        cover: px.spinup_cover[m],
         plant_input: 0.0,
         fym_input: 0.0,
         dpm_rpm: px.spinup_dpm_rpm,
@@ -439,7 +443,7 @@ fn rothamsted_chain(
                 temperature: t[m] * p.temperature,
                 precipitation: pr[m] * p.precipitation,
                 evaporation: pet[m],
-                cover: px.cover[m],
+                cover: px.warmup_cover[m],
                 plant_input: input / 12.0,
                 fym_input: 0.0,
                 dpm_rpm,
@@ -468,7 +472,7 @@ fn rothamsted_chain(
             temperature: px.forward_temperature[m] * p.temperature,
             precipitation: px.forward_precipitation[m] * p.precipitation,
             evaporation: px.forward_pet[m],
-            cover: px.cover[m],
+            cover: px.forward_cover[m],
             plant_input: 0.0,
             fym_input: 0.0,
             dpm_rpm: px.forward_dpm_rpm,
@@ -532,7 +536,7 @@ fn fao_chain(
                 &scaled(px.spinup_temperature, p.temperature),
                 &scaled(px.spinup_precipitation, p.precipitation),
                 px.spinup_pet,
-                px.cover,
+                px.spinup_cover,
                 clay,
                 spin_paddy,
             );
@@ -565,7 +569,7 @@ fn fao_chain(
                 px.spinup_temperature,
                 px.spinup_precipitation,
                 px.spinup_pet,
-                px.cover,
+                px.spinup_cover,
                 clay,
                 spin_paddy,
             );
@@ -612,7 +616,7 @@ fn fao_chain(
         if y == 17 {
             cin_t0 = input;
         }
-        let xi = fao::xi_months(&t, &pr, &pet, px.cover, clay, table.paddy[class as usize]);
+        let xi = fao::xi_months(&t, &pr, &pet, px.warmup_cover, clay, table.paddy[class as usize]);
         let model = EulerModel::new(clay, px.warmup_dpm_rpm[y]);
         amplification *= model.run(&mut pools, input, &xi, 1.0);
     }
@@ -635,7 +639,7 @@ fn fao_chain(
         &scaled(px.forward_temperature, p.temperature),
         &scaled(px.forward_precipitation, p.precipitation),
         px.forward_pet,
-        px.cover,
+        px.forward_cover,
         clay,
         table.paddy[px.forward_class as usize],
     );

@@ -35,7 +35,7 @@ fn array12(s: &[f64], i: usize) -> &[f64; 12] {
 
 /// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays.
 #[pyfunction]
-#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, threads=None))]
+#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate<'py>(
     py: Python<'py>,
@@ -55,7 +55,9 @@ pub fn simulate<'py>(
     clay: PyReadonlyArray1<'py, f64>,
     soc_uncertainty: PyReadonlyArray1<'py, f64>,
     clay_uncertainty: PyReadonlyArray1<'py, f64>,
-    cover: PyReadonlyArray2<'py, f64>,
+    spinup_cover: PyReadonlyArray2<'py, f64>,
+    warmup_cover: PyReadonlyArray2<'py, f64>,
+    forward_cover: PyReadonlyArray2<'py, f64>,
     spinup_temperature: PyReadonlyArray2<'py, f64>,
     spinup_precipitation: PyReadonlyArray2<'py, f64>,
     spinup_pet: PyReadonlyArray2<'py, f64>,
@@ -140,7 +142,9 @@ pub fn simulate<'py>(
         return Err(PyValueError::new_err("warm-up: expected 1 to 128 years"));
     }
     for (name, a, cols) in [
-        ("cover", &cover, 12),
+        ("spinup_cover", &spinup_cover, 12),
+        ("warmup_cover", &warmup_cover, 12),
+        ("forward_cover", &forward_cover, 12),
         ("spinup_temperature", &spinup_temperature, 12),
         ("spinup_precipitation", &spinup_precipitation, 12),
         ("spinup_pet", &spinup_pet, 12),
@@ -175,7 +179,9 @@ pub fn simulate<'py>(
     let clay = contiguous("clay", &clay)?;
     let soc_u = contiguous("soc_uncertainty", &soc_uncertainty)?;
     let clay_u = contiguous("clay_uncertainty", &clay_uncertainty)?;
-    let cover = contiguous("cover", &cover)?;
+    let scover = contiguous("spinup_cover", &spinup_cover)?;
+    let wcover = contiguous("warmup_cover", &warmup_cover)?;
+    let fcover = contiguous("forward_cover", &forward_cover)?;
     let st = contiguous("spinup_temperature", &spinup_temperature)?;
     let sp = contiguous("spinup_precipitation", &spinup_precipitation)?;
     let se = contiguous("spinup_pet", &spinup_pet)?;
@@ -207,7 +213,9 @@ pub fn simulate<'py>(
                     clay: clay[i],
                     soc_uncertainty: soc_u[i],
                     clay_uncertainty: clay_u[i],
-                    cover: array12(cover, i),
+                    spinup_cover: array12(scover, i),
+                    warmup_cover: array12(wcover, i),
+                    forward_cover: array12(fcover, i),
                     spinup_temperature: array12(st, i),
                     spinup_precipitation: array12(sp, i),
                     spinup_pet: array12(se, i),

@@ -1,0 +1,419 @@
+"""Run configuration: the TOML file of ``gsocseq run`` (reference: docs/configuration.md).
+
+Every key is checked: unknown keys are errors with a suggestion, values are type- and
+range-checked, relative paths are relative to the configuration file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODES = ("rothamsted", "fao-v1.2")
+SPINUP_METHODS = ("equilibrium", "analytical", "numerical", "rothamsted-iterative")
+FAO_SPINUP_METHODS = ("analytical", "numerical")
+NUMERICAL_POOLS = ("second-run", "weihermuller")
+UNCERTAINTY = ("none", "minmax")
+INVALID = ("error", "mask")
+GROUPS = ("crops", "grass", "paddy")
+
+NATIVE_INPUTS = {
+    # key: (required, description)
+    "soc": (True, "SOC map, t C/ha 0-30 cm (master grid)"),
+    "clay": (True, "clay, %"),
+    "land_use": (True, "FAO land-use class, 1 band or one band per warm-up year"),
+    "cover": (True, "cover factor, 12 bands"),
+    "spinup_temperature": (True, "1981-2000 monthly mean temperature, 12 bands, degrees C"),
+    "spinup_precipitation": (True, "1981-2000 monthly precipitation, 12 bands, mm"),
+    "spinup_pet": (True, "1981-2000 monthly PET, 12 bands, mm"),
+    "warmup_temperature": (True, "monthly temperature series, 12*Y bands, degrees C"),
+    "warmup_precipitation": (True, "monthly precipitation series, 12*Y bands, mm"),
+    "warmup_pet": (True, "monthly PET series, 12*Y bands, mm"),
+    "npp_reference": (False, "1981-2000 mean MIAMI NPP, t C/ha/yr"),
+    "npp_reference_min": (False, "NPP reference of the min run"),
+    "npp_reference_max": (False, "NPP reference of the max run"),
+    "reference_temperature": (False, "1981-2000 monthly temperature, 240 bands"),
+    "reference_precipitation": (False, "1981-2000 monthly precipitation, 240 bands"),
+    "forward_temperature": (False, "forward monthly temperature, 12 bands"),
+    "forward_precipitation": (False, "forward monthly precipitation, 12 bands"),
+    "forward_pet": (False, "forward monthly PET, 12 bands"),
+    "spinup_land_use": (False, "land-use class of the spin-up, 1 band"),
+    "soc_uncertainty": (False, "SOC uncertainty, %"),
+    "clay_uncertainty": (False, "clay uncertainty, %"),
+    "sand": (False, "sand, % (exclusion mask)"),
+    "ec": (False, "electrical conductivity, dS/m (exclusion mask)"),
+}
+FAO_INPUTS = {
+    "spinup_stack": (True, "FAO spin-up stack, 52 bands"),
+    "warmup_stack": (True, "FAO warm-up stack, 14 + 2 Y bands"),
+    "forward_stack": (True, "FAO forward stack, 52 bands"),
+    "warmup_temperature": (True, "2001-2020 temperature, 12*Y bands"),
+    "warmup_precipitation": (True, "2001-2020 precipitation, 12*Y bands"),
+    "warmup_pet": (True, "2001-2020 PET, 12*Y bands"),
+    "npp_reference": (True, "NPP_MIAMI_MEAN_81-00, t C/ha/yr"),
+    "npp_reference_min": (False, "NPP reference of the min run"),
+    "npp_reference_max": (False, "NPP reference of the max run"),
+    "soc_uncertainty": (False, "SOC uncertainty, %"),
+    "clay_uncertainty": (False, "clay uncertainty, %"),
+    "sand": (False, "sand, % (exclusion mask)"),
+    "ec": (False, "electrical conductivity, dS/m (exclusion mask)"),
+}
+DEFAULT_SCENARIOS = {"SSM1": 0.05, "SSM2": 0.10, "SSM3": 0.20}
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input raster: path, value = raw * scale + offset, optional 1-based band list."""
+
+    path: Path
+    scale: float = 1.0
+    offset: float = 0.0
+    bands: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The [run] table."""
+
+    name: str = "GSOCseq"
+    output: Path = Path("out")
+    mode: str = "rothamsted"
+    spinup: str = "equilibrium"
+    numerical_pools: str = "second-run"
+    years: int = 20
+    horizons: tuple[int, ...] = ()
+    uncertainty: str = "minmax"
+    qa_mask: bool = True
+    invalid: str = "error"
+    threads: int = 0
+    intermediate: bool = False
+    block_size: int = 256
+    depth: float = 30.0
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """The [exclusions] table (thresholds; None disables a rule)."""
+
+    enabled: bool = True
+    soc_max: float | None = 200.0
+    sand_max: float | None = 90.0
+    ec_max: float | None = 4.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated run configuration."""
+
+    run: RunOptions
+    inputs: Mapping[str, InputSpec]
+    layout: str  # "native" or "fao"
+    scenarios: Mapping[str, tuple[float, float, float]]
+    modelled: tuple[int, ...] = (2, 3, 5, 12, 13)
+    exclusions: Exclusions = field(default_factory=Exclusions)
+    base_dir: Path = Path(".")
+    source: Path | None = None
+
+    @property
+    def output_dir(self) -> Path:
+        return self.run.output
+
+    @property
+    def all_horizons(self) -> tuple[int, ...]:
+        return tuple(sorted({self.run.years, *self.run.horizons}))
+
+
+def _suggest(key: str, allowed: Any) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, allowed)}")
+
+
+def _typed(value: Any, kind: Any, where: str) -> Any:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise AssertionError(kind)
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
+    value = _typed(value, str, where)
+    if value not in choices:
+        raise ConfigError(
+            f"{where}: {value!r} is not one of {', '.join(choices)}{_suggest(value, choices)}"
+        )
+    return value
+
+
+def _parse_bands(value: Any, where: str) -> tuple[int, ...]:
+    if isinstance(value, list):
+        bands = [_typed(v, int, where) for v in value]
+    elif isinstance(value, str):
+        bands = []
+        for part in value.split(","):
+            part = part.strip()
+            try:
+                if "-" in part:
+                    lo, hi = (int(v) for v in part.split("-", 1))
+                    bands.extend(range(lo, hi + 1))
+                else:
+                    bands.append(int(part))
+            except ValueError:
+                raise ConfigError(f"{where}: cannot read band list {value!r}") from None
+    else:
+        raise ConfigError(f'{where}: expected a band list like "1-12" or [1, 2], got {value!r}')
+    if not bands or min(bands) < 1:
+        raise ConfigError(f"{where}: bands are numbered from 1, got {value!r}")
+    return tuple(bands)
+
+
+def _input(value: Any, where: str, base: Path) -> InputSpec:
+    if isinstance(value, str):
+        return InputSpec(path=(base / value).resolve() if value else Path())
+    if isinstance(value, Mapping):
+        _check_keys(value, ("path", "scale", "offset", "bands"), where)
+        if "path" not in value:
+            raise ConfigError(f"{where}: missing 'path'")
+        bands = _parse_bands(value["bands"], f"{where}.bands") if "bands" in value else None
+        scale = _typed(value.get("scale", 1.0), float, f"{where}.scale")
+        offset = _typed(value.get("offset", 0.0), float, f"{where}.offset")
+        if scale == 0:
+            raise ConfigError(f"{where}.scale: must not be 0")
+        path = _typed(value["path"], str, f"{where}.path")
+        return InputSpec(path=(base / path).resolve(), scale=scale, offset=offset, bands=bands)
+    raise ConfigError(f"{where}: expected a path or {{ path = ..., scale = ... }}, got {value!r}")
+
+
+def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
+    if not isinstance(table, Mapping):
+        raise ConfigError("[inputs]: expected a table")
+    if "fao" in table:
+        extra = [k for k in table if k != "fao"]
+        if extra:
+            raise ConfigError(
+                f"[inputs]: give either [inputs.fao] or the single inputs, not both (found {extra})"
+            )
+        fao = table["fao"]
+        if not isinstance(fao, Mapping):
+            raise ConfigError("[inputs.fao]: expected a table")
+        _check_keys(fao, FAO_INPUTS, "[inputs.fao]")
+        specs = {k: _input(v, f"[inputs.fao].{k}", base) for k, v in fao.items()}
+        missing = [k for k, (req, _) in FAO_INPUTS.items() if req and k not in specs]
+        if missing:
+            raise ConfigError(f"[inputs.fao]: missing {', '.join(missing)}")
+        return "fao", specs
+    _check_keys(table, (*NATIVE_INPUTS, "fao"), "[inputs]")
+    specs = {k: _input(v, f"[inputs].{k}", base) for k, v in table.items()}
+    missing = [k for k, (req, _) in NATIVE_INPUTS.items() if req and k not in specs]
+    if missing:
+        raise ConfigError(f"[inputs]: missing {', '.join(missing)}")
+    if "npp_reference" not in specs and not (
+        "reference_temperature" in specs and "reference_precipitation" in specs
+    ):
+        raise ConfigError(
+            "[inputs]: give npp_reference, or reference_temperature and reference_precipitation "
+            "(240-band 1981-2000 series) to compute it"
+        )
+    partial = [
+        k for k in ("forward_temperature", "forward_precipitation", "forward_pet") if k in specs
+    ]
+    if partial and len(partial) != 3:
+        raise ConfigError(
+            "[inputs]: forward climate needs forward_temperature, forward_precipitation and "
+            f"forward_pet together (found only {', '.join(partial)})"
+        )
+    return "native", specs
+
+
+def _scenarios(table: Any) -> dict[str, tuple[float, float, float]]:
+    if table is None:
+        return {k: (v, v, v) for k, v in DEFAULT_SCENARIOS.items()}
+    if not isinstance(table, Mapping) or not table:
+        raise ConfigError("[scenarios]: expected tables like [scenarios.SSM1]")
+    out: dict[str, tuple[float, float, float]] = {}
+    for name, groups in table.items():
+        where = f"[scenarios.{name}]"
+        if name == "BAU":
+            raise ConfigError(f"{where}: BAU is always run with the warm-up's mean input")
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"{where}: scenario names are letters, digits, '-' and '_'")
+        if not isinstance(groups, Mapping):
+            raise ConfigError(f"{where}: expected crops, grass, paddy increases")
+        _check_keys(groups, GROUPS, where)
+        values = []
+        for g in GROUPS:
+            v = _typed(groups.get(g, 0.0), float, f"{where}.{g}")
+            if v < 0 or v > 10:
+                raise ConfigError(
+                    f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %), got {v}"
+                )
+            values.append(v)
+        out[name] = (values[0], values[1], values[2])
+    return out
+
+
+def from_dict(
+    data: Mapping[str, Any],
+    base_dir: str | os.PathLike | None = None,
+    source: Path | None = None,
+) -> Config:
+    """Validate a configuration given as a mapping (the parsed TOML)."""
+    base = Path(base_dir or ".").resolve()
+    _check_keys(data, ("run", "inputs", "scenarios", "classes", "exclusions"), "configuration")
+    run_table = data.get("run", {})
+    if not isinstance(run_table, Mapping):
+        raise ConfigError("[run]: expected a table")
+    fields = RunOptions.__dataclass_fields__
+    _check_keys(run_table, fields, "[run]")
+    mode = _choice(run_table.get("mode", "rothamsted"), MODES, "[run].mode")
+    fao = mode == "fao-v1.2"
+    opts: dict[str, Any] = {"mode": mode}
+    opts["spinup"] = _choice(
+        run_table.get("spinup", "analytical" if fao else "equilibrium"),
+        FAO_SPINUP_METHODS if fao else SPINUP_METHODS,
+        "[run].spinup",
+    )
+    opts["numerical_pools"] = _choice(
+        run_table.get("numerical_pools", "weihermuller" if fao else "second-run"),
+        NUMERICAL_POOLS,
+        "[run].numerical_pools",
+    )
+    if "name" in run_table:
+        name = _typed(run_table["name"], str, "[run].name")
+        if not name or any(c in name for c in '/\\:*?"<>|') or name.strip() != name:
+            raise ConfigError(f"[run].name: {name!r} cannot be a file name prefix")
+        opts["name"] = name
+    opts["output"] = (base / _typed(run_table.get("output", "out"), str, "[run].output")).resolve()
+    years = _typed(run_table.get("years", 20), int, "[run].years")
+    if not 1 <= years <= 1000:
+        raise ConfigError(f"[run].years: expected 1 to 1000 years, got {years}")
+    opts["years"] = years
+    horizons = run_table.get("horizons", [])
+    if not isinstance(horizons, list):
+        raise ConfigError("[run].horizons: expected a list of years, e.g. [50, 100]")
+    hs = tuple(_typed(h, int, "[run].horizons") for h in horizons)
+    if any(not 1 <= h <= 1000 for h in hs):
+        raise ConfigError("[run].horizons: every horizon is 1 to 1000 years")
+    opts["horizons"] = hs
+    opts["uncertainty"] = _choice(
+        run_table.get("uncertainty", "minmax"), UNCERTAINTY, "[run].uncertainty"
+    )
+    opts["qa_mask"] = _typed(run_table.get("qa_mask", True), bool, "[run].qa_mask")
+    opts["invalid"] = _choice(run_table.get("invalid", "error"), INVALID, "[run].invalid")
+    threads = _typed(run_table.get("threads", 0), int, "[run].threads")
+    if threads < 0:
+        raise ConfigError(f"[run].threads: expected 0 (all cores) or more, got {threads}")
+    opts["threads"] = threads
+    opts["intermediate"] = _typed(run_table.get("intermediate", False), bool, "[run].intermediate")
+    block = _typed(run_table.get("block_size", 256), int, "[run].block_size")
+    if not 16 <= block <= 4096 or block % 16:
+        raise ConfigError(
+            f"[run].block_size: expected a multiple of 16 from 16 to 4096, got {block}"
+        )
+    opts["block_size"] = block
+    depth = _typed(run_table.get("depth", 30.0), float, "[run].depth")
+    if depth <= 0:
+        raise ConfigError(f"[run].depth: expected > 0 cm, got {depth}")
+    opts["depth"] = depth
+    opts["overwrite"] = _typed(run_table.get("overwrite", False), bool, "[run].overwrite")
+
+    if "inputs" not in data:
+        raise ConfigError("configuration: missing [inputs]")
+    layout, inputs = _inputs(data["inputs"], base)
+    if layout == "fao" and mode != "fao-v1.2" and "spinup_land_use" in inputs:
+        raise ConfigError("[inputs.fao]: spinup_land_use is not part of the FAO layout")
+
+    scenarios = _scenarios(data.get("scenarios"))
+    classes = data.get("classes", {})
+    if not isinstance(classes, Mapping):
+        raise ConfigError("[classes]: expected a table")
+    _check_keys(classes, ("modelled",), "[classes]")
+    modelled = classes.get("modelled", [2, 3, 5, 12, 13])
+    if not isinstance(modelled, list) or not modelled:
+        raise ConfigError("[classes].modelled: expected a list of FAO classes, e.g. [2, 3, 5]")
+    valid = {2, 3, 4, 5, 6, 8, 12, 13}
+    for c in modelled:
+        c = _typed(c, int, "[classes].modelled")
+        if c not in valid:
+            raise ConfigError(
+                f"[classes].modelled: class {c} has no coefficients "
+                "(modellable: 2, 3, 4, 5, 6, 8, 12, 13)"
+            )
+    excl_table = data.get("exclusions", {})
+    if not isinstance(excl_table, Mapping):
+        raise ConfigError("[exclusions]: expected a table")
+    _check_keys(excl_table, Exclusions.__dataclass_fields__, "[exclusions]")
+    excl = Exclusions(
+        enabled=_typed(excl_table.get("enabled", not fao), bool, "[exclusions].enabled"),
+        soc_max=_typed(excl_table.get("soc_max", 200.0), float, "[exclusions].soc_max"),
+        sand_max=_typed(excl_table.get("sand_max", 90.0), float, "[exclusions].sand_max"),
+        ec_max=_typed(excl_table.get("ec_max", 4.0), float, "[exclusions].ec_max"),
+    )
+    return Config(
+        run=RunOptions(**opts),
+        inputs=inputs,
+        layout=layout,
+        scenarios=scenarios,
+        modelled=tuple(int(c) for c in modelled),
+        exclusions=excl,
+        base_dir=base,
+        source=source,
+    )
+
+
+def load(source: str | os.PathLike | Mapping[str, Any] | Config) -> Config:
+    """A :class:`Config` from a TOML file path, a mapping or a Config."""
+    if isinstance(source, Config):
+        return source
+    if isinstance(source, Mapping):
+        return from_dict(source)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return from_dict(data, base_dir=path.resolve().parent, source=path.resolve())
+
+
+def with_options(config: Config, **changes: Any) -> Config:
+    """A copy of ``config`` with [run] options changed (used by command-line overrides)."""
+    return replace(config, run=replace(config.run, **changes))

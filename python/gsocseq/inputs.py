@@ -1,0 +1,439 @@
+"""Reading the inputs of a run block by block, in the native or the FAO v1.2 layout, and the
+one invalid-input rule of METHOD.md section 2.
+
+A block is a window of the master grid. Only pixels whose land use of the last warm-up year is
+a modelled class are checked and gathered; everything else stays nodata.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from rasterio.windows import Window
+
+from gsocseq import classes
+from gsocseq.config import Config
+from gsocseq.rasters import (
+    InputError,
+    Raster,
+    check_grid,
+    expect_bands,
+    open_raster,
+    pixel_location,
+)
+
+INF = float("inf")
+#: quantity: (low, high, unit) of plausible values
+RANGES = {
+    "soc": (0.0, 800.0, "t C/ha"),
+    "clay": (0.0, 100.0, "%"),
+    "temperature": (-60.0, 60.0, "degrees C"),
+    "precipitation": (0.0, INF, "mm"),
+    "pet": (0.0, INF, "mm"),
+    "cover": (0.6 - 1e-6, 1.0 + 1e-6, "(cover factor 0.6 covered .. 1.0 bare)"),
+    "npp": (0.0, INF, "t C/ha/yr"),
+    "uncertainty": (0.0, 100.0, "%"),
+    "sand": (0.0, 100.0, "%"),
+    "ec": (0.0, INF, "dS/m"),
+    "dpm_rpm": (0.0, INF, "(DPM/RPM ratio)"),
+}
+
+
+@dataclass
+class Quantity:
+    """Bands of one input that hold one physical quantity."""
+
+    name: str  # e.g. "warmup_temperature"
+    raster: Raster
+    bands: tuple[int, ...]  # 0-based positions in the raster's band list
+    kind: str  # key of RANGES
+    float32: bool = False  # round to float32 after scaling (fao-v1.2 warm-up series)
+
+
+@dataclass
+class Block:
+    """The modelled pixels of one window, as (n, ...) float64 arrays ready for the core."""
+
+    window: Window
+    rows: np.ndarray  # row of each modelled pixel in the window
+    cols: np.ndarray
+    land_use: np.ndarray  # (h, w) forward class of modelled pixels, -999 elsewhere
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    counts: Counter = field(default_factory=Counter)
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+
+class Inputs:
+    """The opened inputs of a run (either layout), checked against the master grid."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.fao_mode = config.run.mode == "fao-v1.2"
+        self.rasters: dict[str, Raster] = {}
+        try:
+            for key, spec in config.inputs.items():
+                self.rasters[key] = open_raster(key, spec)
+            self.master = self.rasters["spinup_stack" if config.layout == "fao" else "soc"]
+            for r in self.rasters.values():
+                check_grid(self.master, r)
+            self.quantities: list[Quantity] = []
+            if config.layout == "fao":
+                self._fao_layout()
+            else:
+                self._native_layout()
+        except Exception:
+            self.close()
+            raise
+        self.warnings: list[str] = []
+        if config.run.uncertainty == "minmax" and not self.fao_mode:
+            have = {"npp_reference_min", "npp_reference_max"} <= set(self.rasters)
+            if not have and "reference_temperature" not in self.rasters:
+                self.warnings.append(
+                    "no npp_reference_min/_max: the min/max runs use the central NPP reference"
+                )
+
+    # -- layouts ---------------------------------------------------------------------------
+    def _q(self, name: str, key: str, bands: range | tuple[int, ...], kind: str, f32=False) -> None:
+        self.quantities.append(Quantity(name, self.rasters[key], tuple(bands), kind, f32))
+
+    def _series_years(self, key: str) -> int:
+        r = self.rasters[key]
+        if r.count % 12:
+            raise InputError(
+                f"{r.path}: input {key!r} has {r.count} bands, expected 12 monthly bands per "
+                f"year (a multiple of 12)"
+            )
+        return r.count // 12
+
+    def _native_layout(self) -> None:
+        rs = self.rasters
+        for key in (
+            "soc",
+            "clay",
+            "soc_uncertainty",
+            "clay_uncertainty",
+            "sand",
+            "ec",
+            "spinup_land_use",
+            "npp_reference",
+            "npp_reference_min",
+            "npp_reference_max",
+        ):
+            if key in rs:
+                expect_bands(rs[key], 1, "a single band")
+        for key in (
+            "cover",
+            "spinup_temperature",
+            "spinup_precipitation",
+            "spinup_pet",
+            "forward_temperature",
+            "forward_precipitation",
+            "forward_pet",
+        ):
+            if key in rs:
+                expect_bands(rs[key], 12, "one band per month")
+        years = self._series_years("warmup_temperature")
+        for key in ("warmup_precipitation", "warmup_pet"):
+            expect_bands(
+                rs[key], 12 * years, f"{years} years of monthly values like warmup_temperature"
+            )
+        self.years = years
+        lu = rs["land_use"]
+        if lu.count > years:
+            raise InputError(
+                f"{lu.path}: input 'land_use' has {lu.count} bands, expected 1 to {years} "
+                f"(one per warm-up year)"
+            )
+        if "reference_temperature" in rs:
+            ref_years = self._series_years("reference_temperature")
+            expect_bands(
+                rs["reference_precipitation"], 12 * ref_years, "like reference_temperature"
+            )
+            self._q(
+                "reference_temperature",
+                "reference_temperature",
+                range(12 * ref_years),
+                "temperature",
+            )
+            self._q(
+                "reference_precipitation",
+                "reference_precipitation",
+                range(12 * ref_years),
+                "precipitation",
+            )
+        f32 = self.fao_mode
+        self._q("soc", "soc", (0,), "soc")
+        self._q("clay", "clay", (0,), "clay")
+        self._q("cover", "cover", range(12), "cover")
+        for part in ("temperature", "precipitation", "pet"):
+            self._q(f"spinup_{part}", f"spinup_{part}", range(12), part)
+            self._q(f"warmup_{part}", f"warmup_{part}", range(12 * years), part, f32)
+            if f"forward_{part}" in rs:
+                self._q(f"forward_{part}", f"forward_{part}", range(12), part)
+        for key in ("npp_reference", "npp_reference_min", "npp_reference_max"):
+            if key in rs:
+                self._q(key, key, (0,), "npp")
+        for key, kind in (
+            ("soc_uncertainty", "uncertainty"),
+            ("clay_uncertainty", "uncertainty"),
+            ("sand", "sand"),
+            ("ec", "ec"),
+        ):
+            if key in rs:
+                self._q(key, key, (0,), kind)
+
+    def _fao_layout(self) -> None:
+        rs = self.rasters
+        expect_bands(
+            rs["spinup_stack"],
+            52,
+            "the FAO spin-up stack: SOC, clay, 12 T, 12 P, 12 PET, DR, LU, 12 cover",
+        )
+        expect_bands(
+            rs["forward_stack"], 52, "the FAO forward stack, laid out as the spin-up stack"
+        )
+        years = self._series_years("warmup_temperature")
+        for key in ("warmup_precipitation", "warmup_pet"):
+            expect_bands(rs[key], 12 * years, f"{years} years like warmup_temperature")
+        expect_bands(
+            rs["warmup_stack"],
+            14 + 2 * years,
+            f"the FAO warm-up stack for {years} years: SOC, clay, 12 cover, {years} LU, {years} DR",
+        )
+        for key in (
+            "npp_reference",
+            "npp_reference_min",
+            "npp_reference_max",
+            "soc_uncertainty",
+            "clay_uncertainty",
+            "sand",
+            "ec",
+        ):
+            if key in rs:
+                expect_bands(rs[key], 1, "a single band")
+        self.years = years
+        f32 = self.fao_mode
+        self._q("soc", "spinup_stack", (0,), "soc")
+        self._q("clay", "spinup_stack", (1,), "clay")
+        self._q("spinup_temperature", "spinup_stack", range(2, 14), "temperature")
+        self._q("spinup_precipitation", "spinup_stack", range(14, 26), "precipitation")
+        self._q("spinup_pet", "spinup_stack", range(26, 38), "pet")
+        self._q("spinup_dpm_rpm", "spinup_stack", (38,), "dpm_rpm")
+        self._q("spinup_cover", "spinup_stack", range(40, 52), "cover")
+        self._q("warmup_cover", "warmup_stack", range(2, 14), "cover")
+        self._q("warmup_dpm_rpm", "warmup_stack", range(14 + years, 14 + 2 * years), "dpm_rpm")
+        self._q("forward_temperature", "forward_stack", range(2, 14), "temperature")
+        self._q("forward_precipitation", "forward_stack", range(14, 26), "precipitation")
+        self._q("forward_pet", "forward_stack", range(26, 38), "pet")
+        self._q("forward_dpm_rpm", "forward_stack", (38,), "dpm_rpm")
+        self._q("forward_cover", "forward_stack", range(40, 52), "cover")
+        for part in ("temperature", "precipitation", "pet"):
+            self._q(f"warmup_{part}", f"warmup_{part}", range(12 * years), part, f32)
+        for key in ("npp_reference", "npp_reference_min", "npp_reference_max"):
+            if key in rs:
+                self._q(key, key, (0,), "npp")
+        for key, kind in (
+            ("soc_uncertainty", "uncertainty"),
+            ("clay_uncertainty", "uncertainty"),
+            ("sand", "sand"),
+            ("ec", "ec"),
+        ):
+            if key in rs:
+                self._q(key, key, (0,), kind)
+
+    # -- land use --------------------------------------------------------------------------
+    def _land_use(self, window: Window) -> tuple[Raster, np.ndarray, int]:
+        """(raster, (Y, h, w) classes with NaN nodata, first band position) of the warm-up."""
+        if self.config.layout == "fao":
+            r = self.rasters["warmup_stack"]
+            return r, r.read(window, range(14, 14 + self.years)), 14
+        r = self.rasters["land_use"]
+        lu = r.read(window)
+        if lu.shape[0] < self.years:  # the oldest band repeated at the start, as script 8 does
+            pad = np.repeat(lu[:1], self.years - lu.shape[0], axis=0)
+            lu = np.concatenate([pad, lu], axis=0)
+        return r, lu, 0
+
+    def _check_codes(
+        self, raster: Raster, lu: np.ndarray, window: Window, offset: int
+    ) -> np.ndarray:
+        """Pixels with a land-use code absent from the table (any pixel)."""
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(lu) & ((lu != np.round(lu)) | (lu < 0) | (lu > 13))
+        bad_px = bad.any(axis=0)
+        if bad_px.any() and self.config.run.invalid == "error":
+            b, r, c = (int(v[0]) for v in np.nonzero(bad))
+            band = raster.bands[min(b + offset, raster.count - 1)] if raster.count else b + 1
+            where = pixel_location(self.master.dataset, window.row_off + r, window.col_off + c)
+            raise InputError(
+                f"{raster.path}: band {band}, {where}: land-use code {lu[b, r, c]:g} is not in the "
+                f"FAO class table (0-13; convert ESA CCI codes with gsocseq prepare)"
+            )
+        return bad_px
+
+    # -- blocks ----------------------------------------------------------------------------
+    def read_block(self, window: Window) -> Block:
+        cfg = self.config
+        h, w = int(window.height), int(window.width)
+        lu_raster, lu, offset = self._land_use(window)
+        counts: Counter = Counter()
+        bad_codes = self._check_codes(lu_raster, lu, window, offset)
+        last = lu[-1]
+        modelled = np.isin(np.nan_to_num(last, nan=-1).astype(np.int64), cfg.modelled) & ~bad_codes
+        counts["invalid:land_use"] += int(bad_codes.sum())
+        flat = np.flatnonzero(modelled.ravel())
+        ok = np.ones(len(flat), dtype=bool)
+        # earlier years of a modelled pixel without a class (nodata) are not usable
+        lu_c = lu.reshape(lu.shape[0], -1)[:, flat]
+        missing_year = np.isnan(lu_c).any(axis=0)
+        counts["nodata:land_use"] += int(missing_year.sum())
+        ok &= ~missing_year
+        data: dict[str, np.ndarray] = {}
+        for q in self.quantities:
+            values = q.raster.read(window, q.bands).reshape(len(q.bands), -1)[:, flat]
+            if q.float32:
+                values = values.astype(np.float32).astype(np.float64)
+            ok &= self._valid(q, values, flat, window, counts)
+            data[q.name] = values
+        # SOC 0 (or below the target: no carbon) is valid but not modelled
+        soc = data["soc"][0]
+        with np.errstate(invalid="ignore"):
+            zero = ok & ~(soc > 0)
+        counts["not modelled:soc_0"] += int(zero.sum())
+        ok &= ~zero
+        ok &= self._exclusions(data, ok, counts)
+        keep = flat[ok]
+        block = Block(
+            window=window,
+            rows=keep // w,
+            cols=keep % w,
+            land_use=np.full((h, w), -999, dtype=np.int16),
+            counts=counts,
+        )
+        lu_keep = lu_c[:, ok].T.astype(np.uint8)  # (n, Y)
+        block.land_use.ravel()[keep] = lu_keep[:, -1]
+        block.arrays = self._assemble({k: v[:, ok] for k, v in data.items()}, lu_keep)
+        for c, k in zip(*np.unique(lu_keep[:, -1], return_counts=True)):
+            counts[f"modelled:class_{int(c)}"] += int(k)
+        counts["modelled"] += int(ok.sum())
+        return block
+
+    def _valid(
+        self, q: Quantity, values: np.ndarray, flat: np.ndarray, window: Window, counts: Counter
+    ) -> np.ndarray:
+        lo, hi, unit = RANGES[q.kind]
+        nan = np.isnan(values)
+        all_nan = nan.all(axis=0)
+        partial = nan.any(axis=0) & ~all_nan
+        inf = np.isinf(values)
+        with np.errstate(invalid="ignore"):
+            out = np.isfinite(values) & ((values < lo) | (values > hi))
+        problem = partial | inf.any(axis=0) | out.any(axis=0)
+        counts[f"nodata:{q.name}"] += int(all_nan.sum())
+        if problem.any():
+            if self.config.run.invalid == "error":
+                i = int(np.flatnonzero(problem)[0])
+                pix = int(flat[i])
+                row = int(window.row_off) + pix // int(window.width)
+                col = int(window.col_off) + pix % int(window.width)
+                where = pixel_location(self.master.dataset, row, col)
+                scale = q.raster.spec.scale
+                scaled = f" after scale {scale:g}" if scale != 1 else ""
+                if partial[i]:
+                    b = int(np.flatnonzero(nan[:, i])[0])
+                    k = int(nan[:, i].sum())
+                    raise InputError(
+                        f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {where}: nodata in "
+                        f"{k} of {len(q.bands)} bands of {q.name} (a pixel is valid in every band of "
+                        f"a quantity, or nodata in all)"
+                    )
+                b = int(np.flatnonzero(inf[:, i] | out[:, i])[0])
+                v = values[b, i]
+                hi_text = "" if hi == INF else f" to {hi:g}"
+                raise InputError(
+                    f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {where}: {q.name} = {v:g}"
+                    f"{scaled}, expected {lo:g}{hi_text} {unit}".rstrip()
+                )
+            counts[f"invalid:{q.name}"] += int((problem & ~all_nan).sum())
+        return ~(all_nan | problem)
+
+    def _exclusions(
+        self, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
+    ) -> np.ndarray:
+        ex = self.config.exclusions
+        keep = np.ones_like(ok)
+        if not ex.enabled:
+            return keep
+        with np.errstate(invalid="ignore"):
+            for name, limit in (("soc", ex.soc_max), ("sand", ex.sand_max), ("ec", ex.ec_max)):
+                if limit is None or name not in data:
+                    continue
+                hit = ok & (data[name][0] > limit)
+                counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
+                keep &= ~hit
+        return keep
+
+    # -- per-pixel arrays for the core ------------------------------------------------------
+    def _assemble(self, data: dict[str, np.ndarray], lu: np.ndarray) -> dict[str, np.ndarray]:
+        """(n, ...) arrays of every core argument from the gathered (bands, n) values."""
+        from gsocseq import forward, spinup, warmup
+
+        def t(name: str) -> np.ndarray:
+            return np.ascontiguousarray(data[name].T)
+
+        n = lu.shape[0]
+        out: dict[str, np.ndarray] = {
+            "soc": t("soc")[:, 0].copy(),
+            "clay": t("clay")[:, 0].copy(),
+        }
+        for key, default in (("soc_uncertainty", 20.0), ("clay_uncertainty", 10.0)):
+            out[key] = t(key)[:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
+        fao_layout = self.config.layout == "fao"
+        if fao_layout:
+            out["spinup_cover"] = t("spinup_cover")
+            out["warmup_cover"] = t("warmup_cover")
+            out["forward_cover"] = t("forward_cover")
+        else:
+            cover = t("cover")
+            out["spinup_cover"] = out["warmup_cover"] = out["forward_cover"] = cover
+        for part in ("temperature", "precipitation", "pet"):
+            out[f"spinup_{part}"] = t(f"spinup_{part}")
+            out[f"warmup_{part}"] = t(f"warmup_{part}")
+        out["warmup_class"] = np.ascontiguousarray(lu)
+        out["warmup_dpm_rpm"] = (
+            t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu).astype(np.float64)
+        )
+        spinup_lu = data.get("spinup_land_use")
+        out.update(spinup.spinup_class(self.config, lu, data, fao_layout))
+        del spinup_lu
+        out.update(forward.forward_climate(self.config, data, out, lu, fao_layout))
+        out["npp_reference"] = warmup.npp_reference(self.config, data, n)
+        return out
+
+    def close(self) -> None:
+        for r in self.rasters.values():
+            r.close()
+
+    def __enter__(self) -> Inputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def first_with_coefficients(lu: np.ndarray) -> np.ndarray:
+    """Class of the first warm-up year whose class has coefficients, per pixel (n, Y) -> (n,)."""
+    _, coef, _, _ = classes.lookup_tables()
+    has = ~np.isnan(coef[lu.astype(np.intp)])
+    first = np.argmax(has, axis=1)
+    return lu[np.arange(lu.shape[0]), first]
+
+
+def optional(data: dict[str, np.ndarray], key: str) -> Optional[np.ndarray]:
+    return data[key] if key in data else None

@@ -1,0 +1,141 @@
+"""Raster inputs: opening, checking against the master grid, and windowed reads.
+
+Every value read is float64 ``raw * scale + offset`` with the file's nodata (and NaN) as NaN.
+Nothing is read whole: the run reads one window of every input at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
+
+from gsocseq.config import InputSpec
+
+
+class InputError(Exception):
+    """Bad input data: the message names the file, band, pixel and what was expected."""
+
+    exit_code = 2
+
+
+@dataclass
+class Raster:
+    """An opened input raster with the bands to read and how to scale them."""
+
+    key: str
+    spec: InputSpec
+    dataset: rasterio.io.DatasetReader
+    bands: tuple[int, ...]
+
+    @property
+    def path(self) -> Path:
+        return self.spec.path
+
+    @property
+    def count(self) -> int:
+        return len(self.bands)
+
+    def read(self, window: Window, bands: Optional[Sequence[int]] = None) -> np.ndarray:
+        """(bands, rows, cols) float64, nodata as NaN. ``bands`` are 0-based positions in
+        this input's band list."""
+        chosen = self.bands if bands is None else tuple(self.bands[b] for b in bands)
+        try:
+            raw = self.dataset.read(list(chosen), window=window, masked=False)
+        except RasterioIOError as exc:
+            raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
+        data = raw.astype(np.float64)
+        nodata = self.dataset.nodata
+        if nodata is not None and not math.isnan(nodata):
+            data[raw == nodata] = np.nan
+        if self.spec.scale != 1.0 or self.spec.offset != 0.0:
+            data = data * self.spec.scale + self.spec.offset
+        return data
+
+    def close(self) -> None:
+        self.dataset.close()
+
+
+def open_raster(key: str, spec: InputSpec) -> Raster:
+    """Open one input, naming the file and the config key when it cannot be opened."""
+    path = spec.path
+    if not path.exists():
+        raise InputError(f"{path}: file not found (input {key!r})")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a raster file (input {key!r})")
+    try:
+        ds = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputError(f"{path}: cannot be opened as a raster (input {key!r}): {exc}") from None
+    if spec.bands is not None:
+        bad = [b for b in spec.bands if b > ds.count]
+        if bad:
+            ds.close()
+            raise InputError(
+                f"{path}: input {key!r} asks for band {bad[0]} but the file has {ds.count} bands"
+            )
+        bands = spec.bands
+    else:
+        bands = tuple(range(1, ds.count + 1))
+    return Raster(key=key, spec=spec, dataset=ds, bands=bands)
+
+
+def same_grid(master: rasterio.io.DatasetReader, other: rasterio.io.DatasetReader) -> Optional[str]:
+    """None when the grids match (equal CRS, shape, origin and pixel size within 1e-6 of a
+    pixel), else what differs."""
+    if master.crs != other.crs:
+        return f"CRS {other.crs} differs from the master grid's {master.crs}"
+    if (other.height, other.width) != (master.height, master.width):
+        return (
+            f"shape {other.height} x {other.width} differs from the master grid's "
+            f"{master.height} x {master.width}"
+        )
+    a, b = master.transform, other.transform
+    px, py = abs(a.a), abs(a.e)
+    tol = 1e-6
+    if (
+        abs(a.a - b.a) > tol * px
+        or abs(a.e - b.e) > tol * py
+        or abs(a.b - b.b) > tol * px
+        or abs(a.d - b.d) > tol * py
+    ):
+        return f"pixel size {b.a}, {b.e} differs from the master grid's {a.a}, {a.e}"
+    if abs(a.c - b.c) > tol * px or abs(a.f - b.f) > tol * py:
+        return f"origin ({b.c}, {b.f}) differs from the master grid's ({a.c}, {a.f})"
+    return None
+
+
+def check_grid(master: Raster, other: Raster) -> None:
+    problem = same_grid(master.dataset, other.dataset)
+    if problem:
+        raise InputError(
+            f"{other.path}: input {other.key!r} is not on the master grid of {master.path}: "
+            f"{problem}"
+        )
+
+
+def expect_bands(raster: Raster, expected: int, what: str) -> None:
+    if raster.count != expected:
+        raise InputError(
+            f"{raster.path}: input {raster.key!r} has {raster.count} bands, expected {expected} "
+            f"({what})"
+        )
+
+
+def windows(height: int, width: int, block: int) -> Iterator[Window]:
+    """Square windows of ``block`` pixels covering the grid row by row."""
+    for row in range(0, height, block):
+        for col in range(0, width, block):
+            yield Window(col, row, min(block, width - col), min(block, height - row))
+
+
+def pixel_location(dataset: rasterio.io.DatasetReader, row: int, col: int) -> str:
+    x, y = dataset.xy(row, col)
+    return f"row {row}, col {col} (x={x:.6f}, y={y:.6f})"
