@@ -1,0 +1,448 @@
+"""Output layers (METHOD.md section 7): names, per-pixel computation in float64 from the
+unrounded stocks, the QA step, and writing Cloud Optimized GeoTIFFs block by block.
+
+Every layer is computed from the core's float64 stocks and rounded to float32 once, when
+written: no layer is derived from another float32 layer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio.windows import Window
+
+from gsocseq.config import Config
+
+NODATA = -999.0
+UNITS_STOCK = "t C/ha"
+UNITS_RATE = "t C/ha/yr"
+UNITS_PERCENT = "%"
+#: final stocks outside this range are nodata before differences (script 13)
+FINAL_RANGE = (0.0, 300.0)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One output layer."""
+
+    product: str  # e.g. "ASR_SSM1", "T0", "Ceq"
+    uncertainty: bool = False
+    year: int | None = None  # final year of a horizon other than the main one
+    description: str = ""
+    units: str = ""
+    bands: int = 1
+    intermediate: bool = False
+
+    def file_name(self, prefix: str) -> str:
+        if self.intermediate:
+            return f"{prefix}_GSOCseq_{self.product}.tif"
+        year = f"_{self.year}" if self.year is not None else ""
+        kind = "UncertaintyMap030" if self.uncertainty else "Map030"
+        return f"{prefix}_GSOCseq_{self.product}{year}_{kind}.tif"
+
+    @property
+    def key(self) -> str:
+        return self.file_name("")
+
+
+def qa_range(layer: Layer) -> tuple[float, float, bool, bool] | None:
+    """(low, high, low included, high included) of the script-15 QA, None for no check."""
+    if layer.intermediate:
+        return None
+    if layer.uncertainty:
+        return (0.0, 200.0, True, True)
+    p = layer.product
+    if p == "T0" or p.startswith("finalSOC"):
+        return (0.0, 800.0, True, True)
+    if p.startswith("AbsDiff"):
+        return (-80.0, 80.0, False, False)
+    if p.startswith("RelDiff"):
+        return (0.0, 80.0, True, False)
+    if p.startswith("ASR"):
+        return (-4.0, 4.0, False, True)
+    if p.startswith("RSR"):
+        return (0.0, 4.0, True, True)
+    return None
+
+
+def layers(config: Config, scenarios: list[str], t0_year: int) -> list[Layer]:
+    """Every layer the run writes, in a stable order."""
+    fao = config.run.mode == "fao-v1.2"
+    minmax = config.run.uncertainty != "none"
+    ssms = scenarios[1:]
+    out: list[Layer] = []
+    for years in config.all_horizons:
+        main = years == config.run.years
+        year = None if main else t0_year + years
+        span = f"{t0_year}-{t0_year + years}"
+        if main:
+            out.append(
+                Layer("T0", description=f"SOC stock at t0 ({t0_year}), 0-30 cm", units=UNITS_STOCK)
+            )
+        for s in scenarios:
+            out.append(
+                Layer(
+                    f"finalSOC_{s}",
+                    year=year,
+                    description=f"SOC stock {t0_year + years}, {s}",
+                    units=UNITS_STOCK,
+                )
+            )
+        for s in scenarios:
+            out.append(
+                Layer(
+                    f"AbsDiff_{s}",
+                    year=year,
+                    description=f"SOC change {span}, {s}",
+                    units=UNITS_STOCK,
+                )
+            )
+        for s in ssms:
+            out.append(
+                Layer(
+                    f"RelDiff_{s}",
+                    year=year,
+                    description=f"SOC {s} minus BAU, {span}",
+                    units=UNITS_STOCK,
+                )
+            )
+        for s in scenarios:
+            out.append(
+                Layer(
+                    f"ASR_{s}",
+                    year=year,
+                    description=f"absolute sequestration rate {span}, {s}",
+                    units=UNITS_RATE,
+                )
+            )
+        for s in ssms:
+            out.append(
+                Layer(
+                    f"RSR_{s}",
+                    year=year,
+                    description=f"relative sequestration rate {span}, {s} vs BAU",
+                    units=UNITS_RATE,
+                )
+            )
+        if not minmax:
+            continue
+
+        def unc(product: str, what: str, year: int | None = year) -> Layer:
+            return Layer(
+                product,
+                uncertainty=True,
+                year=year,
+                description=f"uncertainty of {what}",
+                units=UNITS_PERCENT,
+            )
+
+        if main:
+            out.append(unc("T0", "the t0 stock"))
+        out.append(unc("BAU", "the final BAU stock"))
+        if "SSM2" in scenarios or fao:
+            out.append(unc("SSM", "the final SSM2 stock (FAO name)"))
+        if not fao:
+            for s in ssms:
+                out.append(unc(s, f"the final {s} stock"))
+        for s in scenarios:
+            out.append(unc(f"ASR_{s}", f"ASR {s}"))
+        for s in ssms:
+            out.append(unc(f"RSR_{s}", f"RSR {s}"))
+    if config.run.intermediate:
+        out += [
+            Layer(
+                "Ceq",
+                description="equilibrium carbon input of the spin-up",
+                units=UNITS_RATE,
+                intermediate=True,
+            ),
+            Layer(
+                "Cin_t0",
+                description="carbon input of the last warm-up year",
+                units=UNITS_RATE,
+                intermediate=True,
+            ),
+            Layer(
+                "Cin_mean",
+                description="mean warm-up carbon input (BAU input)",
+                units=UNITS_RATE,
+                intermediate=True,
+            ),
+            Layer(
+                "Pools2000",
+                description="pools DPM, RPM, BIO, HUM, IOM at the end of the spin-up",
+                units=UNITS_STOCK,
+                bands=5,
+                intermediate=True,
+            ),
+            Layer(
+                f"Pools{t0_year}",
+                description=f"pools DPM, RPM, BIO, HUM, IOM at t0 ({t0_year})",
+                units=UNITS_STOCK,
+                bands=5,
+                intermediate=True,
+            ),
+        ]
+    return out
+
+
+def _rel_unc(hi: np.ndarray, lo: np.ndarray, central: np.ndarray) -> np.ndarray:
+    return 100.0 * np.abs(hi - lo) / (2.0 * np.abs(central))
+
+
+def compute(
+    config: Config, scenarios: list[str], uncertain: int, sim: dict, t0_year: int, counts: Counter
+) -> dict[str, np.ndarray]:
+    """Values of every layer for the block's pixels (float64), QA applied as configured."""
+    fao = config.run.mode == "fao-v1.2"
+    minmax = config.run.uncertainty != "none"
+    qa = config.run.qa_mask
+    t0 = sim["soc_t0"]  # (n, 3)
+    out: dict[str, np.ndarray] = {}
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for h, years in enumerate(config.all_horizons):
+            main = years == config.run.years
+            suffix = "" if main else f"_{t0_year + years}"
+            final = sim["final_soc"][:, h].copy()  # (n, S, 3)
+            if qa:  # script 13: final stocks outside [0, 300] are nodata before differences
+                lo, hi = FINAL_RANGE
+                for s, name in enumerate(scenarios):
+                    runs = (0, 1, 2) if s > 0 else (0,)
+                    for r in runs:
+                        v = final[:, s, r]
+                        bad = (v < lo) | (v > hi) | np.isinf(v)
+                        if bad.any():
+                            run_name = ("", "_min", "_max")[r]
+                            counts[f"qa:finalSOC_{name}{run_name}{suffix} outside [0, 300]"] += int(
+                                bad.sum()
+                            )
+                            v[bad] = np.nan
+            f = final[:, :, 0]
+
+            def put(
+                product: str, values: np.ndarray, unc: bool = False, suffix: str = suffix
+            ) -> None:
+                kind = "UncertaintyMap030" if unc else "Map030"
+                out[f"_GSOCseq_{product}{suffix}_{kind}.tif"] = values
+
+            if main:
+                put("T0", t0[:, 0])
+            for s, name in enumerate(scenarios):
+                put(f"finalSOC_{name}", f[:, s])
+            for s, name in enumerate(scenarios):
+                put(f"AbsDiff_{name}", f[:, s] - t0[:, 0])
+            for s in range(1, len(scenarios)):
+                put(f"RelDiff_{scenarios[s]}", f[:, s] - f[:, 0])
+            for s, name in enumerate(scenarios):
+                put(f"ASR_{name}", (f[:, s] - t0[:, 0]) / years)
+            for s in range(1, len(scenarios)):
+                put(f"RSR_{scenarios[s]}", (f[:, s] - f[:, 0]) / years)
+            if not minmax:
+                continue
+            if fao:
+                unc_0 = ((t0[:, 2] - t0[:, 1]) / (2 * t0[:, 0])) * 100
+                unc_b = ((final[:, 0, 2] - final[:, 0, 1]) / (2 * f[:, 0])) * 100
+                u = uncertain
+                unc_s = ((final[:, u, 2] - final[:, u, 1]) / (2 * f[:, u])) * 100
+                if main:
+                    put("T0", unc_0, True)
+                put("BAU", unc_b, True)
+                put("SSM", unc_s, True)
+                f0 = f[:, 0]
+                put(
+                    "ASR_BAU",
+                    np.sqrt((unc_b * f0) ** 2 + (unc_0 * t0[:, 0]) ** 2) / np.abs(t0[:, 0] + f0),
+                    True,
+                )
+                for s in range(1, len(scenarios)):
+                    fs = f[:, s]
+                    put(
+                        f"ASR_{scenarios[s]}",
+                        np.sqrt((unc_s * fs) ** 2 + (unc_0 * t0[:, 0]) ** 2)
+                        / np.abs(t0[:, 0] + fs),
+                        True,
+                    )
+                for s in range(1, len(scenarios)):
+                    fs = f[:, s]
+                    put(
+                        f"RSR_{scenarios[s]}",
+                        np.sqrt((unc_s * fs) ** 2 + (unc_b * f0) ** 2) / np.abs(f0 + fs),
+                        True,
+                    )
+                continue
+            if main:
+                put("T0", _rel_unc(t0[:, 2], t0[:, 1], t0[:, 0]), True)
+            for s, name in enumerate(scenarios):
+                value = _rel_unc(final[:, s, 2], final[:, s, 1], f[:, s])
+                put("BAU" if s == 0 else name, value, True)
+                if name == "SSM2":
+                    put("SSM", value, True)
+            for s, name in enumerate(scenarios):
+                dx = final[:, s, :] - t0  # (n, 3): same run's final minus t0
+                put(
+                    f"ASR_{name}",
+                    100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
+                    True,
+                )
+            for s in range(1, len(scenarios)):
+                dx = final[:, s, :] - final[:, 0, :]
+                put(
+                    f"RSR_{scenarios[s]}",
+                    100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
+                    True,
+                )
+    if config.run.intermediate:
+        out["_GSOCseq_Ceq.tif"] = sim["ceq"][:, 0]
+        out["_GSOCseq_Cin_t0.tif"] = sim["cin_t0"][:, 0]
+        out["_GSOCseq_Cin_mean.tif"] = sim["cin_mean"][:, 0]
+        out["_GSOCseq_Pools2000.tif"] = sim["pools_spinup"][:, 0, :]
+        out[f"_GSOCseq_Pools{t0_year}.tif"] = sim["pools_t0"][:, 0, :]
+    return out
+
+
+def apply_qa(layer_list: Iterable[Layer], values: dict[str, np.ndarray], counts: Counter) -> None:
+    """Script 15: each layer's values outside its range become nodata (layer by layer)."""
+    for layer in layer_list:
+        rng = qa_range(layer)
+        v = values.get(layer.key)
+        if rng is None or v is None:
+            continue
+        lo, hi, lo_in, hi_in = rng
+        with np.errstate(invalid="ignore"):
+            below = v < lo if lo_in else v <= lo
+            above = v > hi if hi_in else v >= hi
+            bad = (below | above) & ~np.isnan(v)
+        if bad.any():
+            counts[f"qa:{layer.key.lstrip('_')} outside range"] += int(bad.sum())
+            v[bad] = np.nan
+
+
+class LayerWriter:
+    """Writes each layer block by block to a tiled temporary GeoTIFF, then converts it to a
+    Cloud Optimized GeoTIFF under a bounded GDAL cache and renames it into place."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        prefix: str,
+        master: rasterio.io.DatasetReader,
+        layer_list: list[Layer],
+        land_use: bool = True,
+    ) -> None:
+        self.out_dir = out_dir
+        self.prefix = prefix
+        self.layers = list(layer_list)
+        self.tmp: dict[str, Path] = {}
+        self.handles: dict[str, rasterio.io.DatasetWriter] = {}
+        base = {
+            "driver": "GTiff",
+            "width": master.width,
+            "height": master.height,
+            "crs": master.crs,
+            "transform": master.transform,
+            "tiled": True,
+            "blockxsize": 256,
+            "blockysize": 256,
+            "compress": "deflate",
+            "BIGTIFF": "IF_SAFER",
+        }
+        self.targets: dict[str, Path] = {}
+        entries = [(layer.key, layer.file_name(prefix), layer) for layer in self.layers]
+        if land_use:
+            entries.append(("landuse", f"{prefix}_GSOCseq_LandUse.tif", None))
+        try:
+            for key, name, layer in entries:
+                tmp = out_dir / f".{name}.part.tif"
+                self.tmp[key] = tmp
+                self.targets[key] = out_dir / name
+                if layer is None:
+                    profile = dict(base, dtype="int16", nodata=-999, count=1, predictor=2)
+                else:
+                    profile = dict(
+                        base, dtype="float32", nodata=NODATA, count=layer.bands, predictor=3
+                    )
+                ds = rasterio.open(tmp, "w", **profile)
+                if layer is None:
+                    ds.set_band_description(
+                        1, "FAO land-use class of the forward runs (modelled pixels)"
+                    )
+                else:
+                    if layer.bands == 5:
+                        for b, pool in enumerate(("DPM", "RPM", "BIO", "HUM", "IOM"), start=1):
+                            ds.set_band_description(b, f"{pool}: {layer.description}")
+                    else:
+                        ds.set_band_description(1, layer.description or layer.product)
+                    ds.units = tuple([layer.units] * layer.bands)
+                ds.update_tags(producer="gsocseq")
+                self.handles[key] = ds
+        except Exception:
+            self.abort()
+            raise
+
+    def write(
+        self,
+        window: Window,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        values: dict[str, np.ndarray],
+        land_use: np.ndarray,
+    ) -> None:
+        h, w = int(window.height), int(window.width)
+        for layer in self.layers:
+            ds = self.handles[layer.key]
+            v = values.get(layer.key)
+            block = np.full((layer.bands, h, w), NODATA, dtype=np.float32)
+            if v is not None and len(rows):
+                vv = v.reshape(len(rows), -1).T  # (bands, n)
+                f32 = vv.astype(np.float32)
+                f32[~np.isfinite(vv)] = NODATA
+                block[:, rows, cols] = f32
+            ds.write(block, window=window)
+        if "landuse" in self.handles:
+            self.handles["landuse"].write(land_use[None, :, :], window=window)
+
+    def finish(self) -> list[Path]:
+        """Close the temporary files, convert them to COG and rename them into place."""
+        for ds in self.handles.values():
+            ds.close()
+        self.handles.clear()
+        done = []
+        with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
+            for key, tmp in self.tmp.items():
+                target = self.targets[key]
+                cog = target.with_name(f".{target.name}.cog.tif")
+                predictor = "2" if key == "landuse" else "3"
+                rasterio.shutil.copy(
+                    tmp,
+                    cog,
+                    driver="COG",
+                    compress="DEFLATE",
+                    predictor=predictor,
+                    overview_resampling="nearest",
+                    blocksize=512,
+                )
+                os.replace(cog, target)
+                tmp.unlink()
+                done.append(target)
+        self.tmp.clear()
+        return done
+
+    def abort(self) -> None:
+        """Remove every temporary file (an interrupted or failed run leaves no partial layer)."""
+        for ds in self.handles.values():
+            try:
+                ds.close()
+            except Exception:  # pragma: no cover - closing a broken handle
+                pass
+        self.handles.clear()
+        for key, tmp in self.tmp.items():
+            for p in (tmp, self.targets[key].with_name(f".{self.targets[key].name}.cog.tif")):
+                p.unlink(missing_ok=True)
+        self.tmp.clear()
