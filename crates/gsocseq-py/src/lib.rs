@@ -11,6 +11,7 @@ use numpy::ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 
+mod fao;
 mod pipeline;
 use pyo3::prelude::*;
 use rayon::prelude::*;
@@ -570,5 +571,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(equilibrium_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(analytical_equilibrium, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(fao::fao_xi, m)?)?;
+    m.add_function(wrap_pyfunction!(fao::fao_moisture, m)?)?;
+    m.add_function(wrap_pyfunction!(fao::fao_analytical_spinup, m)?)?;
+    m.add_function(wrap_pyfunction!(fao::fao_euler, m)?)?;
     Ok(())
 }
