@@ -65,9 +65,10 @@ def lookup_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return dr, coef, paddy, group
 
 
-def dpm_rpm_of(classes: np.ndarray) -> np.ndarray:
+def dpm_rpm_of(classes: np.ndarray, float32: bool = False) -> np.ndarray:
     """DPM/RPM ratio of each class code (0 where the class has no coefficients, as the FAO
-    stack scripts write it)."""
+    stack scripts write it). ``float32``: rounded as the FAO stacks hold it (fao-v1.2 mode)."""
     dr, _, _, _ = lookup_tables()
     out = dr[np.asarray(classes, dtype=np.intp)]
-    return np.where(np.isnan(out), 0.0, out)
+    out = np.where(np.isnan(out), 0.0, out)
+    return out.astype(np.float32).astype(np.float64) if float32 else out

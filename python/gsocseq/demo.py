@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import rasterio
@@ -137,12 +137,19 @@ def _pet(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:
     return np.clip(base * (1.0 + 0.12 * dryness), 20.0, 200.0)
 
 
-def _year_anomalies(
-    rng: np.random.Generator, n_years: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Interannual variability: temperature offsets (years, 12) and spatial weights (years,)
-    in degrees C, log precipitation factors (years, 12) and weights (years,); zero mean over
-    the years."""
+class _Anomalies(NamedTuple):
+    """Interannual variability of a series of years, zero mean over the years."""
+
+    t_year: np.ndarray  # (years, 12) temperature offsets, degrees C
+    t_space: np.ndarray  # (years,) weights of the spatial pattern, degrees C
+    p_year: np.ndarray  # (years, 12) log precipitation factors
+    p_space: np.ndarray  # (years,) weights of the spatial pattern in the log factor
+    p_norm: np.ndarray  # (12, rows, cols) mean over the years of the precipitation factor
+
+
+def _year_anomalies(rng: np.random.Generator, n_years: int, pattern: np.ndarray) -> _Anomalies:
+    """Draw the interannual variability of ``n_years`` years: temperature anomalies average to
+    0 and precipitation factors to 1 over the years at every pixel and month."""
     t_year = rng.normal(0.0, 0.4, n_years)[:, None] + rng.normal(0.0, 0.5, (n_years, 12))
     t_space = rng.normal(0.0, 0.3, n_years)
     p_year = rng.normal(0.0, 0.15, n_years)[:, None] + rng.normal(0.0, 0.25, (n_years, 12))
@@ -150,23 +157,25 @@ def _year_anomalies(
     if n_years > 1:
         t_year -= t_year.mean(axis=0)
         t_space -= t_space.mean()
-        p_space -= p_space.mean()
-    return t_year, t_space, p_year, p_space
+    p_norm = np.zeros((12, *pattern.shape))
+    for y in range(n_years):
+        p_norm += np.exp(p_year[y][:, None, None] + p_space[y] * pattern)
+    return _Anomalies(t_year, t_space, p_year, p_space, p_norm / n_years)
 
 
 def _year_climate(
     t_clim: np.ndarray,
     p_clim: np.ndarray,
     pattern: np.ndarray,
-    anomalies: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    anomalies: _Anomalies,
     year: int,
     trend: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Monthly T (degrees C) and P (mm) of one year (12, rows, cols): climatology + warming
     ``trend`` (degrees C) + interannual anomalies (additive for T, multiplicative for P)."""
-    t_year, t_space, p_year, p_space = anomalies
-    t = t_clim + trend + t_year[year][:, None, None] + t_space[year] * pattern
-    factor = np.exp(p_year[year][:, None, None] + p_space[year] * pattern)
+    a = anomalies
+    t = t_clim + trend + a.t_year[year][:, None, None] + a.t_space[year] * pattern
+    factor = np.exp(a.p_year[year][:, None, None] + a.p_space[year] * pattern) / a.p_norm
     return t, p_clim * factor
 
 
@@ -381,10 +390,8 @@ def generate_inputs(
     bias = np.zeros((6, 1, 1))
     for _ in range(40):
         choice = np.argmax(scores + jitter + bias, axis=0)
-        share = np.bincount(choice.ravel(), minlength=6) / n
-        bias[:, 0, 0] = np.clip(
-            bias[:, 0, 0] + 0.3 * np.log((target + 1e-3) / (share + 1e-3)), -3, 3
-        )
+        got = np.bincount(choice.ravel(), minlength=6) / n
+        bias[:, 0, 0] = np.clip(bias[:, 0, 0] + 0.3 * np.log((target + 1e-3) / (got + 1e-3)), -3, 3)
     lu = classes[np.argmax(scores + jitter + bias, axis=0)]
     lu[(wet < 0.12) & (f[1] + f[3] > 1.0)] = 9  # bare soil in the driest corner
     towns = np.zeros((rows, cols), dtype=bool)
@@ -463,7 +470,7 @@ def generate_inputs(
     cover = np.clip(1.0 - 0.4 * p_veg, 0.6, 1.0)
 
     # ---- 1981-2000 series -> MIAMI NPP reference ----------------------------------------
-    ref = _year_anomalies(rng, 20)
+    ref = _year_anomalies(rng, 20, g_var)
     npp = np.zeros((3, rows, cols))
     for y in range(20):
         t, p = _year_climate(t_clim, p_clim, g_var, ref, y)
@@ -524,7 +531,7 @@ def generate_inputs(
             dst.set_band_description(i + 1, f"land use {2001 + i}")
 
     # monthly 2001.. series, written one year (12 bands) at a time
-    warm_anom = _year_anomalies(rng, years)
+    warm_anom = _year_anomalies(rng, years, g_var)
     profile = _profile(rows, cols, 12 * years, "float32", NODATA)
     with (
         _atomic_raster(folder / files["warmup_temperature"], profile) as dt,

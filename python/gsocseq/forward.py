@@ -37,7 +37,7 @@ def forward_climate(
     if fao_layout:
         res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][0])
     else:
-        res["forward_dpm_rpm"] = classes.dpm_rpm_of(cls).astype(np.float64)
+        res["forward_dpm_rpm"] = classes.dpm_rpm_of(cls, float32=config.run.mode == "fao-v1.2")
     return res
 
 

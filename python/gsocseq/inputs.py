@@ -407,7 +407,7 @@ class Inputs:
             out[f"warmup_{part}"] = t(f"warmup_{part}")
         out["warmup_class"] = np.ascontiguousarray(lu)
         out["warmup_dpm_rpm"] = (
-            t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu).astype(np.float64)
+            t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu, float32=self.fao_mode)
         )
         spinup_lu = data.get("spinup_land_use")
         out.update(spinup.spinup_class(self.config, lu, data, fao_layout))

@@ -25,7 +25,7 @@ def spinup_class(
 
     if config.run.mode == "fao-v1.2":
         cls = lu[:, -1]
-        dr = data["spinup_dpm_rpm"][0] if fao_layout else classes.dpm_rpm_of(cls)
+        dr = data["spinup_dpm_rpm"][0] if fao_layout else classes.dpm_rpm_of(cls, float32=True)
     else:
         if "spinup_land_use" in data:
             cls = data["spinup_land_use"][0].astype(np.uint8)

@@ -1,0 +1,214 @@
+"""Pipeline behaviour on inputs: nodata, the invalid-input rule, the FAO layout against the
+equivalent native configuration, block sizes and threads, the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from gsocseq.cli import main
+from gsocseq.config import ConfigError
+from gsocseq.rasters import InputError
+from gsocseq.run import run
+
+from .synthetic import make_area, write
+from .test_pipeline_fao import INPUTS, fao_config
+
+
+def read(path):
+    with rasterio.open(path) as ds:
+        a = ds.read().astype(np.float64)
+        if ds.nodata is not None and not math.isnan(ds.nodata):
+            a[a == ds.nodata] = np.nan
+        return a
+
+
+def layers(out):
+    return {p.name: read(p) for p in sorted(out.glob("*.tif"))}
+
+
+def _set_pixel(path, band_values, r, c):
+    with rasterio.open(path, "r+") as ds:
+        data = ds.read()
+        for b, v in band_values.items():
+            data[b, r, c] = v
+        ds.write(data)
+
+
+def test_nodata_in_any_input_gives_nodata_out(tmp_path):
+    cfg = make_area(tmp_path, rows=3, cols=4, seed=7)
+    cfg["run"]["uncertainty"] = "none"
+    inputs = cfg["inputs"]
+    lu = read(inputs["land_use"])[-1]
+    targets = list(zip(*np.nonzero(np.isin(lu, [2, 3, 5, 12, 13]))))
+    keys = ["soc", "clay", "cover", "spinup_temperature", "warmup_precipitation", "npp_reference"]
+    assert len(targets) > len(keys)
+    for key, (r, c) in zip(keys, targets):
+        path = inputs[key]["path"] if isinstance(inputs[key], dict) else inputs[key]
+        with rasterio.open(path) as ds:
+            count = ds.count
+        _set_pixel(path, {b: -999 for b in range(count)}, r, c)  # all bands nodata
+    summary = run(cfg)
+    t0 = read(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif")[0]
+    for key, (r, c) in zip(keys, targets):
+        assert np.isnan(t0[r, c]), key
+        assert summary.counts[f"nodata:{key}"] == 1
+    others = [rc for rc in targets[len(keys) :]]
+    assert all(not np.isnan(t0[r, c]) for r, c in others)
+    assert summary.counts["modelled"] == len(targets) - len(keys)
+
+
+@pytest.mark.parametrize(
+    ("key", "bands", "value", "message"),
+    [
+        ("soc", {0: -5.0}, None, "soc = -5, expected 0 to 800"),
+        ("clay", {0: 150.0}, None, "clay = 150, expected 0 to 100"),
+        ("cover", {3: 1.4}, None, "cover = 1.4"),
+        ("spinup_temperature", {2: np.inf}, None, "spinup_temperature = inf"),
+        ("warmup_precipitation", {7: -999.0}, None, "nodata in 1 of 240 bands"),
+        ("land_use", {19: 77}, None, "land-use code 77 is not in the FAO class table"),
+    ],
+)
+def test_invalid_values_are_errors_naming_file_band_and_pixel(tmp_path, key, bands, value, message):
+    cfg = make_area(tmp_path, rows=3, cols=4, seed=7)
+    path = cfg["inputs"][key]
+    path = path["path"] if isinstance(path, dict) else path
+    _set_pixel(path, bands, 0, 0)  # pixel (0, 0) is paddy, modelled
+    with pytest.raises(InputError) as err:
+        run(cfg)
+    text = str(err.value)
+    assert message in text and path in text and "row 0, col 0" in text and "x=" in text
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.tif"))
+    # the same with invalid = "mask": the pixel is not modelled and counted
+    cfg["run"]["invalid"] = "mask"
+    summary = run(cfg)
+    assert np.isnan(read(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif")[0][0, 0])
+    assert any(k.startswith("invalid:") for k in summary.counts)
+
+
+def test_wrong_grid_and_band_counts(tmp_path):
+    cfg = make_area(tmp_path, rows=3, cols=4, seed=7)
+    write(
+        tmp_path / "clay_shifted.tif",
+        np.full((3, 4), 20.0),
+        transform=rasterio.transform.from_origin(10.005, 50.0, 0.01, 0.01),
+    )
+    bad = dict(cfg, inputs=dict(cfg["inputs"], clay=str(tmp_path / "clay_shifted.tif")))
+    with pytest.raises(InputError, match="origin"):
+        run(bad)
+    write(tmp_path / "cover11.tif", np.full((11, 3, 4), 0.6))
+    bad = dict(cfg, inputs=dict(cfg["inputs"], cover=str(tmp_path / "cover11.tif")))
+    with pytest.raises(InputError, match="has 11 bands, expected 12"):
+        run(bad)
+    write(tmp_path / "p13.tif", np.full((13, 3, 4), 10.0))
+    bad = dict(cfg, inputs=dict(cfg["inputs"], warmup_precipitation=str(tmp_path / "p13.tif")))
+    with pytest.raises(InputError, match="expected 240"):
+        run(bad)
+    write(tmp_path / "clay_utm.tif", np.full((3, 4), 20.0), crs="EPSG:32633")
+    bad = dict(cfg, inputs=dict(cfg["inputs"], clay=str(tmp_path / "clay_utm.tif")))
+    with pytest.raises(InputError, match="CRS"):
+        run(bad)
+
+
+def test_config_errors_are_clear(tmp_path):
+    cfg = make_area(tmp_path, rows=2, cols=2)
+    with pytest.raises(ConfigError, match="did you mean 'uncertainty'"):
+        run(dict(cfg, run=dict(cfg["run"], uncertanty="none")))
+    with pytest.raises(ConfigError, match="increase is a fraction >= 0"):
+        run(dict(cfg, scenarios={"SSM1": {"crops": -0.05}}))
+    with pytest.raises(ConfigError, match="spinup"):
+        run(dict(cfg, run=dict(cfg["run"], mode="fao-v1.2", spinup="equilibrium")))
+
+
+def test_fao_layout_equals_the_equivalent_native_config(tmp_path):
+    """The FAO stacks split into single rasters give the same layers in fao-v1.2 mode."""
+    run(fao_config(tmp_path / "stacks"))
+    with rasterio.open(INPUTS / "STACK/THA_NP_Stack_Set_SPIN_UP.tif") as ds:
+        spin = ds.read()
+        transform, crs = ds.transform, ds.crs
+    with rasterio.open(INPUTS / "STACK/THA_NP_Stack_Set_Warm_UP.tif") as ds:
+        warm = ds.read()
+    with rasterio.open(INPUTS / "STACK/THA_NP_Stack_Set_Forward.tif") as ds:
+        fwd = ds.read()
+    d = tmp_path / "native"
+    d.mkdir()
+
+    def w(name, data, dtype="float32", nodata=np.nan):
+        return str(write(d / name, data, transform=transform, crs=crs, dtype=dtype, nodata=nodata))
+
+    stacks = fao_config(tmp_path)["inputs"]["fao"]
+    native = {
+        "soc": w("soc.tif", spin[0]),
+        "clay": w("clay.tif", spin[1]),
+        "spinup_temperature": w("t.tif", spin[2:14]),
+        "spinup_precipitation": w("p.tif", spin[14:26]),
+        "spinup_pet": w("e.tif", spin[26:38]),
+        "cover": w("cov.tif", spin[40:52]),
+        "land_use": w("lu.tif", np.nan_to_num(warm[14:34], nan=255), "uint8", 255),
+        "forward_temperature": w("tf.tif", fwd[2:14]),
+        "forward_precipitation": w("pf.tif", fwd[14:26]),
+        "forward_pet": w("ef.tif", fwd[26:38]),
+    }
+    for key in (
+        "warmup_temperature",
+        "warmup_precipitation",
+        "warmup_pet",
+        "npp_reference",
+        "npp_reference_min",
+        "npp_reference_max",
+    ):
+        native[key] = stacks[key]
+    run(
+        {
+            "run": {"name": "THA_NP", "mode": "fao-v1.2", "output": str(tmp_path / "native_out")},
+            "inputs": native,
+        }
+    )
+    a, b = layers(tmp_path / "stacks"), layers(tmp_path / "native_out")
+    assert set(a) == set(b) and len(a) == 30
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=True), name
+
+
+def test_block_size_and_threads_do_not_change_a_bit(tmp_path):
+    cfg = make_area(tmp_path / "a", rows=20, cols=33, seed=11)
+    run(cfg, block_size=256, threads=2)
+    cfg2 = make_area(tmp_path / "b", rows=20, cols=33, seed=11)
+    run(cfg2, block_size=16, threads=1)
+    a, b = layers(tmp_path / "a" / "out"), layers(tmp_path / "b" / "out")
+    assert set(a) == set(b)
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=True), name
+
+
+def test_cli_run_validate_and_exit_codes(tmp_path):
+    cfg = make_area(tmp_path, rows=2, cols=3, seed=2)
+    lines = ["[run]", 'name = "CLI"', 'output = "cli_out"', 'uncertainty = "none"', "[inputs]"]
+    for k, v in cfg["inputs"].items():
+        if isinstance(v, dict):
+            lines.append(f'{k} = {{ path = "{v["path"]}", scale = {v["scale"]} }}')
+        else:
+            lines.append(f'{k} = "{v}"')
+    toml = tmp_path / "run.toml"
+    toml.write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    res = runner.invoke(main, ["validate", str(toml)])
+    assert res.exit_code == 0, res.output
+    assert "pixels to model" in res.output
+    res = runner.invoke(main, ["run", str(toml), "-q"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "cli_out" / "CLI_GSOCseq_run.json").read_text())
+    assert summary["counts"]["modelled"] > 0
+    # existing outputs are not overwritten without --overwrite
+    res = runner.invoke(main, ["run", str(toml), "-q"])
+    assert res.exit_code == 2 and "--overwrite" in res.output
+    res = runner.invoke(main, ["run", str(toml), "-q", "--overwrite"])
+    assert res.exit_code == 0
+    toml.write_text(toml.read_text().replace('name = "CLI"', 'nme = "CLI"'))
+    res = runner.invoke(main, ["run", str(toml), "-q"])
+    assert res.exit_code == 2 and "did you mean 'name'" in res.output
