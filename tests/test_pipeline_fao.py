@@ -147,13 +147,13 @@ def test_per_pixel_chain_by_hand_with_the_python_api(fao_run):
             soc, xi_mean=fao.r_mean(xi_spin), clay=clay, dpm_rpm=spin[38, r, c]
         )
         npp_ref = npp_raster[r, c] * coef[lu_last]
-        inputs = []
+        inputs: list[float] = []
+        prev_npp = np.nan
         for y in range(20):
             lu = int(warm[14 + y, r, c])
             months = slice(12 * y, 12 * y + 12)
             t, p, e = (series[k][months, r, c] for k in ("t", "p", "e"))
             npp = fao.miami_npp(fao.r_mean(t), math.fsum(p)) * coef[lu]
-            cin = cin_eq * (npp / npp_ref) if y == 0 else inputs[-1] / prev_npp * npp
             cin = (cin_eq / npp_ref) * npp if y == 0 else (inputs[-1] / prev_npp) * npp
             inputs.append(float(np.squeeze(cin)))
             prev_npp = npp

@@ -1,5 +1,7 @@
 """Type stubs of the compiled core (crates/gsocseq-py). Use the wrappers in gsocseq.rothc."""
 
+from typing import Any, Optional
+
 import numpy as np
 import numpy.typing as npt
 
@@ -7,8 +9,13 @@ __all__ = [
     "__version__",
     "analytical_equilibrium",
     "equilibrium_inputs",
+    "fao_analytical_spinup",
+    "fao_euler",
+    "fao_moisture",
+    "fao_xi",
     "rate_modifiers",
     "run",
+    "simulate",
     "spinup",
 ]
 __version__: str
@@ -75,3 +82,63 @@ def equilibrium_inputs(
     threads: int | None = None,
 ) -> tuple[_F64, _F64, _F64]: ...
 def analytical_equilibrium(soc: _F64, xi: _F64, clay: _F64, dpm_rpm: _F64) -> tuple[_F64, _F64]: ...
+def simulate(
+    *,
+    mode: str,
+    spinup: str,
+    numerical_pools: str,
+    horizons: list[int],
+    scenarios: _F64,
+    uncertainty: bool,
+    fao_uncertain_scenario: int,
+    depth: float,
+    evap_coefficient: float,
+    class_coef: _F64,
+    class_paddy: _F64,
+    class_group: npt.NDArray[np.uint8],
+    soc: _F64,
+    clay: _F64,
+    soc_uncertainty: _F64,
+    clay_uncertainty: _F64,
+    spinup_cover: _F64,
+    warmup_cover: _F64,
+    forward_cover: _F64,
+    spinup_temperature: _F64,
+    spinup_precipitation: _F64,
+    spinup_pet: _F64,
+    spinup_class: npt.NDArray[np.uint8],
+    spinup_dpm_rpm: _F64,
+    warmup_temperature: _F64,
+    warmup_precipitation: _F64,
+    warmup_pet: _F64,
+    warmup_class: npt.NDArray[np.uint8],
+    warmup_dpm_rpm: _F64,
+    forward_temperature: _F64,
+    forward_precipitation: _F64,
+    forward_pet: _F64,
+    forward_class: npt.NDArray[np.uint8],
+    forward_dpm_rpm: _F64,
+    npp_reference: _F64,
+    threads: Optional[int] = None,
+) -> dict[str, Any]: ...
+def fao_xi(
+    temperature: _F64,
+    precipitation: _F64,
+    pet: _F64,
+    cover: _F64,
+    clay: _F64,
+    paddy: _F64,
+) -> _F64: ...
+def fao_moisture(precipitation: _F64, pet: _F64, cover: _F64, clay: _F64) -> _F64: ...
+def fao_analytical_spinup(
+    soc: _F64, iom: _F64, xi: _F64, clay: _F64, dpm_rpm: _F64
+) -> tuple[_F64, _F64]: ...
+def fao_euler(
+    pools: _F64,
+    annual_input: _F64,
+    xi: _F64,
+    clay: _F64,
+    dpm_rpm: _F64,
+    years: float,
+    start_years: float = 0.0,
+) -> tuple[_F64, _F64]: ...

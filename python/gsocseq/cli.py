@@ -132,5 +132,13 @@ def demo_command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
         click.echo(f"inputs and configuration: {config.parent}", err=True)
 
 
+def _register() -> None:
+    from gsocseq.site import site_command
+
+    main.add_command(site_command)
+
+
+_register()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

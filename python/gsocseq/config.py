@@ -289,8 +289,10 @@ def from_dict(
     data: Mapping[str, Any],
     base_dir: str | os.PathLike | None = None,
     source: Path | None = None,
+    require_inputs: bool = True,
 ) -> Config:
-    """Validate a configuration given as a mapping (the parsed TOML)."""
+    """Validate a configuration given as a mapping (the parsed TOML). ``require_inputs=False``
+    for runs whose inputs come from elsewhere (a table of sites)."""
     base = Path(base_dir or ".").resolve()
     _check_keys(data, ("run", "inputs", "scenarios", "classes", "exclusions"), "configuration")
     run_table = data.get("run", {})
@@ -351,8 +353,11 @@ def from_dict(
     opts["overwrite"] = _typed(run_table.get("overwrite", False), bool, "[run].overwrite")
 
     if "inputs" not in data:
-        raise ConfigError("configuration: missing [inputs]")
-    layout, inputs = _inputs(data["inputs"], base)
+        if require_inputs:
+            raise ConfigError("configuration: missing [inputs]")
+        layout, inputs = "native", {}
+    else:
+        layout, inputs = _inputs(data["inputs"], base)
     if layout == "fao" and mode != "fao-v1.2" and "spinup_land_use" in inputs:
         raise ConfigError("[inputs.fao]: spinup_land_use is not part of the FAO layout")
 
@@ -394,12 +399,14 @@ def from_dict(
     )
 
 
-def load(source: str | os.PathLike | Mapping[str, Any] | Config) -> Config:
+def load(
+    source: str | os.PathLike | Mapping[str, Any] | Config, require_inputs: bool = True
+) -> Config:
     """A :class:`Config` from a TOML file path, a mapping or a Config."""
     if isinstance(source, Config):
         return source
     if isinstance(source, Mapping):
-        return from_dict(source)
+        return from_dict(source, require_inputs=require_inputs)
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8")
@@ -411,7 +418,9 @@ def load(source: str | os.PathLike | Mapping[str, Any] | Config) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return from_dict(data, base_dir=path.resolve().parent, source=path.resolve())
+    return from_dict(
+        data, base_dir=path.resolve().parent, source=path.resolve(), require_inputs=require_inputs
+    )
 
 
 def with_options(config: Config, **changes: Any) -> Config:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from rasterio.windows import Window
@@ -39,6 +39,7 @@ RANGES = {
     "sand": (0.0, 100.0, "%"),
     "ec": (0.0, INF, "dS/m"),
     "dpm_rpm": (0.0, INF, "(DPM/RPM ratio)"),
+    "class": (0.0, 13.0, "(FAO land-use class 0-13)"),
 }
 
 
@@ -184,6 +185,7 @@ class Inputs:
             ("clay_uncertainty", "uncertainty"),
             ("sand", "sand"),
             ("ec", "ec"),
+            ("spinup_land_use", "class"),
         ):
             if key in rs:
                 self._q(key, key, (0,), kind)
@@ -327,94 +329,24 @@ class Inputs:
     def _valid(
         self, q: Quantity, values: np.ndarray, flat: np.ndarray, window: Window, counts: Counter
     ) -> np.ndarray:
-        lo, hi, unit = RANGES[q.kind]
-        nan = np.isnan(values)
-        all_nan = nan.all(axis=0)
-        partial = nan.any(axis=0) & ~all_nan
-        inf = np.isinf(values)
-        with np.errstate(invalid="ignore"):
-            out = np.isfinite(values) & ((values < lo) | (values > hi))
-        problem = partial | inf.any(axis=0) | out.any(axis=0)
-        counts[f"nodata:{q.name}"] += int(all_nan.sum())
-        if problem.any():
-            if self.config.run.invalid == "error":
-                i = int(np.flatnonzero(problem)[0])
-                pix = int(flat[i])
-                row = int(window.row_off) + pix // int(window.width)
-                col = int(window.col_off) + pix % int(window.width)
-                where = pixel_location(self.master.dataset, row, col)
-                scale = q.raster.spec.scale
-                scaled = f" after scale {scale:g}" if scale != 1 else ""
-                if partial[i]:
-                    b = int(np.flatnonzero(nan[:, i])[0])
-                    k = int(nan[:, i].sum())
-                    raise InputError(
-                        f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {where}: nodata in "
-                        f"{k} of {len(q.bands)} bands of {q.name} (a pixel is valid in every band of "
-                        f"a quantity, or nodata in all)"
-                    )
-                b = int(np.flatnonzero(inf[:, i] | out[:, i])[0])
-                v = values[b, i]
-                hi_text = "" if hi == INF else f" to {hi:g}"
-                raise InputError(
-                    f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {where}: {q.name} = {v:g}"
-                    f"{scaled}, expected {lo:g}{hi_text} {unit}".rstrip()
-                )
-            counts[f"invalid:{q.name}"] += int((problem & ~all_nan).sum())
-        return ~(all_nan | problem)
+        def where(i: int, b: int) -> str:
+            pix = int(flat[i])
+            row = int(window.row_off) + pix // int(window.width)
+            col = int(window.col_off) + pix % int(window.width)
+            loc = pixel_location(self.master.dataset, row, col)
+            return f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {loc}"
+
+        scale = q.raster.spec.scale
+        note = f" after scale {scale:g}" if scale != 1 else ""
+        return check_values(q.name, q.kind, values, where, self.config.run.invalid, counts, note)
 
     def _exclusions(
         self, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
     ) -> np.ndarray:
-        ex = self.config.exclusions
-        keep = np.ones_like(ok)
-        if not ex.enabled:
-            return keep
-        with np.errstate(invalid="ignore"):
-            for name, limit in (("soc", ex.soc_max), ("sand", ex.sand_max), ("ec", ex.ec_max)):
-                if limit is None or name not in data:
-                    continue
-                hit = ok & (data[name][0] > limit)
-                counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
-                keep &= ~hit
-        return keep
+        return exclusions(self.config, data, ok, counts)
 
-    # -- per-pixel arrays for the core ------------------------------------------------------
     def _assemble(self, data: dict[str, np.ndarray], lu: np.ndarray) -> dict[str, np.ndarray]:
-        """(n, ...) arrays of every core argument from the gathered (bands, n) values."""
-        from gsocseq import forward, spinup, warmup
-
-        def t(name: str) -> np.ndarray:
-            return np.ascontiguousarray(data[name].T)
-
-        n = lu.shape[0]
-        out: dict[str, np.ndarray] = {
-            "soc": t("soc")[:, 0].copy(),
-            "clay": t("clay")[:, 0].copy(),
-        }
-        for key, default in (("soc_uncertainty", 20.0), ("clay_uncertainty", 10.0)):
-            out[key] = t(key)[:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
-        fao_layout = self.config.layout == "fao"
-        if fao_layout:
-            out["spinup_cover"] = t("spinup_cover")
-            out["warmup_cover"] = t("warmup_cover")
-            out["forward_cover"] = t("forward_cover")
-        else:
-            cover = t("cover")
-            out["spinup_cover"] = out["warmup_cover"] = out["forward_cover"] = cover
-        for part in ("temperature", "precipitation", "pet"):
-            out[f"spinup_{part}"] = t(f"spinup_{part}")
-            out[f"warmup_{part}"] = t(f"warmup_{part}")
-        out["warmup_class"] = np.ascontiguousarray(lu)
-        out["warmup_dpm_rpm"] = (
-            t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu, float32=self.fao_mode)
-        )
-        spinup_lu = data.get("spinup_land_use")
-        out.update(spinup.spinup_class(self.config, lu, data, fao_layout))
-        del spinup_lu
-        out.update(forward.forward_climate(self.config, data, out, lu, fao_layout))
-        out["npp_reference"] = warmup.npp_reference(self.config, data, n)
-        return out
+        return assemble(self.config, data, lu, self.config.layout == "fao")
 
     def close(self) -> None:
         for r in self.rasters.values():
@@ -425,6 +357,105 @@ class Inputs:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def exclusions(
+    config: Config, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
+) -> np.ndarray:
+    """Pixels kept by the exclusion rules (SOC, sand, EC thresholds)."""
+    ex = config.exclusions
+    keep = np.ones_like(ok)
+    if not ex.enabled:
+        return keep
+    with np.errstate(invalid="ignore"):
+        for name, limit in (("soc", ex.soc_max), ("sand", ex.sand_max), ("ec", ex.ec_max)):
+            if limit is None or name not in data:
+                continue
+            hit = ok & (data[name][0] > limit)
+            counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
+            keep &= ~hit
+    return keep
+
+
+def assemble(
+    config: Config, data: dict[str, np.ndarray], lu: np.ndarray, fao_layout: bool
+) -> dict[str, np.ndarray]:
+    """(n, ...) arrays of every core argument from the gathered (bands, n) values."""
+    from gsocseq import forward, spinup, warmup
+
+    def t(name: str) -> np.ndarray:
+        return np.ascontiguousarray(data[name].T)
+
+    n = lu.shape[0]
+    out: dict[str, np.ndarray] = {
+        "soc": t("soc")[:, 0].copy(),
+        "clay": t("clay")[:, 0].copy(),
+    }
+    for key, default in (("soc_uncertainty", 20.0), ("clay_uncertainty", 10.0)):
+        out[key] = t(key)[:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
+    if fao_layout:
+        out["spinup_cover"] = t("spinup_cover")
+        out["warmup_cover"] = t("warmup_cover")
+        out["forward_cover"] = t("forward_cover")
+    else:
+        cover = t("cover")
+        out["spinup_cover"] = out["warmup_cover"] = out["forward_cover"] = cover
+    for part in ("temperature", "precipitation", "pet"):
+        out[f"spinup_{part}"] = t(f"spinup_{part}")
+        out[f"warmup_{part}"] = t(f"warmup_{part}")
+    out["warmup_class"] = np.ascontiguousarray(lu)
+    fao_mode = config.run.mode == "fao-v1.2"
+    out["warmup_dpm_rpm"] = (
+        t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu, float32=fao_mode)
+    )
+    out.update(spinup.spinup_class(config, lu, data, fao_layout))
+    out.update(forward.forward_climate(config, data, out, lu, fao_layout))
+    out["npp_reference"] = warmup.npp_reference(config, data, n)
+    return out
+
+
+def check_values(
+    name: str,
+    kind: str,
+    values: np.ndarray,
+    where: Callable[[int, int], str],
+    invalid: str,
+    counts: Counter,
+    note: str = "",
+) -> np.ndarray:
+    """The invalid-input rule for one quantity, (bands, n) values: returns the usable pixels.
+
+    Nodata in every band: not modelled (counted). Nodata in some bands only, +-inf, or a finite
+    value outside the plausible range: an :class:`InputError` naming ``where(pixel, band)``, or
+    with ``invalid == "mask"`` not modelled and counted.
+    """
+    lo, hi, unit = RANGES[kind]
+    nan = np.isnan(values)
+    all_nan = nan.all(axis=0)
+    partial = nan.any(axis=0) & ~all_nan
+    inf = np.isinf(values)
+    with np.errstate(invalid="ignore"):
+        out = np.isfinite(values) & ((values < lo) | (values > hi))
+    problem = partial | inf.any(axis=0) | out.any(axis=0)
+    counts[f"nodata:{name}"] += int(all_nan.sum())
+    if problem.any():
+        if invalid == "error":
+            i = int(np.flatnonzero(problem)[0])
+            if partial[i]:
+                b = int(np.flatnonzero(nan[:, i])[0])
+                k = int(nan[:, i].sum())
+                raise InputError(
+                    f"{where(i, b)}: nodata in {k} of {values.shape[0]} bands of {name} (a pixel "
+                    "is valid in every band of a quantity, or nodata in all)"
+                )
+            b = int(np.flatnonzero(inf[:, i] | out[:, i])[0])
+            hi_text = "" if hi == INF else f" to {hi:g}"
+            raise InputError(
+                f"{where(i, b)}: {name} = {values[b, i]:g}{note}, expected {lo:g}{hi_text} "
+                f"{unit}".rstrip()
+            )
+        counts[f"invalid:{name}"] += int((problem & ~all_nan).sum())
+    return ~(all_nan | problem)
 
 
 def first_with_coefficients(lu: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ def validate(config: Union[str, os.PathLike, dict, Config]) -> str:
         for window in windows(m.height, m.width, cfg.run.block_size):
             counts.update(inputs.read_block(window).counts)
         lines = [
-            f"configuration OK ({cfg.layout} layout, mode {cfg.run.mode}, {inputs.years} warm-up years)",
+            f"configuration OK ({cfg.layout} layout, mode {cfg.run.mode}, "
+            f"{inputs.years} warm-up years)",
             f"master grid {m.width} x {m.height}, {m.crs}, pixel {m.res[0]:g} x {m.res[1]:g}",
             f"pixels to model: {counts.get('modelled', 0)}",
         ]

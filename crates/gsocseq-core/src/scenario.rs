@@ -616,7 +616,14 @@ fn fao_chain(
         if y == 17 {
             cin_t0 = input;
         }
-        let xi = fao::xi_months(&t, &pr, &pet, px.warmup_cover, clay, table.paddy[class as usize]);
+        let xi = fao::xi_months(
+            &t,
+            &pr,
+            &pet,
+            px.warmup_cover,
+            clay,
+            table.paddy[class as usize],
+        );
         let model = EulerModel::new(clay, px.warmup_dpm_rpm[y]);
         amplification *= model.run(&mut pools, input, &xi, 1.0);
     }

@@ -6,6 +6,8 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2}
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+type Pair<'py, A, B> = (Bound<'py, A>, Bound<'py, B>);
+
 fn rows12(name: &str, a: &PyReadonlyArray2<'_, f64>, n: usize) -> PyResult<Vec<[f64; 12]>> {
     let v = a.as_array();
     if v.nrows() != n || v.ncols() != 12 {
@@ -23,7 +25,10 @@ fn rows12(name: &str, a: &PyReadonlyArray2<'_, f64>, n: usize) -> PyResult<Vec<[
 fn column(name: &str, a: &PyReadonlyArray1<'_, f64>, n: usize) -> PyResult<Vec<f64>> {
     let v = a.as_array();
     if v.len() != n {
-        return Err(PyValueError::new_err(format!("{name}: {} values, expected {n}", v.len())));
+        return Err(PyValueError::new_err(format!(
+            "{name}: {} values, expected {n}",
+            v.len()
+        )));
     }
     Ok(v.to_vec())
 }
@@ -85,9 +90,13 @@ pub fn fao_analytical_spinup<'py>(
     xi: PyReadonlyArray1<'py, f64>,
     clay: PyReadonlyArray1<'py, f64>,
     dpm_rpm: PyReadonlyArray1<'py, f64>,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>)> {
+) -> PyResult<Pair<'py, PyArray1<f64>, PyArray2<f64>>> {
     let n = soc.as_array().len();
-    let (soc, iom, xi) = (column("soc", &soc, n)?, column("iom", &iom, n)?, column("xi", &xi, n)?);
+    let (soc, iom, xi) = (
+        column("soc", &soc, n)?,
+        column("iom", &iom, n)?,
+        column("xi", &xi, n)?,
+    );
     let (clay, dr) = (column("clay", &clay, n)?, column("dpm_rpm", &dpm_rpm, n)?);
     let res: Vec<_> = (0..n)
         .map(|i| fao::analytical_spinup(soc[i], iom[i], xi[i], clay[i], dr[i]))
@@ -112,14 +121,19 @@ pub fn fao_euler<'py>(
     dpm_rpm: PyReadonlyArray1<'py, f64>,
     years: f64,
     start_years: f64,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)> {
+) -> PyResult<Pair<'py, PyArray2<f64>, PyArray1<f64>>> {
     let n = clay.as_array().len();
     let p = pools.as_array();
     if p.nrows() != n || p.ncols() != 5 {
-        return Err(PyValueError::new_err(format!("pools: shape {:?}, expected ({n}, 5)", p.shape())));
+        return Err(PyValueError::new_err(format!(
+            "pools: shape {:?}, expected ({n}, 5)",
+            p.shape()
+        )));
     }
-    if !(years >= 1.0 / 12.0) || start_years < 0.0 || start_years > years {
-        return Err(PyValueError::new_err("years: expected 1/12 <= start_years <= years"));
+    if years.is_nan() || years < 1.0 / 12.0 || start_years < 0.0 || start_years > years {
+        return Err(PyValueError::new_err(
+            "years: expected 1/12 <= start_years <= years",
+        ));
     }
     let xi = rows12("xi", &xi, n)?;
     let (input, clay, dr) = (
