@@ -13,7 +13,7 @@ import pytest
 import rasterio
 
 from gsocseq import classes, fao
-from gsocseq.run import run
+from gsocseq.pipeline import run
 
 from .conftest import DATA
 

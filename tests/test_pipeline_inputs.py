@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from gsocseq.cli import main
 from gsocseq.config import ConfigError
 from gsocseq.rasters import InputError
-from gsocseq.run import run
+from gsocseq.pipeline import run
 
 from .synthetic import make_area, write
 from .test_pipeline_fao import INPUTS, fao_config

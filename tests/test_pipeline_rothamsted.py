@@ -10,7 +10,7 @@ import pytest
 import rasterio
 
 from gsocseq import classes, rothc
-from gsocseq.run import run
+from gsocseq.pipeline import run
 from gsocseq.warmup import miami_npp
 
 from .synthetic import make_area

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from gsocseq.cli import main
 from gsocseq.rasters import InputError
-from gsocseq.run import run
+from gsocseq.pipeline import run
 from gsocseq.site import run_sites
 
 from .synthetic import make_area

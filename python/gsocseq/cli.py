@@ -49,7 +49,7 @@ def run_command(
     quiet: bool,
 ) -> None:
     """Run spin-up, warm-up and forward scenarios on the rasters of CONFIG (TOML)."""
-    from gsocseq.run import run
+    from gsocseq.pipeline import run
 
     overrides: dict[str, Any] = {"threads": threads, "block_size": block_size}
     if output is not None:
@@ -117,7 +117,7 @@ def validate_command(config: Path, quiet: bool) -> None:
 def demo_command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
     """Generate a synthetic area into OUTDIR/inputs and run the full chain into OUTDIR."""
     from gsocseq.demo import generate_inputs
-    from gsocseq.run import run
+    from gsocseq.pipeline import run
 
     try:
         config = generate_inputs(outdir, seed=seed)

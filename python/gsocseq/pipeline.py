@@ -1,4 +1,4 @@
-"""``gsocseq run``: the whole GSOCseq chain on the rasters of a configuration, block by block.
+"""The pipeline of ``gsocseq run`` and :func:`gsocseq.run`: the whole GSOCseq chain on the rasters of a configuration, block by block.
 
 Peak memory is bounded by the block size, not the raster size: every input is read one window
 at a time, the core runs all phases for the window's modelled pixels, and every layer's window
