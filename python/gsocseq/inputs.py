@@ -298,7 +298,7 @@ class Inputs:
         ok &= ~missing_year
         data: dict[str, np.ndarray] = {}
         for q in self.quantities:
-            values = q.raster.read(window, q.bands).reshape(len(q.bands), -1)[:, flat]
+            values = q.raster.read_pixels(window, q.bands, flat)
             if q.float32:
                 values = values.astype(np.float32).astype(np.float64)
             ok &= self._valid(q, values, flat, window, counts)

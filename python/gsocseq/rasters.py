@@ -59,6 +59,25 @@ class Raster:
             data = data * self.spec.scale + self.spec.offset
         return data
 
+    def read_pixels(
+        self, window: Window, bands: Optional[Sequence[int]], pixels: np.ndarray
+    ) -> np.ndarray:
+        """(bands, n) float64 values of the window's flat pixel indices ``pixels``: the window
+        is read in the file's own type and only those pixels are converted."""
+        chosen = self.bands if bands is None else tuple(self.bands[b] for b in bands)
+        try:
+            raw = self.dataset.read(list(chosen), window=window, masked=False)
+        except RasterioIOError as exc:
+            raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
+        raw = raw.reshape(raw.shape[0], -1)[:, pixels]
+        data = raw.astype(np.float64)
+        nodata = self.dataset.nodata
+        if nodata is not None and not math.isnan(nodata):
+            data[raw == nodata] = np.nan
+        if self.spec.scale != 1.0 or self.spec.offset != 0.0:
+            data = data * self.spec.scale + self.spec.offset
+        return data
+
     def close(self) -> None:
         self.dataset.close()
 
