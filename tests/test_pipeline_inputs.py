@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from gsocseq.cli import main
 from gsocseq.config import ConfigError
-from gsocseq.rasters import InputError
 from gsocseq.pipeline import run
+from gsocseq.rasters import InputError
 
 from .synthetic import make_area, write
 from .test_pipeline_fao import INPUTS, fao_config
@@ -204,11 +204,21 @@ def test_cli_run_validate_and_exit_codes(tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "cli_out" / "CLI_GSOCseq_run.json").read_text())
     assert summary["counts"]["modelled"] > 0
-    # existing outputs are not overwritten without --overwrite
+    # a finished run with unchanged inputs and configuration is a no-op
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cli_out").glob("*")}
     res = runner.invoke(main, ["run", str(toml), "-q"])
+    assert res.exit_code == 0, res.output
+    after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cli_out").glob("*")}
+    assert before == after
+    # a file the run does not own is never overwritten without --overwrite
+    other = tmp_path / "other_out"
+    other.mkdir()
+    (other / "CLI_GSOCseq_T0_Map030.tif").write_bytes(b"somebody's file")
+    res = runner.invoke(main, ["run", str(toml), "-q", "-o", str(other)])
     assert res.exit_code == 2 and "--overwrite" in res.output
-    res = runner.invoke(main, ["run", str(toml), "-q", "--overwrite"])
-    assert res.exit_code == 0
+    assert (other / "CLI_GSOCseq_T0_Map030.tif").read_bytes() == b"somebody's file"
+    res = runner.invoke(main, ["run", str(toml), "-q", "-o", str(other), "--overwrite"])
+    assert res.exit_code == 0, res.output
     toml.write_text(toml.read_text().replace('name = "CLI"', 'nme = "CLI"'))
     res = runner.invoke(main, ["run", str(toml), "-q"])
     assert res.exit_code == 2 and "did you mean 'name'" in res.output

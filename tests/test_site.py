@@ -10,8 +10,8 @@ import rasterio
 from click.testing import CliRunner
 
 from gsocseq.cli import main
-from gsocseq.rasters import InputError
 from gsocseq.pipeline import run
+from gsocseq.rasters import InputError
 from gsocseq.site import run_sites
 
 from .synthetic import make_area

@@ -38,6 +38,11 @@ def main() -> None:
 @click.option("--no-qa-mask", is_flag=True, help="Skip the QA step (keep out-of-range values).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output layers.")
 @click.option("--block-size", type=int, help="Block size in pixels (multiple of 16).")
+@click.option("--tile", help="Compute only tile i of N (e.g. 2/8), then run gsocseq assemble.")
+@click.option(
+    "--scheduler",
+    help="Run the blocks on Dask: local:N (N worker processes) or a scheduler address.",
+)
 @quiet_option
 def run_command(
     config: Path,
@@ -46,12 +51,22 @@ def run_command(
     no_qa_mask: bool,
     overwrite: bool,
     block_size: Optional[int],
+    tile: Optional[str],
+    scheduler: Optional[str],
     quiet: bool,
 ) -> None:
-    """Run spin-up, warm-up and forward scenarios on the rasters of CONFIG (TOML)."""
+    """Run spin-up, warm-up and forward scenarios on the rasters of CONFIG (TOML).
+
+    Running a finished run again does nothing; an interrupted run continues where it stopped.
+    """
     from gsocseq.pipeline import run
 
-    overrides: dict[str, Any] = {"threads": threads, "block_size": block_size}
+    overrides: dict[str, Any] = {
+        "threads": threads,
+        "block_size": block_size,
+        "tile": tile,
+        "scheduler": scheduler,
+    }
     if output is not None:
         overrides["output"] = output.resolve()
     if no_qa_mask:
@@ -62,6 +77,28 @@ def run_command(
         summary = _with_progress(
             lambda progress: run(config, quiet=quiet, progress=progress, **overrides), quiet
         )
+    except (ConfigError, InputError) as exc:
+        _fail(exc)
+        return
+    if not quiet:
+        _report(summary)
+
+
+@main.command("assemble")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (overrides [run] output).",
+)
+@quiet_option
+def assemble_command(config: Path, output: Optional[Path], quiet: bool) -> None:
+    """Build the layers of CONFIG once every tile (gsocseq run --tile i/N) is computed."""
+    from gsocseq.pipeline import assemble_run
+
+    try:
+        summary = assemble_run(config, output=output.resolve() if output else None)
     except (ConfigError, InputError) as exc:
         _fail(exc)
         return
@@ -83,6 +120,9 @@ def _with_progress(job: Any, quiet: bool) -> Any:
 
 
 def _report(summary: Any) -> None:
+    if summary.status != "complete":
+        click.echo(f"{summary.name}: {summary.status} ({summary.output})", err=True)
+        return
     click.echo(
         f"{summary.modelled} pixels modelled ({summary.mode}); "
         f"{len(summary.layers)} layers in {summary.output} "

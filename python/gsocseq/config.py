@@ -104,6 +104,7 @@ class RunOptions:
     block_size: int = 256
     depth: float = 30.0
     overwrite: bool = False
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,8 @@ def from_dict(
         raise ConfigError(f"[run].depth: expected > 0 cm, got {depth}")
     opts["depth"] = depth
     opts["overwrite"] = _typed(run_table.get("overwrite", False), bool, "[run].overwrite")
+    if "scheduler" in run_table:
+        opts["scheduler"] = _typed(run_table["scheduler"], str, "[run].scheduler") or None
 
     if "inputs" not in data:
         if require_inputs:

@@ -1,9 +1,13 @@
-"""The pipeline of ``gsocseq run`` and :func:`gsocseq.run`: the whole GSOCseq chain on the rasters of a configuration, block by block.
+"""The pipeline of ``gsocseq run`` and :func:`gsocseq.run`: the whole GSOCseq chain on the
+rasters of a configuration, block by block.
 
 Peak memory is bounded by the block size, not the raster size: every input is read one window
-at a time, the core runs all phases for the window's modelled pixels, and every layer's window
-is written to a temporary tiled GeoTIFF; the layers become Cloud Optimized GeoTIFFs at the end.
-Nothing is written under a final name until it is complete.
+at a time, the core runs all phases for the window's modelled pixels, and the window's results
+are saved as a block checkpoint (:mod:`gsocseq.checkpoint`). Once every block exists, the layers
+are assembled into tiled GeoTIFFs and converted to Cloud Optimized GeoTIFFs, each under a
+temporary name renamed when complete; the run summary is written last. Blocks are the unit of
+resumption (a killed run continues where it stopped), of tiling (``--tile i/N``) and of
+distribution (Dask).
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import platform
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
+from rasterio.windows import Window
 
 from gsocseq import __version__, maps, model
+from gsocseq.checkpoint import Checkpoint
 from gsocseq.config import Config, ConfigError, load, with_options
 from gsocseq.forward import scenario_table
 from gsocseq.inputs import Inputs
@@ -41,6 +48,7 @@ class RunSummary:
     options: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
     version: str = __version__
+    status: str = "complete"
 
     @property
     def modelled(self) -> int:
@@ -71,96 +79,159 @@ def _prepare_output(config: Config) -> Path:
 
 def _json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
-def run(
-    config: Union[str, os.PathLike, dict, Config],
-    *,
-    quiet: bool = True,
-    progress: Optional[Callable[[int, int], None]] = None,
-    **overrides: Any,
-) -> RunSummary:
-    """Run the GSOCseq chain for a configuration (path, mapping or :class:`Config`).
+class Plan:
+    """An opened run: configuration, inputs, layers, blocks and checkpoint."""
 
-    ``overrides`` change [run] options (e.g. ``threads=1``, ``qa_mask=False``). Returns the run
-    summary, also written as ``{name}_GSOCseq_run.json`` in the output folder, last.
-    Raises :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError` for
-    bad configuration or input, before anything is written under a final name.
-    """
-    started = time.perf_counter()
-    cfg = load(config)
-    if overrides:
-        cfg = with_options(cfg, **{k: v for k, v in overrides.items() if v is not None})
-    scenarios, _, uncertain = scenario_table(cfg)
-    timings: dict[str, float] = {}
-    counts: Counter = Counter()
-    with Inputs(cfg) as inputs:
-        out_dir = _prepare_output(cfg)
-        t0_year = 2000 + inputs.years
-        layer_list = maps.layers(cfg, scenarios, t0_year)
-        prefix = cfg.run.name
-        targets = [out_dir / layer.file_name(prefix) for layer in layer_list]
-        summary_path = out_dir / f"{prefix}_GSOCseq_run.json"
-        if not cfg.run.overwrite:
-            existing = [p for p in [*targets, summary_path] if p.exists()]
-            if existing:
-                raise InputError(
-                    f"{existing[0]}: exists already ({len(existing)} output files in {out_dir}); "
-                    "use --overwrite (or [run] overwrite = true) to replace them"
-                )
-        master = inputs.master.dataset
-        writer = maps.LayerWriter(out_dir, prefix, master, layer_list)
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.scenarios, _, self.uncertain = scenario_table(config)
+        self.inputs = Inputs(config)
         try:
-            blocks = list(windows(master.height, master.width, cfg.run.block_size))
-            t_read = t_model = t_write = 0.0
-            flag_counts: Counter = Counter()
-            for i, window in enumerate(blocks):
-                a = time.perf_counter()
-                block = inputs.read_block(window)
-                b = time.perf_counter()
-                values: dict[str, np.ndarray] = {}
-                if block.n:
-                    sim = model.simulate(cfg, block.arrays)
-                    for bit, text in model.FLAGS.items():
-                        hit = int(np.count_nonzero(sim["flags"] & bit))
-                        if hit:
-                            flag_counts[text] += hit
-                    values = maps.compute(cfg, scenarios, uncertain, sim, t0_year, block.counts)
-                    if cfg.run.qa_mask:
-                        maps.apply_qa(layer_list, values, block.counts)
-                c = time.perf_counter()
-                writer.write(window, block.rows, block.cols, values, block.land_use)
-                d = time.perf_counter()
-                t_read, t_model, t_write = t_read + b - a, t_model + c - b, t_write + d - c
-                counts.update(block.counts)
-                if progress is not None:
-                    progress(i + 1, len(blocks))
-            e = time.perf_counter()
-            written = writer.finish()
-            timings = {
-                "read_s": round(t_read, 3),
-                "model_s": round(t_model, 3),
-                "write_blocks_s": round(t_write, 3),
-                "cog_s": round(time.perf_counter() - e, 3),
-            }
+            self.out_dir = _prepare_output(config)
+            self.t0_year = 2000 + self.inputs.years
+            self.layers = maps.layers(config, self.scenarios, self.t0_year)
+            self.prefix = config.run.name
+            m = self.inputs.master.dataset
+            self.windows: list[Window] = list(windows(m.height, m.width, config.run.block_size))
+            self.summary_path = self.out_dir / f"{self.prefix}_GSOCseq_run.json"
+            self.outputs = [layer.file_name(self.prefix) for layer in self.layers]
+            self.outputs += [f"{self.prefix}_GSOCseq_LandUse.tif", self.summary_path.name]
+            self.checkpoint = Checkpoint(self.out_dir, self.prefix)
+            self.complete = self._open_checkpoint()
         except BaseException:
-            writer.abort()
+            self.inputs.close()
             raise
-    warnings = list(inputs.warnings)
-    for text, k in sorted(flag_counts.items()):
+
+    def _open_checkpoint(self) -> bool:
+        cp = self.checkpoint
+        manifest = cp.load_manifest()
+        cache = manifest.get("hash_cache", {})
+        fingerprint = cp.fingerprint(self.config, cache)
+        owned = set(manifest.get("outputs", []))
+        if manifest.get("fingerprint") == fingerprint:
+            if manifest.get("complete") and all((self.out_dir / o).exists() for o in self.outputs):
+                return True
+            manifest["hash_cache"] = cache
+            cp.write_manifest(manifest)
+            return False
+        if not self.config.run.overwrite:
+            foreign = [o for o in self.outputs if (self.out_dir / o).exists() and o not in owned]
+            if foreign:
+                raise InputError(
+                    f"{self.out_dir / foreign[0]}: exists already and was not written by this run "
+                    f"({len(foreign)} such files); use --overwrite (or [run] overwrite = true) "
+                    "to replace them"
+                )
+        cp.write_manifest(
+            {
+                "fingerprint": fingerprint,
+                "complete": False,
+                "outputs": sorted(owned | set(self.outputs)),
+                "blocks": len(self.windows),
+                "version": __version__,
+                "hash_cache": cache,
+            }
+        )
+        cp.reset()
+        return False
+
+    def pending(self, indices: Optional[Sequence[int]] = None) -> list[int]:
+        chosen = range(len(self.windows)) if indices is None else indices
+        return [i for i in chosen if not self.checkpoint.done(i)]
+
+    def close(self) -> None:
+        self.inputs.close()
+
+    def __enter__(self) -> Plan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def compute_block(plan: Plan, index: int, threads: Optional[int] = None) -> None:
+    """Run every phase for block ``index`` and save its checkpoint."""
+    cfg = plan.config
+    window = plan.windows[index]
+    a = time.perf_counter()
+    block = plan.inputs.read_block(window)
+    b = time.perf_counter()
+    arrays: dict[str, np.ndarray] = {
+        "rows": block.rows.astype(np.int32),
+        "cols": block.cols.astype(np.int32),
+        "land_use": block.land_use,
+    }
+    flags: dict[str, int] = {}
+    if block.n:
+        sim = model.simulate(cfg, block.arrays, threads=threads)
+        for bit, text in model.FLAGS.items():
+            hit = int(np.count_nonzero(sim["flags"] & bit))
+            if hit:
+                flags[text] = hit
+        values = maps.compute(cfg, plan.scenarios, plan.uncertain, sim, plan.t0_year, block.counts)
+        if cfg.run.qa_mask:
+            maps.apply_qa(plan.layers, values, block.counts)
+        for key, v in values.items():
+            arrays[f"layer{key}"] = v.astype(np.float32)
+    c = time.perf_counter()
+    meta = {
+        "counts": {k: int(v) for k, v in block.counts.items() if v},
+        "flags": flags,
+        "timings": {"read_s": b - a, "model_s": c - b},
+    }
+    plan.checkpoint.save_block(index, arrays, meta)
+
+
+def assemble(plan: Plan, started: Optional[float] = None) -> RunSummary:
+    """Build the layers from the block checkpoints (all must exist), then the summary."""
+    missing = plan.pending()
+    if missing:
+        raise InputError(
+            f"{plan.checkpoint.folder}: {len(missing)} of {len(plan.windows)} blocks are not "
+            f"computed yet (first: block {missing[0]}); run the missing tiles first"
+        )
+    started = time.perf_counter() if started is None else started
+    counts: Counter = Counter()
+    flags: Counter = Counter()
+    timings: Counter = Counter()
+    a = time.perf_counter()
+    writer = maps.LayerWriter(plan.out_dir, plan.prefix, plan.inputs.master.dataset, plan.layers)
+    try:
+        for index, window in enumerate(plan.windows):
+            arrays, meta = plan.checkpoint.load_block(index)
+            values = {k[len("layer") :]: v for k, v in arrays.items() if k.startswith("layer")}
+            writer.write(window, arrays["rows"], arrays["cols"], values, arrays["land_use"])
+            counts.update(meta["counts"])
+            flags.update(meta["flags"])
+            timings.update(meta["timings"])
+        b = time.perf_counter()
+        written = writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    cfg = plan.config
+    warnings = list(plan.inputs.warnings)
+    for text, k in sorted(flags.items()):
         warnings.append(f"{k} pixels: {text}")
         counts[f"flag:{text}"] = k
-    timings["total_s"] = round(time.perf_counter() - started, 3)
     summary = RunSummary(
         name=cfg.run.name,
         mode=cfg.run.mode,
-        output=str(out_dir),
+        output=str(plan.out_dir),
         layers=[p.name for p in written],
         counts={k: int(v) for k, v in sorted(counts.items()) if v},
         warnings=warnings,
-        timings=timings,
+        timings={
+            "read_s": round(timings["read_s"], 3),
+            "model_s": round(timings["model_s"], 3),
+            "write_blocks_s": round(b - a, 3),
+            "cog_s": round(time.perf_counter() - b, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+        },
         options={k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg.run).items()},
         inputs={k: str(v.path) for k, v in cfg.inputs.items()},
     )
@@ -169,8 +240,102 @@ def run(
     summary.options["platform"] = (
         f"{platform.system()} {platform.machine()} Python {sys.version.split()[0]}"
     )
-    _json_atomic(summary_path, summary.to_dict())
+    _json_atomic(plan.summary_path, summary.to_dict())
+    manifest = plan.checkpoint.load_manifest()
+    manifest["complete"] = True
+    plan.checkpoint.write_manifest(manifest)
+    plan.checkpoint.remove_blocks()
     return summary
 
 
-__all__ = ["ConfigError", "InputError", "RunSummary", "run"]
+def parse_tile(tile: str) -> tuple[int, int]:
+    """'i/N' -> (i, N) with 1 <= i <= N."""
+    try:
+        i, n = (int(v) for v in tile.split("/"))
+    except ValueError:
+        raise ConfigError(f"--tile: expected i/N such as 2/8, got {tile!r}") from None
+    if not 1 <= i <= n:
+        raise ConfigError(f"--tile: expected 1 <= i <= N, got {tile!r}")
+    return i, n
+
+
+def tile_blocks(count: int, tile: tuple[int, int]) -> list[int]:
+    """Blocks of tile i of N: a contiguous run of the block order."""
+    i, n = tile
+    return list(range((i - 1) * count // n, i * count // n))
+
+
+def _existing_summary(plan: Plan) -> RunSummary:
+    data = json.loads(plan.summary_path.read_text(encoding="utf-8"))
+    data["status"] = "up to date"
+    return RunSummary(**{k: v for k, v in data.items() if k in RunSummary.__dataclass_fields__})
+
+
+def run(
+    config: Union[str, os.PathLike, dict, Config],
+    *,
+    quiet: bool = True,
+    progress: Optional[Callable[[int, int], None]] = None,
+    tile: Optional[str] = None,
+    scheduler: Optional[str] = None,
+    **overrides: Any,
+) -> RunSummary:
+    """Run the GSOCseq chain for a configuration (path, mapping or :class:`Config`).
+
+    ``overrides`` change [run] options (e.g. ``threads=1``, ``qa_mask=False``). Returns the run
+    summary, also written as ``{name}_GSOCseq_run.json`` in the output folder, last. Running a
+    finished run again with unchanged inputs and configuration does nothing; a run that was
+    interrupted continues where it stopped. ``tile="i/N"`` computes only tile i of N (then
+    :func:`assemble_run`); ``scheduler`` ("local:N" or a dask.distributed address) spreads the
+    blocks over a Dask cluster. Raises :class:`~gsocseq.config.ConfigError` or
+    :class:`~gsocseq.rasters.InputError` for bad configuration or input.
+    """
+    started = time.perf_counter()
+    cfg = load(config)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        cfg = with_options(cfg, **overrides)
+    scheduler = scheduler or cfg.run.scheduler
+    if tile and scheduler:
+        raise ConfigError("--tile and --scheduler exclude each other")
+    with Plan(cfg) as plan:
+        if plan.complete:
+            return _existing_summary(plan)
+        chosen = tile_blocks(len(plan.windows), parse_tile(tile)) if tile else None
+        todo = plan.pending(chosen)
+        total = len(chosen) if chosen is not None else len(plan.windows)
+        done = total - len(todo)
+        if scheduler:
+            from gsocseq.distributed import compute_on_dask
+
+            compute_on_dask(cfg, plan, todo, scheduler, progress=progress)
+        else:
+            for index in todo:
+                compute_block(plan, index)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        if tile:
+            return RunSummary(
+                name=cfg.run.name,
+                mode=cfg.run.mode,
+                output=str(plan.out_dir),
+                status=f"tile {tile} computed ({total} blocks); run gsocseq assemble when all "
+                "tiles exist",
+            )
+        return assemble(plan, started)
+
+
+def assemble_run(config: Union[str, os.PathLike, dict, Config], **overrides: Any) -> RunSummary:
+    """Assemble the layers of a tiled run once every tile has been computed."""
+    cfg = load(config)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        cfg = with_options(cfg, **overrides)
+    with Plan(cfg) as plan:
+        if plan.complete:
+            return _existing_summary(plan)
+        return assemble(plan)
+
+
+__all__ = ["ConfigError", "InputError", "RunSummary", "assemble_run", "run"]

@@ -26,8 +26,16 @@ STAC_VERSION = "1.0.0"
 PROJECTION_EXT = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
 RASTER_EXT = "https://stac-extensions.github.io/raster/v1.1.0/schema.json"
 #: fields every STAC 1.0 item must have
-REQUIRED_ITEM_FIELDS = ("type", "stac_version", "id", "geometry", "bbox", "properties", "links",
-                        "assets")
+REQUIRED_ITEM_FIELDS = (
+    "type",
+    "stac_version",
+    "id",
+    "geometry",
+    "bbox",
+    "properties",
+    "links",
+    "assets",
+)
 
 
 def _iso(year: int, end: bool) -> str:
@@ -98,14 +106,12 @@ def build_item(
             units = ds.units[0] if ds.units else None
             band: dict[str, Any] = {"data_type": ds.dtypes[0]}
             if ds.nodata is not None:
-                band["nodata"] = float(ds.nodata) if ds.dtypes[0].startswith("float") else int(
-                    ds.nodata
+                band["nodata"] = (
+                    float(ds.nodata) if ds.dtypes[0].startswith("float") else int(ds.nodata)
                 )
             if units:
                 band["unit"] = units
-            if ds.crs is None or ds.crs.to_epsg() != epsg or ds.shape != tuple(
-                grid["proj:shape"]
-            ):
+            if ds.crs is None or ds.crs.to_epsg() != epsg or ds.shape != tuple(grid["proj:shape"]):
                 raise ValueError(f"{path}: not on the grid of {paths[0].name}")
         newest = max(newest, path.stat().st_mtime)
         key = re.sub(rf"^{re.escape(name)}_GSOCseq_", "", path.stem)

@@ -1,0 +1,1480 @@
+"""``gsocseq prepare``: raw downloads to the inputs of a ``gsocseq run`` (docs/prepare.md).
+
+Reads a ``[prepare]`` TOML table naming the raw inputs (SOC map, clay/sand depth layers, ESA CCI
+land use, NDVI cover, TerraClimate or CRU climate, an optional area-of-interest polygon), clips
+and masks everything to the polygon and the SOC map (the master grid), reprojects/resamples each
+input onto that grid, converts units (METHOD.md sections 1, 2, 4, 6) and writes:
+
+- float32 GeoTIFFs in physical units (nodata -999): SOC t C/ha, clay and sand %, EC dS/m, cover
+  factor c, the 12-band 1981-2000 climatology (degrees C, mm/month, mm/month), the 12*Y-band
+  warm-up series (same units, scale 1), the 1981-2000 mean MIAMI NPP reference in t C/ha/yr
+  with its min (T x 1.02, P x 0.95) and max (T x 0.98, P x 1.05) variants;
+- the land use as uint8 FAO classes (nodata 255), one band per warm-up year;
+- ``gsocseq.toml``, the run configuration (relative paths), ``prepare_report.md`` and one
+  quick-look PNG per layer (``quicklook/``, when matplotlib is installed).
+
+Memory: rasters are processed one band at a time on the (clipped) master grid; the climate
+series is read, warped and written month by month, never all years at once.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as _dt
+import json
+import math
+import os
+import re
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import click
+import numpy as np
+import rasterio
+import rasterio.errors
+import rasterio.features
+import rasterio.transform
+import rasterio.warp
+import rasterio.windows
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioIOError
+
+from gsocseq.classes import ESA_TO_FAO, NAMES
+from gsocseq.config import ConfigError, _check_keys, _typed
+from gsocseq.config import from_dict as _run_config_from_dict
+from gsocseq.rasters import InputError
+from gsocseq.warmup import PERTURBATIONS, miami_npp
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["prepare", "prepare_command", "soil_0_30", "terraclimate_temperature"]
+
+NODATA = -999.0
+LU_NODATA = 255
+RUN_CONFIG = "gsocseq.toml"
+REPORT = "prepare_report.md"
+
+PREPARE_KEYS = (
+    "name", "output", "aoi", "aoi_layer", "soc", "soc_scale", "clay", "clay_depths",
+    "clay_scale", "sand", "sand_depths", "sand_scale", "ec", "ec_scale", "land_use",
+    "land_use_table", "cover", "cover_ndvi", "ndvi_threshold", "ndvi_scale", "cover_defaults",
+    "climate", "run", "classes", "scenarios", "exclusions", "quicklooks", "overwrite",
+)  # fmt: skip
+CLIMATE_KEYS = (
+    "source", "tmax", "tmin", "temperature", "precipitation", "pet", "spinup_years",
+    "warmup_years", "coastal_fill_km",
+)  # fmt: skip
+VARIABLE_KEYS = ("path", "scale", "offset", "variable", "units", "first_year")
+COVER_GROUPS = {
+    "crops": (2, 12),
+    "grass": (3, 5, 6, 8),
+    "paddy": (13,),
+    "tree": (4,),
+}
+#: default NetCDF variable names per source and quantity
+NC_VARIABLES = {
+    "terraclimate": {"tmax": "tmax", "tmin": "tmin", "precipitation": "ppt", "pet": "pet"},
+    "cru": {"temperature": "tmp", "precipitation": "pre", "pet": "pet"},
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# small numeric helpers (public: documented and tested)
+
+
+def soil_0_30(values: Sequence[Any], depths: Sequence[float]) -> Any:
+    """Mean of a soil property over the layer ``depths[0]..depths[-1]`` (cm).
+
+    ``len(values) == len(depths)``: point values at the depths, trapezoidal rule (FAO GSOCseq
+    manual eq. 6.1): sum of (v_i + v_i+1)/2 (d_i+1 - d_i) / (d_last - d_first); e.g. 14.5, 25.0,
+    25.3, 25.0 at 0, 5, 15, 30 cm gives 24.25. ``len(values) == len(depths) - 1``: layer means
+    (SoilGrids 0-5, 5-15, 15-30 cm), thickness-weighted mean. Values are numbers or arrays;
+    units are kept.
+    """
+    d = [float(x) for x in depths]
+    total = d[-1] - d[0]
+    if total <= 0 or any(b <= a for a, b in zip(d, d[1:])):
+        raise ConfigError(f"depths must increase, got {list(depths)}")
+    if len(values) == len(d):
+        parts = [(values[i] + values[i + 1]) * 0.5 * (d[i + 1] - d[i]) for i in range(len(d) - 1)]
+    elif len(values) == len(d) - 1:
+        parts = [values[i] * (d[i + 1] - d[i]) for i in range(len(d) - 1)]
+    else:
+        raise ConfigError(
+            f"{len(values)} layers do not fit {len(d)} depths (give one value per depth, "
+            "or one layer between each pair of depths)"
+        )
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return out / total
+
+
+def terraclimate_temperature(tmax: Any, tmin: Any) -> Any:
+    """Monthly mean temperature (degrees C) = (tmax + tmin) / 2, both in degrees C."""
+    return (tmax + tmin) * 0.5
+
+
+def days_in_month(year: int, month: int) -> int:
+    """Days in a month of the Gregorian calendar (CRU PET mm/day x days = mm/month)."""
+    return calendar.monthrange(year, month)[1]
+
+
+def npp_reference_parts(t_mean: np.ndarray, p_sum: np.ndarray) -> list[np.ndarray]:
+    """Yearly MIAMI NPP (t C/ha/yr) of the central, min and max runs from the yearly mean
+    temperature (degrees C) and precipitation sum (mm): each month x 1.02 / 0.95 (min) or
+    0.98 / 1.05 (max) before the aggregation, which is the same as scaling the mean and sum."""
+    return [
+        miami_npp((t_mean * ft)[..., None], (p_sum * fp)[..., None]) for ft, fp in PERTURBATIONS
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass
+class Variable:
+    """One climate variable: file template(s), scale/offset when the file has none, NetCDF
+    variable name, units (PET: ``mm/day`` or ``mm/month``) and first year of GeoTIFF series."""
+
+    key: str
+    paths: list[str]
+    scale: Optional[float] = None
+    offset: float = 0.0
+    variable: Optional[str] = None
+    units: Optional[str] = None
+    first_year: Optional[int] = None
+
+
+@dataclass
+class Settings:
+    """The validated [prepare] table; paths resolved against the configuration's folder."""
+
+    base: Path
+    name: str
+    output: Path
+    table: dict[str, Any]
+    climate: dict[str, Any]
+    source: str
+    variables: dict[str, Variable]
+    spinup: tuple[int, int]
+    warmup: tuple[int, int]
+    coastal_fill_km: float
+    overwrite: bool
+    quicklooks: bool
+
+    def path(self, value: str) -> Path:
+        return (self.base / value).resolve()
+
+
+def _read_config(config: Union[str, os.PathLike, Mapping[str, Any]]) -> tuple[dict, Path]:
+    if isinstance(config, Mapping):
+        data = dict(config)
+        base = Path(".").resolve()
+    else:
+        path = Path(config)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        base = path.resolve().parent
+    if "prepare" in data:
+        _check_keys(data, ("prepare",), "configuration")
+        data = data["prepare"]
+    if not isinstance(data, Mapping):
+        raise ConfigError("[prepare]: expected a table")
+    return dict(data), base
+
+
+def _years(value: Any, where: str) -> tuple[int, int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ConfigError(f"{where}: expected [first, last] years, got {value!r}")
+    a, b = (_typed(v, int, where) for v in value)
+    if b < a:
+        raise ConfigError(f"{where}: last year {b} is before the first {a}")
+    return a, b
+
+
+def _variable(key: str, value: Any, where: str) -> Variable:
+    if isinstance(value, (str, list)):
+        value = {"path": value}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a file name, a list of files or a table")
+    _check_keys(value, VARIABLE_KEYS, where)
+    if "path" not in value:
+        raise ConfigError(f"{where}: missing 'path'")
+    raw = value["path"]
+    paths = [raw] if isinstance(raw, str) else raw
+    if not isinstance(paths, list) or not paths:
+        raise ConfigError(f"{where}.path: expected a file name or a list of file names")
+    paths = [_typed(p, str, f"{where}.path") for p in paths]
+    units = value.get("units")
+    if units is not None and units not in ("mm/day", "mm/month"):
+        raise ConfigError(f'{where}.units: expected "mm/day" or "mm/month", got {units!r}')
+    return Variable(
+        key=key,
+        paths=paths,
+        scale=_typed(value["scale"], float, f"{where}.scale") if "scale" in value else None,
+        offset=_typed(value.get("offset", 0.0), float, f"{where}.offset"),
+        variable=_typed(value["variable"], str, f"{where}.variable")
+        if "variable" in value
+        else None,
+        units=units,
+        first_year=(
+            _typed(value["first_year"], int, f"{where}.first_year")
+            if "first_year" in value
+            else None
+        ),
+    )
+
+
+def _settings(config: Union[str, os.PathLike, Mapping[str, Any]], overwrite: bool) -> Settings:
+    table, base = _read_config(config)
+    _check_keys(table, PREPARE_KEYS, "[prepare]")
+    for key in ("soc", "clay", "land_use", "climate"):
+        if key not in table:
+            raise ConfigError(f"[prepare]: missing {key!r}")
+    covers = [k for k in ("cover", "cover_ndvi", "cover_defaults") if k in table]
+    if len(covers) != 1:
+        raise ConfigError(
+            "[prepare]: give exactly one of cover (NDVI proportions), cover_ndvi (raw NDVI "
+            f"stacks) or [prepare.cover_defaults] (found {covers or 'none'})"
+        )
+    name = _typed(table.get("name", "GSOCseq"), str, "[prepare].name")
+    if not name or any(c in name for c in '/\\:*?"<>|'):
+        raise ConfigError(f"[prepare].name: {name!r} cannot be a file name prefix")
+    output = (base / _typed(table.get("output", "prepared"), str, "[prepare].output")).resolve()
+    climate = table["climate"]
+    if not isinstance(climate, Mapping):
+        raise ConfigError("[prepare.climate]: expected a table")
+    _check_keys(climate, CLIMATE_KEYS, "[prepare.climate]")
+    source = _typed(climate.get("source", "terraclimate"), str, "[prepare.climate].source")
+    if source not in NC_VARIABLES:
+        raise ConfigError(
+            f'[prepare.climate].source: expected "terraclimate" or "cru", got {source!r}'
+        )
+    if source == "terraclimate":
+        temp = ("temperature",) if "temperature" in climate else ("tmax", "tmin")
+        needed: tuple[str, ...] = (*temp, "precipitation", "pet")
+    else:
+        needed = ("temperature", "precipitation", "pet")
+        extra = [k for k in ("tmax", "tmin") if k in climate]
+        if extra:
+            raise ConfigError(f"[prepare.climate]: {extra[0]} is for TerraClimate; CRU has 'tmp'")
+    missing = [k for k in needed if k not in climate]
+    if missing:
+        raise ConfigError(f"[prepare.climate]: missing {', '.join(missing)} (source {source!r})")
+    variables = {k: _variable(k, climate[k], f"[prepare.climate].{k}") for k in needed}
+    spinup = _years(climate.get("spinup_years", [1981, 2000]), "[prepare.climate].spinup_years")
+    warmup = _years(climate.get("warmup_years", [2001, 2020]), "[prepare.climate].warmup_years")
+    fill = _typed(climate.get("coastal_fill_km", 10.0), float, "[prepare.climate].coastal_fill_km")
+    if fill < 0:
+        raise ConfigError(f"[prepare.climate].coastal_fill_km: expected >= 0, got {fill}")
+    return Settings(
+        base=base,
+        name=name,
+        output=output,
+        table=table,
+        climate=dict(climate),
+        source=source,
+        variables=variables,
+        spinup=spinup,
+        warmup=warmup,
+        coastal_fill_km=fill,
+        overwrite=overwrite or _typed(table.get("overwrite", False), bool, "[prepare].overwrite"),
+        quicklooks=_typed(table.get("quicklooks", True), bool, "[prepare].quicklooks"),
+    )
+
+
+def _file_list(value: Any, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{where}: expected a file name or a list of file names, got {value!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the master grid and the area of interest
+
+
+@dataclass
+class Grid:
+    """The master grid (the SOC map, clipped to the AOI's bounding box) and the AOI mask."""
+
+    crs: CRS
+    transform: Any
+    height: int
+    width: int
+    inside: np.ndarray  # (h, w) bool: in the AOI polygon and SOC valid
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    def profile(self, count: int, dtype: str = "float32", nodata: float = NODATA) -> dict:
+        prof: dict[str, Any] = {
+            "driver": "GTiff",
+            "height": self.height,
+            "width": self.width,
+            "count": count,
+            "dtype": dtype,
+            "nodata": nodata,
+            "crs": self.crs,
+            "transform": self.transform,
+            "compress": "deflate",
+            "interleave": "band",
+        }
+        if self.height > 256 and self.width > 256:
+            prof.update(tiled=True, blockxsize=256, blockysize=256)
+        return prof
+
+
+def _wkb_geometry(data: bytes) -> dict[str, Any]:
+    """GeoJSON-like dict of a WKB (ISO or EWKB) Polygon or MultiPolygon (2D, Z and M dropped)."""
+    pos = 0
+
+    def read(fmt: str) -> tuple:
+        nonlocal pos
+        vals = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return vals
+
+    def geometry() -> tuple[str, Any]:
+        (order,) = read("B")
+        e = "<" if order == 1 else ">"
+        (kind,) = read(e + "I")
+        ndim = 2
+        if kind & 0x20000000:  # EWKB SRID
+            read(e + "I")
+        if kind & 0x80000000:
+            ndim += 1
+        if kind & 0x40000000:
+            ndim += 1
+        kind &= 0x0FFFFFFF
+        iso = kind // 1000
+        ndim += {0: 0, 1: 1, 2: 1, 3: 2}.get(iso, 0)
+        kind %= 1000
+
+        def ring() -> list:
+            (n,) = read(e + "I")
+            flat = read(e + "d" * (n * ndim))
+            return [list(flat[i * ndim : i * ndim + 2]) for i in range(n)]
+
+        if kind == 3:
+            (nr,) = read(e + "I")
+            return "Polygon", [ring() for _ in range(nr)]
+        if kind == 6:
+            (np_,) = read(e + "I")
+            return "MultiPolygon", [geometry()[1] for _ in range(np_)]
+        raise ConfigError(f"area of interest: geometry type {kind} is not a polygon")
+
+    kind, coords = geometry()
+    return {"type": kind, "coordinates": coords}
+
+
+def _read_aoi(path: Path, layer: Optional[str]) -> tuple[list[dict], CRS]:
+    """Polygons of a Shapefile, GeoPackage or GeoJSON (pyogrio; GeoJSON also without it)."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found (area of interest 'aoi')")
+    try:
+        import pyogrio.raw
+    except ImportError:
+        if path.suffix.lower() in (".geojson", ".json"):
+            return _read_geojson(path)
+        raise ConfigError(
+            f"{path}: reading a polygon needs pyogrio (pip install 'gsocseq[prepare]'); "
+            "or give the area of interest as GeoJSON"
+        ) from None
+    try:
+        meta, _, wkbs, _ = pyogrio.raw.read(path, layer=layer, force_2d=True, columns=[])
+    except Exception as exc:  # pyogrio raises its own DataSourceError / DataLayerError
+        raise InputError(f"{path}: cannot read the area of interest ({exc})") from None
+    crs_text = meta.get("crs")
+    if not crs_text:
+        if path.suffix.lower() in (".geojson", ".json"):
+            crs_text = "EPSG:4326"
+        else:
+            raise InputError(f"{path}: the area of interest has no CRS")
+    geoms = [_wkb_geometry(bytes(w)) for w in wkbs if w is not None]
+    return geoms, CRS.from_user_input(crs_text)
+
+
+def _read_geojson(path: Path) -> tuple[list[dict], CRS]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the GeoJSON area of interest ({exc})") from None
+    crs = CRS.from_epsg(4326)
+    name = (doc.get("crs") or {}).get("properties", {}).get("name")
+    if name:
+        crs = CRS.from_user_input(name)
+    if doc.get("type") == "FeatureCollection":
+        geoms = [f["geometry"] for f in doc.get("features", []) if f.get("geometry")]
+    elif doc.get("type") == "Feature":
+        geoms = [doc["geometry"]]
+    else:
+        geoms = [doc]
+    for g in geoms:
+        if g.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ConfigError(f"{path}: area of interest geometry {g.get('type')} is not a polygon")
+    return geoms, crs
+
+
+def _open(path: Path, what: str, variable: Optional[str] = None) -> Any:
+    """Open a raster (NetCDF: the named variable when the file has several)."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found ({what})")
+    try:
+        ds = rasterio.open(path)
+        if ds.count == 0 and ds.subdatasets:
+            subs = ds.subdatasets
+            ds.close()
+            pick = [s for s in subs if variable and s.rsplit(":", 1)[-1] == variable]
+            if not pick:
+                names = ", ".join(s.rsplit(":", 1)[-1] for s in subs)
+                raise InputError(
+                    f"{path}: no variable {variable!r} in the file ({what}); it has {names}"
+                )
+            ds = rasterio.open(pick[0])
+    except RasterioIOError as exc:
+        raise InputError(f"{path}: cannot be opened as a raster ({what}): {exc}") from None
+    if ds.crs is None:
+        ds.close()
+        raise InputError(f"{path}: the raster has no CRS ({what})")
+    return ds
+
+
+def _master_grid(settings: Settings, report: Report) -> tuple[Grid, np.ndarray]:
+    """The clipped master grid and the SOC (t C/ha, NaN outside the AOI and where nodata)."""
+    t = settings.table
+    soc_path = settings.path(_typed(t["soc"], str, "[prepare].soc"))
+    scale = _typed(t.get("soc_scale", 1.0), float, "[prepare].soc_scale")
+    with _open(soc_path, "SOC map, master grid") as ds:
+        full = rasterio.windows.Window(0, 0, ds.width, ds.height)
+        aoi_note = "none (the whole SOC map)"
+        geoms: list[dict] = []
+        if "aoi" in t:
+            aoi_path = settings.path(_typed(t["aoi"], str, "[prepare].aoi"))
+            layer = t.get("aoi_layer")
+            raw_geoms, aoi_crs = _read_aoi(aoi_path, layer)
+            if not raw_geoms:
+                raise InputError(f"{aoi_path}: the area of interest has no polygon")
+            geoms = [rasterio.warp.transform_geom(aoi_crs, ds.crs, g) for g in raw_geoms]
+            xs, ys = [], []
+            for g in geoms:
+                polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+                for poly in polys:
+                    for x, y in poly[0]:
+                        xs.append(x)
+                        ys.append(y)
+            win = rasterio.windows.from_bounds(min(xs), min(ys), max(xs), max(ys), ds.transform)
+            col0, row0 = math.floor(win.col_off + 1e-9), math.floor(win.row_off + 1e-9)
+            col1 = math.ceil(win.col_off + win.width - 1e-9)
+            row1 = math.ceil(win.row_off + win.height - 1e-9)
+            try:
+                window = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0).intersection(
+                    full
+                )
+            except rasterio.errors.WindowError:
+                raise InputError(
+                    f"{aoi_path}: the area of interest does not overlap the SOC map {soc_path}"
+                ) from None
+            aoi_note = (
+                f"`{aoi_path.name}` ({len(raw_geoms)} polygon(s), CRS {aoi_crs.to_string()}), "
+                f"reprojected to {ds.crs.to_string()}"
+            )
+        else:
+            window = full
+        window = rasterio.windows.Window(
+            int(window.col_off), int(window.row_off), int(window.width), int(window.height)
+        )
+        transform = ds.window_transform(window)
+        raw = ds.read(1, window=window, masked=False)
+        soc = raw.astype(np.float64)
+        if ds.nodata is not None and not math.isnan(ds.nodata):
+            soc[raw == ds.nodata] = np.nan
+        soc = soc * scale
+        crs = ds.crs
+        src_info = (ds.width, ds.height, ds.res)
+    h, w = soc.shape
+    if geoms:
+        in_poly = rasterio.features.geometry_mask(
+            geoms, out_shape=(h, w), transform=transform, invert=True
+        )
+    else:
+        in_poly = np.ones((h, w), dtype=bool)
+    valid = np.isfinite(soc)
+    inside = in_poly & valid
+    if not inside.any():
+        raise InputError(f"{soc_path}: no valid SOC pixel inside the area of interest")
+    soc[~inside] = np.nan
+    grid = Grid(crs=crs, transform=transform, height=h, width=w, inside=inside)
+    report.grid(
+        soc_path, src_info, grid, aoi_note, int(in_poly.sum()), int((in_poly & ~valid).sum())
+    )
+    report.layer(
+        "SOC",
+        [soc_path],
+        crs.to_string(),
+        "none (defines the grid)",
+        f"x {scale:g}",
+        "t C/ha, 0-30 cm",
+        f"{int(inside.sum())} valid pixels in the AOI; {int((in_poly & ~valid).sum())} nodata",
+    )
+    return grid, soc
+
+
+# ---------------------------------------------------------------------------------------------
+# warping
+
+
+def _resampling_for(ds: Any, grid: Grid, continuous: bool) -> Resampling:
+    """Bilinear (continuous) or mode (classes); average when the source is > 2x finer."""
+    if not continuous:
+        return Resampling.mode
+    try:
+        left, _, right, _ = rasterio.warp.transform_bounds(ds.crs, grid.crs, *ds.bounds)
+        src_px = abs(right - left) / max(ds.width, 1)
+        if src_px * 2 < abs(grid.transform.a):
+            return Resampling.average
+    except Exception:  # pragma: no cover - odd CRS pairs: keep bilinear
+        pass
+    return Resampling.bilinear
+
+
+def _band_scale(
+    ds: Any, band: int, scale: Optional[float], offset: float
+) -> tuple[float, float, str]:
+    """(scale, offset, where from): the file's scale_factor/add_offset metadata if present, else
+    the configured ``scale``/``offset`` (default 1, 0)."""
+    s = ds.scales[band - 1] if ds.scales else 1.0
+    o = ds.offsets[band - 1] if ds.offsets else 0.0
+    if (s not in (None, 1.0)) or (o not in (None, 0.0)):
+        return float(s or 1.0), float(o or 0.0), "file metadata"
+    for tags in (ds.tags(band), ds.tags()):
+        sf = [v for k, v in tags.items() if k.split("#")[-1] == "scale_factor"]
+        ao = [v for k, v in tags.items() if k.split("#")[-1] == "add_offset"]
+        if sf or ao:
+            return float(sf[0]) if sf else 1.0, float(ao[0]) if ao else 0.0, "file metadata"
+    if scale is not None or offset:
+        return (1.0 if scale is None else scale), offset, "configuration"
+    return 1.0, 0.0, "none"
+
+
+def _warp(ds: Any, band: int, grid: Grid, resampling: Resampling) -> np.ndarray:
+    """One band onto the master grid, float64 with NaN nodata (raw values, not scaled)."""
+    dst = np.full(grid.shape, np.nan, dtype=np.float64)
+    src_nodata = ds.nodata
+    if src_nodata is None and np.dtype(ds.dtypes[band - 1]).kind == "f":
+        src_nodata = np.nan
+    try:
+        rasterio.warp.reproject(
+            source=rasterio.band(ds, band),
+            destination=dst,
+            src_nodata=src_nodata,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            dst_nodata=np.nan,
+            resampling=resampling,
+        )
+    except RasterioIOError as exc:
+        raise InputError(f"{ds.name}: cannot read band {band} ({exc})") from None
+    return dst
+
+
+def _warp_classes(ds: Any, band: int, grid: Grid) -> np.ndarray:
+    """One band of class codes onto the master grid (mode), int64, -1 = nodata."""
+    dst = np.full(grid.shape, -1, dtype=np.int32)
+    try:
+        rasterio.warp.reproject(
+            source=rasterio.band(ds, band),
+            destination=dst,
+            src_nodata=ds.nodata,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            dst_nodata=-1,
+            resampling=Resampling.mode,
+        )
+    except RasterioIOError as exc:
+        raise InputError(f"{ds.name}: cannot read band {band} ({exc})") from None
+    return dst.astype(np.int64)
+
+
+class CoastalFill:
+    """Fills master-grid pixels in the AOI that a coarse climate grid misses with the value of
+    the nearest valid climate pixel (on the master grid) within ``radius_km``."""
+
+    def __init__(self, grid: Grid, radius_km: float) -> None:
+        self.grid = grid
+        self.radius = radius_km
+        self.cache: dict[bytes, tuple[np.ndarray, ...]] = {}
+        self.filled: dict[str, int] = {}
+        self.unfilled: dict[str, int] = {}
+        tr = grid.transform
+        if grid.crs.is_geographic:
+            lat = tr.f + (np.arange(grid.height) + 0.5) * tr.e
+            self.dx = abs(tr.a) * 111.320 * np.cos(np.radians(lat))
+            self.dy = abs(tr.e) * 110.574
+        else:
+            unit = grid.crs.linear_units_factor[1] / 1000.0
+            self.dx = np.full(grid.height, abs(tr.a) * unit)
+            self.dy = abs(tr.e) * unit
+
+    def _index(self, valid: np.ndarray) -> tuple[np.ndarray, ...]:
+        targets = self.grid.inside & ~valid
+        rows, cols = np.nonzero(targets)
+        best = np.full(rows.size, np.inf)
+        src_r = np.zeros(rows.size, dtype=np.int64)
+        src_c = np.zeros(rows.size, dtype=np.int64)
+        if rows.size and self.radius > 0 and valid.any():
+            ry = int(min(math.ceil(self.radius / self.dy), 500))
+            rx = int(min(math.ceil(self.radius / max(float(self.dx.min()), 1e-9)), 500))
+            h, w = valid.shape
+            dxr = self.dx[rows]
+            for oy in range(-ry, ry + 1):
+                for ox in range(-rx, rx + 1):
+                    if oy == 0 and ox == 0:
+                        continue
+                    r, c = rows + oy, cols + ox
+                    ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+                    ok[ok] = valid[r[ok], c[ok]]
+                    dist = np.hypot(oy * self.dy, ox * dxr)
+                    better = ok & (dist < best) & (dist <= self.radius)
+                    best[better] = dist[better]
+                    src_r[better] = r[better]
+                    src_c[better] = c[better]
+        found = np.isfinite(best)
+        return rows[found], cols[found], src_r[found], src_c[found], np.int64((~found).sum())
+
+    def __call__(self, key: str, values: np.ndarray) -> np.ndarray:
+        valid = np.isfinite(values)
+        sig = np.packbits(valid).tobytes()
+        if sig not in self.cache:
+            self.cache = {sig: self._index(valid)}  # patterns repeat band after band
+        rows, cols, sr, sc, missing = self.cache[sig]
+        out = values.copy()
+        out[rows, cols] = values[sr, sc]
+        self.filled[key] = max(self.filled.get(key, 0), int(rows.size))
+        self.unfilled[key] = max(self.unfilled.get(key, 0), int(missing))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+@contextmanager
+def _writer(path: Path, profile: dict[str, Any]) -> Iterator[Any]:
+    """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.tif")
+    os.close(fd)
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            yield dst
+        os.replace(tmp, path)
+    except BaseException:
+        for leftover in (tmp, tmp + ".aux.xml"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
+
+
+def _f32(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    out = np.where(inside & np.isfinite(values), values, NODATA).astype(np.float32)
+    return out
+
+
+class Series:
+    """A multi-band float32 output written band by band; tracks per-pixel valid band counts so
+    that pixels valid in only some bands become nodata in all (METHOD.md section 2)."""
+
+    def __init__(self, path: Path, grid: Grid, count: int) -> None:
+        self.path = path
+        self.grid = grid
+        self.count = count
+        self.valid = np.zeros(grid.shape, dtype=np.int32)
+        self._cm = _writer(path, grid.profile(count))
+        self.ds = self._cm.__enter__()
+
+    def write(self, band: int, values: np.ndarray) -> None:
+        ok = self.grid.inside & np.isfinite(values)
+        self.valid += ok
+        self.ds.write(np.where(ok, values, NODATA).astype(np.float32), band)
+
+    def close(self, error: bool = False) -> int:
+        """Finish the file; returns the number of partially valid pixels set to nodata."""
+        if error:
+            self._cm.__exit__(RuntimeError, RuntimeError(), None)
+            return 0
+        partial = (self.valid > 0) & (self.valid < self.count)
+        n = int(partial.sum())
+        if n:
+            for b in range(1, self.count + 1):
+                data = self.ds.read(b)
+                data[partial] = NODATA
+                self.ds.write(data, b)
+        self._cm.__exit__(None, None, None)
+        return n
+
+
+# ---------------------------------------------------------------------------------------------
+# the report
+
+
+@dataclass
+class Report:
+    """What prepare did to every input, written as Markdown."""
+
+    lines: list[str] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def grid(
+        self, soc: Path, src: tuple, grid: Grid, aoi: str, in_poly: int, soc_nodata: int
+    ) -> None:
+        width, height, res = src
+        self.lines += [
+            "## Master grid and area of interest",
+            "",
+            f"- SOC map `{soc}`: {width} x {height} pixels, pixel size {res[0]:g} x {res[1]:g}, "
+            f"CRS {grid.crs.to_string()}",
+            f"- area of interest: {aoi}",
+            f"- prepared grid: {grid.width} x {grid.height} pixels, origin "
+            f"({grid.transform.c:.6f}, {grid.transform.f:.6f})",
+            f"- pixels in the polygon: {in_poly}; SOC nodata among them: {soc_nodata}; "
+            f"pixels kept: {int(grid.inside.sum())} (every other pixel is nodata in every layer)",
+            "",
+            "## Layers",
+            "",
+            "| layer | source | CRS | resampling | scale | units | pixels |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+
+    def layer(
+        self,
+        name: str,
+        sources: Sequence[Path],
+        crs: str,
+        resampling: str,
+        scale: str,
+        units: str,
+        pixels: str,
+    ) -> None:
+        names = [Path(s).name for s in sources]
+        src = ", ".join(f"`{n}`" for n in names[:4])
+        if len(names) > 4:
+            src += f" ... ({len(names)} files)"
+        self.lines.append(
+            f"| {name} | {src} | {crs} | {resampling} | {scale} | {units} | {pixels} |"
+        )
+
+    def text(self, settings: Settings, outputs: Mapping[str, str], seconds: float) -> str:
+        head = [
+            f"# gsocseq prepare report: {settings.name}",
+            "",
+            f"Prepared {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')} in {seconds:.1f} s. "
+            f"Run configuration: `{RUN_CONFIG}` (`gsocseq run {RUN_CONFIG}`). Every layer is "
+            "float32 with nodata -999 on the master grid (land use: uint8 FAO classes, nodata "
+            "255), in physical units (scale 1).",
+            "",
+        ]
+        files = ["", "## Files", "", "| input key | file |", "| --- | --- |"]
+        files += [f"| {k} | `{v}` |" for k, v in outputs.items()]
+        notes = ["", "## Notes", ""] + [f"- {n}" for n in self.notes] if self.notes else []
+        looks = ["", "## Quick looks", ""] + [f"![{n}](quicklook/{n}.png)" for n in self.layers]
+        return "\n".join(head + self.lines + files + notes + looks) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# the inputs
+
+
+def _soil(
+    settings: Settings, grid: Grid, report: Report, key: str, units: str
+) -> Optional[np.ndarray]:
+    """Clay or sand 0-30 cm (%), from one layer or depth layers, NaN outside the AOI."""
+    t = settings.table
+    if key not in t:
+        return None
+    files = _file_list(t[key], f"[prepare].{key}")
+    scale = _typed(t.get(f"{key}_scale", 1.0), float, f"[prepare].{key}_scale")
+    paths = [settings.path(f) for f in files]
+    layers = []
+    crs = set()
+    methods = set()
+    for p in paths:
+        with _open(p, f"{key} layer") as ds:
+            res = _resampling_for(ds, grid, True)
+            methods.add(res.name)
+            crs.add(ds.crs.to_string())
+            s, o, _ = _band_scale(ds, 1, scale, 0.0)
+            layers.append(_warp(ds, 1, grid, res) * s + o)
+    if len(layers) == 1:
+        values = layers[0]
+        how = "one 0-30 cm layer"
+    else:
+        default = [0, 5, 15, 30] if len(layers) in (3, 4) else None
+        depths = t.get(f"{key}_depths", default)
+        if not isinstance(depths, list):
+            raise ConfigError(f"[prepare].{key}_depths: expected layer boundaries in cm")
+        depths = [_typed(d, float, f"[prepare].{key}_depths") for d in depths]
+        try:
+            values = soil_0_30(layers, depths)
+        except ConfigError as exc:
+            raise ConfigError(f"[prepare].{key}: {exc}") from None
+        kind = "point values, trapezoid" if len(layers) == len(depths) else "layer means, weighted"
+        how = f"{len(layers)} layers at {depths} cm ({kind})"
+    values[~grid.inside] = np.nan
+    n_nan = int((grid.inside & ~np.isfinite(values)).sum())
+    report.layer(
+        key,
+        paths,
+        ", ".join(sorted(crs)),
+        ", ".join(sorted(methods)),
+        f"x {scale:g}",
+        units,
+        f"{how}; {n_nan} AOI pixels nodata",
+    )
+    return values
+
+
+def _land_use_table(settings: Settings) -> tuple[dict[int, int], str]:
+    spec = settings.table.get("land_use_table", "esa-cci")
+    spec = _typed(spec, str, "[prepare].land_use_table")
+    if spec.lower() in ("esa-cci", "esa", "esacci"):
+        return dict(ESA_TO_FAO), "ESA CCI -> FAO (v1.2 land-use script)"
+    path = settings.path(spec)
+    if not path.exists():
+        raise InputError(f"{path}: file not found ([prepare].land_use_table)")
+    table: dict[int, int] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for n, row in enumerate(csv.reader(f), start=1):
+            if not row or not row[0].strip() or row[0].strip().startswith("#"):
+                continue
+            try:
+                code, cls = int(row[0]), int(row[1])
+            except (ValueError, IndexError):
+                if n == 1:
+                    continue  # header
+                raise InputError(f"{path}: line {n}: expected code,fao_class, got {row}") from None
+            if not 0 <= cls <= 13:
+                raise InputError(f"{path}: line {n}: FAO class {cls} is not 0-13")
+            table[code] = cls
+    if not table:
+        raise InputError(f"{path}: the land-use table is empty")
+    return table, f"`{path.name}`"
+
+
+def _land_use_sources(settings: Settings) -> list[tuple[Path, int]]:
+    """(file, band) of each warm-up year's land use."""
+    value = settings.table["land_use"]
+    y0, y1 = settings.warmup
+    if isinstance(value, str) and "{year" in value:
+        return [(settings.path(value.format(year=y)), 1) for y in range(y0, y1 + 1)]
+    files = _file_list(value, "[prepare].land_use")
+    if len(files) == 1:
+        p = settings.path(files[0])
+        with _open(p, "land use") as ds:
+            n = ds.count
+        return [(p, b) for b in range(1, n + 1)]
+    return [(settings.path(f), 1) for f in files]
+
+
+def _land_use(settings: Settings, grid: Grid, report: Report, out: Path) -> np.ndarray:
+    """Write the FAO land-use classes (one band per year); return the last year's classes."""
+    table, table_note = _land_use_table(settings)
+    lut_codes = np.array(sorted(table), dtype=np.int64)
+    lut_vals = np.array([table[c] for c in lut_codes], dtype=np.int64)
+    sources = _land_use_sources(settings)
+    years = settings.warmup[1] - settings.warmup[0] + 1
+    if len(sources) > years:
+        raise ConfigError(
+            f"[prepare].land_use: {len(sources)} land-use bands for {years} warm-up years"
+        )
+    last = np.full(grid.shape, -1, dtype=np.int64)
+    crs = set()
+    with _writer(out, grid.profile(len(sources), "uint8", LU_NODATA)) as dst:
+        for i, (path, band) in enumerate(sources, start=1):
+            with _open(path, "land use") as ds:
+                crs.add(ds.crs.to_string())
+                codes = _warp_classes(ds, band, grid)
+            has = codes >= 0
+            pos = np.clip(np.searchsorted(lut_codes, codes), 0, len(lut_codes) - 1)
+            known = lut_codes[pos] == codes
+            bad = grid.inside & has & ~known
+            if bad.any():
+                r, c = (int(v[0]) for v in np.nonzero(bad))
+                x, y = rasterio.transform.xy(grid.transform, r, c)
+                raise InputError(
+                    f"{path}: band {band}: land-use code {int(codes[r, c])} is not in the table "
+                    f"({table_note.strip('`')}) at x={x:.6f}, y={y:.6f}"
+                )
+            fao = np.where(grid.inside & has & known, lut_vals[pos], LU_NODATA)
+            dst.write(fao.astype(np.uint8), i)
+            last = np.where(fao == LU_NODATA, -1, fao)
+    counts = {int(k): int(v) for k, v in zip(*np.unique(last[grid.inside], return_counts=True))}
+    text = ", ".join(f"{NAMES.get(k, k) if k >= 0 else 'nodata'} {v}" for k, v in counts.items())
+    report.layer(
+        "land_use",
+        [p for p, _ in sources],
+        ", ".join(sorted(crs)),
+        "mode",
+        table_note,
+        f"FAO class, {len(sources)} band(s)",
+        f"last year: {text}",
+    )
+    return last
+
+
+def _month_files(template: Any, where: str) -> list[str]:
+    if isinstance(template, str) and "{month" in template:
+        return [template.format(month=m) for m in range(1, 13)]
+    return _file_list(template, where)
+
+
+def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, out: Path) -> None:
+    """The 12-band cover factor c (0.6 covered .. 1.0 bare)."""
+    t = settings.table
+    series = Series(out, grid, 12)
+    try:
+        if "cover" in t:
+            files = [settings.path(f) for f in _month_files(t["cover"], "[prepare].cover")]
+            bands = [(p, 1) for p in files]
+            if len(files) == 1:
+                with _open(files[0], "cover") as ds:
+                    bands = [(files[0], b) for b in range(1, ds.count + 1)]
+            if len(bands) != 12:
+                raise InputError(
+                    f"{files[0]}: cover needs 12 monthly NDVI proportions, got {len(bands)}"
+                )
+            for m, (p, b) in enumerate(bands, start=1):
+                with _open(p, "cover (NDVI proportion)") as ds:
+                    prop = _warp(ds, b, grid, _resampling_for(ds, grid, True))
+                series.write(m, 1.0 - 0.4 * np.clip(prop, 0.0, 1.0))
+            how = ("NDVI proportion P_veg", "c = 1 - 0.4 P_veg")
+            sources = files
+        elif "cover_ndvi" in t:
+            files = [
+                settings.path(f) for f in _month_files(t["cover_ndvi"], "[prepare].cover_ndvi")
+            ]
+            if len(files) != 12:
+                raise ConfigError("[prepare].cover_ndvi: expected 12 monthly NDVI stacks")
+            thr = _typed(t.get("ndvi_threshold", 0.6), float, "[prepare].ndvi_threshold")
+            scale = _typed(t.get("ndvi_scale", 1.0), float, "[prepare].ndvi_scale")
+            for m, p in enumerate(files, start=1):
+                with _open(p, "cover (NDVI stack)") as ds:
+                    above = np.zeros(grid.shape)
+                    n = np.zeros(grid.shape)
+                    res = _resampling_for(ds, grid, True)
+                    for b in range(1, ds.count + 1):
+                        s, o, _ = _band_scale(ds, b, scale, 0.0)
+                        v = _warp(ds, b, grid, res) * s + o
+                        ok = np.isfinite(v)
+                        n += ok
+                        above += ok & (v > thr)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    prop = np.where(n > 0, above / np.maximum(n, 1), np.nan)
+                series.write(m, 1.0 - 0.4 * prop)
+            how = (f"raw NDVI x {scale:g}, threshold {thr:g}", "P_veg = share of images > thr")
+            sources = files
+        else:
+            defaults = t["cover_defaults"]
+            if not isinstance(defaults, Mapping):
+                raise ConfigError("[prepare.cover_defaults]: expected a table")
+            allowed = (*COVER_GROUPS, "other", *(str(c) for c in range(14)))
+            _check_keys(defaults, allowed, "[prepare.cover_defaults]")
+            per_class: dict[int, np.ndarray] = {}
+            order = ["other", *COVER_GROUPS, *(k for k in defaults if k.isdigit())]
+            for key in order:
+                if key not in defaults:
+                    continue
+                v = defaults[key]
+                where = f"[prepare.cover_defaults].{key}"
+                vals = [v] * 12 if not isinstance(v, list) else v
+                if len(vals) != 12:
+                    raise ConfigError(f"{where}: expected one value or 12 monthly values")
+                arr = np.array([_typed(x, float, where) for x in vals])
+                if (arr < 0.6).any() or (arr > 1.0).any():
+                    raise ConfigError(f"{where}: cover factors are 0.6 (covered) .. 1.0 (bare)")
+                classes = (
+                    range(14)
+                    if key == "other"
+                    else COVER_GROUPS.get(key, (int(key),) if key.isdigit() else ())
+                )
+                for c in classes:
+                    per_class[c] = arr
+            lut = np.full((14, 12), np.nan)
+            for c, arr in per_class.items():
+                lut[c] = arr
+            cls = np.where((last_lu >= 0) & (last_lu < 14), last_lu, 0)
+            known = (last_lu >= 0) & (last_lu < 14)
+            for m in range(12):
+                series.write(m + 1, np.where(known, lut[cls, m], np.nan))
+            how = ("per-class defaults of the last land-use year", "c as configured")
+            sources = []
+    except BaseException:
+        series.close(error=True)
+        raise
+    partial = series.close()
+    n_nan = int((grid.inside & (series.valid == 0)).sum())
+    report.layer(
+        "cover",
+        sources,
+        grid.crs.to_string() if not sources else "see source",
+        "bilinear/average" if sources else "-",
+        how[0],
+        f"cover factor c ({how[1]})",
+        f"{n_nan} AOI pixels nodata; {partial} partially valid set to nodata",
+    )
+
+
+# -- climate ------------------------------------------------------------------------------------
+
+
+class Climate:
+    """Monthly climate on the master grid: T (degrees C), P and PET (mm/month)."""
+
+    def __init__(self, settings: Settings, grid: Grid, report: Report) -> None:
+        self.s = settings
+        self.grid = grid
+        self.report = report
+        self.fill = CoastalFill(grid, settings.coastal_fill_km)
+        self.open: dict[str, Any] = {}
+        self.used: dict[str, dict[str, Any]] = {}
+        self.index: dict[str, dict[tuple[int, int], tuple[Path, int]]] = {}
+        if settings.source == "cru":
+            for key, var in settings.variables.items():
+                self.index[key] = self._cru_index(var)
+
+    def close(self) -> None:
+        for ds in self.open.values():
+            ds.close()
+        self.open = {}
+
+    def _ds(self, path: Path, var: Variable) -> Any:
+        key = str(path)
+        if key not in self.open:
+            if len(self.open) > 8:
+                self.close()
+            name = var.variable or NC_VARIABLES[self.s.source].get(var.key)
+            self.open[key] = _open(path, f"climate {var.key}", name)
+        return self.open[key]
+
+    def _cru_index(self, var: Variable) -> dict[tuple[int, int], tuple[Path, int]]:
+        """(year, month) -> (file, band) from the NetCDF time axis (or ``first_year``)."""
+        years = range(
+            min(self.s.spinup[0], self.s.warmup[0]), max(self.s.spinup[1], self.s.warmup[1]) + 1
+        )
+        paths: list[Path] = []
+        for p in var.paths:
+            names = sorted({p.format(year=y) for y in years}) if "{year" in p else [p]
+            paths += [self.s.path(n) for n in names if self.s.path(n).exists() or "{year" not in p]
+        index: dict[tuple[int, int], tuple[Path, int]] = {}
+        for path in paths:
+            ds = self._ds(path, var)
+            dates = _band_dates(ds, var)
+            if dates is None:
+                raise InputError(
+                    f"{path}: no time axis in the file (climate {var.key}); give "
+                    f"first_year = ... in [prepare.climate].{var.key} for a monthly series "
+                    "starting in January"
+                )
+            for b, ym in enumerate(dates, start=1):
+                index.setdefault(ym, (path, b))
+        return index
+
+    def _raw(self, key: str, year: int, month: int) -> np.ndarray:
+        var = self.s.variables[key]
+        if self.s.source == "cru":
+            try:
+                path, band = self.index[key][(year, month)]
+            except KeyError:
+                files = ", ".join(str(self.s.path(p)) for p in var.paths)
+                raise InputError(
+                    f"climate {key}: no data for {year}-{month:02d} in {files}"
+                ) from None
+        else:
+            templates = var.paths
+            if len(templates) != 1 or "{year" not in templates[0]:
+                raise ConfigError(
+                    f"[prepare.climate].{key}: expected one file name template with {{year}}, "
+                    'e.g. "tmmx_{year}.tif"'
+                )
+            path = self.s.path(templates[0].format(year=year))
+            band = month
+            if not path.exists():
+                raise InputError(f"{path}: file not found (climate {key}, year {year})")
+        ds = self._ds(path, var)
+        if band > ds.count:
+            raise InputError(
+                f"{path}: month {month} missing (climate {key}, year {year}: "
+                f"{ds.count} bands, expected 12)"
+            )
+        res = _resampling_for(ds, self.grid, True)
+        scale, offset, how = _band_scale(ds, band, var.scale, var.offset)
+        values = _warp(ds, band, self.grid, res) * scale + offset
+        units = var.units or ("mm/day" if self.s.source == "cru" and key == "pet" else "mm/month")
+        if key == "pet" and units == "mm/day":
+            values = values * days_in_month(year, month)
+        info = self.used.setdefault(
+            key,
+            {"files": [], "crs": ds.crs.to_string(), "res": res.name, "scale": set(), "units": ""},
+        )
+        if path not in info["files"]:
+            info["files"].append(path)
+        info["scale"].add(f"x {scale:g} + {offset:g} ({how})" if offset else f"x {scale:g} ({how})")
+        if key in ("pet",) and units == "mm/day":
+            info["units"] = "mm/day x days in month -> mm/month"
+        self._check(key, values, path, band, scale)
+        return values
+
+    def _check(self, key: str, values: np.ndarray, path: Path, band: int, scale: float) -> None:
+        v = values[self.grid.inside]
+        v = v[np.isfinite(v)]
+        if not v.size:
+            return
+        if key in ("tmax", "tmin", "temperature") and (v.max() > 60 or v.min() < -90):
+            raise InputError(
+                f"{path}: band {band}: temperature {v.max() if v.max() > 60 else v.min():g} "
+                f"degrees C after scale {scale:g}; TerraClimate stores T x 10 (set "
+                f"scale = 0.1 in [prepare.climate].{key} when the file has no scale_factor)"
+            )
+        if key == "pet" and v.max() > 1000:
+            raise InputError(
+                f"{path}: band {band}: PET {v.max():g} mm/month after scale {scale:g}; "
+                f"TerraClimate stores PET x 10 (set scale = 0.1 in [prepare.climate].pet)"
+            )
+
+    def month(self, year: int, month: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(T degrees C, P mm/month, PET mm/month) of one month, coastal pixels filled."""
+        if "temperature" in self.s.variables:
+            t = self._raw("temperature", year, month)
+        else:
+            t = terraclimate_temperature(
+                self._raw("tmax", year, month), self._raw("tmin", year, month)
+            )
+        p = self._raw("precipitation", year, month)
+        e = self._raw("pet", year, month)
+        return self.fill("temperature", t), self.fill("precipitation", p), self.fill("pet", e)
+
+
+def _band_dates(ds: Any, var: Variable) -> Optional[list[tuple[int, int]]]:
+    units = ""
+    for k, v in ds.tags().items():
+        if k.lower() == "time#units":
+            units = v
+    values = [ds.tags(b).get("NETCDF_DIM_time") for b in range(1, ds.count + 1)]
+    if units and all(v is not None for v in values):
+        m = re.match(r"\s*(days|hours|seconds)\s+since\s+(\d+)-(\d+)-(\d+)", units)
+        if not m:
+            raise InputError(f"{ds.name}: cannot read the time units {units!r}")
+        per_day = {"days": 1.0, "hours": 24.0, "seconds": 86400.0}[m.group(1)]
+        origin = _dt.datetime(int(m.group(2)), int(m.group(3)), int(m.group(4)))
+        out = []
+        for v in values:
+            d = origin + _dt.timedelta(days=float(v) / per_day)  # type: ignore[arg-type]
+            out.append((d.year, d.month))
+        return out
+    if var.first_year is not None:
+        return [(var.first_year + i // 12, i % 12 + 1) for i in range(ds.count)]
+    return None
+
+
+def _climate(
+    settings: Settings, grid: Grid, report: Report, files: dict[str, Path]
+) -> dict[str, int]:
+    """Write the spin-up climatology, the warm-up series and the NPP references."""
+    clim = Climate(settings, grid, report)
+    shape = grid.shape
+    partial: dict[str, int] = {}
+    try:
+        # 1981-2000: climatology and MIAMI NPP reference, year by year
+        s0, s1 = settings.spinup
+        n_years = s1 - s0 + 1
+        sums = np.zeros((3, 12, *shape))
+        counts = np.zeros((3, 12, *shape), dtype=np.int32)
+        npp = np.zeros((3, *shape))
+        npp_ok = np.ones(shape, dtype=bool)
+        for year in range(s0, s1 + 1):
+            t_sum = np.zeros(shape)
+            p_sum = np.zeros(shape)
+            for m in range(12):
+                values = clim.month(year, m + 1)
+                for q, v in enumerate(values):
+                    ok = np.isfinite(v)
+                    sums[q, m][ok] += v[ok]
+                    counts[q, m] += ok
+                t_sum += values[0]
+                p_sum += values[1]
+            for k, part in enumerate(npp_reference_parts(t_sum / 12.0, p_sum)):
+                npp[k] += np.nan_to_num(part)
+            npp_ok &= np.isfinite(t_sum) & np.isfinite(p_sum)
+        for q, key in enumerate(("spinup_temperature", "spinup_precipitation", "spinup_pet")):
+            series = Series(files[key], grid, 12)
+            for m in range(12):
+                full = counts[q, m] == n_years
+                series.write(
+                    m + 1, np.where(full, sums[q, m] / np.maximum(counts[q, m], 1), np.nan)
+                )
+            partial[key] = series.close()
+        del sums, counts
+        for k, key in enumerate(("npp_reference", "npp_reference_min", "npp_reference_max")):
+            with _writer(files[key], grid.profile(1)) as dst:
+                dst.write(_f32(np.where(npp_ok, npp[k] / n_years, np.nan), grid.inside), 1)
+        del npp
+        # 2001-2020: the monthly series, month by month
+        w0, w1 = settings.warmup
+        n = 12 * (w1 - w0 + 1)
+        outs = [
+            Series(files[k], grid, n)
+            for k in ("warmup_temperature", "warmup_precipitation", "warmup_pet")
+        ]
+        try:
+            for year in range(w0, w1 + 1):
+                for m in range(12):
+                    for series, v in zip(outs, clim.month(year, m + 1)):
+                        series.write((year - w0) * 12 + m + 1, v)
+        except BaseException:
+            for series in outs:
+                series.close(error=True)
+            raise
+        for key, series in zip(("warmup_temperature", "warmup_precipitation", "warmup_pet"), outs):
+            partial[key] = series.close()
+    finally:
+        clim.close()
+    label = {"temperature": "degrees C", "precipitation": "mm/month", "pet": "mm/month"}
+    for key, info in clim.used.items():
+        q = "temperature" if key in ("tmax", "tmin") else key
+        report.layer(
+            f"climate {key}",
+            info["files"],
+            info["crs"],
+            info["res"],
+            "; ".join(sorted(info["scale"])),
+            info["units"] or label[q],
+            f"coastal pixels filled (<= {settings.coastal_fill_km:g} km): "
+            f"{clim.fill.filled.get(q, 0)}; left nodata: {clim.fill.unfilled.get(q, 0)}",
+        )
+    if settings.source == "terraclimate" and "tmax" in settings.variables:
+        report.notes.append("temperature = (tmax + tmin) / 2 of each month")
+    report.notes.append(
+        f"spin-up climatology: monthly means {s0}-{s1}; NPP reference: mean of {n_years} yearly "
+        "MIAMI NPP (t C/ha/yr, before land-use coefficients); min: every month T x 1.02, "
+        f"P x 0.95; max: T x 0.98, P x 1.05; warm-up series {w0}-{w1} ({n} bands, scale 1)"
+    )
+    return partial
+
+
+# ---------------------------------------------------------------------------------------------
+# the run configuration
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise ConfigError(f"cannot write {v!r} to the run configuration")
+
+
+def _run_config_text(settings: Settings, inputs: Mapping[str, str]) -> str:
+    t = settings.table
+    run = {"name": settings.name, "output": "out"}
+    extra = t.get("run", {})
+    if not isinstance(extra, Mapping):
+        raise ConfigError("[prepare.run]: expected a table (copied into [run])")
+    run.update(extra)
+    data: dict[str, Any] = {"run": run, "inputs": dict(inputs)}
+    for key in ("classes", "exclusions", "scenarios"):
+        if key in t:
+            data[key] = t[key]
+    # the written configuration must be valid: check it as the run will read it
+    _run_config_from_dict(data, base_dir=settings.output)
+    lines = [
+        "# written by gsocseq prepare; paths are relative to this file, values in physical units",
+        "",
+    ]
+    for section in ("run", "inputs", "classes", "exclusions"):
+        if section in data:
+            lines.append(f"[{section}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in data[section].items()]
+            lines.append("")
+    for name, groups in data.get("scenarios", {}).items():
+        lines.append(f"[scenarios.{name}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in groups.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _quicklooks(out: Path, names: Mapping[str, str], report: Report) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        report.notes.append("matplotlib is not installed: no quick-look PNGs")
+        return
+    folder = out / "quicklook"
+    folder.mkdir(exist_ok=True)
+    for key, fname in names.items():
+        with rasterio.open(out / fname) as ds:
+            step = max(1, math.ceil(max(ds.height, ds.width) / 800))
+            data = ds.read(1, masked=True)[::step, ::step].astype(np.float64)
+            title = f"{key} (band 1 of {ds.count})" if ds.count > 1 else key
+        fig, ax = plt.subplots(figsize=(6, 5))
+        try:
+            im = ax.imshow(data, cmap="tab20" if key == "land_use" else "viridis")
+            fig.colorbar(im, ax=ax, shrink=0.8)
+            ax.set_title(title)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            fig.savefig(folder / f"{key}.png", dpi=80, bbox_inches="tight")
+        finally:
+            plt.close(fig)
+        report.layers.append(key)
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points
+
+
+def prepare(
+    config: Union[str, os.PathLike, Mapping[str, Any]],
+    *,
+    overwrite: bool = False,
+    quiet: bool = True,
+) -> Path:
+    """Prepare every input of a ``gsocseq run`` from raw downloads (see docs/prepare.md).
+
+    ``config``: a TOML file with a ``[prepare]`` table, or that table (or ``{"prepare": ...}``)
+    as a mapping (relative paths then relative to the working directory). Returns the path of
+    the written run configuration (``{output}/gsocseq.toml``). Raises
+    :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError`.
+    """
+    start = time.perf_counter()
+    settings = _settings(config, overwrite)
+
+    def say(msg: str) -> None:
+        if not quiet:
+            click.echo(f"prepare: {msg}", err=True)
+
+    out = settings.output
+    w0, w1 = settings.warmup
+    wy = f"{w0}-{w1}"
+    sy = f"{settings.spinup[0]}-{settings.spinup[1]}"
+    names: dict[str, str] = {
+        "soc": "SOC.tif",
+        "clay": "Clay.tif",
+        "land_use": f"LandUse_{wy}.tif",
+        "cover": "Cover.tif",
+        "spinup_temperature": f"Temp_{sy}.tif",
+        "spinup_precipitation": f"Prec_{sy}.tif",
+        "spinup_pet": f"PET_{sy}.tif",
+        "warmup_temperature": f"Temp_{wy}.tif",
+        "warmup_precipitation": f"Prec_{wy}.tif",
+        "warmup_pet": f"PET_{wy}.tif",
+        "npp_reference": f"NPP_MIAMI_MEAN_{sy}.tif",
+        "npp_reference_min": f"NPP_MIAMI_MEAN_{sy}_MIN.tif",
+        "npp_reference_max": f"NPP_MIAMI_MEAN_{sy}_MAX.tif",
+    }
+    if "sand" in settings.table:
+        names["sand"] = "Sand.tif"
+    if "ec" in settings.table:
+        names["ec"] = "EC.tif"
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: the output folder is a file")
+    existing = [n for n in (*names.values(), RUN_CONFIG, REPORT) if (out / n).exists()]
+    if existing and not settings.overwrite:
+        raise InputError(
+            f"{out / existing[0]}: already exists (use --overwrite or [prepare] overwrite = true)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    files = {k: out / v for k, v in names.items()}
+    report = Report()
+
+    say("master grid and area of interest")
+    grid, soc = _master_grid(settings, report)
+    with _writer(files["soc"], grid.profile(1)) as dst:
+        dst.write(_f32(soc, grid.inside), 1)
+    say("soil")
+    for key in ("clay", "sand"):
+        values = _soil(settings, grid, report, key, "%")
+        if values is not None:
+            with _writer(files[key], grid.profile(1)) as dst:
+                dst.write(_f32(values, grid.inside), 1)
+    if "ec" in settings.table:
+        p = settings.path(_typed(settings.table["ec"], str, "[prepare].ec"))
+        scale = _typed(settings.table.get("ec_scale", 1.0), float, "[prepare].ec_scale")
+        with _open(p, "EC") as ds:
+            res = _resampling_for(ds, grid, True)
+            ec = _warp(ds, 1, grid, res) * scale
+            crs = ds.crs.to_string()
+        with _writer(files["ec"], grid.profile(1)) as dst:
+            dst.write(_f32(ec, grid.inside), 1)
+        report.layer("ec", [p], crs, res.name, f"x {scale:g}", "dS/m", "exclusion mask input")
+    say("land use")
+    last_lu = _land_use(settings, grid, report, files["land_use"])
+    say("cover")
+    _cover(settings, grid, report, last_lu, files["cover"])
+    say("climate")
+    partial = _climate(settings, grid, report, files)
+    for key, n in partial.items():
+        if n:
+            report.notes.append(f"{names[key]}: {n} pixels valid in some months only set to nodata")
+    report.notes.append(
+        "exclusions (SOC > 200 t C/ha, sand > 90 %, EC > 4 dS/m) are applied by the run, "
+        "[exclusions] of the run configuration"
+    )
+    config_text = _run_config_text(settings, names)
+    if settings.quicklooks:
+        say("quick looks")
+        _quicklooks(out, names, report)
+    (out / REPORT).write_text(
+        report.text(settings, names, time.perf_counter() - start), encoding="utf-8"
+    )
+    path = out / RUN_CONFIG
+    path.write_text(config_text, encoding="utf-8")
+    say(f"run configuration {path}")
+    return path
+
+
+@click.command("prepare")
+@click.argument("prepare_toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@click.option("--overwrite", is_flag=True, help="Replace earlier prepared files.")
+def prepare_command(prepare_toml: Path, quiet: bool, overwrite: bool) -> None:
+    """Prepare the rasters and the run configuration from the raw inputs of PREPARE_TOML."""
+    try:
+        path = prepare(prepare_toml, overwrite=overwrite, quiet=quiet)
+    except (ConfigError, InputError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    if not quiet:
+        click.echo(f"run configuration: {path} (gsocseq run {path})", err=True)
