@@ -102,11 +102,17 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path):
     env = dict(os.environ)
     for blocks in (1, 4, 7, 9):  # kill at several points (9: while assembling)
         _kill_after(cmd, tmp_path / "killed", blocks, env)
-        partial = [p for p in (tmp_path / "killed").glob("*.tif")]
-        assert not partial or all(p.name in ref for p in partial)
+        for p in (tmp_path / "killed").glob("*.tif"):
+            # a final name is complete; anything else is a hidden temporary name
+            assert p.name in ref or (p.name.startswith(".") and ".part" in p.name), p.name
+        for p in (tmp_path / "killed").glob("TST_*.tif"):
+            with rasterio.open(p) as ds:
+                assert ds.read().tobytes() == ref[p.name].tobytes()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     same(ref, layers(tmp_path / "killed"))
+    leftovers = [p.name for p in (tmp_path / "killed").iterdir() if p.name.startswith(".TST")]
+    assert not leftovers
     summary = json.loads((tmp_path / "killed" / "TST_GSOCseq_run.json").read_text())
     assert (
         summary["counts"]["modelled"]

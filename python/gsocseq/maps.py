@@ -417,7 +417,7 @@ class LayerWriter:
         with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
             for key, tmp in self.tmp.items():
                 target = self.targets[key]
-                cog = target.with_name(f".{target.name}.cog.tif")
+                cog = target.with_name(f".{target.name}.cog.part.tif")
                 predictor = "2" if key == "landuse" else "3"
                 rasterio.shutil.copy(
                     tmp,
@@ -443,6 +443,6 @@ class LayerWriter:
                 pass
         self.handles.clear()
         for key, tmp in self.tmp.items():
-            for p in (tmp, self.targets[key].with_name(f".{self.targets[key].name}.cog.tif")):
+            for p in (tmp, self.targets[key].with_name(f".{self.targets[key].name}.cog.part.tif")):
                 p.unlink(missing_ok=True)
         self.tmp.clear()
