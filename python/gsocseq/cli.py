@@ -173,9 +173,13 @@ def demo_command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
 
 
 def _register() -> None:
+    from gsocseq.prepare import prepare_command
+    from gsocseq.report import report_command
     from gsocseq.site import site_command
 
     main.add_command(site_command)
+    main.add_command(prepare_command)
+    main.add_command(report_command)
 
 
 _register()

@@ -956,6 +956,7 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
     """The 12-band cover factor c (0.6 covered .. 1.0 bare)."""
     t = settings.table
     series = Series(out, grid, 12)
+    crs: set[str] = set()
     try:
         if "cover" in t:
             files = [settings.path(f) for f in _month_files(t["cover"], "[prepare].cover")]
@@ -969,6 +970,7 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
                 )
             for m, (p, b) in enumerate(bands, start=1):
                 with _open(p, "cover (NDVI proportion)") as ds:
+                    crs.add(ds.crs.to_string())
                     prop = _warp(ds, b, grid, _resampling_for(ds, grid, True))
                 series.write(m, 1.0 - 0.4 * np.clip(prop, 0.0, 1.0))
             how = ("NDVI proportion P_veg", "c = 1 - 0.4 P_veg")
@@ -983,6 +985,7 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
             scale = _typed(t.get("ndvi_scale", 1.0), float, "[prepare].ndvi_scale")
             for m, p in enumerate(files, start=1):
                 with _open(p, "cover (NDVI stack)") as ds:
+                    crs.add(ds.crs.to_string())
                     above = np.zeros(grid.shape)
                     n = np.zeros(grid.shape)
                     res = _resampling_for(ds, grid, True)
@@ -1040,7 +1043,7 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
     report.layer(
         "cover",
         sources,
-        grid.crs.to_string() if not sources else "see source",
+        ", ".join(sorted(crs)) or grid.crs.to_string(),
         "bilinear/average" if sources else "-",
         how[0],
         f"cover factor c ({how[1]})",
@@ -1072,11 +1075,11 @@ class Climate:
         self.open = {}
 
     def _ds(self, path: Path, var: Variable) -> Any:
-        key = str(path)
+        name = var.variable or NC_VARIABLES[self.s.source].get(var.key)
+        key = f"{path}|{name}"
         if key not in self.open:
             if len(self.open) > 8:
                 self.close()
-            name = var.variable or NC_VARIABLES[self.s.source].get(var.key)
             self.open[key] = _open(path, f"climate {var.key}", name)
         return self.open[key]
 

@@ -25,7 +25,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -36,7 +36,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from gsocseq.rasters import InputError
+from gsocseq.rasters import InputError, windows
 
 __all__ = [
     "CO2_PER_C",
@@ -320,7 +320,7 @@ class Zones:
 
     field: str
     names: list[str]
-    shapes: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    shapes: list[tuple[dict[str, Any], int]]
 
 
 def _geojson_features(path: Path) -> tuple[list[dict[str, Any]], Optional[CRS]]:
@@ -472,12 +472,6 @@ class Statistics:
         return ["(outside)", *self.zones.names] if self.zones else ["all"]
 
 
-def _windows(height: int, width: int, block: int) -> Iterator[Window]:
-    for row in range(0, height, block):
-        for col in range(0, width, block):
-            yield Window(col, row, min(block, width - col), min(block, height - row))
-
-
 def _read(ds: rasterio.io.DatasetReader, window: Window) -> np.ndarray:
     """float64 band 1 of ``window`` with nodata and non-finite values as NaN."""
     raw = ds.read(1, window=window)
@@ -512,7 +506,7 @@ def compute_statistics(
                     handles[p] = ds
                     if ds.shape != lu.shape or ds.transform != lu.transform:
                         raise InputError(f"{p}: not on the grid of {run.land_use.name}")
-        for window in _windows(lu.height, lu.width, block):
+        for window in windows(lu.height, lu.width, block):
             h, w = int(window.height), int(window.width)
             raw_lu = lu.read(1, window=window)
             codes = raw_lu.astype(np.int64)
@@ -781,14 +775,15 @@ def _map_figure(
     return path
 
 
-def _coarse(counts: np.ndarray, first: int, last: int, nbins: int = 40
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _coarse(
+    counts: np.ndarray, first: int, last: int, nbins: int = 40
+) -> tuple[np.ndarray, np.ndarray]:
     """Rebin a fine histogram's bins ``first .. last - 1`` into about ``nbins`` bins:
     (edges in t C/ha/yr, counts)."""
     group = max(1, math.ceil((last - first) / nbins))
     last = first + math.ceil((last - first) / group) * group
     sub = np.zeros(last - first)
-    take = counts[first:min(last, counts.size)]
+    take = counts[first : min(last, counts.size)]
     sub[: take.size] = take
     merged = sub.reshape(-1, group).sum(axis=1)
     edges = HIST_RANGE[0] + HIST_BIN * (first + group * np.arange(merged.size + 1))

@@ -53,7 +53,7 @@ def _footprint(ds: rasterio.io.DatasetReader) -> dict[str, Any]:
     ring += [(right - (right - left) * i / n, top) for i in range(n)]
     ring += [(left, top - (top - bottom) * i / n) for i in range(n)]
     ring.append(ring[0])
-    geom = {"type": "Polygon", "coordinates": [ring]}
+    geom: dict[str, Any] = {"type": "Polygon", "coordinates": [ring]}
     if ds.crs is None:
         raise ValueError(f"{ds.name}: the grid has no CRS")
     epsg = ds.crs.to_epsg()
@@ -89,7 +89,14 @@ def build_item(
         grid = {
             "proj:epsg": epsg,
             "proj:shape": [ds.height, ds.width],
-            "proj:transform": [float(v) for v in list(ds.transform)[:6]],
+            "proj:transform": [
+                ds.transform.a,
+                ds.transform.b,
+                ds.transform.c,
+                ds.transform.d,
+                ds.transform.e,
+                ds.transform.f,
+            ],
             "proj:bbox": [float(v) for v in ds.bounds],
         }
         if epsg is None:

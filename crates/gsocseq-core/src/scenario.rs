@@ -7,7 +7,7 @@ use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
-use crate::solver::{decompose, month_rate, MonthForcing};
+use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +97,9 @@ pub struct Options {
     pub fao_uncertain_scenario: usize,
     /// Layer depth, cm (30 in GSOCseq).
     pub depth: f64,
+    /// Rothamsted mode: step the forward runs month by month instead of the closed form
+    /// (for checking; the results agree to ~1e-13 relative).
+    pub forward_stepping: bool,
     /// Evaporation coefficient of the water balance (1.0 for PET).
     pub evap_coefficient: f64,
 }
@@ -460,50 +463,167 @@ fn rothamsted_chain(
     chain.cin_mean = input_sum / years as f64;
     chain.tsmd_t0 = tsmd;
 
-    // Phase 3: forward, the deficit path (and so the rates) shared by every scenario
-    let max_years = opts.horizons.last().copied().unwrap_or(0);
-    let months = 12 * max_years;
-    ws.rates.clear();
+    // Phase 3: forward. The rates do not depend on the input, so every scenario shares them.
     let fwd_paddy = table.paddy[px.forward_class as usize];
+    let forcing = |m: usize| MonthForcing {
+        temperature: px.forward_temperature[m] * p.temperature,
+        precipitation: px.forward_precipitation[m] * p.precipitation,
+        evaporation: px.forward_pet[m],
+        cover: px.forward_cover[m],
+        plant_input: 0.0,
+        fym_input: 0.0,
+        dpm_rpm: px.forward_dpm_rpm,
+        rate_factor: fwd_paddy,
+    };
+    let cin_mean = out.chains[r].cin_mean;
+    let inputs = |s: usize| {
+        let inc = increase(opts, table, s, px.forward_class) * p.increase;
+        cin_mean * (1.0 + inc) / 12.0
+    };
+    let pools_t0 = out.chains[r].pools_t0;
+    let negative = if opts.forward_stepping {
+        forward_stepping(
+            opts, &soil, &forcing, tsmd, pools_t0, &inputs, r, ws, final_soc,
+        )
+    } else {
+        forward_closed_form(opts, &soil, &forcing, tsmd, pools_t0, &inputs, r, final_soc)
+    };
+    if negative {
+        out.flags |= flags::NEGATIVE_POOL;
+    }
+}
+
+/// Month-by-month forward runs of every scenario (the reference for the closed form).
+#[allow(clippy::too_many_arguments)]
+fn forward_stepping(
+    opts: &Options,
+    soil: &Soil,
+    forcing: &dyn Fn(usize) -> MonthForcing,
+    tsmd: f64,
+    pools_t0: Pools,
+    inputs: &dyn Fn(usize) -> f64,
+    r: usize,
+    ws: &mut Workspace,
+    final_soc: &mut [f64],
+) -> bool {
+    let months = 12 * opts.horizons.last().copied().unwrap_or(0);
+    ws.rates.clear();
     let mut acc = tsmd;
     for k in 0..months {
-        let m = k % 12;
-        let f = MonthForcing {
-            temperature: px.forward_temperature[m] * p.temperature,
-            precipitation: px.forward_precipitation[m] * p.precipitation,
-            evaporation: px.forward_pet[m],
-            cover: px.forward_cover[m],
-            plant_input: 0.0,
-            fym_input: 0.0,
-            dpm_rpm: px.forward_dpm_rpm,
-            rate_factor: fwd_paddy,
-        };
-        ws.rates.push(month_rate(&soil, &mut acc, &f).rate);
+        ws.rates
+            .push(month_rate(soil, &mut acc, &forcing(k % 12)).rate);
     }
-    let cin_mean = out.chains[r].cin_mean;
+    let dpm_rpm = forcing(0).dpm_rpm;
+    let mut negative = false;
     for s in 0..opts.scenarios.len() {
-        let inc = increase(opts, table, s, px.forward_class) * p.increase;
-        let monthly_input = cin_mean * (1.0 + inc) / 12.0;
-        let mut fp = out.chains[r].pools_t0;
+        let monthly_input = inputs(s);
+        let mut fp = pools_t0;
         let mut h = 0;
         for (k, rate) in ws.rates.iter().enumerate() {
-            decompose(
-                &mut fp,
-                &soil,
-                *rate,
-                monthly_input,
-                px.forward_dpm_rpm,
-                0.0,
-            );
+            decompose(&mut fp, soil, *rate, monthly_input, dpm_rpm, 0.0);
             while h < opts.horizons.len() && k + 1 == 12 * opts.horizons[h] {
                 final_soc[index(opts, h, s, r)] = total(&fp);
                 h += 1;
             }
         }
-        if fp.iter().any(|v| *v < 0.0) {
-            out.flags |= flags::NEGATIVE_POOL;
+        negative |= fp.iter().any(|v| *v < 0.0);
+    }
+    negative
+}
+
+/// Forward runs in closed form: months are stepped (as affine maps, for a unit input) only
+/// until the moisture deficit joins its periodic year, whose composed map is then raised to
+/// the remaining years by squaring. The cost does not grow with the horizon, and all
+/// scenarios, which differ only in the input, share the maps.
+#[allow(clippy::too_many_arguments)]
+fn forward_closed_form(
+    opts: &Options,
+    soil: &Soil,
+    forcing: &dyn Fn(usize) -> MonthForcing,
+    tsmd: f64,
+    pools_t0: Pools,
+    inputs: &dyn Fn(usize) -> f64,
+    r: usize,
+    final_soc: &mut [f64],
+) -> bool {
+    let max_years = opts.horizons.last().copied().unwrap_or(0);
+    let dpm_rpm = forcing(0).dpm_rpm;
+    let unit = [dpm_rpm / (dpm_rpm + 1.0), 1.0 / (dpm_rpm + 1.0), 0.0, 0.0];
+    let c0 = [pools_t0[0], pools_t0[1], pools_t0[2], pools_t0[3]];
+    let iom = pools_t0[4];
+    // Years before the deficit is periodic, composed; then the periodic year.
+    let mut acc = tsmd;
+    let mut pre = YearMap::identity();
+    let mut periodic: Option<YearMap> = None;
+    let mut next_h = 0;
+    let mut negative = false;
+    for y in 0..max_years {
+        let start = acc;
+        let mut year = YearMap::identity();
+        for m in 0..12 {
+            let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
+            year = year.then(&YearMap::month(soil, rate, unit));
+        }
+        if acc == start {
+            periodic = Some(year);
+            break;
+        }
+        pre = pre.then(&year);
+        while next_h < opts.horizons.len() && opts.horizons[next_h] == y + 1 {
+            negative |= write_finals(opts, &pre, c0, iom, inputs, next_h, r, final_soc);
+            next_h += 1;
         }
     }
+    if let Some(year) = periodic {
+        let done = pre.years;
+        let mut power = YearMap::identity();
+        let mut power_years = 0;
+        while next_h < opts.horizons.len() {
+            let want = opts.horizons[next_h] - done;
+            power = power.then(&year_power(&year, want - power_years));
+            power_years = want;
+            let map = pre.then(&power);
+            negative |= write_finals(opts, &map, c0, iom, inputs, next_h, r, final_soc);
+            next_h += 1;
+        }
+    }
+    negative
+}
+
+/// `year` composed `k` times (k >= 0), by squaring.
+fn year_power(year: &YearMap, mut k: usize) -> YearMap {
+    let mut result = YearMap::identity();
+    let mut base = *year;
+    while k > 0 {
+        if k & 1 == 1 {
+            result = result.then(&base);
+        }
+        k >>= 1;
+        if k > 0 {
+            base = base.then(&base);
+        }
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_finals(
+    opts: &Options,
+    map: &YearMap,
+    c0: [f64; 4],
+    iom: f64,
+    inputs: &dyn Fn(usize) -> f64,
+    h: usize,
+    r: usize,
+    final_soc: &mut [f64],
+) -> bool {
+    let mut negative = false;
+    for s in 0..opts.scenarios.len() {
+        let c = map.apply_scaled(c0, inputs(s));
+        negative |= c.iter().any(|v| *v < 0.0);
+        final_soc[index(opts, h, s, r)] = c[0] + c[1] + c[2] + c[3] + iom;
+    }
+    negative
 }
 
 fn scaled(values: &[f64], factor: f64) -> [f64; 12] {
@@ -674,6 +794,96 @@ fn fao_chain(
         }
         if fp.iter().any(|v| *v < 0.0) {
             out.flags |= flags::NEGATIVE_POOL;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(stepping: bool) -> Options {
+        Options {
+            mode: Mode::Rothamsted,
+            spinup: SpinupMethod::Equilibrium,
+            numerical_pools: NumericalPools::SecondRun,
+            horizons: vec![1, 20, 50, 100],
+            scenarios: vec![[0.0; 3], [0.05; 3], [0.1; 3], [0.2; 3]],
+            uncertainty: true,
+            fao_uncertain_scenario: 2,
+            depth: 30.0,
+            evap_coefficient: 1.0,
+            forward_stepping: stepping,
+        }
+    }
+
+    #[test]
+    fn closed_form_forward_equals_month_by_month() {
+        let table = ClassTable::default();
+        // humid, dry (deficit at the clamp), dry with bare months, paddy, cold
+        let climates: [(f64, f64, f64, u8); 5] = [
+            (12.0, 110.0, 40.0, 2),
+            (24.0, 15.0, 150.0, 3),
+            (20.0, 30.0, 90.0, 2),
+            (27.0, 200.0, 120.0, 13),
+            (-2.0, 40.0, 10.0, 5),
+        ];
+        for (t_mean, p_mean, e_mean, class) in climates {
+            let season: [f64; 12] =
+                std::array::from_fn(|m| (m as f64 * std::f64::consts::FRAC_PI_6).cos());
+            let t: [f64; 12] = std::array::from_fn(|m| t_mean + 6.0 * season[m]);
+            let pr: [f64; 12] = std::array::from_fn(|m| p_mean * (1.0 + 0.8 * season[m]));
+            let e: [f64; 12] = std::array::from_fn(|m| e_mean * (1.0 - 0.5 * season[m]));
+            let cover: [f64; 12] = std::array::from_fn(|m| if m < 3 { 1.0 } else { 0.6 });
+            let wt: Vec<f64> = (0..240).map(|k| t[k % 12] + 0.01 * k as f64).collect();
+            let wp: Vec<f64> = (0..240).map(|k| pr[k % 12]).collect();
+            let we: Vec<f64> = (0..240).map(|k| e[k % 12]).collect();
+            let classes = [class; 20];
+            let dr = [1.44; 20];
+            let px = PixelInput {
+                soc: 55.0,
+                clay: 28.0,
+                soc_uncertainty: 0.2,
+                clay_uncertainty: 0.1,
+                spinup_cover: &cover,
+                warmup_cover: &cover,
+                forward_cover: &cover,
+                spinup_temperature: &t,
+                spinup_precipitation: &pr,
+                spinup_pet: &e,
+                spinup_class: class,
+                spinup_dpm_rpm: 1.44,
+                warmup_temperature: &wt,
+                warmup_precipitation: &wp,
+                warmup_pet: &we,
+                warmup_class: &classes,
+                warmup_dpm_rpm: &dr,
+                forward_temperature: &t,
+                forward_precipitation: &pr,
+                forward_pet: &e,
+                forward_class: class,
+                forward_dpm_rpm: 1.44,
+                npp_reference: [5.0, 4.8, 5.2],
+            };
+            let mut results = Vec::new();
+            for stepping in [false, true] {
+                let opts = options(stepping);
+                let mut out = PixelOutput::default();
+                let mut finals = vec![0.0; final_len(&opts)];
+                simulate_pixel(
+                    &opts,
+                    &table,
+                    &px,
+                    &mut Workspace::default(),
+                    &mut out,
+                    &mut finals,
+                );
+                results.push(finals);
+            }
+            for (a, b) in results[0].iter().zip(results[1].iter()) {
+                assert!(a.is_finite() && b.is_finite());
+                assert!((a / b - 1.0).abs() < 1e-12, "{a} vs {b} (T {t_mean})");
+            }
         }
     }
 }

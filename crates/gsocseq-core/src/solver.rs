@@ -140,6 +140,10 @@ pub struct YearMap {
     pub phi: [[f64; 4]; 4],
     /// Translation: the pools reached from empty pools.
     pub g: [f64; 4],
+    /// Whole years composed into the map (months / 12), for bookkeeping.
+    pub years: usize,
+    /// Months composed into the map.
+    pub months: usize,
 }
 
 impl Default for YearMap {
@@ -155,7 +159,12 @@ impl YearMap {
         for (i, row) in phi.iter_mut().enumerate() {
             row[i] = 1.0;
         }
-        Self { phi, g: [0.0; 4] }
+        Self {
+            phi,
+            g: [0.0; 4],
+            years: 0,
+            months: 0,
+        }
     }
 
     /// The map of one month at `rate`, with end-of-month inputs `input` (DPM, RPM, BIO, HUM).
@@ -169,14 +178,22 @@ impl YearMap {
             phi[BIO][j] += p.bio * d;
             phi[HUM][j] += p.hum * d;
         }
-        Self { phi, g: input }
+        Self {
+            phi,
+            g: input,
+            years: 0,
+            months: 1,
+        }
     }
 
     /// `next` applied after `self`.
     pub fn then(&self, next: &YearMap) -> Self {
+        let months = self.months + next.months;
         let mut out = YearMap {
             phi: [[0.0; 4]; 4],
             g: next.g,
+            years: months / 12,
+            months,
         };
         for i in 0..4 {
             for j in 0..4 {
@@ -189,6 +206,20 @@ impl YearMap {
             for k in 0..4 {
                 out.g[i] += next.phi[i][k] * self.g[k];
             }
+        }
+        out
+    }
+
+    /// Applies the map to active pools `c` with the translation scaled by `scale` (the
+    /// translation being the response to a unit input).
+    pub fn apply_scaled(&self, c: [f64; 4], scale: f64) -> [f64; 4] {
+        let mut out = [0.0; 4];
+        for (i, o) in out.iter_mut().enumerate() {
+            let mut v = self.g[i] * scale;
+            for (k, ck) in c.iter().enumerate() {
+                v += self.phi[i][k] * ck;
+            }
+            *o = v;
         }
         out
     }

@@ -35,7 +35,7 @@ fn array12(s: &[f64], i: usize) -> &[f64; 12] {
 
 /// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays.
 #[pyfunction]
-#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, threads=None))]
+#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, forward_stepping=false, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate<'py>(
     py: Python<'py>,
@@ -74,6 +74,7 @@ pub fn simulate<'py>(
     forward_class: PyReadonlyArray1<'py, u8>,
     forward_dpm_rpm: PyReadonlyArray1<'py, f64>,
     npp_reference: PyReadonlyArray2<'py, f64>,
+    forward_stepping: bool,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mode = match mode {
@@ -118,6 +119,7 @@ pub fn simulate<'py>(
         fao_uncertain_scenario,
         depth,
         evap_coefficient,
+        forward_stepping,
     };
     let mut table = ClassTable::default();
     let (coef, paddy, group) = (

@@ -1,0 +1,464 @@
+"""gsocseq prepare: raw-style inputs in several CRSs -> the inputs of a run (docs/prepare.md)."""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+import rasterio.shutil
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+
+from gsocseq.config import ConfigError
+from gsocseq.prepare import (
+    _read_geojson,
+    npp_reference_parts,
+    prepare,
+    prepare_command,
+    soil_0_30,
+)
+from gsocseq.rasters import InputError
+
+# master grid: UTM 47N, 1 km pixels, 12 x 10 (around 100.0 E, 14.4 N)
+UTM = "EPSG:32647"
+UTM_T = from_origin(600000.0, 1600000.0, 1000.0, 1000.0)
+# coarse climate grid, geographic
+CLIM_T = from_origin(99.8, 14.6, 0.04, 0.04)
+SPIN = [1981, 1982]
+WARM = [2001, 2002]
+
+
+def _tif(
+    path: Path,
+    data: Any,
+    crs: str,
+    transform: Any,
+    nodata: float | None = -999.0,
+    dtype: str = "float32",
+    scales: tuple[float, ...] | None = None,
+) -> Path:
+    data = np.array(data, ndmin=3)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[1],
+        width=data.shape[2],
+        count=data.shape[0],
+        dtype=dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as dst:
+        dst.write(data.astype(dtype))
+        if scales:
+            dst.scales = scales
+    return path
+
+
+def _polygon_wkb(ring: list[tuple[float, float]]) -> bytes:
+    out = struct.pack("<BII", 1, 3, 1) + struct.pack("<I", len(ring))
+    return out + b"".join(struct.pack("<dd", x, y) for x, y in ring)
+
+
+def _gpkg(path: Path, ring: list[tuple[float, float]], crs: str) -> Path:
+    pyogrio_raw = pytest.importorskip("pyogrio.raw")
+    geom = np.array([_polygon_wkb(ring)], dtype=object)
+    pyogrio_raw.write(
+        path, geom, [], [], crs=crs, geometry_type="Polygon", driver="GPKG", layer="aoi"
+    )
+    return path
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as ds:
+        data = ds.read(masked=True).astype(np.float64)
+    return data.filled(np.nan)
+
+
+def _terraclimate(folder: Path, years: range, sea: bool = True, meta_scale: bool = True) -> None:
+    """TerraClimate-like yearly files: T and PET x 10 as int16, 12 bands; the west is sea."""
+    rows, cols = 8, 8
+    for year in years:
+        month = np.arange(1, 13, dtype=np.float64)[:, None, None] * np.ones((1, rows, cols))
+        tmax = 300 + 10 * month + (year - 1981)  # 31.x .. 42 degrees C (x10)
+        tmin = 200 + 0 * month  # 20 degrees C
+        pr = 50.0 + 10 * month  # mm
+        pet = 1000 + 0 * month  # 100 mm (x10)
+        for name, arr in (("tmmx", tmax), ("tmmn", tmin), ("pr", pr), ("pet", pet)):
+            arr = arr.copy()
+            if sea:
+                arr[:, :, :4] = -32768
+            scaled = name != "pr"
+            _tif(
+                folder / f"{name}_{year}.tif",
+                arr,
+                "EPSG:4326",
+                CLIM_T,
+                nodata=-32768,
+                dtype="int16",
+                scales=(0.1,) * 12 if scaled and meta_scale else None,
+            )
+
+
+def _raw_inputs(tmp: Path) -> dict[str, Any]:
+    """Raw-style inputs in four CRSs and the [prepare] table that names them."""
+    raw = tmp / "raw"
+    raw.mkdir()
+    soc = np.full((10, 12), 40.0)
+    soc[0, 0] = -999.0
+    _tif(raw / "soc.tif", soc, UTM, UTM_T)
+    # SoilGrids-style clay, g/kg, 3 layer means, geographic 0.005 degrees
+    fine_t = from_origin(99.85, 14.55, 0.005, 0.005)
+    for i, (name, v) in enumerate((("0-5", 200), ("5-15", 250), ("15-30", 300))):
+        _tif(raw / f"clay_{name}cm.tif", np.full((40, 60), v + 0 * i), "EPSG:4326", fine_t)
+    _tif(raw / "sand.tif", np.full((40, 60), 30.0), "EPSG:4326", fine_t)
+    _tif(raw / "ec.tif", np.full((40, 60), 1.5), "EPSG:4326", fine_t)
+    # ESA CCI land use, 300 m, uint8: west cropland (10), east grassland (130)
+    lu = np.full((40, 60), 130, dtype=np.uint8)
+    lu[:, :30] = 10
+    for y in range(WARM[0], WARM[1] + 1):
+        _tif(raw / f"ESACCI_{y}.tif", lu, "EPSG:4326", fine_t, nodata=None, dtype="uint8")
+    # NDVI proportions in web mercator
+    merc_t = from_origin(11110000.0, 1630000.0, 2000.0, 2000.0)
+    for m in range(1, 13):
+        _tif(raw / f"ndvi_prop_{m:02d}.tif", np.full((40, 40), 0.5), "EPSG:3857", merc_t)
+    _terraclimate(raw, range(SPIN[0], WARM[1] + 1))
+    return {
+        "name": "TST",
+        "output": str(tmp / "prepared"),
+        "soc": str(raw / "soc.tif"),
+        "clay": [str(raw / f"clay_{n}cm.tif") for n in ("0-5", "5-15", "15-30")],
+        "clay_depths": [0, 5, 15, 30],
+        "clay_scale": 0.1,
+        "sand": str(raw / "sand.tif"),
+        "ec": str(raw / "ec.tif"),
+        "land_use": str(raw / "ESACCI_{year}.tif"),
+        "land_use_table": "esa-cci",
+        "cover": str(raw / "ndvi_prop_{month:02d}.tif"),
+        "quicklooks": False,
+        "climate": {
+            "source": "terraclimate",
+            "tmax": str(raw / "tmmx_{year}.tif"),
+            "tmin": str(raw / "tmmn_{year}.tif"),
+            "precipitation": str(raw / "pr_{year}.tif"),
+            "pet": str(raw / "pet_{year}.tif"),
+            "spinup_years": SPIN,
+            "warmup_years": WARM,
+            "coastal_fill_km": 10,
+        },
+        "run": {"uncertainty": "none", "threads": 1},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers computed by hand
+
+
+def test_clay_trapezoid_manual_example() -> None:
+    # FAO manual eq. 6.1: point values at 0, 5, 15, 30 cm
+    assert soil_0_30([14.5, 25.0, 25.3, 25.0], [0, 5, 15, 30]) == pytest.approx(24.25, abs=1e-12)
+    # layer means 0-5, 5-15, 15-30: thickness-weighted
+    assert soil_0_30([20.0, 25.0, 30.0], [0, 5, 15, 30]) == pytest.approx(
+        (20 * 5 + 25 * 10 + 30 * 15) / 30
+    )
+    arr = soil_0_30([np.full(3, 14.5), np.full(3, 25.0), np.full(3, 25.3), np.full(3, 25.0)],
+                    [0, 5, 15, 30])  # fmt: skip
+    np.testing.assert_allclose(arr, 24.25)
+    with pytest.raises(ConfigError):
+        soil_0_30([1.0, 2.0], [0, 5, 15, 30])
+
+
+def test_miami_reference_by_hand() -> None:
+    t_mean, p_sum = np.array([20.0]), np.array([1200.0])
+    parts = npp_reference_parts(t_mean, p_sum)
+    for (ft, fp), got in zip(((1.0, 1.0), (1.02, 0.95), (0.98, 1.05)), parts):
+        npp_t = 3000 / (1 + math.exp(1.315 - 0.119 * 20 * ft))
+        npp_p = 3000 * (1 - math.exp(-0.000664 * 1200 * fp))
+        assert got[0] == pytest.approx(min(npp_t, npp_p) * 0.01 * 0.5, rel=1e-14)
+    # central run: NPP_T = 2230.9 > NPP_P = 1647.7 g DM/m2/yr, so precipitation limits
+    assert parts[0][0] == pytest.approx(3000 * (1 - math.exp(-0.7968)) * 0.005, rel=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole preparation, then a run
+
+
+def test_prepare_polygon_other_crs_then_run(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    # polygon in EPSG:4326 (rasters: UTM master, 4326 climate/soil, 3857 cover): the east part
+    # (the climate grid is sea west of 99.96 E: those AOI pixels need the coastal fill)
+    ring = [(99.945, 14.30), (100.10, 14.30), (100.10, 14.50), (99.945, 14.50), (99.945, 14.30)]
+    table["aoi"] = str(_gpkg(tmp_path / "aoi.gpkg", ring, "EPSG:4326"))
+    cfg = prepare({"prepare": table})
+    out = cfg.parent
+    assert cfg.name == "gsocseq.toml"
+    text = cfg.read_text()
+    assert "scale" not in text.split("[inputs]")[1]  # physical units, scale 1
+    assert str(tmp_path) not in text  # relative paths
+
+    soc = _read(out / "SOC.tif")[0]
+    inside = np.isfinite(soc)
+    assert 0 < inside.sum() < soc.size  # clipped to the polygon, west part masked
+    with rasterio.open(out / "SOC.tif") as ds:
+        assert ds.crs == rasterio.crs.CRS.from_string(UTM)
+        xs, _ = rasterio.transform.xy(ds.transform, *np.nonzero(inside))
+        lon, _ = rasterio.warp.transform(UTM, "EPSG:4326", xs, [1595000.0] * len(xs))
+        assert min(lon) > 99.945  # every kept pixel is inside the polygon
+
+    clay = _read(out / "Clay.tif")[0]
+    np.testing.assert_allclose(clay[inside], (20 * 5 + 25 * 10 + 30 * 15) / 30, rtol=1e-6)
+    assert np.isnan(clay[~inside]).all()
+    np.testing.assert_allclose(_read(out / "EC.tif")[0][inside], 1.5, rtol=1e-6)
+    assert 'ec = "EC.tif"' in text and 'sand = "Sand.tif"' in text
+    cover = _read(out / "Cover.tif")
+    assert cover.shape[0] == 12
+    np.testing.assert_allclose(cover[:, inside], 0.8, rtol=1e-6)
+
+    lu = _read(out / "LandUse_2001-2002.tif")
+    assert lu.shape[0] == 2
+    assert set(np.unique(lu[:, inside])) <= {2.0, 3.0}
+
+    # climate: T = (tmax + tmin)/2 from x10 ints with scale_factor metadata
+    t = _read(out / "Temp_1981-1982.tif")
+    months = np.arange(1, 13)
+    expect_t = ((30 + months) + 0.05 + 20) / 2  # mean of 1981 (+0) and 1982 (+0.1)
+    np.testing.assert_allclose(t[:, inside].mean(axis=1), expect_t, rtol=1e-5)
+    pet = _read(out / "PET_2001-2002.tif")
+    assert pet.shape[0] == 24
+    np.testing.assert_allclose(pet[:, inside], 100.0, rtol=1e-6)
+    p = _read(out / "Prec_1981-1982.tif")
+    np.testing.assert_allclose(p[:, inside].mean(axis=1), 50 + 10 * months, rtol=1e-6)
+    # NPP reference: yearly MIAMI with T_mean, P_sum of each year, then the mean
+    ref = [_read(out / f"NPP_MIAMI_MEAN_1981-1982{s}.tif")[0] for s in ("", "_MIN", "_MAX")]
+    p_sum = float(np.sum(50 + 10 * months))
+    expect = [0.0, 0.0, 0.0]
+    for k in (0, 1):
+        t_mean = float(np.mean(((30 + months + 0.1 * k) + 20) / 2))
+        for i, v in enumerate(npp_reference_parts(np.array([t_mean]), np.array([p_sum]))):
+            expect[i] += v[0] / 2
+    for got, want in zip(ref, expect):
+        np.testing.assert_allclose(got[inside], want, rtol=1e-6)
+    assert ref[1][inside][0] < ref[0][inside][0] < ref[2][inside][0]  # P limited
+
+    report = (out / "prepare_report.md").read_text()
+    assert "bilinear" in report and "mode" in report and "EPSG:3857" in report
+    filled = [int(n) for n in re.findall(r"coastal pixels filled \(<= 10 km\): (\d+)", report)]
+    assert filled and all(n > 0 for n in filled)  # the west of the climate grid is sea
+    assert np.isfinite(t[:, inside]).all()  # every AOI pixel got climate
+
+    import gsocseq
+
+    summary = gsocseq.run(cfg, quiet=True)
+    assert summary.modelled == int(inside.sum())
+    t0 = _read(Path(summary.output) / "TST_GSOCseq_T0_Map030.tif")[0]
+    assert np.isfinite(t0[inside]).all() and (t0[inside] > 0).all()
+    assert np.isnan(t0[~inside]).all()
+
+
+def test_prepare_quicklooks_and_cli(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    table = _raw_inputs(tmp_path)
+    table["quicklooks"] = True
+    table["climate"]["warmup_years"] = [2001, 2001]
+    table["land_use"] = [table["land_use"].format(year=2001)]
+    toml = tmp_path / "prepare.toml"
+    toml.write_text(
+        "[prepare]\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items() if not isinstance(v, dict))
+        + "[prepare.climate]\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table["climate"].items())
+        + '[prepare.run]\nuncertainty = "none"\n'
+    )
+    runner = CliRunner()
+    res = runner.invoke(prepare_command, [str(toml), "-q"])
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "prepared"
+    assert (out / "quicklook" / "warmup_temperature.png").stat().st_size > 0
+    assert "quicklook/soc.png" in (out / "prepare_report.md").read_text()
+    # a second time refuses to overwrite (overwrite=True: the other tests)
+    res = runner.invoke(prepare_command, [str(toml), "-q"])
+    assert res.exit_code == 2 and "already exists" in res.output
+
+
+def _toml(v: Any) -> str:
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return json.dumps(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# CRU NetCDF: PET mm/day -> mm/month
+
+
+def _cru_nc(path: Path, var: str, values: np.ndarray, first_year: int, units: str) -> Path:
+    """A CRU-like NetCDF (one variable, monthly time axis in days since 1900-1-1), written by
+    GDAL's netCDF driver (CreateCopy from a GeoTIFF carrying the NETCDF_DIM_* metadata)."""
+    n = values.shape[0]
+    times = []
+    for i in range(n):
+        y, m = first_year + i // 12, i % 12 + 1
+        times.append((np.datetime64(f"{y}-{m:02d}-15") - np.datetime64("1900-01-01")).item().days)
+    tif = path.with_suffix(".src.tif")
+    with rasterio.open(
+        tif, "w", driver="GTiff", height=values.shape[1], width=values.shape[2], count=n,
+        dtype="float32", crs="EPSG:4326", transform=CLIM_T, nodata=9.96921e36,
+    ) as d:  # fmt: skip
+        d.update_tags(
+            NETCDF_DIM_EXTRA="{time}",
+            NETCDF_DIM_time_DEF=f"{{{n},6}}",
+            NETCDF_DIM_time_VALUES="{" + ",".join(str(t) for t in times) + "}",
+            NETCDF_VARNAME=var,
+            **{"time#units": "days since 1900-1-1", f"{var}#units": units},
+        )
+        for b, t in enumerate(times, start=1):
+            d.update_tags(b, NETCDF_DIM_time=str(t), NETCDF_VARNAME=var)
+        d.write(values.astype("float32"))
+    rasterio.shutil.copy(tif, path, driver="netCDF")
+    tif.unlink()
+    return path
+
+
+def test_cru_netcdf_pet_mm_per_day(tmp_path: Path) -> None:
+    if "netCDF" not in rasterio.drivers.raster_driver_extensions().values():
+        pytest.skip("GDAL without netCDF")
+    table = _raw_inputs(tmp_path)
+    raw = tmp_path / "raw"
+    # 1981-1982 and 2001-2002 in one file each, as CRU's decade files
+    for first, years in ((1981, 2), (2001, 2)):
+        n = 12 * years
+        shape = (n, 8, 8)
+        _cru_nc(raw / f"cru_tmp_{first}.nc", "tmp", np.full(shape, 25.0), first, "degrees C")
+        _cru_nc(raw / f"cru_pre_{first}.nc", "pre", np.full(shape, 80.0), first, "mm/month")
+        _cru_nc(raw / f"cru_pet_{first}.nc", "pet", np.full(shape, 3.0), first, "mm/day")
+    with rasterio.open(raw / "cru_pet_1981.nc") as ds:  # a real NetCDF with a time axis
+        assert ds.driver == "netCDF" and ds.count == 24
+    table["climate"] = {
+        "source": "cru",
+        "temperature": [str(raw / "cru_tmp_1981.nc"), str(raw / "cru_tmp_2001.nc")],
+        "precipitation": [str(raw / "cru_pre_1981.nc"), str(raw / "cru_pre_2001.nc")],
+        "pet": [str(raw / "cru_pet_1981.nc"), str(raw / "cru_pet_2001.nc")],
+        "spinup_years": SPIN,
+        "warmup_years": WARM,
+    }
+    out = prepare(table).parent
+    inside = np.isfinite(_read(out / "SOC.tif")[0])
+    pet = _read(out / "PET_2001-2002.tif")
+    days = [calendar.monthrange(y, m)[1] for y in (2001, 2002) for m in range(1, 13)]
+    np.testing.assert_allclose(pet[:, inside].mean(axis=1), 3.0 * np.array(days), rtol=1e-6)
+    spin = _read(out / "PET_1981-1982.tif")
+    np.testing.assert_allclose(spin[1, inside], 3.0 * 28, rtol=1e-6)  # February 1981, 1982
+    np.testing.assert_allclose(_read(out / "Temp_1981-1982.tif")[:, inside], 25.0, rtol=1e-6)
+    assert "mm/day x days in month" in (out / "prepare_report.md").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# land use, cover variants
+
+
+def test_reclassification_csv_and_absent_code(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    csv = tmp_path / "table.csv"
+    csv.write_text("code,fao_class\n10,12\n130,5\n")
+    table["land_use_table"] = str(csv)
+    out = prepare(table).parent
+    lu = _read(out / "LandUse_2001-2002.tif")
+    inside = np.isfinite(_read(out / "SOC.tif")[0])
+    assert set(np.unique(lu[:, inside])) == {12.0, 5.0}
+    csv.write_text("code,fao_class\n10,2\n")  # 130 missing
+    with pytest.raises(InputError, match=r"ESACCI_2001.tif: band 1: land-use code 130"):
+        prepare(table, overwrite=True)
+
+
+def test_cover_defaults_and_ndvi_threshold(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    del table["cover"]
+    crops = [1.0, 1.0, 0.9, 0.8, 0.7, 0.6, 0.6, 0.6, 0.7, 0.8, 0.9, 1.0]
+    table["cover_defaults"] = {"crops": crops, "grass": 0.6}
+    out = prepare(table).parent
+    cover = _read(out / "Cover.tif")
+    lu = _read(out / "LandUse_2001-2002.tif")[-1]
+    crop = lu == 2
+    assert crop.any() and (lu == 3).any()
+    np.testing.assert_allclose(
+        cover[:, crop], np.broadcast_to(np.array(crops)[:, None], cover[:, crop].shape), rtol=1e-6
+    )
+    np.testing.assert_allclose(cover[:, lu == 3], 0.6, rtol=1e-6)
+
+    # raw NDVI stacks: 4 images a month, 3 of them above 0.6 -> P_veg 0.75 -> c 0.7
+    del table["cover_defaults"]
+    raw = tmp_path / "raw"
+    merc_t = from_origin(11110000.0, 1630000.0, 2000.0, 2000.0)
+    stack = np.stack([np.full((40, 40), v) for v in (0.7, 0.8, 0.5, 0.9)])
+    for m in range(1, 13):
+        _tif(raw / f"ndvi_{m:02d}.tif", stack * 10000, "EPSG:3857", merc_t)
+    table["cover_ndvi"] = str(raw / "ndvi_{month:02d}.tif")
+    table["ndvi_scale"] = 0.0001
+    out = prepare(table, overwrite=True).parent
+    inside = np.isfinite(_read(out / "SOC.tif")[0])
+    np.testing.assert_allclose(_read(out / "Cover.tif")[:, inside], 0.7, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+
+
+def test_missing_year_file_is_named(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    (tmp_path / "raw" / "pr_1982.tif").unlink()
+    with pytest.raises(InputError, match=r"pr_1982.tif: file not found"):
+        prepare(table)
+
+
+def test_unscaled_terraclimate_temperature_is_an_error(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    _terraclimate(tmp_path / "raw", range(1981, 1983), meta_scale=False)
+    with pytest.raises(InputError, match=r"scale = 0\.1"):
+        prepare(table)
+    # with the scale given in the configuration it works
+    for k in ("tmax", "tmin", "pet"):
+        table["climate"][k] = {"path": table["climate"][k], "scale": 0.1}
+    _terraclimate(tmp_path / "raw", range(2001, 2003), meta_scale=False)
+    out = prepare(table, overwrite=True).parent
+    assert "(configuration)" in (out / "prepare_report.md").read_text()
+
+
+def test_unknown_keys_suggest(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    table["clay_scal"] = 0.1
+    with pytest.raises(ConfigError, match=r"unknown key 'clay_scal'.*did you mean 'clay_scale'"):
+        prepare(table)
+    del table["clay_scal"]
+    table["climate"]["warmup_year"] = [2001, 2020]
+    with pytest.raises(ConfigError, match="did you mean 'warmup_years'"):
+        prepare(table)
+
+
+def test_cli_error_exit_code(tmp_path: Path) -> None:
+    toml = tmp_path / "p.toml"
+    toml.write_text('[prepare]\nsoc = "x.tif"\n')
+    res = CliRunner().invoke(prepare_command, [str(toml)])
+    assert res.exit_code == 2
+    assert res.output.startswith("Error: [prepare]: missing 'clay'")
+
+
+def test_geojson_polygon_crs(tmp_path: Path) -> None:
+    p = tmp_path / "a.geojson"
+    p.write_text(
+        '{"type": "FeatureCollection", "crs": {"type": "name", "properties": '
+        '{"name": "EPSG:3857"}}, "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]}'
+    )
+    geoms, crs = _read_geojson(p)
+    assert crs.to_epsg() == 3857 and geoms[0]["type"] == "Polygon"

@@ -1,0 +1,334 @@
+"""The national report (``gsocseq report``): statistics recomputed independently from the
+layers, the HTML and its figures, grouping by admin polygons in another CRS, the STAC item."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.crs import CRS
+from rasterio.transform import Affine
+from rasterio.warp import transform as warp_transform
+
+from gsocseq import stac
+from gsocseq.report import (
+    CO2_PER_C,
+    compute_statistics,
+    load_run,
+    report,
+    report_command,
+    row_areas_ha,
+)
+
+A = 6378137.0
+F = 1.0 / 298.257223563
+#: authalic (equal-area) radius of WGS84, m
+R_AUTHALIC = 6371007.181
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gsocseq import run
+    from gsocseq.demo import generate_inputs
+
+    tmp = tmp_path_factory.mktemp("report")
+    run(generate_inputs(tmp))
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def html_path(run_dir: Path) -> Path:
+    return report(run_dir)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _read(path: Path) -> np.ndarray:
+    with rasterio.open(path) as ds:
+        raw = ds.read(1)
+        out = raw.astype(np.float64)
+        out[raw == ds.nodata] = np.nan
+    return out
+
+
+def _cell_areas_ha_by_quadrature(path: Path) -> np.ndarray:
+    """(rows, cols) cell areas on the WGS84 ellipsoid by Gauss-Legendre quadrature of
+    dA = M(phi) N(phi) cos(phi) dphi dlambda (independent of the closed form in report.py)."""
+    with rasterio.open(path) as ds:
+        t, h, w = ds.transform, ds.height, ds.width
+    e2 = F * (2 - F)
+    nodes, weights = np.polynomial.legendre.leggauss(8)
+    out = np.empty(h)
+    for r in range(h):
+        p1, p2 = math.radians(t.f + r * t.e), math.radians(t.f + (r + 1) * t.e)
+        phi = (p1 + p2) / 2 + (p2 - p1) / 2 * nodes
+        s2 = np.sin(phi) ** 2
+        m = A * (1 - e2) / (1 - e2 * s2) ** 1.5
+        n = A / np.sqrt(1 - e2 * s2)
+        out[r] = abs((p2 - p1) / 2 * np.sum(weights * m * n * np.cos(phi))) * math.radians(t.a)
+    return np.broadcast_to(out[:, None] / 1e4, (h, w))
+
+
+def test_pixel_areas_geographic_and_projected() -> None:
+    t = Affine(0.5, 0, 10.0, 0, -0.5, 60.0)
+    areas = row_areas_ha(t, CRS.from_epsg(4326), 0, 4)
+    sphere = np.array(
+        [
+            R_AUTHALIC**2
+            * math.radians(0.5)
+            * abs(math.sin(math.radians(60 - 0.5 * r)) - math.sin(math.radians(59.5 - 0.5 * r)))
+            / 1e4
+            for r in range(4)
+        ]
+    )
+    # the authalic sphere and the ellipsoid differ by < 1 % cell by cell (not in total)
+    assert np.allclose(areas, sphere, rtol=1e-2)
+    # whole globe on the ellipsoid: 2 pi a^2 + pi b^2 / e ln((1 + e) / (1 - e))
+    e = math.sqrt(F * (2 - F))
+    b = A * (1 - F)
+    globe = 2 * math.pi * A**2 + math.pi * b**2 / e * math.log((1 + e) / (1 - e))
+    g = row_areas_ha(Affine(360, 0, -180, 0, -1, 90), CRS.from_epsg(4326), 0, 180)
+    assert g.sum() * 1e4 == pytest.approx(globe, rel=1e-12)
+    utm = row_areas_ha(Affine(30, 0, 500000, 0, -30, 0), CRS.from_epsg(32633), 5, 3)
+    assert np.allclose(utm, 0.09)
+
+
+def test_totals_match_independent_recomputation(run_dir: Path, html_path: Path) -> None:
+    run = load_run(run_dir)
+    rows = _rows(html_path.parent / f"{run.name}_GSOCseq_statistics.csv")
+    prefix = run_dir / f"{run.name}_GSOCseq_"
+    lu = _read(Path(f"{prefix}LandUse.tif"))
+    area = _cell_areas_ha_by_quadrature(Path(f"{prefix}LandUse.tif"))
+    by = {(r["unit"], r["land_use"], r["product"]): r for r in rows}
+    checked = 0
+    for product, unc in (
+        ("T0", "T0"),
+        ("finalSOC_SSM2", "SSM2"),
+        ("ASR_BAU", "ASR_BAU"),
+        ("RSR_SSM3", "RSR_SSM3"),
+    ):
+        x = _read(Path(f"{prefix}{product}_Map030.tif"))
+        u = _read(Path(f"{prefix}{unc}_UncertaintyMap030.tif"))
+        classes = sorted({int(c) for c in np.unique(lu[np.isfinite(x)])})
+        assert classes, product
+        for c in [*classes, None]:
+            sel = np.isfinite(x) & (True if c is None else lu == c)
+            total = float(np.sum(x[sel] * area[sel]))
+            a = float(np.sum(area[sel]))
+            both = sel & np.isfinite(u)
+            pm = float(np.sum(u[both] / 100 * np.abs(x[both]) * area[both]))
+            row = by[("all", "all" if c is None else str(c), product)]
+            assert int(row["pixels"]) == int(sel.sum())
+            assert float(row["area_ha"]) == pytest.approx(a, rel=1e-9)
+            assert float(row["total_t_C"]) == pytest.approx(total, rel=1e-9, abs=1e-6)
+            assert float(row["total_Mt_CO2e"]) == pytest.approx(
+                total * 44 / 12 / 1e6, rel=1e-9, abs=1e-12
+            )
+            assert float(row["mean_per_ha"]) == pytest.approx(total / a, rel=1e-9, abs=1e-12)
+            assert float(row["uncertainty_t_C"]) == pytest.approx(pm, rel=1e-9, abs=1e-6)
+            assert float(row["uncertainty_area_share"]) == pytest.approx(
+                float(np.sum(area[both])) / a, rel=1e-9
+            )
+            checked += 1
+    assert checked >= 4 * 4
+    # no uncertainty layer for AbsDiff: empty cells, not zeros
+    assert by[("all", "all", "AbsDiff_BAU")]["uncertainty_t_C"] == ""
+    assert CO2_PER_C == pytest.approx(44 / 12)
+
+
+def test_windowed_accumulation_is_block_size_independent(run_dir: Path) -> None:
+    run = load_run(run_dir)
+    big = compute_statistics(run, block=512).rows
+    small = compute_statistics(run, block=16).rows  # windows cut the 80 x 60 grid unevenly
+    assert len(big) == len(small)
+    for a, b in zip(big, small):
+        assert (a["unit"], a["land_use"], a["product"]) == (b["unit"], b["land_use"], b["product"])
+        assert a["pixels"] == b["pixels"]
+        assert a["total_t_C"] == pytest.approx(b["total_t_C"], rel=1e-12, abs=1e-9)
+
+
+def test_html_references_existing_300_dpi_pngs(html_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    text = html_path.read_text(encoding="utf-8")
+    images = re.findall(r"<img src='([^']+)'", text)
+    assert len(images) >= 7  # stocks, ASR and RSR maps; histograms and boxplots of ASR, RSR
+    for src in images:
+        png = html_path.parent / src
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", src
+        i = data.index(b"pHYs")
+        ppm = int.from_bytes(data[i + 4 : i + 8], "big")
+        assert ppm * 0.0254 == pytest.approx(300, abs=0.5), src
+    assert "t C/yr" in text and "Mt CO2e" in text
+
+
+def _admin_geojson(path: Path, split_lon: float) -> None:
+    """Two units in EPSG:3857 (legacy GeoJSON crs member): west and middle of the area; the
+    east strip (lon > 30.5) is outside both."""
+
+    def ring(lon0: float, lon1: float) -> list[list[float]]:
+        lons = [lon0, lon1, lon1, lon0, lon0]
+        lats = [4.4, 4.4, 5.1, 5.1, 4.4]
+        xs, ys = warp_transform("EPSG:4326", "EPSG:3857", lons, lats)
+        return [[x, y] for x, y in zip(xs, ys)]
+
+    data = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}},
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"district": "West"},
+                "geometry": {"type": "Polygon", "coordinates": [ring(29.9, split_lon)]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"district": "Middle"},
+                "geometry": {"type": "Polygon", "coordinates": [ring(split_lon, 30.5)]},
+            },
+        ],
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_admin_grouping_with_polygons_in_another_crs(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gsocseq.report as rep
+
+    drawn: list[Path] = []
+
+    def one_map(stats: rep.Statistics, folder: Path) -> dict[str, Path]:
+        # the full figure set is tested above: here only a map with the admin outlines (time)
+        if importlib.util.find_spec("matplotlib") is None:
+            return {}
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = [lay for lay in stats.run.layers if lay.family == "T0"]
+        path = rep._map_figure(t0, folder / "t0.png", "t C/ha", False, stats.zones, "T0")
+        drawn.append(path)
+        return {"stocks": path}
+
+    monkeypatch.setattr(rep, "make_figures", one_map)
+    px = 0.0083333333
+    split = 30.0 + 36.25 * px  # between pixel centres (36.5 px) and edges (36 px)
+    admin = tmp_path / "districts.geojson"
+    _admin_geojson(admin, split)
+    out = tmp_path / "rep"
+    result = CliRunner().invoke(
+        report_command,
+        [str(run_dir), "-o", str(out), "--admin", str(admin), "--admin-field", "district", "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    rows = _rows(out / "DEMO_GSOCseq_statistics.csv")
+    by = {(r["unit"], r["land_use"], r["product"]): r for r in rows}
+    prefix = run_dir / "DEMO_GSOCseq_"
+    x = _read(Path(f"{prefix}T0_Map030.tif"))
+    area = _cell_areas_ha_by_quadrature(Path(f"{prefix}T0_Map030.tif"))
+    with rasterio.open(f"{prefix}T0_Map030.tif") as ds:
+        t = ds.transform
+    lon = t.c + (np.arange(x.shape[1]) + 0.5) * t.a
+    lon = np.broadcast_to(lon[None, :], x.shape)
+    ok = np.isfinite(x)
+    expected = {
+        "West": ok & (lon < split),
+        "Middle": ok & (lon > split) & (lon < 30.5),
+        "(outside)": ok & (lon > 30.5),
+        "all": ok,
+    }
+    for unit, sel in expected.items():
+        row = by[(unit, "all", "T0")]
+        assert int(row["pixels"]) == int(sel.sum()) > 0, unit
+        assert float(row["total_t_C"]) == pytest.approx(float(np.sum(x[sel] * area[sel])), rel=1e-9)
+    parts = sum(
+        float(by[(u, "all", "ASR_SSM1")]["total_t_C"]) for u in ("West", "Middle", "(outside)")
+    )
+    assert parts == pytest.approx(float(by[("all", "all", "ASR_SSM1")]["total_t_C"]), rel=1e-9)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Per administrative unit (district)" in html and "Middle" in html
+    assert all(p.exists() for p in drawn)
+
+
+def test_cli_errors_exit_2(run_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(report_command, [str(tmp_path)])
+    assert r.exit_code == 2 and "Error:" in r.output and "GSOCseq_run.json" in r.output
+    admin = tmp_path / "a.geojson"
+    _admin_geojson(admin, 30.3)
+    r = runner.invoke(
+        report_command,
+        [str(run_dir), "-o", str(tmp_path / "x"), "--admin", str(admin), "--admin-field", "nope"],
+    )
+    assert r.exit_code == 2 and "no field 'nope'" in r.output and "district" in r.output
+    far = tmp_path / "far.geojson"
+    far.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"name": "Nowhere"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+                },
+            }
+        )
+    )
+    r = runner.invoke(
+        report_command, [str(run_dir), "-o", str(tmp_path / "y"), "--admin", str(far)]
+    )
+    assert r.exit_code == 2 and "no admin polygon covers" in r.output
+
+
+def test_stac_item_has_an_asset_per_layer(run_dir: Path, html_path: Path) -> None:
+    item_path = html_path.parent / "DEMO_GSOCseq_stac.json"
+    item = json.loads(item_path.read_text(encoding="utf-8"))
+    assert stac.check_item(item) == []
+    summary = json.loads((run_dir / "DEMO_GSOCseq_run.json").read_text(encoding="utf-8"))
+    hrefs = {(item_path.parent / a["href"]).resolve(): a for a in item["assets"].values()}
+    for name in summary["layers"]:
+        asset = hrefs[(run_dir / name).resolve()]
+        assert not Path(asset["href"]).is_absolute()
+        assert asset["roles"] == ["data"]
+        with rasterio.open(run_dir / name) as ds:
+            assert asset["title"] == ds.descriptions[0]
+            assert asset["raster:bands"][0]["nodata"] == ds.nodata
+    for asset in item["assets"].values():
+        assert (item_path.parent / asset["href"]).exists(), asset["href"]
+    props = item["properties"]
+    assert props["datetime"] is None
+    assert props["start_datetime"].startswith("2020-") and props["end_datetime"].startswith("2040-")
+    assert props["proj:epsg"] == 4326 and props["proj:shape"] == [60, 80]
+    west, south, east, north = item["bbox"]
+    assert west == pytest.approx(30.0) and north == pytest.approx(5.0)
+    assert east == pytest.approx(30.0 + 80 * 0.0083333333) and south < north
+    assert stac.check_item({k: v for k, v in item.items() if k != "bbox"}) == [
+        "missing field 'bbox'"
+    ]
+    pystac = pytest.importorskip("pystac")
+    parsed = pystac.Item.from_dict(item)
+    assert len(parsed.assets) == len(item["assets"])
+
+
+def test_without_matplotlib_tables_and_stac_still_written(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    html = report(run_dir, output=tmp_path / "plain")
+    text = html.read_text(encoding="utf-8")
+    assert "matplotlib is not installed" in text and "<img" not in text
+    assert "matplotlib is not installed" in capsys.readouterr().err
+    assert (tmp_path / "plain" / "DEMO_GSOCseq_statistics.csv").exists()
+    assert (tmp_path / "plain" / "DEMO_GSOCseq_stac.json").exists()
