@@ -427,5 +427,22 @@ def load(
 
 
 def with_options(config: Config, **changes: Any) -> Config:
-    """A copy of ``config`` with [run] options changed (used by command-line overrides)."""
+    """A copy of ``config`` with [run] options changed (command-line and API overrides),
+    checked like the file's values."""
+    fields = RunOptions.__dataclass_fields__
+    _check_keys(changes, fields, "run options")
+    if "output" in changes:
+        changes["output"] = Path(changes["output"]).resolve()
+    if "threads" in changes and (_typed(changes["threads"], int, "threads") < 0):
+        raise ConfigError(f"threads: expected 0 (all cores) or more, got {changes['threads']}")
+    if "block_size" in changes:
+        block = _typed(changes["block_size"], int, "block_size")
+        if not 16 <= block <= 4096 or block % 16:
+            raise ConfigError(f"block_size: expected a multiple of 16 from 16 to 4096, got {block}")
+    for key in ("qa_mask", "overwrite", "intermediate"):
+        if key in changes:
+            _typed(changes[key], bool, key)
+    for key, choices in (("mode", MODES), ("uncertainty", UNCERTAINTY), ("invalid", INVALID)):
+        if key in changes:
+            _choice(changes[key], choices, key)
     return replace(config, run=replace(config.run, **changes))
