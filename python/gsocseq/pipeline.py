@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
+import rasterio
 from rasterio.windows import Window
 
 from gsocseq import __version__, maps, model
@@ -298,7 +299,9 @@ def run(
     scheduler = scheduler or cfg.run.scheduler
     if tile and scheduler:
         raise ConfigError("--tile and --scheduler exclude each other")
-    with Plan(cfg) as plan:
+    # GDAL decompresses input blocks on every core (a user setting wins)
+    env = {} if "GDAL_NUM_THREADS" in os.environ else {"GDAL_NUM_THREADS": "ALL_CPUS"}
+    with rasterio.Env(**env), Plan(cfg) as plan:
         if plan.complete:
             return _existing_summary(plan)
         chosen = tile_blocks(len(plan.windows), parse_tile(tile)) if tile else None

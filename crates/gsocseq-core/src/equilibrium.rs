@@ -112,9 +112,13 @@ pub fn equilibrium_inputs<F: Fn(usize) -> MonthForcing>(
     let iom = falloon_iom(soc);
     let cycle = periodic_tsmd(soil, year, 0.0);
     let (unit, _) = year_map(soil, year, cycle.tsmd, Some(1.0 / 12.0), false);
-    let (fym, _) = year_map(soil, year, cycle.tsmd, Some(0.0), true);
     let c_unit = unit.fixed_point();
-    let c_fym = fym.fixed_point();
+    // without manure (the GSOCseq case) its share is zero: skip the second composition
+    let c_fym = if (0..12).any(|m| year(m).fym_input != 0.0) {
+        year_map(soil, year, cycle.tsmd, Some(0.0), true).0.fixed_point()
+    } else {
+        [0.0; 4]
+    };
     let unit_sum: f64 = c_unit.iter().sum();
     let fym_sum: f64 = c_fym.iter().sum();
     let annual = (soc - iom - fym_sum) / unit_sum;
