@@ -119,6 +119,7 @@ def simulate(
     forward_class: npt.NDArray[np.uint8],
     forward_dpm_rpm: _F64,
     npp_reference: _F64,
+    forward_stepping: bool = False,
     threads: Optional[int] = None,
 ) -> dict[str, Any]: ...
 def fao_xi(
