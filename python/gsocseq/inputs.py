@@ -320,7 +320,11 @@ class Inputs:
         )
         lu_keep = lu_c[:, ok].T.astype(np.uint8)  # (n, Y)
         block.land_use.ravel()[keep] = lu_keep[:, -1]
-        block.arrays = self._assemble({k: v[:, ok] for k, v in data.items()}, lu_keep)
+        # keep one copy at a time: the whole-window values go as their subset is taken
+        kept = {}
+        for key in list(data):
+            kept[key] = data.pop(key)[:, ok]
+        block.arrays = self._assemble(kept, lu_keep)
         for c, k in zip(*np.unique(lu_keep[:, -1], return_counts=True)):
             counts[f"modelled:class_{int(c)}"] += int(k)
         counts["modelled"] += int(ok.sum())
@@ -384,7 +388,8 @@ def assemble(
     from gsocseq import forward, spinup, warmup
 
     def t(name: str) -> np.ndarray:
-        return np.ascontiguousarray(data[name].T)
+        # (bands, n) -> (n, bands), releasing the gathered values as they are used
+        return np.ascontiguousarray(data.pop(name).T) if name in data else np.empty((0, 0))
 
     n = lu.shape[0]
     out: dict[str, np.ndarray] = {

@@ -335,7 +335,10 @@ class LayerWriter:
         master: rasterio.io.DatasetReader,
         layer_list: list[Layer],
         land_use: bool = True,
+        tile: int = 256,
     ) -> None:
+        # tiles of the temporary files match the processing blocks: each tile written once
+        tile = tile if tile <= 512 else 256
         self.out_dir = out_dir
         self.prefix = prefix
         self.layers = list(layer_list)
@@ -348,8 +351,8 @@ class LayerWriter:
             "crs": master.crs,
             "transform": master.transform,
             "tiled": True,
-            "blockxsize": 256,
-            "blockysize": 256,
+            "blockxsize": tile,
+            "blockysize": tile,
             "compress": "deflate",
             "BIGTIFF": "IF_SAFER",
         }

@@ -200,7 +200,13 @@ def assemble(plan: Plan, started: Optional[float] = None) -> RunSummary:
     flags: Counter = Counter()
     timings: Counter = Counter()
     a = time.perf_counter()
-    writer = maps.LayerWriter(plan.out_dir, plan.prefix, plan.inputs.master.dataset, plan.layers)
+    writer = maps.LayerWriter(
+        plan.out_dir,
+        plan.prefix,
+        plan.inputs.master.dataset,
+        plan.layers,
+        tile=plan.config.run.block_size,
+    )
     try:
         for index, window in enumerate(plan.windows):
             arrays, meta = plan.checkpoint.load_block(index)
@@ -299,8 +305,13 @@ def run(
     scheduler = scheduler or cfg.run.scheduler
     if tile and scheduler:
         raise ConfigError("--tile and --scheduler exclude each other")
-    # GDAL decompresses input blocks on every core (a user setting wins)
-    env = {} if "GDAL_NUM_THREADS" in os.environ else {"GDAL_NUM_THREADS": "ALL_CPUS"}
+    # GDAL decompresses input blocks on every core, and its block cache is bounded so that
+    # memory does not grow with the area (a user's own settings win)
+    env = {
+        k: v
+        for k, v in (("GDAL_NUM_THREADS", "ALL_CPUS"), ("GDAL_CACHEMAX", 256))
+        if k not in os.environ
+    }
     with rasterio.Env(**env), Plan(cfg) as plan:
         if plan.complete:
             return _existing_summary(plan)
