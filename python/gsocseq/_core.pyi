@@ -119,6 +119,11 @@ def simulate(
     forward_class: npt.NDArray[np.uint8],
     forward_dpm_rpm: _F64,
     npp_reference: _F64,
+    pixel_id: npt.NDArray[np.uint64],
+    main_horizon: int = 0,
+    steady_state: bool = False,
+    mc_samples: int = 0,
+    mc_seed: int = 0,
     forward_stepping: bool = False,
     threads: Optional[int] = None,
 ) -> dict[str, Any]: ...

@@ -23,7 +23,7 @@ MODES = ("rothamsted", "fao-v1.2")
 SPINUP_METHODS = ("equilibrium", "analytical", "numerical", "rothamsted-iterative")
 FAO_SPINUP_METHODS = ("analytical", "numerical")
 NUMERICAL_POOLS = ("second-run", "weihermuller")
-UNCERTAINTY = ("none", "minmax")
+UNCERTAINTY = ("none", "minmax", "montecarlo")
 INVALID = ("error", "mask")
 GROUPS = ("crops", "grass", "paddy")
 
@@ -101,6 +101,9 @@ class RunOptions:
     invalid: str = "error"
     threads: int = 0
     intermediate: bool = False
+    samples: int = 100
+    seed: int = 0
+    steady_state: bool = False
     block_size: int = 128
     depth: float = 30.0
     overwrite: bool = False
@@ -334,6 +337,20 @@ def from_dict(
     opts["uncertainty"] = _choice(
         run_table.get("uncertainty", "minmax"), UNCERTAINTY, "[run].uncertainty"
     )
+    samples = _typed(run_table.get("samples", 100), int, "[run].samples")
+    if not 2 <= samples <= 100_000:
+        raise ConfigError(f"[run].samples: expected 2 to 100000 Monte Carlo samples, got {samples}")
+    opts["samples"] = samples
+    seed = _typed(run_table.get("seed", 0), int, "[run].seed")
+    if not 0 <= seed < 2**63:
+        raise ConfigError(f"[run].seed: expected a whole number >= 0, got {seed}")
+    opts["seed"] = seed
+    opts["steady_state"] = _typed(run_table.get("steady_state", False), bool, "[run].steady_state")
+    if fao and (opts["uncertainty"] == "montecarlo" or opts["steady_state"]):
+        raise ConfigError(
+            "[run]: Monte Carlo uncertainty and the steady-state layer use the official RothC "
+            'numerics: set mode = "rothamsted"'
+        )
     opts["qa_mask"] = _typed(run_table.get("qa_mask", True), bool, "[run].qa_mask")
     opts["invalid"] = _choice(run_table.get("invalid", "error"), INVALID, "[run].invalid")
     threads = _typed(run_table.get("threads", 0), int, "[run].threads")

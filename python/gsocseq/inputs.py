@@ -325,6 +325,13 @@ class Inputs:
         for key in list(data):
             kept[key] = data.pop(key)[:, ok]
         block.arrays = self._assemble(kept, lu_keep)
+        # the pixel's position in the grid seeds its Monte Carlo draws
+        width = int(self.master.dataset.width)
+        block.arrays["pixel_id"] = (
+            (block.rows.astype(np.uint64) + np.uint64(window.row_off)) * np.uint64(width)
+            + block.cols.astype(np.uint64)
+            + np.uint64(window.col_off)
+        )
         for c, k in zip(*np.unique(lu_keep[:, -1], return_counts=True)):
             counts[f"modelled:class_{int(c)}"] += int(k)
         counts["modelled"] += int(ok.sum())

@@ -38,6 +38,8 @@ class Layer:
     description: str = ""
     units: str = ""
     bands: int = 1
+    # named {prefix}_GSOCseq_{product}.tif and outside the QA ranges (intermediate layers,
+    # Monte Carlo statistics, years to steady state)
     intermediate: bool = False
 
     def file_name(self, prefix: str) -> str:
@@ -155,6 +157,7 @@ def layers(config: Config, scenarios: list[str], t0_year: int) -> list[Layer]:
             out.append(unc(f"ASR_{s}", f"ASR {s}"))
         for s in ssms:
             out.append(unc(f"RSR_{s}", f"RSR {s}"))
+    out += extra_layers(config, scenarios)
     if config.run.intermediate:
         out += [
             Layer(
@@ -190,6 +193,46 @@ def layers(config: Config, scenarios: list[str], t0_year: int) -> list[Layer]:
                 intermediate=True,
             ),
         ]
+    return out
+
+
+MC_STATS = ("Mean", "P2.5", "P97.5", "U")
+
+
+def mc_products(scenarios: list[str]) -> list[tuple[str, str]]:
+    """(product, units) of the Monte Carlo statistics, in the core's order."""
+    out = [("T0", UNITS_STOCK)]
+    out += [(f"finalSOC_{s}", UNITS_STOCK) for s in scenarios]
+    out += [(f"ASR_{s}", UNITS_RATE) for s in scenarios]
+    out += [(f"RSR_{s}", UNITS_RATE) for s in scenarios[1:]]
+    return out
+
+
+def extra_layers(config: Config, scenarios: list[str]) -> list[Layer]:
+    """Monte Carlo statistics and years to steady state, when requested."""
+    out: list[Layer] = []
+    if config.run.uncertainty == "montecarlo":
+        n = config.run.samples
+        for product, units in mc_products(scenarios):
+            for stat in MC_STATS:
+                out.append(
+                    Layer(
+                        f"{product}_{stat}_MC030",
+                        description=f"{product}, Monte Carlo {stat} of {n} samples",
+                        units=UNITS_PERCENT if stat == "U" else units,
+                        intermediate=True,
+                    )
+                )
+    if config.run.steady_state:
+        for s in scenarios:
+            out.append(
+                Layer(
+                    f"YearsToSteadyState_{s}",
+                    description=f"years after t0 to within 5 % of the {s} steady state",
+                    units="years",
+                    intermediate=True,
+                )
+            )
     return out
 
 
@@ -298,6 +341,13 @@ def compute(
                     100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
                     True,
                 )
+    if "mc" in sim:
+        for k, (product, _) in enumerate(mc_products(scenarios)):
+            for j, stat in enumerate(MC_STATS):
+                out[f"_GSOCseq_{product}_{stat}_MC030.tif"] = sim["mc"][:, k, j]
+    if "steady_years" in sim:
+        for s, name in enumerate(scenarios):
+            out[f"_GSOCseq_YearsToSteadyState_{name}.tif"] = sim["steady_years"][:, s]
     if config.run.intermediate:
         out["_GSOCseq_Ceq.tif"] = sim["ceq"][:, 0]
         out["_GSOCseq_Cin_t0.tif"] = sim["cin_t0"][:, 0]

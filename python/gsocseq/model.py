@@ -30,11 +30,16 @@ def simulate(
     _, coef, paddy, group = classes.lookup_tables()
     _, table, uncertain = scenario_table(config)
     run = config.run
+    horizons = list(config.all_horizons)
     return _core.simulate(
         mode=run.mode,
         spinup=run.spinup,
         numerical_pools=run.numerical_pools,
-        horizons=list(config.all_horizons),
+        horizons=horizons,
+        main_horizon=horizons.index(run.years),
+        steady_state=run.steady_state,
+        mc_samples=run.samples if run.uncertainty == "montecarlo" else 0,
+        mc_seed=run.seed,
         scenarios=table,
         uncertainty=run.uncertainty != "none",
         fao_uncertain_scenario=uncertain,

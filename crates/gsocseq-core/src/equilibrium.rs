@@ -115,7 +115,9 @@ pub fn equilibrium_inputs<F: Fn(usize) -> MonthForcing>(
     let c_unit = unit.fixed_point();
     // without manure (the GSOCseq case) its share is zero: skip the second composition
     let c_fym = if (0..12).any(|m| year(m).fym_input != 0.0) {
-        year_map(soil, year, cycle.tsmd, Some(0.0), true).0.fixed_point()
+        year_map(soil, year, cycle.tsmd, Some(0.0), true)
+            .0
+            .fixed_point()
     } else {
         [0.0; 4]
     };

@@ -100,6 +100,15 @@ pub struct Options {
     /// Rothamsted mode: step the forward runs month by month instead of the closed form
     /// (for checking; the results agree to ~1e-13 relative).
     pub forward_stepping: bool,
+    /// Rothamsted mode: also compute the years to the new steady state of every scenario
+    /// (central run, main horizon's scenarios).
+    pub steady_state: bool,
+    /// Index in `horizons` of the main horizon (the one of the Monte Carlo products).
+    pub main_horizon: usize,
+    /// Monte Carlo samples per pixel (0: none).
+    pub mc_samples: usize,
+    /// Seed of the Monte Carlo draws (combined with the pixel's position).
+    pub mc_seed: u64,
     /// Evaporation coefficient of the water balance (1.0 for PET).
     pub evap_coefficient: f64,
 }
@@ -212,6 +221,8 @@ pub struct PixelOutput {
 #[derive(Debug, Default)]
 pub struct Workspace {
     rates: Vec<f64>,
+    samples: Vec<f64>,
+    scratch: Vec<f64>,
 }
 
 /// Perturbation of a chain.
@@ -223,6 +234,8 @@ struct Perturbation {
     precipitation: f64,
     /// Multiplier of the SSM increase.
     increase: f64,
+    /// Reference NPP of the chain before the land-use coefficient, t C/ha/yr.
+    npp_reference: f64,
 }
 
 fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
@@ -233,6 +246,7 @@ fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
             temperature: 1.0,
             precipitation: 1.0,
             increase: 1.0,
+            npp_reference: px.npp_reference[0],
         },
         Perturbation {
             soc: 1.0 - px.soc_uncertainty,
@@ -240,6 +254,7 @@ fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
             temperature: 1.02,
             precipitation: 0.95,
             increase: 0.85,
+            npp_reference: px.npp_reference[1],
         },
         Perturbation {
             soc: 1.0 + px.soc_uncertainty,
@@ -247,6 +262,7 @@ fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
             temperature: 0.98,
             precipitation: 1.05,
             increase: 1.15,
+            npp_reference: px.npp_reference[2],
         },
     ]
 }
@@ -256,9 +272,32 @@ pub fn final_len(opts: &Options) -> usize {
     opts.horizons.len() * opts.scenarios.len() * 3
 }
 
+/// Number of Monte Carlo values of one pixel: (T0, final stocks, ASR, RSR) x (mean, 2.5 and
+/// 97.5 percentiles, U %).
+pub fn mc_len(opts: &Options) -> usize {
+    if opts.mc_samples == 0 {
+        0
+    } else {
+        3 * opts.scenarios.len() * 4
+    }
+}
+
+/// Number of steady-state values of one pixel (one per scenario).
+pub fn steady_len(opts: &Options) -> usize {
+    if opts.steady_state {
+        opts.scenarios.len()
+    } else {
+        0
+    }
+}
+
 /// Runs every phase for one pixel. `final_soc` (length [`final_len`]) receives the final
 /// total SOC (t C/ha) indexed [horizon][scenario][run] with run 0 central, 1 min, 2 max;
-/// values not computed are NaN.
+/// values not computed are NaN. `steady` ([`steady_len`]) receives the years to the new
+/// steady state of each scenario, `mc` ([`mc_len`]) the Monte Carlo statistics; `pixel_id`
+/// (the pixel's position in the grid) seeds its draws, so that tiling or threads never change
+/// a number.
+#[allow(clippy::too_many_arguments)]
 pub fn simulate_pixel(
     opts: &Options,
     table: &ClassTable,
@@ -266,14 +305,22 @@ pub fn simulate_pixel(
     ws: &mut Workspace,
     out: &mut PixelOutput,
     final_soc: &mut [f64],
+    steady: &mut [f64],
+    mc: &mut [f64],
+    pixel_id: u64,
 ) {
     final_soc.fill(f64::NAN);
+    steady.fill(f64::NAN);
+    mc.fill(f64::NAN);
     *out = PixelOutput::default();
     let runs = if opts.uncertainty { 3 } else { 1 };
     let perturb = perturbations(px);
     for (r, p) in perturb.iter().enumerate().take(runs) {
         match opts.mode {
-            Mode::Rothamsted => rothamsted_chain(opts, table, px, p, r, ws, out, final_soc),
+            Mode::Rothamsted => {
+                let st = if r == 0 { &mut *steady } else { &mut [][..] };
+                rothamsted_chain(opts, table, px, p, r, ws, out, final_soc, st)
+            }
             Mode::Fao => fao_chain(opts, table, px, &perturb, r, out, final_soc),
         }
     }
@@ -288,6 +335,136 @@ pub fn simulate_pixel(
     if final_soc.iter().any(|v| v.is_infinite()) {
         out.flags |= flags::NOT_FINITE;
     }
+    if opts.mc_samples > 0 && opts.mode == Mode::Rothamsted {
+        monte_carlo(opts, table, px, ws, mc, pixel_id);
+    }
+}
+
+/// Monte Carlo chains (METHOD.md section 6): SOC, clay, temperature, precipitation and the
+/// SSM increase drawn from normal distributions whose 95 % limits are the min/max factors.
+fn monte_carlo(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    ws: &mut Workspace,
+    mc: &mut [f64],
+    pixel_id: u64,
+) {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let n_s = opts.scenarios.len();
+    let n = opts.mc_samples;
+    let width = 1 + n_s;
+    let mut samples = std::mem::take(&mut ws.samples);
+    let mut finals = std::mem::take(&mut ws.scratch);
+    samples.clear();
+    samples.resize(n * width, f64::NAN);
+    finals.clear();
+    finals.resize(final_len(opts), f64::NAN);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+        opts.mc_seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let single = Options {
+        uncertainty: false,
+        steady_state: false,
+        mc_samples: 0,
+        ..opts.clone()
+    };
+    let h = opts.main_horizon;
+    for d in 0..n {
+        let mut z = [0.0f64; 5];
+        for v in z.iter_mut() {
+            *v = StandardNormal.sample(&mut rng);
+        }
+        let temperature = 1.0 + z[2] * 0.02 / 1.96;
+        // reference NPP: along the min (warmer) or max (cooler) reference with the drawn shift
+        let shift = (temperature - 1.0) / 0.02;
+        let [c, lo, hi] = px.npp_reference;
+        let npp_reference = if shift >= 0.0 {
+            c + shift * (lo - c)
+        } else {
+            c - shift * (hi - c)
+        };
+        let p = Perturbation {
+            soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
+            clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
+            temperature,
+            precipitation: 1.0 + z[3] * 0.05 / 1.96,
+            increase: 1.0 + z[4] * 0.15 / 1.96,
+            npp_reference,
+        };
+        let mut out = PixelOutput::default();
+        rothamsted_chain(
+            &single,
+            table,
+            px,
+            &p,
+            0,
+            ws,
+            &mut out,
+            &mut finals,
+            &mut [],
+        );
+        samples[d * width] = out.chains[0].soc_t0;
+        for s in 0..n_s {
+            samples[d * width + 1 + s] = finals[index(&single, h, s, 0)];
+        }
+    }
+    let years = opts.horizons[h] as f64;
+    let mut values = std::mem::take(&mut ws.rates);
+    let mut k = 0;
+    let mut stat = |values: &mut Vec<f64>, k: &mut usize| {
+        let (mean, lo, hi) = summarize(values);
+        mc[*k * 4] = mean;
+        mc[*k * 4 + 1] = lo;
+        mc[*k * 4 + 2] = hi;
+        mc[*k * 4 + 3] = 100.0 * (hi - lo) / (2.0 * mean.abs());
+        *k += 1;
+    };
+    values.clear();
+    values.extend((0..n).map(|d| samples[d * width]));
+    stat(&mut values, &mut k);
+    for s in 0..n_s {
+        values.clear();
+        values.extend((0..n).map(|d| samples[d * width + 1 + s]));
+        stat(&mut values, &mut k);
+    }
+    for s in 0..n_s {
+        values.clear();
+        values.extend((0..n).map(|d| (samples[d * width + 1 + s] - samples[d * width]) / years));
+        stat(&mut values, &mut k);
+    }
+    for s in 1..n_s {
+        values.clear();
+        values
+            .extend((0..n).map(|d| (samples[d * width + 1 + s] - samples[d * width + 1]) / years));
+        stat(&mut values, &mut k);
+    }
+    ws.rates = values;
+    ws.samples = samples;
+    ws.scratch = finals;
+}
+
+/// Mean and the 2.5 and 97.5 percentiles (linear interpolation between order statistics, as
+/// numpy's default) of `values`; NaN when any value is not finite.
+fn summarize(values: &mut [f64]) -> (f64, f64, f64) {
+    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let q = |p: f64| {
+        let x = p * (n - 1) as f64;
+        let i = x.floor() as usize;
+        let f = x - i as f64;
+        if i + 1 < n {
+            values[i] + f * (values[i + 1] - values[i])
+        } else {
+            values[n - 1]
+        }
+    };
+    (mean, q(0.025), q(0.975))
 }
 
 fn index(opts: &Options, h: usize, s: usize, r: usize) -> usize {
@@ -311,6 +488,7 @@ fn rothamsted_chain(
     ws: &mut Workspace,
     out: &mut PixelOutput,
     final_soc: &mut [f64],
+    steady: &mut [f64],
 ) {
     let soc = px.soc * p.soc;
     let clay = px.clay * p.clay;
@@ -404,7 +582,7 @@ fn rothamsted_chain(
     chain.tsmd_spinup = tsmd;
 
     // Phase 2: warm-up
-    let npp_reference = px.npp_reference[r] * table.coef[px.spinup_class as usize];
+    let npp_reference = p.npp_reference * table.coef[px.spinup_class as usize];
     let years = px.warmup_class.len();
     let (mut previous_input, mut previous_npp) = (f64::NAN, f64::NAN);
     let mut restart = true;
@@ -491,6 +669,115 @@ fn rothamsted_chain(
     if negative {
         out.flags |= flags::NEGATIVE_POOL;
     }
+    for (s, years) in steady.iter_mut().enumerate() {
+        *years = years_to_steady_state(&soil, &forcing, tsmd, pools_t0, inputs(s));
+    }
+}
+
+/// Years after t0 to the new steady state (manual 5.2): the smallest t (months / 12, linear
+/// between month ends) after which |SOC(t) - SOC_eq| <= 0.05 |SOC(t0) - SOC_eq| for all later
+/// t, with SOC_eq the year-end total SOC of the scenario's periodic equilibrium. NaN when SOC
+/// never stays within (the seasonal cycle alone is wider, or no periodic deficit within
+/// 10,000 years).
+pub fn years_to_steady_state(
+    soil: &Soil,
+    forcing: &dyn Fn(usize) -> MonthForcing,
+    tsmd: f64,
+    pools_t0: Pools,
+    monthly_input: f64,
+) -> f64 {
+    const MAX_YEARS: usize = 10_000;
+    let dpm_rpm = forcing(0).dpm_rpm;
+    let split = [
+        dpm_rpm / (dpm_rpm + 1.0) * monthly_input,
+        1.0 / (dpm_rpm + 1.0) * monthly_input,
+        0.0,
+        0.0,
+    ];
+    let iom = pools_t0[4];
+    // months before the deficit is periodic, then the periodic year (as monthly maps)
+    let mut pre: Vec<YearMap> = Vec::new();
+    let mut year: [YearMap; 12] = [YearMap::identity(); 12];
+    let mut acc = tsmd;
+    let mut periodic = false;
+    for _ in 0..MAX_YEARS {
+        let start = acc;
+        for (m, map) in year.iter_mut().enumerate() {
+            let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
+            *map = YearMap::month(soil, rate, split);
+        }
+        if acc == start {
+            periodic = true;
+            break;
+        }
+        pre.extend_from_slice(&year);
+    }
+    if !periodic {
+        return f64::NAN;
+    }
+    let composed = year.iter().fold(YearMap::identity(), |a, m| a.then(m));
+    let c_eq = composed.fixed_point();
+    let soc_eq = c_eq.iter().sum::<f64>() + iom;
+    let mut orbit = [0.0; 12];
+    let mut c = c_eq;
+    for (m, map) in year.iter().enumerate() {
+        c = map.apply(c);
+        orbit[m] = c.iter().sum::<f64>() + iom;
+    }
+    let soc_t0 = total(&pools_t0);
+    let distance = (soc_t0 - soc_eq).abs();
+    if distance == 0.0 {
+        return 0.0;
+    }
+    let tol = 0.05 * distance;
+    let spread = orbit.iter().map(|v| (v - soc_eq).abs()).fold(0.0, f64::max);
+    if spread.is_nan() || tol.is_nan() || spread >= tol {
+        return f64::NAN;
+    }
+    let mut c = [pools_t0[0], pools_t0[1], pools_t0[2], pools_t0[3]];
+    let (mut last_fail, mut s_fail, mut s_after) = (0usize, soc_t0, f64::NAN);
+    let mut j = 0usize;
+    let mut previous_dev = f64::INFINITY;
+    let mut step = |map: &YearMap, c: &mut [f64; 4], j: &mut usize| -> f64 {
+        *c = map.apply(*c);
+        *j += 1;
+        let soc = c.iter().sum::<f64>() + iom;
+        if *j == last_fail + 1 {
+            s_after = soc;
+        }
+        if (soc - soc_eq).abs() > tol {
+            last_fail = *j;
+            s_fail = soc;
+        }
+        soc
+    };
+    for map in &pre {
+        step(map, &mut c, &mut j);
+    }
+    for _ in 0..MAX_YEARS {
+        let mut dev: f64 = 0.0;
+        for (m, map) in year.iter().enumerate() {
+            let soc = step(map, &mut c, &mut j);
+            dev = dev.max((soc - orbit[m]).abs());
+        }
+        // the distance to the periodic orbit decays; once far below the margin, no later
+        // month can leave the band
+        if dev < 0.01 * (tol - spread) && dev <= previous_dev {
+            break;
+        }
+        previous_dev = dev;
+    }
+    let target = if s_fail > soc_eq {
+        soc_eq + tol
+    } else {
+        soc_eq - tol
+    };
+    let f = if s_after.is_finite() && s_after != s_fail {
+        ((target - s_fail) / (s_after - s_fail)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    (last_fail as f64 + f) / 12.0
 }
 
 /// Month-by-month forward runs of every scenario (the reference for the closed form).
@@ -814,6 +1101,10 @@ mod tests {
             depth: 30.0,
             evap_coefficient: 1.0,
             forward_stepping: stepping,
+            steady_state: false,
+            main_horizon: 1,
+            mc_samples: 0,
+            mc_seed: 0,
         }
     }
 
@@ -877,6 +1168,9 @@ mod tests {
                     &mut Workspace::default(),
                     &mut out,
                     &mut finals,
+                    &mut [],
+                    &mut [],
+                    0,
                 );
                 results.push(finals);
             }
@@ -885,5 +1179,128 @@ mod tests {
                 assert!((a / b - 1.0).abs() < 1e-12, "{a} vs {b} (T {t_mean})");
             }
         }
+    }
+
+    #[test]
+    fn years_to_steady_state_equals_a_long_monthly_run() {
+        let soil = Soil::new(30.0, 30.0, 1.0);
+        let t = [
+            2.0, 3.0, 6.0, 9.0, 13.0, 16.0, 18.0, 18.0, 15.0, 11.0, 6.0, 3.0,
+        ];
+        let pr = [
+            60.0, 50.0, 45.0, 40.0, 50.0, 45.0, 50.0, 55.0, 60.0, 70.0, 75.0, 70.0,
+        ];
+        let e = [
+            5.0, 10.0, 30.0, 55.0, 85.0, 100.0, 110.0, 90.0, 55.0, 25.0, 8.0, 4.0,
+        ];
+        let forcing = |m: usize| MonthForcing {
+            temperature: t[m],
+            precipitation: pr[m],
+            evaporation: e[m],
+            cover: if m == 8 { 1.0 } else { 0.6 },
+            plant_input: 0.0,
+            fym_input: 0.0,
+            dpm_rpm: 1.44,
+            rate_factor: 1.0,
+        };
+        let pools0 = [0.3, 4.0, 0.6, 25.0, 3.0];
+        for input in [0.15, 0.25, 0.4] {
+            let got = years_to_steady_state(&soil, &forcing, -20.0, pools0, input);
+            // reference: 3,000 years month by month, the last month outside the band
+            let mut p = [pools0[0], pools0[1], pools0[2], pools0[3], pools0[4]];
+            let mut acc = -20.0;
+            let mut socs = vec![total(&p)];
+            for k in 0..36_000 {
+                let f = MonthForcing {
+                    plant_input: input,
+                    ..forcing(k % 12)
+                };
+                let rate = month_rate(&soil, &mut acc, &f).rate;
+                decompose(&mut p, &soil, rate, input, 1.44, 0.0);
+                socs.push(total(&p));
+            }
+            let eq = socs[socs.len() - 1];
+            let tol = 0.05 * (socs[0] - eq).abs();
+            let last = (0..socs.len())
+                .rev()
+                .find(|&j| (socs[j] - eq).abs() > tol)
+                .unwrap();
+            let target = if socs[last] > eq { eq + tol } else { eq - tol };
+            let f = (target - socs[last]) / (socs[last + 1] - socs[last]);
+            let want = (last as f64 + f) / 12.0;
+            assert!(got.is_finite() && want > 1.0);
+            assert!((got - want).abs() < 1e-6 * want, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn monte_carlo_is_reproducible_per_pixel_and_brackets_the_central_run() {
+        let table = ClassTable::default();
+        let t: [f64; 12] = std::array::from_fn(|m| 12.0 + 7.0 * (m as f64 * 0.5).sin());
+        let pr = [80.0; 12];
+        let e: [f64; 12] = std::array::from_fn(|m| 40.0 + 30.0 * (m as f64 * 0.5).sin());
+        let cover = [0.6; 12];
+        let wt: Vec<f64> = (0..240).map(|k| t[k % 12]).collect();
+        let wp: Vec<f64> = (0..240).map(|k| pr[k % 12]).collect();
+        let we: Vec<f64> = (0..240).map(|k| e[k % 12]).collect();
+        let classes = [2u8; 20];
+        let dr = [1.44; 20];
+        let px = PixelInput {
+            soc: 60.0,
+            clay: 30.0,
+            soc_uncertainty: 0.2,
+            clay_uncertainty: 0.1,
+            spinup_cover: &cover,
+            warmup_cover: &cover,
+            forward_cover: &cover,
+            spinup_temperature: &t,
+            spinup_precipitation: &pr,
+            spinup_pet: &e,
+            spinup_class: 2,
+            spinup_dpm_rpm: 1.44,
+            warmup_temperature: &wt,
+            warmup_precipitation: &wp,
+            warmup_pet: &we,
+            warmup_class: &classes,
+            warmup_dpm_rpm: &dr,
+            forward_temperature: &t,
+            forward_precipitation: &pr,
+            forward_pet: &e,
+            forward_class: 2,
+            forward_dpm_rpm: 1.44,
+            npp_reference: [5.0, 4.9, 5.1],
+        };
+        let mut opts = options(false);
+        opts.horizons = vec![20];
+        opts.main_horizon = 0;
+        opts.mc_samples = 200;
+        let run = |id: u64| {
+            let mut out = PixelOutput::default();
+            let mut finals = vec![0.0; final_len(&opts)];
+            let mut mc = vec![0.0; mc_len(&opts)];
+            simulate_pixel(
+                &opts,
+                &table,
+                &px,
+                &mut Workspace::default(),
+                &mut out,
+                &mut finals,
+                &mut [],
+                &mut mc,
+                id,
+            );
+            (out, finals, mc)
+        };
+        let (out, _, a) = run(7);
+        let (_, _, b) = run(7);
+        let (_, _, c) = run(8);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // T0: mean near the central run, the 95 % interval inside the min/max range
+        let t0 = out.chains[0].soc_t0;
+        assert!((a[0] / t0 - 1.0).abs() < 0.02);
+        let (lo, hi) = (out.chains[1].soc_t0, out.chains[2].soc_t0);
+        assert!(a[1] < t0 && t0 < a[2]);
+        assert!(a[1] > lo - 0.05 * t0 && a[2] < hi + 0.05 * t0);
     }
 }

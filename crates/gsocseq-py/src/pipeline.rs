@@ -1,8 +1,8 @@
 //! Binding of the GSOCseq phases (`gsocseq_core::scenario`) for a block of pixels.
 
 use gsocseq_core::scenario::{
-    final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
-    SpinupMethod, Workspace,
+    final_len, mc_len, simulate_pixel, steady_len, ClassTable, Mode, NumericalPools, Options,
+    PixelInput, PixelOutput, SpinupMethod, Workspace,
 };
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -35,7 +35,7 @@ fn array12(s: &[f64], i: usize) -> &[f64; 12] {
 
 /// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays.
 #[pyfunction]
-#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, forward_stepping=false, threads=None))]
+#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, pixel_id, main_horizon=0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate<'py>(
     py: Python<'py>,
@@ -74,6 +74,11 @@ pub fn simulate<'py>(
     forward_class: PyReadonlyArray1<'py, u8>,
     forward_dpm_rpm: PyReadonlyArray1<'py, f64>,
     npp_reference: PyReadonlyArray2<'py, f64>,
+    pixel_id: PyReadonlyArray1<'py, u64>,
+    main_horizon: usize,
+    steady_state: bool,
+    mc_samples: usize,
+    mc_seed: u64,
     forward_stepping: bool,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -120,7 +125,16 @@ pub fn simulate<'py>(
         depth,
         evap_coefficient,
         forward_stepping,
+        steady_state,
+        main_horizon,
+        mc_samples,
+        mc_seed,
     };
+    if opts.main_horizon >= opts.horizons.len() {
+        return Err(PyValueError::new_err(
+            "main_horizon: not an index of horizons",
+        ));
+    }
     let mut table = ClassTable::default();
     let (coef, paddy, group) = (
         class_coef.as_array(),
@@ -200,46 +214,72 @@ pub fn simulate<'py>(
     let fclass = contiguous("forward_class", &forward_class)?;
     let fdr = contiguous("forward_dpm_rpm", &forward_dpm_rpm)?;
     let npp = contiguous("npp_reference", &npp_reference)?;
+    let ids = contiguous("pixel_id", &pixel_id)?;
+    if ids.len() != n {
+        return Err(PyValueError::new_err(format!(
+            "pixel_id: {} values, expected {n}",
+            ids.len()
+        )));
+    }
 
     let flen = final_len(&opts);
+    let slen = steady_len(&opts);
+    let mlen = mc_len(&opts);
     let run = || {
         let mut outs = vec![PixelOutput::default(); n];
         let mut finals = vec![0.0; n * flen];
+        let mut steady = vec![0.0; n * slen.max(1)];
+        let mut mc = vec![0.0; n * mlen.max(1)];
         outs.par_iter_mut()
             .zip(finals.par_chunks_mut(flen.max(1)))
+            .zip(steady.par_chunks_mut(slen.max(1)))
+            .zip(mc.par_chunks_mut(mlen.max(1)))
             .enumerate()
-            .for_each_init(Workspace::default, |ws, (i, (out, fin))| {
-                let m = 12 * years;
-                let px = PixelInput {
-                    soc: soc[i],
-                    clay: clay[i],
-                    soc_uncertainty: soc_u[i],
-                    clay_uncertainty: clay_u[i],
-                    spinup_cover: array12(scover, i),
-                    warmup_cover: array12(wcover, i),
-                    forward_cover: array12(fcover, i),
-                    spinup_temperature: array12(st, i),
-                    spinup_precipitation: array12(sp, i),
-                    spinup_pet: array12(se, i),
-                    spinup_class: sclass[i],
-                    spinup_dpm_rpm: sdr[i],
-                    warmup_temperature: &wt[i * m..(i + 1) * m],
-                    warmup_precipitation: &wp[i * m..(i + 1) * m],
-                    warmup_pet: &we[i * m..(i + 1) * m],
-                    warmup_class: &wclass[i * years..(i + 1) * years],
-                    warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
-                    forward_temperature: array12(ft, i),
-                    forward_precipitation: array12(fp, i),
-                    forward_pet: array12(fe, i),
-                    forward_class: fclass[i],
-                    forward_dpm_rpm: fdr[i],
-                    npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
-                };
-                simulate_pixel(&opts, &table, &px, ws, out, fin);
-            });
-        (outs, finals)
+            .for_each_init(
+                Workspace::default,
+                |ws, (i, (((out, fin), steady_out), mcs))| {
+                    let m = 12 * years;
+                    let px = PixelInput {
+                        soc: soc[i],
+                        clay: clay[i],
+                        soc_uncertainty: soc_u[i],
+                        clay_uncertainty: clay_u[i],
+                        spinup_cover: array12(scover, i),
+                        warmup_cover: array12(wcover, i),
+                        forward_cover: array12(fcover, i),
+                        spinup_temperature: array12(st, i),
+                        spinup_precipitation: array12(sp, i),
+                        spinup_pet: array12(se, i),
+                        spinup_class: sclass[i],
+                        spinup_dpm_rpm: sdr[i],
+                        warmup_temperature: &wt[i * m..(i + 1) * m],
+                        warmup_precipitation: &wp[i * m..(i + 1) * m],
+                        warmup_pet: &we[i * m..(i + 1) * m],
+                        warmup_class: &wclass[i * years..(i + 1) * years],
+                        warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
+                        forward_temperature: array12(ft, i),
+                        forward_precipitation: array12(fp, i),
+                        forward_pet: array12(fe, i),
+                        forward_class: fclass[i],
+                        forward_dpm_rpm: fdr[i],
+                        npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
+                    };
+                    simulate_pixel(
+                        &opts,
+                        &table,
+                        &px,
+                        ws,
+                        out,
+                        fin,
+                        &mut steady_out[..slen],
+                        &mut mcs[..mlen],
+                        ids[i],
+                    );
+                },
+            );
+        (outs, finals, steady, mc)
     };
-    let (outs, finals) = py
+    let (outs, finals, steady, mc) = py
         .detach(|| match threads {
             None | Some(0) => Ok(run()),
             Some(t) => rayon::ThreadPoolBuilder::new()
@@ -297,6 +337,22 @@ pub fn simulate<'py>(
         "spinup_months",
         Array1::from_iter(outs.iter().map(|o| o.spinup_months)).into_pyarray(py),
     )?;
+    if slen > 0 {
+        d.set_item(
+            "steady_years",
+            Array2::from_shape_vec((n, slen), steady)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+    }
+    if mlen > 0 {
+        d.set_item(
+            "mc",
+            Array3::from_shape_vec((n, mlen / 4, 4), mc)
+                .expect("shape")
+                .into_pyarray(py),
+        )?;
+    }
     d.set_item(
         "flags",
         Array1::from_iter(outs.iter().map(|o| o.flags)).into_pyarray(py),
