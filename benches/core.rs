@@ -5,6 +5,10 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use gsocseq_core::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::modifiers::Soil;
+use gsocseq_core::scenario::{
+    final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
+    SpinupMethod, Workspace,
+};
 use gsocseq_core::solver::{run, MonthForcing};
 use std::hint::black_box;
 
@@ -55,6 +59,109 @@ fn benches(c: &mut Criterion) {
     c.bench_function("equilibrium_inputs_per_pixel", |b| {
         b.iter(|| black_box(equilibrium_inputs(&soil, &month, black_box(50.0))))
     });
+    c.bench_function("warmup_year_per_pixel", |b| {
+        b.iter(|| {
+            let mut pools = [0.5, 6.0, 0.8, 30.0, 3.0];
+            let mut tsmd = 0.0;
+            run(&mut pools, &mut tsmd, &soil, 12, month, |_, _, _| {});
+            black_box(pools)
+        })
+    });
+    // the whole GSOCseq chain of one pixel: spin-up, 20 warm-up years, BAU + 3 SSMs over
+    // 20 years, as central, min and max chains
+    let t: Vec<f64> = (0..240).map(|k| month(k).temperature).collect();
+    let p: Vec<f64> = (0..240).map(|k| month(k).precipitation).collect();
+    let e: Vec<f64> = (0..240).map(|k| month(k).evaporation * 1.2).collect();
+    let cover: [f64; 12] = std::array::from_fn(|m| month(m).cover);
+    let t12: [f64; 12] = std::array::from_fn(|m| t[m]);
+    let p12: [f64; 12] = std::array::from_fn(|m| p[m]);
+    let e12: [f64; 12] = std::array::from_fn(|m| e[m]);
+    let classes = [2u8; 20];
+    let dr = [1.44; 20];
+    let px = PixelInput {
+        soc: 50.0,
+        clay: 23.4,
+        soc_uncertainty: 0.2,
+        clay_uncertainty: 0.1,
+        spinup_cover: &cover,
+        warmup_cover: &cover,
+        forward_cover: &cover,
+        spinup_temperature: &t12,
+        spinup_precipitation: &p12,
+        spinup_pet: &e12,
+        spinup_class: 2,
+        spinup_dpm_rpm: 1.44,
+        warmup_temperature: &t,
+        warmup_precipitation: &p,
+        warmup_pet: &e,
+        warmup_class: &classes,
+        warmup_dpm_rpm: &dr,
+        forward_temperature: &t12,
+        forward_precipitation: &p12,
+        forward_pet: &e12,
+        forward_class: 2,
+        forward_dpm_rpm: 1.44,
+        npp_reference: [5.0, 4.8, 5.2],
+    };
+    let table = ClassTable::default();
+    let options = |uncertainty: bool, stepping: bool, mode: Mode| Options {
+        mode,
+        spinup: if mode == Mode::Fao {
+            SpinupMethod::Analytical
+        } else {
+            SpinupMethod::Equilibrium
+        },
+        numerical_pools: NumericalPools::SecondRun,
+        horizons: vec![20],
+        scenarios: vec![[0.0; 3], [0.05; 3], [0.1; 3], [0.2; 3]],
+        uncertainty,
+        fao_uncertain_scenario: 2,
+        depth: 30.0,
+        evap_coefficient: 1.0,
+        forward_stepping: stepping,
+        steady_state: false,
+        main_horizon: 0,
+        mc_samples: 0,
+        mc_seed: 0,
+    };
+    for (name, opts) in [
+        (
+            "chain_central_per_pixel",
+            options(false, false, Mode::Rothamsted),
+        ),
+        (
+            "chain_minmax_per_pixel",
+            options(true, false, Mode::Rothamsted),
+        ),
+        (
+            "chain_minmax_forward_stepped_per_pixel",
+            options(true, true, Mode::Rothamsted),
+        ),
+        (
+            "chain_minmax_fao_v1_2_per_pixel",
+            options(true, false, Mode::Fao),
+        ),
+    ] {
+        let mut ws = Workspace::default();
+        let mut out = PixelOutput::default();
+        let mut finals = vec![0.0; final_len(&opts)];
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                simulate_pixel(
+                    &opts,
+                    &table,
+                    &px,
+                    &mut ws,
+                    &mut out,
+                    &mut finals,
+                    &mut [],
+                    &mut [],
+                    0,
+                );
+                black_box(finals[0])
+            })
+        });
+    }
     let mut group = c.benchmark_group("slow");
     group.sample_size(10);
     group.bench_function("spinup_rothamsted_iterative_per_pixel", |b| {
