@@ -549,17 +549,10 @@ def _master_grid(settings: Settings, report: Report) -> tuple[Grid, np.ndarray]:
 
 
 def _resampling_for(ds: Any, grid: Grid, continuous: bool) -> Resampling:
-    """Bilinear (continuous) or mode (classes); average when the source is > 2x finer."""
-    if not continuous:
-        return Resampling.mode
-    try:
-        left, _, right, _ = rasterio.warp.transform_bounds(ds.crs, grid.crs, *ds.bounds)
-        src_px = abs(right - left) / max(ds.width, 1)
-        if src_px * 2 < abs(grid.transform.a):
-            return Resampling.average
-    except Exception:  # pragma: no cover - odd CRS pairs: keep bilinear
-        pass
-    return Resampling.bilinear
+    """Bilinear for continuous fields, mode for classes (the methodology's rule, so that
+    prepared inputs match any other implementation of it)."""
+    del ds, grid
+    return Resampling.bilinear if continuous else Resampling.mode
 
 
 def _band_scale(
@@ -1044,7 +1037,7 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
         "cover",
         sources,
         ", ".join(sorted(crs)) or grid.crs.to_string(),
-        "bilinear/average" if sources else "-",
+        "bilinear" if sources else "-",
         how[0],
         f"cover factor c ({how[1]})",
         f"{n_nan} AOI pixels nodata; {partial} partially valid set to nodata",
