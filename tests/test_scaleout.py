@@ -136,3 +136,17 @@ def test_changed_input_invalidates_the_checkpoint(tmp_path):
     with rasterio.open(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif") as ds:
         after = ds.read()
     assert not np.array_equal(before, after)
+
+
+def test_dask_worker_killed_mid_run_still_gives_identical_outputs(tmp_path, monkeypatch):
+    cfg = make_area(tmp_path / "in", rows=40, cols=40, seed=25)
+    cfg["run"]["block_size"] = 16
+    run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "plain"))))
+    marker = tmp_path / "killed.marker"
+    monkeypatch.setenv("GSOCSEQ_TEST_KILL_WORKER", f"4:{marker}")
+    summary = run(
+        dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "dask"))), scheduler="local:2"
+    )
+    assert marker.exists()  # a worker really died in the middle of the run
+    assert summary.status == "complete"
+    same(layers(tmp_path / "plain"), layers(tmp_path / "dask"))

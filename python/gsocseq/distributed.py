@@ -27,6 +27,7 @@ def _block_task(config: Config, index: int) -> int:
     """Worker side: compute one block (the opened inputs are kept per worker process)."""
     from gsocseq.pipeline import Plan, compute_block
 
+    _crash_for_tests(index)
     key = repr(config)
     plan = _PLANS.get(key)
     if plan is None:
@@ -36,6 +37,21 @@ def _block_task(config: Config, index: int) -> int:
     if not plan.checkpoint.done(index):
         compute_block(plan, index, threads=1)
     return index
+
+
+def _crash_for_tests(index: int) -> None:
+    """Test aid: GSOCSEQ_TEST_KILL_WORKER="INDEX:MARKER" kills the worker process abruptly at
+    block INDEX once (the marker file records that it happened)."""
+    import os
+
+    spec = os.environ.get("GSOCSEQ_TEST_KILL_WORKER")
+    if not spec:
+        return
+    at, _, marker = spec.partition(":")
+    if int(at) == index and not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write("killed")
+        os._exit(1)
 
 
 def _client(scheduler: str) -> Any:
