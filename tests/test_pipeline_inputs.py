@@ -222,3 +222,16 @@ def test_cli_run_validate_and_exit_codes(tmp_path):
     toml.write_text(toml.read_text().replace('name = "CLI"', 'nme = "CLI"'))
     res = runner.invoke(main, ["run", str(toml), "-q"])
     assert res.exit_code == 2 and "did you mean 'name'" in res.output
+
+
+def test_blocks_without_modelled_pixels(tmp_path):
+    """A block of water (no modelled pixel) is nodata in every layer, not an error."""
+    cfg = make_area(tmp_path, rows=20, cols=33, seed=13)
+    with rasterio.open(cfg["inputs"]["land_use"], "r+") as ds:
+        lu = ds.read()
+        lu[:, :16, 16:32] = 11
+        ds.write(lu)
+    summary = run(cfg, block_size=16)
+    t0 = read(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif")[0]
+    assert np.isnan(t0[:16, 16:32]).all()
+    assert summary.counts["modelled"] == (~np.isnan(t0)).sum() > 0

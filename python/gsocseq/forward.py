@@ -31,7 +31,8 @@ def forward_climate(
             res[key] = np.ascontiguousarray(data[key].T)
         else:
             series = out[f"warmup_{part}"]
-            res[key] = np.ascontiguousarray(series.reshape(series.shape[0], -1, 12).mean(axis=1))
+            years = series.shape[1] // 12
+            res[key] = np.ascontiguousarray(series.reshape(series.shape[0], years, 12).mean(axis=1))
     cls = lu[:, -1]
     res["forward_class"] = np.ascontiguousarray(cls, dtype=np.uint8)
     if fao_layout:
