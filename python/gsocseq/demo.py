@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
+
+from gsocseq.rasters import atomic_raster
 
 __all__ = ["PIXEL_SIZE", "generate_inputs", "miami_npp"]
 
@@ -201,20 +200,7 @@ def _profile(rows: int, cols: int, count: int, dtype: str, nodata: float) -> dic
     return profile
 
 
-@contextmanager
-def _atomic_raster(path: Path, profile: dict[str, Any]) -> Iterator[Any]:
-    """Open a temporary GeoTIFF beside ``path``; rename it to ``path`` once complete."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.tif")
-    os.close(fd)
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            yield dst
-        os.replace(tmp, path)
-    except BaseException:
-        for leftover in (tmp, tmp + ".aux.xml"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-        raise
+_atomic_raster = atomic_raster
 
 
 def _write(

@@ -103,6 +103,21 @@ class Inputs:
     def _q(self, name: str, key: str, bands: range | tuple[int, ...], kind: str, f32=False) -> None:
         self.quantities.append(Quantity(name, self.rasters[key], tuple(bands), kind, f32))
 
+    def _optional_singles(self) -> None:
+        """Single-band inputs that either layout may have."""
+        for key, kind in (
+            ("npp_reference", "npp"),
+            ("npp_reference_min", "npp"),
+            ("npp_reference_max", "npp"),
+            ("soc_uncertainty", "uncertainty"),
+            ("clay_uncertainty", "uncertainty"),
+            ("sand", "sand"),
+            ("ec", "ec"),
+            ("spinup_land_use", "class"),
+        ):
+            if key in self.rasters:
+                self._q(key, key, (0,), kind)
+
     def _series_years(self, key: str) -> int:
         r = self.rasters[key]
         if r.count % 12:
@@ -177,18 +192,7 @@ class Inputs:
             self._q(f"warmup_{part}", f"warmup_{part}", range(12 * years), part, f32)
             if f"forward_{part}" in rs:
                 self._q(f"forward_{part}", f"forward_{part}", range(12), part)
-        for key in ("npp_reference", "npp_reference_min", "npp_reference_max"):
-            if key in rs:
-                self._q(key, key, (0,), "npp")
-        for key, kind in (
-            ("soc_uncertainty", "uncertainty"),
-            ("clay_uncertainty", "uncertainty"),
-            ("sand", "sand"),
-            ("ec", "ec"),
-            ("spinup_land_use", "class"),
-        ):
-            if key in rs:
-                self._q(key, key, (0,), kind)
+        self._optional_singles()
 
     def _fao_layout(self) -> None:
         rs = self.rasters
@@ -237,17 +241,7 @@ class Inputs:
         self._q("forward_cover", "forward_stack", range(40, 52), "cover")
         for part in ("temperature", "precipitation", "pet"):
             self._q(f"warmup_{part}", f"warmup_{part}", range(12 * years), part, f32)
-        for key in ("npp_reference", "npp_reference_min", "npp_reference_max"):
-            if key in rs:
-                self._q(key, key, (0,), "npp")
-        for key, kind in (
-            ("soc_uncertainty", "uncertainty"),
-            ("clay_uncertainty", "uncertainty"),
-            ("sand", "sand"),
-            ("ec", "ec"),
-        ):
-            if key in rs:
-                self._q(key, key, (0,), kind)
+        self._optional_singles()
 
     # -- land use --------------------------------------------------------------------------
     def _land_use(self, window: Window) -> tuple[Raster, np.ndarray, int]:

@@ -28,10 +28,8 @@ import os
 import re
 import struct
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -51,7 +49,7 @@ from rasterio.errors import RasterioIOError
 from gsocseq.classes import ESA_TO_FAO, NAMES
 from gsocseq.config import ConfigError, _check_keys, _typed
 from gsocseq.config import from_dict as _run_config_from_dict
-from gsocseq.rasters import InputError
+from gsocseq.rasters import InputError, atomic_raster
 from gsocseq.warmup import PERTURBATIONS, miami_npp
 
 if sys.version_info >= (3, 11):
@@ -676,20 +674,7 @@ class CoastalFill:
 # writing
 
 
-@contextmanager
-def _writer(path: Path, profile: dict[str, Any]) -> Iterator[Any]:
-    """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.tif")
-    os.close(fd)
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            yield dst
-        os.replace(tmp, path)
-    except BaseException:
-        for leftover in (tmp, tmp + ".aux.xml"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-        raise
+_writer = atomic_raster
 
 
 def _f32(values: np.ndarray, inside: np.ndarray) -> np.ndarray:

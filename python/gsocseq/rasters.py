@@ -7,7 +7,10 @@ Nothing is read whole: the run reads one window of every input at a time.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -80,6 +83,23 @@ class Raster:
 
     def close(self) -> None:
         self.dataset.close()
+
+
+@contextmanager
+def atomic_raster(path: Path, profile: dict) -> Iterator[rasterio.io.DatasetWriter]:
+    """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete (removed on
+    error, so that nothing half-written carries a final name)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.tif")
+    os.close(fd)
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            yield dst
+        os.replace(tmp, path)
+    except BaseException:
+        for leftover in (tmp, tmp + ".aux.xml"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
 
 
 def open_raster(key: str, spec: InputSpec) -> Raster:
