@@ -72,13 +72,17 @@ class Raster:
             raw = self.dataset.read(list(chosen), window=window, masked=False)
         except RasterioIOError as exc:
             raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
-        raw = raw.reshape(raw.shape[0], -1)[:, pixels]
+        raw = np.take(raw.reshape(raw.shape[0], -1), pixels, axis=1)
         data = raw.astype(np.float64)
         nodata = self.dataset.nodata
         if nodata is not None and not math.isnan(nodata):
-            data[raw == nodata] = np.nan
-        if self.spec.scale != 1.0 or self.spec.offset != 0.0:
-            data = data * self.spec.scale + self.spec.offset
+            np.putmask(data, raw == nodata, np.nan)
+        del raw
+        # in place: no second copy of the block's values
+        if self.spec.scale != 1.0:
+            np.multiply(data, self.spec.scale, out=data)
+        if self.spec.offset != 0.0:
+            np.add(data, self.spec.offset, out=data)
         return data
 
     def close(self) -> None:
