@@ -364,12 +364,7 @@ fn monte_carlo(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
         opts.mc_seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
     );
-    let single = Options {
-        uncertainty: false,
-        steady_state: false,
-        mc_samples: 0,
-        ..opts.clone()
-    };
+    // the chain reads neither the uncertainty nor the Monte Carlo options: no copy needed
     let h = opts.main_horizon;
     for d in 0..n {
         let mut z = [0.0f64; 5];
@@ -394,20 +389,10 @@ fn monte_carlo(
             npp_reference,
         };
         let mut out = PixelOutput::default();
-        rothamsted_chain(
-            &single,
-            table,
-            px,
-            &p,
-            0,
-            ws,
-            &mut out,
-            &mut finals,
-            &mut [],
-        );
+        rothamsted_chain(opts, table, px, &p, 0, ws, &mut out, &mut finals, &mut []);
         samples[d * width] = out.chains[0].soc_t0;
         for s in 0..n_s {
-            samples[d * width + 1 + s] = finals[index(&single, h, s, 0)];
+            samples[d * width + 1 + s] = finals[index(opts, h, s, 0)];
         }
     }
     let years = opts.horizons[h] as f64;
