@@ -71,15 +71,23 @@ impl Forcing<'_> {
 
     #[inline]
     fn month(&self, i: usize, m: usize) -> MonthForcing {
-        MonthForcing {
-            temperature: self.temperature[[i, m]],
-            precipitation: self.precipitation[[i, m]],
-            evaporation: self.evaporation[[i, m]],
-            cover: self.cover[[i, m]],
-            plant_input: self.plant_input[[i, m]],
-            fym_input: self.fym_input[[i, m]],
-            dpm_rpm: self.dpm_rpm[[i, m]],
-            rate_factor: self.rate_factor[[i, m]],
+        self.pixel(i).month(m)
+    }
+
+    /// The rows of pixel `i`, fetched once for all its months.
+    #[inline]
+    fn pixel(&self, i: usize) -> PixelForcing<'_> {
+        PixelForcing {
+            rows: [
+                self.temperature.row(i),
+                self.precipitation.row(i),
+                self.evaporation.row(i),
+                self.cover.row(i),
+                self.plant_input.row(i),
+                self.fym_input.row(i),
+                self.dpm_rpm.row(i),
+                self.rate_factor.row(i),
+            ],
         }
     }
 
@@ -104,6 +112,28 @@ impl Forcing<'_> {
             None
         });
         first.map_or(Ok(()), Err)
+    }
+}
+
+/// The forcing rows of one pixel (1-D views: cheaper to index month by month).
+struct PixelForcing<'a> {
+    rows: [ArrayView1<'a, f64>; 8],
+}
+
+impl PixelForcing<'_> {
+    #[inline]
+    fn month(&self, m: usize) -> MonthForcing {
+        let r = &self.rows;
+        MonthForcing {
+            temperature: r[0][m],
+            precipitation: r[1][m],
+            evaporation: r[2][m],
+            cover: r[3][m],
+            plant_input: r[4][m],
+            fym_input: r[5][m],
+            dpm_rpm: r[6][m],
+            rate_factor: r[7][m],
+        }
     }
 }
 
@@ -243,6 +273,7 @@ fn run<'py>(
                     let row = pools0.row(i);
                     let mut p: Pools = [row[0], row[1], row[2], row[3], row[4]];
                     let mut acc = tsmd0[i];
+                    let forcing_i = f.pixel(i);
                     if !(f.finite(i)
                         && sites.finite(i)
                         && acc.is_finite()
@@ -261,7 +292,7 @@ fn run<'py>(
                         &mut acc,
                         &soil,
                         months,
-                        |m| f.month(i, m),
+                        |m| forcing_i.month(m),
                         |m, pools, out| {
                             if trajectory {
                                 traj[m * 5..m * 5 + 5].copy_from_slice(pools);
