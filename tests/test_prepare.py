@@ -462,3 +462,21 @@ def test_geojson_polygon_crs(tmp_path: Path) -> None:
     )
     geoms, crs = _read_geojson(p)
     assert crs.to_epsg() == 3857 and geoms[0]["type"] == "Polygon"
+
+
+def test_crs_that_cannot_be_transformed_is_named(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    src = Path(table["clay"][0])
+    with rasterio.open(src) as ds:
+        profile, data = ds.profile, ds.read()
+    # a local engineering CRS: no transformation to any geographic or projected CRS exists
+    profile["crs"] = rasterio.crs.CRS.from_wkt(
+        'LOCAL_CS["local grid",LOCAL_DATUM["site",0],UNIT["metre",1],'
+        'AXIS["X",EAST],AXIS["Y",NORTH]]'
+    )
+    bad = tmp_path / "clay_local.tif"
+    with rasterio.open(bad, "w", **profile) as ds:
+        ds.write(data)
+    table["clay"] = [str(bad), *table["clay"][1:]]
+    with pytest.raises(InputError, match=r"clay_local.tif: cannot be transformed from its CRS"):
+        prepare(table)

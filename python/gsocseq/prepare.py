@@ -590,7 +590,16 @@ def _warp(ds: Any, band: int, grid: Grid, resampling: Resampling) -> np.ndarray:
         )
     except RasterioIOError as exc:
         raise InputError(f"{ds.name}: cannot read band {band} ({exc})") from None
+    except Exception as exc:  # GDAL's CPLE_* errors: a CRS pair that cannot be transformed
+        raise InputError(_transform_error(ds, grid, exc)) from None
     return dst
+
+
+def _transform_error(ds: Any, grid: Grid, exc: Exception) -> str:
+    return (
+        f"{ds.name}: cannot be transformed from its CRS ({ds.crs}) to the master grid's "
+        f"({grid.crs}): {exc}"
+    )
 
 
 def _warp_classes(ds: Any, band: int, grid: Grid) -> np.ndarray:
@@ -608,6 +617,8 @@ def _warp_classes(ds: Any, band: int, grid: Grid) -> np.ndarray:
         )
     except RasterioIOError as exc:
         raise InputError(f"{ds.name}: cannot read band {band} ({exc})") from None
+    except Exception as exc:  # GDAL's CPLE_* errors: a CRS pair that cannot be transformed
+        raise InputError(_transform_error(ds, grid, exc)) from None
     return dst.astype(np.int64)
 
 
