@@ -8,11 +8,13 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "analytical_equilibrium",
+    "check_pixels",
     "equilibrium_inputs",
     "fao_analytical_spinup",
     "fao_euler",
     "fao_moisture",
     "fao_xi",
+    "gather_pixels",
     "rate_modifiers",
     "run",
     "simulate",
@@ -148,3 +150,14 @@ def fao_euler(
     years: float,
     start_years: float = 0.0,
 ) -> tuple[_F64, _F64]: ...
+def gather_pixels(
+    raw: npt.NDArray[Any],
+    pixels: npt.NDArray[np.int64],
+    nodata: Optional[float],
+    scale: float,
+    offset: float,
+    round_f32: bool,
+) -> _F64: ...
+def check_pixels(
+    values: _F64, lo: float, hi: float
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]: ...

@@ -292,9 +292,7 @@ class Inputs:
         ok &= ~missing_year
         data: dict[str, np.ndarray] = {}
         for q in self.quantities:
-            values = q.raster.read_pixels(window, q.bands, flat)
-            if q.float32:
-                values = values.astype(np.float32).astype(np.float64)
+            values = q.raster.read_pixels(window, q.bands, flat, round_f32=q.float32)
             ok &= self._valid(q, values, flat, window, counts)
             data[q.name] = values
         # SOC 0 (or below the target: no carbon) is valid but not modelled
@@ -435,32 +433,29 @@ def check_values(
     value outside the plausible range: an :class:`InputError` naming ``where(pixel, band)``, or
     with ``invalid == "mask"`` not modelled and counted.
     """
+    from gsocseq import _core
+
     lo, hi, unit = RANGES[kind]
-    nan = np.isnan(values)
-    all_nan = nan.all(axis=0)
-    partial = nan.any(axis=0) & ~all_nan
-    inf = np.isinf(values)
-    with np.errstate(invalid="ignore"):
-        out = np.isfinite(values) & ((values < lo) | (values > hi))
-    problem = partial | inf.any(axis=0) | out.any(axis=0)
+    status, band = _core.check_pixels(np.ascontiguousarray(values, dtype=np.float64), lo, hi)
+    all_nan = status == 1
+    problem = status >= 2
     counts[f"nodata:{name}"] += int(all_nan.sum())
     if problem.any():
         if invalid == "error":
             i = int(np.flatnonzero(problem)[0])
-            if partial[i]:
-                b = int(np.flatnonzero(nan[:, i])[0])
-                k = int(nan[:, i].sum())
+            b = int(band[i])
+            if status[i] == 2:
+                k = int(np.isnan(values[:, i]).sum())
                 raise InputError(
                     f"{where(i, b)}: nodata in {k} of {values.shape[0]} bands of {name} (a pixel "
                     "is valid in every band of a quantity, or nodata in all)"
                 )
-            b = int(np.flatnonzero(inf[:, i] | out[:, i])[0])
             hi_text = "" if hi == INF else f" to {hi:g}"
             raise InputError(
                 f"{where(i, b)}: {name} = {values[b, i]:g}{note}, expected {lo:g}{hi_text} "
                 f"{unit}".rstrip()
             )
-        counts[f"invalid:{name}"] += int((problem & ~all_nan).sum())
+        counts[f"invalid:{name}"] += int(problem.sum())
     return ~(all_nan | problem)
 
 

@@ -63,27 +63,31 @@ class Raster:
         return data
 
     def read_pixels(
-        self, window: Window, bands: Optional[Sequence[int]], pixels: np.ndarray
+        self,
+        window: Window,
+        bands: Optional[Sequence[int]],
+        pixels: np.ndarray,
+        round_f32: bool = False,
     ) -> np.ndarray:
-        """(bands, n) float64 values of the window's flat pixel indices ``pixels``: the window
-        is read in the file's own type and only those pixels are converted."""
+        """(bands, n) float64 values of the window's flat pixel indices ``pixels``: nodata as
+        NaN, ``raw * scale + offset`` (rounded to float32 with ``round_f32``). The window is
+        read in the file's own type and only those pixels are converted, in one pass."""
+        from gsocseq import _core
+
         chosen = self.bands if bands is None else tuple(self.bands[b] for b in bands)
         try:
             raw = self.dataset.read(list(chosen), window=window, masked=False)
         except RasterioIOError as exc:
             raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
-        raw = np.take(raw.reshape(raw.shape[0], -1), pixels, axis=1)
-        data = raw.astype(np.float64)
         nodata = self.dataset.nodata
-        if nodata is not None and not math.isnan(nodata):
-            np.putmask(data, raw == nodata, np.nan)
-        del raw
-        # in place: no second copy of the block's values
-        if self.spec.scale != 1.0:
-            np.multiply(data, self.spec.scale, out=data)
-        if self.spec.offset != 0.0:
-            np.add(data, self.spec.offset, out=data)
-        return data
+        return _core.gather_pixels(
+            raw.reshape(raw.shape[0], -1),
+            np.ascontiguousarray(pixels, dtype=np.int64),
+            None if nodata is None or math.isnan(nodata) else float(nodata),
+            float(self.spec.scale),
+            float(self.spec.offset),
+            round_f32,
+        )
 
     def close(self) -> None:
         self.dataset.close()

@@ -12,6 +12,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReado
 use pyo3::exceptions::PyValueError;
 
 mod fao;
+mod gather;
 mod pipeline;
 use pyo3::prelude::*;
 use rayon::prelude::*;
@@ -603,6 +604,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analytical_equilibrium, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::simulate, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_xi, m)?)?;
+    m.add_function(wrap_pyfunction!(gather::gather_pixels, m)?)?;
+    m.add_function(wrap_pyfunction!(gather::check_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_moisture, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_analytical_spinup, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_euler, m)?)?;
