@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 from rasterio.windows import Window
@@ -465,7 +465,3 @@ def first_with_coefficients(lu: np.ndarray) -> np.ndarray:
     has = ~np.isnan(coef[lu.astype(np.intp)])
     first = np.argmax(has, axis=1)
     return lu[np.arange(lu.shape[0]), first]
-
-
-def optional(data: dict[str, np.ndarray], key: str) -> Optional[np.ndarray]:
-    return data[key] if key in data else None

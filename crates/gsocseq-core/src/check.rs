@@ -82,8 +82,6 @@ pub const INPUT: Range = Range::closed(0.0, f64::INFINITY, ">= 0 t C/ha");
 pub const COVER: Range = Range::closed(0.0, 1.0, "[0, 1] (0.6 covered .. 1.0 bare)");
 /// Any finite value.
 pub const ANY: Range = Range::closed(f64::NEG_INFINITY, f64::INFINITY, "any finite value");
-/// Precipitation and evaporation of raster inputs, mm.
-pub const WATER: Range = Range::closed(0.0, f64::INFINITY, ">= 0 mm");
 /// Non-negative ratios and factors.
 pub const NON_NEGATIVE: Range = Range::closed(0.0, f64::INFINITY, ">= 0");
 /// Accumulated topsoil moisture deficit, mm.
