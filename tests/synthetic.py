@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import from_origin
+from affine import Affine
 
 NODATA = -999.0
 
@@ -24,7 +24,7 @@ def write(
         "count": data.shape[0],
         "dtype": dtype,
         "crs": crs,
-        "transform": transform or from_origin(10.0, 50.0, 0.01, 0.01),
+        "transform": transform or Affine(0.01, 0.0, 10.0, 0.0, -0.01, 50.0),
         "nodata": nodata,
     }
     with rasterio.open(path, "w", **profile) as ds:
