@@ -536,29 +536,10 @@ def compare_numpy(pixels: int, months: int, repeat: int) -> dict[str, Any]:
     assert spec is not None and spec.loader is not None
     python_api = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(python_api)
-    rng = np.random.default_rng(1)
-    kw: dict[str, Any] = {
-        "pools": rng.uniform(0, 40, (pixels, 5)),
-        "temperature": rng.uniform(-5, 30, (pixels, months)),
-        "precipitation": rng.uniform(0, 200, (pixels, months)),
-        "evaporation": rng.uniform(0, 150, (pixels, months)),
-        "cover": rng.choice([0.6, 1.0], (pixels, months)),
-        "plant_input": rng.uniform(0, 0.5, (pixels, months)),
-        "dpm_rpm": 1.44,
-        "clay": rng.uniform(5, 60, pixels),
-    }
+    kw = python_api.make_case(pixels, months)
 
     def numpy_run() -> np.ndarray:
-        return python_api.numpy_rothc(
-            kw["pools"],
-            kw["temperature"],
-            kw["precipitation"],
-            kw["evaporation"],
-            kw["cover"],
-            kw["plant_input"],
-            1.44,
-            kw["clay"],
-        )
+        return python_api.numpy_on_case(kw)
 
     t1 = _best(lambda: rothc.run(**kw, threads=1), repeat)
     tall = _best(lambda: rothc.run(**kw), repeat)

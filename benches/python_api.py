@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -43,15 +44,10 @@ def numpy_rothc(pools, t, p, e, c, plant, dr, clay, depth=23.0, evap=0.75):
     return pools
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--pixels", type=int, default=100_000)
-    ap.add_argument("--months", type=int, default=240)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    n, months = args.pixels, args.months
-    rng = np.random.default_rng(1)
-    kw = dict(
+def make_case(n: int, months: int, seed: int = 1) -> dict[str, Any]:
+    """Random forcing of n pixels x months (degrees C, mm, t C/ha, %), as `rothc.run` keywords."""
+    rng = np.random.default_rng(seed)
+    return dict(
         pools=rng.uniform(0, 40, (n, 5)),
         temperature=rng.uniform(-5, 30, (n, months)),
         precipitation=rng.uniform(0, 200, (n, months)),
@@ -61,6 +57,24 @@ def main() -> None:
         dpm_rpm=1.44,
         clay=rng.uniform(5, 60, n),
     )
+
+
+def numpy_on_case(kw: dict[str, Any]) -> np.ndarray:
+    """`numpy_rothc` on a case of `make_case`."""
+    return numpy_rothc(
+        kw["pools"], kw["temperature"], kw["precipitation"], kw["evaporation"], kw["cover"],
+        kw["plant_input"], kw["dpm_rpm"], kw["clay"],
+    )  # fmt: skip
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--pixels", type=int, default=100_000)
+    ap.add_argument("--months", type=int, default=240)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    n, months = args.pixels, args.months
+    kw = make_case(n, months)
     work = n * months
 
     def best(fn) -> float:
@@ -73,28 +87,8 @@ def main() -> None:
 
     t1 = best(lambda: rothc.run(**kw, threads=1))
     tall = best(lambda: rothc.run(**kw))
-    tnp = best(
-        lambda: numpy_rothc(
-            kw["pools"],
-            kw["temperature"],
-            kw["precipitation"],
-            kw["evaporation"],
-            kw["cover"],
-            kw["plant_input"],
-            1.44,
-            kw["clay"],
-        )
-    )
-    ref = numpy_rothc(
-        kw["pools"],
-        kw["temperature"],
-        kw["precipitation"],
-        kw["evaporation"],
-        kw["cover"],
-        kw["plant_input"],
-        1.44,
-        kw["clay"],
-    )
+    tnp = best(lambda: numpy_on_case(kw))
+    ref = numpy_on_case(kw)
     got = rothc.run(**kw).pools
     agree = float(np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-9)))
     cores = os.cpu_count()

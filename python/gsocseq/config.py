@@ -419,6 +419,20 @@ def from_dict(
     )
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML file ``path``; a missing, unreadable or invalid file is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
 def load(
     source: str | os.PathLike | Mapping[str, Any] | Config, require_inputs: bool = True
 ) -> Config:
@@ -428,16 +442,7 @@ def load(
     if isinstance(source, Mapping):
         return from_dict(source, require_inputs=require_inputs)
     path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path)
     return from_dict(
         data, base_dir=path.resolve().parent, source=path.resolve(), require_inputs=require_inputs
     )

@@ -88,51 +88,18 @@ def layers(config: Config, scenarios: list[str], t0_year: int) -> list[Layer]:
             out.append(
                 Layer("T0", description=f"SOC stock at t0 ({t0_year}), 0-30 cm", units=UNITS_STOCK)
             )
-        for s in scenarios:
-            out.append(
-                Layer(
-                    f"finalSOC_{s}",
-                    year=year,
-                    description=f"SOC stock {t0_year + years}, {s}",
-                    units=UNITS_STOCK,
+        stock = f"SOC stock {t0_year + years}"
+        for product, names, what, units in (
+            ("finalSOC", scenarios, stock, UNITS_STOCK),
+            ("AbsDiff", scenarios, f"SOC change {span}", UNITS_STOCK),
+            ("RelDiff", ssms, f"SOC minus BAU, {span}", UNITS_STOCK),
+            ("ASR", scenarios, f"absolute sequestration rate {span}", UNITS_RATE),
+            ("RSR", ssms, f"relative sequestration rate vs BAU, {span}", UNITS_RATE),
+        ):
+            for s in names:
+                out.append(
+                    Layer(f"{product}_{s}", year=year, description=f"{what}, {s}", units=units)
                 )
-            )
-        for s in scenarios:
-            out.append(
-                Layer(
-                    f"AbsDiff_{s}",
-                    year=year,
-                    description=f"SOC change {span}, {s}",
-                    units=UNITS_STOCK,
-                )
-            )
-        for s in ssms:
-            out.append(
-                Layer(
-                    f"RelDiff_{s}",
-                    year=year,
-                    description=f"SOC {s} minus BAU, {span}",
-                    units=UNITS_STOCK,
-                )
-            )
-        for s in scenarios:
-            out.append(
-                Layer(
-                    f"ASR_{s}",
-                    year=year,
-                    description=f"absolute sequestration rate {span}, {s}",
-                    units=UNITS_RATE,
-                )
-            )
-        for s in ssms:
-            out.append(
-                Layer(
-                    f"RSR_{s}",
-                    year=year,
-                    description=f"relative sequestration rate {span}, {s} vs BAU",
-                    units=UNITS_RATE,
-                )
-            )
         if not minmax:
             continue
 
@@ -159,40 +126,16 @@ def layers(config: Config, scenarios: list[str], t0_year: int) -> list[Layer]:
             out.append(unc(f"RSR_{s}", f"RSR {s}"))
     out += extra_layers(config, scenarios)
     if config.run.intermediate:
-        out += [
-            Layer(
-                "Ceq",
-                description="equilibrium carbon input of the spin-up",
-                units=UNITS_RATE,
-                intermediate=True,
-            ),
-            Layer(
-                "Cin_t0",
-                description="carbon input of the last warm-up year",
-                units=UNITS_RATE,
-                intermediate=True,
-            ),
-            Layer(
-                "Cin_mean",
-                description="mean warm-up carbon input (BAU input)",
-                units=UNITS_RATE,
-                intermediate=True,
-            ),
-            Layer(
-                "Pools2000",
-                description="pools DPM, RPM, BIO, HUM, IOM at the end of the spin-up",
-                units=UNITS_STOCK,
-                bands=5,
-                intermediate=True,
-            ),
-            Layer(
-                f"Pools{t0_year}",
-                description=f"pools DPM, RPM, BIO, HUM, IOM at t0 ({t0_year})",
-                units=UNITS_STOCK,
-                bands=5,
-                intermediate=True,
-            ),
-        ]
+        for product, what, units, bands in (
+            ("Ceq", "equilibrium carbon input of the spin-up", UNITS_RATE, 1),
+            ("Cin_t0", "carbon input of the last warm-up year", UNITS_RATE, 1),
+            ("Cin_mean", "mean warm-up carbon input (BAU input)", UNITS_RATE, 1),
+            ("Pools2000", "pools at the end of the spin-up", UNITS_STOCK, 5),
+            (f"Pools{t0_year}", f"pools at t0 ({t0_year})", UNITS_STOCK, 5),
+        ):
+            out.append(
+                Layer(product, description=what, units=units, bands=bands, intermediate=True)
+            )
     return out
 
 

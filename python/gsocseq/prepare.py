@@ -47,15 +47,10 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
 from gsocseq.classes import ESA_TO_FAO, NAMES
-from gsocseq.config import ConfigError, _check_keys, _typed
+from gsocseq.config import ConfigError, _check_keys, _typed, read_toml
 from gsocseq.config import from_dict as _run_config_from_dict
 from gsocseq.rasters import InputError, atomic_raster
 from gsocseq.warmup import PERTURBATIONS, miami_npp
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = ["prepare", "prepare_command", "soil_0_30", "terraclimate_temperature"]
 
@@ -184,16 +179,7 @@ def _read_config(config: Union[str, os.PathLike, Mapping[str, Any]]) -> tuple[di
         base = Path(".").resolve()
     else:
         path = Path(config)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: configuration file not found") from None
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        data = read_toml(path)
         base = path.resolve().parent
     if "prepare" in data:
         _check_keys(data, ("prepare",), "configuration")

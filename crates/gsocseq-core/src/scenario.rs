@@ -221,6 +221,7 @@ pub struct PixelOutput {
 #[derive(Debug, Default)]
 pub struct Workspace {
     rates: Vec<f64>,
+    maps: Vec<YearMap>,
     samples: Vec<f64>,
     scratch: Vec<f64>,
 }
@@ -654,8 +655,17 @@ fn rothamsted_chain(
     if negative {
         out.flags |= flags::NEGATIVE_POOL;
     }
-    for (s, years) in steady.iter_mut().enumerate() {
-        *years = years_to_steady_state(&soil, &forcing, tsmd, pools_t0, inputs(s));
+    if !steady.is_empty() {
+        // the monthly maps (for a unit input) are shared by every scenario
+        let mut pre = std::mem::take(&mut ws.maps);
+        let year = forward_unit_maps(&soil, &forcing, tsmd, &mut pre);
+        for (s, years) in steady.iter_mut().enumerate() {
+            *years = match &year {
+                Some(year) => steady_years(&pre, year, pools_t0, inputs(s)),
+                None => f64::NAN,
+            };
+        }
+        ws.maps = pre;
     }
 }
 
@@ -671,42 +681,60 @@ pub fn years_to_steady_state(
     pools_t0: Pools,
     monthly_input: f64,
 ) -> f64 {
-    const MAX_YEARS: usize = 10_000;
+    let mut pre = Vec::new();
+    match forward_unit_maps(soil, forcing, tsmd, &mut pre) {
+        Some(year) => steady_years(&pre, &year, pools_t0, monthly_input),
+        None => f64::NAN,
+    }
+}
+
+/// Monthly maps of the forward climate for a unit monthly input, from the deficit `tsmd`
+/// (mm): the months before the deficit is periodic go to `pre`, the periodic year is
+/// returned (None when the deficit is not periodic within 10,000 years).
+fn forward_unit_maps(
+    soil: &Soil,
+    forcing: &dyn Fn(usize) -> MonthForcing,
+    tsmd: f64,
+    pre: &mut Vec<YearMap>,
+) -> Option<[YearMap; 12]> {
     let dpm_rpm = forcing(0).dpm_rpm;
-    let split = [
-        dpm_rpm / (dpm_rpm + 1.0) * monthly_input,
-        1.0 / (dpm_rpm + 1.0) * monthly_input,
-        0.0,
-        0.0,
-    ];
-    let iom = pools_t0[4];
-    // months before the deficit is periodic, then the periodic year (as monthly maps)
-    let mut pre: Vec<YearMap> = Vec::new();
+    let unit = [dpm_rpm / (dpm_rpm + 1.0), 1.0 / (dpm_rpm + 1.0), 0.0, 0.0];
+    pre.clear();
     let mut year: [YearMap; 12] = [YearMap::identity(); 12];
     let mut acc = tsmd;
-    let mut periodic = false;
-    for _ in 0..MAX_YEARS {
+    for _ in 0..STEADY_MAX_YEARS {
         let start = acc;
         for (m, map) in year.iter_mut().enumerate() {
             let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
-            *map = YearMap::month(soil, rate, split);
+            *map = YearMap::month(soil, rate, unit);
         }
         if acc == start {
-            periodic = true;
-            break;
+            return Some(year);
         }
         pre.extend_from_slice(&year);
     }
-    if !periodic {
-        return f64::NAN;
-    }
+    None
+}
+
+/// Years stepped at most towards the steady state.
+const STEADY_MAX_YEARS: usize = 10_000;
+
+/// Years to the steady state for the monthly input `monthly_input` (t C/ha), from the unit
+/// maps of [`forward_unit_maps`].
+fn steady_years(pre: &[YearMap], year: &[YearMap; 12], pools_t0: Pools, monthly_input: f64) -> f64 {
+    const MAX_YEARS: usize = STEADY_MAX_YEARS;
+    let iom = pools_t0[4];
     let composed = year.iter().fold(YearMap::identity(), |a, m| a.then(m));
-    let c_eq = composed.fixed_point();
+    let c_eq = YearMap {
+        g: composed.g.map(|v| v * monthly_input),
+        ..composed
+    }
+    .fixed_point();
     let soc_eq = c_eq.iter().sum::<f64>() + iom;
     let mut orbit = [0.0; 12];
     let mut c = c_eq;
     for (m, map) in year.iter().enumerate() {
-        c = map.apply(c);
+        c = map.apply_scaled(c, monthly_input);
         orbit[m] = c.iter().sum::<f64>() + iom;
     }
     let soc_t0 = total(&pools_t0);
@@ -724,7 +752,7 @@ pub fn years_to_steady_state(
     let mut j = 0usize;
     let mut previous_dev = f64::INFINITY;
     let mut step = |map: &YearMap, c: &mut [f64; 4], j: &mut usize| -> f64 {
-        *c = map.apply(*c);
+        *c = map.apply_scaled(*c, monthly_input);
         *j += 1;
         let soc = c.iter().sum::<f64>() + iom;
         if *j == last_fail + 1 {
@@ -736,7 +764,7 @@ pub fn years_to_steady_state(
         }
         soc
     };
-    for map in &pre {
+    for map in pre {
         step(map, &mut c, &mut j);
     }
     for _ in 0..MAX_YEARS {
