@@ -9,7 +9,7 @@ use gsocseq_core::scenario::{
     final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
     SpinupMethod, Workspace,
 };
-use gsocseq_core::solver::{run, MonthForcing};
+use gsocseq_core::solver::{run, ForcingTable, MonthForcing, RunBuffers};
 use std::hint::black_box;
 
 const T: [f64; 12] = [
@@ -38,6 +38,8 @@ fn month(m: usize) -> MonthForcing {
 
 fn benches(c: &mut Criterion) {
     let soil = Soil::new(23.4, 30.0, 1.0);
+    let mut buffers = RunBuffers::default();
+    let twenty_years: ForcingTable = (0..240).map(month).collect();
     c.bench_function("run_20_years_per_pixel", |b| {
         b.iter(|| {
             let mut pools = [0.5, 6.0, 0.8, 30.0, 3.0];
@@ -46,8 +48,8 @@ fn benches(c: &mut Criterion) {
                 &mut pools,
                 &mut tsmd,
                 &soil,
-                black_box(240),
-                month,
+                &black_box(&twenty_years).series(),
+                &mut buffers,
                 |_, _, _| {},
             );
             black_box(pools)
@@ -63,7 +65,8 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut pools = [0.5, 6.0, 0.8, 30.0, 3.0];
             let mut tsmd = 0.0;
-            run(&mut pools, &mut tsmd, &soil, 12, month, |_, _, _| {});
+            let year = twenty_years.series().first_months(12);
+            run(&mut pools, &mut tsmd, &soil, &year, &mut buffers, |_, _, _| {});
             black_box(pools)
         })
     });

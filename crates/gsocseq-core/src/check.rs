@@ -51,6 +51,23 @@ impl Range {
         low_ok && value <= self.max
     }
 
+    /// Whether every value is finite and accepted, in one pass the compiler vectorises (no
+    /// early exit); callers look for the culprit with [`Range::check`] only when it is not.
+    pub fn all_finite_and_accepted(&self, values: &[f64]) -> bool {
+        // Finite bounds also reject infinities; NaN fails every comparison.
+        let low = self.min.max(f64::MIN);
+        let high = self.max.min(f64::MAX);
+        if self.exclusive_min {
+            values
+                .iter()
+                .fold(true, |ok, &v| ok & (v > low) & (v <= high))
+        } else {
+            values
+                .iter()
+                .fold(true, |ok, &v| ok & (v >= low) & (v <= high))
+        }
+    }
+
     /// Checks `value`; `location` describes where it is (only called on error).
     #[inline]
     pub fn check(
@@ -100,6 +117,12 @@ mod tests {
             .check("cover", 1.5, || "pixel 3, month 7".into())
             .unwrap_err();
         let msg = e.to_string();
+        assert!(COVER.all_finite_and_accepted(&[0.0, 0.6, 1.0]));
+        assert!(!COVER.all_finite_and_accepted(&[0.6, 1.5]));
+        assert!(!COVER.all_finite_and_accepted(&[0.6, f64::NAN]));
+        assert!(!ANY.all_finite_and_accepted(&[1.0, f64::INFINITY]));
+        assert!(ANY.all_finite_and_accepted(&[-1e300, 1e300]));
+        assert!(!DEPTH.all_finite_and_accepted(&[0.0]) && DEPTH.all_finite_and_accepted(&[1e-9]));
         assert!(msg.contains("cover") && msg.contains("pixel 3, month 7") && msg.contains("1.5"));
     }
 }

@@ -3,7 +3,7 @@
 use gsocseq_core::equilibrium::iterative;
 use gsocseq_core::modifiers::Soil;
 use gsocseq_core::pools::total;
-use gsocseq_core::solver::{run, MonthForcing};
+use gsocseq_core::solver::{run, ForcingTable, MonthForcing, RunBuffers};
 use std::path::PathBuf;
 
 fn data(name: &str) -> String {
@@ -62,8 +62,12 @@ fn reproduces_official_monthly_soc() {
         &mut pools,
         &mut tsmd,
         &soil,
-        828,
-        |m| forcing(&rows[12 + m]),
+        &rows[12..840]
+            .iter()
+            .map(forcing)
+            .collect::<ForcingTable>()
+            .series(),
+        &mut RunBuffers::default(),
         |m, p, out| {
             let soc = official[m][17];
             worst = worst.max((total(p) / soc - 1.0).abs());

@@ -5,11 +5,12 @@
 
 use gsocseq_core::check::{self, Range};
 use gsocseq_core::equilibrium;
-use gsocseq_core::solver::{self, MonthForcing};
+use gsocseq_core::solver;
 use gsocseq_core::{CoreError, Pools, Soil};
 use numpy::ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
+use std::sync::Mutex;
 
 mod fao;
 mod gather;
@@ -70,70 +71,95 @@ impl Forcing<'_> {
         self.temperature.ncols()
     }
 
-    #[inline]
-    fn month(&self, i: usize, m: usize) -> MonthForcing {
-        self.pixel(i).month(m)
+    /// Pixel `i`'s forcing as contiguous month slices (rows with strides, i.e. broadcast
+    /// arguments, copied into `buffers`), checked in the same pass: Err for the first value
+    /// out of its range (argument order, then month), None when a value is NaN or infinite
+    /// (the pixel's outputs are then NaN).
+    fn load<'s>(
+        &'s self,
+        i: usize,
+        buffers: &'s mut RowBuffers,
+    ) -> Result<Option<solver::ForcingSeries<'s>>, CoreError> {
+        let mut rows: [&'s [f64]; 8] = [&[]; 8];
+        let mut finite = true;
+        for (k, ((name, view, range), buf)) in
+            self.named().into_iter().zip(&mut buffers.rows).enumerate()
+        {
+            let row = view.row(i);
+            let values: &'s [f64] = match row.to_slice() {
+                Some(values) => values,
+                None => {
+                    buf.clear();
+                    buf.extend(row.iter().copied());
+                    buf
+                }
+            };
+            if !range.all_finite_and_accepted(values) {
+                for (m, &v) in values.iter().enumerate() {
+                    range.check(name, v, || format!("pixel {i}, month {m}"))?;
+                }
+                finite = false;
+            }
+            rows[k] = values;
+        }
+        Ok(finite.then_some(solver::ForcingSeries {
+            climate: solver::RateForcing {
+                temperature: rows[0],
+                precipitation: rows[1],
+                evaporation: rows[2],
+                cover: rows[3],
+                rate_factor: rows[7],
+            },
+            plant_input: rows[4],
+            fym_input: rows[5],
+            dpm_rpm: rows[6],
+        }))
     }
 
-    /// The rows of pixel `i`, fetched once for all its months.
-    #[inline]
-    fn pixel(&self, i: usize) -> PixelForcing<'_> {
-        PixelForcing {
-            rows: [
-                self.temperature.row(i),
-                self.precipitation.row(i),
-                self.evaporation.row(i),
-                self.cover.row(i),
-                self.plant_input.row(i),
-                self.fym_input.row(i),
-                self.dpm_rpm.row(i),
-                self.rate_factor.row(i),
-            ],
+    /// Runs `body(buffers, i, forcing, output)` for every pixel `i` in parallel, `forcing`
+    /// None when a value of the pixel is not finite. Returns the first out-of-range value in
+    /// pixel order (the pixels of the other outputs are computed all the same).
+    fn each_pixel<O: Send>(
+        &self,
+        outputs: impl IndexedParallelIterator<Item = O>,
+        body: impl Fn(&mut solver::RunBuffers, usize, Option<&solver::ForcingSeries<'_>>, O)
+            + Sync
+            + Send,
+    ) -> Result<(), CoreError> {
+        let first = FirstError::default();
+        outputs.enumerate().for_each_init(
+            || (RowBuffers::default(), solver::RunBuffers::default()),
+            |(rows, run), (i, out)| match self.load(i, rows) {
+                Ok(series) => body(run, i, series.as_ref(), out),
+                Err(e) => first.record(i, e),
+            },
+        );
+        first.into_result()
+    }
+}
+
+/// Per-thread copies of the strided forcing rows of one pixel.
+#[derive(Default)]
+struct RowBuffers {
+    rows: [Vec<f64>; 8],
+}
+
+/// The error of the lowest pixel index met in a parallel pass.
+#[derive(Default)]
+struct FirstError(Mutex<Option<(usize, CoreError)>>);
+
+impl FirstError {
+    fn record(&self, i: usize, e: CoreError) {
+        let mut first = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if first.as_ref().is_none_or(|(j, _)| i < *j) {
+            *first = Some((i, e));
         }
     }
 
-    /// Whether every forcing value of pixel `i` is finite.
-    fn finite(&self, i: usize) -> bool {
-        self.named()
-            .iter()
-            .all(|(_, a, _)| a.row(i).iter().all(|v| v.is_finite()))
-    }
-
-    /// The first out-of-range value, in pixel order, then argument order, then month.
-    fn validate(&self) -> Result<(), CoreError> {
-        let n = self.temperature.nrows();
-        let first = (0..n).into_par_iter().find_map_first(|i| {
-            for (name, a, range) in self.named() {
-                for (m, &v) in a.row(i).iter().enumerate() {
-                    if let Err(e) = range.check(name, v, || format!("pixel {i}, month {m}")) {
-                        return Some(e);
-                    }
-                }
-            }
-            None
-        });
-        first.map_or(Ok(()), Err)
-    }
-}
-
-/// The forcing rows of one pixel (1-D views: cheaper to index month by month).
-struct PixelForcing<'a> {
-    rows: [ArrayView1<'a, f64>; 8],
-}
-
-impl PixelForcing<'_> {
-    #[inline]
-    fn month(&self, m: usize) -> MonthForcing {
-        let r = &self.rows;
-        MonthForcing {
-            temperature: r[0][m],
-            precipitation: r[1][m],
-            evaporation: r[2][m],
-            cover: r[3][m],
-            plant_input: r[4][m],
-            fym_input: r[5][m],
-            dpm_rpm: r[6][m],
-            rate_factor: r[7][m],
+    fn into_result(self) -> Result<(), CoreError> {
+        match self.0.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
         }
     }
 }
@@ -254,7 +280,6 @@ fn run<'py>(
         with_threads(threads, || -> Result<_, CoreError> {
             sites.validate()?;
             check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
-            f.validate()?;
             let mut out_pools = vec![0.0; n * 5];
             let mut out_tsmd = vec![0.0; n];
             let mut out_co2 = vec![0.0; n];
@@ -263,23 +288,26 @@ fn run<'py>(
             let (chunk, chunk_co2) = ((traj_len * 5).max(1), traj_len.max(1));
             let mut monthly = vec![0.0; n * chunk];
             let mut monthly_co2 = vec![0.0; n * chunk_co2];
-            out_pools
+            let outputs = out_pools
                 .par_chunks_mut(5)
                 .zip(out_tsmd.par_iter_mut())
                 .zip(out_co2.par_iter_mut())
                 .zip(monthly.par_chunks_mut(chunk))
-                .zip(monthly_co2.par_chunks_mut(chunk_co2))
-                .enumerate()
-                .for_each(|(i, ((((p_out, t_out), c_out), traj), traj_co2))| {
-                    let row = pools0.row(i);
-                    let mut p: Pools = [row[0], row[1], row[2], row[3], row[4]];
-                    let mut acc = tsmd0[i];
-                    let forcing_i = f.pixel(i);
-                    if !(f.finite(i)
-                        && sites.finite(i)
-                        && acc.is_finite()
-                        && p.iter().all(|v| v.is_finite()))
+                .zip(monthly_co2.par_chunks_mut(chunk_co2));
+            f.each_pixel(outputs, |buffers, i, forcing, out| {
+                let ((((p_out, t_out), c_out), traj), traj_co2) = out;
+                let row = pools0.row(i);
+                let mut p: Pools = [row[0], row[1], row[2], row[3], row[4]];
+                let mut acc = tsmd0[i];
+                let forcing = match forcing {
+                    Some(forcing)
+                        if sites.finite(i)
+                            && acc.is_finite()
+                            && p.iter().all(|v| v.is_finite()) =>
                     {
+                        forcing
+                    }
+                    _ => {
                         p_out.fill(f64::NAN);
                         *t_out = f64::NAN;
                         *c_out = f64::NAN;
@@ -287,24 +315,25 @@ fn run<'py>(
                         traj_co2.fill(f64::NAN);
                         return;
                     }
-                    let soil = sites.soil(i);
-                    let co2 = solver::run(
-                        &mut p,
-                        &mut acc,
-                        &soil,
-                        months,
-                        |m| forcing_i.month(m),
-                        |m, pools, out| {
-                            if trajectory {
-                                traj[m * 5..m * 5 + 5].copy_from_slice(pools);
-                                traj_co2[m] = out.co2;
-                            }
-                        },
-                    );
-                    p_out.copy_from_slice(&p);
-                    *t_out = acc;
-                    *c_out = co2;
-                });
+                };
+                let soil = sites.soil(i);
+                let co2 = solver::run(
+                    &mut p,
+                    &mut acc,
+                    &soil,
+                    forcing,
+                    buffers,
+                    |m, pools, out| {
+                        if trajectory {
+                            traj[m * 5..m * 5 + 5].copy_from_slice(pools);
+                            traj_co2[m] = out.co2;
+                        }
+                    },
+                );
+                p_out.copy_from_slice(&p);
+                *t_out = acc;
+                *c_out = co2;
+            })?;
             Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
         })
     })?;
@@ -387,23 +416,21 @@ fn rate_modifiers<'py>(
         with_threads(threads, || -> Result<_, CoreError> {
             sites.validate()?;
             check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
-            f.validate()?;
             let mut out = vec![[0.0f64; 5]; n * months];
-            out.par_chunks_mut(months.max(1))
-                .enumerate()
-                .for_each(|(i, row)| {
-                    let ok = f.finite(i) && sites.finite(i) && tsmd0[i].is_finite();
-                    let soil = sites.soil(i);
-                    let mut acc = tsmd0[i];
-                    for (m, cell) in row.iter_mut().enumerate() {
-                        if !ok {
-                            *cell = [f64::NAN; 5];
-                            continue;
+            f.each_pixel(
+                out.par_chunks_mut(months.max(1)),
+                |_, i, forcing, row| match forcing {
+                    Some(forcing) if sites.finite(i) && tsmd0[i].is_finite() => {
+                        let soil = sites.soil(i);
+                        let mut acc = tsmd0[i];
+                        for (m, cell) in row.iter_mut().enumerate() {
+                            let o = solver::month_rate(&soil, &mut acc, &forcing.month(m));
+                            *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
                         }
-                        let o = solver::month_rate(&soil, &mut acc, &f.month(i, m));
-                        *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
                     }
-                });
+                    _ => row.fill([f64::NAN; 5]),
+                },
+            )?;
             Ok(out)
         })
     })?;
@@ -467,23 +494,19 @@ fn spinup<'py>(
         with_threads(threads, || -> Result<_, CoreError> {
             sites.validate()?;
             check_per_pixel("iom", &iom, check::INPUT)?;
-            f.validate()?;
-            let out: Vec<(Pools, f64, i64)> = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    if !(f.finite(i) && sites.finite(i) && iom[i].is_finite()) {
-                        return ([f64::NAN; 5], f64::NAN, 0);
-                    }
+            let mut out: Vec<(Pools, f64, i64)> = vec![([f64::NAN; 5], f64::NAN, 0); n];
+            f.each_pixel(out.par_iter_mut(), |_, i, forcing, o| {
+                if let Some(forcing) = forcing.filter(|_| sites.finite(i) && iom[i].is_finite()) {
                     let soil = sites.soil(i);
-                    let year = |m: usize| f.month(i, m);
+                    let year = |m: usize| forcing.month(m);
                     let s = if iterative {
                         equilibrium::iterative(&soil, &year, iom[i])
                     } else {
                         equilibrium::equilibrium(&soil, &year, iom[i])
                     };
-                    (s.pools, s.tsmd, s.count as i64)
-                })
-                .collect();
+                    *o = (s.pools, s.tsmd, s.count as i64);
+                }
+            })?;
             Ok(out)
         })
     })?;
@@ -539,19 +562,15 @@ fn equilibrium_inputs<'py>(
         with_threads(threads, || -> Result<_, CoreError> {
             sites.validate()?;
             check_per_pixel("soc", &soc, check::INPUT)?;
-            f.validate()?;
-            let out: Vec<(f64, Pools, f64)> = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    if !(f.finite(i) && sites.finite(i) && soc[i].is_finite()) {
-                        return (f64::NAN, [f64::NAN; 5], f64::NAN);
-                    }
+            let mut out: Vec<(f64, Pools, f64)> = vec![(f64::NAN, [f64::NAN; 5], f64::NAN); n];
+            f.each_pixel(out.par_iter_mut(), |_, i, forcing, o| {
+                if let Some(forcing) = forcing.filter(|_| sites.finite(i) && soc[i].is_finite()) {
                     let soil = sites.soil(i);
                     let (annual, pools, tsmd, _) =
-                        equilibrium::equilibrium_inputs(&soil, &|m| f.month(i, m), soc[i]);
-                    (annual, pools, tsmd)
-                })
-                .collect();
+                        equilibrium::equilibrium_inputs(&soil, &|m| forcing.month(m), soc[i]);
+                    *o = (annual, pools, tsmd);
+                }
+            })?;
             Ok(out)
         })
     })?;
