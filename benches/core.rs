@@ -9,7 +9,7 @@ use gsocseq_core::scenario::{
     final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
     SpinupMethod, Workspace,
 };
-use gsocseq_core::solver::{run, ForcingTable, MonthForcing, RunBuffers};
+use gsocseq_core::solver::{run, run_lanes, ForcingTable, MonthForcing, RunBuffers};
 use std::hint::black_box;
 
 const T: [f64; 12] = [
@@ -55,6 +55,25 @@ fn benches(c: &mut Criterion) {
             black_box(pools)
         })
     });
+    // four pixels in step, as `gsocseq.rothc.run` runs them; per 4 pixels
+    let mut lanes = <[RunBuffers; 4]>::default();
+    let soils = [soil; 4];
+    c.bench_function("run_20_years_4_pixels_in_step", |b| {
+        b.iter(|| {
+            let mut pools = [[0.5, 6.0, 0.8, 30.0, 3.0]; 4];
+            let mut tsmd = [0.0; 4];
+            let series = black_box(&twenty_years).series();
+            run_lanes(
+                &mut pools,
+                &mut tsmd,
+                &soils,
+                &[series; 4],
+                &mut lanes,
+                |_, _, _, _| {},
+            );
+            black_box(pools)
+        })
+    });
     c.bench_function("spinup_equilibrium_per_pixel", |b| {
         b.iter(|| black_box(equilibrium(&soil, &month, black_box(3.0))))
     });
@@ -66,7 +85,14 @@ fn benches(c: &mut Criterion) {
             let mut pools = [0.5, 6.0, 0.8, 30.0, 3.0];
             let mut tsmd = 0.0;
             let year = twenty_years.series().first_months(12);
-            run(&mut pools, &mut tsmd, &soil, &year, &mut buffers, |_, _, _| {});
+            run(
+                &mut pools,
+                &mut tsmd,
+                &soil,
+                &year,
+                &mut buffers,
+                |_, _, _| {},
+            );
             black_box(pools)
         })
     });
@@ -165,6 +191,38 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    // the exponential of 1,024 RothC-sized arguments: vectorised (AVX2 where the CPU has it),
+    // the portable loop, and the C library's exp one value at a time
+    let args: Vec<f64> = (0..1024).map(|i| -6.0 + 0.0123 * i as f64).collect();
+    let mut values = args.clone();
+    // (refilled by a loop: on some VMs memcpy costs more than the exponentials)
+    let refill = |values: &mut [f64], args: &[f64]| {
+        let one = black_box(1.0);
+        values.iter_mut().zip(args).for_each(|(v, a)| *v = a * one);
+    };
+    let mut group = c.benchmark_group("exp_1024_values");
+    group.bench_function("vmath_exp_in_place", |b| {
+        b.iter(|| {
+            refill(&mut values, &args);
+            gsocseq_core::vmath::exp_in_place(&mut values);
+            black_box(values[0])
+        })
+    });
+    group.bench_function("vmath_baseline", |b| {
+        b.iter(|| {
+            refill(&mut values, &args);
+            gsocseq_core::vmath::exp_in_place_baseline(&mut values);
+            black_box(values[0])
+        })
+    });
+    group.bench_function("libm_exp", |b| {
+        b.iter(|| {
+            refill(&mut values, &args);
+            values.iter_mut().for_each(|v| *v = v.exp());
+            black_box(values[0])
+        })
+    });
+    group.finish();
     let mut group = c.benchmark_group("slow");
     group.sample_size(10);
     group.bench_function("spinup_rothamsted_iterative_per_pixel", |b| {

@@ -7,7 +7,9 @@ use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
-use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
+use crate::solver::{
+    self, decompose, month_rate, ForcingSeries, MonthForcing, RateForcing, RunBuffers, YearMap,
+};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +226,18 @@ pub struct Workspace {
     maps: Vec<YearMap>,
     samples: Vec<f64>,
     scratch: Vec<f64>,
+    /// Warm-up forcing month by month: temperature, precipitation, PET, cover, rate factor,
+    /// plant input, FYM input, DPM/RPM.
+    warmup: [[Vec<f64>; 8]; 3],
+    run: [RunBuffers; 3],
+}
+
+/// A Rothamsted-mode chain between its phases.
+#[derive(Debug, Clone, Copy)]
+struct ChainState {
+    soil: Soil,
+    pools: Pools,
+    tsmd: f64,
 }
 
 /// Perturbation of a chain.
@@ -316,13 +330,14 @@ pub fn simulate_pixel(
     *out = PixelOutput::default();
     let runs = if opts.uncertainty { 3 } else { 1 };
     let perturb = perturbations(px);
-    for (r, p) in perturb.iter().enumerate().take(runs) {
-        match opts.mode {
-            Mode::Rothamsted => {
-                let st = if r == 0 { &mut *steady } else { &mut [][..] };
-                rothamsted_chain(opts, table, px, p, r, ws, out, final_soc, st)
+    match opts.mode {
+        Mode::Rothamsted => {
+            rothamsted_chains(opts, table, px, &perturb, runs, ws, out, final_soc, steady)
+        }
+        Mode::Fao => {
+            for r in 0..runs {
+                fao_chain(opts, table, px, &perturb, r, out, final_soc);
             }
-            Mode::Fao => fao_chain(opts, table, px, &perturb, r, out, final_soc),
         }
     }
     for chain in out.chains.iter().take(runs) {
@@ -390,7 +405,17 @@ fn monte_carlo(
             npp_reference,
         };
         let mut out = PixelOutput::default();
-        rothamsted_chain(opts, table, px, &p, 0, ws, &mut out, &mut finals, &mut []);
+        rothamsted_chains(
+            opts,
+            table,
+            px,
+            &[p; 3],
+            1,
+            ws,
+            &mut out,
+            &mut finals,
+            &mut [],
+        );
         samples[d * width] = out.chains[0].soc_t0;
         for s in 0..n_s {
             samples[d * width + 1 + s] = finals[index(opts, h, s, 0)];
@@ -465,17 +490,16 @@ fn increase(opts: &Options, table: &ClassTable, s: usize, class: u8) -> f64 {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn rothamsted_chain(
+/// Spin-up of a Rothamsted-mode chain and the forcing of its warm-up (into `warmup`).
+fn rothamsted_spinup(
     opts: &Options,
     table: &ClassTable,
     px: &PixelInput<'_>,
     p: &Perturbation,
     r: usize,
-    ws: &mut Workspace,
+    warmup: &mut [Vec<f64>; 8],
     out: &mut PixelOutput,
-    final_soc: &mut [f64],
-    steady: &mut [f64],
-) {
+) -> ChainState {
     let soc = px.soc * p.soc;
     let clay = px.clay * p.clay;
     let soil = Soil::new(clay, opts.depth, opts.evap_coefficient);
@@ -493,7 +517,7 @@ fn rothamsted_chain(
     let iom = falloon_iom(soc);
 
     // Phase 1: spin-up
-    let (ceq, mut pools, mut tsmd) = match opts.spinup {
+    let (ceq, pools, tsmd) = match opts.spinup {
         SpinupMethod::Equilibrium | SpinupMethod::RothamstedIterative => {
             let (ceq, pools, tsmd, periodic) =
                 equilibrium::equilibrium_inputs(&soil, &spin_year, soc);
@@ -574,6 +598,12 @@ fn rothamsted_chain(
     let mut restart = true;
     let mut input_sum = 0.0;
     let mut input = 0.0;
+    let [w_t, w_p, w_pet, w_cover, w_rate, w_plant, w_fym, w_dpm_rpm] = warmup;
+    for column in [
+        &mut *w_t, w_p, w_pet, w_cover, w_rate, w_plant, w_fym, w_dpm_rpm,
+    ] {
+        column.clear();
+    }
     for y in 0..years {
         let class = px.warmup_class[y];
         let coef = table.coef[class as usize];
@@ -603,30 +633,135 @@ fn rothamsted_chain(
             previous_input = input;
         }
         input_sum += input;
-        let dpm_rpm = px.warmup_dpm_rpm[y];
         let paddy = table.paddy[class as usize];
-        for m in 0..12 {
-            let f = MonthForcing {
-                temperature: t[m] * p.temperature,
-                precipitation: pr[m] * p.precipitation,
-                evaporation: pet[m],
-                cover: px.warmup_cover[m],
-                plant_input: input / 12.0,
-                fym_input: 0.0,
-                dpm_rpm,
-                rate_factor: paddy,
-            };
-            let rate = month_rate(&soil, &mut tsmd, &f).rate;
-            decompose(&mut pools, &soil, rate, f.plant_input, dpm_rpm, 0.0);
-        }
+        w_t.extend(t.iter().map(|t| t * p.temperature));
+        w_p.extend(pr.iter().map(|pr| pr * p.precipitation));
+        w_pet.extend_from_slice(pet);
+        w_cover.extend_from_slice(px.warmup_cover);
+        w_rate.extend([paddy; 12]);
+        w_plant.extend([input / 12.0; 12]);
+        w_fym.extend([0.0; 12]);
+        w_dpm_rpm.extend([px.warmup_dpm_rpm[y]; 12]);
     }
     let chain = &mut out.chains[r];
-    chain.pools_t0 = pools;
-    chain.soc_t0 = total(&pools);
     chain.cin_t0 = input;
     chain.cin_mean = input_sum / years as f64;
-    chain.tsmd_t0 = tsmd;
+    ChainState { soil, pools, tsmd }
+}
 
+/// The warm-up forcing of [`rothamsted_spinup`] as slices.
+fn warmup_series(w: &[Vec<f64>; 8]) -> ForcingSeries<'_> {
+    ForcingSeries {
+        climate: RateForcing {
+            temperature: &w[0],
+            precipitation: &w[1],
+            evaporation: &w[2],
+            cover: &w[3],
+            rate_factor: &w[4],
+        },
+        plant_input: &w[5],
+        fym_input: &w[6],
+        dpm_rpm: &w[7],
+    }
+}
+
+/// The Rothamsted-mode chains of a pixel: spin-up, then the 20 warm-up years of the chains
+/// run in step (`solver::run_lanes`), then the forward scenarios.
+#[allow(clippy::too_many_arguments)]
+fn rothamsted_chains(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    perturb: &[Perturbation; 3],
+    runs: usize,
+    ws: &mut Workspace,
+    out: &mut PixelOutput,
+    final_soc: &mut [f64],
+    steady: &mut [f64],
+) {
+    let mut states = [None; 3];
+    for r in 0..runs {
+        states[r] = Some(rothamsted_spinup(
+            opts,
+            table,
+            px,
+            &perturb[r],
+            r,
+            &mut ws.warmup[r],
+            out,
+        ));
+    }
+    // Twenty years of months in one go: the rates in vectorised batches, the chains in step.
+    if let [Some(a), Some(b), Some(c)] = states {
+        let mut chains = [a, b, c];
+        let mut pools = chains.map(|c| c.pools);
+        let mut tsmd = chains.map(|c| c.tsmd);
+        let soils = chains.map(|c| c.soil);
+        let [w0, w1, w2] = &ws.warmup;
+        let series = [warmup_series(w0), warmup_series(w1), warmup_series(w2)];
+        solver::run_lanes(
+            &mut pools,
+            &mut tsmd,
+            &soils,
+            &series,
+            &mut ws.run,
+            |_, _, _, _| {},
+        );
+        for (r, chain) in chains.iter_mut().enumerate() {
+            (chain.pools, chain.tsmd) = (pools[r], tsmd[r]);
+        }
+        states = chains.map(Some);
+    } else {
+        for (r, state) in states.iter_mut().enumerate().take(runs) {
+            if let Some(state) = state {
+                solver::run(
+                    &mut state.pools,
+                    &mut state.tsmd,
+                    &state.soil,
+                    &warmup_series(&ws.warmup[r]),
+                    &mut ws.run[r],
+                    |_, _, _| {},
+                );
+            }
+        }
+    }
+    for r in 0..runs {
+        let state = states[r].expect("every chain was spun up");
+        let chain = &mut out.chains[r];
+        chain.pools_t0 = state.pools;
+        chain.soc_t0 = total(&state.pools);
+        chain.tsmd_t0 = state.tsmd;
+        let st = if r == 0 { &mut *steady } else { &mut [][..] };
+        rothamsted_forward(
+            opts,
+            table,
+            px,
+            &perturb[r],
+            r,
+            &state,
+            ws,
+            out,
+            final_soc,
+            st,
+        );
+    }
+}
+
+/// Forward scenarios of a Rothamsted-mode chain from its state at t0.
+#[allow(clippy::too_many_arguments)]
+fn rothamsted_forward(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    p: &Perturbation,
+    r: usize,
+    state: &ChainState,
+    ws: &mut Workspace,
+    out: &mut PixelOutput,
+    final_soc: &mut [f64],
+    steady: &mut [f64],
+) {
+    let (soil, tsmd) = (state.soil, state.tsmd);
     // Phase 3: forward. The rates do not depend on the input, so every scenario shares them.
     let fwd_paddy = table.paddy[px.forward_class as usize];
     let forcing = |m: usize| MonthForcing {

@@ -139,6 +139,20 @@ pub struct ForcingSeries<'a> {
 }
 
 impl<'a> ForcingSeries<'a> {
+    /// No months.
+    pub const EMPTY: ForcingSeries<'static> = ForcingSeries {
+        climate: RateForcing {
+            temperature: &[],
+            precipitation: &[],
+            evaporation: &[],
+            cover: &[],
+            rate_factor: &[],
+        },
+        plant_input: &[],
+        fym_input: &[],
+        dpm_rpm: &[],
+    };
+
     /// The first `months` months.
     pub fn first_months(&self, months: usize) -> ForcingSeries<'a> {
         let c = &self.climate;
@@ -239,6 +253,9 @@ pub struct RunBuffers {
     rate: Vec<f64>,
     /// exp(-rate k_i / 12) of the four active pools, month by month.
     decay: Vec<[f64; 4]>,
+    /// Carbon added at the end of each month, t C/ha: plant to DPM, plant to RPM, FYM to
+    /// DPM, FYM to RPM, FYM to HUM.
+    inputs: Vec<[f64; 5]>,
 }
 
 impl RunBuffers {
@@ -249,6 +266,7 @@ impl RunBuffers {
             self.tsmd.resize(months, 0.0);
             self.rate.resize(months, 0.0);
             self.decay.resize(months, [0.0; 4]);
+            self.inputs.resize(months, [0.0; 5]);
         }
     }
 
@@ -256,14 +274,19 @@ impl RunBuffers {
     /// computed in two vectorised batches; the same bits as [`month_rate`] and [`decompose`]
     /// month by month.
     pub fn rates(&mut self, soil: &Soil, tsmd: &mut f64, climate: &RateForcing<'_>) {
+        rates_lanes(
+            std::array::from_mut(self),
+            std::array::from_ref(soil),
+            std::array::from_mut(tsmd),
+            std::array::from_ref(climate),
+        )
+    }
+
+    /// Stage 1 of the rates: the temperature factors (vectorised across months).
+    fn temperature_factors(&mut self, climate: &RateForcing<'_>) {
         let months = climate.temperature.len();
         self.resize(months);
-        let (t, p, e) = (
-            &climate.temperature[..months],
-            &climate.precipitation[..months],
-            &climate.evaporation[..months],
-        );
-        let (cover, rate_factor) = (&climate.cover[..months], &climate.rate_factor[..months]);
+        let t = &climate.temperature[..months];
         let a = &mut self.a[..months];
         for (a, &t) in a.iter_mut().zip(t) {
             *a = 106.06 / (t + 18.27);
@@ -273,22 +296,21 @@ impl RunBuffers {
         for (a, &t) in a.iter_mut().zip(t) {
             *a = if t < -5.0 { 0.0 } else { 47.91 / (*a + 1.0) };
         }
-        // The deficit is the only sequential part; the rest vectorises across months.
-        let tsmd_out = &mut self.tsmd[..months];
-        for m in 0..months {
-            let water_balance = p[m] - soil.evap_coefficient * e[m];
-            *tsmd = soil
-                .moisture
-                .update_tsmd(*tsmd, water_balance, is_bare(cover[m]));
-            tsmd_out[m] = *tsmd;
-        }
-        let (b, rates, decay) = (
+    }
+
+    /// Stage 3 of the rates, after the deficits: moisture factors, rates and decay factors
+    /// (vectorised across months).
+    fn decay_factors(&mut self, soil: &Soil, climate: &RateForcing<'_>) {
+        let months = climate.temperature.len();
+        let (cover, rate_factor) = (&climate.cover[..months], &climate.rate_factor[..months]);
+        let (a, b, tsmd) = (
+            &self.a[..months],
             &mut self.b[..months],
-            &mut self.rate[..months],
-            &mut self.decay[..months],
+            &self.tsmd[..months],
         );
+        let (rates, decay) = (&mut self.rate[..months], &mut self.decay[..months]);
         for m in 0..months {
-            b[m] = soil.moisture.moisture_factor(tsmd_out[m]);
+            b[m] = soil.moisture.moisture_factor(tsmd[m]);
             let rate = a[m] * b[m] * cover[m] * rate_factor[m];
             rates[m] = rate;
             decay[m] = [
@@ -299,6 +321,57 @@ impl RunBuffers {
             ];
         }
         vmath::exp_in_place(decay.as_flattened_mut());
+    }
+
+    /// The split inputs of every month of `forcing` (vectorised across months), for
+    /// [`RunBuffers::decompose_month`].
+    pub fn inputs(&mut self, forcing: &ForcingSeries<'_>) {
+        let months = forcing.months();
+        self.resize(months);
+        let (plant, fym) = (&forcing.plant_input[..months], &forcing.fym_input[..months]);
+        let dpm_rpm = &forcing.dpm_rpm[..months];
+        // The ratio rarely changes from month to month: its two divisions are reused.
+        let mut ratio = f64::NAN;
+        let (mut to_dpm, mut to_rpm) = (f64::NAN, f64::NAN);
+        for (m, out) in self.inputs[..months].iter_mut().enumerate() {
+            if dpm_rpm[m].to_bits() != ratio.to_bits() {
+                ratio = dpm_rpm[m];
+                (to_dpm, to_rpm) = split_plant_input(1.0, ratio);
+            }
+            // the same bits as `split_plant_input(plant[m], dpm_rpm[m])`
+            let (plant_dpm, plant_rpm) = (to_dpm * plant[m], to_rpm * plant[m]);
+            let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym[m]);
+            *out = [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum];
+        }
+    }
+
+    /// [`RunBuffers::decompose`] with the inputs of month `m` of the last
+    /// [`RunBuffers::inputs`].
+    #[inline]
+    pub fn decompose_month(&self, m: usize, pools: &mut Pools, soil: &Soil) -> f64 {
+        let [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum] = self.inputs[m];
+        let co2 = self.decay_month(m, pools, soil);
+        pools[DPM] = pools[DPM] + plant_dpm + fym_dpm;
+        pools[RPM] = pools[RPM] + plant_rpm + fym_rpm;
+        pools[HUM] += fym_hum;
+        co2
+    }
+
+    /// Decomposition of month `m` of the last [`RunBuffers::rates`], without the inputs.
+    #[inline]
+    fn decay_month(&self, m: usize, pools: &mut Pools, soil: &Soil) -> f64 {
+        let p = &soil.partition;
+        let decay = &self.decay[m];
+        let mut d = [0.0; 4];
+        for i in [DPM, RPM, BIO, HUM] {
+            let remaining = pools[i] * decay[i];
+            d[i] = pools[i] - remaining;
+            pools[i] = remaining;
+        }
+        let co2 = d[DPM] * p.co2 + d[RPM] * p.co2 + d[BIO] * p.co2 + d[HUM] * p.co2;
+        pools[BIO] = pools[BIO] + d[DPM] * p.bio + d[RPM] * p.bio + d[BIO] * p.bio + d[HUM] * p.bio;
+        pools[HUM] = pools[HUM] + d[DPM] * p.hum + d[RPM] * p.hum + d[BIO] * p.hum + d[HUM] * p.hum;
+        co2
     }
 
     /// Decomposes `pools` in month `m` of the last [`RunBuffers::rates`] and adds the inputs
@@ -313,17 +386,7 @@ impl RunBuffers {
         dpm_rpm: f64,
         fym_input: f64,
     ) -> f64 {
-        let p = &soil.partition;
-        let decay = &self.decay[m];
-        let mut d = [0.0; 4];
-        for i in [DPM, RPM, BIO, HUM] {
-            let remaining = pools[i] * decay[i];
-            d[i] = pools[i] - remaining;
-            pools[i] = remaining;
-        }
-        let co2 = d[DPM] * p.co2 + d[RPM] * p.co2 + d[BIO] * p.co2 + d[HUM] * p.co2;
-        pools[BIO] = pools[BIO] + d[DPM] * p.bio + d[RPM] * p.bio + d[BIO] * p.bio + d[HUM] * p.bio;
-        pools[HUM] = pools[HUM] + d[DPM] * p.hum + d[RPM] * p.hum + d[BIO] * p.hum + d[HUM] * p.hum;
+        let co2 = self.decay_month(m, pools, soil);
         let (plant_dpm, plant_rpm) = split_plant_input(plant_input, dpm_rpm);
         let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym_input);
         pools[DPM] = pools[DPM] + plant_dpm + fym_dpm;
@@ -346,6 +409,39 @@ impl RunBuffers {
     }
 }
 
+/// [`RunBuffers::rates`] of `L` independent series at once (the same number of months): the
+/// deficit, the one sequential part, advances the lanes in step so that their dependency
+/// chains overlap.
+pub fn rates_lanes<const L: usize>(
+    buffers: &mut [RunBuffers; L],
+    soils: &[Soil; L],
+    tsmd: &mut [f64; L],
+    climate: &[RateForcing<'_>; L],
+) {
+    let months = climate[0].temperature.len();
+    for (buffers, climate) in buffers.iter_mut().zip(climate) {
+        assert_eq!(
+            climate.temperature.len(),
+            months,
+            "lanes of different lengths"
+        );
+        buffers.temperature_factors(climate);
+    }
+    for m in 0..months {
+        for l in 0..L {
+            let (soil, c) = (&soils[l], &climate[l]);
+            let water_balance = c.precipitation[m] - soil.evap_coefficient * c.evaporation[m];
+            tsmd[l] = soil
+                .moisture
+                .update_tsmd(tsmd[l], water_balance, is_bare(c.cover[m]));
+            buffers[l].tsmd[m] = tsmd[l];
+        }
+    }
+    for l in 0..L {
+        buffers[l].decay_factors(&soils[l], &climate[l]);
+    }
+}
+
 /// Runs the months of `forcing` from `pools` and `tsmd`; `observe(m, pools, outcome)` sees
 /// the state at the end of every month. Returns the cumulative CO2-C released (t C/ha). The
 /// same bits as [`step_month`] month by month; `buffers` holds the per-month rates (computed
@@ -362,19 +458,50 @@ pub fn run<O>(
 where
     O: FnMut(usize, &Pools, &MonthOutcome),
 {
-    let months = forcing.months();
-    buffers.rates(soil, tsmd, &forcing.climate);
-    let (plant, fym, dpm_rpm) = (
-        &forcing.plant_input[..months],
-        &forcing.fym_input[..months],
-        &forcing.dpm_rpm[..months],
+    let [co2] = run_lanes(
+        std::array::from_mut(pools),
+        std::array::from_mut(tsmd),
+        std::array::from_ref(soil),
+        std::array::from_ref(forcing),
+        std::array::from_mut(buffers),
+        |_, m, pools, out| observe(m, pools, out),
     );
-    let cover = &forcing.climate.cover[..months];
-    let mut co2 = 0.0;
+    co2
+}
+
+/// [`run`] of `L` independent series of the same number of months at once, advanced in step
+/// (their sequential dependency chains overlap: several times the throughput of one at a
+/// time); `observe(lane, m, pools, outcome)`. Each lane gives the same bits as [`run`].
+#[inline]
+pub fn run_lanes<const L: usize, O>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    forcing: &[ForcingSeries<'_>; L],
+    buffers: &mut [RunBuffers; L],
+    mut observe: O,
+) -> [f64; L]
+where
+    O: FnMut(usize, usize, &Pools, &MonthOutcome),
+{
+    let months = forcing[0].months();
+    rates_lanes(buffers, soils, tsmd, &forcing.map(|f| f.climate));
+    for (buffers, forcing) in buffers.iter_mut().zip(forcing) {
+        buffers.inputs(forcing);
+    }
+    let mut co2 = [0.0; L];
     for m in 0..months {
-        let c = buffers.decompose(m, pools, soil, plant[m], dpm_rpm[m], fym[m]);
-        co2 += c;
-        observe(m, pools, &buffers.outcome(m, cover[m], c));
+        for l in 0..L {
+            let f = &forcing[l];
+            let c = buffers[l].decompose_month(m, &mut pools[l], &soils[l]);
+            co2[l] += c;
+            observe(
+                l,
+                m,
+                &pools[l],
+                &buffers[l].outcome(m, f.climate.cover[m], c),
+            );
+        }
     }
     co2
 }
@@ -539,11 +666,11 @@ mod tests {
             temperature: -8.0 + 3.1 * (m % 13) as f64,
             precipitation: 10.0 + 17.0 * (m % 7) as f64,
             evaporation: 5.0 + 23.0 * (m % 5) as f64,
-            cover: if m % 3 == 0 { 1.0 } else { 0.6 },
+            cover: if m.is_multiple_of(3) { 1.0 } else { 0.6 },
             plant_input: 0.01 * (m % 11) as f64,
             fym_input: 0.02 * (m % 4) as f64,
             dpm_rpm: 1.44,
-            rate_factor: if m % 17 == 0 { 0.4 } else { 1.0 },
+            rate_factor: if m.is_multiple_of(17) { 0.4 } else { 1.0 },
         };
         let (mut p1, mut t1) = ([1.0, 5.0, 0.8, 30.0, 3.0], -3.0);
         let (mut p2, mut t2) = (p1, t1);

@@ -5,7 +5,7 @@
 
 use gsocseq_core::check::{self, Range};
 use gsocseq_core::equilibrium;
-use gsocseq_core::solver;
+use gsocseq_core::solver::{self, MonthOutcome};
 use gsocseq_core::{CoreError, Pools, Soil};
 use numpy::ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
@@ -86,15 +86,25 @@ impl Forcing<'_> {
             self.named().into_iter().zip(&mut buffers.rows).enumerate()
         {
             let row = view.row(i);
-            let values: &'s [f64] = match row.to_slice() {
-                Some(values) => values,
+            let (values, checked): (&'s [f64], &[f64]) = match row.to_slice() {
+                Some(values) => (values, values),
+                // a scalar or per-pixel argument broadcast over the months: one value to
+                // check, and the copy kept while the value does not change
+                None if row.strides()[0] == 0 && !row.is_empty() => {
+                    let v = row[0];
+                    if buf.len() != row.len() || buf[0].to_bits() != v.to_bits() {
+                        buf.clear();
+                        buf.resize(row.len(), v);
+                    }
+                    (&buf[..], &buf[..1])
+                }
                 None => {
                     buf.clear();
                     buf.extend(row.iter().copied());
-                    buf
+                    (&buf[..], &buf[..])
                 }
             };
-            if !range.all_finite_and_accepted(values) {
+            if !range.all_finite_and_accepted(checked) {
                 for (m, &v) in values.iter().enumerate() {
                     range.check(name, v, || format!("pixel {i}, month {m}"))?;
                 }
@@ -137,6 +147,9 @@ impl Forcing<'_> {
         first.into_result()
     }
 }
+
+/// Pixels run in step by `run` (4: enough independent work to fill the pipelines).
+const LANES: usize = 4;
 
 /// Per-thread copies of the strided forcing rows of one pixel.
 #[derive(Default)]
@@ -288,52 +301,93 @@ fn run<'py>(
             let (chunk, chunk_co2) = ((traj_len * 5).max(1), traj_len.max(1));
             let mut monthly = vec![0.0; n * chunk];
             let mut monthly_co2 = vec![0.0; n * chunk_co2];
-            let outputs = out_pools
-                .par_chunks_mut(5)
-                .zip(out_tsmd.par_iter_mut())
-                .zip(out_co2.par_iter_mut())
-                .zip(monthly.par_chunks_mut(chunk))
-                .zip(monthly_co2.par_chunks_mut(chunk_co2));
-            f.each_pixel(outputs, |buffers, i, forcing, out| {
-                let ((((p_out, t_out), c_out), traj), traj_co2) = out;
-                let row = pools0.row(i);
-                let mut p: Pools = [row[0], row[1], row[2], row[3], row[4]];
-                let mut acc = tsmd0[i];
-                let forcing = match forcing {
-                    Some(forcing)
-                        if sites.finite(i)
-                            && acc.is_finite()
-                            && p.iter().all(|v| v.is_finite()) =>
-                    {
-                        forcing
-                    }
-                    _ => {
-                        p_out.fill(f64::NAN);
-                        *t_out = f64::NAN;
-                        *c_out = f64::NAN;
-                        traj.fill(f64::NAN);
-                        traj_co2.fill(f64::NAN);
-                        return;
-                    }
-                };
-                let soil = sites.soil(i);
-                let co2 = solver::run(
-                    &mut p,
-                    &mut acc,
-                    &soil,
-                    forcing,
-                    buffers,
-                    |m, pools, out| {
-                        if trajectory {
-                            traj[m * 5..m * 5 + 5].copy_from_slice(pools);
-                            traj_co2[m] = out.co2;
+            // Pixels go in groups of LANES, run in step (see `solver::run_lanes`).
+            let first = FirstError::default();
+            out_pools
+                .par_chunks_mut(5 * LANES)
+                .zip(out_tsmd.par_chunks_mut(LANES))
+                .zip(out_co2.par_chunks_mut(LANES))
+                .zip(monthly.par_chunks_mut(chunk * LANES))
+                .zip(monthly_co2.par_chunks_mut(chunk_co2 * LANES))
+                .enumerate()
+                .for_each_init(
+                    || {
+                        (
+                            <[RowBuffers; LANES]>::default(),
+                            <[solver::RunBuffers; LANES]>::default(),
+                        )
+                    },
+                    |(rows, buffers), (g, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                        let i0 = g * LANES;
+                        let mut ok = [false; LANES];
+                        let mut series = [solver::ForcingSeries::EMPTY; LANES];
+                        let mut pools = [[f64::NAN; 5]; LANES];
+                        let mut acc = [f64::NAN; LANES];
+                        let mut soils = [Soil::new(0.0, 1.0, evap_coefficient); LANES];
+                        let lanes = t_out.len();
+                        for (l, rows) in rows.iter_mut().enumerate().take(lanes) {
+                            let i = i0 + l;
+                            match f.load(i, rows) {
+                                Ok(Some(forcing)) => {
+                                    let row = pools0.row(i);
+                                    pools[l] = [row[0], row[1], row[2], row[3], row[4]];
+                                    acc[l] = tsmd0[i];
+                                    ok[l] = sites.finite(i)
+                                        && acc[l].is_finite()
+                                        && pools[l].iter().all(|v| v.is_finite());
+                                    series[l] = forcing;
+                                    soils[l] = sites.soil(i);
+                                }
+                                Ok(None) => {}
+                                Err(e) => first.record(i, e),
+                            }
+                        }
+                        let mut observe = |l: usize, m: usize, p: &Pools, o: &MonthOutcome| {
+                            if trajectory {
+                                let at = (l * months + m) * 5;
+                                traj[at..at + 5].copy_from_slice(p);
+                                traj_co2[l * months + m] = o.co2;
+                            }
+                        };
+                        let co2 = if ok.iter().all(|&ok| ok) {
+                            solver::run_lanes(
+                                &mut pools,
+                                &mut acc,
+                                &soils,
+                                &series,
+                                buffers,
+                                &mut observe,
+                            )
+                        } else {
+                            let mut co2 = [f64::NAN; LANES];
+                            for l in (0..lanes).filter(|&l| ok[l]) {
+                                co2[l] = solver::run(
+                                    &mut pools[l],
+                                    &mut acc[l],
+                                    &soils[l],
+                                    &series[l],
+                                    &mut buffers[l],
+                                    |m, p, o| observe(l, m, p, o),
+                                );
+                            }
+                            co2
+                        };
+                        for l in 0..lanes {
+                            if ok[l] {
+                                p_out[5 * l..5 * l + 5].copy_from_slice(&pools[l]);
+                                t_out[l] = acc[l];
+                                c_out[l] = co2[l];
+                            } else {
+                                p_out[5 * l..5 * l + 5].fill(f64::NAN);
+                                t_out[l] = f64::NAN;
+                                c_out[l] = f64::NAN;
+                                traj[l * chunk..(l + 1) * chunk].fill(f64::NAN);
+                                traj_co2[l * chunk_co2..(l + 1) * chunk_co2].fill(f64::NAN);
+                            }
                         }
                     },
                 );
-                p_out.copy_from_slice(&p);
-                *t_out = acc;
-                *c_out = co2;
-            })?;
+            first.into_result()?;
             Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
         })
     })?;
