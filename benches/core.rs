@@ -9,7 +9,7 @@ use gsocseq_core::scenario::{
     final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
     SpinupMethod, Workspace,
 };
-use gsocseq_core::solver::{run, run_lanes, ForcingTable, MonthForcing, RunBuffers};
+use gsocseq_core::solver::{run, run_lanes_final, ForcingTable, MonthForcing, RunBuffers};
 use std::hint::black_box;
 
 const T: [f64; 12] = [
@@ -56,21 +56,14 @@ fn benches(c: &mut Criterion) {
         })
     });
     // four pixels in step, as `gsocseq.rothc.run` runs them; per 4 pixels
-    let mut lanes = <[RunBuffers; 4]>::default();
+    let mut lanes = RunBuffers::<4>::default();
     let soils = [soil; 4];
     c.bench_function("run_20_years_4_pixels_in_step", |b| {
         b.iter(|| {
             let mut pools = [[0.5, 6.0, 0.8, 30.0, 3.0]; 4];
             let mut tsmd = [0.0; 4];
             let series = black_box(&twenty_years).series();
-            run_lanes(
-                &mut pools,
-                &mut tsmd,
-                &soils,
-                &[series; 4],
-                &mut lanes,
-                |_, _, _, _| {},
-            );
+            run_lanes_final(&mut pools, &mut tsmd, &soils, &[series; 4], &mut lanes);
             black_box(pools)
         })
     });

@@ -537,9 +537,10 @@ def compare_numpy(pixels: int, months: int, repeat: int) -> dict[str, Any]:
     python_api = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(python_api)
     kw = python_api.make_case(pixels, months)
+    kw_np = python_api.month_major(kw)
 
     def numpy_run() -> np.ndarray:
-        return python_api.numpy_on_case(kw)
+        return python_api.numpy_on_case(kw_np)
 
     t1 = _best(lambda: rothc.run(**kw, threads=1), repeat)
     tall = _best(lambda: rothc.run(**kw), repeat)

@@ -229,7 +229,8 @@ pub struct Workspace {
     /// Warm-up forcing month by month: temperature, precipitation, PET, cover, rate factor,
     /// plant input, FYM input, DPM/RPM.
     warmup: [[Vec<f64>; 8]; 3],
-    run: [RunBuffers; 3],
+    run: RunBuffers,
+    run3: RunBuffers<3>,
 }
 
 /// A Rothamsted-mode chain between its phases.
@@ -699,14 +700,7 @@ fn rothamsted_chains(
         let soils = chains.map(|c| c.soil);
         let [w0, w1, w2] = &ws.warmup;
         let series = [warmup_series(w0), warmup_series(w1), warmup_series(w2)];
-        solver::run_lanes(
-            &mut pools,
-            &mut tsmd,
-            &soils,
-            &series,
-            &mut ws.run,
-            |_, _, _, _| {},
-        );
+        solver::run_lanes_final(&mut pools, &mut tsmd, &soils, &series, &mut ws.run3);
         for (r, chain) in chains.iter_mut().enumerate() {
             (chain.pools, chain.tsmd) = (pools[r], tsmd[r]);
         }
@@ -719,7 +713,7 @@ fn rothamsted_chains(
                     &mut state.tsmd,
                     &state.soil,
                     &warmup_series(&ws.warmup[r]),
-                    &mut ws.run[r],
+                    &mut ws.run,
                     |_, _, _| {},
                 );
             }

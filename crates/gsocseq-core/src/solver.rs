@@ -239,206 +239,170 @@ impl ForcingTable {
     }
 }
 
-/// Per-month scratch of [`run`], reused from pixel to pixel so that the loop allocates
-/// nothing once it has grown to the longest run.
-#[derive(Debug, Clone, Default)]
-pub struct RunBuffers {
-    /// Temperature factor a of each month.
-    a: Vec<f64>,
-    /// Moisture factor b of each month.
-    b: Vec<f64>,
-    /// Deficit after each month, mm.
-    tsmd: Vec<f64>,
-    /// Combined rate of each month.
-    rate: Vec<f64>,
-    /// exp(-rate k_i / 12) of the four active pools, month by month.
-    decay: Vec<[f64; 4]>,
-    /// Carbon added at the end of each month, t C/ha: plant to DPM, plant to RPM, FYM to
-    /// DPM, FYM to RPM, FYM to HUM.
-    inputs: Vec<[f64; 5]>,
+/// Per-month scratch of [`run`] and [`run_lanes`] for `L` series advanced in step (lanes):
+/// every per-month quantity is stored month-major, lane-minor (`[m][l]`), so that the
+/// exponentials of all lanes go in one vectorised batch and the decomposition advances the
+/// lanes as one vector. Reused from call to call: nothing is allocated once it has grown to
+/// the longest run.
+#[derive(Debug, Clone)]
+pub struct RunBuffers<const L: usize = 1> {
+    /// Temperature factor a.
+    a: Vec<[f64; L]>,
+    /// Moisture factor b.
+    b: Vec<[f64; L]>,
+    /// Deficit after the month, mm.
+    tsmd: Vec<[f64; L]>,
+    /// Combined rate.
+    rate: Vec<[f64; L]>,
+    /// exp(-rate k_i / 12) of the four active pools.
+    decay: Vec<[[f64; L]; 4]>,
+    /// Carbon added at the end of the month, t C/ha: plant to DPM, plant to RPM, FYM to DPM,
+    /// FYM to RPM, FYM to HUM.
+    inputs: Vec<[[f64; L]; 5]>,
 }
 
-impl RunBuffers {
+impl<const L: usize> Default for RunBuffers<L> {
+    fn default() -> Self {
+        Self {
+            a: Vec::new(),
+            b: Vec::new(),
+            tsmd: Vec::new(),
+            rate: Vec::new(),
+            decay: Vec::new(),
+            inputs: Vec::new(),
+        }
+    }
+}
+
+impl<const L: usize> RunBuffers<L> {
     fn resize(&mut self, months: usize) {
         if self.a.len() < months {
-            self.a.resize(months, 0.0);
-            self.b.resize(months, 0.0);
-            self.tsmd.resize(months, 0.0);
-            self.rate.resize(months, 0.0);
-            self.decay.resize(months, [0.0; 4]);
-            self.inputs.resize(months, [0.0; 5]);
+            self.a.resize(months, [0.0; L]);
+            self.b.resize(months, [0.0; L]);
+            self.tsmd.resize(months, [0.0; L]);
+            self.rate.resize(months, [0.0; L]);
+            self.decay.resize(months, [[0.0; L]; 4]);
+            self.inputs.resize(months, [[0.0; L]; 5]);
         }
     }
 
-    /// The rates of the months of `climate` from deficit `tsmd` (updated), all exponentials
-    /// computed in two vectorised batches; the same bits as [`month_rate`] and [`decompose`]
-    /// month by month.
-    pub fn rates(&mut self, soil: &Soil, tsmd: &mut f64, climate: &RateForcing<'_>) {
-        rates_lanes(
-            std::array::from_mut(self),
-            std::array::from_ref(soil),
-            std::array::from_mut(tsmd),
-            std::array::from_ref(climate),
-        )
-    }
-
-    /// Stage 1 of the rates: the temperature factors (vectorised across months).
-    fn temperature_factors(&mut self, climate: &RateForcing<'_>) {
-        let months = climate.temperature.len();
+    /// The rates of the months of `climate` of every lane from deficits `tsmd` (updated), the
+    /// same bits as [`month_rate`] and [`decompose`] month by month; the exponentials go in
+    /// two vectorised batches and the deficits, the one sequential part, advance the lanes in
+    /// step so that their dependency chains overlap.
+    pub fn rates(
+        &mut self,
+        soils: &[Soil; L],
+        tsmd: &mut [f64; L],
+        climate: &[RateForcing<'_>; L],
+    ) {
+        let months = climate[0].temperature.len();
         self.resize(months);
-        let t = &climate.temperature[..months];
         let a = &mut self.a[..months];
-        for (a, &t) in a.iter_mut().zip(t) {
-            *a = 106.06 / (t + 18.27);
-        }
-        vmath::exp_in_place(a);
-        // `temperature_factor`, with the exponential computed above
-        for (a, &t) in a.iter_mut().zip(t) {
-            *a = if t < -5.0 { 0.0 } else { 47.91 / (*a + 1.0) };
-        }
-    }
-
-    /// Stage 3 of the rates, after the deficits: moisture factors, rates and decay factors
-    /// (vectorised across months).
-    fn decay_factors(&mut self, soil: &Soil, climate: &RateForcing<'_>) {
-        let months = climate.temperature.len();
-        let (cover, rate_factor) = (&climate.cover[..months], &climate.rate_factor[..months]);
-        let (a, b, tsmd) = (
-            &self.a[..months],
-            &mut self.b[..months],
-            &self.tsmd[..months],
-        );
-        let (rates, decay) = (&mut self.rate[..months], &mut self.decay[..months]);
-        for m in 0..months {
-            b[m] = soil.moisture.moisture_factor(tsmd[m]);
-            let rate = a[m] * b[m] * cover[m] * rate_factor[m];
-            rates[m] = rate;
-            decay[m] = [
-                -rate * K[DPM] * MONTH,
-                -rate * K[RPM] * MONTH,
-                -rate * K[BIO] * MONTH,
-                -rate * K[HUM] * MONTH,
-            ];
-        }
-        vmath::exp_in_place(decay.as_flattened_mut());
-    }
-
-    /// The split inputs of every month of `forcing` (vectorised across months), for
-    /// [`RunBuffers::decompose_month`].
-    pub fn inputs(&mut self, forcing: &ForcingSeries<'_>) {
-        let months = forcing.months();
-        self.resize(months);
-        let (plant, fym) = (&forcing.plant_input[..months], &forcing.fym_input[..months]);
-        let dpm_rpm = &forcing.dpm_rpm[..months];
-        // The ratio rarely changes from month to month: its two divisions are reused.
-        let mut ratio = f64::NAN;
-        let (mut to_dpm, mut to_rpm) = (f64::NAN, f64::NAN);
-        for (m, out) in self.inputs[..months].iter_mut().enumerate() {
-            if dpm_rpm[m].to_bits() != ratio.to_bits() {
-                ratio = dpm_rpm[m];
-                (to_dpm, to_rpm) = split_plant_input(1.0, ratio);
+        for (l, c) in climate.iter().enumerate() {
+            assert_eq!(c.temperature.len(), months, "lanes of different lengths");
+            for (a, &t) in a.iter_mut().zip(c.temperature) {
+                a[l] = 106.06 / (t + 18.27);
             }
-            // the same bits as `split_plant_input(plant[m], dpm_rpm[m])`
-            let (plant_dpm, plant_rpm) = (to_dpm * plant[m], to_rpm * plant[m]);
-            let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym[m]);
-            *out = [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum];
+        }
+        vmath::exp_in_place(a.as_flattened_mut());
+        // `temperature_factor`, with the exponential computed above
+        for (l, c) in climate.iter().enumerate() {
+            for (a, &t) in a.iter_mut().zip(c.temperature) {
+                a[l] = if t < -5.0 { 0.0 } else { 47.91 / (a[l] + 1.0) };
+            }
+        }
+        let tsmd_out = &mut self.tsmd[..months];
+        for (m, tsmd_out) in tsmd_out.iter_mut().enumerate() {
+            for l in 0..L {
+                let (soil, c) = (&soils[l], &climate[l]);
+                let water_balance = c.precipitation[m] - soil.evap_coefficient * c.evaporation[m];
+                tsmd[l] = soil
+                    .moisture
+                    .update_tsmd(tsmd[l], water_balance, is_bare(c.cover[m]));
+                tsmd_out[l] = tsmd[l];
+            }
+        }
+        let (b, rates) = (&mut self.b[..months], &mut self.rate[..months]);
+        let decay = &mut self.decay[..months];
+        for (l, c) in climate.iter().enumerate() {
+            let (cover, rate_factor) = (&c.cover[..months], &c.rate_factor[..months]);
+            let moisture = &soils[l].moisture;
+            for m in 0..months {
+                b[m][l] = moisture.moisture_factor(tsmd_out[m][l]);
+                let rate = a[m][l] * b[m][l] * cover[m] * rate_factor[m];
+                rates[m][l] = rate;
+                for i in [DPM, RPM, BIO, HUM] {
+                    decay[m][i][l] = -rate * K[i] * MONTH;
+                }
+            }
+        }
+        vmath::exp_in_place(decay.as_flattened_mut().as_flattened_mut());
+    }
+
+    /// The split inputs of every month of `forcing` of every lane.
+    fn inputs(&mut self, forcing: &[ForcingSeries<'_>; L]) {
+        let months = forcing[0].months();
+        self.resize(months);
+        for (l, f) in forcing.iter().enumerate() {
+            let (plant, fym) = (&f.plant_input[..months], &f.fym_input[..months]);
+            let dpm_rpm = &f.dpm_rpm[..months];
+            // The ratio rarely changes from month to month: its two divisions are reused.
+            let mut ratio = f64::NAN;
+            let (mut to_dpm, mut to_rpm) = (f64::NAN, f64::NAN);
+            for (m, out) in self.inputs[..months].iter_mut().enumerate() {
+                if dpm_rpm[m].to_bits() != ratio.to_bits() {
+                    ratio = dpm_rpm[m];
+                    (to_dpm, to_rpm) = split_plant_input(1.0, ratio);
+                }
+                // the same bits as `split_plant_input(plant[m], dpm_rpm[m])`, `split_fym`
+                let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym[m]);
+                let split = [
+                    to_dpm * plant[m],
+                    to_rpm * plant[m],
+                    fym_dpm,
+                    fym_rpm,
+                    fym_hum,
+                ];
+                for (k, v) in split.into_iter().enumerate() {
+                    out[k][l] = v;
+                }
+            }
         }
     }
 
-    /// [`RunBuffers::decompose`] with the inputs of month `m` of the last
-    /// [`RunBuffers::inputs`].
+    /// Decomposition of lane `l` in month `m` with the inputs at its end ([`decompose`]).
     #[inline]
-    pub fn decompose_month(&self, m: usize, pools: &mut Pools, soil: &Soil) -> f64 {
-        let [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum] = self.inputs[m];
-        let co2 = self.decay_month(m, pools, soil);
-        pools[DPM] = pools[DPM] + plant_dpm + fym_dpm;
-        pools[RPM] = pools[RPM] + plant_rpm + fym_rpm;
-        pools[HUM] += fym_hum;
-        co2
-    }
-
-    /// Decomposition of month `m` of the last [`RunBuffers::rates`], without the inputs.
-    #[inline]
-    fn decay_month(&self, m: usize, pools: &mut Pools, soil: &Soil) -> f64 {
+    fn decompose_lane(&self, m: usize, l: usize, pools: &mut Pools, soil: &Soil) -> f64 {
         let p = &soil.partition;
         let decay = &self.decay[m];
         let mut d = [0.0; 4];
         for i in [DPM, RPM, BIO, HUM] {
-            let remaining = pools[i] * decay[i];
+            let remaining = pools[i] * decay[i][l];
             d[i] = pools[i] - remaining;
             pools[i] = remaining;
         }
         let co2 = d[DPM] * p.co2 + d[RPM] * p.co2 + d[BIO] * p.co2 + d[HUM] * p.co2;
         pools[BIO] = pools[BIO] + d[DPM] * p.bio + d[RPM] * p.bio + d[BIO] * p.bio + d[HUM] * p.bio;
         pools[HUM] = pools[HUM] + d[DPM] * p.hum + d[RPM] * p.hum + d[BIO] * p.hum + d[HUM] * p.hum;
-        co2
-    }
-
-    /// Decomposes `pools` in month `m` of the last [`RunBuffers::rates`] and adds the inputs
-    /// at its end; the same bits as [`decompose`]. Returns the CO2-C released (t C/ha).
-    #[inline]
-    pub fn decompose(
-        &self,
-        m: usize,
-        pools: &mut Pools,
-        soil: &Soil,
-        plant_input: f64,
-        dpm_rpm: f64,
-        fym_input: f64,
-    ) -> f64 {
-        let co2 = self.decay_month(m, pools, soil);
-        let (plant_dpm, plant_rpm) = split_plant_input(plant_input, dpm_rpm);
-        let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym_input);
+        let [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum] = self.inputs[m].map(|v| v[l]);
         pools[DPM] = pools[DPM] + plant_dpm + fym_dpm;
         pools[RPM] = pools[RPM] + plant_rpm + fym_rpm;
         pools[HUM] += fym_hum;
         co2
     }
 
-    /// What month `m` of the last [`RunBuffers::rates`] computed, with `co2` released.
+    /// What month `m` of lane `l` computed, with `co2` released.
     #[inline]
-    pub fn outcome(&self, m: usize, cover: f64, co2: f64) -> MonthOutcome {
+    fn outcome(&self, m: usize, l: usize, cover: f64, co2: f64) -> MonthOutcome {
         MonthOutcome {
-            a: self.a[m],
-            b: self.b[m],
+            a: self.a[m][l],
+            b: self.b[m][l],
             c: cover,
-            rate: self.rate[m],
-            tsmd: self.tsmd[m],
+            rate: self.rate[m][l],
+            tsmd: self.tsmd[m][l],
             co2,
         }
-    }
-}
-
-/// [`RunBuffers::rates`] of `L` independent series at once (the same number of months): the
-/// deficit, the one sequential part, advances the lanes in step so that their dependency
-/// chains overlap.
-pub fn rates_lanes<const L: usize>(
-    buffers: &mut [RunBuffers; L],
-    soils: &[Soil; L],
-    tsmd: &mut [f64; L],
-    climate: &[RateForcing<'_>; L],
-) {
-    let months = climate[0].temperature.len();
-    for (buffers, climate) in buffers.iter_mut().zip(climate) {
-        assert_eq!(
-            climate.temperature.len(),
-            months,
-            "lanes of different lengths"
-        );
-        buffers.temperature_factors(climate);
-    }
-    for m in 0..months {
-        for l in 0..L {
-            let (soil, c) = (&soils[l], &climate[l]);
-            let water_balance = c.precipitation[m] - soil.evap_coefficient * c.evaporation[m];
-            tsmd[l] = soil
-                .moisture
-                .update_tsmd(tsmd[l], water_balance, is_bare(c.cover[m]));
-            buffers[l].tsmd[m] = tsmd[l];
-        }
-    }
-    for l in 0..L {
-        buffers[l].decay_factors(&soils[l], &climate[l]);
     }
 }
 
@@ -463,44 +427,89 @@ where
         std::array::from_mut(tsmd),
         std::array::from_ref(soil),
         std::array::from_ref(forcing),
-        std::array::from_mut(buffers),
+        buffers,
         |_, m, pools, out| observe(m, pools, out),
     );
     co2
 }
 
 /// [`run`] of `L` independent series of the same number of months at once, advanced in step
-/// (their sequential dependency chains overlap: several times the throughput of one at a
-/// time); `observe(lane, m, pools, outcome)`. Each lane gives the same bits as [`run`].
+/// (their sequential dependency chains overlap); `observe(lane, m, pools, outcome)`. Each
+/// lane gives the same bits as [`run`].
 #[inline]
 pub fn run_lanes<const L: usize, O>(
     pools: &mut [Pools; L],
     tsmd: &mut [f64; L],
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut [RunBuffers; L],
+    buffers: &mut RunBuffers<L>,
     mut observe: O,
 ) -> [f64; L]
 where
     O: FnMut(usize, usize, &Pools, &MonthOutcome),
 {
     let months = forcing[0].months();
-    rates_lanes(buffers, soils, tsmd, &forcing.map(|f| f.climate));
-    for (buffers, forcing) in buffers.iter_mut().zip(forcing) {
-        buffers.inputs(forcing);
-    }
+    buffers.rates(soils, tsmd, &forcing.map(|f| f.climate));
+    buffers.inputs(forcing);
     let mut co2 = [0.0; L];
     for m in 0..months {
         for l in 0..L {
-            let f = &forcing[l];
-            let c = buffers[l].decompose_month(m, &mut pools[l], &soils[l]);
+            let c = buffers.decompose_lane(m, l, &mut pools[l], &soils[l]);
             co2[l] += c;
-            observe(
-                l,
-                m,
-                &pools[l],
-                &buffers[l].outcome(m, f.climate.cover[m], c),
-            );
+            let cover = forcing[l].climate.cover[m];
+            observe(l, m, &pools[l], &buffers.outcome(m, l, cover, c));
+        }
+    }
+    co2
+}
+
+/// [`run_lanes`] without observing the months: the pools of the lanes are held as vectors
+/// (one per pool, lanes side by side) and every month of the decomposition is a handful of
+/// vector operations. Each lane gives the same bits as [`run`].
+pub fn run_lanes_final<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    forcing: &[ForcingSeries<'_>; L],
+    buffers: &mut RunBuffers<L>,
+) -> [f64; L] {
+    let months = forcing[0].months();
+    buffers.rates(soils, tsmd, &forcing.map(|f| f.climate));
+    buffers.inputs(forcing);
+    let mut c: [[f64; L]; 4] = std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i]));
+    let share = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
+    let to_co2 = share(|s| s.partition.co2);
+    let to_bio = share(|s| s.partition.bio);
+    let to_hum = share(|s| s.partition.hum);
+    let mut co2 = [0.0; L];
+    for (decay, inputs) in buffers.decay[..months]
+        .iter()
+        .zip(&buffers.inputs[..months])
+    {
+        // the operations of `decompose`, lane by lane (vectorised across the lanes)
+        let mut d = [[0.0; L]; 4];
+        for i in [DPM, RPM, BIO, HUM] {
+            for l in 0..L {
+                let remaining = c[i][l] * decay[i][l];
+                d[i][l] = c[i][l] - remaining;
+                c[i][l] = remaining;
+            }
+        }
+        for l in 0..L {
+            let (dd, dr, db, dh) = (d[DPM][l], d[RPM][l], d[BIO][l], d[HUM][l]);
+            co2[l] += dd * to_co2[l] + dr * to_co2[l] + db * to_co2[l] + dh * to_co2[l];
+            c[BIO][l] =
+                c[BIO][l] + dd * to_bio[l] + dr * to_bio[l] + db * to_bio[l] + dh * to_bio[l];
+            c[HUM][l] =
+                c[HUM][l] + dd * to_hum[l] + dr * to_hum[l] + db * to_hum[l] + dh * to_hum[l];
+            c[DPM][l] = c[DPM][l] + inputs[0][l] + inputs[2][l];
+            c[RPM][l] = c[RPM][l] + inputs[1][l] + inputs[3][l];
+            c[HUM][l] += inputs[4][l];
+        }
+    }
+    for (l, p) in pools.iter_mut().enumerate() {
+        for i in [DPM, RPM, BIO, HUM] {
+            p[i] = c[i][l];
         }
     }
     co2
@@ -693,6 +702,69 @@ mod tests {
             assert_eq!(*p, p2, "month {m}");
         }
         assert_eq!((co2, t1), (co2_step, t2));
+    }
+
+    #[test]
+    fn lanes_equal_single_runs_bit_for_bit() {
+        // four different pixels: soils, forcing (with manure and a changing ratio), pools
+        let tables: Vec<ForcingTable> = (0..4)
+            .map(|l| {
+                (0..60)
+                    .map(|m| MonthForcing {
+                        temperature: -7.0 + 2.9 * ((m + 3 * l) % 13) as f64,
+                        precipitation: 5.0 + 19.0 * ((m + l) % 7) as f64,
+                        evaporation: 3.0 + 21.0 * ((m * (l + 1)) % 5) as f64,
+                        cover: if (m + l) % 4 == 0 { 1.0 } else { 0.6 },
+                        plant_input: 0.02 * ((m + l) % 9) as f64,
+                        fym_input: if l == 2 { 0.05 } else { 0.0 },
+                        dpm_rpm: if m < 30 { 1.44 } else { 0.25 + 0.1 * l as f64 },
+                        rate_factor: if l == 3 { 0.4 } else { 1.0 },
+                    })
+                    .collect()
+            })
+            .collect();
+        let series: [ForcingSeries<'_>; 4] = std::array::from_fn(|l| tables[l].series());
+        let soils: [Soil; 4] =
+            std::array::from_fn(|l| Soil::new(10.0 + 15.0 * l as f64, 23.0, 0.75));
+        let pools0: [Pools; 4] = std::array::from_fn(|l| [0.5 + l as f64, 6.0, 0.8, 30.0, 3.0]);
+        let tsmd0 = [0.0, -5.0, -20.0, 0.0];
+        let (mut p_final, mut t_final) = (pools0, tsmd0);
+        let co2_final = run_lanes_final(
+            &mut p_final,
+            &mut t_final,
+            &soils,
+            &series,
+            &mut RunBuffers::<4>::default(),
+        );
+        let (mut p_obs, mut t_obs) = (pools0, tsmd0);
+        let mut seen = vec![Vec::new(); 4];
+        let co2_obs = run_lanes(
+            &mut p_obs,
+            &mut t_obs,
+            &soils,
+            &series,
+            &mut RunBuffers::<4>::default(),
+            |l, _, p, o| seen[l].push((*p, *o)),
+        );
+        for l in 0..4 {
+            let (mut p, mut t) = (pools0[l], tsmd0[l]);
+            let mut single = Vec::new();
+            let co2 = run(
+                &mut p,
+                &mut t,
+                &soils[l],
+                &series[l],
+                &mut RunBuffers::default(),
+                |_, p, o| single.push((*p, *o)),
+            );
+            assert_eq!(
+                (p_final[l], t_final[l], co2_final[l]),
+                (p, t, co2),
+                "lane {l}"
+            );
+            assert_eq!((p_obs[l], t_obs[l], co2_obs[l]), (p, t, co2), "lane {l}");
+            assert_eq!(seen[l], single, "lane {l}");
+        }
     }
 
     #[test]

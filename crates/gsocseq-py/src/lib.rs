@@ -314,10 +314,11 @@ fn run<'py>(
                     || {
                         (
                             <[RowBuffers; LANES]>::default(),
-                            <[solver::RunBuffers; LANES]>::default(),
+                            solver::RunBuffers::<LANES>::default(),
+                            solver::RunBuffers::default(),
                         )
                     },
-                    |(rows, buffers), (g, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                    |(rows, buffers, single), (g, ((((p_out, t_out), c_out), traj), traj_co2))| {
                         let i0 = g * LANES;
                         let mut ok = [false; LANES];
                         let mut series = [solver::ForcingSeries::EMPTY; LANES];
@@ -349,7 +350,9 @@ fn run<'py>(
                                 traj_co2[l * months + m] = o.co2;
                             }
                         };
-                        let co2 = if ok.iter().all(|&ok| ok) {
+                        let co2 = if ok.iter().all(|&ok| ok) && !trajectory {
+                            solver::run_lanes_final(&mut pools, &mut acc, &soils, &series, buffers)
+                        } else if ok.iter().all(|&ok| ok) {
                             solver::run_lanes(
                                 &mut pools,
                                 &mut acc,
@@ -366,7 +369,7 @@ fn run<'py>(
                                     &mut acc[l],
                                     &soils[l],
                                     &series[l],
-                                    &mut buffers[l],
+                                    single,
                                     |m, p, o| observe(l, m, p, o),
                                 );
                             }
