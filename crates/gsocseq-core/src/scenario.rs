@@ -383,43 +383,53 @@ fn monte_carlo(
     );
     // the chain reads neither the uncertainty nor the Monte Carlo options: no copy needed
     let h = opts.main_horizon;
-    for d in 0..n {
-        let mut z = [0.0f64; 5];
-        for v in z.iter_mut() {
-            *v = StandardNormal.sample(&mut rng);
+    // Draws go three at a time through the chains' lanes (each lane the same bits as a
+    // chain of its own; the draws keep their order in the stream).
+    for d0 in (0..n).step_by(3) {
+        let k = (n - d0).min(3);
+        let mut draws = [perturbations(px)[0]; 3];
+        for draw in draws.iter_mut().take(k) {
+            let mut z = [0.0f64; 5];
+            for v in z.iter_mut() {
+                *v = StandardNormal.sample(&mut rng);
+            }
+            let temperature = 1.0 + z[2] * 0.02 / 1.96;
+            // reference NPP: along the min (warmer) or max (cooler) reference with the drawn
+            // shift
+            let shift = (temperature - 1.0) / 0.02;
+            let [c, lo, hi] = px.npp_reference;
+            let npp_reference = if shift >= 0.0 {
+                c + shift * (lo - c)
+            } else {
+                c - shift * (hi - c)
+            };
+            *draw = Perturbation {
+                soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
+                clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
+                temperature,
+                precipitation: 1.0 + z[3] * 0.05 / 1.96,
+                increase: 1.0 + z[4] * 0.15 / 1.96,
+                npp_reference,
+            };
         }
-        let temperature = 1.0 + z[2] * 0.02 / 1.96;
-        // reference NPP: along the min (warmer) or max (cooler) reference with the drawn shift
-        let shift = (temperature - 1.0) / 0.02;
-        let [c, lo, hi] = px.npp_reference;
-        let npp_reference = if shift >= 0.0 {
-            c + shift * (lo - c)
-        } else {
-            c - shift * (hi - c)
-        };
-        let p = Perturbation {
-            soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
-            clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
-            temperature,
-            precipitation: 1.0 + z[3] * 0.05 / 1.96,
-            increase: 1.0 + z[4] * 0.15 / 1.96,
-            npp_reference,
-        };
         let mut out = PixelOutput::default();
         rothamsted_chains(
             opts,
             table,
             px,
-            &[p; 3],
-            1,
+            &draws,
+            k,
             ws,
             &mut out,
             &mut finals,
             &mut [],
         );
-        samples[d * width] = out.chains[0].soc_t0;
-        for s in 0..n_s {
-            samples[d * width + 1 + s] = finals[index(opts, h, s, 0)];
+        for r in 0..k {
+            let d = d0 + r;
+            samples[d * width] = out.chains[r].soc_t0;
+            for s in 0..n_s {
+                samples[d * width + 1 + s] = finals[index(opts, h, s, r)];
+            }
         }
     }
     let years = opts.horizons[h] as f64;
@@ -1444,5 +1454,50 @@ mod tests {
         let (lo, hi) = (out.chains[1].soc_t0, out.chains[2].soc_t0);
         assert!(a[1] < t0 && t0 < a[2]);
         assert!(a[1] > lo - 0.05 * t0 && a[2] < hi + 0.05 * t0);
+
+        // The chains (and Monte Carlo draws) run in step give the bits of chains run alone.
+        let mut opts = options(false);
+        opts.uncertainty = true;
+        let mut together = PixelOutput::default();
+        let mut finals = vec![f64::NAN; final_len(&opts)];
+        let mut ws = Workspace::default();
+        simulate_pixel(
+            &opts,
+            &table,
+            &px,
+            &mut ws,
+            &mut together,
+            &mut finals,
+            &mut [],
+            &mut [],
+            0,
+        );
+        for (r, p) in perturbations(&px).iter().enumerate() {
+            let mut alone = PixelOutput::default();
+            let mut finals_alone = vec![f64::NAN; final_len(&opts)];
+            rothamsted_chains(
+                &opts,
+                &table,
+                &px,
+                &[*p; 3],
+                1,
+                &mut ws,
+                &mut alone,
+                &mut finals_alone,
+                &mut [],
+            );
+            let (a, b) = (&together.chains[r], &alone.chains[0]);
+            assert_eq!(
+                (a.pools_t0, a.tsmd_t0, a.cin_mean),
+                (b.pools_t0, b.tsmd_t0, b.cin_mean)
+            );
+            for s in 0..opts.scenarios.len() {
+                assert_eq!(
+                    finals[index(&opts, 0, s, r)].to_bits(),
+                    finals_alone[index(&opts, 0, s, 0)].to_bits(),
+                    "chain {r}, scenario {s}"
+                );
+            }
+        }
     }
 }
