@@ -19,7 +19,7 @@ def forward_climate(
     lu: np.ndarray,
     fao_layout: bool,
 ) -> dict[str, np.ndarray]:
-    """Forward T, P, PET (n, 12), class and DPM/RPM of each pixel.
+    """Forward T, P, PET (n, 12), class and DPM/RPM of each pixel, from (n, bands) ``data``.
 
     Forward layers (or the FAO forward stack) are used as read; otherwise the 12 monthly means
     of the scaled warm-up series, in float64. Land use: the last warm-up year.
@@ -28,7 +28,7 @@ def forward_climate(
     for part in ("temperature", "precipitation", "pet"):
         key = f"forward_{part}"
         if key in data:
-            res[key] = np.ascontiguousarray(data[key].T)
+            res[key] = np.ascontiguousarray(data[key])
         else:
             series = out[f"warmup_{part}"]
             years = series.shape[1] // 12
@@ -36,7 +36,7 @@ def forward_climate(
     cls = lu[:, -1]
     res["forward_class"] = np.ascontiguousarray(cls, dtype=np.uint8)
     if fao_layout:
-        res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][0])
+        res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][:, 0])
     else:
         res["forward_dpm_rpm"] = classes.dpm_rpm_of(cls, float32=config.run.mode == "fao-v1.2")
     return res
