@@ -21,8 +21,8 @@ For each size N (modelled pixels, approximately) the script
    and max chains) in a fresh subprocess and a fresh output folder;
 3. measures the I/O floor in another subprocess: reads every band of every input window by
    window (128 x 128, all bands of a window at once, all inputs per window, as the run does,
-   under the run's GDAL settings, gsocseq.pipeline.GDAL_ENV: GDAL_NUM_THREADS=ALL_CPUS,
-   GDAL_CACHEMAX=256, GTIFF_DIRECT_IO=YES), then writes as many float32 layers
+   under the run's GDAL settings, gsocseq.pipeline.GDAL_ENV: GDAL_NUM_THREADS=ALL_CPUS and
+   GDAL_CACHEMAX=256), then writes as many float32 layers
    as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled (128)
    DEFLATE predictor-3 temporary GeoTIFFs written window by window, each then copied to a COG
    (DEFLATE, predictor 3, 512 blocks, nearest overviews) under GDAL_CACHEMAX=256 and
