@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 from rasterio.windows import Window
@@ -64,10 +64,22 @@ class Block:
     land_use: np.ndarray  # (h, w) forward class of modelled pixels, -999 elsewhere
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
+    # buffers behind ``arrays`` and the pool they go back to (see :meth:`release`)
+    _buffers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _pool: Optional[dict[str, list[np.ndarray]]] = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return len(self.rows)
+
+    def release(self) -> None:
+        """Hand the buffers of ``arrays`` back to the reader for a later block (``arrays`` is
+        emptied: its values are overwritten by the next blocks read)."""
+        self.arrays = {}
+        if self._pool is not None:
+            for name, buf in self._buffers.items():
+                self._pool.setdefault(name, []).append(buf)
+        self._buffers = {}
 
 
 class Inputs:
@@ -92,6 +104,10 @@ class Inputs:
             self.close()
             raise
         self.warnings: list[str] = []
+        # float64 buffers of the block arrays, by quantity, reused by the blocks read after a
+        # block's release(): the first writes to fresh memory (page faults) cost as much as
+        # gathering the values
+        self._pool: dict[str, list[np.ndarray]] = {}
         if config.run.uncertainty == "minmax" and not self.fao_mode:
             have = {"npp_reference_min", "npp_reference_max"} <= set(self.rasters)
             if not have and "reference_temperature" not in self.rasters:
@@ -295,6 +311,7 @@ class Inputs:
         raws = self._read_raw(window)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
+        buffers: dict[str, np.ndarray] = {}
         for q in self.quantities:
             raw = raws[q.name]
             if len(q.bands) == 1:
@@ -303,7 +320,9 @@ class Inputs:
                 singles[q.name] = values
             else:
                 lo, hi, _ = RANGES[q.kind]
-                out = np.empty((len(flat), len(q.bands)))
+                buf = self._take(q.name, h * w * len(q.bands))
+                buffers[q.name] = buf
+                out = buf[: len(flat) * len(q.bands)].reshape(len(flat), len(q.bands))
                 status, band = q.raster.gather(raw, flat, q.float32, out=out, check=(lo, hi))
                 ok &= self._verdict(q, status, band, raw, flat, window, counts)
                 gathered[q.name] = out
@@ -322,6 +341,8 @@ class Inputs:
             cols=keep % w,
             land_use=np.full((h, w), -999, dtype=np.int16),
             counts=counts,
+            _buffers=buffers,
+            _pool=self._pool,
         )
         lu_keep = lu_c[:, ok].T.astype(np.uint8)  # (n, Y)
         block.land_use.ravel()[keep] = lu_keep[:, -1]
@@ -334,9 +355,9 @@ class Inputs:
                 data[q.name] = singles.pop(q.name)[0, ok][:, None]
             elif every:
                 data[q.name] = gathered.pop(q.name)
-            else:
+            else:  # into the same buffer (the values of every pixel are not needed any more)
                 del gathered[q.name]
-                out = np.empty((n, len(q.bands)))
+                out = buffers[q.name][: n * len(q.bands)].reshape(n, len(q.bands))
                 q.raster.gather(raws[q.name], keep, q.float32, out=out)
                 data[q.name] = out
         del raws
@@ -352,6 +373,14 @@ class Inputs:
             counts[f"modelled:class_{int(c)}"] += int(k)
         counts["modelled"] += int(ok.sum())
         return block
+
+    def _take(self, name: str, size: int) -> np.ndarray:
+        """A float64 buffer of at least ``size`` values for quantity ``name`` (from the pool)."""
+        spare = self._pool.get(name)
+        buf = spare.pop() if spare else None
+        if buf is None or buf.size < size:
+            buf = np.empty(size)
+        return buf
 
     def _read_raw(self, window: Window) -> dict[str, np.ndarray]:
         """Raw (bands, h * w) values of every quantity: each input read once (the bands of all
