@@ -21,7 +21,8 @@ For each size N (modelled pixels, approximately) the script
    and max chains) in a fresh subprocess and a fresh output folder;
 3. measures the I/O floor in another subprocess: reads every band of every input window by
    window (128 x 128, all bands of a window at once, all inputs per window, as the run does,
-   under GDAL_NUM_THREADS=ALL_CPUS and GDAL_CACHEMAX=256), then writes as many float32 layers
+   under the run's GDAL settings, gsocseq.pipeline.GDAL_ENV: GDAL_NUM_THREADS=ALL_CPUS and
+   GDAL_CACHEMAX=256), then writes as many float32 layers
    as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled (128)
    DEFLATE predictor-3 temporary GeoTIFFs written window by window, each then copied to a COG
    (DEFLATE, predictor 3, 512 blocks, nearest overviews) under GDAL_CACHEMAX=256 and
@@ -392,10 +393,12 @@ def child_floor(params_json: str) -> None:
     ``layers`` float32 layers as gsocseq.maps.LayerWriter does."""
     import rasterio.shutil
 
+    from gsocseq.pipeline import gdal_env
+
     p = json.loads(params_json)
     block, out_dir = p["block"], Path(p["output"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=256):
+    with rasterio.Env(**gdal_env()):  # the run's GDAL settings
         t0 = time.perf_counter()
         inputs = [rasterio.open(path) for path in p["inputs"]]
         master = inputs[0]

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,23 +25,72 @@ import numpy as np
 from gsocseq import __version__
 from gsocseq.config import Config
 
-HASH_CHUNK = 8 << 20
+#: a file is hashed in segments of this size, in parallel (the segment digests are hashed again)
+HASH_SEGMENT = 64 << 20
+HASH_READ = 4 << 20
+
+
+def _segment_digest(path: Path, start: int, length: int) -> bytes:
+    """sha256 of ``length`` bytes of ``path`` from ``start`` (read into one reused buffer)."""
+    h = hashlib.sha256()
+    buf = bytearray(min(HASH_READ, max(length, 1)))
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            got = f.readinto(view[: min(len(buf), left)])
+            if not got:
+                break
+            h.update(view[:got])  # hashlib releases the GIL on large buffers
+            left -= got
+    return h.digest()
+
+
+def file_hashes(paths: list[Path], cache: dict[str, Any]) -> list[str]:
+    """Content hash of each file: sha256 over the sha256 digests of its 64 MiB segments (and the
+    size), the segments of all files hashed on every core. A file's hash is reused from
+    ``cache`` while its size and mtime are unchanged."""
+    unique = list(dict.fromkeys(paths))
+    if len(unique) < len(paths):  # a file named twice is hashed once
+        done = dict(zip(unique, file_hashes(unique, cache)))
+        return [done[p] for p in paths]
+    stats = [p.stat() for p in paths]
+    out: list[str | None] = []
+    jobs: list[tuple[int, int, int]] = []  # (file, start, length)
+    for i, (path, st) in enumerate(zip(paths, stats)):
+        known = cache.get(str(path))
+        if known and known["size"] == st.st_size and known["mtime_ns"] == st.st_mtime_ns:
+            out.append(str(known["hash"]))
+            continue
+        out.append(None)
+        jobs += [
+            (i, start, min(HASH_SEGMENT, st.st_size - start))
+            for start in range(0, max(st.st_size, 1), HASH_SEGMENT)
+        ]
+    if jobs:
+        workers = min(len(jobs), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            digests = list(pool.map(lambda j: _segment_digest(paths[j[0]], j[1], j[2]), jobs))
+        per_file: dict[int, Any] = {}
+        for (i, _, _), d in zip(jobs, digests):
+            if i not in per_file:
+                per_file[i] = hashlib.sha256(f"{stats[i].st_size}:".encode())
+            per_file[i].update(d)
+        for i, h in per_file.items():
+            digest = h.hexdigest()
+            out[i] = digest
+            cache[str(paths[i])] = {
+                "size": stats[i].st_size,
+                "mtime_ns": stats[i].st_mtime_ns,
+                "hash": digest,
+            }
+    return [str(h) for h in out]
 
 
 def file_hash(path: Path, cache: dict[str, Any]) -> str:
-    """blake2b of a file's content; reused from ``cache`` while size and mtime are unchanged."""
-    st = path.stat()
-    key = str(path)
-    known = cache.get(key)
-    if known and known["size"] == st.st_size and known["mtime_ns"] == st.st_mtime_ns:
-        return str(known["hash"])
-    h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            h.update(chunk)
-    digest = h.hexdigest()
-    cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "hash": digest}
-    return digest
+    """Content hash of one file (see :func:`file_hashes`)."""
+    return file_hashes([path], cache)[0]
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,9 +143,9 @@ class Checkpoint:
 
     def fingerprint(self, config: Config, hash_cache: dict[str, Any]) -> str:
         data = config_fingerprint(config)
-        data["input_hashes"] = {
-            k: file_hash(v.path, hash_cache) for k, v in sorted(config.inputs.items())
-        }
+        keys = sorted(config.inputs)
+        hashes = file_hashes([config.inputs[k].path for k in keys], hash_cache)
+        data["input_hashes"] = dict(zip(keys, hashes))
         text = json.dumps(data, sort_keys=True)
         return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 

@@ -19,24 +19,21 @@ def forward_climate(
     lu: np.ndarray,
     fao_layout: bool,
 ) -> dict[str, np.ndarray]:
-    """Forward T, P, PET (n, 12), class and DPM/RPM of each pixel.
+    """Forward T, P, PET (n, 12), class and DPM/RPM of each pixel, from (n, bands) ``data``.
 
-    Forward layers (or the FAO forward stack) are used as read; otherwise the 12 monthly means
-    of the scaled warm-up series, in float64. Land use: the last warm-up year.
+    Forward layers (or the FAO forward stack) are used as read; otherwise they are left out and
+    the core takes the 12 monthly means of the scaled warm-up series, in float64 (as numpy's
+    ``series.reshape(n, years, 12).mean(axis=1)``). Land use: the last warm-up year.
     """
     res: dict[str, np.ndarray] = {}
     for part in ("temperature", "precipitation", "pet"):
         key = f"forward_{part}"
         if key in data:
-            res[key] = np.ascontiguousarray(data[key].T)
-        else:
-            series = out[f"warmup_{part}"]
-            years = series.shape[1] // 12
-            res[key] = np.ascontiguousarray(series.reshape(series.shape[0], years, 12).mean(axis=1))
+            res[key] = np.ascontiguousarray(data[key])
     cls = lu[:, -1]
     res["forward_class"] = np.ascontiguousarray(cls, dtype=np.uint8)
     if fao_layout:
-        res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][0])
+        res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][:, 0])
     else:
         res["forward_dpm_rpm"] = classes.dpm_rpm_of(cls, float32=config.run.mode == "fao-v1.2")
     return res

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 from rasterio.windows import Window
@@ -64,10 +64,22 @@ class Block:
     land_use: np.ndarray  # (h, w) forward class of modelled pixels, -999 elsewhere
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
+    # buffers behind ``arrays`` and the pool they go back to (see :meth:`release`)
+    _buffers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _pool: Optional[dict[str, list[np.ndarray]]] = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
         return len(self.rows)
+
+    def release(self) -> None:
+        """Hand the buffers of ``arrays`` back to the reader for a later block (``arrays`` is
+        emptied: its values are overwritten by the next blocks read)."""
+        self.arrays = {}
+        if self._pool is not None:
+            for name, buf in self._buffers.items():
+                self._pool.setdefault(name, []).append(buf)
+        self._buffers = {}
 
 
 class Inputs:
@@ -92,6 +104,10 @@ class Inputs:
             self.close()
             raise
         self.warnings: list[str] = []
+        # float64 buffers of the block arrays, by quantity, reused by the blocks read after a
+        # block's release(): the first writes to fresh memory (page faults) cost as much as
+        # gathering the values
+        self._pool: dict[str, list[np.ndarray]] = {}
         if config.run.uncertainty == "minmax" and not self.fao_mode:
             have = {"npp_reference_min", "npp_reference_max"} <= set(self.rasters)
             if not have and "reference_temperature" not in self.rasters:
@@ -290,33 +306,62 @@ class Inputs:
         missing_year = np.isnan(lu_c).any(axis=0)
         counts["nodata:land_use"] += int(missing_year.sum())
         ok &= ~missing_year
-        data: dict[str, np.ndarray] = {}
+        # every input read once, in its own type; the values of the pixels of modelled land use
+        # gathered straight into the (n, bands) arrays of the core and checked in the same pass
+        raws = self._read_raw(window)
+        singles: dict[str, np.ndarray] = {}
+        gathered: dict[str, np.ndarray] = {}
+        buffers: dict[str, np.ndarray] = {}
         for q in self.quantities:
-            values = q.raster.read_pixels(window, q.bands, flat, round_f32=q.float32)
-            ok &= self._valid(q, values, flat, window, counts)
-            data[q.name] = values
+            raw = raws[q.name]
+            if len(q.bands) == 1:
+                values = q.raster.gather(raw, flat, q.float32)
+                ok &= self._valid(q, values, flat, window, counts)
+                singles[q.name] = values
+            else:
+                lo, hi, _ = RANGES[q.kind]
+                buf = self._take(q.name, h * w * len(q.bands))
+                buffers[q.name] = buf
+                out = buf[: len(flat) * len(q.bands)].reshape(len(flat), len(q.bands))
+                status, band = q.raster.gather(raw, flat, q.float32, out=out, check=(lo, hi))
+                ok &= self._verdict(q, status, band, raw, flat, window, counts)
+                gathered[q.name] = out
         # SOC 0 (or below the target: no carbon) is valid but not modelled
-        soc = data["soc"][0]
+        soc = singles["soc"][0]
         with np.errstate(invalid="ignore"):
             zero = ok & ~(soc > 0)
         counts["not modelled:soc_0"] += int(zero.sum())
         ok &= ~zero
-        ok &= self._exclusions(data, ok, counts)
+        ok &= self._exclusions(singles, ok, counts)
         keep = flat[ok]
+        n = len(keep)
         block = Block(
             window=window,
             rows=keep // w,
             cols=keep % w,
             land_use=np.full((h, w), -999, dtype=np.int16),
             counts=counts,
+            _buffers=buffers,
+            _pool=self._pool,
         )
         lu_keep = lu_c[:, ok].T.astype(np.uint8)  # (n, Y)
         block.land_use.ravel()[keep] = lu_keep[:, -1]
-        # keep one copy at a time: the whole-window values go as their subset is taken
-        kept = {}
-        for key in list(data):
-            kept[key] = data.pop(key)[:, ok]
-        block.arrays = self._assemble(kept, lu_keep)
+        # the arrays of the core: as gathered when every pixel is kept, else the kept pixels
+        # gathered again from the window's values
+        data: dict[str, np.ndarray] = {}
+        every = n == len(flat)
+        for q in self.quantities:
+            if len(q.bands) == 1:
+                data[q.name] = singles.pop(q.name)[0, ok][:, None]
+            elif every:
+                data[q.name] = gathered.pop(q.name)
+            else:  # into the same buffer (the values of every pixel are not needed any more)
+                del gathered[q.name]
+                out = buffers[q.name][: n * len(q.bands)].reshape(n, len(q.bands))
+                q.raster.gather(raws[q.name], keep, q.float32, out=out)
+                data[q.name] = out
+        del raws
+        block.arrays = self._assemble(data, lu_keep)
         # the pixel's position in the grid seeds its Monte Carlo draws
         width = int(self.master.dataset.width)
         block.arrays["pixel_id"] = (
@@ -329,19 +374,74 @@ class Inputs:
         counts["modelled"] += int(ok.sum())
         return block
 
+    def _take(self, name: str, size: int) -> np.ndarray:
+        """A float64 buffer of at least ``size`` values for quantity ``name`` (from the pool)."""
+        spare = self._pool.get(name)
+        buf = spare.pop() if spare else None
+        if buf is None or buf.size < size:
+            buf = np.empty(size)
+        return buf
+
+    def _read_raw(self, window: Window) -> dict[str, np.ndarray]:
+        """Raw (bands, h * w) values of every quantity: each input read once (the bands of all
+        its quantities), into the input's reused buffer."""
+        by_raster: dict[str, list[Quantity]] = {}
+        for q in self.quantities:
+            by_raster.setdefault(q.raster.key, []).append(q)
+        out: dict[str, np.ndarray] = {}
+        for qs in by_raster.values():
+            raster = qs[0].raster
+            bands = sorted({b for q in qs for b in q.bands})
+            raw = raster.read_raw(window, bands)
+            row = {b: i for i, b in enumerate(bands)}
+            for q in qs:
+                rows = [row[b] for b in q.bands]
+                if rows == list(range(rows[0], rows[0] + len(rows))):
+                    out[q.name] = raw[rows[0] : rows[0] + len(rows)]
+                else:  # pragma: no cover - bands of a quantity are consecutive in both layouts
+                    out[q.name] = np.ascontiguousarray(raw[rows])
+        return out
+
     def _valid(
         self, q: Quantity, values: np.ndarray, flat: np.ndarray, window: Window, counts: Counter
     ) -> np.ndarray:
         def where(i: int, b: int) -> str:
-            pix = int(flat[i])
-            row = int(window.row_off) + pix // int(window.width)
-            col = int(window.col_off) + pix % int(window.width)
-            loc = pixel_location(self.master.dataset, row, col)
-            return f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {loc}"
+            return self._where(q, flat, window, i, b)
 
         scale = q.raster.spec.scale
         note = f" after scale {scale:g}" if scale != 1 else ""
         return check_values(q.name, q.kind, values, where, self.config.run.invalid, counts, note)
+
+    def _verdict(
+        self,
+        q: Quantity,
+        status: np.ndarray,
+        band: np.ndarray,
+        raw: np.ndarray,
+        flat: np.ndarray,
+        window: Window,
+        counts: Counter,
+    ) -> np.ndarray:
+        """:meth:`_valid` from the checks made while gathering (the values of a pixel in error
+        are gathered again for the message)."""
+
+        def where(i: int, b: int) -> str:
+            return self._where(q, flat, window, i, b)
+
+        def values(i: int) -> np.ndarray:
+            return q.raster.gather(raw, flat[i : i + 1], q.float32)[:, 0]
+
+        scale = q.raster.spec.scale
+        note = f" after scale {scale:g}" if scale != 1 else ""
+        invalid = self.config.run.invalid
+        return apply_checks(q.name, q.kind, status, band, values, where, invalid, counts, note)
+
+    def _where(self, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
+        pix = int(flat[i])
+        row = int(window.row_off) + pix // int(window.width)
+        col = int(window.col_off) + pix % int(window.width)
+        loc = pixel_location(self.master.dataset, row, col)
+        return f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {loc}"
 
     def _exclusions(
         self, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
@@ -383,20 +483,21 @@ def exclusions(
 def assemble(
     config: Config, data: dict[str, np.ndarray], lu: np.ndarray, fao_layout: bool
 ) -> dict[str, np.ndarray]:
-    """(n, ...) arrays of every core argument from the gathered (bands, n) values."""
+    """(n, ...) arrays of every core argument from the gathered values of each quantity,
+    (n, bands) arrays (made C-contiguous here when they are not; the block reader gathers them
+    so)."""
     from gsocseq import forward, spinup, warmup
 
     def t(name: str) -> np.ndarray:
-        # (bands, n) -> (n, bands), releasing the gathered values as they are used
-        return np.ascontiguousarray(data.pop(name).T) if name in data else np.empty((0, 0))
+        return np.ascontiguousarray(data[name], dtype=np.float64)
 
     n = lu.shape[0]
     out: dict[str, np.ndarray] = {
-        "soc": t("soc")[:, 0].copy(),
-        "clay": t("clay")[:, 0].copy(),
+        "soc": t("soc")[:, 0],
+        "clay": t("clay")[:, 0],
     }
     for key, default in (("soc_uncertainty", 20.0), ("clay_uncertainty", 10.0)):
-        out[key] = t(key)[:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
+        out[key] = data[key][:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
     if fao_layout:
         out["spinup_cover"] = t("spinup_cover")
         out["warmup_cover"] = t("warmup_cover")
@@ -435,8 +536,27 @@ def check_values(
     """
     from gsocseq import _core
 
-    lo, hi, unit = RANGES[kind]
+    lo, hi, _ = RANGES[kind]
     status, band = _core.check_pixels(np.ascontiguousarray(values, dtype=np.float64), lo, hi)
+    return apply_checks(
+        name, kind, status, band, lambda i: values[:, i], where, invalid, counts, note
+    )
+
+
+def apply_checks(
+    name: str,
+    kind: str,
+    status: np.ndarray,
+    band: np.ndarray,
+    pixel_values: Callable[[int], np.ndarray],
+    where: Callable[[int, int], str],
+    invalid: str,
+    counts: Counter,
+    note: str = "",
+) -> np.ndarray:
+    """:func:`check_values` from the per-pixel (status, band) of the checks (``_core``);
+    ``pixel_values(i)`` gives the values of pixel i in every band (for an error message)."""
+    lo, hi, unit = RANGES[kind]
     all_nan = status == 1
     problem = status >= 2
     counts[f"nodata:{name}"] += int(all_nan.sum())
@@ -444,16 +564,16 @@ def check_values(
         if invalid == "error":
             i = int(np.flatnonzero(problem)[0])
             b = int(band[i])
+            v = pixel_values(i)
             if status[i] == 2:
-                k = int(np.isnan(values[:, i]).sum())
+                k = int(np.isnan(v).sum())
                 raise InputError(
-                    f"{where(i, b)}: nodata in {k} of {values.shape[0]} bands of {name} (a pixel "
+                    f"{where(i, b)}: nodata in {k} of {len(v)} bands of {name} (a pixel "
                     "is valid in every band of a quantity, or nodata in all)"
                 )
             hi_text = "" if hi == INF else f" to {hi:g}"
             raise InputError(
-                f"{where(i, b)}: {name} = {values[b, i]:g}{note}, expected {lo:g}{hi_text} "
-                f"{unit}".rstrip()
+                f"{where(i, b)}: {name} = {v[b]:g}{note}, expected {lo:g}{hi_text} {unit}".rstrip()
             )
         counts[f"invalid:{name}"] += int(problem.sum())
     return ~(all_nan | problem)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ NODATA = -999.0
 UNITS_STOCK = "t C/ha"
 UNITS_RATE = "t C/ha/yr"
 UNITS_PERCENT = "%"
+#: COG conversions at the same time at most (one per core up to this)
+COG_WORKERS = 4
 #: final stocks outside this range are nodata before differences (script 13)
 FINAL_RANGE = (0.0, 300.0)
 
@@ -405,28 +408,38 @@ class LayerWriter:
             self.handles["landuse"].write(land_use[None, :, :], window=window)
 
     def finish(self) -> list[Path]:
-        """Close the temporary files, convert them to COG and rename them into place."""
+        """Close the temporary files, convert them to COG and rename them into place.
+
+        The conversions run side by side (each single-threaded, so that every COG is written
+        exactly as a sequential conversion writes it; GDAL releases the GIL)."""
         for ds in self.handles.values():
             ds.close()
         self.handles.clear()
-        done = []
+
+        def convert(key: str) -> Path:
+            tmp, target = self.tmp[key], self.targets[key]
+            cog = target.with_name(f".{target.name}.cog.part.tif")
+            rasterio.shutil.copy(
+                tmp,
+                cog,
+                driver="COG",
+                compress="DEFLATE",
+                predictor="2" if key == "landuse" else "3",
+                overview_resampling="nearest",
+                blocksize=512,
+            )
+            os.replace(cog, target)
+            tmp.unlink()
+            return target
+
+        keys = list(self.tmp)
+        workers = max(1, min(COG_WORKERS, os.cpu_count() or 1, len(keys)))
         with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
-            for key, tmp in self.tmp.items():
-                target = self.targets[key]
-                cog = target.with_name(f".{target.name}.cog.part.tif")
-                predictor = "2" if key == "landuse" else "3"
-                rasterio.shutil.copy(
-                    tmp,
-                    cog,
-                    driver="COG",
-                    compress="DEFLATE",
-                    predictor=predictor,
-                    overview_resampling="nearest",
-                    blocksize=512,
-                )
-                os.replace(cog, target)
-                tmp.unlink()
-                done.append(target)
+            if workers == 1:
+                done = [convert(k) for k in keys]
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    done = list(pool.map(convert, keys))
         self.tmp.clear()
         return done
 

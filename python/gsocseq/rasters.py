@@ -11,9 +11,9 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import rasterio
@@ -37,6 +37,8 @@ class Raster:
     spec: InputSpec
     dataset: rasterio.io.DatasetReader
     bands: tuple[int, ...]
+    # the values of the last window read_raw read (reused by the next one)
+    _buffer: Optional[np.ndarray] = field(default=None, repr=False)
 
     @property
     def path(self) -> Path:
@@ -62,6 +64,50 @@ class Raster:
             data = data * self.spec.scale + self.spec.offset
         return data
 
+    def read_raw(self, window: Window, bands: Sequence[int]) -> np.ndarray:
+        """(bands, h * w) values of the window in the file's own type, nodata as stored.
+        ``bands`` are 0-based positions in this input's band list. The values are read into a
+        buffer of this raster that its next ``read_raw`` overwrites."""
+        chosen = [self.bands[b] for b in bands]
+        h, w = int(window.height), int(window.width)
+        size = len(chosen) * h * w
+        dtype = np.dtype(self.dataset.dtypes[chosen[0] - 1])
+        if self._buffer is None or self._buffer.size < size or self._buffer.dtype != dtype:
+            self._buffer = np.empty(size, dtype=dtype)
+        raw = self._buffer[:size].reshape(len(chosen), h, w)
+        try:
+            self.dataset.read(chosen, window=window, out=raw, masked=False)
+        except RasterioIOError as exc:
+            raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
+        return raw.reshape(len(chosen), h * w)
+
+    def gather(
+        self,
+        raw: np.ndarray,
+        pixels: np.ndarray,
+        round_f32: bool = False,
+        out: Optional[np.ndarray] = None,
+        check: Optional[tuple[float, float]] = None,
+    ) -> Any:
+        """Values of the flat pixel indices ``pixels`` of ``raw`` (bands, h * w) as read by
+        :meth:`read_raw`: float64 ``raw * scale + offset``, nodata as NaN (rounded to float32
+        with ``round_f32``), in one pass. Without ``out`` and ``check``: (bands, n) values. With
+        ``out``: written to ``out`` (n, bands) instead. With ``check`` = (lo, hi): returns the
+        per-pixel (status, band) of the invalid-input checks (see ``inputs.check_values``)."""
+        from gsocseq import _core
+
+        nodata = self.dataset.nodata
+        return _core.gather_pixels(
+            raw,
+            np.ascontiguousarray(pixels, dtype=np.int64),
+            None if nodata is None or math.isnan(nodata) else float(nodata),
+            float(self.spec.scale),
+            float(self.spec.offset),
+            round_f32,
+            out=out,
+            check=check,
+        )
+
     def read_pixels(
         self,
         window: Window,
@@ -72,22 +118,8 @@ class Raster:
         """(bands, n) float64 values of the window's flat pixel indices ``pixels``: nodata as
         NaN, ``raw * scale + offset`` (rounded to float32 with ``round_f32``). The window is
         read in the file's own type and only those pixels are converted, in one pass."""
-        from gsocseq import _core
-
-        chosen = self.bands if bands is None else tuple(self.bands[b] for b in bands)
-        try:
-            raw = self.dataset.read(list(chosen), window=window, masked=False)
-        except RasterioIOError as exc:
-            raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
-        nodata = self.dataset.nodata
-        return _core.gather_pixels(
-            raw.reshape(raw.shape[0], -1),
-            np.ascontiguousarray(pixels, dtype=np.int64),
-            None if nodata is None or math.isnan(nodata) else float(nodata),
-            float(self.spec.scale),
-            float(self.spec.offset),
-            round_f32,
-        )
+        chosen = range(self.count) if bands is None else bands
+        return self.gather(self.read_raw(window, chosen), pixels, round_f32)
 
     def close(self) -> None:
         self.dataset.close()

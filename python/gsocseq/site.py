@@ -193,7 +193,7 @@ def run_sites(
         "modelled": ok.astype(np.int64),
     }
     lu_ok = lu[:, ok].T.astype(np.uint8)
-    arrays = assemble(cfg, {k: v[:, ok] for k, v in data.items()}, lu_ok, False)
+    arrays = assemble(cfg, {k: v[:, ok].T for k, v in data.items()}, lu_ok, False)
     arrays["pixel_id"] = np.flatnonzero(ok).astype(np.uint64)  # the row seeds the draws
     if ok.any():
         sim = model.simulate(cfg, arrays)

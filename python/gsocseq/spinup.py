@@ -15,7 +15,8 @@ from gsocseq.config import Config
 def spinup_class(
     config: Config, lu: np.ndarray, data: dict[str, np.ndarray], fao_layout: bool
 ) -> dict[str, np.ndarray]:
-    """Class and DPM/RPM of the spin-up for (n, Y) warm-up classes ``lu``.
+    """Class and DPM/RPM of the spin-up for (n, Y) warm-up classes ``lu`` and (n, bands) values
+    ``data``.
 
     rothamsted: an explicit spin-up land-use raster if given, else the first warm-up year whose
     class has coefficients. fao-v1.2: the 2020 land use (the last year; the FAO spin-up stack's
@@ -25,10 +26,10 @@ def spinup_class(
 
     if config.run.mode == "fao-v1.2":
         cls = lu[:, -1]
-        dr = data["spinup_dpm_rpm"][0] if fao_layout else classes.dpm_rpm_of(cls, float32=True)
+        dr = data["spinup_dpm_rpm"][:, 0] if fao_layout else classes.dpm_rpm_of(cls, float32=True)
     else:
         if "spinup_land_use" in data:
-            cls = data["spinup_land_use"][0].astype(np.uint8)
+            cls = data["spinup_land_use"][:, 0].astype(np.uint8)
         else:
             cls = first_with_coefficients(lu)
         dr = classes.dpm_rpm_of(cls)

@@ -34,12 +34,13 @@ def reference_from_series(temperature: np.ndarray, precipitation: np.ndarray) ->
 
 
 def npp_reference(config: Config, data: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """(n, 3) reference NPP before land-use coefficients (central, min, max), t C/ha/yr."""
+    """(n, 3) reference NPP before land-use coefficients (central, min, max), t C/ha/yr, from
+    (n, bands) ``data``."""
     if "npp_reference" in data:
-        central = data["npp_reference"][0]
-        low = data["npp_reference_min"][0] if "npp_reference_min" in data else central
-        high = data["npp_reference_max"][0] if "npp_reference_max" in data else central
+        central = data["npp_reference"][:, 0]
+        low = data["npp_reference_min"][:, 0] if "npp_reference_min" in data else central
+        high = data["npp_reference_max"][:, 0] if "npp_reference_max" in data else central
         return np.ascontiguousarray(np.stack([central, low, high], axis=1))
     return np.ascontiguousarray(
-        reference_from_series(data["reference_temperature"].T, data["reference_precipitation"].T)
+        reference_from_series(data["reference_temperature"], data["reference_precipitation"])
     )

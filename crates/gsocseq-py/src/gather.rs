@@ -1,19 +1,59 @@
 //! Block reading helpers: gather a window's modelled pixels into float64 and check them, in
 //! one pass each (the numpy equivalents take several passes over hundreds of bands).
 
-use numpy::ndarray::{Array1, Array2, ArrayView2};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::PyTypeError;
+use numpy::ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
 use rayon::prelude::*;
 
-fn gather<T: Copy + Into<f64> + PartialEq + Sync>(
-    raw: ArrayView2<'_, T>,
-    pixels: &[i64],
-    nodata: Option<T>,
+/// `raw * scale + offset` in float64 as numpy computes it, nodata (compared in the raster's own
+/// type) and NaN as NaN, optionally rounded to float32. Branch-free: the options select
+/// between values (a product by 1.0 is exact; 0.0 is not added, which would turn -0.0 into 0.0).
+#[derive(Clone, Copy)]
+struct Convert<T> {
+    has_nodata: bool,
+    nodata: T,
     scale: f64,
+    has_offset: bool,
     offset: f64,
     round_f32: bool,
+}
+
+impl<T: Copy + Into<f64> + PartialEq + Default> Convert<T> {
+    fn new(nodata: Option<T>, scale: f64, offset: f64, round_f32: bool) -> Self {
+        Convert {
+            has_nodata: nodata.is_some(),
+            nodata: nodata.unwrap_or_default(),
+            scale,
+            has_offset: offset != 0.0,
+            offset,
+            round_f32,
+        }
+    }
+
+    #[inline(always)]
+    fn value(&self, r: T) -> f64 {
+        let v: f64 = r.into();
+        let scaled = v * self.scale;
+        let shifted = scaled + self.offset;
+        let x = if self.has_offset { shifted } else { scaled };
+        let missing = (self.has_nodata & (r == self.nodata)) | v.is_nan();
+        let x = if missing { f64::NAN } else { x };
+        let rounded = x as f32 as f64;
+        if self.round_f32 {
+            rounded
+        } else {
+            x
+        }
+    }
+}
+
+fn gather<T: Copy + Into<f64> + PartialEq + Default + Sync>(
+    raw: ArrayView2<'_, T>,
+    pixels: &[i64],
+    conv: Convert<T>,
 ) -> Array2<f64> {
     let (bands, n) = (raw.nrows(), pixels.len());
     let mut out = vec![0.0f64; bands * n];
@@ -22,35 +62,193 @@ fn gather<T: Copy + Into<f64> + PartialEq + Sync>(
         .for_each(|(b, dst)| {
             let src = raw.row(b);
             for (d, &p) in dst.iter_mut().zip(pixels) {
-                let r = src[p as usize];
-                let v: f64 = r.into();
-                // nodata compared in the raster's own type, as numpy compares it
-                let mut x = if nodata == Some(r) || v.is_nan() {
-                    f64::NAN
-                } else {
-                    // as numpy computes it: (raw * scale) + offset, in float64
-                    let mut x = v;
-                    if scale != 1.0 {
-                        x *= scale;
-                    }
-                    if offset != 0.0 {
-                        x += offset;
-                    }
-                    x
-                };
-                if round_f32 {
-                    x = x as f32 as f64;
-                }
-                *d = x;
+                *d = conv.value(src[p as usize]);
             }
         });
     Array2::from_shape_vec((bands, n), out).expect("shape")
 }
 
+/// Per-pixel state of the invalid-input rule's checks, band after band.
+#[derive(Clone, Copy)]
+struct PixelCheck {
+    nan: u32,
+    first_nan: i32,
+    first_bad: i32,
+    bad_kind: u8,
+}
+
+impl PixelCheck {
+    const NEW: PixelCheck = PixelCheck {
+        nan: 0,
+        first_nan: -1,
+        first_bad: -1,
+        bad_kind: 0,
+    };
+
+    #[inline(always)]
+    fn see(&mut self, x: f64, b: usize, lo: f64, hi: f64) {
+        if x.is_nan() {
+            self.nan += 1;
+            if self.first_nan < 0 {
+                self.first_nan = b as i32;
+            }
+        } else if self.first_bad < 0 && (x.is_infinite() || x < lo || x > hi) {
+            self.first_bad = b as i32;
+            self.bad_kind = if x.is_infinite() { 3 } else { 4 };
+        }
+    }
+
+    /// (status, band): 0 ok, 1 nodata in every band, 2 nodata in some bands, 3 +-inf, 4 out of
+    /// range; the first band concerned (-1 when ok or nodata in every band).
+    fn status(&self, bands: usize) -> (u8, i32) {
+        if bands > 0 && self.nan as usize == bands {
+            (1, -1)
+        } else if self.nan > 0 {
+            (2, self.first_nan)
+        } else if self.first_bad >= 0 {
+            (self.bad_kind, self.first_bad)
+        } else {
+            (0, -1)
+        }
+    }
+}
+
+/// Pixels per task of [`gather_checked`]: the output rows of a task and the source values of
+/// one band for them stay in L1.
+const CHUNK: usize = 1024;
+
+/// The pass of [`gather_checked`] over one chunk of pixels, band after band: values written to
+/// `dst` (OUT) and counted (CHECK: NaN count and whether any other value fails the checks). The
+/// band's raw values of the chunk are gathered first, then converted and checked in loops over
+/// contiguous arrays that the compiler vectorises.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gather_chunk<T: Copy + Into<f64> + PartialEq + Default, const OUT: bool, const CHECK: bool>(
+    rows: &[&[T]],
+    pix: &[i64],
+    conv: &Convert<T>,
+    dst: &mut Option<ArrayViewMut2<'_, f64>>,
+    lo: f64,
+    hi: f64,
+    nan: &mut [u64; CHUNK],
+    bad: &mut [u64; CHUNK],
+) {
+    let len = pix.len();
+    let mut tmp = [T::default(); CHUNK];
+    let mut xs = [0.0f64; CHUNK];
+    for (b, src) in rows.iter().enumerate() {
+        for (t, &p) in tmp[..len].iter_mut().zip(pix) {
+            // SAFETY: every pixel index was checked against the row length
+            *t = unsafe { *src.get_unchecked(p as usize) };
+        }
+        for (x, &t) in xs[..len].iter_mut().zip(&tmp[..len]) {
+            *x = conv.value(t);
+        }
+        if CHECK {
+            for ((n, f), &x) in nan[..len].iter_mut().zip(&mut bad[..len]).zip(&xs[..len]) {
+                *n += u64::from(x.is_nan());
+                *f |= u64::from(x.is_infinite() | (x < lo) | (x > hi));
+            }
+        }
+        if OUT {
+            if let Some(d) = dst.as_mut() {
+                for (k, &x) in xs[..len].iter().enumerate() {
+                    // SAFETY: the chunk has pix.len() rows and `rows.len()` columns
+                    unsafe { *d.uget_mut((k, b)) = x };
+                }
+            }
+        }
+    }
+}
+
+/// One pass over the window's values of `pixels`: each converted value written to row i of
+/// `out` (n, bands) when given, and checked against `check` = (lo, hi) when given (then the
+/// per-pixel status and band of [`check_pixels`] are returned; a pixel that fails is scanned
+/// again band by band for the first band concerned).
+fn gather_checked<T: Copy + Into<f64> + PartialEq + Default + Sync>(
+    raw: ArrayView2<'_, T>,
+    pixels: &[i64],
+    conv: Convert<T>,
+    out: Option<&mut ArrayViewMut2<'_, f64>>,
+    check: Option<(f64, f64)>,
+) -> (Vec<u8>, Vec<i32>) {
+    let (bands, n) = (raw.nrows(), pixels.len());
+    let rows: Vec<&[T]> = raw
+        .rows()
+        .into_iter()
+        .map(|r| r.to_slice().expect("standard layout"))
+        .collect();
+    let chunks = n.div_ceil(CHUNK);
+    let has_out = out.is_some();
+    let outs: Vec<Option<ArrayViewMut2<'_, f64>>> = match out {
+        Some(o) => o.axis_chunks_iter_mut(Axis(0), CHUNK).map(Some).collect(),
+        None => (0..chunks).map(|_| None).collect(),
+    };
+    let (mut status, mut band) = match check {
+        Some(_) => (vec![0u8; n], vec![-1i32; n]),
+        None => (Vec::new(), Vec::new()),
+    };
+    let checks: Vec<Option<(&mut [u8], &mut [i32])>> = match check {
+        Some(_) => status
+            .chunks_mut(CHUNK)
+            .zip(band.chunks_mut(CHUNK))
+            .map(Some)
+            .collect(),
+        None => (0..chunks).map(|_| None).collect(),
+    };
+    let (lo, hi) = check.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+    outs.into_iter()
+        .zip(checks)
+        .enumerate()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .for_each(|(c, (mut dst, verdict))| {
+            let pix = &pixels[c * CHUNK..((c + 1) * CHUNK).min(n)];
+            let mut nan = [0u64; CHUNK];
+            let mut bad = [0u64; CHUNK];
+            let (r, cv) = (&rows[..], &conv);
+            match (has_out, check.is_some()) {
+                (true, true) => {
+                    gather_chunk::<T, true, true>(r, pix, cv, &mut dst, lo, hi, &mut nan, &mut bad)
+                }
+                (true, false) => {
+                    gather_chunk::<T, true, false>(r, pix, cv, &mut dst, lo, hi, &mut nan, &mut bad)
+                }
+                (false, true) => {
+                    gather_chunk::<T, false, true>(r, pix, cv, &mut dst, lo, hi, &mut nan, &mut bad)
+                }
+                (false, false) => {}
+            }
+            if let Some((s, bd)) = verdict {
+                for (k, &p) in pix.iter().enumerate() {
+                    (s[k], bd[k]) = if bands > 0 && nan[k] as usize == bands {
+                        (1, -1)
+                    } else if nan[k] > 0 || bad[k] != 0 {
+                        let mut st = PixelCheck::NEW;
+                        for (b, src) in rows.iter().enumerate() {
+                            st.see(conv.value(src[p as usize]), b, lo, hi);
+                        }
+                        st.status(bands)
+                    } else {
+                        (0, -1)
+                    };
+                }
+            }
+        });
+    (status, band)
+}
+
 /// Values of the flat pixel indices `pixels` of a (bands, window pixels) raw array: float64,
-/// nodata as NaN, `raw * scale + offset`, optionally rounded to float32; (bands, n).
+/// nodata as NaN, `raw * scale + offset`, optionally rounded to float32.
+///
+/// Without `out` and `check`: returns the (bands, n) values. With `out`, a writable float64
+/// (n, bands) array (any strides, e.g. columns of a wider array): the values are written there,
+/// pixel after pixel, in the same pass. With `check` = (lo, hi): the invalid-input rule's
+/// checks of the values (as [`check_pixels`]) are returned, (status, band), instead of the
+/// values; with neither `out` nor values kept when only `check` is given.
 #[pyfunction]
-#[pyo3(signature = (raw, pixels, nodata, scale, offset, round_f32))]
+#[pyo3(signature = (raw, pixels, nodata, scale, offset, round_f32, *, out=None, check=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn gather_pixels<'py>(
     py: Python<'py>,
     raw: &Bound<'py, PyAny>,
@@ -59,8 +257,17 @@ pub fn gather_pixels<'py>(
     scale: f64,
     offset: f64,
     round_f32: bool,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    out: Option<Bound<'py, PyArray2<f64>>>,
+    check: Option<(f64, f64)>,
+) -> PyResult<Bound<'py, PyAny>> {
     let pixels = pixels.as_array().to_vec();
+    let mut out_guard = match &out {
+        Some(o) => Some(
+            o.try_readwrite()
+                .map_err(|e| PyValueError::new_err(format!("out: {e}")))?,
+        ),
+        None => None,
+    };
     macro_rules! try_dtype {
         ($($t:ty: $float:expr),*) => {
             $(
@@ -75,8 +282,32 @@ pub fn gather_pixels<'py>(
                     if let Some(&bad) = pixels.iter().find(|&&p| p < 0 || p as usize >= view.ncols()) {
                         return Err(PyTypeError::new_err(format!("pixels: index {bad} out of range")));
                     }
-                    let out = py.detach(|| gather(view, &pixels, nd, scale, offset, round_f32));
-                    return Ok(out.into_pyarray(py));
+                    let conv = Convert::new(nd, scale, offset, round_f32);
+                    if out_guard.is_none() && check.is_none() {
+                        let values = py.detach(|| gather(view, &pixels, conv));
+                        return Ok(values.into_pyarray(py).into_any());
+                    }
+                    let standard = view.as_standard_layout();
+                    let mut dst = out_guard.as_mut().map(|g| g.as_array_mut());
+                    if let Some(d) = &dst {
+                        if d.dim() != (pixels.len(), standard.nrows()) {
+                            return Err(PyValueError::new_err(format!(
+                                "out: shape {:?}, expected ({}, {})",
+                                d.shape(), pixels.len(), standard.nrows()
+                            )));
+                        }
+                    }
+                    let (status, band) = py.detach(|| {
+                        gather_checked(standard.view(), &pixels, conv, dst.as_mut(), check)
+                    });
+                    return match check {
+                        Some(_) => (
+                            Array1::from_vec(status).into_pyarray(py),
+                            Array1::from_vec(band).into_pyarray(py),
+                        )
+                            .into_bound_py_any(py),
+                        None => Ok(py.None().into_bound(py)),
+                    };
                 }
             )*
         };
@@ -99,37 +330,13 @@ pub fn check_pixels<'py>(
     let (bands, n) = v.dim();
     // band by band (rows are contiguous), keeping per-pixel state
     let (status, band): (Vec<u8>, Vec<i32>) = py.detach(|| {
-        let mut nan = vec![0u32; n];
-        let mut first_nan = vec![-1i32; n];
-        let mut first_bad = vec![-1i32; n];
-        let mut bad_kind = vec![0u8; n];
+        let mut state = vec![PixelCheck::NEW; n];
         for b in 0..bands {
-            let row = v.row(b);
-            for (i, &x) in row.iter().enumerate() {
-                if x.is_nan() {
-                    nan[i] += 1;
-                    if first_nan[i] < 0 {
-                        first_nan[i] = b as i32;
-                    }
-                } else if first_bad[i] < 0 && (x.is_infinite() || x < lo || x > hi) {
-                    first_bad[i] = b as i32;
-                    bad_kind[i] = if x.is_infinite() { 3 } else { 4 };
-                }
+            for (st, &x) in state.iter_mut().zip(v.row(b)) {
+                st.see(x, b, lo, hi);
             }
         }
-        (0..n)
-            .map(|i| {
-                if bands > 0 && nan[i] as usize == bands {
-                    (1, -1)
-                } else if nan[i] > 0 {
-                    (2, first_nan[i])
-                } else if first_bad[i] >= 0 {
-                    (bad_kind[i], first_bad[i])
-                } else {
-                    (0, -1)
-                }
-            })
-            .unzip()
+        state.iter().map(|st| st.status(bands)).unzip()
     });
     (
         Array1::from_vec(status).into_pyarray(py),

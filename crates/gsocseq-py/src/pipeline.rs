@@ -19,6 +19,13 @@ fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
         .map_err(|_| PyValueError::new_err(format!("{name}: expected a C-contiguous array")))
 }
 
+fn optional_contiguous<'a>(
+    name: &str,
+    a: &'a Option<PyReadonlyArray2<'_, f64>>,
+) -> PyResult<Option<&'a [f64]>> {
+    a.as_ref().map(|a| contiguous(name, a)).transpose()
+}
+
 fn width(name: &str, a: &PyReadonlyArray2<'_, f64>, n: usize, cols: usize) -> PyResult<()> {
     let shape = a.as_array().shape().to_vec();
     if shape[0] != n || (cols > 0 && shape[1] != cols) {
@@ -33,9 +40,28 @@ fn array12(s: &[f64], i: usize) -> &[f64; 12] {
     s[i * 12..i * 12 + 12].try_into().expect("12 months")
 }
 
-/// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays.
+/// Forward climate of pixel i: the given (n, 12) values, else the 12 monthly means of the
+/// pixel's warm-up series, as numpy's `series.reshape(years, 12).mean(axis=0)` computes them
+/// (the years added in order from the first, then divided by their number).
+fn forward_or_mean(given: Option<&[f64]>, i: usize, series: &[f64]) -> [f64; 12] {
+    if let Some(g) = given {
+        return *array12(g, i);
+    }
+    let mut sum: [f64; 12] = series[..12].try_into().expect("12 months");
+    for year in series.chunks_exact(12).skip(1) {
+        for (s, &x) in sum.iter_mut().zip(year) {
+            *s += x;
+        }
+    }
+    let years = (series.len() / 12) as f64;
+    sum.map(|s| s / years)
+}
+
+/// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays. Without
+/// forward climate arrays, each pixel's forward climate is the monthly mean of its warm-up
+/// series ([`forward_or_mean`]).
 #[pyfunction]
-#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_temperature, forward_precipitation, forward_pet, forward_class, forward_dpm_rpm, npp_reference, pixel_id, main_horizon=0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, threads=None))]
+#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_class, forward_dpm_rpm, npp_reference, pixel_id, forward_temperature=None, forward_precipitation=None, forward_pet=None, main_horizon=0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate<'py>(
     py: Python<'py>,
@@ -68,13 +94,13 @@ pub fn simulate<'py>(
     warmup_pet: PyReadonlyArray2<'py, f64>,
     warmup_class: PyReadonlyArray2<'py, u8>,
     warmup_dpm_rpm: PyReadonlyArray2<'py, f64>,
-    forward_temperature: PyReadonlyArray2<'py, f64>,
-    forward_precipitation: PyReadonlyArray2<'py, f64>,
-    forward_pet: PyReadonlyArray2<'py, f64>,
     forward_class: PyReadonlyArray1<'py, u8>,
     forward_dpm_rpm: PyReadonlyArray1<'py, f64>,
     npp_reference: PyReadonlyArray2<'py, f64>,
     pixel_id: PyReadonlyArray1<'py, u64>,
+    forward_temperature: Option<PyReadonlyArray2<'py, f64>>,
+    forward_precipitation: Option<PyReadonlyArray2<'py, f64>>,
+    forward_pet: Option<PyReadonlyArray2<'py, f64>>,
     main_horizon: usize,
     steady_state: bool,
     mc_samples: usize,
@@ -168,12 +194,18 @@ pub fn simulate<'py>(
         ("warmup_precipitation", &warmup_precipitation, 12 * years),
         ("warmup_pet", &warmup_pet, 12 * years),
         ("warmup_dpm_rpm", &warmup_dpm_rpm, years),
-        ("forward_temperature", &forward_temperature, 12),
-        ("forward_precipitation", &forward_precipitation, 12),
-        ("forward_pet", &forward_pet, 12),
         ("npp_reference", &npp_reference, 3),
     ] {
         width(name, a, n, cols)?;
+    }
+    for (name, a) in [
+        ("forward_temperature", &forward_temperature),
+        ("forward_precipitation", &forward_precipitation),
+        ("forward_pet", &forward_pet),
+    ] {
+        if let Some(a) = a {
+            width(name, a, n, 12)?;
+        }
     }
     for (name, len) in [
         ("clay", clay.as_array().len()),
@@ -208,9 +240,10 @@ pub fn simulate<'py>(
     let we = contiguous("warmup_pet", &warmup_pet)?;
     let wclass = contiguous("warmup_class", &warmup_class)?;
     let wdr = contiguous("warmup_dpm_rpm", &warmup_dpm_rpm)?;
-    let ft = contiguous("forward_temperature", &forward_temperature)?;
-    let fp = contiguous("forward_precipitation", &forward_precipitation)?;
-    let fe = contiguous("forward_pet", &forward_pet)?;
+    let optional = |name, a| optional_contiguous(name, a);
+    let ft = optional("forward_temperature", &forward_temperature)?;
+    let fp = optional("forward_precipitation", &forward_precipitation)?;
+    let fe = optional("forward_pet", &forward_pet)?;
     let fclass = contiguous("forward_class", &forward_class)?;
     let fdr = contiguous("forward_dpm_rpm", &forward_dpm_rpm)?;
     let npp = contiguous("npp_reference", &npp_reference)?;
@@ -239,6 +272,16 @@ pub fn simulate<'py>(
                 Workspace::default,
                 |ws, (i, (((out, fin), steady_out), mcs))| {
                     let m = 12 * years;
+                    let (wt, wp, we) = (
+                        &wt[i * m..(i + 1) * m],
+                        &wp[i * m..(i + 1) * m],
+                        &we[i * m..(i + 1) * m],
+                    );
+                    let (ft, fp, fe) = (
+                        forward_or_mean(ft, i, wt),
+                        forward_or_mean(fp, i, wp),
+                        forward_or_mean(fe, i, we),
+                    );
                     let px = PixelInput {
                         soc: soc[i],
                         clay: clay[i],
@@ -252,14 +295,14 @@ pub fn simulate<'py>(
                         spinup_pet: array12(se, i),
                         spinup_class: sclass[i],
                         spinup_dpm_rpm: sdr[i],
-                        warmup_temperature: &wt[i * m..(i + 1) * m],
-                        warmup_precipitation: &wp[i * m..(i + 1) * m],
-                        warmup_pet: &we[i * m..(i + 1) * m],
+                        warmup_temperature: wt,
+                        warmup_precipitation: wp,
+                        warmup_pet: we,
                         warmup_class: &wclass[i * years..(i + 1) * years],
                         warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
-                        forward_temperature: array12(ft, i),
-                        forward_precipitation: array12(fp, i),
-                        forward_pet: array12(fe, i),
+                        forward_temperature: &ft,
+                        forward_precipitation: &fp,
+                        forward_pet: &fe,
                         forward_class: fclass[i],
                         forward_dpm_rpm: fdr[i],
                         npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
