@@ -8,7 +8,7 @@ use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
 use crate::solver::{
-    self, decompose, month_rate, ForcingSeries, MonthForcing, RateForcing, RunBuffers, YearMap,
+    self, decompose, month_rate, ForcingSeries, MonthForcing, RunBuffers, YearMap,
 };
 
 /// Numerical mode.
@@ -226,8 +226,8 @@ pub struct Workspace {
     maps: Vec<YearMap>,
     samples: Vec<f64>,
     scratch: Vec<f64>,
-    /// Warm-up forcing month by month: temperature, precipitation, PET, cover, rate factor,
-    /// plant input, FYM input, DPM/RPM.
+    /// Warm-up forcing month by month of each chain, the columns of
+    /// [`ForcingSeries::from_columns`].
     warmup: [[Vec<f64>; 8]; 3],
     run: RunBuffers,
     run3: RunBuffers<3>,
@@ -660,22 +660,6 @@ fn rothamsted_spinup(
     ChainState { soil, pools, tsmd }
 }
 
-/// The warm-up forcing of [`rothamsted_spinup`] as slices.
-fn warmup_series(w: &[Vec<f64>; 8]) -> ForcingSeries<'_> {
-    ForcingSeries {
-        climate: RateForcing {
-            temperature: &w[0],
-            precipitation: &w[1],
-            evaporation: &w[2],
-            cover: &w[3],
-            rate_factor: &w[4],
-        },
-        plant_input: &w[5],
-        fym_input: &w[6],
-        dpm_rpm: &w[7],
-    }
-}
-
 /// The Rothamsted-mode chains of a pixel: spin-up, then the 20 warm-up years of the chains
 /// run in step (`solver::run_lanes`), then the forward scenarios.
 #[allow(clippy::too_many_arguments)]
@@ -709,7 +693,11 @@ fn rothamsted_chains(
         let mut tsmd = chains.map(|c| c.tsmd);
         let soils = chains.map(|c| c.soil);
         let [w0, w1, w2] = &ws.warmup;
-        let series = [warmup_series(w0), warmup_series(w1), warmup_series(w2)];
+        let series = [
+            ForcingSeries::from_columns(w0),
+            ForcingSeries::from_columns(w1),
+            ForcingSeries::from_columns(w2),
+        ];
         solver::run_lanes_final(&mut pools, &mut tsmd, &soils, &series, &mut ws.run3);
         for (r, chain) in chains.iter_mut().enumerate() {
             (chain.pools, chain.tsmd) = (pools[r], tsmd[r]);
@@ -722,7 +710,7 @@ fn rothamsted_chains(
                     &mut state.pools,
                     &mut state.tsmd,
                     &state.soil,
-                    &warmup_series(&ws.warmup[r]),
+                    &ForcingSeries::from_columns(&ws.warmup[r]),
                     &mut ws.run,
                     |_, _, _| {},
                 );

@@ -139,6 +139,23 @@ pub struct ForcingSeries<'a> {
 }
 
 impl<'a> ForcingSeries<'a> {
+    /// The series of columns temperature, precipitation, evaporation, cover, rate factor,
+    /// plant input, FYM input and DPM/RPM ratio.
+    pub fn from_columns(c: &'a [Vec<f64>; 8]) -> Self {
+        ForcingSeries {
+            climate: RateForcing {
+                temperature: &c[0],
+                precipitation: &c[1],
+                evaporation: &c[2],
+                cover: &c[3],
+                rate_factor: &c[4],
+            },
+            plant_input: &c[5],
+            fym_input: &c[6],
+            dpm_rpm: &c[7],
+        }
+    }
+
     /// No months.
     pub const EMPTY: ForcingSeries<'static> = ForcingSeries {
         climate: RateForcing {
@@ -223,19 +240,7 @@ impl FromIterator<MonthForcing> for ForcingTable {
 impl ForcingTable {
     /// The months as slices.
     pub fn series(&self) -> ForcingSeries<'_> {
-        let c = &self.columns;
-        ForcingSeries {
-            climate: RateForcing {
-                temperature: &c[0],
-                precipitation: &c[1],
-                evaporation: &c[2],
-                cover: &c[3],
-                rate_factor: &c[4],
-            },
-            plant_input: &c[5],
-            fym_input: &c[6],
-            dpm_rpm: &c[7],
-        }
+        ForcingSeries::from_columns(&self.columns)
     }
 }
 
