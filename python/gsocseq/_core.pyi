@@ -1,6 +1,6 @@
 """Type stubs of the compiled core (crates/gsocseq-py). Use the wrappers in gsocseq.rothc."""
 
-from typing import Any, Optional
+from typing import Any, Optional, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -115,13 +115,13 @@ def simulate(
     warmup_pet: _F64,
     warmup_class: npt.NDArray[np.uint8],
     warmup_dpm_rpm: _F64,
-    forward_temperature: _F64,
-    forward_precipitation: _F64,
-    forward_pet: _F64,
     forward_class: npt.NDArray[np.uint8],
     forward_dpm_rpm: _F64,
     npp_reference: _F64,
     pixel_id: npt.NDArray[np.uint64],
+    forward_temperature: Optional[_F64] = None,
+    forward_precipitation: Optional[_F64] = None,
+    forward_pet: Optional[_F64] = None,
     main_horizon: int = 0,
     steady_state: bool = False,
     mc_samples: int = 0,
@@ -150,6 +150,7 @@ def fao_euler(
     years: float,
     start_years: float = 0.0,
 ) -> tuple[_F64, _F64]: ...
+@overload
 def gather_pixels(
     raw: npt.NDArray[Any],
     pixels: npt.NDArray[np.int64],
@@ -157,7 +158,34 @@ def gather_pixels(
     scale: float,
     offset: float,
     round_f32: bool,
+    *,
+    out: None = None,
+    check: None = None,
 ) -> _F64: ...
+@overload
+def gather_pixels(
+    raw: npt.NDArray[Any],
+    pixels: npt.NDArray[np.int64],
+    nodata: Optional[float],
+    scale: float,
+    offset: float,
+    round_f32: bool,
+    *,
+    out: _F64,
+    check: None = None,
+) -> None: ...
+@overload
+def gather_pixels(
+    raw: npt.NDArray[Any],
+    pixels: npt.NDArray[np.int64],
+    nodata: Optional[float],
+    scale: float,
+    offset: float,
+    round_f32: bool,
+    *,
+    out: Optional[_F64] = None,
+    check: tuple[float, float],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]: ...
 def check_pixels(
     values: _F64, lo: float, hi: float
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]: ...
