@@ -295,6 +295,7 @@ impl<const L: usize> RunBuffers<L> {
     /// same bits as [`month_rate`] and [`decompose`] month by month; the exponentials go in
     /// two vectorised batches and the deficits, the one sequential part, advance the lanes in
     /// step so that their dependency chains overlap.
+    #[inline(always)]
     pub fn rates(
         &mut self,
         soils: &[Soil; L],
@@ -346,6 +347,7 @@ impl<const L: usize> RunBuffers<L> {
     }
 
     /// The split inputs of every month of `forcing` of every lane.
+    #[inline(always)]
     fn inputs(&mut self, forcing: &[ForcingSeries<'_>; L]) {
         let months = forcing[0].months();
         self.resize(months);
@@ -472,6 +474,17 @@ where
 /// (one per pool, lanes side by side) and every month of the decomposition is a handful of
 /// vector operations. Each lane gives the same bits as [`run`].
 pub fn run_lanes_final<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    forcing: &[ForcingSeries<'_>; L],
+    buffers: &mut RunBuffers<L>,
+) -> [f64; L] {
+    vmath::with_avx2_if_available(|| run_lanes_final_body(pools, tsmd, soils, forcing, buffers))
+}
+
+#[inline(always)]
+fn run_lanes_final_body<const L: usize>(
     pools: &mut [Pools; L],
     tsmd: &mut [f64; L],
     soils: &[Soil; L],
@@ -741,6 +754,16 @@ mod tests {
             &series,
             &mut RunBuffers::<4>::default(),
         );
+        // the baseline build of the same code (no AVX2) gives the same bits
+        let (mut p_base, mut t_base) = (pools0, tsmd0);
+        let co2_base = run_lanes_final_body(
+            &mut p_base,
+            &mut t_base,
+            &soils,
+            &series,
+            &mut RunBuffers::<4>::default(),
+        );
+        assert_eq!((p_base, t_base, co2_base), (p_final, t_final, co2_final));
         let (mut p_obs, mut t_obs) = (pools0, tsmd0);
         let mut seen = vec![Vec::new(); 4];
         let co2_obs = run_lanes(
