@@ -6,8 +6,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use gsocseq_core::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::modifiers::Soil;
 use gsocseq_core::scenario::{
-    final_len, simulate_pixel, ClassTable, Mode, NumericalPools, Options, PixelInput, PixelOutput,
-    SpinupMethod, Workspace,
+    final_len, forward_closed_form, simulate_pixel, ClassTable, Mode, NumericalPools, Options,
+    PixelInput, PixelOutput, SpinupMethod, Workspace,
 };
 use gsocseq_core::solver::{run, run_lanes_final, ForcingTable, MonthForcing, RunBuffers};
 use std::hint::black_box;
@@ -146,6 +146,26 @@ fn benches(c: &mut Criterion) {
         mc_samples: 0,
         mc_seed: 0,
     };
+    // the forward phase alone: BAU + 3 SSMs over 20 years from t0, closed form
+    let forward_opts = options(false, false, Mode::Rothamsted);
+    let mut forward_finals = vec![0.0; final_len(&forward_opts)];
+    let year = |m: usize| month(m % 12);
+    let monthly_input = |s: usize| 0.25 * [1.0, 1.05, 1.1, 1.2][s];
+    c.bench_function("forward_20_years_4_scenarios_per_pixel", |b| {
+        b.iter(|| {
+            forward_closed_form(
+                &forward_opts,
+                &soil,
+                &year,
+                black_box(-10.0),
+                [0.5, 6.0, 0.8, 30.0, 3.0],
+                &monthly_input,
+                0,
+                &mut forward_finals,
+            );
+            black_box(forward_finals[0])
+        })
+    });
     for (name, opts) in [
         (
             "chain_central_per_pixel",

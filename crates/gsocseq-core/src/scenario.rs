@@ -962,8 +962,13 @@ fn forward_stepping(
 /// until the moisture deficit joins its periodic year, whose composed map is then raised to
 /// the remaining years by squaring. The cost does not grow with the horizon, and all
 /// scenarios, which differ only in the input, share the maps.
+///
+/// From the pools `pools_t0` and deficit `tsmd` at t0, under the 12-month `forcing` (its
+/// `dpm_rpm` splits the input) with `inputs(s)` t C/ha a month for scenario `s`, writes the
+/// total SOC of every horizon and scenario of `opts` for chain `r` into `final_soc` (indexed as
+/// in [`simulate_pixel`]). Returns whether a pool went negative.
 #[allow(clippy::too_many_arguments)]
-fn forward_closed_form(
+pub fn forward_closed_form(
     opts: &Options,
     soil: &Soil,
     forcing: &dyn Fn(usize) -> MonthForcing,
@@ -989,7 +994,7 @@ fn forward_closed_form(
         let mut year = YearMap::identity();
         for m in 0..12 {
             let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
-            year = year.then(&YearMap::month(soil, rate, unit));
+            year = year.then_month(soil, rate, unit);
         }
         if acc == start {
             periodic = Some(year);

@@ -587,6 +587,46 @@ impl YearMap {
         }
     }
 
+    /// The map of one more month at `rate` with end-of-month inputs `input` (DPM, RPM, BIO,
+    /// HUM) applied after `self`: `self.then(&YearMap::month(soil, rate, input))` without the
+    /// full matrix product (a month only scales each pool and moves decomposed carbon to BIO
+    /// and HUM), equal to it within rounding.
+    pub fn then_month(&self, soil: &Soil, rate: f64, input: [f64; 4]) -> Self {
+        let p = &soil.partition;
+        let mut e = [0.0; 4];
+        for (j, e) in e.iter_mut().enumerate() {
+            *e = vmath::exp(-rate * K[j] * MONTH);
+        }
+        // carbon decomposed this month from each column (and from the translation)
+        let mut moved = [0.0; 4];
+        let mut moved_g = 0.0;
+        for ((e, row), g) in e.iter().zip(&self.phi).zip(&self.g) {
+            let d = 1.0 - e;
+            for (m, phi) in moved.iter_mut().zip(row) {
+                *m += d * phi;
+            }
+            moved_g += d * g;
+        }
+        let mut out = YearMap {
+            phi: [[0.0; 4]; 4],
+            g: [0.0; 4],
+            years: (self.months + 1) / 12,
+            months: self.months + 1,
+        };
+        for i in 0..4 {
+            let share = match i {
+                BIO => p.bio,
+                HUM => p.hum,
+                _ => 0.0,
+            };
+            for j in 0..4 {
+                out.phi[i][j] = e[i] * self.phi[i][j] + share * moved[j];
+            }
+            out.g[i] = e[i] * self.g[i] + share * moved_g + input[i];
+        }
+        out
+    }
+
     /// `next` applied after `self`.
     pub fn then(&self, next: &YearMap) -> Self {
         let months = self.months + next.months;
@@ -809,6 +849,29 @@ mod tests {
         let mapped = map.apply(start);
         for i in 0..4 {
             assert!((mapped[i] - pools[i]).abs() <= 1e-14 * pools[i].abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn then_month_equals_the_matrix_product() {
+        let soil = Soil::new(33.0, 23.0, 0.75);
+        let mut full = YearMap::identity();
+        let mut fast = YearMap::identity();
+        for m in 0..30 {
+            let rate = 0.2 + 0.37 * (m % 7) as f64;
+            let input = [0.05 * (m % 3) as f64, 0.03, 0.0, 0.001 * (m % 2) as f64];
+            full = full.then(&YearMap::month(&soil, rate, input));
+            fast = fast.then_month(&soil, rate, input);
+            assert_eq!((fast.months, fast.years), (full.months, full.years));
+            for i in 0..4 {
+                for j in 0..4 {
+                    assert!(
+                        (fast.phi[i][j] - full.phi[i][j]).abs() <= 1e-14,
+                        "month {m}"
+                    );
+                }
+                assert!((fast.g[i] - full.g[i]).abs() <= 1e-14 * full.g[i].abs().max(1.0));
+            }
         }
     }
 
