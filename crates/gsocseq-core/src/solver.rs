@@ -619,8 +619,8 @@ impl YearMap {
                 HUM => p.hum,
                 _ => 0.0,
             };
-            for j in 0..4 {
-                out.phi[i][j] = e[i] * self.phi[i][j] + share * moved[j];
+            for ((o, phi), m) in out.phi[i].iter_mut().zip(&self.phi[i]).zip(&moved) {
+                *o = e[i] * phi + share * m;
             }
             out.g[i] = e[i] * self.g[i] + share * moved_g + input[i];
         }
