@@ -153,3 +153,37 @@ def test_broadcasting_forms_agree():
         clay=[25.0, 25.0],
     )
     assert full.pools.tobytes() == short.pools.tobytes()
+
+
+@pytest.mark.parametrize("trajectory", [False, True])
+def test_pixels_run_in_groups_give_the_bits_of_pixels_run_alone(trajectory):
+    # 9 pixels: two full groups of 4 (one with a non-finite pixel) and a tail of 1
+    rng = np.random.default_rng(5)
+    n, months = 9, 30
+    kw = dict(
+        pools=rng.uniform(0, 40, (n, 5)),
+        temperature=rng.uniform(-8, 30, (n, months)),
+        precipitation=rng.uniform(0, 150, (n, months)),
+        evaporation=rng.uniform(0, 120, (n, months)),
+        cover=rng.choice([0.6, 1.0], (n, months)),
+        plant_input=rng.uniform(0, 0.4, (n, months)),
+        fym_input=rng.choice([0.0, 0.1], (n, months)),
+        dpm_rpm=rng.choice([1.44, 0.67], (n, months)),
+        clay=rng.uniform(5, 60, n),
+        rate_factor=rng.choice([1.0, 0.4], n),  # per pixel: broadcast over the months
+        tsmd=-rng.uniform(0, 20, n),
+    )
+    kw["temperature"][5, 7] = np.nan
+    res = rothc.run(**kw, trajectory=trajectory)
+    assert np.isnan(res.pools[5]).all() and np.isnan(res.co2[5])
+    for i in [0, 1, 2, 3, 4, 6, 7, 8]:
+        alone = rothc.run(
+            **{k: (v[i : i + 1] if isinstance(v, np.ndarray) else v) for k, v in kw.items()},
+            trajectory=trajectory,
+        )
+        for field in ("pools", "tsmd", "co2", "monthly", "monthly_co2"):
+            got, want = getattr(res, field), getattr(alone, field)
+            if want is None:
+                assert got is None
+                continue
+            assert got[i].tobytes() == want[0].tobytes(), (i, field)

@@ -367,8 +367,6 @@ fn monte_carlo(
     mc: &mut [f64],
     pixel_id: u64,
 ) {
-    use rand::SeedableRng;
-    use rand_distr::{Distribution, StandardNormal};
     let n_s = opts.scenarios.len();
     let n = opts.mc_samples;
     let width = 1 + n_s;
@@ -378,60 +376,8 @@ fn monte_carlo(
     samples.resize(n * width, f64::NAN);
     finals.clear();
     finals.resize(final_len(opts), f64::NAN);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
-        opts.mc_seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
-    // the chain reads neither the uncertainty nor the Monte Carlo options: no copy needed
     let h = opts.main_horizon;
-    // Draws go three at a time through the chains' lanes (each lane the same bits as a
-    // chain of its own; the draws keep their order in the stream).
-    for d0 in (0..n).step_by(3) {
-        let k = (n - d0).min(3);
-        let mut draws = [perturbations(px)[0]; 3];
-        for draw in draws.iter_mut().take(k) {
-            let mut z = [0.0f64; 5];
-            for v in z.iter_mut() {
-                *v = StandardNormal.sample(&mut rng);
-            }
-            let temperature = 1.0 + z[2] * 0.02 / 1.96;
-            // reference NPP: along the min (warmer) or max (cooler) reference with the drawn
-            // shift
-            let shift = (temperature - 1.0) / 0.02;
-            let [c, lo, hi] = px.npp_reference;
-            let npp_reference = if shift >= 0.0 {
-                c + shift * (lo - c)
-            } else {
-                c - shift * (hi - c)
-            };
-            *draw = Perturbation {
-                soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
-                clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
-                temperature,
-                precipitation: 1.0 + z[3] * 0.05 / 1.96,
-                increase: 1.0 + z[4] * 0.15 / 1.96,
-                npp_reference,
-            };
-        }
-        let mut out = PixelOutput::default();
-        rothamsted_chains(
-            opts,
-            table,
-            px,
-            &draws,
-            k,
-            ws,
-            &mut out,
-            &mut finals,
-            &mut [],
-        );
-        for r in 0..k {
-            let d = d0 + r;
-            samples[d * width] = out.chains[r].soc_t0;
-            for s in 0..n_s {
-                samples[d * width + 1 + s] = finals[index(opts, h, s, r)];
-            }
-        }
-    }
+    draw_samples(opts, table, px, ws, &mut samples, &mut finals, pixel_id, 3);
     let years = opts.horizons[h] as f64;
     let mut values = std::mem::take(&mut ws.rates);
     let mut k = 0;
@@ -465,6 +411,72 @@ fn monte_carlo(
     ws.rates = values;
     ws.samples = samples;
     ws.scratch = finals;
+}
+
+/// The Monte Carlo samples of a pixel into `samples` (per draw: T0, then the final stock of
+/// each scenario at the main horizon), `lanes` (1..=3) draws at a time through the chains'
+/// lanes (each lane the same bits as a chain of its own; the draws keep their order in the
+/// random stream).
+#[allow(clippy::too_many_arguments)]
+fn draw_samples(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    ws: &mut Workspace,
+    samples: &mut [f64],
+    finals: &mut [f64],
+    pixel_id: u64,
+    lanes: usize,
+) {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+        opts.mc_seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    // the chain reads neither the uncertainty nor the Monte Carlo options: no copy needed
+    let h = opts.main_horizon;
+    let (n, width, n_s) = (
+        opts.mc_samples,
+        1 + opts.scenarios.len(),
+        opts.scenarios.len(),
+    );
+    for d0 in (0..n).step_by(lanes) {
+        let k = (n - d0).min(lanes);
+        let mut draws = [perturbations(px)[0]; 3];
+        for draw in draws.iter_mut().take(k) {
+            let mut z = [0.0f64; 5];
+            for v in z.iter_mut() {
+                *v = StandardNormal.sample(&mut rng);
+            }
+            let temperature = 1.0 + z[2] * 0.02 / 1.96;
+            // reference NPP: along the min (warmer) or max (cooler) reference with the drawn
+            // shift
+            let shift = (temperature - 1.0) / 0.02;
+            let [c, lo, hi] = px.npp_reference;
+            let npp_reference = if shift >= 0.0 {
+                c + shift * (lo - c)
+            } else {
+                c - shift * (hi - c)
+            };
+            *draw = Perturbation {
+                soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
+                clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
+                temperature,
+                precipitation: 1.0 + z[3] * 0.05 / 1.96,
+                increase: 1.0 + z[4] * 0.15 / 1.96,
+                npp_reference,
+            };
+        }
+        let mut out = PixelOutput::default();
+        rothamsted_chains(opts, table, px, &draws, k, ws, &mut out, finals, &mut []);
+        for r in 0..k {
+            let d = d0 + r;
+            samples[d * width] = out.chains[r].soc_t0;
+            for s in 0..n_s {
+                samples[d * width + 1 + s] = finals[index(opts, h, s, r)];
+            }
+        }
+    }
 }
 
 /// Mean and the 2.5 and 97.5 percentiles (linear interpolation between order statistics, as
@@ -661,7 +673,7 @@ fn rothamsted_spinup(
 }
 
 /// The Rothamsted-mode chains of a pixel: spin-up, then the 20 warm-up years of the chains
-/// run in step (`solver::run_lanes`), then the forward scenarios.
+/// run in step (`solver::run_lanes_final`), then the forward scenarios.
 #[allow(clippy::too_many_arguments)]
 fn rothamsted_chains(
     opts: &Options,
@@ -966,7 +978,8 @@ fn forward_stepping(
 /// From the pools `pools_t0` and deficit `tsmd` at t0, under the 12-month `forcing` (its
 /// `dpm_rpm` splits the input) with `inputs(s)` t C/ha a month for scenario `s`, writes the
 /// total SOC of every horizon and scenario of `opts` for chain `r` into `final_soc` (indexed as
-/// in [`simulate_pixel`]). Returns whether a pool went negative.
+/// in [`simulate_pixel`]). Returns whether a pool went negative. Panics unless `r < 3` and
+/// `final_soc.len() >= final_len(opts)`.
 #[allow(clippy::too_many_arguments)]
 pub fn forward_closed_form(
     opts: &Options,
@@ -1448,7 +1461,37 @@ mod tests {
         assert!(a[1] < t0 && t0 < a[2]);
         assert!(a[1] > lo - 0.05 * t0 && a[2] < hi + 0.05 * t0);
 
-        // The chains (and Monte Carlo draws) run in step give the bits of chains run alone.
+        // Monte Carlo draws through the lanes (two groups of 3 and a tail of 1) give the bits
+        // of draws run one at a time.
+        let mut opts7 = options(false);
+        opts7.horizons = vec![20];
+        opts7.main_horizon = 0;
+        opts7.mc_samples = 7;
+        let width = 1 + opts7.scenarios.len();
+        let mut ws = Workspace::default();
+        let draws = |lanes: usize, ws: &mut Workspace| {
+            let mut samples = vec![f64::NAN; 7 * width];
+            let mut finals = vec![f64::NAN; final_len(&opts7)];
+            draw_samples(
+                &opts7,
+                &table,
+                &px,
+                ws,
+                &mut samples,
+                &mut finals,
+                11,
+                lanes,
+            );
+            samples
+        };
+        let (one, three) = (draws(1, &mut ws), draws(3, &mut ws));
+        assert!(one.iter().all(|v| v.is_finite()));
+        assert_eq!(
+            one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            three.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+
+        // The central, min and max chains run in step give the bits of chains run alone.
         let mut opts = options(false);
         opts.uncertainty = true;
         let mut together = PixelOutput::default();

@@ -296,12 +296,7 @@ impl<const L: usize> RunBuffers<L> {
     /// two vectorised batches and the deficits, the one sequential part, advance the lanes in
     /// step so that their dependency chains overlap.
     #[inline(always)]
-    pub fn rates(
-        &mut self,
-        soils: &[Soil; L],
-        tsmd: &mut [f64; L],
-        climate: &[RateForcing<'_>; L],
-    ) {
+    fn rates(&mut self, soils: &[Soil; L], tsmd: &mut [f64; L], climate: &[RateForcing<'_>; L]) {
         let months = climate[0].temperature.len();
         self.resize(months);
         let a = &mut self.a[..months];
@@ -480,7 +475,27 @@ pub fn run_lanes_final<const L: usize>(
     forcing: &[ForcingSeries<'_>; L],
     buffers: &mut RunBuffers<L>,
 ) -> [f64; L] {
-    vmath::with_avx2_if_available(|| run_lanes_final_body(pools, tsmd, soils, forcing, buffers))
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked on the line above. (The AVX2 build uses no
+        // fused multiply-add: the same bits as the baseline build.)
+        #[allow(unsafe_code)]
+        return unsafe { run_lanes_final_avx2(pools, tsmd, soils, forcing, buffers) };
+    }
+    run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
+}
+
+/// [`run_lanes_final`] compiled for AVX2 (4 lanes a vector).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn run_lanes_final_avx2<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    forcing: &[ForcingSeries<'_>; L],
+    buffers: &mut RunBuffers<L>,
+) -> [f64; L] {
+    run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
 }
 
 #[inline(always)]

@@ -8,8 +8,8 @@
 //! The algorithm (Tang's table method: `exp(x) = 2^(k/128) * exp(r)`, |r| <= ln 2 / 256,
 //! 128-entry table of 2^(j/128), degree-5 polynomial) uses no fused multiply-add, so every path
 //! rounds identically: results do not depend on the CPU or the batch size. Accuracy: within
-//! 1 ulp of the exact value for x >= -708 (tests check against `f64::exp`); smaller
-//! results, which would be subnormal numbers, are flushed to zero.
+//! 1 ulp of the exact value for x >= -708.39 (tests check against `f64::exp`); smaller
+//! results (below about 2.2e-308, subnormal numbers) are flushed to zero.
 // The one `unsafe` is calling the AVX2 build of the loop after the CPU was checked for AVX2.
 #![allow(unsafe_code)]
 
@@ -152,9 +152,10 @@ const INV_LN2_N: f64 = 184.6649652337873; // 128 / ln 2
 const LN2_N_HI: f64 = 0.00541521234481479; // ln 2 / 128, high 31 bits (k * hi exact)
 const LN2_N_LO: f64 = 3.309782317038503e-12; // ln 2 / 128 - hi
 const OVERFLOW: f64 = 709.782712893384; // ln(f64::MAX)
-const LOWEST: f64 = -708.0; // below, e^x would be subnormal: flushed to 0
+const LOWEST: f64 = -708.39; // just above ln(f64::MIN_POSITIVE): below, results flush to 0
 
-/// e^x within 1 ulp for x >= -708; 0 below -708 (the subnormal range is flushed to zero),
+/// e^x within 1 ulp for x >= -708.39; 0 below (results under about 2.2e-308, subnormal numbers,
+/// are flushed to zero),
 /// +inf above ln(f64::MAX), NaN for NaN.
 #[inline(always)]
 pub fn exp(x: f64) -> f64 {
@@ -202,24 +203,6 @@ pub fn exp_in_place(xs: &mut [f64]) {
     exp_loop(xs)
 }
 
-/// Runs `f`, compiled for AVX2 where the CPU has it (the code inlined into `f` is vectorised 4
-/// lanes wide; no fused multiply-add either way, so the results are the same bits).
-#[inline(always)]
-pub fn with_avx2_if_available<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked on the line above.
-        return unsafe { call_avx2(f) };
-    }
-    f()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn call_avx2<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
 /// The portable loop of [`exp_in_place`] (no AVX2), for tests and benchmarks.
 pub fn exp_in_place_baseline(xs: &mut [f64]) {
     exp_loop(xs)
@@ -245,7 +228,7 @@ mod tests {
     fn within_one_ulp_of_libm() {
         // a deterministic sweep over the RothC range and the whole double range
         let mut worst = 0;
-        let mut x = -708.0;
+        let mut x = LOWEST;
         while x < 709.78 {
             worst = worst.max(ulps(exp(x), x.exp()));
             x += 0.0123456789;
@@ -268,8 +251,12 @@ mod tests {
         assert_eq!(exp(f64::NEG_INFINITY), 0.0);
         assert_eq!(exp(-746.0), 0.0);
         assert_eq!(exp(-708.5), 0.0);
-        assert!(exp(-708.0) >= f64::MIN_POSITIVE);
-        assert!(exp(709.78) < f64::INFINITY);
+        assert_eq!(exp(-708.3901), 0.0);
+        assert!(exp(LOWEST) >= f64::MIN_POSITIVE);
+        assert_eq!(ulps(exp(LOWEST), LOWEST.exp()), 0);
+        assert!(exp(OVERFLOW) < f64::INFINITY);
+        assert!(ulps(exp(OVERFLOW), OVERFLOW.exp()) <= 1);
+        assert_eq!(exp(f64::from_bits(OVERFLOW.to_bits() + 1)), f64::INFINITY);
         let payload = f64::from_bits(0x7ff8_0000_0007_ffff);
         assert!(exp(payload).is_nan() && exp(-payload).is_nan());
         assert_eq!(exp(1.0), std::f64::consts::E);
@@ -277,7 +264,26 @@ mod tests {
 
     #[test]
     fn every_path_gives_the_same_bits() {
-        let xs: Vec<f64> = (0..10_007).map(|i| -30.0 + 0.00573 * i as f64).collect();
+        let mut xs: Vec<f64> = (0..10_007).map(|i| -30.0 + 0.00573 * i as f64).collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7ff0_0000_0000_0001), // signalling NaN
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            OVERFLOW,
+            f64::from_bits(OVERFLOW.to_bits() + 1),
+            LOWEST,
+            f64::from_bits(LOWEST.to_bits() + 1),
+            -745.2,
+            700.0,
+            -700.0,
+        ]);
         let mut a = xs.clone();
         let mut b = xs.clone();
         exp_in_place(&mut a);

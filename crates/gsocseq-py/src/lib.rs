@@ -82,8 +82,12 @@ impl Forcing<'_> {
     ) -> Result<Option<solver::ForcingSeries<'s>>, CoreError> {
         let mut rows: [&'s [f64]; 8] = [&[]; 8];
         let mut finite = true;
-        for (k, ((name, view, range), buf)) in
-            self.named().into_iter().zip(&mut buffers.rows).enumerate()
+        for (k, (((name, view, range), buf), constant)) in self
+            .named()
+            .into_iter()
+            .zip(&mut buffers.rows)
+            .zip(&mut buffers.constant)
+            .enumerate()
         {
             let row = view.row(i);
             let (values, checked): (&'s [f64], &[f64]) = match row.to_slice() {
@@ -92,15 +96,17 @@ impl Forcing<'_> {
                 // check, and the copy kept while the value does not change
                 None if row.strides()[0] == 0 && !row.is_empty() => {
                     let v = row[0];
-                    if buf.len() != row.len() || buf[0].to_bits() != v.to_bits() {
+                    if !*constant || buf.len() != row.len() || buf[0].to_bits() != v.to_bits() {
                         buf.clear();
                         buf.resize(row.len(), v);
+                        *constant = true;
                     }
                     (&buf[..], &buf[..1])
                 }
                 None => {
                     buf.clear();
                     buf.extend(row.iter().copied());
+                    *constant = false;
                     (&buf[..], &buf[..])
                 }
             };
@@ -108,7 +114,7 @@ impl Forcing<'_> {
                 for (m, &v) in values.iter().enumerate() {
                     range.check(name, v, || format!("pixel {i}, month {m}"))?;
                 }
-                finite = false;
+                finite &= values.iter().all(|v| v.is_finite());
             }
             rows[k] = values;
         }
@@ -126,24 +132,23 @@ impl Forcing<'_> {
         }))
     }
 
-    /// Runs `body(buffers, i, forcing, output)` for every pixel `i` in parallel, `forcing`
+    /// Runs `body(i, forcing, output)` for every pixel `i` in parallel, `forcing`
     /// None when a value of the pixel is not finite. Returns the first out-of-range value in
     /// pixel order (the pixels of the other outputs are computed all the same).
     fn each_pixel<O: Send>(
         &self,
         outputs: impl IndexedParallelIterator<Item = O>,
-        body: impl Fn(&mut solver::RunBuffers, usize, Option<&solver::ForcingSeries<'_>>, O)
-            + Sync
-            + Send,
+        body: impl Fn(usize, Option<&solver::ForcingSeries<'_>>, O) + Sync + Send,
     ) -> Result<(), CoreError> {
         let first = FirstError::default();
-        outputs.enumerate().for_each_init(
-            || (RowBuffers::default(), solver::RunBuffers::default()),
-            |(rows, run), (i, out)| match self.load(i, rows) {
-                Ok(series) => body(run, i, series.as_ref(), out),
-                Err(e) => first.record(i, e),
-            },
-        );
+        outputs
+            .enumerate()
+            .for_each_init(RowBuffers::default, |rows, (i, out)| {
+                match self.load(i, rows) {
+                    Ok(series) => body(i, series.as_ref(), out),
+                    Err(e) => first.record(i, e),
+                }
+            });
         first.into_result()
     }
 }
@@ -155,6 +160,8 @@ const LANES: usize = 4;
 #[derive(Default)]
 struct RowBuffers {
     rows: [Vec<f64>; 8],
+    /// Whether the row holds a broadcast value (kept while the value does not change).
+    constant: [bool; 8],
 }
 
 /// The error of the lowest pixel index met in a parallel pass.
@@ -476,7 +483,7 @@ fn rate_modifiers<'py>(
             let mut out = vec![[0.0f64; 5]; n * months];
             f.each_pixel(
                 out.par_chunks_mut(months.max(1)),
-                |_, i, forcing, row| match forcing {
+                |i, forcing, row| match forcing {
                     Some(forcing) if sites.finite(i) && tsmd0[i].is_finite() => {
                         let soil = sites.soil(i);
                         let mut acc = tsmd0[i];
@@ -552,7 +559,7 @@ fn spinup<'py>(
             sites.validate()?;
             check_per_pixel("iom", &iom, check::INPUT)?;
             let mut out: Vec<(Pools, f64, i64)> = vec![([f64::NAN; 5], f64::NAN, 0); n];
-            f.each_pixel(out.par_iter_mut(), |_, i, forcing, o| {
+            f.each_pixel(out.par_iter_mut(), |i, forcing, o| {
                 if let Some(forcing) = forcing.filter(|_| sites.finite(i) && iom[i].is_finite()) {
                     let soil = sites.soil(i);
                     let year = |m: usize| forcing.month(m);
@@ -620,7 +627,7 @@ fn equilibrium_inputs<'py>(
             sites.validate()?;
             check_per_pixel("soc", &soc, check::INPUT)?;
             let mut out: Vec<(f64, Pools, f64)> = vec![(f64::NAN, [f64::NAN; 5], f64::NAN); n];
-            f.each_pixel(out.par_iter_mut(), |_, i, forcing, o| {
+            f.each_pixel(out.par_iter_mut(), |i, forcing, o| {
                 if let Some(forcing) = forcing.filter(|_| sites.finite(i) && soc[i].is_finite()) {
                     let soil = sites.soil(i);
                     let (annual, pools, tsmd, _) =
