@@ -68,7 +68,7 @@ pub fn year_map<F: Fn(usize) -> MonthForcing>(
         let (pd, pr) = split_plant_input(plant, f.dpm_rpm);
         let fym = if with_fym { f.fym_input } else { 0.0 };
         let (fd, fr, fh) = split_fym(fym);
-        map = map.then_month(soil, out.rate, [pd + fd, pr + fr, 0.0, fh]);
+        map.push_month(soil, out.rate, [pd + fd, pr + fr, 0.0, fh]);
     }
     (map, acc)
 }

@@ -1007,7 +1007,7 @@ pub fn forward_closed_form(
         let mut year = YearMap::identity();
         for m in 0..12 {
             let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
-            year = year.then_month(soil, rate, unit);
+            year.push_month(soil, rate, unit);
         }
         if acc == start {
             periodic = Some(year);

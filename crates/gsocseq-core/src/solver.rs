@@ -602,11 +602,11 @@ impl YearMap {
         }
     }
 
-    /// The map of one more month at `rate` with end-of-month inputs `input` (DPM, RPM, BIO,
-    /// HUM) applied after `self`: `self.then(&YearMap::month(soil, rate, input))` without the
+    /// Appends one month at `rate` with end-of-month inputs `input` (DPM, RPM, BIO, HUM) to
+    /// the map, in place: `*self = self.then(&YearMap::month(soil, rate, input))` without the
     /// full matrix product (a month only scales each pool and moves decomposed carbon to BIO
     /// and HUM), equal to it within rounding.
-    pub fn then_month(&self, soil: &Soil, rate: f64, input: [f64; 4]) -> Self {
+    pub fn push_month(&mut self, soil: &Soil, rate: f64, input: [f64; 4]) {
         let p = &soil.partition;
         let mut e = [0.0; 4];
         for (j, e) in e.iter_mut().enumerate() {
@@ -622,24 +622,19 @@ impl YearMap {
             }
             moved_g += d * g;
         }
-        let mut out = YearMap {
-            phi: [[0.0; 4]; 4],
-            g: [0.0; 4],
-            years: (self.months + 1) / 12,
-            months: self.months + 1,
-        };
         for i in 0..4 {
             let share = match i {
                 BIO => p.bio,
                 HUM => p.hum,
                 _ => 0.0,
             };
-            for ((o, phi), m) in out.phi[i].iter_mut().zip(&self.phi[i]).zip(&moved) {
-                *o = e[i] * phi + share * m;
+            for (phi, m) in self.phi[i].iter_mut().zip(&moved) {
+                *phi = e[i] * *phi + share * m;
             }
-            out.g[i] = e[i] * self.g[i] + share * moved_g + input[i];
+            self.g[i] = e[i] * self.g[i] + share * moved_g + input[i];
         }
-        out
+        self.months += 1;
+        self.years = self.months / 12;
     }
 
     /// `next` applied after `self`.
@@ -868,7 +863,7 @@ mod tests {
     }
 
     #[test]
-    fn then_month_equals_the_matrix_product() {
+    fn push_month_equals_the_matrix_product() {
         let soil = Soil::new(33.0, 23.0, 0.75);
         let mut full = YearMap::identity();
         let mut fast = YearMap::identity();
@@ -876,7 +871,7 @@ mod tests {
             let rate = 0.2 + 0.37 * (m % 7) as f64;
             let input = [0.05 * (m % 3) as f64, 0.03, 0.0, 0.001 * (m % 2) as f64];
             full = full.then(&YearMap::month(&soil, rate, input));
-            fast = fast.then_month(&soil, rate, input);
+            fast.push_month(&soil, rate, input);
             assert_eq!((fast.months, fast.years), (full.months, full.years));
             for i in 0..4 {
                 for j in 0..4 {
