@@ -7,7 +7,9 @@ a modelled class are checked and gathered; everything else stays nodata.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -108,6 +110,9 @@ class Inputs:
         # block's release(): the first writes to fresh memory (page faults) cost as much as
         # gathering the values
         self._pool: dict[str, list[np.ndarray]] = {}
+        # inputs of a block read side by side (GDAL releases the GIL), see _read_raw
+        self._readers: Optional[ThreadPoolExecutor] = None
+        self._reader_count = 0
         if config.run.uncertainty == "minmax" and not self.fao_mode:
             have = {"npp_reference_min", "npp_reference_max"} <= set(self.rasters)
             if not have and "reference_temperature" not in self.rasters:
@@ -290,7 +295,9 @@ class Inputs:
         return bad_px
 
     # -- blocks ----------------------------------------------------------------------------
-    def read_block(self, window: Window) -> Block:
+    def read_block(self, window: Window, threads: Optional[int] = None) -> Block:
+        """The block of ``window``: its inputs read (side by side on up to ``threads`` threads,
+        None or 0 for all cores), checked and gathered into the core's arrays."""
         cfg = self.config
         h, w = int(window.height), int(window.width)
         lu_raster, lu, offset = self._land_use(window)
@@ -308,7 +315,7 @@ class Inputs:
         ok &= ~missing_year
         # every input read once, in its own type; the values of the pixels of modelled land use
         # gathered straight into the (n, bands) arrays of the core and checked in the same pass
-        raws = self._read_raw(window)
+        raws = self._read_raw(window, threads)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
         buffers: dict[str, np.ndarray] = {}
@@ -382,17 +389,31 @@ class Inputs:
             buf = np.empty(size)
         return buf
 
-    def _read_raw(self, window: Window) -> dict[str, np.ndarray]:
+    def _read_raw(self, window: Window, threads: Optional[int] = None) -> dict[str, np.ndarray]:
         """Raw (bands, h * w) values of every quantity: each input read once (the bands of all
-        its quantities), into the input's reused buffer."""
+        its quantities), into the input's reused buffer; the inputs side by side on up to
+        ``threads`` threads (each input has its own dataset handle and buffer)."""
         by_raster: dict[str, list[Quantity]] = {}
         for q in self.quantities:
             by_raster.setdefault(q.raster.key, []).append(q)
-        out: dict[str, np.ndarray] = {}
-        for qs in by_raster.values():
-            raster = qs[0].raster
+        groups = list(by_raster.values())
+
+        def read(qs: list[Quantity]) -> tuple[list[Quantity], list[int], np.ndarray]:
             bands = sorted({b for q in qs for b in q.bands})
-            raw = raster.read_raw(window, bands)
+            return qs, bands, qs[0].raster.read_raw(window, bands)
+
+        workers = min(len(groups), threads or os.cpu_count() or 1)
+        if workers > 1:
+            if self._readers is None or self._reader_count != workers:
+                if self._readers is not None:
+                    self._readers.shutdown()
+                self._readers = ThreadPoolExecutor(workers, thread_name_prefix="gsocseq-read")
+                self._reader_count = workers
+            results = list(self._readers.map(read, groups))
+        else:
+            results = [read(qs) for qs in groups]
+        out: dict[str, np.ndarray] = {}
+        for qs, bands, raw in results:
             row = {b: i for i, b in enumerate(bands)}
             for q in qs:
                 rows = [row[b] for b in q.bands]
@@ -452,6 +473,9 @@ class Inputs:
         return assemble(self.config, data, lu, self.config.layout == "fao")
 
     def close(self) -> None:
+        if getattr(self, "_readers", None) is not None:
+            self._readers.shutdown()
+            self._readers = None
         for r in self.rasters.values():
             r.close()
 

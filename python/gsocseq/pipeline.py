@@ -159,7 +159,7 @@ def compute_block(plan: Plan, index: int, threads: Optional[int] = None) -> None
     cfg = plan.config
     window = plan.windows[index]
     a = time.perf_counter()
-    block = plan.inputs.read_block(window)
+    block = plan.inputs.read_block(window, cfg.run.threads if threads is None else threads)
     b = time.perf_counter()
     arrays: dict[str, np.ndarray] = {
         "rows": block.rows.astype(np.int32),
