@@ -975,9 +975,10 @@ fn forward_stepping(
 /// the remaining years by squaring. The cost does not grow with the horizon, and all
 /// scenarios, which differ only in the input, share the maps.
 ///
-/// From the pools `pools_t0` and deficit `tsmd` at t0, under the 12-month `forcing` (its
-/// `dpm_rpm` splits the input) with `inputs(s)` t C/ha a month for scenario `s`, writes the
-/// total SOC of every horizon and scenario of `opts` for chain `r` into `final_soc` (indexed as
+/// From the pools `pools_t0` (t C/ha) and deficit `tsmd` (mm) at t0, under the 12-month
+/// `forcing` (its `dpm_rpm` splits the input) with `inputs(s)` t C/ha a month for scenario
+/// `s`, writes the total SOC (t C/ha) of every horizon and scenario of `opts` for chain `r`
+/// into `final_soc` (indexed as
 /// in [`simulate_pixel`]). Returns whether a pool went negative. Panics unless `r < 3` and
 /// `final_soc.len() >= final_len(opts)`.
 #[allow(clippy::too_many_arguments)]

@@ -76,19 +76,34 @@ pub fn decompose(
     dpm_rpm: f64,
     fym_input: f64,
 ) -> f64 {
+    let decay = K.map(|k| vmath::exp(-rate * k * MONTH));
+    let (plant_dpm, plant_rpm) = split_plant_input(plant_input, dpm_rpm);
+    let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym_input);
+    decay_and_add(
+        pools,
+        soil,
+        decay,
+        [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum],
+    )
+}
+
+/// The month of [`decompose`] from the decay factors exp(-rate k_i / 12) of the four active
+/// pools and the split inputs (t C/ha: plant to DPM, plant to RPM, FYM to DPM, FYM to RPM,
+/// FYM to HUM). Returns the CO2-C released (t C/ha).
+#[inline]
+fn decay_and_add(pools: &mut Pools, soil: &Soil, decay: [f64; 4], inputs: [f64; 5]) -> f64 {
     let p = &soil.partition;
     // Same order of operations as the official programs, to the last bit where possible.
     let mut d = [0.0; 4];
     for i in [DPM, RPM, BIO, HUM] {
-        let remaining = pools[i] * vmath::exp(-rate * K[i] * MONTH);
+        let remaining = pools[i] * decay[i];
         d[i] = pools[i] - remaining;
         pools[i] = remaining;
     }
     let co2 = d[DPM] * p.co2 + d[RPM] * p.co2 + d[BIO] * p.co2 + d[HUM] * p.co2;
     pools[BIO] = pools[BIO] + d[DPM] * p.bio + d[RPM] * p.bio + d[BIO] * p.bio + d[HUM] * p.bio;
     pools[HUM] = pools[HUM] + d[DPM] * p.hum + d[RPM] * p.hum + d[BIO] * p.hum + d[HUM] * p.hum;
-    let (plant_dpm, plant_rpm) = split_plant_input(plant_input, dpm_rpm);
-    let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym_input);
+    let [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum] = inputs;
     pools[DPM] = pools[DPM] + plant_dpm + fym_dpm;
     pools[RPM] = pools[RPM] + plant_rpm + fym_rpm;
     pools[HUM] += fym_hum;
@@ -249,7 +264,7 @@ impl ForcingTable {
 /// exponentials of all lanes go in one vectorised batch and the decomposition advances the
 /// lanes as one vector. Reused from call to call: nothing is allocated once it has grown to
 /// the longest run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunBuffers<const L: usize = 1> {
     /// Temperature factor a.
     a: Vec<[f64; L]>,
@@ -264,19 +279,6 @@ pub struct RunBuffers<const L: usize = 1> {
     /// Carbon added at the end of the month, t C/ha: plant to DPM, plant to RPM, FYM to DPM,
     /// FYM to RPM, FYM to HUM.
     inputs: Vec<[[f64; L]; 5]>,
-}
-
-impl<const L: usize> Default for RunBuffers<L> {
-    fn default() -> Self {
-        Self {
-            a: Vec::new(),
-            b: Vec::new(),
-            tsmd: Vec::new(),
-            rate: Vec::new(),
-            decay: Vec::new(),
-            inputs: Vec::new(),
-        }
-    }
 }
 
 impl<const L: usize> RunBuffers<L> {
@@ -376,22 +378,8 @@ impl<const L: usize> RunBuffers<L> {
     /// Decomposition of lane `l` in month `m` with the inputs at its end ([`decompose`]).
     #[inline]
     fn decompose_lane(&self, m: usize, l: usize, pools: &mut Pools, soil: &Soil) -> f64 {
-        let p = &soil.partition;
-        let decay = &self.decay[m];
-        let mut d = [0.0; 4];
-        for i in [DPM, RPM, BIO, HUM] {
-            let remaining = pools[i] * decay[i][l];
-            d[i] = pools[i] - remaining;
-            pools[i] = remaining;
-        }
-        let co2 = d[DPM] * p.co2 + d[RPM] * p.co2 + d[BIO] * p.co2 + d[HUM] * p.co2;
-        pools[BIO] = pools[BIO] + d[DPM] * p.bio + d[RPM] * p.bio + d[BIO] * p.bio + d[HUM] * p.bio;
-        pools[HUM] = pools[HUM] + d[DPM] * p.hum + d[RPM] * p.hum + d[BIO] * p.hum + d[HUM] * p.hum;
-        let [plant_dpm, plant_rpm, fym_dpm, fym_rpm, fym_hum] = self.inputs[m].map(|v| v[l]);
-        pools[DPM] = pools[DPM] + plant_dpm + fym_dpm;
-        pools[RPM] = pools[RPM] + plant_rpm + fym_rpm;
-        pools[HUM] += fym_hum;
-        co2
+        let decay = self.decay[m].map(|v| v[l]);
+        decay_and_add(pools, soil, decay, self.inputs[m].map(|v| v[l]))
     }
 
     /// What month `m` of lane `l` computed, with `co2` released.
@@ -602,10 +590,10 @@ impl YearMap {
         }
     }
 
-    /// Appends one month at `rate` with end-of-month inputs `input` (DPM, RPM, BIO, HUM) to
-    /// the map, in place: `*self = self.then(&YearMap::month(soil, rate, input))` without the
-    /// full matrix product (a month only scales each pool and moves decomposed carbon to BIO
-    /// and HUM), equal to it within rounding.
+    /// Appends one month at `rate` with end-of-month inputs `input` (t C/ha to DPM, RPM, BIO,
+    /// HUM) to the map, in place: `*self = self.then(&YearMap::month(soil, rate, input))`
+    /// without the full matrix product (a month only scales each pool and moves decomposed
+    /// carbon to BIO and HUM), equal to it within rounding.
     pub fn push_month(&mut self, soil: &Soil, rate: f64, input: [f64; 4]) {
         let p = &soil.partition;
         let mut e = [0.0; 4];
