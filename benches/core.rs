@@ -9,7 +9,9 @@ use gsocseq_core::scenario::{
     final_len, forward_closed_form, simulate_pixel, ClassTable, Mode, NumericalPools, Options,
     PixelInput, PixelOutput, SpinupMethod, Workspace,
 };
-use gsocseq_core::solver::{run, run_lanes_final, ForcingTable, MonthForcing, RunBuffers};
+use gsocseq_core::solver::{
+    run, run_lanes_final, ForcingTable, LaneForcing, MonthForcing, RunBuffers,
+};
 use std::hint::black_box;
 
 const T: [f64; 12] = [
@@ -55,15 +57,15 @@ fn benches(c: &mut Criterion) {
             black_box(pools)
         })
     });
-    // four pixels in step, as `gsocseq.rothc.run` runs them; per 4 pixels
-    let mut lanes = RunBuffers::<4>::default();
-    let soils = [soil; 4];
-    c.bench_function("run_20_years_4_pixels_in_step", |b| {
+    // eight pixels in step, as `gsocseq.rothc.run` runs them; per 8 pixels
+    let mut lanes = LaneForcing::<8>::default();
+    let soils = [soil; 8];
+    c.bench_function("run_20_years_8_pixels_in_step", |b| {
         b.iter(|| {
-            let mut pools = [[0.5, 6.0, 0.8, 30.0, 3.0]; 4];
-            let mut tsmd = [0.0; 4];
+            let mut pools = [[0.5, 6.0, 0.8, 30.0, 3.0]; 8];
+            let mut tsmd = [0.0; 8];
             let series = black_box(&twenty_years).series();
-            run_lanes_final(&mut pools, &mut tsmd, &soils, &[series; 4], &mut lanes);
+            run_lanes_final(&mut pools, &mut tsmd, &soils, &[series; 8], &mut lanes);
             black_box(pools)
         })
     });

@@ -17,6 +17,7 @@ pub mod modifiers;
 pub mod pools;
 pub mod scenario;
 pub mod solver;
+pub mod transpose;
 pub mod vmath;
 
 pub use error::{CoreError, Result};

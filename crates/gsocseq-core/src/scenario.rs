@@ -230,7 +230,7 @@ pub struct Workspace {
     /// [`ForcingSeries::from_columns`].
     warmup: [[Vec<f64>; 8]; 3],
     run: RunBuffers,
-    run3: RunBuffers<3>,
+    run3: solver::LaneForcing<3>,
 }
 
 /// A Rothamsted-mode chain between its phases.

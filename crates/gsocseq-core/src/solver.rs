@@ -1,7 +1,8 @@
 //! The monthly RothC step (official exact exponential update) and runs over many months.
 
-use crate::modifiers::{is_bare, temperature_factor, Soil};
+use crate::modifiers::{is_bare, temperature_factor, MoistureParams, Soil};
 use crate::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, K, RPM};
+use crate::transpose::{rows_to_lanes, LaneMonth};
 use crate::vmath;
 
 /// One month of time, in years.
@@ -453,23 +454,151 @@ where
     co2
 }
 
-/// [`run_lanes`] without observing the months: the pools of the lanes are held as vectors
-/// (one per pool, lanes side by side) and every month of the decomposition is a handful of
-/// vector operations. Each lane gives the same bits as [`run`].
+/// Index of each quantity in a month of [`LaneForcing`]: temperature (degrees C), water
+/// balance (precipitation - coefficient x evaporation, mm), cover factor, rate factor, then
+/// the carbon added at the end of the month (t C/ha): plant to DPM, plant to RPM, FYM to
+/// DPM, FYM to RPM, FYM to HUM.
+const TEMPERATURE: usize = 0;
+const WATER_BALANCE: usize = 1;
+const COVER: usize = 2;
+const RATE_FACTOR: usize = 3;
+const INPUTS: usize = 4;
+/// Quantities of a month of [`LaneForcing`].
+const STREAMS: usize = 9;
+/// Of which computed from the forcing (the water balance and the five inputs).
+const DERIVED: usize = 6;
+
+/// Month-major forcing of `L` lanes for [`run_lanes_final`] (every quantity of a month one
+/// vector of lanes), reused from call to call.
+#[derive(Debug, Clone, Default)]
+pub struct LaneForcing<const L: usize> {
+    months: Vec<LaneMonth<L, STREAMS>>,
+    /// The derived quantities of one lane, month by month (`DERIVED` rows).
+    derived: Vec<f64>,
+}
+
+impl<const L: usize> LaneForcing<L> {
+    /// Lays the series of the lanes out month by month (the one pass over the inputs); the
+    /// water balance and the input split are computed here with the bits of [`step_month`].
+    #[inline(always)]
+    fn load(
+        &mut self,
+        soils: &[Soil; L],
+        forcing: &[ForcingSeries<'_>; L],
+    ) -> &[LaneMonth<L, STREAMS>] {
+        let months = forcing[0].months();
+        if self.months.len() < months {
+            self.months.resize(months, LaneMonth::default());
+        }
+        self.derived.resize(DERIVED * L * months, 0.0);
+        for (l, f) in forcing.iter().enumerate() {
+            assert_eq!(f.months(), months, "lanes of different lengths");
+            let rows = &mut self.derived[DERIVED * months * l..DERIVED * months * (l + 1)];
+            let (wb, rows) = rows.split_at_mut(months);
+            let c = &f.climate;
+            let evap = soils[l].evap_coefficient;
+            let (p, e) = (&c.precipitation[..months], &c.evaporation[..months]);
+            for ((wb, p), e) in wb.iter_mut().zip(p).zip(e) {
+                *wb = p - evap * e;
+            }
+            let (plant, fym) = (&f.plant_input[..months], &f.fym_input[..months]);
+            let ratio = &f.dpm_rpm[..months];
+            let (to_dpm_row, rows) = rows.split_at_mut(months);
+            let (to_rpm_row, rows) = rows.split_at_mut(months);
+            // the same bits as `split_plant_input(plant, ratio)`; a ratio that does not change
+            // (the usual case) is divided once
+            if ratio.iter().all(|r| r.to_bits() == ratio[0].to_bits()) {
+                let (to_dpm, to_rpm) = split_plant_input(1.0, ratio[0]);
+                for ((d, r), plant) in to_dpm_row.iter_mut().zip(to_rpm_row.iter_mut()).zip(plant) {
+                    (*d, *r) = (to_dpm * plant, to_rpm * plant);
+                }
+            } else {
+                for (((d, r), plant), ratio) in to_dpm_row
+                    .iter_mut()
+                    .zip(to_rpm_row.iter_mut())
+                    .zip(plant)
+                    .zip(ratio)
+                {
+                    let (to_dpm, to_rpm) = split_plant_input(1.0, *ratio);
+                    (*d, *r) = (to_dpm * plant, to_rpm * plant);
+                }
+            }
+            let (fym_dpm, rows) = rows.split_at_mut(months);
+            let (fym_rpm, fym_hum) = rows.split_at_mut(months);
+            for (m, fym) in fym.iter().enumerate() {
+                (fym_dpm[m], fym_rpm[m], fym_hum[m]) = split_fym(*fym);
+            }
+        }
+        let dst = &mut self.months[..months];
+        let derived = &self.derived;
+        let climate = forcing.map(|f| f.climate);
+        for stream in [TEMPERATURE, COVER, RATE_FACTOR] {
+            let rows: [&[f64]; L] = climate.map(|c| match stream {
+                TEMPERATURE => c.temperature,
+                COVER => c.cover,
+                _ => c.rate_factor,
+            });
+            rows_to_lanes(&rows, months, dst, stream);
+        }
+        for (k, stream) in [
+            WATER_BALANCE,
+            INPUTS,
+            INPUTS + 1,
+            INPUTS + 2,
+            INPUTS + 3,
+            INPUTS + 4,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let rows: [&[f64]; L] = std::array::from_fn(|l| {
+                let at = (DERIVED * l + k) * months;
+                &derived[at..at + months]
+            });
+            rows_to_lanes(&rows, months, dst, stream);
+        }
+        &self.months[..months]
+    }
+}
+
+/// [`run_lanes`] without observing the months, as one fused kernel: the forcing is laid out
+/// month-major once ([`LaneForcing`]), then every month of all lanes is a straight line of
+/// vector operations (rate modifiers, deficit, the five exponentials, decomposition). Each
+/// lane gives the same bits as [`run`]. On x86-64 the kernel is compiled for AVX-512 and AVX2
+/// too and chosen at run time (no fused multiply-add anywhere: the same bits on every CPU).
 pub fn run_lanes_final<const L: usize>(
     pools: &mut [Pools; L],
     tsmd: &mut [f64; L],
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut RunBuffers<L>,
+    buffers: &mut LaneForcing<L>,
 ) -> [f64; L] {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked on the line above. (The AVX2 build uses no
-        // fused multiply-add: the same bits as the baseline build.)
-        #[allow(unsafe_code)]
-        return unsafe { run_lanes_final_avx2(pools, tsmd, soils, forcing, buffers) };
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked on the line above.
+            #[allow(unsafe_code)]
+            return unsafe { run_lanes_final_avx512(pools, tsmd, soils, forcing, buffers) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked on the line above.
+            #[allow(unsafe_code)]
+            return unsafe { run_lanes_final_avx2(pools, tsmd, soils, forcing, buffers) };
+        }
     }
+    run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
+}
+
+/// [`run_lanes_final`] compiled for AVX-512 (8 lanes a vector).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn run_lanes_final_avx512<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    forcing: &[ForcingSeries<'_>; L],
+    buffers: &mut LaneForcing<L>,
+) -> [f64; L] {
     run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
 }
 
@@ -481,7 +610,7 @@ fn run_lanes_final_avx2<const L: usize>(
     tsmd: &mut [f64; L],
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut RunBuffers<L>,
+    buffers: &mut LaneForcing<L>,
 ) -> [f64; L] {
     run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
 }
@@ -492,42 +621,76 @@ fn run_lanes_final_body<const L: usize>(
     tsmd: &mut [f64; L],
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut RunBuffers<L>,
+    buffers: &mut LaneForcing<L>,
 ) -> [f64; L] {
-    let months = forcing[0].months();
-    buffers.rates(soils, tsmd, &forcing.map(|f| f.climate));
-    buffers.inputs(forcing);
+    let months = buffers.load(soils, forcing);
+    let lanes = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
+    let (max, one_bar, bare) = (
+        lanes(|s| s.moisture.max),
+        lanes(|s| s.moisture.one_bar),
+        lanes(|s| s.moisture.bare),
+    );
+    let to_co2 = lanes(|s| s.partition.co2);
+    let to_bio = lanes(|s| s.partition.bio);
+    let to_hum = lanes(|s| s.partition.hum);
     let mut c: [[f64; L]; 4] = std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i]));
-    let share = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
-    let to_co2 = share(|s| s.partition.co2);
-    let to_bio = share(|s| s.partition.bio);
-    let to_hum = share(|s| s.partition.hum);
+    let mut acc = *tsmd;
     let mut co2 = [0.0; L];
-    for (decay, inputs) in buffers.decay[..months]
-        .iter()
-        .zip(&buffers.inputs[..months])
-    {
-        // the operations of `decompose`, lane by lane (vectorised across the lanes)
+    for LaneMonth(f) in months {
+        // `month_rate`, lane by lane (vectorised across the lanes)
+        let mut rate = [0.0; L];
+        for l in 0..L {
+            let moisture = MoistureParams {
+                max: max[l],
+                one_bar: one_bar[l],
+                bare: bare[l],
+            };
+            let a = temperature_factor(f[TEMPERATURE][l]);
+            let cover = f[COVER][l];
+            acc[l] = moisture.update_tsmd(acc[l], f[WATER_BALANCE][l], is_bare(cover));
+            let b = moisture.moisture_factor(acc[l]);
+            rate[l] = a * b * cover * f[RATE_FACTOR][l];
+        }
+        // `decompose`, lane by lane
         let mut d = [[0.0; L]; 4];
         for i in [DPM, RPM, BIO, HUM] {
             for l in 0..L {
-                let remaining = c[i][l] * decay[i][l];
+                let remaining = c[i][l] * vmath::exp(-rate[l] * K[i] * MONTH);
                 d[i][l] = c[i][l] - remaining;
                 c[i][l] = remaining;
             }
         }
+        // the rest of `decay_and_add`, one vector operation at a time
+        let [dd, dr, db, dh] = d;
+        let inputs = &f[INPUTS..];
         for l in 0..L {
-            let (dd, dr, db, dh) = (d[DPM][l], d[RPM][l], d[BIO][l], d[HUM][l]);
-            co2[l] += dd * to_co2[l] + dr * to_co2[l] + db * to_co2[l] + dh * to_co2[l];
-            c[BIO][l] =
-                c[BIO][l] + dd * to_bio[l] + dr * to_bio[l] + db * to_bio[l] + dh * to_bio[l];
-            c[HUM][l] =
-                c[HUM][l] + dd * to_hum[l] + dr * to_hum[l] + db * to_hum[l] + dh * to_hum[l];
+            co2[l] += dd[l] * to_co2[l] + dr[l] * to_co2[l] + db[l] * to_co2[l] + dh[l] * to_co2[l];
+        }
+        for l in 0..L {
+            c[BIO][l] = c[BIO][l]
+                + dd[l] * to_bio[l]
+                + dr[l] * to_bio[l]
+                + db[l] * to_bio[l]
+                + dh[l] * to_bio[l];
+        }
+        for l in 0..L {
+            c[HUM][l] = c[HUM][l]
+                + dd[l] * to_hum[l]
+                + dr[l] * to_hum[l]
+                + db[l] * to_hum[l]
+                + dh[l] * to_hum[l];
+        }
+        for l in 0..L {
             c[DPM][l] = c[DPM][l] + inputs[0][l] + inputs[2][l];
+        }
+        for l in 0..L {
             c[RPM][l] = c[RPM][l] + inputs[1][l] + inputs[3][l];
+        }
+        for l in 0..L {
             c[HUM][l] += inputs[4][l];
         }
     }
+    *tsmd = acc;
     for (l, p) in pools.iter_mut().enumerate() {
         for i in [DPM, RPM, BIO, HUM] {
             p[i] = c[i][l];
@@ -790,7 +953,7 @@ mod tests {
             &mut t_final,
             &soils,
             &series,
-            &mut RunBuffers::<4>::default(),
+            &mut LaneForcing::default(),
         );
         // the baseline build of the same code (no AVX2) gives the same bits
         let (mut p_base, mut t_base) = (pools0, tsmd0);
@@ -799,7 +962,7 @@ mod tests {
             &mut t_base,
             &soils,
             &series,
-            &mut RunBuffers::<4>::default(),
+            &mut LaneForcing::default(),
         );
         assert_eq!((p_base, t_base, co2_base), (p_final, t_final, co2_final));
         let (mut p_obs, mut t_obs) = (pools0, tsmd0);

@@ -153,8 +153,8 @@ impl Forcing<'_> {
     }
 }
 
-/// Pixels run in step by `run` (4: enough independent work to fill the pipelines).
-const LANES: usize = 4;
+/// Pixels run in step by `run` (8: one AVX-512 vector, two AVX2 vectors).
+const LANES: usize = 8;
 
 /// Per-thread copies of the strided forcing rows of one pixel.
 #[derive(Default)]
@@ -321,11 +321,13 @@ fn run<'py>(
                     || {
                         (
                             <[RowBuffers; LANES]>::default(),
+                            solver::LaneForcing::<LANES>::default(),
                             solver::RunBuffers::<LANES>::default(),
                             solver::RunBuffers::default(),
                         )
                     },
-                    |(rows, buffers, single), (g, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                    |(rows, lanes_in, buffers, single),
+                     (g, ((((p_out, t_out), c_out), traj), traj_co2))| {
                         let i0 = g * LANES;
                         let mut ok = [false; LANES];
                         let mut series = [solver::ForcingSeries::EMPTY; LANES];
@@ -358,7 +360,7 @@ fn run<'py>(
                             }
                         };
                         let co2 = if ok.iter().all(|&ok| ok) && !trajectory {
-                            solver::run_lanes_final(&mut pools, &mut acc, &soils, &series, buffers)
+                            solver::run_lanes_final(&mut pools, &mut acc, &soils, &series, lanes_in)
                         } else if ok.iter().all(|&ok| ok) {
                             solver::run_lanes(
                                 &mut pools,
