@@ -153,8 +153,9 @@ impl Forcing<'_> {
     }
 }
 
-/// Pixels run in step by `run` (8: one AVX-512 vector, two AVX2 vectors).
-const LANES: usize = 8;
+/// Pixels run in step by `run` (16: two AVX-512 vectors or four AVX2 vectors a quantity, so
+/// that two or more independent dependency chains fill the pipelines).
+const LANES: usize = 16;
 
 /// Per-thread copies of the strided forcing rows of one pixel.
 #[derive(Default)]
