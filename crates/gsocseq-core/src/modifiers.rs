@@ -9,10 +9,14 @@ pub const BARE_COVER_THRESHOLD: f64 = 0.8;
 /// 47.91 / (1 + exp(106.06 / (T + 18.27))), and 0 below -5 degrees C.
 #[inline]
 pub fn temperature_factor(temperature: f64) -> f64 {
+    // From -5 degrees C up (+inf included) the exponent is in (0, 8]: no range handling is
+    // needed; below, the value is not used; NaN stays NaN.
+    let x = 106.06 / (temperature + 18.27);
+    let e = std::hint::select_unpredictable(x.is_nan(), x, crate::vmath::exp_in_range(x));
     if temperature < -5.0 {
         0.0
     } else {
-        47.91 / (crate::vmath::exp(106.06 / (temperature + 18.27)) + 1.0)
+        47.91 / (e + 1.0)
     }
 }
 

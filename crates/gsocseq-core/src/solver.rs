@@ -77,7 +77,7 @@ pub fn decompose(
     dpm_rpm: f64,
     fym_input: f64,
 ) -> f64 {
-    let decay = K.map(|k| vmath::exp(-rate * k * MONTH));
+    let decay = K.map(|k| vmath::exp_decay(-rate * k * MONTH));
     let (plant_dpm, plant_rpm) = split_plant_input(plant_input, dpm_rpm);
     let (fym_dpm, fym_rpm, fym_hum) = split_fym(fym_input);
     decay_and_add(
@@ -655,7 +655,7 @@ fn run_lanes_final_body<const L: usize>(
         let mut d = [[0.0; L]; 4];
         for i in [DPM, RPM, BIO, HUM] {
             for l in 0..L {
-                let remaining = c[i][l] * vmath::exp(-rate[l] * K[i] * MONTH);
+                let remaining = c[i][l] * vmath::exp_decay(-rate[l] * K[i] * MONTH);
                 d[i][l] = c[i][l] - remaining;
                 c[i][l] = remaining;
             }

@@ -162,20 +162,38 @@ pub fn exp(x: f64) -> f64 {
     // Clamped so that the scale below stays a normal number; the ends are mended after.
     let xc = select_unpredictable(x > OVERFLOW, OVERFLOW, x);
     let xc = select_unpredictable(xc < LOWEST, LOWEST, xc);
-    let kd = xc * INV_LN2_N + SHIFT;
-    let k_bits = kd.to_bits(); // the low 19 bits hold k = round(x 128 / ln 2), two's complement
-    let kf = kd - SHIFT;
-    let r = (xc - kf * LN2_N_HI) - kf * LN2_N_LO;
-    // exp(r) - 1 to degree 5 (Taylor; the remainder is below 1e-18 for |r| <= ln 2 / 256)
-    let q = r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0)))));
-    let t = f64::from_bits(TABLE[(k_bits & 127) as usize]);
-    // times 2^(k >> 7): added to the exponent field
-    let y = f64::from_bits((t + t * q).to_bits().wrapping_add((k_bits & !127) << 45));
+    let y = exp_in_range(xc);
     // Selects, not branches: the loops over slices stay vectorised.
     let y = select_unpredictable(x < LOWEST, 0.0, y);
     let y = select_unpredictable(x > OVERFLOW, f64::INFINITY, y);
     // (x + x, not x: the loops would store only the non-NaN lanes, slowly on some CPUs)
     select_unpredictable(x.is_nan(), x + x, y)
+}
+
+/// [`exp`] of a decay factor's exponent, x <= 0: the same bits for every x <= ln(f64::MAX),
+/// -inf included, and NaN for NaN, in fewer operations (no overflow to handle); larger x
+/// give unspecified (but never undefined) results.
+#[inline(always)]
+pub fn exp_decay(x: f64) -> f64 {
+    let low = x < LOWEST;
+    let y = exp_in_range(select_unpredictable(low, LOWEST, x));
+    let y = select_unpredictable(low, 0.0, y);
+    select_unpredictable(x.is_nan(), x + x, y)
+}
+
+/// [`exp`] of -708.39 <= x <= ln(f64::MAX), the same bits, without the range handling; other
+/// values give unspecified (but never undefined) results.
+#[inline(always)]
+pub fn exp_in_range(x: f64) -> f64 {
+    let kd = x * INV_LN2_N + SHIFT;
+    let k_bits = kd.to_bits(); // the low 19 bits hold k = round(x 128 / ln 2), two's complement
+    let kf = kd - SHIFT;
+    let r = (x - kf * LN2_N_HI) - kf * LN2_N_LO;
+    // exp(r) - 1 to degree 5 (Taylor; the remainder is below 1e-18 for |r| <= ln 2 / 256)
+    let q = r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0)))));
+    let t = f64::from_bits(TABLE[(k_bits & 127) as usize]);
+    // times 2^(k >> 7): added to the exponent field
+    f64::from_bits((t + t * q).to_bits().wrapping_add((k_bits & !127) << 45))
 }
 
 #[inline(always)]
@@ -260,6 +278,27 @@ mod tests {
         let payload = f64::from_bits(0x7ff8_0000_0007_ffff);
         assert!(exp(payload).is_nan() && exp(-payload).is_nan());
         assert_eq!(exp(1.0), std::f64::consts::E);
+    }
+
+    #[test]
+    fn restricted_forms_equal_exp() {
+        let mut x = -800.0;
+        while x <= 0.0 {
+            assert_eq!(exp_decay(x).to_bits(), exp(x).to_bits(), "{x}");
+            if x >= LOWEST {
+                assert_eq!(exp_in_range(x).to_bits(), exp(x).to_bits(), "{x}");
+            }
+            x += 0.0173;
+        }
+        let mut x = 0.0;
+        while x <= OVERFLOW {
+            assert_eq!(exp_in_range(x).to_bits(), exp(x).to_bits(), "{x}");
+            x += 0.0173;
+        }
+        for x in [0.0, -0.0, LOWEST, f64::NEG_INFINITY, -1e300, f64::MIN, -745.2, -708.5] {
+            assert_eq!(exp_decay(x).to_bits(), exp(x).to_bits(), "{x}");
+        }
+        assert!(exp_decay(f64::NAN).is_nan());
     }
 
     #[test]
