@@ -481,11 +481,7 @@ impl<const L: usize> LaneForcing<L> {
     /// Lays the series of the lanes out month by month (the one pass over the inputs); the
     /// water balance and the input split are computed here with the bits of [`step_month`].
     #[inline(always)]
-    fn load(
-        &mut self,
-        soils: &[Soil; L],
-        forcing: &[ForcingSeries<'_>; L],
-    ) -> &[LaneMonth<L, STREAMS>] {
+    fn load(&mut self, soils: &[Soil; L], forcing: &[ForcingSeries<'_>; L]) {
         let months = forcing[0].months();
         if self.months.len() < months {
             self.months.resize(months, LaneMonth::default());
@@ -557,13 +553,13 @@ impl<const L: usize> LaneForcing<L> {
             });
             rows_to_lanes(&rows, months, dst, stream);
         }
-        &self.months[..months]
     }
 }
 
-/// [`run_lanes`] without observing the months, as one fused kernel: the forcing is laid out
+/// [`run_lanes`] without observing the months, as a fused kernel: the forcing is laid out
 /// month-major once ([`LaneForcing`]), then every month of all lanes is a straight line of
-/// vector operations (rate modifiers, deficit, the five exponentials, decomposition). Each
+/// vector operations (temperature factors in a first pass; then deficit, rate, the four
+/// decay factors and the decomposition). Each
 /// lane gives the same bits as [`run`]. On x86-64 the kernel is compiled for AVX-512 and AVX2
 /// too and chosen at run time (no fused multiply-add anywhere: the same bits on every CPU).
 pub fn run_lanes_final<const L: usize>(
@@ -623,7 +619,8 @@ fn run_lanes_final_body<const L: usize>(
     forcing: &[ForcingSeries<'_>; L],
     buffers: &mut LaneForcing<L>,
 ) -> [f64; L] {
-    let months = buffers.load(soils, forcing);
+    buffers.load(soils, forcing);
+    let months = &mut buffers.months[..forcing[0].months()];
     let lanes = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
     let (max, one_bar, bare) = (
         lanes(|s| s.moisture.max),
@@ -633,10 +630,20 @@ fn run_lanes_final_body<const L: usize>(
     let to_co2 = lanes(|s| s.partition.co2);
     let to_bio = lanes(|s| s.partition.bio);
     let to_hum = lanes(|s| s.partition.hum);
+    // The temperature factor a first, in place of the temperature: a pass without any
+    // dependency from month to month (its divisions and exponential overlap freely), so that
+    // the pass below carries fewer long chains.
+    for LaneMonth(f) in months.iter_mut() {
+        let (t, mut a) = (f[TEMPERATURE], [0.0; L]);
+        for l in 0..L {
+            a[l] = temperature_factor(t[l]);
+        }
+        f[TEMPERATURE] = a;
+    }
     let mut c: [[f64; L]; 4] = std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i]));
     let mut acc = *tsmd;
     let mut co2 = [0.0; L];
-    for LaneMonth(f) in months {
+    for LaneMonth(f) in months.iter() {
         // `month_rate`, lane by lane (vectorised across the lanes)
         let mut rate = [0.0; L];
         for l in 0..L {
@@ -645,7 +652,7 @@ fn run_lanes_final_body<const L: usize>(
                 one_bar: one_bar[l],
                 bare: bare[l],
             };
-            let a = temperature_factor(f[TEMPERATURE][l]);
+            let a = f[TEMPERATURE][l];
             let cover = f[COVER][l];
             acc[l] = moisture.update_tsmd(acc[l], f[WATER_BALANCE][l], is_bare(cover));
             let b = moisture.moisture_factor(acc[l]);

@@ -295,7 +295,16 @@ mod tests {
             assert_eq!(exp_in_range(x).to_bits(), exp(x).to_bits(), "{x}");
             x += 0.0173;
         }
-        for x in [0.0, -0.0, LOWEST, f64::NEG_INFINITY, -1e300, f64::MIN, -745.2, -708.5] {
+        for x in [
+            0.0,
+            -0.0,
+            LOWEST,
+            f64::NEG_INFINITY,
+            -1e300,
+            f64::MIN,
+            -745.2,
+            -708.5,
+        ] {
             assert_eq!(exp_decay(x).to_bits(), exp(x).to_bits(), "{x}");
         }
         assert!(exp_decay(f64::NAN).is_nan());
