@@ -7,9 +7,7 @@ use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
-use crate::solver::{
-    self, decompose, month_rate, ForcingSeries, MonthForcing, RunBuffers, YearMap,
-};
+use crate::solver::{self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,11 +224,14 @@ pub struct Workspace {
     maps: Vec<YearMap>,
     samples: Vec<f64>,
     scratch: Vec<f64>,
-    /// Warm-up forcing month by month of each chain, the columns of
+    /// Warm-up forcing month by month of each chain of a batch, the columns of
     /// [`ForcingSeries::from_columns`].
-    warmup: [[Vec<f64>; 8]; 3],
-    run: RunBuffers,
-    run3: solver::LaneForcing<3>,
+    warmup: Vec<[Vec<f64>; 8]>,
+    /// Chains of a batch between the phases.
+    states: Vec<ChainState>,
+    lanes4: solver::LaneForcing<4>,
+    lanes8: solver::LaneForcing<8>,
+    lanes16: solver::LaneForcing<16>,
 }
 
 /// A Rothamsted-mode chain between its phases.
@@ -252,6 +253,18 @@ struct Perturbation {
     increase: f64,
     /// Reference NPP of the chain before the land-use coefficient, t C/ha/yr.
     npp_reference: f64,
+}
+
+impl Perturbation {
+    /// No perturbation (a placeholder; the reference NPP is set per pixel).
+    const NONE: Perturbation = Perturbation {
+        soc: 1.0,
+        clay: 1.0,
+        temperature: 1.0,
+        precipitation: 1.0,
+        increase: 1.0,
+        npp_reference: f64::NAN,
+    };
 }
 
 fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
@@ -307,6 +320,10 @@ pub fn steady_len(opts: &Options) -> usize {
     }
 }
 
+/// Pixels of [`simulate_pixels`] worth a batch: the warm-ups of their chains run as the lanes
+/// of one kernel (16 central chains, then 16 min and 16 max).
+pub const BATCH: usize = 16;
+
 /// Runs every phase for one pixel. `final_soc` (length [`final_len`]) receives the final
 /// total SOC (t C/ha) indexed [horizon][scenario][run] with run 0 central, 1 min, 2 max;
 /// values not computed are NaN. `steady` ([`steady_len`]) receives the years to the new
@@ -325,35 +342,123 @@ pub fn simulate_pixel(
     mc: &mut [f64],
     pixel_id: u64,
 ) {
+    simulate_pixels(
+        opts,
+        table,
+        std::slice::from_ref(px),
+        ws,
+        std::slice::from_mut(out),
+        final_soc,
+        steady,
+        mc,
+        &[pixel_id],
+    )
+}
+
+/// [`simulate_pixel`] for several pixels at once (best [`BATCH`] of them): the same numbers,
+/// faster. `final_soc`, `steady` and `mc` hold [`final_len`], [`steady_len`] and [`mc_len`]
+/// values per pixel, one pixel after the other.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_pixels(
+    opts: &Options,
+    table: &ClassTable,
+    pixels: &[PixelInput<'_>],
+    ws: &mut Workspace,
+    outs: &mut [PixelOutput],
+    final_soc: &mut [f64],
+    steady: &mut [f64],
+    mc: &mut [f64],
+    pixel_ids: &[u64],
+) {
+    let n = pixels.len();
+    let (flen, slen, mlen) = (final_len(opts), steady_len(opts), mc_len(opts));
+    assert_eq!(
+        (
+            outs.len(),
+            final_soc.len(),
+            steady.len(),
+            mc.len(),
+            pixel_ids.len()
+        ),
+        (n, n * flen, n * slen, n * mlen, n),
+        "output lengths"
+    );
     final_soc.fill(f64::NAN);
     steady.fill(f64::NAN);
     mc.fill(f64::NAN);
-    *out = PixelOutput::default();
+    outs.fill(PixelOutput::default());
     let runs = if opts.uncertainty { 3 } else { 1 };
-    let perturb = perturbations(px);
     match opts.mode {
         Mode::Rothamsted => {
-            rothamsted_chains(opts, table, px, &perturb, runs, ws, out, final_soc, steady)
+            // every chain r of every pixel (r outermost: lanes of one kernel share r)
+            let mut jobs = [ChainJob {
+                pixel: 0,
+                perturb: Perturbation::NONE,
+                run: 0,
+            }; 3 * BATCH];
+            for (k0, chunk) in (0..n)
+                .step_by(BATCH)
+                .map(|k0| (k0, k0..(k0 + BATCH).min(n)))
+            {
+                let m = chunk.len();
+                for r in 0..runs {
+                    for k in 0..m {
+                        jobs[r * m + k] = ChainJob {
+                            pixel: k,
+                            perturb: perturbations(&pixels[k0 + k])[r],
+                            run: r,
+                        };
+                    }
+                }
+                rothamsted_chains(
+                    opts,
+                    table,
+                    &pixels[chunk.clone()],
+                    &jobs[..runs * m],
+                    ws,
+                    &mut outs[chunk.clone()],
+                    &mut final_soc[k0 * flen..(k0 + m) * flen],
+                    &mut steady[k0 * slen..(k0 + m) * slen],
+                );
+            }
         }
         Mode::Fao => {
-            for r in 0..runs {
-                fao_chain(opts, table, px, &perturb, r, out, final_soc);
+            for (k, px) in pixels.iter().enumerate() {
+                let perturb = perturbations(px);
+                for r in 0..runs {
+                    let fin = &mut final_soc[k * flen..(k + 1) * flen];
+                    fao_chain(opts, table, px, &perturb, r, &mut outs[k], fin);
+                }
             }
         }
     }
-    for chain in out.chains.iter().take(runs) {
-        if chain.pools_t0.iter().any(|v| *v < 0.0) {
-            out.flags |= flags::NEGATIVE_POOL;
+    for (k, out) in outs.iter_mut().enumerate() {
+        for chain in out.chains.iter().take(runs) {
+            if chain.pools_t0.iter().any(|v| *v < 0.0) {
+                out.flags |= flags::NEGATIVE_POOL;
+            }
+            if !chain.soc_t0.is_finite() {
+                out.flags |= flags::NOT_FINITE;
+            }
         }
-        if !chain.soc_t0.is_finite() {
+        if final_soc[k * flen..(k + 1) * flen]
+            .iter()
+            .any(|v| v.is_infinite())
+        {
             out.flags |= flags::NOT_FINITE;
         }
     }
-    if final_soc.iter().any(|v| v.is_infinite()) {
-        out.flags |= flags::NOT_FINITE;
-    }
     if opts.mc_samples > 0 && opts.mode == Mode::Rothamsted {
-        monte_carlo(opts, table, px, ws, mc, pixel_id);
+        for (k, px) in pixels.iter().enumerate() {
+            monte_carlo(
+                opts,
+                table,
+                px,
+                ws,
+                &mut mc[k * mlen..(k + 1) * mlen],
+                pixel_ids[k],
+            );
+        }
     }
 }
 
@@ -468,7 +573,21 @@ fn draw_samples(
             };
         }
         let mut out = PixelOutput::default();
-        rothamsted_chains(opts, table, px, &draws, k, ws, &mut out, finals, &mut []);
+        let jobs: [ChainJob; 3] = std::array::from_fn(|r| ChainJob {
+            pixel: 0,
+            perturb: draws[r],
+            run: r,
+        });
+        rothamsted_chains(
+            opts,
+            table,
+            std::slice::from_ref(px),
+            &jobs[..k],
+            ws,
+            std::slice::from_mut(&mut out),
+            finals,
+            &mut [],
+        );
         for r in 0..k {
             let d = d0 + r;
             samples[d * width] = out.chains[r].soc_t0;
@@ -672,83 +791,105 @@ fn rothamsted_spinup(
     ChainState { soil, pools, tsmd }
 }
 
-/// The Rothamsted-mode chains of a pixel: spin-up, then the 20 warm-up years of the chains
-/// run in step (`solver::run_lanes_final`), then the forward scenarios.
+/// One Rothamsted-mode chain of a batch: pixel `pixel` of the batch, perturbed by `perturb`,
+/// its results in chain `run` of that pixel's output.
+#[derive(Debug, Clone, Copy)]
+struct ChainJob {
+    pixel: usize,
+    perturb: Perturbation,
+    run: usize,
+}
+
+/// Rothamsted-mode chains of a batch of pixels: each spun up, then the 20 warm-up years of
+/// all chains run side by side as the lanes of `solver::run_lanes_final` (each lane the same
+/// bits as a chain run alone), then the forward scenarios of each. `final_soc` and `steady`
+/// hold [`final_len`] and [`steady_len`] values per pixel (`steady` filled by run 0 only;
+/// empty when not wanted).
 #[allow(clippy::too_many_arguments)]
 fn rothamsted_chains(
     opts: &Options,
     table: &ClassTable,
-    px: &PixelInput<'_>,
-    perturb: &[Perturbation; 3],
-    runs: usize,
+    pixels: &[PixelInput<'_>],
+    jobs: &[ChainJob],
     ws: &mut Workspace,
-    out: &mut PixelOutput,
+    outs: &mut [PixelOutput],
     final_soc: &mut [f64],
     steady: &mut [f64],
 ) {
-    let mut states = [None; 3];
-    for r in 0..runs {
-        states[r] = Some(rothamsted_spinup(
+    if ws.warmup.len() < jobs.len() {
+        ws.warmup.resize_with(jobs.len(), Default::default);
+    }
+    let mut states = std::mem::take(&mut ws.states);
+    states.clear();
+    for (j, job) in jobs.iter().enumerate() {
+        states.push(rothamsted_spinup(
             opts,
             table,
-            px,
-            &perturb[r],
-            r,
-            &mut ws.warmup[r],
-            out,
+            &pixels[job.pixel],
+            &job.perturb,
+            job.run,
+            &mut ws.warmup[j],
+            &mut outs[job.pixel],
         ));
     }
-    // Twenty years of months in one go: the rates in vectorised batches, the chains in step.
-    if let [Some(a), Some(b), Some(c)] = states {
-        let mut chains = [a, b, c];
-        let mut pools = chains.map(|c| c.pools);
-        let mut tsmd = chains.map(|c| c.tsmd);
-        let soils = chains.map(|c| c.soil);
-        let [w0, w1, w2] = &ws.warmup;
-        let series = [
-            ForcingSeries::from_columns(w0),
-            ForcingSeries::from_columns(w1),
-            ForcingSeries::from_columns(w2),
-        ];
-        solver::run_lanes_final(&mut pools, &mut tsmd, &soils, &series, &mut ws.run3);
-        for (r, chain) in chains.iter_mut().enumerate() {
-            (chain.pools, chain.tsmd) = (pools[r], tsmd[r]);
-        }
-        states = chains.map(Some);
-    } else {
-        for (r, state) in states.iter_mut().enumerate().take(runs) {
-            if let Some(state) = state {
-                solver::run(
-                    &mut state.pools,
-                    &mut state.tsmd,
-                    &state.soil,
-                    &ForcingSeries::from_columns(&ws.warmup[r]),
-                    &mut ws.run,
-                    |_, _, _| {},
-                );
-            }
-        }
+    // Twenty years of months of up to 16 chains in one go (fewer lanes for a short tail).
+    let mut start = 0;
+    while start < jobs.len() {
+        let left = jobs.len() - start;
+        start += match left {
+            0..=4 => warm_up::<4>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes4),
+            5..=8 => warm_up::<8>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes8),
+            _ => warm_up::<16>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes16),
+        };
     }
-    for r in 0..runs {
-        let state = states[r].expect("every chain was spun up");
-        let chain = &mut out.chains[r];
+    let (flen, slen) = (final_len(opts), steady.len() / pixels.len().max(1));
+    for (job, state) in jobs.iter().zip(&states) {
+        let (k, r) = (job.pixel, job.run);
+        let chain = &mut outs[k].chains[r];
         chain.pools_t0 = state.pools;
         chain.soc_t0 = total(&state.pools);
         chain.tsmd_t0 = state.tsmd;
-        let st = if r == 0 { &mut *steady } else { &mut [][..] };
+        let st = if r == 0 {
+            &mut steady[k * slen..(k + 1) * slen]
+        } else {
+            &mut [][..]
+        };
         rothamsted_forward(
             opts,
             table,
-            px,
-            &perturb[r],
+            &pixels[k],
+            &job.perturb,
             r,
-            &state,
+            state,
             ws,
-            out,
-            final_soc,
+            &mut outs[k],
+            &mut final_soc[k * flen..(k + 1) * flen],
             st,
         );
     }
+    ws.states = states;
+}
+
+/// The warm-up of the first (up to) `L` chains of `states` (updated in place) with forcing
+/// columns `warmup`, as the lanes of one kernel call; lanes beyond the chains repeat the
+/// first one. Returns the chains done.
+fn warm_up<const L: usize>(
+    states: &mut [ChainState],
+    warmup: &[[Vec<f64>; 8]],
+    buffers: &mut solver::LaneForcing<L>,
+) -> usize {
+    let n = states.len().min(L);
+    let lane = |l: usize| if l < n { l } else { 0 };
+    let mut pools: [Pools; L] = std::array::from_fn(|l| states[lane(l)].pools);
+    let mut tsmd: [f64; L] = std::array::from_fn(|l| states[lane(l)].tsmd);
+    let soils: [Soil; L] = std::array::from_fn(|l| states[lane(l)].soil);
+    let series: [ForcingSeries<'_>; L] =
+        std::array::from_fn(|l| ForcingSeries::from_columns(&warmup[lane(l)]));
+    solver::run_lanes_final(&mut pools, &mut tsmd, &soils, &series, buffers);
+    for (l, state) in states.iter_mut().take(n).enumerate() {
+        (state.pools, state.tsmd) = (pools[l], tsmd[l]);
+    }
+    n
 }
 
 /// Forward scenarios of a Rothamsted-mode chain from its state at t0.
@@ -1512,14 +1653,18 @@ mod tests {
         for (r, p) in perturbations(&px).iter().enumerate() {
             let mut alone = PixelOutput::default();
             let mut finals_alone = vec![f64::NAN; final_len(&opts)];
+            let job = ChainJob {
+                pixel: 0,
+                perturb: *p,
+                run: 0,
+            };
             rothamsted_chains(
                 &opts,
                 &table,
-                &px,
-                &[*p; 3],
-                1,
+                std::slice::from_ref(&px),
+                &[job],
                 &mut ws,
-                &mut alone,
+                std::slice::from_mut(&mut alone),
                 &mut finals_alone,
                 &mut [],
             );

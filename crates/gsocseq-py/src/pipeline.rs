@@ -1,8 +1,8 @@
 //! Binding of the GSOCseq phases (`gsocseq_core::scenario`) for a block of pixels.
 
 use gsocseq_core::scenario::{
-    final_len, mc_len, simulate_pixel, steady_len, ClassTable, Mode, NumericalPools, Options,
-    PixelInput, PixelOutput, SpinupMethod, Workspace,
+    final_len, mc_len, simulate_pixels, steady_len, ClassTable, Mode, NumericalPools, Options,
+    PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
 };
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -263,60 +263,64 @@ pub fn simulate<'py>(
         let mut finals = vec![0.0; n * flen];
         let mut steady = vec![0.0; n * slen.max(1)];
         let mut mc = vec![0.0; n * mlen.max(1)];
-        outs.par_iter_mut()
-            .zip(finals.par_chunks_mut(flen.max(1)))
-            .zip(steady.par_chunks_mut(slen.max(1)))
-            .zip(mc.par_chunks_mut(mlen.max(1)))
+        // Pixels go in batches (their warm-ups run side by side in the core's lanes).
+        outs.par_chunks_mut(BATCH)
+            .zip(finals.par_chunks_mut(BATCH * flen.max(1)))
+            .zip(steady.par_chunks_mut(BATCH * slen.max(1)))
+            .zip(mc.par_chunks_mut(BATCH * mlen.max(1)))
             .enumerate()
             .for_each_init(
                 Workspace::default,
-                |ws, (i, (((out, fin), steady_out), mcs))| {
-                    let m = 12 * years;
-                    let (wt, wp, we) = (
-                        &wt[i * m..(i + 1) * m],
-                        &wp[i * m..(i + 1) * m],
-                        &we[i * m..(i + 1) * m],
-                    );
-                    let (ft, fp, fe) = (
-                        forward_or_mean(ft, i, wt),
-                        forward_or_mean(fp, i, wp),
-                        forward_or_mean(fe, i, we),
-                    );
-                    let px = PixelInput {
-                        soc: soc[i],
-                        clay: clay[i],
-                        soc_uncertainty: soc_u[i],
-                        clay_uncertainty: clay_u[i],
-                        spinup_cover: array12(scover, i),
-                        warmup_cover: array12(wcover, i),
-                        forward_cover: array12(fcover, i),
-                        spinup_temperature: array12(st, i),
-                        spinup_precipitation: array12(sp, i),
-                        spinup_pet: array12(se, i),
-                        spinup_class: sclass[i],
-                        spinup_dpm_rpm: sdr[i],
-                        warmup_temperature: wt,
-                        warmup_precipitation: wp,
-                        warmup_pet: we,
-                        warmup_class: &wclass[i * years..(i + 1) * years],
-                        warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
-                        forward_temperature: &ft,
-                        forward_precipitation: &fp,
-                        forward_pet: &fe,
-                        forward_class: fclass[i],
-                        forward_dpm_rpm: fdr[i],
-                        npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
-                    };
-                    simulate_pixel(
+                |ws, (b, (((outs, fin), steady_out), mcs))| {
+                    let (i0, m) = (b * BATCH, outs.len());
+                    let months = 12 * years;
+                    // the tail of a short batch repeats its last pixel (and is not used)
+                    let at = |k: usize| i0 + k.min(m - 1);
+                    let forward: [[[f64; 12]; 3]; BATCH] = std::array::from_fn(|k| {
+                        let i = at(k);
+                        [(ft, &wt), (fp, &wp), (fe, &we)].map(|(given, series)| {
+                            forward_or_mean(given, i, &series[i * months..(i + 1) * months])
+                        })
+                    });
+                    let pixels: [PixelInput<'_>; BATCH] = std::array::from_fn(|k| {
+                        let i = at(k);
+                        let [ft, fp, fe] = &forward[k];
+                        PixelInput {
+                            soc: soc[i],
+                            clay: clay[i],
+                            soc_uncertainty: soc_u[i],
+                            clay_uncertainty: clay_u[i],
+                            spinup_cover: array12(scover, i),
+                            warmup_cover: array12(wcover, i),
+                            forward_cover: array12(fcover, i),
+                            spinup_temperature: array12(st, i),
+                            spinup_precipitation: array12(sp, i),
+                            spinup_pet: array12(se, i),
+                            spinup_class: sclass[i],
+                            spinup_dpm_rpm: sdr[i],
+                            warmup_temperature: &wt[i * months..(i + 1) * months],
+                            warmup_precipitation: &wp[i * months..(i + 1) * months],
+                            warmup_pet: &we[i * months..(i + 1) * months],
+                            warmup_class: &wclass[i * years..(i + 1) * years],
+                            warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
+                            forward_temperature: ft,
+                            forward_precipitation: fp,
+                            forward_pet: fe,
+                            forward_class: fclass[i],
+                            forward_dpm_rpm: fdr[i],
+                            npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
+                        }
+                    });
+                    simulate_pixels(
                         &opts,
                         &table,
-                        &px,
+                        &pixels[..m],
                         ws,
-                        out,
-                        fin,
-                        &mut steady_out[..slen],
-                        &mut mcs[..mlen],
-                        ids[i],
+                        outs,
+                        &mut fin[..m * flen],
+                        &mut steady_out[..m * slen],
+                        &mut mcs[..m * mlen],
+                        &ids[i0..i0 + m],
                     );
                 },
             );
