@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -31,7 +32,7 @@ from gsocseq import __version__, maps, model
 from gsocseq.checkpoint import Checkpoint
 from gsocseq.config import Config, ConfigError, load, with_options
 from gsocseq.forward import scenario_table
-from gsocseq.inputs import Inputs
+from gsocseq.inputs import Block, Inputs
 from gsocseq.rasters import InputError, windows
 
 
@@ -154,12 +155,24 @@ class Plan:
         self.close()
 
 
-def compute_block(plan: Plan, index: int, threads: Optional[int] = None) -> None:
-    """Run every phase for block ``index`` and save its checkpoint."""
-    cfg = plan.config
-    window = plan.windows[index]
+def read_block(plan: Plan, index: int, threads: Optional[int] = None) -> tuple[Block, float]:
+    """The inputs of block ``index`` read, checked and gathered; and the seconds it took."""
     a = time.perf_counter()
-    block = plan.inputs.read_block(window, cfg.run.threads if threads is None else threads)
+    threads = plan.config.run.threads if threads is None else threads
+    block = plan.inputs.read_block(plan.windows[index], threads)
+    return block, time.perf_counter() - a
+
+
+def compute_block(
+    plan: Plan,
+    index: int,
+    threads: Optional[int] = None,
+    read: Optional[tuple[Block, float]] = None,
+) -> None:
+    """Run every phase for block ``index`` (read now, or as ``read`` by :func:`read_block`)
+    and save its checkpoint."""
+    cfg = plan.config
+    block, read_s = read_block(plan, index, threads) if read is None else read
     b = time.perf_counter()
     arrays: dict[str, np.ndarray] = {
         "rows": block.rows.astype(np.int32),
@@ -178,14 +191,32 @@ def compute_block(plan: Plan, index: int, threads: Optional[int] = None) -> None
             maps.apply_qa(plan.layers, values, block.counts)
         for key, v in values.items():
             arrays[f"layer{key}"] = v.astype(np.float32)
-    block.release()  # its buffers serve the next block
+    block.release()  # its buffers serve a later block
     c = time.perf_counter()
     meta = {
         "counts": {k: int(v) for k, v in block.counts.items() if v},
         "flags": flags,
-        "timings": {"read_s": b - a, "model_s": c - b},
+        "timings": {"read_s": read_s, "model_s": c - b},
     }
     plan.checkpoint.save_block(index, arrays, meta)
+
+
+def compute_blocks(
+    plan: Plan, todo: Sequence[int], progress: Optional[Callable[[], None]] = None
+) -> None:
+    """:func:`compute_block` for every block of ``todo`` in order, the next block read while
+    this one computes (GDAL and the core release the GIL, so reading overlaps the model)."""
+    if not todo:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead") as ahead:
+        upcoming = ahead.submit(read_block, plan, todo[0])
+        for k, index in enumerate(todo):
+            read = upcoming.result()
+            if k + 1 < len(todo):
+                upcoming = ahead.submit(read_block, plan, todo[k + 1])
+            compute_block(plan, index, read=read)
+            if progress is not None:
+                progress()
 
 
 def assemble(plan: Plan, started: Optional[float] = None) -> RunSummary:
@@ -329,11 +360,14 @@ def run(
 
             compute_on_dask(cfg, plan, todo, scheduler, progress=progress)
         else:
-            for index in todo:
-                compute_block(plan, index)
+
+            def one_more() -> None:
+                nonlocal done
                 done += 1
                 if progress is not None:
                     progress(done, total)
+
+            compute_blocks(plan, todo, one_more)
         if tile:
             return RunSummary(
                 name=cfg.run.name,
