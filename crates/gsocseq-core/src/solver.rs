@@ -2,7 +2,7 @@
 
 use crate::modifiers::{is_bare, temperature_factor, MoistureParams, Soil};
 use crate::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, K, RPM};
-use crate::transpose::{rows_to_lanes, LaneMonth};
+use crate::transpose::{prefetch_part, rows_to_lanes, LaneMonth};
 use crate::vmath;
 
 /// One month of time, in years.
@@ -569,20 +569,36 @@ pub fn run_lanes_final<const L: usize>(
     forcing: &[ForcingSeries<'_>; L],
     buffers: &mut LaneForcing<L>,
 ) -> [f64; L] {
+    run_lanes_final_prefetching(pools, tsmd, soils, forcing, buffers, &[])
+}
+
+/// [`run_lanes_final`] that also brings `upcoming` (the forcing of the next call, in main
+/// memory) into the cache while it computes, a little every month: reading memory then
+/// overlaps the arithmetic instead of stalling the next call.
+pub fn run_lanes_final_prefetching<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    forcing: &[ForcingSeries<'_>; L],
+    buffers: &mut LaneForcing<L>,
+    upcoming: &[&[f64]],
+) -> [f64; L] {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F, checked on the line above.
             #[allow(unsafe_code)]
-            return unsafe { run_lanes_final_avx512(pools, tsmd, soils, forcing, buffers) };
+            return unsafe {
+                run_lanes_final_avx512(pools, tsmd, soils, forcing, buffers, upcoming)
+            };
         }
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked on the line above.
             #[allow(unsafe_code)]
-            return unsafe { run_lanes_final_avx2(pools, tsmd, soils, forcing, buffers) };
+            return unsafe { run_lanes_final_avx2(pools, tsmd, soils, forcing, buffers, upcoming) };
         }
     }
-    run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
+    run_lanes_final_body(pools, tsmd, soils, forcing, buffers, upcoming)
 }
 
 /// [`run_lanes_final`] compiled for AVX-512 (8 lanes a vector).
@@ -594,8 +610,9 @@ fn run_lanes_final_avx512<const L: usize>(
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
     buffers: &mut LaneForcing<L>,
+    upcoming: &[&[f64]],
 ) -> [f64; L] {
-    run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
+    run_lanes_final_body(pools, tsmd, soils, forcing, buffers, upcoming)
 }
 
 /// [`run_lanes_final`] compiled for AVX2 (4 lanes a vector).
@@ -607,8 +624,9 @@ fn run_lanes_final_avx2<const L: usize>(
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
     buffers: &mut LaneForcing<L>,
+    upcoming: &[&[f64]],
 ) -> [f64; L] {
-    run_lanes_final_body(pools, tsmd, soils, forcing, buffers)
+    run_lanes_final_body(pools, tsmd, soils, forcing, buffers, upcoming)
 }
 
 #[inline(always)]
@@ -618,6 +636,7 @@ fn run_lanes_final_body<const L: usize>(
     soils: &[Soil; L],
     forcing: &[ForcingSeries<'_>; L],
     buffers: &mut LaneForcing<L>,
+    upcoming: &[&[f64]],
 ) -> [f64; L] {
     buffers.load(soils, forcing);
     let months = &mut buffers.months[..forcing[0].months()];
@@ -643,7 +662,11 @@ fn run_lanes_final_body<const L: usize>(
     let mut c: [[f64; L]; 4] = std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i]));
     let mut acc = *tsmd;
     let mut co2 = [0.0; L];
-    for LaneMonth(f) in months.iter() {
+    let n_months = months.len();
+    for (m, LaneMonth(f)) in months.iter().enumerate() {
+        for values in upcoming {
+            prefetch_part(values, m, n_months);
+        }
         // `month_rate`, lane by lane (vectorised across the lanes)
         let mut rate = [0.0; L];
         for l in 0..L {
@@ -970,6 +993,7 @@ mod tests {
             &soils,
             &series,
             &mut LaneForcing::default(),
+            &[],
         );
         assert_eq!((p_base, t_base, co2_base), (p_final, t_final, co2_final));
         let (mut p_obs, mut t_obs) = (pools0, tsmd0);

@@ -45,6 +45,31 @@ pub fn rows_to_lanes<const L: usize, const S: usize>(
     }
 }
 
+/// Asks the CPU to bring part `part` of `parts` equal parts of `values` into its L2 cache,
+/// without waiting for it. A kernel that computes on data already in cache calls it for the
+/// data of its next call, a part per step, so that reading memory overlaps the arithmetic.
+#[inline(always)]
+pub fn prefetch_part(values: &[f64], part: usize, parts: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        const LINE: usize = 8; // f64 a 64-byte cache line
+        let lines = values.len().div_ceil(LINE);
+        let (from, to) = (
+            lines * part / parts.max(1),
+            lines * (part + 1) / parts.max(1),
+        );
+        for line in from..to.min(lines) {
+            let at = values[line * LINE..].as_ptr();
+            // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(at.cast())
+            };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (values, part, parts);
+}
+
 /// The months the SIMD paths copied (a multiple of the tile), 0 where there is none.
 #[inline(always)]
 fn simd<const L: usize, const S: usize>(

@@ -7,7 +7,7 @@ use gsocseq_core::check::{self, Range};
 use gsocseq_core::equilibrium;
 use gsocseq_core::solver::{self, MonthOutcome};
 use gsocseq_core::{CoreError, Pools, Soil};
-use numpy::ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2};
+use numpy::ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use std::sync::Mutex;
@@ -52,7 +52,7 @@ struct Forcing<'a> {
     rate_factor: ArrayView2<'a, f64>,
 }
 
-impl Forcing<'_> {
+impl<'a> Forcing<'a> {
     fn named(&self) -> [(&'static str, &ArrayView2<'_, f64>, Range); 8] {
         [
             ("temperature", &self.temperature, check::ANY),
@@ -69,6 +69,29 @@ impl Forcing<'_> {
 
     fn months(&self) -> usize {
         self.temperature.ncols()
+    }
+
+    /// The forcing rows of `pixels` stored contiguously, one slice per argument (empty for a
+    /// broadcast argument: its one row stays in cache).
+    fn contiguous_rows(&self, pixels: std::ops::Range<usize>) -> [&'a [f64]; 8] {
+        let n = self.temperature.nrows();
+        let pixels = pixels.start.min(n)..pixels.end.min(n);
+        [
+            &self.temperature,
+            &self.precipitation,
+            &self.evaporation,
+            &self.cover,
+            &self.plant_input,
+            &self.fym_input,
+            &self.dpm_rpm,
+            &self.rate_factor,
+        ]
+        .map(|view| {
+            view.clone()
+                .slice_move(s![pixels.clone(), ..])
+                .to_slice()
+                .unwrap_or(&[])
+        })
     }
 
     /// Pixel `i`'s forcing as contiguous month slices (rows with strides, i.e. broadcast
@@ -361,7 +384,13 @@ fn run<'py>(
                             }
                         };
                         let co2 = if ok.iter().all(|&ok| ok) && !trajectory {
-                            solver::run_lanes_final(&mut pools, &mut acc, &soils, &series, lanes_in)
+                            {
+                                // the next group's forcing comes from memory meanwhile
+                                let upcoming = f.contiguous_rows(i0 + LANES..i0 + 2 * LANES);
+                                solver::run_lanes_final_prefetching(
+                                    &mut pools, &mut acc, &soils, &series, lanes_in, &upcoming,
+                                )
+                            }
                         } else if ok.iter().all(|&ok| ok) {
                             solver::run_lanes(
                                 &mut pools,
