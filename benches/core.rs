@@ -6,8 +6,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use gsocseq_core::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::modifiers::Soil;
 use gsocseq_core::scenario::{
-    final_len, forward_closed_form, simulate_pixel, ClassTable, Mode, NumericalPools, Options,
-    PixelInput, PixelOutput, SpinupMethod, Workspace,
+    final_len, forward_closed_form, simulate_pixel, simulate_pixels, ClassTable, Mode,
+    NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
 };
 use gsocseq_core::solver::{
     run, run_lanes_final, ForcingTable, LaneForcing, MonthForcing, RunBuffers,
@@ -186,7 +186,29 @@ fn benches(c: &mut Criterion) {
             options(true, false, Mode::Fao),
         ),
     ] {
+        // a batch of 16 pixels, as the pipeline runs them (their warm-ups in the lanes of one
+        // kernel); per 16 pixels
         let mut ws = Workspace::default();
+        let mut outs = vec![PixelOutput::default(); BATCH];
+        let mut finals = vec![0.0; BATCH * final_len(&opts)];
+        let pixels = [px; BATCH];
+        let ids = [0u64; BATCH];
+        c.bench_function(&format!("{name}_batch_of_16"), |b| {
+            b.iter(|| {
+                simulate_pixels(
+                    &opts,
+                    &table,
+                    black_box(&pixels),
+                    &mut ws,
+                    &mut outs,
+                    &mut finals,
+                    &mut [],
+                    &mut [],
+                    &ids,
+                );
+                black_box(finals[0])
+            })
+        });
         let mut out = PixelOutput::default();
         let mut finals = vec![0.0; final_len(&opts)];
         c.bench_function(name, |b| {

@@ -87,7 +87,7 @@ impl<'a> Forcing<'a> {
             &self.rate_factor,
         ]
         .map(|view| {
-            view.clone()
+            (*view)
                 .slice_move(s![pixels.clone(), ..])
                 .to_slice()
                 .unwrap_or(&[])
