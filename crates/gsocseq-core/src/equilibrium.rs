@@ -1,7 +1,7 @@
 //! Spin-up: the exact discrete periodic equilibrium, the official iterative rule of the
 //! Rothamsted programs, and the continuous analytical equilibrium of Dechow et al. (2019).
 
-use crate::modifiers::Soil;
+use crate::modifiers::{is_bare, Soil};
 use crate::pools::{active, falloon_iom, Partition, Pools, IOM, K};
 use crate::pools::{split_fym, split_plant_input};
 use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
@@ -28,11 +28,17 @@ pub struct TsmdCycle {
 /// Cycles the 12 months of `year` from the deficit `tsmd` (mm) until the year-end deficit
 /// repeats exactly (the clamps make it periodic within a few years).
 pub fn periodic_tsmd<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F, tsmd: f64) -> TsmdCycle {
+    // the deficit alone (`month_rate` without the rate factors, which it does not need)
+    let months: [(f64, bool); 12] = std::array::from_fn(|m| {
+        let f = year(m);
+        let water_balance = f.precipitation - soil.evap_coefficient * f.evaporation;
+        (water_balance, is_bare(f.cover))
+    });
     let mut start = tsmd;
     for years in 1..=MAX_CYCLE_YEARS {
         let mut acc = start;
-        for m in 0..12 {
-            month_rate(soil, &mut acc, &year(m));
+        for &(water_balance, bare) in &months {
+            acc = soil.moisture.update_tsmd(acc, water_balance, bare);
         }
         if acc == start || acc.is_nan() {
             return TsmdCycle {
