@@ -7,7 +7,7 @@ use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
-use crate::solver::{self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap};
+use crate::solver::{self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap, YearRates};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -982,11 +982,11 @@ fn forward_unit_maps(
     pre.clear();
     let mut year: [YearMap; 12] = [YearMap::identity(); 12];
     let mut acc = tsmd;
+    let rates = YearRates::new(soil, forcing);
     for _ in 0..STEADY_MAX_YEARS {
         let start = acc;
         for (m, map) in year.iter_mut().enumerate() {
-            let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
-            *map = YearMap::month(soil, rate, unit);
+            *map = YearMap::month(soil, rates.rate(soil, &mut acc, m), unit);
         }
         if acc == start {
             return Some(year);
@@ -1089,9 +1089,9 @@ fn forward_stepping(
     let months = 12 * opts.horizons.last().copied().unwrap_or(0);
     ws.rates.clear();
     let mut acc = tsmd;
+    let rates = YearRates::new(soil, forcing);
     for k in 0..months {
-        ws.rates
-            .push(month_rate(soil, &mut acc, &forcing(k % 12)).rate);
+        ws.rates.push(rates.rate(soil, &mut acc, k % 12));
     }
     let dpm_rpm = forcing(0).dpm_rpm;
     let mut negative = false;
@@ -1144,12 +1144,12 @@ pub fn forward_closed_form(
     let mut periodic: Option<YearMap> = None;
     let mut next_h = 0;
     let mut negative = false;
+    let rates = YearRates::new(soil, forcing);
     for y in 0..max_years {
         let start = acc;
         let mut year = YearMap::identity();
         for m in 0..12 {
-            let rate = month_rate(soil, &mut acc, &forcing(m)).rate;
-            year.push_month(soil, rate, unit);
+            year.push_month(soil, rates.rate(soil, &mut acc, m), unit);
         }
         if acc == start {
             periodic = Some(year);

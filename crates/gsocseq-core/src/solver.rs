@@ -66,6 +66,45 @@ pub fn month_rate(soil: &Soil, tsmd: &mut f64, f: &MonthForcing) -> MonthOutcome
     }
 }
 
+/// The parts of [`month_rate`] that do not depend on the deficit, for the 12 months of a year
+/// repeated many times (the forward climatology): computed once, then each month's rate from
+/// the carried deficit with the same bits as [`month_rate`].
+#[derive(Debug, Clone, Copy)]
+pub struct YearRates {
+    /// Temperature factor a.
+    a: [f64; 12],
+    /// Precipitation - coefficient x evaporation, mm.
+    water_balance: [f64; 12],
+    /// Cover factor c.
+    cover: [f64; 12],
+    /// Extra multiplier of the decomposition rate.
+    rate_factor: [f64; 12],
+}
+
+impl YearRates {
+    /// The months `forcing(0..12)` on `soil`.
+    pub fn new(soil: &Soil, forcing: &dyn Fn(usize) -> MonthForcing) -> Self {
+        let months: [MonthForcing; 12] = std::array::from_fn(forcing);
+        Self {
+            a: months.map(|f| temperature_factor(f.temperature)),
+            water_balance: months.map(|f| f.precipitation - soil.evap_coefficient * f.evaporation),
+            cover: months.map(|f| f.cover),
+            rate_factor: months.map(|f| f.rate_factor),
+        }
+    }
+
+    /// The combined rate of month `m` (0..12), updating the carried deficit `tsmd` (mm).
+    #[inline]
+    pub fn rate(&self, soil: &Soil, tsmd: &mut f64, m: usize) -> f64 {
+        let c = self.cover[m];
+        *tsmd = soil
+            .moisture
+            .update_tsmd(*tsmd, self.water_balance[m], is_bare(c));
+        let b = soil.moisture.moisture_factor(*tsmd);
+        self.a[m] * b * c * self.rate_factor[m]
+    }
+}
+
 /// Decomposes the active pools for one month at `rate` and adds the inputs at its end.
 /// Returns the CO2-C released (t C/ha).
 #[inline]
@@ -769,7 +808,7 @@ impl YearMap {
         let p = &soil.partition;
         let mut phi = [[0.0; 4]; 4];
         for j in 0..4 {
-            let e = vmath::exp(-rate * K[j] * MONTH);
+            let e = vmath::exp_decay(-rate * K[j] * MONTH);
             let d = 1.0 - e;
             phi[j][j] = e;
             phi[BIO][j] += p.bio * d;
@@ -791,7 +830,7 @@ impl YearMap {
         let p = &soil.partition;
         let mut e = [0.0; 4];
         for (j, e) in e.iter_mut().enumerate() {
-            *e = vmath::exp(-rate * K[j] * MONTH);
+            *e = vmath::exp_decay(-rate * K[j] * MONTH);
         }
         // carbon decomposed this month from each column (and from the translation)
         let mut moved = [0.0; 4];
