@@ -12,6 +12,7 @@ changes the fingerprint and starts over.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 from dataclasses import asdict
@@ -28,18 +29,30 @@ from gsocseq.config import Config
 HASH_ALGORITHM = "blake3"
 
 
+#: a file is hashed through a memory map this many bytes at a time
+HASH_WINDOW = 64 << 20
+
+
 def _digest(path: Path) -> str:
-    """BLAKE3 of the file's contents, on every core (several GB/s: a run's inputs are hashed in
-    a fraction of its time), memory-mapped where the file system allows, else read."""
+    """BLAKE3 of the file's contents on every core (several GB/s: a run's inputs are hashed in
+    a fraction of its time). Memory-mapped and hashed a window at a time, each window's pages
+    dropped from the process once hashed (they stay in the page cache), so that memory does not
+    grow with the file; read in chunks where a file cannot be mapped."""
     h = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if path.stat().st_size:
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
         try:
-            h.update_mmap(path)
-        except OSError:  # not mappable (a pipe, some network file systems): read it
-            h = blake3.blake3(max_threads=blake3.blake3.AUTO)
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(16 << 20), b""):
-                    h.update(chunk)
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+        except (OSError, ValueError):  # not mappable (a pipe, some network file systems)
+            for chunk in iter(lambda: f.read(16 << 20), b""):
+                h.update(chunk)
+            return h.hexdigest()
+        if mm is not None:
+            with mm, memoryview(mm) as view:
+                for start in range(0, size, HASH_WINDOW):
+                    h.update(view[start : start + HASH_WINDOW])
+                    if hasattr(mm, "madvise"):
+                        mm.madvise(mmap.MADV_DONTNEED, start, min(HASH_WINDOW, size - start))
     return h.hexdigest()
 
 
