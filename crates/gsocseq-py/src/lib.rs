@@ -10,6 +10,9 @@ use gsocseq_core::{CoreError, Pools, Soil};
 use numpy::ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 mod fao;
@@ -164,17 +167,41 @@ impl<'a> Forcing<'a> {
         body: impl Fn(usize, Option<&solver::ForcingSeries<'_>>, O) + Sync + Send,
     ) -> Result<(), CoreError> {
         let first = FirstError::default();
-        outputs
-            .enumerate()
-            .for_each_init(RowBuffers::default, |rows, (i, out)| {
-                match self.load(i, rows) {
-                    Ok(series) => body(i, series.as_ref(), out),
-                    Err(e) => first.record(i, e),
-                }
-            });
+        outputs.enumerate().for_each(|(i, out)| {
+            with_scratch(|rows: &mut RowBuffers| match self.load(i, rows) {
+                Ok(series) => body(i, series.as_ref(), out),
+                Err(e) => first.record(i, e),
+            })
+        });
         first.into_result()
     }
 }
+
+thread_local! {
+    /// Scratch space of this thread, one value per type, kept from call to call.
+    static SCRATCH: RefCell<HashMap<TypeId, Box<dyn Any>>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` with this thread's scratch value of type `T`, kept from call to call (rayon's
+/// threads outlive the calls): `for_each_init` would build a new one for every split of the
+/// work, and the first writes to fresh memory cost page faults as large as the work itself.
+pub(crate) fn with_scratch<T: Default + 'static, R>(f: impl FnOnce(&mut T) -> R) -> R {
+    let key = TypeId::of::<T>();
+    let taken = SCRATCH.with_borrow_mut(|map| map.remove(&key));
+    let mut value = taken.unwrap_or_else(|| Box::new(T::default()));
+    let out = f(value.downcast_mut::<T>().expect("scratch of its own type"));
+    SCRATCH.with_borrow_mut(|map| map.insert(key, value));
+    out
+}
+
+/// Per-thread buffers of `run`: forcing rows, the lanes kernel's month-major forcing, the
+/// observed run's rates of the lanes and of a single pixel.
+type RunScratch = (
+    [RowBuffers; LANES],
+    solver::LaneForcing<LANES>,
+    solver::RunBuffers<LANES>,
+    solver::RunBuffers,
+);
 
 /// Pixels run in step by `run` (16: two AVX-512 vectors or four AVX2 vectors a quantity, so
 /// that two or more independent dependency chains fill the pipelines).
@@ -341,17 +368,9 @@ fn run<'py>(
                 .zip(monthly.par_chunks_mut(chunk * LANES))
                 .zip(monthly_co2.par_chunks_mut(chunk_co2 * LANES))
                 .enumerate()
-                .for_each_init(
-                    || {
-                        (
-                            <[RowBuffers; LANES]>::default(),
-                            solver::LaneForcing::<LANES>::default(),
-                            solver::RunBuffers::<LANES>::default(),
-                            solver::RunBuffers::default(),
-                        )
-                    },
-                    |(rows, lanes_in, buffers, single),
-                     (g, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                .for_each(|(g, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                    with_scratch(|scratch: &mut RunScratch| {
+                        let (rows, lanes_in, buffers, single) = scratch;
                         let i0 = g * LANES;
                         let mut ok = [false; LANES];
                         let mut series = [solver::ForcingSeries::EMPTY; LANES];
@@ -427,8 +446,8 @@ fn run<'py>(
                                 traj_co2[l * chunk_co2..(l + 1) * chunk_co2].fill(f64::NAN);
                             }
                         }
-                    },
-                );
+                    })
+                });
             first.into_result()?;
             Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
         })

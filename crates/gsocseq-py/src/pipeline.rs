@@ -11,6 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
 
+use crate::with_scratch;
+
 fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
     name: &str,
     a: &'a numpy::PyReadonlyArray<'_, T, D>,
@@ -269,9 +271,8 @@ pub fn simulate<'py>(
             .zip(steady.par_chunks_mut(BATCH * slen.max(1)))
             .zip(mc.par_chunks_mut(BATCH * mlen.max(1)))
             .enumerate()
-            .for_each_init(
-                Workspace::default,
-                |ws, (b, (((outs, fin), steady_out), mcs))| {
+            .for_each(|(b, (((outs, fin), steady_out), mcs))| {
+                with_scratch(|ws: &mut Workspace| {
                     let (i0, m) = (b * BATCH, outs.len());
                     let months = 12 * years;
                     // the tail of a short batch repeats its last pixel (and is not used)
@@ -322,8 +323,8 @@ pub fn simulate<'py>(
                         &mut mcs[..m * mlen],
                         &ids[i0..i0 + m],
                     );
-                },
-            );
+                })
+            });
         (outs, finals, steady, mc)
     };
     let (outs, finals, steady, mc) = py
