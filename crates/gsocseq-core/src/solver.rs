@@ -826,6 +826,7 @@ impl YearMap {
     /// HUM) to the map, in place: `*self = self.then(&YearMap::month(soil, rate, input))`
     /// without the full matrix product (a month only scales each pool and moves decomposed
     /// carbon to BIO and HUM), equal to it within rounding.
+    #[inline]
     pub fn push_month(&mut self, soil: &Soil, rate: f64, input: [f64; 4]) {
         let p = &soil.partition;
         let mut e = [0.0; 4];
@@ -858,6 +859,7 @@ impl YearMap {
     }
 
     /// `next` applied after `self`.
+    #[inline]
     pub fn then(&self, next: &YearMap) -> Self {
         let months = self.months + next.months;
         let mut out = YearMap {
