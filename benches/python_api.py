@@ -101,7 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--pixels", type=int, default=100_000)
     ap.add_argument("--months", type=int, default=240)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     n, months = args.pixels, args.months
     kw = make_case(n, months)
