@@ -598,9 +598,10 @@ impl<const L: usize> LaneForcing<L> {
 /// [`run_lanes`] without observing the months, as a fused kernel: the forcing is laid out
 /// month-major once ([`LaneForcing`]), then every month of all lanes is a straight line of
 /// vector operations (temperature factors in a first pass; then deficit, rate, the four
-/// decay factors and the decomposition). Each
-/// lane gives the same bits as [`run`]. On x86-64 the kernel is compiled for AVX-512 and AVX2
-/// too and chosen at run time (no fused multiply-add anywhere: the same bits on every CPU).
+/// decay factors and the decomposition). Each lane gives the same bits as [`run`]. On x86-64
+/// the kernel is compiled for AVX-512 and AVX2 too and chosen at run time (no fused
+/// multiply-add anywhere: the same bits on every CPU). 16 lanes keep two AVX-512 (or four
+/// AVX2) vectors of independent work in flight.
 pub fn run_lanes_final<const L: usize>(
     pools: &mut [Pools; L],
     tsmd: &mut [f64; L],
