@@ -57,15 +57,15 @@ fn benches(c: &mut Criterion) {
             black_box(pools)
         })
     });
-    // eight pixels in step, as `gsocseq.rothc.run` runs them; per 8 pixels
-    let mut lanes = LaneForcing::<8>::default();
-    let soils = [soil; 8];
-    c.bench_function("run_20_years_8_pixels_in_step", |b| {
+    // sixteen pixels in step, as `gsocseq.rothc.run` runs them; per 16 pixels
+    let mut lanes = LaneForcing::<16>::default();
+    let soils = [soil; 16];
+    c.bench_function("run_20_years_16_pixels_in_step", |b| {
         b.iter(|| {
-            let mut pools = [[0.5, 6.0, 0.8, 30.0, 3.0]; 8];
-            let mut tsmd = [0.0; 8];
+            let mut pools = [[0.5, 6.0, 0.8, 30.0, 3.0]; 16];
+            let mut tsmd = [0.0; 16];
             let series = black_box(&twenty_years).series();
-            run_lanes_final(&mut pools, &mut tsmd, &soils, &[series; 8], &mut lanes);
+            run_lanes_final(&mut pools, &mut tsmd, &soils, &[series; 16], &mut lanes);
             black_box(pools)
         })
     });
