@@ -480,9 +480,18 @@ fn monte_carlo(
     samples.clear();
     samples.resize(n * width, f64::NAN);
     finals.clear();
-    finals.resize(final_len(opts), f64::NAN);
+    finals.resize(BATCH * final_len(opts), f64::NAN);
     let h = opts.main_horizon;
-    draw_samples(opts, table, px, ws, &mut samples, &mut finals, pixel_id, 3);
+    draw_samples(
+        opts,
+        table,
+        px,
+        ws,
+        &mut samples,
+        &mut finals,
+        pixel_id,
+        BATCH,
+    );
     let years = opts.horizons[h] as f64;
     let mut values = std::mem::take(&mut ws.rates);
     let mut k = 0;
@@ -519,9 +528,10 @@ fn monte_carlo(
 }
 
 /// The Monte Carlo samples of a pixel into `samples` (per draw: T0, then the final stock of
-/// each scenario at the main horizon), `lanes` (1..=3) draws at a time through the chains'
-/// lanes (each lane the same bits as a chain of its own; the draws keep their order in the
-/// random stream).
+/// each scenario at the main horizon), `lanes` (1..=[`BATCH`]) draws at a time, each draw a
+/// chain of its own in the lanes of one warm-up kernel (each lane the same bits as a chain run
+/// alone; the draws keep their order in the random stream). `finals` holds `lanes` x
+/// [`final_len`] values.
 #[allow(clippy::too_many_arguments)]
 fn draw_samples(
     opts: &Options,
@@ -535,20 +545,29 @@ fn draw_samples(
 ) {
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
+    assert!((1..=BATCH).contains(&lanes), "1 to {BATCH} draws at a time");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
         opts.mc_seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
     );
     // the chain reads neither the uncertainty nor the Monte Carlo options: no copy needed
     let h = opts.main_horizon;
-    let (n, width, n_s) = (
+    let (n, width, n_s, flen) = (
         opts.mc_samples,
         1 + opts.scenarios.len(),
         opts.scenarios.len(),
+        final_len(opts),
     );
+    // every draw is a "pixel" of the batch (the same pixel), its chain the central run
+    let pixels = [*px; BATCH];
+    let mut outs = [PixelOutput::default(); BATCH];
     for d0 in (0..n).step_by(lanes) {
         let k = (n - d0).min(lanes);
-        let mut draws = [perturbations(px)[0]; 3];
-        for draw in draws.iter_mut().take(k) {
+        let mut jobs = [ChainJob {
+            pixel: 0,
+            perturb: Perturbation::NONE,
+            run: 0,
+        }; BATCH];
+        for (d, job) in jobs.iter_mut().enumerate().take(k) {
             let mut z = [0.0f64; 5];
             for v in z.iter_mut() {
                 *v = StandardNormal.sample(&mut rng);
@@ -563,36 +582,36 @@ fn draw_samples(
             } else {
                 c - shift * (hi - c)
             };
-            *draw = Perturbation {
-                soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
-                clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
-                temperature,
-                precipitation: 1.0 + z[3] * 0.05 / 1.96,
-                increase: 1.0 + z[4] * 0.15 / 1.96,
-                npp_reference,
+            *job = ChainJob {
+                pixel: d,
+                perturb: Perturbation {
+                    soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
+                    clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
+                    temperature,
+                    precipitation: 1.0 + z[3] * 0.05 / 1.96,
+                    increase: 1.0 + z[4] * 0.15 / 1.96,
+                    npp_reference,
+                },
+                run: 0,
             };
         }
-        let mut out = PixelOutput::default();
-        let jobs: [ChainJob; 3] = std::array::from_fn(|r| ChainJob {
-            pixel: 0,
-            perturb: draws[r],
-            run: r,
-        });
+        outs[..k].fill(PixelOutput::default());
+        finals[..k * flen].fill(f64::NAN);
         rothamsted_chains(
             opts,
             table,
-            std::slice::from_ref(px),
+            &pixels[..k],
             &jobs[..k],
             ws,
-            std::slice::from_mut(&mut out),
-            finals,
+            &mut outs[..k],
+            &mut finals[..k * flen],
             &mut [],
         );
-        for r in 0..k {
+        for (r, out) in outs.iter().enumerate().take(k) {
             let d = d0 + r;
-            samples[d * width] = out.chains[r].soc_t0;
+            samples[d * width] = out.chains[0].soc_t0;
             for s in 0..n_s {
-                samples[d * width + 1 + s] = finals[index(opts, h, s, r)];
+                samples[d * width + 1 + s] = finals[r * flen + index(opts, h, s, 0)];
             }
         }
     }
@@ -1603,8 +1622,8 @@ mod tests {
         assert!(a[1] < t0 && t0 < a[2]);
         assert!(a[1] > lo - 0.05 * t0 && a[2] < hi + 0.05 * t0);
 
-        // Monte Carlo draws through the lanes (two groups of 3 and a tail of 1) give the bits
-        // of draws run one at a time.
+        // Monte Carlo draws through the lanes (two groups of 3 and a tail of 1; one group of 7)
+        // give the bits of draws run one at a time.
         let mut opts7 = options(false);
         opts7.horizons = vec![20];
         opts7.main_horizon = 0;
@@ -1613,7 +1632,7 @@ mod tests {
         let mut ws = Workspace::default();
         let draws = |lanes: usize, ws: &mut Workspace| {
             let mut samples = vec![f64::NAN; 7 * width];
-            let mut finals = vec![f64::NAN; final_len(&opts7)];
+            let mut finals = vec![f64::NAN; BATCH * final_len(&opts7)];
             draw_samples(
                 &opts7,
                 &table,
@@ -1626,12 +1645,18 @@ mod tests {
             );
             samples
         };
-        let (one, three) = (draws(1, &mut ws), draws(3, &mut ws));
+        let one = draws(1, &mut ws);
         assert!(one.iter().all(|v| v.is_finite()));
-        assert_eq!(
-            one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            three.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
+        for lanes in [3, BATCH] {
+            assert_eq!(
+                one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                draws(lanes, &mut ws)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                "{lanes} draws at a time"
+            );
+        }
 
         // The central, min and max chains run in step give the bits of chains run alone.
         let mut opts = options(false);
