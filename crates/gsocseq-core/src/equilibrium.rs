@@ -4,7 +4,7 @@
 use crate::modifiers::{is_bare, Soil};
 use crate::pools::{active, falloon_iom, Partition, Pools, IOM, K};
 use crate::pools::{split_fym, split_plant_input};
-use crate::solver::{decompose, month_rate, MonthForcing, YearMap};
+use crate::solver::{decompose, month_rate, MonthForcing, YearMap, YearMaps};
 
 /// Official spin-up stop: the year-end active carbon changes by at most this (t C/ha).
 pub const ITERATIVE_TOLERANCE: f64 = 1e-6;
@@ -115,27 +115,106 @@ pub fn equilibrium_inputs<F: Fn(usize) -> MonthForcing>(
     year: &F,
     soc: f64,
 ) -> (f64, Pools, f64, bool) {
-    let iom = falloon_iom(soc);
-    let cycle = periodic_tsmd(soil, year, 0.0);
-    let (unit, _) = year_map(soil, year, cycle.tsmd, Some(1.0 / 12.0), false);
-    let c_unit = unit.fixed_point();
-    // without manure (the GSOCseq case) its share is zero: skip the second composition
-    let c_fym = if (0..12).any(|m| year(m).fym_input != 0.0) {
-        year_map(soil, year, cycle.tsmd, Some(0.0), true)
-            .0
-            .fixed_point()
-    } else {
-        [0.0; 4]
-    };
-    let unit_sum: f64 = c_unit.iter().sum();
-    let fym_sum: f64 = c_fym.iter().sum();
-    let annual = (soc - iom - fym_sum) / unit_sum;
-    let mut pools = [0.0; 5];
-    for i in 0..4 {
-        pools[i] = annual * c_unit[i] + c_fym[i];
+    let [out] = equilibrium_inputs_lanes(&[*soil], &[std::array::from_fn(year)], &[soc]);
+    out
+}
+
+/// [`equilibrium_inputs`] of `L` sites side by side (soils, years of 12 months and target
+/// SOC of each lane): the year maps composed as vectors across the lanes, the same bits lane
+/// by lane.
+pub fn equilibrium_inputs_lanes<const L: usize>(
+    soils: &[Soil; L],
+    years: &[[MonthForcing; 12]; L],
+    soc: &[f64; L],
+) -> [(f64, Pools, f64, bool); L] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if L > 1 && std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked on the line above.
+            #[allow(unsafe_code)]
+            return unsafe { equilibrium_inputs_avx512(soils, years, soc) };
+        }
+        if L > 1 && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked on the line above.
+            #[allow(unsafe_code)]
+            return unsafe { equilibrium_inputs_avx2(soils, years, soc) };
+        }
     }
-    pools[IOM] = iom;
-    (annual, pools, cycle.tsmd, cycle.periodic)
+    equilibrium_inputs_body(soils, years, soc)
+}
+
+/// [`equilibrium_inputs_lanes`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn equilibrium_inputs_avx512<const L: usize>(
+    soils: &[Soil; L],
+    years: &[[MonthForcing; 12]; L],
+    soc: &[f64; L],
+) -> [(f64, Pools, f64, bool); L] {
+    equilibrium_inputs_body(soils, years, soc)
+}
+
+/// [`equilibrium_inputs_lanes`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn equilibrium_inputs_avx2<const L: usize>(
+    soils: &[Soil; L],
+    years: &[[MonthForcing; 12]; L],
+    soc: &[f64; L],
+) -> [(f64, Pools, f64, bool); L] {
+    equilibrium_inputs_body(soils, years, soc)
+}
+
+#[inline(always)]
+fn equilibrium_inputs_body<const L: usize>(
+    soils: &[Soil; L],
+    years: &[[MonthForcing; 12]; L],
+    soc: &[f64; L],
+) -> [(f64, Pools, f64, bool); L] {
+    let cycles: [TsmdCycle; L] =
+        std::array::from_fn(|l| periodic_tsmd(&soils[l], &|m| years[l][m], 0.0));
+    // the unit year map (plant input 1/12 a month, no manure) from the periodic deficit
+    let mut acc = cycles.map(|c| c.tsmd);
+    let mut unit = YearMaps::<L>::identity();
+    // (the months of every lane: an index, not an iterator)
+    #[allow(clippy::needless_range_loop)]
+    for m in 0..12 {
+        let mut rate = [0.0; L];
+        let mut input = [[0.0; L]; 4];
+        for l in 0..L {
+            let f = &years[l][m];
+            rate[l] = month_rate(&soils[l], &mut acc[l], f).rate;
+            // as `year_map` with the plant input 1/12 and no manure
+            let (pd, pr) = split_plant_input(1.0 / 12.0, f.dpm_rpm);
+            let (fd, fr, fh) = split_fym(0.0);
+            [input[0][l], input[1][l], input[2][l], input[3][l]] = [pd + fd, pr + fr, 0.0, fh];
+        }
+        unit.push_month(&soils.map(|s| s.partition), &rate, &input);
+    }
+    let c_unit = unit.fixed_point();
+    std::array::from_fn(|l| {
+        let (soil, year, soc) = (&soils[l], &years[l], soc[l]);
+        let iom = falloon_iom(soc);
+        let cycle = cycles[l];
+        let c_unit = c_unit.map(|v| v[l]);
+        // without manure (the GSOCseq case) its share is zero: skip the second composition
+        let c_fym = if year.iter().any(|f| f.fym_input != 0.0) {
+            year_map(soil, &|m| year[m], cycle.tsmd, Some(0.0), true)
+                .0
+                .fixed_point()
+        } else {
+            [0.0; 4]
+        };
+        let unit_sum: f64 = c_unit.iter().sum();
+        let fym_sum: f64 = c_fym.iter().sum();
+        let annual = (soc - iom - fym_sum) / unit_sum;
+        let mut pools = [0.0; 5];
+        for i in 0..4 {
+            pools[i] = annual * c_unit[i] + c_fym[i];
+        }
+        pools[IOM] = iom;
+        (annual, pools, cycle.tsmd, cycle.periodic)
+    })
 }
 
 /// The official spin-up rule of the Rothamsted programs: the 12 months repeated from empty

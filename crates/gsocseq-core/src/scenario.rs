@@ -229,6 +229,8 @@ pub struct Workspace {
     warmup: Vec<[Vec<f64>; 8]>,
     /// Chains of a batch between the phases.
     states: Vec<ChainState>,
+    /// Spin-up equilibria of the chains of a batch.
+    equilibria: Vec<Equilibrium>,
     lanes4: solver::LaneForcing<4>,
     lanes8: solver::LaneForcing<8>,
     lanes16: solver::LaneForcing<16>,
@@ -652,20 +654,15 @@ fn increase(opts: &Options, table: &ClassTable, s: usize, class: u8) -> f64 {
 
 #[allow(clippy::too_many_arguments)]
 /// Spin-up of a Rothamsted-mode chain and the forcing of its warm-up (into `warmup`).
-fn rothamsted_spinup(
-    opts: &Options,
-    table: &ClassTable,
-    px: &PixelInput<'_>,
-    p: &Perturbation,
-    r: usize,
-    warmup: &mut [Vec<f64>; 8],
-    out: &mut PixelOutput,
-) -> ChainState {
-    let soc = px.soc * p.soc;
-    let clay = px.clay * p.clay;
-    let soil = Soil::new(clay, opts.depth, opts.evap_coefficient);
+/// A chain's soil: the pixel's clay perturbed by `p`.
+fn chain_soil(opts: &Options, px: &PixelInput<'_>, p: &Perturbation) -> Soil {
+    Soil::new(px.clay * p.clay, opts.depth, opts.evap_coefficient)
+}
+
+/// The spin-up year of a chain (1981-2000 climatology perturbed by `p`, no input).
+fn spin_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [MonthForcing; 12] {
     let spin_paddy = table.paddy[px.spinup_class as usize];
-    let spin_year = |m: usize| MonthForcing {
+    std::array::from_fn(|m| MonthForcing {
         temperature: px.spinup_temperature[m] * p.temperature,
         precipitation: px.spinup_precipitation[m] * p.precipitation,
         evaporation: px.spinup_pet[m],
@@ -674,14 +671,38 @@ fn rothamsted_spinup(
         fym_input: 0.0,
         dpm_rpm: px.spinup_dpm_rpm,
         rate_factor: spin_paddy,
-    };
+    })
+}
+
+/// What [`equilibrium::equilibrium_inputs`] gives: annual input, pools, deficit, periodic.
+type Equilibrium = (f64, Pools, f64, bool);
+
+/// Spin-up (Rothamsted mode) of one chain and its warm-up forcing (into `warmup`).
+/// `equilibrium`: the chain's [`equilibrium::equilibrium_inputs`] when computed already (in
+/// lanes with other chains).
+#[allow(clippy::too_many_arguments)]
+fn rothamsted_spinup(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    p: &Perturbation,
+    r: usize,
+    equilibrium: Option<Equilibrium>,
+    warmup: &mut [Vec<f64>; 8],
+    out: &mut PixelOutput,
+) -> ChainState {
+    let soc = px.soc * p.soc;
+    let clay = px.clay * p.clay;
+    let soil = chain_soil(opts, px, p);
+    let year = spin_year(table, px, p);
+    let spin_year = |m: usize| year[m];
     let iom = falloon_iom(soc);
 
     // Phase 1: spin-up
     let (ceq, pools, tsmd) = match opts.spinup {
         SpinupMethod::Equilibrium | SpinupMethod::RothamstedIterative => {
-            let (ceq, pools, tsmd, periodic) =
-                equilibrium::equilibrium_inputs(&soil, &spin_year, soc);
+            let (ceq, pools, tsmd, periodic) = equilibrium
+                .unwrap_or_else(|| equilibrium::equilibrium_inputs(&soil, &spin_year, soc));
             if !periodic {
                 out.flags |= flags::DEFICIT_NOT_PERIODIC;
             }
@@ -838,6 +859,21 @@ fn rothamsted_chains(
     if ws.warmup.len() < jobs.len() {
         ws.warmup.resize_with(jobs.len(), Default::default);
     }
+    // The equilibria of up to 16 chains at once (their year maps in lanes).
+    let mut equilibria = std::mem::take(&mut ws.equilibria);
+    equilibria.clear();
+    if matches!(
+        opts.spinup,
+        SpinupMethod::Equilibrium | SpinupMethod::RothamstedIterative
+    ) {
+        for group in jobs.chunks(BATCH) {
+            match group.len() {
+                0..=4 => equilibria_of::<4>(opts, table, pixels, group, &mut equilibria),
+                5..=8 => equilibria_of::<8>(opts, table, pixels, group, &mut equilibria),
+                _ => equilibria_of::<16>(opts, table, pixels, group, &mut equilibria),
+            }
+        }
+    }
     let mut states = std::mem::take(&mut ws.states);
     states.clear();
     for (j, job) in jobs.iter().enumerate() {
@@ -847,10 +883,12 @@ fn rothamsted_chains(
             &pixels[job.pixel],
             &job.perturb,
             job.run,
+            equilibria.get(j).copied(),
             &mut ws.warmup[j],
             &mut outs[job.pixel],
         ));
     }
+    ws.equilibria = equilibria;
     // Twenty years of months of up to 16 chains in one go (fewer lanes for a short tail).
     let mut start = 0;
     while start < jobs.len() {
@@ -887,6 +925,32 @@ fn rothamsted_chains(
         );
     }
     ws.states = states;
+}
+
+/// The equilibria of the chains `jobs` (at most `L`) as lanes, appended to `out`; lanes beyond
+/// the chains repeat the first one.
+fn equilibria_of<const L: usize>(
+    opts: &Options,
+    table: &ClassTable,
+    pixels: &[PixelInput<'_>],
+    jobs: &[ChainJob],
+    out: &mut Vec<Equilibrium>,
+) {
+    let job = |l: usize| &jobs[if l < jobs.len() { l } else { 0 }];
+    let soils: [Soil; L] = std::array::from_fn(|l| {
+        let j = job(l);
+        chain_soil(opts, &pixels[j.pixel], &j.perturb)
+    });
+    let years: [[MonthForcing; 12]; L] = std::array::from_fn(|l| {
+        let j = job(l);
+        spin_year(table, &pixels[j.pixel], &j.perturb)
+    });
+    let soc: [f64; L] = std::array::from_fn(|l| {
+        let j = job(l);
+        pixels[j.pixel].soc * j.perturb.soc
+    });
+    let lanes = equilibrium::equilibrium_inputs_lanes(&soils, &years, &soc);
+    out.extend_from_slice(&lanes[..jobs.len()]);
 }
 
 /// The warm-up of the first (up to) `L` chains of `states` (updated in place) with forcing

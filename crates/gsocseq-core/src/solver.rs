@@ -1,7 +1,7 @@
 //! The monthly RothC step (official exact exponential update) and runs over many months.
 
 use crate::modifiers::{is_bare, temperature_factor, MoistureParams, Soil};
-use crate::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, K, RPM};
+use crate::pools::{split_fym, split_plant_input, Partition, Pools, BIO, DPM, HUM, K, RPM};
 use crate::transpose::{prefetch_part, rows_to_lanes, LaneMonth};
 use crate::vmath;
 
@@ -829,59 +829,25 @@ impl YearMap {
     /// carbon to BIO and HUM), equal to it within rounding.
     #[inline]
     pub fn push_month(&mut self, soil: &Soil, rate: f64, input: [f64; 4]) {
-        let p = &soil.partition;
-        let mut e = [0.0; 4];
-        for (j, e) in e.iter_mut().enumerate() {
-            *e = vmath::exp_decay(-rate * K[j] * MONTH);
-        }
-        // carbon decomposed this month from each column (and from the translation)
-        let mut moved = [0.0; 4];
-        let mut moved_g = 0.0;
-        for ((e, row), g) in e.iter().zip(&self.phi).zip(&self.g) {
-            let d = 1.0 - e;
-            for (m, phi) in moved.iter_mut().zip(row) {
-                *m += d * phi;
-            }
-            moved_g += d * g;
-        }
-        for i in 0..4 {
-            let share = match i {
-                BIO => p.bio,
-                HUM => p.hum,
-                _ => 0.0,
-            };
-            for (phi, m) in self.phi[i].iter_mut().zip(&moved) {
-                *phi = e[i] * *phi + share * m;
-            }
-            self.g[i] = e[i] * self.g[i] + share * moved_g + input[i];
-        }
-        self.months += 1;
-        self.years = self.months / 12;
+        let mut lanes = YearMaps::<1>::from_lanes(std::array::from_ref(self));
+        lanes.push_month(&[soil.partition], &[rate], &input.map(|v| [v]));
+        *self = YearMap {
+            months: self.months + 1,
+            years: (self.months + 1) / 12,
+            ..lanes.lane(0)
+        };
     }
 
     /// `next` applied after `self`.
     #[inline]
     pub fn then(&self, next: &YearMap) -> Self {
         let months = self.months + next.months;
-        let mut out = YearMap {
-            phi: [[0.0; 4]; 4],
-            g: next.g,
+        let one = |m: &YearMap| YearMaps::<1>::from_lanes(std::array::from_ref(m));
+        YearMap {
             years: months / 12,
             months,
-        };
-        for i in 0..4 {
-            for j in 0..4 {
-                let mut s = 0.0;
-                for k in 0..4 {
-                    s += next.phi[i][k] * self.phi[k][j];
-                }
-                out.phi[i][j] = s;
-            }
-            for k in 0..4 {
-                out.g[i] += next.phi[i][k] * self.g[k];
-            }
+            ..one(self).then(&one(next)).lane(0)
         }
-        out
     }
 
     /// Applies the map to active pools `c` with the translation scaled by `scale` (the
@@ -909,20 +875,171 @@ impl YearMap {
         out
     }
 
-    /// The fixed point C = phi C + g. DPM and RPM do not receive carbon from other pools,
-    /// so phi is block lower-triangular: two scalar equations, then a 2x2 system.
+    /// The fixed point C = phi C + g (see [`YearMaps::fixed_point`]).
     pub fn fixed_point(&self) -> [f64; 4] {
-        let phi = &self.phi;
-        let dpm = self.g[DPM] / (1.0 - phi[DPM][DPM]);
-        let rpm = self.g[RPM] / (1.0 - phi[RPM][RPM]);
-        let r_bio = self.g[BIO] + phi[BIO][DPM] * dpm + phi[BIO][RPM] * rpm;
-        let r_hum = self.g[HUM] + phi[HUM][DPM] * dpm + phi[HUM][RPM] * rpm;
-        let (a11, a12) = (1.0 - phi[BIO][BIO], -phi[BIO][HUM]);
-        let (a21, a22) = (-phi[HUM][BIO], 1.0 - phi[HUM][HUM]);
-        let det = a11 * a22 - a12 * a21;
-        let bio = (r_bio * a22 - a12 * r_hum) / det;
-        let hum = (a11 * r_hum - a21 * r_bio) / det;
-        [dpm, rpm, bio, hum]
+        YearMaps::<1>::from_lanes(std::array::from_ref(self))
+            .fixed_point()
+            .map(|[v]| v)
+    }
+}
+
+/// `L` affine maps of the active pools side by side (entry `[..][l]` belongs to map `l`): the
+/// operations of [`YearMap`] on all lanes at once, vectorised across the lanes, with the same
+/// bits lane by lane ([`YearMap`]'s own operations are these with one lane).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearMaps<const L: usize> {
+    /// Linear parts.
+    pub phi: [[[f64; L]; 4]; 4],
+    /// Translations.
+    pub g: [[f64; L]; 4],
+}
+
+impl<const L: usize> YearMaps<L> {
+    /// `L` maps that change nothing.
+    pub fn identity() -> Self {
+        Self::from_lanes(&[YearMap::identity(); L])
+    }
+
+    /// The maps `maps` side by side.
+    #[inline(always)]
+    pub fn from_lanes(maps: &[YearMap; L]) -> Self {
+        Self {
+            phi: std::array::from_fn(|i| std::array::from_fn(|j| maps.map(|m| m.phi[i][j]))),
+            g: std::array::from_fn(|i| maps.map(|m| m.g[i])),
+        }
+    }
+
+    /// Map `l` (its month count left at 0).
+    #[inline(always)]
+    pub fn lane(&self, l: usize) -> YearMap {
+        YearMap {
+            phi: self.phi.map(|row| row.map(|v| v[l])),
+            g: self.g.map(|v| v[l]),
+            years: 0,
+            months: 0,
+        }
+    }
+
+    /// Each lane `l` replaced by `other`'s where `take[l]`.
+    #[inline(always)]
+    pub fn take_lanes(&mut self, other: &Self, take: &[bool; L]) {
+        for (row, other) in self.phi.iter_mut().zip(&other.phi) {
+            for (v, o) in row.iter_mut().zip(other) {
+                for l in 0..L {
+                    v[l] = if take[l] { o[l] } else { v[l] };
+                }
+            }
+        }
+        for (v, o) in self.g.iter_mut().zip(&other.g) {
+            for l in 0..L {
+                v[l] = if take[l] { o[l] } else { v[l] };
+            }
+        }
+    }
+
+    /// Appends one month of each lane at `rate` with end-of-month inputs `input` (t C/ha to
+    /// DPM, RPM, BIO, HUM), decomposed carbon going to BIO and HUM by `partition`: in place,
+    /// `self.then(&YearMap::month(..))` without the full matrix product, equal to it within
+    /// rounding.
+    #[inline(always)]
+    pub fn push_month(
+        &mut self,
+        partition: &[Partition; L],
+        rate: &[f64; L],
+        input: &[[f64; L]; 4],
+    ) {
+        let mut e = [[0.0; L]; 4];
+        for (j, e) in e.iter_mut().enumerate() {
+            for l in 0..L {
+                e[l] = vmath::exp_decay(-rate[l] * K[j] * MONTH);
+            }
+        }
+        // carbon decomposed this month from each column (and from the translation)
+        let mut moved = [[0.0; L]; 4];
+        let mut moved_g = [0.0; L];
+        for ((e, row), g) in e.iter().zip(&self.phi).zip(&self.g) {
+            for l in 0..L {
+                let d = 1.0 - e[l];
+                for (m, phi) in moved.iter_mut().zip(row) {
+                    m[l] += d * phi[l];
+                }
+                moved_g[l] += d * g[l];
+            }
+        }
+        for i in 0..4 {
+            for l in 0..L {
+                let share = match i {
+                    BIO => partition[l].bio,
+                    HUM => partition[l].hum,
+                    _ => 0.0,
+                };
+                for (phi, m) in self.phi[i].iter_mut().zip(&moved) {
+                    phi[l] = e[i][l] * phi[l] + share * m[l];
+                }
+                self.g[i][l] = e[i][l] * self.g[i][l] + share * moved_g[l] + input[i][l];
+            }
+        }
+    }
+
+    /// `next` applied after `self`, lane by lane.
+    #[inline(always)]
+    pub fn then(&self, next: &Self) -> Self {
+        let mut out = Self {
+            phi: [[[0.0; L]; 4]; 4],
+            g: next.g,
+        };
+        for i in 0..4 {
+            for j in 0..4 {
+                for l in 0..L {
+                    let mut s = 0.0;
+                    for k in 0..4 {
+                        s += next.phi[i][k][l] * self.phi[k][j][l];
+                    }
+                    out.phi[i][j][l] = s;
+                }
+            }
+            for l in 0..L {
+                for k in 0..4 {
+                    out.g[i][l] += next.phi[i][k][l] * self.g[k][l];
+                }
+            }
+        }
+        out
+    }
+
+    /// Each lane's map composed `k[l]` times (k >= 0), by squaring.
+    #[inline(always)]
+    pub fn power(&self, k: &[usize; L]) -> Self {
+        let (mut result, mut base, mut k) = (Self::identity(), *self, *k);
+        while k.iter().any(|&k| k > 0) {
+            let odd = k.map(|k| k & 1 == 1);
+            result.take_lanes(&result.then(&base), &odd);
+            k = k.map(|k| k >> 1);
+            base.take_lanes(&base.then(&base), &k.map(|k| k > 0));
+        }
+        result
+    }
+
+    /// The fixed point C = phi C + g of each lane. DPM and RPM do not receive carbon from other
+    /// pools, so phi is block lower-triangular: two scalar equations, then a 2x2 system.
+    #[inline(always)]
+    pub fn fixed_point(&self) -> [[f64; L]; 4] {
+        let (phi, g) = (&self.phi, &self.g);
+        let mut c = [[0.0; L]; 4];
+        for l in 0..L {
+            let dpm = g[DPM][l] / (1.0 - phi[DPM][DPM][l]);
+            let rpm = g[RPM][l] / (1.0 - phi[RPM][RPM][l]);
+            let r_bio = g[BIO][l] + phi[BIO][DPM][l] * dpm + phi[BIO][RPM][l] * rpm;
+            let r_hum = g[HUM][l] + phi[HUM][DPM][l] * dpm + phi[HUM][RPM][l] * rpm;
+            let (a11, a12) = (1.0 - phi[BIO][BIO][l], -phi[BIO][HUM][l]);
+            let (a21, a22) = (-phi[HUM][BIO][l], 1.0 - phi[HUM][HUM][l]);
+            let det = a11 * a22 - a12 * a21;
+            c[DPM][l] = dpm;
+            c[RPM][l] = rpm;
+            c[BIO][l] = (r_bio * a22 - a12 * r_hum) / det;
+            c[HUM][l] = (a11 * r_hum - a21 * r_bio) / det;
+        }
+        c
     }
 }
 
