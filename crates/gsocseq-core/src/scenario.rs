@@ -7,7 +7,9 @@ use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
-use crate::solver::{self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap, YearRates};
+use crate::solver::{
+    self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap, YearMaps, YearRates,
+};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -901,28 +903,45 @@ fn rothamsted_chains(
     }
     let (flen, slen) = (final_len(opts), steady.len() / pixels.len().max(1));
     for (job, state) in jobs.iter().zip(&states) {
-        let (k, r) = (job.pixel, job.run);
-        let chain = &mut outs[k].chains[r];
+        let chain = &mut outs[job.pixel].chains[job.run];
         chain.pools_t0 = state.pools;
         chain.soc_t0 = total(&state.pools);
         chain.tsmd_t0 = state.tsmd;
-        let st = if r == 0 {
-            &mut steady[k * slen..(k + 1) * slen]
-        } else {
-            &mut [][..]
-        };
-        rothamsted_forward(
-            opts,
-            table,
-            &pixels[k],
-            &job.perturb,
-            r,
-            state,
-            ws,
-            &mut outs[k],
-            &mut final_soc[k * flen..(k + 1) * flen],
-            st,
-        );
+    }
+    if opts.forward_stepping {
+        for (job, state) in jobs.iter().zip(&states) {
+            let k = job.pixel;
+            let fin = &mut final_soc[k * flen..(k + 1) * flen];
+            rothamsted_forward(
+                opts,
+                table,
+                &pixels[k],
+                &job.perturb,
+                job.run,
+                state,
+                ws,
+                &mut outs[k],
+                fin,
+            );
+        }
+    } else {
+        // closed form, up to 16 chains at once
+        for (group, group_states) in jobs.chunks(BATCH).zip(states.chunks(BATCH)) {
+            let run = match group.len() {
+                0..=4 => forward_lanes::<4>,
+                5..=8 => forward_lanes::<8>,
+                _ => forward_lanes::<16>,
+            };
+            run(opts, table, pixels, group, group_states, outs, final_soc);
+        }
+    }
+    if slen > 0 {
+        for (job, state) in jobs.iter().zip(&states).filter(|(j, _)| j.run == 0) {
+            let k = job.pixel;
+            let chain = outs[k].chains[0];
+            let st = &mut steady[k * slen..(k + 1) * slen];
+            chain_steady_state(opts, table, &pixels[k], &job.perturb, &chain, state, ws, st);
+        }
     }
     ws.states = states;
 }
@@ -975,7 +994,37 @@ fn warm_up<const L: usize>(
     n
 }
 
-/// Forward scenarios of a Rothamsted-mode chain from its state at t0.
+/// The forward year of a chain: the forward climatology perturbed by `p`, no input.
+fn forward_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [MonthForcing; 12] {
+    let fwd_paddy = table.paddy[px.forward_class as usize];
+    std::array::from_fn(|m| MonthForcing {
+        temperature: px.forward_temperature[m] * p.temperature,
+        precipitation: px.forward_precipitation[m] * p.precipitation,
+        evaporation: px.forward_pet[m],
+        cover: px.forward_cover[m],
+        plant_input: 0.0,
+        fym_input: 0.0,
+        dpm_rpm: px.forward_dpm_rpm,
+        rate_factor: fwd_paddy,
+    })
+}
+
+/// The monthly input (t C/ha) of scenario `s` of a chain whose mean warm-up input is
+/// `cin_mean` (t C/ha/yr).
+fn scenario_input(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    p: &Perturbation,
+    cin_mean: f64,
+    s: usize,
+) -> f64 {
+    let inc = increase(opts, table, s, px.forward_class) * p.increase;
+    cin_mean * (1.0 + inc) / 12.0
+}
+
+/// Forward scenarios of a Rothamsted-mode chain from its state at t0, one chain at a time:
+/// stepped month by month, or in closed form.
 #[allow(clippy::too_many_arguments)]
 fn rothamsted_forward(
     opts: &Options,
@@ -987,26 +1036,13 @@ fn rothamsted_forward(
     ws: &mut Workspace,
     out: &mut PixelOutput,
     final_soc: &mut [f64],
-    steady: &mut [f64],
 ) {
     let (soil, tsmd) = (state.soil, state.tsmd);
     // Phase 3: forward. The rates do not depend on the input, so every scenario shares them.
-    let fwd_paddy = table.paddy[px.forward_class as usize];
-    let forcing = |m: usize| MonthForcing {
-        temperature: px.forward_temperature[m] * p.temperature,
-        precipitation: px.forward_precipitation[m] * p.precipitation,
-        evaporation: px.forward_pet[m],
-        cover: px.forward_cover[m],
-        plant_input: 0.0,
-        fym_input: 0.0,
-        dpm_rpm: px.forward_dpm_rpm,
-        rate_factor: fwd_paddy,
-    };
+    let year = forward_year(table, px, p);
+    let forcing = |m: usize| year[m];
     let cin_mean = out.chains[r].cin_mean;
-    let inputs = |s: usize| {
-        let inc = increase(opts, table, s, px.forward_class) * p.increase;
-        cin_mean * (1.0 + inc) / 12.0
-    };
+    let inputs = |s: usize| scenario_input(opts, table, px, p, cin_mean, s);
     let pools_t0 = out.chains[r].pools_t0;
     let negative = if opts.forward_stepping {
         forward_stepping(
@@ -1018,18 +1054,82 @@ fn rothamsted_forward(
     if negative {
         out.flags |= flags::NEGATIVE_POOL;
     }
-    if !steady.is_empty() {
-        // the monthly maps (for a unit input) are shared by every scenario
-        let mut pre = std::mem::take(&mut ws.maps);
-        let year = forward_unit_maps(&soil, &forcing, tsmd, &mut pre);
-        for (s, years) in steady.iter_mut().enumerate() {
-            *years = match &year {
-                Some(year) => steady_years(&pre, year, pools_t0, inputs(s)),
-                None => f64::NAN,
-            };
+}
+
+/// Closed-form forward runs of up to `L` chains of a batch as lanes (lanes beyond the chains
+/// repeat the first one); the chain outputs at t0 must be set.
+#[allow(clippy::too_many_arguments)]
+fn forward_lanes<const L: usize>(
+    opts: &Options,
+    table: &ClassTable,
+    pixels: &[PixelInput<'_>],
+    jobs: &[ChainJob],
+    states: &[ChainState],
+    outs: &mut [PixelOutput],
+    final_soc: &mut [f64],
+) {
+    let at = |l: usize| if l < jobs.len() { l } else { 0 };
+    let job = |l: usize| &jobs[at(l)];
+    let soils: [Soil; L] = std::array::from_fn(|l| states[at(l)].soil);
+    let years: [[MonthForcing; 12]; L] = std::array::from_fn(|l| {
+        let j = job(l);
+        forward_year(table, &pixels[j.pixel], &j.perturb)
+    });
+    let rates: [YearRates; L] =
+        std::array::from_fn(|l| YearRates::new(&soils[l], &|m| years[l][m]));
+    let cin_mean: [f64; L] =
+        std::array::from_fn(|l| outs[job(l).pixel].chains[job(l).run].cin_mean);
+    let inputs = |l: usize, s: usize| {
+        let j = job(l);
+        scenario_input(opts, table, &pixels[j.pixel], &j.perturb, cin_mean[l], s)
+    };
+    let flen = final_len(opts);
+    let negative = forward_closed_form_lanes(
+        opts,
+        &soils,
+        &rates,
+        &years.map(|y| y[0].dpm_rpm),
+        &std::array::from_fn(|l| states[at(l)].tsmd),
+        &std::array::from_fn(|l| states[at(l)].pools),
+        &inputs,
+        &std::array::from_fn(|l| job(l).run),
+        &mut |l, i, v| {
+            if l < jobs.len() {
+                final_soc[jobs[l].pixel * flen + i] = v;
+            }
+        },
+    );
+    for (job, negative) in jobs.iter().zip(negative) {
+        if negative {
+            outs[job.pixel].flags |= flags::NEGATIVE_POOL;
         }
-        ws.maps = pre;
     }
+}
+
+/// Years to the new steady state of every scenario of a chain (`steady`), from its state at t0.
+#[allow(clippy::too_many_arguments)]
+fn chain_steady_state(
+    opts: &Options,
+    table: &ClassTable,
+    px: &PixelInput<'_>,
+    p: &Perturbation,
+    chain: &ChainOutput,
+    state: &ChainState,
+    ws: &mut Workspace,
+    steady: &mut [f64],
+) {
+    let year = forward_year(table, px, p);
+    // the monthly maps (for a unit input) are shared by every scenario
+    let mut pre = std::mem::take(&mut ws.maps);
+    let unit_year = forward_unit_maps(&state.soil, &|m| year[m], state.tsmd, &mut pre);
+    for (s, years) in steady.iter_mut().enumerate() {
+        let input = scenario_input(opts, table, px, p, chain.cin_mean, s);
+        *years = match &unit_year {
+            Some(y) => steady_years(&pre, y, chain.pools_t0, input),
+            None => f64::NAN,
+        };
+    }
+    ws.maps = pre;
 }
 
 /// Years after t0 to the new steady state (manual 5.2): the smallest t (months / 12, linear
@@ -1216,66 +1316,202 @@ pub fn forward_closed_form(
     r: usize,
     final_soc: &mut [f64],
 ) -> bool {
-    let max_years = opts.horizons.last().copied().unwrap_or(0);
-    let dpm_rpm = forcing(0).dpm_rpm;
-    let unit = [dpm_rpm / (dpm_rpm + 1.0), 1.0 / (dpm_rpm + 1.0), 0.0, 0.0];
-    let c0 = [pools_t0[0], pools_t0[1], pools_t0[2], pools_t0[3]];
-    let iom = pools_t0[4];
-    // Years before the deficit is periodic, composed; then the periodic year.
-    let mut acc = tsmd;
-    let mut pre = YearMap::identity();
-    let mut periodic: Option<YearMap> = None;
-    let mut next_h = 0;
-    let mut negative = false;
-    let rates = YearRates::new(soil, forcing);
-    for y in 0..max_years {
-        let start = acc;
-        let mut year = YearMap::identity();
-        for m in 0..12 {
-            year.push_month(soil, rates.rate(soil, &mut acc, m), unit);
+    let [negative] = forward_closed_form_lanes(
+        opts,
+        &[*soil],
+        &[YearRates::new(soil, forcing)],
+        &[forcing(0).dpm_rpm],
+        &[tsmd],
+        &[pools_t0],
+        &|_, s| inputs(s),
+        &[r],
+        &mut |_, i, v| final_soc[i] = v,
+    );
+    negative
+}
+
+/// [`forward_closed_form`] of `L` chains side by side, the same bits lane by lane: soils,
+/// rates of the forward year, DPM/RPM ratio, deficit and pools at t0 of each lane;
+/// `inputs(lane, s)` the monthly input of scenario `s`; `runs` the chain (0 central, 1 min,
+/// 2 max) of each lane; each final total SOC goes to `write(lane, index, value)` (index as in
+/// [`simulate_pixel`]). The year maps of all lanes are composed as vectors; the transient
+/// years before each lane's deficit is periodic are composed for every lane (and kept for
+/// those still in them).
+#[allow(clippy::too_many_arguments)]
+fn forward_closed_form_lanes<const L: usize>(
+    opts: &Options,
+    soils: &[Soil; L],
+    rates: &[YearRates; L],
+    dpm_rpm: &[f64; L],
+    tsmd: &[f64; L],
+    pools_t0: &[Pools; L],
+    inputs: &dyn Fn(usize, usize) -> f64,
+    runs: &[usize; L],
+    write: &mut dyn FnMut(usize, usize, f64),
+) -> [bool; L] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if L > 1 && std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked on the line above.
+            #[allow(unsafe_code)]
+            return unsafe {
+                forward_lanes_avx512(
+                    opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
+                )
+            };
         }
-        if acc == start {
-            periodic = Some(year);
-            break;
-        }
-        pre = pre.then(&year);
-        while next_h < opts.horizons.len() && opts.horizons[next_h] == y + 1 {
-            negative |= write_finals(opts, &pre, c0, iom, inputs, next_h, r, final_soc);
-            next_h += 1;
+        if L > 1 && std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked on the line above.
+            #[allow(unsafe_code)]
+            return unsafe {
+                forward_lanes_avx2(
+                    opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
+                )
+            };
         }
     }
-    if let Some(year) = periodic {
-        let done = pre.years;
-        let mut power = YearMap::identity();
-        let mut power_years = 0;
-        while next_h < opts.horizons.len() {
-            let want = opts.horizons[next_h] - done;
-            power = power.then(&year_power(&year, want - power_years));
-            power_years = want;
-            let map = pre.then(&power);
-            negative |= write_finals(opts, &map, c0, iom, inputs, next_h, r, final_soc);
-            next_h += 1;
+    forward_lanes_body(
+        opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
+    )
+}
+
+/// [`forward_closed_form_lanes`] compiled for AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn forward_lanes_avx512<const L: usize>(
+    opts: &Options,
+    soils: &[Soil; L],
+    rates: &[YearRates; L],
+    dpm_rpm: &[f64; L],
+    tsmd: &[f64; L],
+    pools_t0: &[Pools; L],
+    inputs: &dyn Fn(usize, usize) -> f64,
+    runs: &[usize; L],
+    write: &mut dyn FnMut(usize, usize, f64),
+) -> [bool; L] {
+    forward_lanes_body(
+        opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
+    )
+}
+
+/// [`forward_closed_form_lanes`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn forward_lanes_avx2<const L: usize>(
+    opts: &Options,
+    soils: &[Soil; L],
+    rates: &[YearRates; L],
+    dpm_rpm: &[f64; L],
+    tsmd: &[f64; L],
+    pools_t0: &[Pools; L],
+    inputs: &dyn Fn(usize, usize) -> f64,
+    runs: &[usize; L],
+    write: &mut dyn FnMut(usize, usize, f64),
+) -> [bool; L] {
+    forward_lanes_body(
+        opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
+    )
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn forward_lanes_body<const L: usize>(
+    opts: &Options,
+    soils: &[Soil; L],
+    rates: &[YearRates; L],
+    dpm_rpm: &[f64; L],
+    tsmd: &[f64; L],
+    pools_t0: &[Pools; L],
+    inputs: &dyn Fn(usize, usize) -> f64,
+    runs: &[usize; L],
+    write: &mut dyn FnMut(usize, usize, f64),
+) -> [bool; L] {
+    let (max_years, n_h) = (
+        opts.horizons.last().copied().unwrap_or(0),
+        opts.horizons.len(),
+    );
+    let mut unit = [[0.0; L]; 4];
+    for (l, r) in dpm_rpm.iter().enumerate() {
+        [unit[0][l], unit[1][l]] = [r / (r + 1.0), 1.0 / (r + 1.0)];
+    }
+    let partition = soils.map(|s| s.partition);
+    let c0 = pools_t0.map(|p| [p[0], p[1], p[2], p[3]]);
+    let mut negative = [false; L];
+    let mut finals = |l: usize, map: &YearMap, h: usize, negative: &mut [bool; L]| {
+        let iom = pools_t0[l][4];
+        negative[l] |= write_finals(
+            opts,
+            map,
+            c0[l],
+            iom,
+            &|s| inputs(l, s),
+            h,
+            runs[l],
+            &mut |i, v| write(l, i, v),
+        );
+    };
+    // Years before the deficit is periodic, composed; then the periodic year.
+    let mut acc = *tsmd;
+    let (mut pre, mut periodic) = (YearMaps::<L>::identity(), YearMaps::<L>::identity());
+    let (mut pre_years, mut next_h) = ([0usize; L], [0usize; L]);
+    let (mut transient, mut found) = ([true; L], [false; L]);
+    for y in 0..max_years {
+        if !transient.iter().any(|&t| t) {
+            break;
+        }
+        let start = acc;
+        let mut year = YearMaps::<L>::identity();
+        for m in 0..12 {
+            let mut rate = [0.0; L];
+            for l in 0..L {
+                rate[l] = rates[l].rate(&soils[l], &mut acc[l], m);
+            }
+            year.push_month(&partition, &rate, &unit);
+        }
+        let joined: [bool; L] = std::array::from_fn(|l| transient[l] && acc[l] == start[l]);
+        periodic.take_lanes(&year, &joined);
+        for l in 0..L {
+            found[l] |= joined[l];
+            transient[l] &= !joined[l];
+        }
+        pre.take_lanes(&pre.then(&year), &transient);
+        for l in (0..L).filter(|&l| transient[l]) {
+            pre_years[l] += 1;
+            while next_h[l] < n_h && opts.horizons[next_h[l]] == y + 1 {
+                finals(l, &pre.lane(l), next_h[l], &mut negative);
+                next_h[l] += 1;
+            }
+        }
+    }
+    // The remaining horizons: the periodic year raised to the years left after the transient.
+    let mut power = YearMaps::<L>::identity();
+    let mut power_years = [0usize; L];
+    for h in 0..n_h {
+        let todo: [bool; L] = std::array::from_fn(|l| found[l] && h >= next_h[l]);
+        if !todo.iter().any(|&t| t) {
+            continue;
+        }
+        let k: [usize; L] = std::array::from_fn(|l| {
+            if todo[l] {
+                opts.horizons[h] - pre_years[l] - power_years[l]
+            } else {
+                0
+            }
+        });
+        power.take_lanes(&power.then(&periodic.power(&k)), &todo);
+        let map = pre.then(&power);
+        for l in (0..L).filter(|&l| todo[l]) {
+            power_years[l] += k[l];
+            finals(l, &map.lane(l), h, &mut negative);
         }
     }
     negative
 }
 
-/// `year` composed `k` times (k >= 0), by squaring.
-fn year_power(year: &YearMap, mut k: usize) -> YearMap {
-    let mut result = YearMap::identity();
-    let mut base = *year;
-    while k > 0 {
-        if k & 1 == 1 {
-            result = result.then(&base);
-        }
-        k >>= 1;
-        if k > 0 {
-            base = base.then(&base);
-        }
-    }
-    result
-}
-
+/// The final total SOC of every scenario at horizon `h` from the map of the horizon (chain
+/// `r`), each to `write(index, value)`; whether a pool went negative.
 #[allow(clippy::too_many_arguments)]
 fn write_finals(
     opts: &Options,
@@ -1285,13 +1521,13 @@ fn write_finals(
     inputs: &dyn Fn(usize) -> f64,
     h: usize,
     r: usize,
-    final_soc: &mut [f64],
+    write: &mut dyn FnMut(usize, f64),
 ) -> bool {
     let mut negative = false;
     for s in 0..opts.scenarios.len() {
         let c = map.apply_scaled(c0, inputs(s));
         negative |= c.iter().any(|v| *v < 0.0);
-        final_soc[index(opts, h, s, r)] = c[0] + c[1] + c[2] + c[3] + iom;
+        write(index(opts, h, s, r), c[0] + c[1] + c[2] + c[3] + iom);
     }
     negative
 }
@@ -1613,6 +1849,124 @@ mod tests {
             let want = (last as f64 + f) / 12.0;
             assert!(got.is_finite() && want > 1.0);
             assert!((got - want).abs() < 1e-6 * want, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn a_batch_gives_the_bits_of_pixels_run_one_at_a_time() {
+        // 19 pixels (a batch of 16 and a tail of 3) of different climates, soils, land-use
+        // histories and deficits: different transient years before the forward deficit is
+        // periodic, so the lanes of the spin-up, warm-up and forward kernels part ways.
+        let table = ClassTable::default();
+        let n = 19;
+        let year = |i: usize, k: usize| {
+            let m = (k % 12) as f64;
+            let dry = 1.0 + (i % 5) as f64 * 0.6;
+            (
+                4.0 + i as f64 * 1.3 + 8.0 * (m * 0.52).sin() + (k / 12) as f64 * 0.04,
+                (90.0 - 12.0 * (i % 7) as f64) * (1.0 + 0.5 * (m * 0.7 + i as f64).cos()),
+                dry * (40.0 + 35.0 * (m * 0.52).sin()),
+            )
+        };
+        let series = |f: fn((f64, f64, f64)) -> f64| -> Vec<Vec<f64>> {
+            (0..n)
+                .map(|i| (0..240).map(|k| f(year(i, k))).collect())
+                .collect()
+        };
+        let (t, p, e) = (series(|y| y.0), series(|y| y.1), series(|y| y.2));
+        let first = |v: &Vec<f64>| -> [f64; 12] { std::array::from_fn(|m| v[m]) };
+        let (t12, p12, e12): (Vec<_>, Vec<_>, Vec<_>) = (
+            t.iter().map(first).collect(),
+            p.iter().map(first).collect(),
+            e.iter().map(first).collect(),
+        );
+        let covers: Vec<[f64; 12]> = (0..n)
+            .map(|i| std::array::from_fn(|m| if (m + i) % 4 == 0 { 1.0 } else { 0.6 }))
+            .collect();
+        let classes: Vec<[u8; 20]> = (0..n)
+            .map(|i| std::array::from_fn(|y| [2, 3, 13][(i + y / 7) % 3]))
+            .collect();
+        let dr = [1.44; 20];
+        let pixels: Vec<PixelInput<'_>> = (0..n)
+            .map(|i| PixelInput {
+                soc: 20.0 + 4.0 * i as f64,
+                clay: 5.0 + 3.0 * i as f64,
+                soc_uncertainty: 0.2,
+                clay_uncertainty: 0.1,
+                spinup_cover: &covers[i],
+                warmup_cover: &covers[i],
+                forward_cover: &covers[i],
+                spinup_temperature: &t12[i],
+                spinup_precipitation: &p12[i],
+                spinup_pet: &e12[i],
+                spinup_class: classes[i][0],
+                spinup_dpm_rpm: 1.44,
+                warmup_temperature: &t[i],
+                warmup_precipitation: &p[i],
+                warmup_pet: &e[i],
+                warmup_class: &classes[i],
+                warmup_dpm_rpm: &dr,
+                forward_temperature: &t12[i],
+                forward_precipitation: &p12[i],
+                forward_pet: &e12[i],
+                forward_class: classes[i][19],
+                forward_dpm_rpm: 1.44,
+                npp_reference: [5.0, 4.8, 5.2],
+            })
+            .collect();
+        let mut opts = options(false);
+        opts.steady_state = true;
+        let (flen, slen) = (final_len(&opts), steady_len(&opts));
+        let mut ws = Workspace::default();
+        let mut outs = vec![PixelOutput::default(); n];
+        let (mut finals, mut steady) = (vec![0.0; n * flen], vec![0.0; n * slen]);
+        let ids: Vec<u64> = (0..n as u64).collect();
+        simulate_pixels(
+            &opts,
+            &table,
+            &pixels,
+            &mut ws,
+            &mut outs,
+            &mut finals,
+            &mut steady,
+            &mut [],
+            &ids,
+        );
+        assert!(finals.iter().all(|v| v.is_finite()));
+        for (i, px) in pixels.iter().enumerate() {
+            let mut out = PixelOutput::default();
+            let (mut fin, mut st) = (vec![0.0; flen], vec![0.0; slen]);
+            simulate_pixel(
+                &opts,
+                &table,
+                px,
+                &mut Workspace::default(),
+                &mut out,
+                &mut fin,
+                &mut st,
+                &mut [],
+                ids[i],
+            );
+            let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&fin),
+                bits(&finals[i * flen..(i + 1) * flen]),
+                "pixel {i}"
+            );
+            assert_eq!(
+                bits(&st),
+                bits(&steady[i * slen..(i + 1) * slen]),
+                "pixel {i}"
+            );
+            for r in 0..3 {
+                let (a, b) = (&out.chains[r], &outs[i].chains[r]);
+                assert_eq!(
+                    (a.pools_t0, a.tsmd_t0, a.ceq, a.pools_spinup),
+                    (b.pools_t0, b.tsmd_t0, b.ceq, b.pools_spinup),
+                    "pixel {i}, chain {r}"
+                );
+            }
+            assert_eq!(out.flags, outs[i].flags, "pixel {i}");
         }
     }
 

@@ -896,8 +896,16 @@ pub struct YearMaps<const L: usize> {
 
 impl<const L: usize> YearMaps<L> {
     /// `L` maps that change nothing.
+    #[inline(always)]
     pub fn identity() -> Self {
-        Self::from_lanes(&[YearMap::identity(); L])
+        let mut phi = [[[0.0; L]; 4]; 4];
+        for (i, row) in phi.iter_mut().enumerate() {
+            row[i] = [1.0; L];
+        }
+        Self {
+            phi,
+            g: [[0.0; L]; 4],
+        }
     }
 
     /// The maps `maps` side by side.
