@@ -233,6 +233,8 @@ pub struct Workspace {
     states: Vec<ChainState>,
     /// Spin-up equilibria of the chains of a batch.
     equilibria: Vec<Equilibrium>,
+    lanes1: solver::LaneForcing<1>,
+    lanes2: solver::LaneForcing<2>,
     lanes4: solver::LaneForcing<4>,
     lanes8: solver::LaneForcing<8>,
     lanes16: solver::LaneForcing<16>,
@@ -870,6 +872,8 @@ fn rothamsted_chains(
     ) {
         for group in jobs.chunks(BATCH) {
             match group.len() {
+                1 => equilibria_of::<1>(opts, table, pixels, group, &mut equilibria),
+                2 => equilibria_of::<2>(opts, table, pixels, group, &mut equilibria),
                 0..=4 => equilibria_of::<4>(opts, table, pixels, group, &mut equilibria),
                 5..=8 => equilibria_of::<8>(opts, table, pixels, group, &mut equilibria),
                 _ => equilibria_of::<16>(opts, table, pixels, group, &mut equilibria),
@@ -891,11 +895,14 @@ fn rothamsted_chains(
         ));
     }
     ws.equilibria = equilibria;
-    // Twenty years of months of up to 16 chains in one go (fewer lanes for a short tail).
+    // Twenty years of months of up to 16 chains in one go (fewer lanes for a short tail: a
+    // lane computed for nothing costs as much as a chain).
     let mut start = 0;
     while start < jobs.len() {
         let left = jobs.len() - start;
         start += match left {
+            1 => warm_up::<1>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes1),
+            2 => warm_up::<2>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes2),
             0..=4 => warm_up::<4>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes4),
             5..=8 => warm_up::<8>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes8),
             _ => warm_up::<16>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes16),
@@ -928,6 +935,8 @@ fn rothamsted_chains(
         // closed form, up to 16 chains at once
         for (group, group_states) in jobs.chunks(BATCH).zip(states.chunks(BATCH)) {
             let run = match group.len() {
+                1 => forward_lanes::<1>,
+                2 => forward_lanes::<2>,
                 0..=4 => forward_lanes::<4>,
                 5..=8 => forward_lanes::<8>,
                 _ => forward_lanes::<16>,
