@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -202,56 +202,99 @@ def compute_block(
 
 
 def compute_blocks(
-    plan: Plan, todo: Sequence[int], progress: Optional[Callable[[], None]] = None
+    plan: Plan,
+    todo: Sequence[int],
+    progress: Optional[Callable[[], None]] = None,
+    assembly: Optional[Assembly] = None,
 ) -> None:
     """:func:`compute_block` for every block of ``todo`` in order, the next block read while
-    this one computes (GDAL and the core release the GIL, so reading overlaps the model)."""
+    this one computes (GDAL and the core release the GIL, so reading overlaps the model).
+    With ``assembly``, every block done (and every earlier one) is written into the layers
+    meanwhile, on a thread of its own."""
     if not todo:
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead") as ahead:
+    ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
+    writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
+    with ahead, writes:
         upcoming = ahead.submit(read_block, plan, todo[0])
+        queued = assembly.written if assembly is not None else 0
+        written: list[Future] = []
         for k, index in enumerate(todo):
             read = upcoming.result()
             if k + 1 < len(todo):
                 upcoming = ahead.submit(read_block, plan, todo[k + 1])
             compute_block(plan, index, read=read)
+            if assembly is not None:
+                # blocks before this one are done too (``todo`` is in block order)
+                written += [writes.submit(assembly.add, j) for j in range(queued, index + 1)]
+                queued = index + 1
             if progress is not None:
                 progress()
+        for done in written:
+            done.result()
 
 
-def assemble(plan: Plan, started: Optional[float] = None) -> RunSummary:
-    """Build the layers from the block checkpoints (all must exist), then the summary."""
+class Assembly:
+    """The layers of a run being written from its block checkpoints, block after block in
+    block order (into temporary tiled files; :meth:`finish` converts them to COGs)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.counts: Counter = Counter()
+        self.flags: Counter = Counter()
+        self.timings: Counter = Counter()
+        self.written = 0  # blocks written: the next one to write
+        self.write_s = 0.0
+        self.writer = maps.LayerWriter(
+            plan.out_dir,
+            plan.prefix,
+            plan.inputs.master.dataset,
+            plan.layers,
+            tile=plan.config.run.block_size,
+        )
+
+    def add(self, index: int) -> None:
+        """Write block ``index`` (the next one in order) from its checkpoint."""
+        assert index == self.written, "blocks are written in order"
+        a = time.perf_counter()
+        arrays, meta = self.plan.checkpoint.load_block(index)
+        values = {k[len("layer") :]: v for k, v in arrays.items() if k.startswith("layer")}
+        window = self.plan.windows[index]
+        self.writer.write(window, arrays["rows"], arrays["cols"], values, arrays["land_use"])
+        self.counts.update(meta["counts"])
+        self.flags.update(meta["flags"])
+        self.timings.update(meta["timings"])
+        self.written += 1
+        self.write_s += time.perf_counter() - a
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+def assemble(
+    plan: Plan, started: Optional[float] = None, assembly: Optional[Assembly] = None
+) -> RunSummary:
+    """Build the layers from the block checkpoints (all must exist; those not yet written by
+    ``assembly``, when given), then the summary."""
     missing = plan.pending()
     if missing:
+        if assembly is not None:
+            assembly.abort()
         raise InputError(
             f"{plan.checkpoint.folder}: {len(missing)} of {len(plan.windows)} blocks are not "
             f"computed yet (first: block {missing[0]}); run the missing tiles first"
         )
     started = time.perf_counter() if started is None else started
-    counts: Counter = Counter()
-    flags: Counter = Counter()
-    timings: Counter = Counter()
-    a = time.perf_counter()
-    writer = maps.LayerWriter(
-        plan.out_dir,
-        plan.prefix,
-        plan.inputs.master.dataset,
-        plan.layers,
-        tile=plan.config.run.block_size,
-    )
+    assembly = Assembly(plan) if assembly is None else assembly
     try:
-        for index, window in enumerate(plan.windows):
-            arrays, meta = plan.checkpoint.load_block(index)
-            values = {k[len("layer") :]: v for k, v in arrays.items() if k.startswith("layer")}
-            writer.write(window, arrays["rows"], arrays["cols"], values, arrays["land_use"])
-            counts.update(meta["counts"])
-            flags.update(meta["flags"])
-            timings.update(meta["timings"])
+        for index in range(assembly.written, len(plan.windows)):
+            assembly.add(index)
         b = time.perf_counter()
-        written = writer.finish()
+        written = assembly.writer.finish()
     except BaseException:
-        writer.abort()
+        assembly.abort()
         raise
+    counts, flags, timings = assembly.counts, assembly.flags, assembly.timings
     cfg = plan.config
     warnings = list(plan.inputs.warnings)
     for text, k in sorted(flags.items()):
@@ -267,7 +310,7 @@ def assemble(plan: Plan, started: Optional[float] = None) -> RunSummary:
         timings={
             "read_s": round(timings["read_s"], 3),
             "model_s": round(timings["model_s"], 3),
-            "write_blocks_s": round(b - a, 3),
+            "write_blocks_s": round(assembly.write_s, 3),
             "cog_s": round(time.perf_counter() - b, 3),
             "total_s": round(time.perf_counter() - started, 3),
         },
@@ -355,6 +398,7 @@ def run(
         todo = plan.pending(chosen)
         total = len(chosen) if chosen is not None else len(plan.windows)
         done = total - len(todo)
+        assembly: Optional[Assembly] = None
         if scheduler:
             from gsocseq.distributed import compute_on_dask
 
@@ -367,7 +411,14 @@ def run(
                 if progress is not None:
                     progress(done, total)
 
-            compute_blocks(plan, todo, one_more)
+            # the layers are written while the blocks compute (not for a tile of a run)
+            assembly = None if tile or not todo else Assembly(plan)
+            try:
+                compute_blocks(plan, todo, one_more, assembly)
+            except BaseException:
+                if assembly is not None:
+                    assembly.abort()
+                raise
         if tile:
             return RunSummary(
                 name=cfg.run.name,
@@ -376,7 +427,7 @@ def run(
                 status=f"tile {tile} computed ({total} blocks); run gsocseq assemble when all "
                 "tiles exist",
             )
-        return assemble(plan, started)
+        return assemble(plan, started, assembly)
 
 
 def assemble_run(config: Union[str, os.PathLike, dict, Config], **overrides: Any) -> RunSummary:
