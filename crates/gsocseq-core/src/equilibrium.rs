@@ -119,50 +119,15 @@ pub fn equilibrium_inputs<F: Fn(usize) -> MonthForcing>(
     out
 }
 
-/// [`equilibrium_inputs`] of `L` sites side by side (soils, years of 12 months and target
-/// SOC of each lane): the year maps composed as vectors across the lanes, the same bits lane
-/// by lane.
-pub fn equilibrium_inputs_lanes<const L: usize>(
-    soils: &[Soil; L],
-    years: &[[MonthForcing; 12]; L],
-    soc: &[f64; L],
-) -> [(f64, Pools, f64, bool); L] {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if L > 1 && std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked on the line above.
-            #[allow(unsafe_code)]
-            return unsafe { equilibrium_inputs_avx512(soils, years, soc) };
-        }
-        if L > 1 && std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked on the line above.
-            #[allow(unsafe_code)]
-            return unsafe { equilibrium_inputs_avx2(soils, years, soc) };
-        }
-    }
-    equilibrium_inputs_body(soils, years, soc)
-}
-
-/// [`equilibrium_inputs_lanes`] compiled for AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn equilibrium_inputs_avx512<const L: usize>(
-    soils: &[Soil; L],
-    years: &[[MonthForcing; 12]; L],
-    soc: &[f64; L],
-) -> [(f64, Pools, f64, bool); L] {
-    equilibrium_inputs_body(soils, years, soc)
-}
-
-/// [`equilibrium_inputs_lanes`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn equilibrium_inputs_avx2<const L: usize>(
-    soils: &[Soil; L],
-    years: &[[MonthForcing; 12]; L],
-    soc: &[f64; L],
-) -> [(f64, Pools, f64, bool); L] {
-    equilibrium_inputs_body(soils, years, soc)
+simd_dispatch! {
+    /// [`equilibrium_inputs`] of `L` sites side by side (soils, years of 12 months and target
+    /// SOC of each lane): the year maps composed as vectors across the lanes, the same bits
+    /// lane by lane.
+    pub fn equilibrium_inputs_lanes<const L: usize>(
+        soils: &[Soil; L],
+        years: &[[MonthForcing; 12]; L],
+        soc: &[f64; L],
+    ) -> [(f64, Pools, f64, bool); L] => equilibrium_inputs_body
 }
 
 #[inline(always)]

@@ -9,6 +9,47 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+/// Defines `fn $name`, which runs `$body` (an `#[inline(always)]` function with the same
+/// arguments) compiled for AVX-512 or AVX2 when the CPU has them (checked at run time; the
+/// build stays x86-64 baseline), else as built. No fused multiply-add is ever formed (Rust
+/// does not contract), so every path gives the same bits.
+macro_rules! simd_dispatch {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<const $c:ident: usize>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+        => $body:ident
+    ) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name<const $c: usize>($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx512<const $c: usize>($($arg: $ty),*) -> $ret {
+                    $body::<$c>($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2<const $c: usize>($($arg: $ty),*) -> $ret {
+                    $body::<$c>($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F, checked on the line above.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx512::<$c>($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked on the line above.
+                    #[allow(unsafe_code)]
+                    return unsafe { avx2::<$c>($($arg),*) };
+                }
+            }
+            $body::<$c>($($arg),*)
+        }
+    };
+}
+
 pub mod check;
 pub mod equilibrium;
 pub mod error;

@@ -657,25 +657,54 @@ fn increase(opts: &Options, table: &ClassTable, s: usize, class: u8) -> f64 {
 }
 
 #[allow(clippy::too_many_arguments)]
-/// Spin-up of a Rothamsted-mode chain and the forcing of its warm-up (into `warmup`).
 /// A chain's soil: the pixel's clay perturbed by `p`.
 fn chain_soil(opts: &Options, px: &PixelInput<'_>, p: &Perturbation) -> Soil {
     Soil::new(px.clay * p.clay, opts.depth, opts.evap_coefficient)
 }
 
-/// The spin-up year of a chain (1981-2000 climatology perturbed by `p`, no input).
-fn spin_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [MonthForcing; 12] {
-    let spin_paddy = table.paddy[px.spinup_class as usize];
+/// A year of a chain: the monthly temperature, precipitation and PET of a climatology
+/// (temperature and precipitation perturbed by `p`), the cover, the class's rate factor and
+/// DPM/RPM ratio, no input.
+fn chain_year(
+    table: &ClassTable,
+    [t, pr, pet, cover]: [&[f64; 12]; 4],
+    class: u8,
+    dpm_rpm: f64,
+    p: &Perturbation,
+) -> [MonthForcing; 12] {
+    let paddy = table.paddy[class as usize];
     std::array::from_fn(|m| MonthForcing {
-        temperature: px.spinup_temperature[m] * p.temperature,
-        precipitation: px.spinup_precipitation[m] * p.precipitation,
-        evaporation: px.spinup_pet[m],
-        cover: px.spinup_cover[m],
+        temperature: t[m] * p.temperature,
+        precipitation: pr[m] * p.precipitation,
+        evaporation: pet[m],
+        cover: cover[m],
         plant_input: 0.0,
         fym_input: 0.0,
-        dpm_rpm: px.spinup_dpm_rpm,
-        rate_factor: spin_paddy,
+        dpm_rpm,
+        rate_factor: paddy,
     })
+}
+
+/// The spin-up year of a chain (1981-2000 climatology).
+fn spin_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [MonthForcing; 12] {
+    let climate = [
+        px.spinup_temperature,
+        px.spinup_precipitation,
+        px.spinup_pet,
+        px.spinup_cover,
+    ];
+    chain_year(table, climate, px.spinup_class, px.spinup_dpm_rpm, p)
+}
+
+/// The forward year of a chain (the forward climatology).
+fn forward_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [MonthForcing; 12] {
+    let climate = [
+        px.forward_temperature,
+        px.forward_precipitation,
+        px.forward_pet,
+        px.forward_cover,
+    ];
+    chain_year(table, climate, px.forward_class, px.forward_dpm_rpm, p)
 }
 
 /// What [`equilibrium::equilibrium_inputs`] gives: annual input, pools, deficit, periodic.
@@ -1003,21 +1032,6 @@ fn warm_up<const L: usize>(
     n
 }
 
-/// The forward year of a chain: the forward climatology perturbed by `p`, no input.
-fn forward_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [MonthForcing; 12] {
-    let fwd_paddy = table.paddy[px.forward_class as usize];
-    std::array::from_fn(|m| MonthForcing {
-        temperature: px.forward_temperature[m] * p.temperature,
-        precipitation: px.forward_precipitation[m] * p.precipitation,
-        evaporation: px.forward_pet[m],
-        cover: px.forward_cover[m],
-        plant_input: 0.0,
-        fym_input: 0.0,
-        dpm_rpm: px.forward_dpm_rpm,
-        rate_factor: fwd_paddy,
-    })
-}
-
 /// The monthly input (t C/ha) of scenario `s` of a chain whose mean warm-up input is
 /// `cin_mean` (t C/ha/yr).
 fn scenario_input(
@@ -1339,89 +1353,25 @@ pub fn forward_closed_form(
     negative
 }
 
-/// [`forward_closed_form`] of `L` chains side by side, the same bits lane by lane: soils,
-/// rates of the forward year, DPM/RPM ratio, deficit and pools at t0 of each lane;
-/// `inputs(lane, s)` the monthly input of scenario `s`; `runs` the chain (0 central, 1 min,
-/// 2 max) of each lane; each final total SOC goes to `write(lane, index, value)` (index as in
-/// [`simulate_pixel`]). The year maps of all lanes are composed as vectors; the transient
-/// years before each lane's deficit is periodic are composed for every lane (and kept for
-/// those still in them).
-#[allow(clippy::too_many_arguments)]
-fn forward_closed_form_lanes<const L: usize>(
-    opts: &Options,
-    soils: &[Soil; L],
-    rates: &[YearRates; L],
-    dpm_rpm: &[f64; L],
-    tsmd: &[f64; L],
-    pools_t0: &[Pools; L],
-    inputs: &dyn Fn(usize, usize) -> f64,
-    runs: &[usize; L],
-    write: &mut dyn FnMut(usize, usize, f64),
-) -> [bool; L] {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if L > 1 && std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked on the line above.
-            #[allow(unsafe_code)]
-            return unsafe {
-                forward_lanes_avx512(
-                    opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
-                )
-            };
-        }
-        if L > 1 && std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked on the line above.
-            #[allow(unsafe_code)]
-            return unsafe {
-                forward_lanes_avx2(
-                    opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
-                )
-            };
-        }
-    }
-    forward_lanes_body(
-        opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
-    )
-}
-
-/// [`forward_closed_form_lanes`] compiled for AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-fn forward_lanes_avx512<const L: usize>(
-    opts: &Options,
-    soils: &[Soil; L],
-    rates: &[YearRates; L],
-    dpm_rpm: &[f64; L],
-    tsmd: &[f64; L],
-    pools_t0: &[Pools; L],
-    inputs: &dyn Fn(usize, usize) -> f64,
-    runs: &[usize; L],
-    write: &mut dyn FnMut(usize, usize, f64),
-) -> [bool; L] {
-    forward_lanes_body(
-        opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
-    )
-}
-
-/// [`forward_closed_form_lanes`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-fn forward_lanes_avx2<const L: usize>(
-    opts: &Options,
-    soils: &[Soil; L],
-    rates: &[YearRates; L],
-    dpm_rpm: &[f64; L],
-    tsmd: &[f64; L],
-    pools_t0: &[Pools; L],
-    inputs: &dyn Fn(usize, usize) -> f64,
-    runs: &[usize; L],
-    write: &mut dyn FnMut(usize, usize, f64),
-) -> [bool; L] {
-    forward_lanes_body(
-        opts, soils, rates, dpm_rpm, tsmd, pools_t0, inputs, runs, write,
-    )
+simd_dispatch! {
+    /// [`forward_closed_form`] of `L` chains side by side, the same bits lane by lane: soils,
+    /// rates of the forward year, DPM/RPM ratio, deficit and pools at t0 of each lane;
+    /// `inputs(lane, s)` the monthly input of scenario `s`; `runs` the chain (0 central, 1 min,
+    /// 2 max) of each lane; each final total SOC goes to `write(lane, index, value)` (index as in
+    /// [`simulate_pixel`]). The year maps of all lanes are composed as vectors; the transient
+    /// years before each lane's deficit is periodic are composed for every lane (and kept for
+    /// those still in them).
+    fn forward_closed_form_lanes<const L: usize>(
+        opts: &Options,
+        soils: &[Soil; L],
+        rates: &[YearRates; L],
+        dpm_rpm: &[f64; L],
+        tsmd: &[f64; L],
+        pools_t0: &[Pools; L],
+        inputs: &dyn Fn(usize, usize) -> f64,
+        runs: &[usize; L],
+        write: &mut dyn FnMut(usize, usize, f64),
+    ) -> [bool; L] => forward_lanes_body
 }
 
 #[inline(always)]

@@ -612,61 +612,18 @@ pub fn run_lanes_final<const L: usize>(
     run_lanes_final_prefetching(pools, tsmd, soils, forcing, buffers, &[])
 }
 
-/// [`run_lanes_final`] that also brings `upcoming` (the forcing of the next call, in main
-/// memory) into the cache while it computes, a little every month: reading memory then
-/// overlaps the arithmetic instead of stalling the next call.
-pub fn run_lanes_final_prefetching<const L: usize>(
-    pools: &mut [Pools; L],
-    tsmd: &mut [f64; L],
-    soils: &[Soil; L],
-    forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut LaneForcing<L>,
-    upcoming: &[&[f64]],
-) -> [f64; L] {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked on the line above.
-            #[allow(unsafe_code)]
-            return unsafe {
-                run_lanes_final_avx512(pools, tsmd, soils, forcing, buffers, upcoming)
-            };
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked on the line above.
-            #[allow(unsafe_code)]
-            return unsafe { run_lanes_final_avx2(pools, tsmd, soils, forcing, buffers, upcoming) };
-        }
-    }
-    run_lanes_final_body(pools, tsmd, soils, forcing, buffers, upcoming)
-}
-
-/// [`run_lanes_final`] compiled for AVX-512 (8 lanes a vector).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn run_lanes_final_avx512<const L: usize>(
-    pools: &mut [Pools; L],
-    tsmd: &mut [f64; L],
-    soils: &[Soil; L],
-    forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut LaneForcing<L>,
-    upcoming: &[&[f64]],
-) -> [f64; L] {
-    run_lanes_final_body(pools, tsmd, soils, forcing, buffers, upcoming)
-}
-
-/// [`run_lanes_final`] compiled for AVX2 (4 lanes a vector).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn run_lanes_final_avx2<const L: usize>(
-    pools: &mut [Pools; L],
-    tsmd: &mut [f64; L],
-    soils: &[Soil; L],
-    forcing: &[ForcingSeries<'_>; L],
-    buffers: &mut LaneForcing<L>,
-    upcoming: &[&[f64]],
-) -> [f64; L] {
-    run_lanes_final_body(pools, tsmd, soils, forcing, buffers, upcoming)
+simd_dispatch! {
+    /// [`run_lanes_final`] that also brings `upcoming` (the forcing of the next call, in main
+    /// memory) into the cache while it computes, a little every month: reading memory then
+    /// overlaps the arithmetic instead of stalling the next call.
+    pub fn run_lanes_final_prefetching<const L: usize>(
+        pools: &mut [Pools; L],
+        tsmd: &mut [f64; L],
+        soils: &[Soil; L],
+        forcing: &[ForcingSeries<'_>; L],
+        buffers: &mut LaneForcing<L>,
+        upcoming: &[&[f64]],
+    ) -> [f64; L] => run_lanes_final_body
 }
 
 #[inline(always)]
