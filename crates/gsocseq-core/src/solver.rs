@@ -542,8 +542,11 @@ impl<const L: usize> LaneForcing<L> {
             let (to_rpm_row, rows) = rows.split_at_mut(months);
             // the same bits as `split_plant_input(plant, ratio)`; a ratio that does not change
             // (the usual case) is divided once
-            if ratio.iter().all(|r| r.to_bits() == ratio[0].to_bits()) {
-                let (to_dpm, to_rpm) = split_plant_input(1.0, ratio[0]);
+            if let Some(first) = ratio
+                .first()
+                .filter(|first| ratio.iter().all(|r| r.to_bits() == first.to_bits()))
+            {
+                let (to_dpm, to_rpm) = split_plant_input(1.0, *first);
                 for ((d, r), plant) in to_dpm_row.iter_mut().zip(to_rpm_row.iter_mut()).zip(plant) {
                     (*d, *r) = (to_dpm * plant, to_rpm * plant);
                 }
@@ -1149,6 +1152,24 @@ mod tests {
             assert_eq!((p_obs[l], t_obs[l], co2_obs[l]), (p, t, co2), "lane {l}");
             assert_eq!(seen[l], single, "lane {l}");
         }
+    }
+
+    #[test]
+    fn lanes_of_no_months_change_nothing() {
+        let empty = ForcingTable::default();
+        let soils = [Soil::new(20.0, 23.0, 0.75); 16];
+        let (mut pools, mut tsmd) = ([[1.0, 2.0, 0.5, 30.0, 3.0]; 16], [-4.0; 16]);
+        let co2 = run_lanes_final(
+            &mut pools,
+            &mut tsmd,
+            &soils,
+            &[empty.series(); 16],
+            &mut LaneForcing::default(),
+        );
+        assert_eq!(
+            (pools[3], tsmd[3], co2[3]),
+            ([1.0, 2.0, 0.5, 30.0, 3.0], -4.0, 0.0)
+        );
     }
 
     #[test]
