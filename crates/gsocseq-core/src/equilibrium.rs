@@ -127,59 +127,52 @@ simd_dispatch! {
         soils: &[Soil; L],
         years: &[[MonthForcing; 12]; L],
         soc: &[f64; L],
-    ) -> [(f64, Pools, f64, bool); L] => equilibrium_inputs_body
-}
-
-#[inline(always)]
-fn equilibrium_inputs_body<const L: usize>(
-    soils: &[Soil; L],
-    years: &[[MonthForcing; 12]; L],
-    soc: &[f64; L],
-) -> [(f64, Pools, f64, bool); L] {
-    let cycles: [TsmdCycle; L] =
-        std::array::from_fn(|l| periodic_tsmd(&soils[l], &|m| years[l][m], 0.0));
-    // the unit year map (plant input 1/12 a month, no manure) from the periodic deficit
-    let mut acc = cycles.map(|c| c.tsmd);
-    let mut unit = YearMaps::<L>::identity();
-    // (the months of every lane: an index, not an iterator)
-    #[allow(clippy::needless_range_loop)]
-    for m in 0..12 {
-        let mut rate = [0.0; L];
-        let mut input = [[0.0; L]; 4];
-        for l in 0..L {
-            let f = &years[l][m];
-            rate[l] = month_rate(&soils[l], &mut acc[l], f).rate;
-            // as `year_map` with the plant input 1/12 and no manure
-            let (pd, pr) = split_plant_input(1.0 / 12.0, f.dpm_rpm);
-            let (fd, fr, fh) = split_fym(0.0);
-            [input[0][l], input[1][l], input[2][l], input[3][l]] = [pd + fd, pr + fr, 0.0, fh];
+    ) -> [(f64, Pools, f64, bool); L] {
+        let cycles: [TsmdCycle; L] =
+            std::array::from_fn(|l| periodic_tsmd(&soils[l], &|m| years[l][m], 0.0));
+        // the unit year map (plant input 1/12 a month, no manure) from the periodic deficit
+        let mut acc = cycles.map(|c| c.tsmd);
+        let mut unit = YearMaps::<L>::identity();
+        // (the months of every lane: an index, not an iterator)
+        #[allow(clippy::needless_range_loop)]
+        for m in 0..12 {
+            let mut rate = [0.0; L];
+            let mut input = [[0.0; L]; 4];
+            for l in 0..L {
+                let f = &years[l][m];
+                rate[l] = month_rate(&soils[l], &mut acc[l], f).rate;
+                // as `year_map` with the plant input 1/12 and no manure
+                let (pd, pr) = split_plant_input(1.0 / 12.0, f.dpm_rpm);
+                let (fd, fr, fh) = split_fym(0.0);
+                [input[0][l], input[1][l], input[2][l], input[3][l]] = [pd + fd, pr + fr, 0.0, fh];
+            }
+            unit.push_month(&soils.map(|s| s.partition), &rate, &input);
         }
-        unit.push_month(&soils.map(|s| s.partition), &rate, &input);
+        let c_unit = unit.fixed_point();
+        std::array::from_fn(|l| {
+            let (soil, year, soc) = (&soils[l], &years[l], soc[l]);
+            let iom = falloon_iom(soc);
+            let cycle = cycles[l];
+            let c_unit = c_unit.map(|v| v[l]);
+            // without manure (the GSOCseq case) its share is zero: skip the second composition
+            let c_fym = if year.iter().any(|f| f.fym_input != 0.0) {
+                year_map(soil, &|m| year[m], cycle.tsmd, Some(0.0), true)
+                    .0
+                    .fixed_point()
+            } else {
+                [0.0; 4]
+            };
+            let unit_sum: f64 = c_unit.iter().sum();
+            let fym_sum: f64 = c_fym.iter().sum();
+            let annual = (soc - iom - fym_sum) / unit_sum;
+            let mut pools = [0.0; 5];
+            for i in 0..4 {
+                pools[i] = annual * c_unit[i] + c_fym[i];
+            }
+            pools[IOM] = iom;
+            (annual, pools, cycle.tsmd, cycle.periodic)
+        })
     }
-    let c_unit = unit.fixed_point();
-    std::array::from_fn(|l| {
-        let (soil, year, soc) = (&soils[l], &years[l], soc[l]);
-        let iom = falloon_iom(soc);
-        let cycle = cycles[l];
-        let c_unit = c_unit.map(|v| v[l]);
-        // without manure (the GSOCseq case) its share is zero: skip the second composition
-        let c_fym = if year.iter().any(|f| f.fym_input != 0.0) {
-            year_map(soil, &|m| year[m], cycle.tsmd, Some(0.0), true)
-                .0
-                .fixed_point()
-        } else {
-            [0.0; 4]
-        };
-        let unit_sum: f64 = c_unit.iter().sum();
-        let fym_sum: f64 = c_fym.iter().sum();
-        let annual = (soc - iom - fym_sum) / unit_sum;
-        let mut pools = [0.0; 5];
-        for i in 0..4 {
-            pools[i] = annual * c_unit[i] + c_fym[i];
-        }
-        pools[IOM] = iom;
-        (annual, pools, cycle.tsmd, cycle.periodic)
-    })
 }
 
 /// The official spin-up rule of the Rothamsted programs: the 12 months repeated from empty

@@ -48,6 +48,24 @@ macro_rules! simd_dispatch {
             $body::<$c>($($arg),*)
         }
     };
+    // The same with the body written in place (an `#[inline(always)]` function of its own).
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident<const $c:ident: usize>($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+        $body:block
+    ) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name<const $c: usize>($($arg: $ty),*) -> $ret {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn body<const $c: usize>($($arg: $ty),*) -> $ret $body
+            simd_dispatch! {
+                fn dispatch<const $c: usize>($($arg: $ty),*) -> $ret => body
+            }
+            dispatch::<$c>($($arg),*)
+        }
+    };
 }
 
 pub mod check;

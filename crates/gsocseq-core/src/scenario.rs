@@ -1371,102 +1371,88 @@ simd_dispatch! {
         inputs: &dyn Fn(usize, usize) -> f64,
         runs: &[usize; L],
         write: &mut dyn FnMut(usize, usize, f64),
-    ) -> [bool; L] => forward_lanes_body
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn forward_lanes_body<const L: usize>(
-    opts: &Options,
-    soils: &[Soil; L],
-    rates: &[YearRates; L],
-    dpm_rpm: &[f64; L],
-    tsmd: &[f64; L],
-    pools_t0: &[Pools; L],
-    inputs: &dyn Fn(usize, usize) -> f64,
-    runs: &[usize; L],
-    write: &mut dyn FnMut(usize, usize, f64),
-) -> [bool; L] {
-    let (max_years, n_h) = (
-        opts.horizons.last().copied().unwrap_or(0),
-        opts.horizons.len(),
-    );
-    let mut unit = [[0.0; L]; 4];
-    for (l, r) in dpm_rpm.iter().enumerate() {
-        [unit[0][l], unit[1][l]] = [r / (r + 1.0), 1.0 / (r + 1.0)];
-    }
-    let partition = soils.map(|s| s.partition);
-    let c0 = pools_t0.map(|p| [p[0], p[1], p[2], p[3]]);
-    let mut negative = [false; L];
-    let mut finals = |l: usize, map: &YearMap, h: usize, negative: &mut [bool; L]| {
-        let iom = pools_t0[l][4];
-        negative[l] |= write_finals(
-            opts,
-            map,
-            c0[l],
-            iom,
-            &|s| inputs(l, s),
-            h,
-            runs[l],
-            &mut |i, v| write(l, i, v),
+    ) -> [bool; L] {
+        let (max_years, n_h) = (
+            opts.horizons.last().copied().unwrap_or(0),
+            opts.horizons.len(),
         );
-    };
-    // Years before the deficit is periodic, composed; then the periodic year.
-    let mut acc = *tsmd;
-    let (mut pre, mut periodic) = (YearMaps::<L>::identity(), YearMaps::<L>::identity());
-    let (mut pre_years, mut next_h) = ([0usize; L], [0usize; L]);
-    let (mut transient, mut found) = ([true; L], [false; L]);
-    for y in 0..max_years {
-        if !transient.iter().any(|&t| t) {
-            break;
+        let mut unit = [[0.0; L]; 4];
+        for (l, r) in dpm_rpm.iter().enumerate() {
+            [unit[0][l], unit[1][l]] = [r / (r + 1.0), 1.0 / (r + 1.0)];
         }
-        let start = acc;
-        let mut year = YearMaps::<L>::identity();
-        for m in 0..12 {
-            let mut rate = [0.0; L];
+        let partition = soils.map(|s| s.partition);
+        let c0 = pools_t0.map(|p| [p[0], p[1], p[2], p[3]]);
+        let mut negative = [false; L];
+        let mut finals = |l: usize, map: &YearMap, h: usize, negative: &mut [bool; L]| {
+            let iom = pools_t0[l][4];
+            negative[l] |= write_finals(
+                opts,
+                map,
+                c0[l],
+                iom,
+                &|s| inputs(l, s),
+                h,
+                runs[l],
+                &mut |i, v| write(l, i, v),
+            );
+        };
+        // Years before the deficit is periodic, composed; then the periodic year.
+        let mut acc = *tsmd;
+        let (mut pre, mut periodic) = (YearMaps::<L>::identity(), YearMaps::<L>::identity());
+        let (mut pre_years, mut next_h) = ([0usize; L], [0usize; L]);
+        let (mut transient, mut found) = ([true; L], [false; L]);
+        for y in 0..max_years {
+            if !transient.iter().any(|&t| t) {
+                break;
+            }
+            let start = acc;
+            let mut year = YearMaps::<L>::identity();
+            for m in 0..12 {
+                let mut rate = [0.0; L];
+                for l in 0..L {
+                    rate[l] = rates[l].rate(&soils[l], &mut acc[l], m);
+                }
+                year.push_month(&partition, &rate, &unit);
+            }
+            let joined: [bool; L] = std::array::from_fn(|l| transient[l] && acc[l] == start[l]);
+            periodic.take_lanes(&year, &joined);
             for l in 0..L {
-                rate[l] = rates[l].rate(&soils[l], &mut acc[l], m);
+                found[l] |= joined[l];
+                transient[l] &= !joined[l];
             }
-            year.push_month(&partition, &rate, &unit);
-        }
-        let joined: [bool; L] = std::array::from_fn(|l| transient[l] && acc[l] == start[l]);
-        periodic.take_lanes(&year, &joined);
-        for l in 0..L {
-            found[l] |= joined[l];
-            transient[l] &= !joined[l];
-        }
-        pre.take_lanes(&pre.then(&year), &transient);
-        for l in (0..L).filter(|&l| transient[l]) {
-            pre_years[l] += 1;
-            while next_h[l] < n_h && opts.horizons[next_h[l]] == y + 1 {
-                finals(l, &pre.lane(l), next_h[l], &mut negative);
-                next_h[l] += 1;
+            pre.take_lanes(&pre.then(&year), &transient);
+            for l in (0..L).filter(|&l| transient[l]) {
+                pre_years[l] += 1;
+                while next_h[l] < n_h && opts.horizons[next_h[l]] == y + 1 {
+                    finals(l, &pre.lane(l), next_h[l], &mut negative);
+                    next_h[l] += 1;
+                }
             }
         }
+        // The remaining horizons: the periodic year raised to the years left after the transient.
+        let mut power = YearMaps::<L>::identity();
+        let mut power_years = [0usize; L];
+        for h in 0..n_h {
+            let todo: [bool; L] = std::array::from_fn(|l| found[l] && h >= next_h[l]);
+            if !todo.iter().any(|&t| t) {
+                continue;
+            }
+            let k: [usize; L] = std::array::from_fn(|l| {
+                if todo[l] {
+                    opts.horizons[h] - pre_years[l] - power_years[l]
+                } else {
+                    0
+                }
+            });
+            power.take_lanes(&power.then(&periodic.power(&k)), &todo);
+            let map = pre.then(&power);
+            for l in (0..L).filter(|&l| todo[l]) {
+                power_years[l] += k[l];
+                finals(l, &map.lane(l), h, &mut negative);
+            }
+        }
+        negative
     }
-    // The remaining horizons: the periodic year raised to the years left after the transient.
-    let mut power = YearMaps::<L>::identity();
-    let mut power_years = [0usize; L];
-    for h in 0..n_h {
-        let todo: [bool; L] = std::array::from_fn(|l| found[l] && h >= next_h[l]);
-        if !todo.iter().any(|&t| t) {
-            continue;
-        }
-        let k: [usize; L] = std::array::from_fn(|l| {
-            if todo[l] {
-                opts.horizons[h] - pre_years[l] - power_years[l]
-            } else {
-                0
-            }
-        });
-        power.take_lanes(&power.then(&periodic.power(&k)), &todo);
-        let map = pre.then(&power);
-        for l in (0..L).filter(|&l| todo[l]) {
-            power_years[l] += k[l];
-            finals(l, &map.lane(l), h, &mut negative);
-        }
-    }
-    negative
 }
 
 /// The final total SOC of every scenario at horizon `h` from the map of the horizon (chain
