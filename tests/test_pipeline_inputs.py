@@ -235,3 +235,71 @@ def test_blocks_without_modelled_pixels(tmp_path):
     t0 = read(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif")[0]
     assert np.isnan(t0[:16, 16:32]).all()
     assert summary.counts["modelled"] == (~np.isnan(t0)).sum() > 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int16", "uint16", "float64"])
+def test_series_read_in_place_equal_gathered_arrays(tmp_path, dtype):
+    """The warm-up series reach the core as read (WindowBands: the window's bands in the
+    raster's own type, scale and nodata applied by the core); every result equals the run on
+    the same values gathered into (n, months) float64 arrays, bit for bit."""
+    from gsocseq import model
+    from gsocseq.config import from_dict
+    from gsocseq.inputs import Inputs, WindowBands
+    from gsocseq.rasters import windows
+
+    cfg = make_area(tmp_path, rows=9, cols=21, seed=5)
+    # the series stored as whole numbers of tenths in the chosen type
+    for key in ("warmup_temperature", "warmup_precipitation", "warmup_pet"):
+        spec = cfg["inputs"][key]
+        path = spec["path"] if isinstance(spec, dict) else spec
+        with rasterio.open(path) as ds:
+            data, profile = ds.read(), ds.profile
+        scale = spec["scale"] if isinstance(spec, dict) else 1.0
+        tenths = np.round(data * scale * 10) + (300 if key == "warmup_temperature" else 0)
+        profile.update(dtype=dtype, nodata=9999)
+        with rasterio.open(path, "w", **profile) as ds:
+            ds.write(tenths.astype(dtype))
+        offset = -30.0 if key == "warmup_temperature" else 0.0
+        cfg["inputs"][key] = {"path": path, "scale": 0.1, "offset": offset}
+    config = from_dict(cfg)
+    with Inputs(config) as inputs:
+        block = inputs.read_block(next(windows(9, 21, 16)))
+    series = {k: v for k, v in block.arrays.items() if isinstance(v, WindowBands)}
+    assert sorted(series) == ["warmup_pet", "warmup_precipitation", "warmup_temperature"]
+    assert all(v.raw.dtype == np.dtype(dtype) for v in series.values())
+    gathered = dict(block.arrays, **{k: v.to_array() for k, v in series.items()})
+    assert all(
+        a.shape == (block.n, 240) and a.dtype == np.float64
+        for a in gathered.values()
+        if a.ndim == 2 and a.shape[1] == 240
+    )
+    a = model.simulate(config, block.arrays)
+    b = model.simulate(config, gathered)
+    assert block.n > 100
+    for key in a:
+        assert np.array_equal(a[key], b[key], equal_nan=True), key
+
+
+def test_window_series_argument_errors(tmp_path):
+    from gsocseq import model
+    from gsocseq.config import from_dict
+    from gsocseq.inputs import Inputs, WindowBands
+    from gsocseq.rasters import windows
+
+    config = from_dict(make_area(tmp_path, rows=3, cols=4, seed=3))
+    with Inputs(config) as inputs:
+        block = inputs.read_block(next(windows(3, 4, 16)))
+    t = block.arrays["warmup_temperature"]
+    bad = dict(
+        block.arrays,
+        warmup_temperature=WindowBands(
+            t.raw, t.pixels + t.raw.shape[1], t.nodata, t.scale, t.offset
+        ),
+    )
+    with pytest.raises(ValueError, match="warmup_temperature.pixels: index .* outside"):
+        model.simulate(config, bad)
+    with pytest.raises(TypeError, match="warmup_temperature: expected an \\(n, months\\)"):
+        model.simulate(config, dict(block.arrays, warmup_temperature=[1.0, 2.0]))
+    short = dict(block.arrays, warmup_pet=block.arrays["warmup_pet"].to_array()[:, :12])
+    with pytest.raises(ValueError, match="warmup_pet: .* pixels of 12 months, expected"):
+        model.simulate(config, short)

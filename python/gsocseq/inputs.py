@@ -28,6 +28,7 @@ from gsocseq.rasters import (
 )
 
 INF = float("inf")
+WARMUP_SERIES = ("warmup_temperature", "warmup_precipitation", "warmup_pet")
 #: quantity: (low, high, unit) of plausible values
 RANGES = {
     "soc": (0.0, 800.0, "t C/ha"),
@@ -54,6 +55,37 @@ class Quantity:
     bands: tuple[int, ...]  # 0-based positions in the raster's band list
     kind: str  # key of RANGES
     float32: bool = False  # round to float32 after scaling (fao-v1.2 warm-up series)
+    # handed to the core as read (WindowBands) instead of gathered into float64
+    in_place: bool = False
+
+
+@dataclass(frozen=True)
+class WindowBands:
+    """Monthly series of the modelled pixels of a window, as read: ``raw`` (months, window
+    pixels) in the raster's own type, ``pixels`` the flat window index of each modelled pixel.
+    A value is ``raw * scale + offset`` in float64 (nodata as NaN; rounded to float32 with
+    ``round_f32``). The core reads them where they lie (no (n, months) float64 copy)."""
+
+    raw: np.ndarray
+    pixels: np.ndarray  # int64
+    nodata: Optional[float]
+    scale: float
+    offset: float
+    round_f32: bool = False
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(pixels, months), as the (n, months) array of :meth:`to_array`."""
+        return (len(self.pixels), self.raw.shape[0])
+
+    def to_array(self) -> np.ndarray:
+        """The (n, months) float64 values."""
+        from gsocseq import _core
+
+        values = _core.gather_pixels(
+            self.raw, self.pixels, self.nodata, self.scale, self.offset, self.round_f32
+        )
+        return np.ascontiguousarray(values.T)
 
 
 @dataclass
@@ -122,7 +154,9 @@ class Inputs:
 
     # -- layouts ---------------------------------------------------------------------------
     def _q(self, name: str, key: str, bands: range | tuple[int, ...], kind: str, f32=False) -> None:
-        self.quantities.append(Quantity(name, self.rasters[key], tuple(bands), kind, f32))
+        # the warm-up series, hundreds of bands, are read by the core where they lie
+        in_place = name in WARMUP_SERIES
+        self.quantities.append(Quantity(name, self.rasters[key], tuple(bands), kind, f32, in_place))
 
     def _optional_singles(self) -> None:
         """Single-band inputs that either layout may have."""
@@ -315,13 +349,16 @@ class Inputs:
         ok &= ~missing_year
         # every input read once, in its own type; the values of the pixels of modelled land use
         # gathered straight into the (n, bands) arrays of the core and checked in the same pass
-        raws = self._read_raw(window, threads)
+        raws, buffers = self._read_raw(window, threads)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
-        buffers: dict[str, np.ndarray] = {}
         for q in self.quantities:
             raw = raws[q.name]
-            if len(q.bands) == 1:
+            if q.in_place:  # checked here, read by the core
+                lo, hi, _ = RANGES[q.kind]
+                status, band = q.raster.gather(raw, flat, q.float32, check=(lo, hi))
+                ok &= self._verdict(q, status, band, raw, flat, window, counts)
+            elif len(q.bands) == 1:
                 values = q.raster.gather(raw, flat, q.float32)
                 ok &= self._valid(q, values, flat, window, counts)
                 singles[q.name] = values
@@ -358,7 +395,17 @@ class Inputs:
         data: dict[str, np.ndarray] = {}
         every = n == len(flat)
         for q in self.quantities:
-            if len(q.bands) == 1:
+            if q.in_place:
+                nodata = q.raster.dataset.nodata
+                data[q.name] = WindowBands(
+                    raws[q.name],
+                    keep.astype(np.int64),
+                    None if nodata is None or np.isnan(nodata) else float(nodata),
+                    float(q.raster.spec.scale),
+                    float(q.raster.spec.offset),
+                    q.float32,
+                )
+            elif len(q.bands) == 1:
                 data[q.name] = singles.pop(q.name)[0, ok][:, None]
             elif every:
                 data[q.name] = gathered.pop(q.name)
@@ -381,26 +428,46 @@ class Inputs:
         counts["modelled"] += int(ok.sum())
         return block
 
-    def _take(self, name: str, size: int) -> np.ndarray:
-        """A float64 buffer of at least ``size`` values for quantity ``name`` (from the pool)."""
+    def _take(self, name: str, size: int, dtype: Optional[np.dtype] = None) -> np.ndarray:
+        """A buffer of at least ``size`` values of ``dtype`` for ``name`` (from the pool)."""
+        dtype = np.dtype(np.float64) if dtype is None else dtype
         spare = self._pool.get(name)
         buf = spare.pop() if spare else None
-        if buf is None or buf.size < size:
-            buf = np.empty(size)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = np.empty(size, dtype=dtype)
         return buf
 
-    def _read_raw(self, window: Window, threads: Optional[int] = None) -> dict[str, np.ndarray]:
+    def _read_raw(
+        self, window: Window, threads: Optional[int] = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Raw (bands, h * w) values of every quantity: each input read once (the bands of all
-        its quantities), into the input's reused buffer; the inputs side by side on up to
-        ``threads`` threads (each input has its own dataset handle and buffer)."""
+        its quantities), the inputs side by side on up to ``threads`` threads (each input has
+        its own dataset handle and buffer). An input with a quantity the core reads in place
+        is read into a buffer of the block's own (returned too, by name, for the pool: the next
+        block is read while this one computes); the others into the input's reused buffer."""
         by_raster: dict[str, list[Quantity]] = {}
         for q in self.quantities:
             by_raster.setdefault(q.raster.key, []).append(q)
         groups = list(by_raster.values())
+        h, w = int(window.height), int(window.width)
+        buffers: dict[str, np.ndarray] = {}
+        for qs in groups:
+            if any(q.in_place for q in qs):
+                r = qs[0].raster
+                size = len({b for q in qs for b in q.bands}) * (h * w + _pad(r.dtype))
+                buffers[f"raw:{r.key}"] = self._take(f"raw:{r.key}", size, r.dtype)
 
         def read(qs: list[Quantity]) -> tuple[list[Quantity], list[int], np.ndarray]:
             bands = sorted({b for q in qs for b in q.bands})
-            return qs, bands, qs[0].raster.read_raw(window, bands)
+            r = qs[0].raster
+            buf = buffers.get(f"raw:{r.key}")
+            if buf is None:
+                return qs, bands, r.read_raw(window, bands)
+            # rows one cache line longer than the window: the core reads a pixel's months a
+            # row apart, and rows of a power-of-two size would all fall in the same cache sets
+            rows = buf[: len(bands) * (h * w + _pad(r.dtype))].reshape(len(bands), -1)
+            r.read_raw_into(window, bands, rows[:, : h * w].reshape(len(bands), h, w))
+            return qs, bands, rows
 
         workers = min(len(groups), threads or os.cpu_count() or 1)
         if workers > 1:
@@ -421,7 +488,7 @@ class Inputs:
                     out[q.name] = raw[rows[0] : rows[0] + len(rows)]
                 else:  # pragma: no cover - bands of a quantity are consecutive in both layouts
                     out[q.name] = np.ascontiguousarray(raw[rows])
-        return out
+        return out, buffers
 
     def _valid(
         self, q: Quantity, values: np.ndarray, flat: np.ndarray, window: Window, counts: Counter
@@ -486,6 +553,11 @@ class Inputs:
         self.close()
 
 
+def _pad(dtype: np.dtype) -> int:
+    """Values in a cache line (64 bytes) of ``dtype``."""
+    return 64 // np.dtype(dtype).itemsize
+
+
 def exclusions(
     config: Config, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
 ) -> np.ndarray:
@@ -531,7 +603,8 @@ def assemble(
         out["spinup_cover"] = out["warmup_cover"] = out["forward_cover"] = cover
     for part in ("temperature", "precipitation", "pet"):
         out[f"spinup_{part}"] = t(f"spinup_{part}")
-        out[f"warmup_{part}"] = t(f"warmup_{part}")
+        series = data[f"warmup_{part}"]
+        out[f"warmup_{part}"] = series if isinstance(series, WindowBands) else t(f"warmup_{part}")
     out["warmup_class"] = np.ascontiguousarray(lu)
     fao_mode = config.run.mode == "fao-v1.2"
     out["warmup_dpm_rpm"] = (

@@ -64,22 +64,32 @@ class Raster:
             data = data * self.spec.scale + self.spec.offset
         return data
 
+    @property
+    def dtype(self) -> np.dtype:
+        """The stored data type (of the first band; GDAL rasters have one type)."""
+        return np.dtype(self.dataset.dtypes[0])
+
     def read_raw(self, window: Window, bands: Sequence[int]) -> np.ndarray:
         """(bands, h * w) values of the window in the file's own type, nodata as stored.
         ``bands`` are 0-based positions in this input's band list. The values are read into a
         buffer of this raster that its next ``read_raw`` overwrites."""
-        chosen = [self.bands[b] for b in bands]
         h, w = int(window.height), int(window.width)
-        size = len(chosen) * h * w
-        dtype = np.dtype(self.dataset.dtypes[chosen[0] - 1])
+        size = len(bands) * h * w
+        dtype = self.dtype
         if self._buffer is None or self._buffer.size < size or self._buffer.dtype != dtype:
             self._buffer = np.empty(size, dtype=dtype)
-        raw = self._buffer[:size].reshape(len(chosen), h, w)
+        raw = self._buffer[:size].reshape(len(bands), h, w)
+        self.read_raw_into(window, bands, raw)
+        return raw.reshape(len(bands), h * w)
+
+    def read_raw_into(self, window: Window, bands: Sequence[int], out: np.ndarray) -> None:
+        """The window's values as stored into ``out`` (bands, h, w) of this raster's type (any
+        strides)."""
+        chosen = [self.bands[b] for b in bands]
         try:
-            self.dataset.read(chosen, window=window, out=raw, masked=False)
+            self.dataset.read(chosen, window=window, out=out, masked=False)
         except RasterioIOError as exc:
             raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
-        return raw.reshape(len(chosen), h * w)
 
     def gather(
         self,

@@ -75,6 +75,7 @@ pub mod fao;
 pub mod modifiers;
 pub mod pools;
 pub mod scenario;
+pub mod series;
 pub mod solver;
 pub mod transpose;
 pub mod vmath;

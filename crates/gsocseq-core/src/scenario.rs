@@ -7,6 +7,7 @@ use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
 use crate::pools::{active, falloon_iom, total, Pools};
+use crate::series::Series;
 use crate::solver::{
     self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap, YearMaps, YearRates,
 };
@@ -144,11 +145,11 @@ pub struct PixelInput<'a> {
     /// DPM/RPM ratio of the spin-up.
     pub spinup_dpm_rpm: f64,
     /// Warm-up monthly temperature, 12 Y values.
-    pub warmup_temperature: &'a [f64],
+    pub warmup_temperature: Series<'a>,
     /// Warm-up monthly precipitation, 12 Y values.
-    pub warmup_precipitation: &'a [f64],
+    pub warmup_precipitation: Series<'a>,
     /// Warm-up monthly PET, 12 Y values.
-    pub warmup_pet: &'a [f64],
+    pub warmup_pet: Series<'a>,
     /// Land-use class of each warm-up year.
     pub warmup_class: &'a [u8],
     /// DPM/RPM ratio of each warm-up year.
@@ -822,10 +823,9 @@ fn rothamsted_spinup(
     for y in 0..years {
         let class = px.warmup_class[y];
         let coef = table.coef[class as usize];
-        let months = 12 * y..12 * y + 12;
-        let t = &px.warmup_temperature[months.clone()];
-        let pr = &px.warmup_precipitation[months.clone()];
-        let pet = &px.warmup_pet[months];
+        let t = px.warmup_temperature.year(y);
+        let pr = px.warmup_precipitation.year(y);
+        let pet = px.warmup_pet.year(y);
         if coef.is_nan() {
             input = 0.0;
             restart = true;
@@ -851,7 +851,7 @@ fn rothamsted_spinup(
         let paddy = table.paddy[class as usize];
         w_t.extend(t.iter().map(|t| t * p.temperature));
         w_p.extend(pr.iter().map(|pr| pr * p.precipitation));
-        w_pet.extend_from_slice(pet);
+        w_pet.extend_from_slice(&pet);
         w_cover.extend_from_slice(px.warmup_cover);
         w_rate.extend([paddy; 12]);
         w_plant.extend([input / 12.0; 12]);
@@ -1564,11 +1564,9 @@ fn fao_chain(
     for y in 0..years {
         let class = px.warmup_class[y];
         let coef = table.coef[class as usize];
-        let months = 12 * y..12 * y + 12;
-        let t = scaled(&px.warmup_temperature[months.clone()], p.temperature);
-        let pr = scaled(&px.warmup_precipitation[months.clone()], p.precipitation);
-        let mut pet = [0.0; 12];
-        pet.copy_from_slice(&px.warmup_pet[months]);
+        let t = scaled(&px.warmup_temperature.year(y), p.temperature);
+        let pr = scaled(&px.warmup_precipitation.year(y), p.precipitation);
+        let pet = px.warmup_pet.year(y);
         let npp = if coef.is_nan() {
             out.flags |= flags::CLASS_WITHOUT_COEFFICIENT;
             0.0
@@ -1708,9 +1706,9 @@ mod tests {
                 spinup_pet: &e,
                 spinup_class: class,
                 spinup_dpm_rpm: 1.44,
-                warmup_temperature: &wt,
-                warmup_precipitation: &wp,
-                warmup_pet: &we,
+                warmup_temperature: (&wt).into(),
+                warmup_precipitation: (&wp).into(),
+                warmup_pet: (&we).into(),
                 warmup_class: &classes,
                 warmup_dpm_rpm: &dr,
                 forward_temperature: &t,
@@ -1846,9 +1844,9 @@ mod tests {
                 spinup_pet: &e12[i],
                 spinup_class: classes[i][0],
                 spinup_dpm_rpm: 1.44,
-                warmup_temperature: &t[i],
-                warmup_precipitation: &p[i],
-                warmup_pet: &e[i],
+                warmup_temperature: (&t[i]).into(),
+                warmup_precipitation: (&p[i]).into(),
+                warmup_pet: (&e[i]).into(),
                 warmup_class: &classes[i],
                 warmup_dpm_rpm: &dr,
                 forward_temperature: &t12[i],
@@ -1940,9 +1938,9 @@ mod tests {
             spinup_pet: &e,
             spinup_class: 2,
             spinup_dpm_rpm: 1.44,
-            warmup_temperature: &wt,
-            warmup_precipitation: &wp,
-            warmup_pet: &we,
+            warmup_temperature: (&wt).into(),
+            warmup_precipitation: (&wp).into(),
+            warmup_pet: (&we).into(),
             warmup_class: &classes,
             warmup_dpm_rpm: &dr,
             forward_temperature: &t,

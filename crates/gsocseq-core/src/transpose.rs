@@ -70,6 +70,21 @@ pub fn prefetch_part(values: &[f64], part: usize, parts: usize) {
     let _ = (values, part, parts);
 }
 
+/// Asks for the cache line holding `value` to be brought into L2 (a hint; nothing happens
+/// off x86-64).
+#[inline(always)]
+pub fn prefetch_value<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(
+            (value as *const T).cast(),
+        )
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
+}
+
 /// The months the SIMD paths copied (a multiple of the tile), 0 where there is none.
 #[inline(always)]
 fn simd<const L: usize, const S: usize>(

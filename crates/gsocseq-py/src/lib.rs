@@ -18,6 +18,7 @@ use std::sync::Mutex;
 mod fao;
 mod gather;
 mod pipeline;
+mod series;
 use pyo3::prelude::*;
 use rayon::prelude::*;
 

@@ -11,7 +11,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
 
+use crate::series::SeriesArg;
 use crate::with_scratch;
+use gsocseq_core::series::Series;
 
 fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
     name: &str,
@@ -45,19 +47,23 @@ fn array12(s: &[f64], i: usize) -> &[f64; 12] {
 /// Forward climate of pixel i: the given (n, 12) values, else the 12 monthly means of the
 /// pixel's warm-up series, as numpy's `series.reshape(years, 12).mean(axis=0)` computes them
 /// (the years added in order from the first, then divided by their number).
-fn forward_or_mean(given: Option<&[f64]>, i: usize, series: &[f64]) -> [f64; 12] {
+fn forward_or_mean(given: Option<&[f64]>, i: usize, series: &Series<'_>) -> [f64; 12] {
     if let Some(g) = given {
         return *array12(g, i);
     }
-    let mut sum: [f64; 12] = series[..12].try_into().expect("12 months");
-    for year in series.chunks_exact(12).skip(1) {
-        for (s, &x) in sum.iter_mut().zip(year) {
+    let years = series.len() / 12;
+    let mut sum = series.year(0);
+    for y in 1..years {
+        for (s, x) in sum.iter_mut().zip(series.year(y)) {
             *s += x;
         }
     }
-    let years = (series.len() / 12) as f64;
-    sum.map(|s| s / years)
+    sum.map(|s| s / years as f64)
 }
+
+/// Per-thread buffers of the warm-up series of a batch read from a window.
+#[derive(Default)]
+struct BatchSeries([Vec<f64>; 3]);
 
 /// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays. Without
 /// forward climate arrays, each pixel's forward climate is the monthly mean of its warm-up
@@ -91,9 +97,9 @@ pub fn simulate<'py>(
     spinup_pet: PyReadonlyArray2<'py, f64>,
     spinup_class: PyReadonlyArray1<'py, u8>,
     spinup_dpm_rpm: PyReadonlyArray1<'py, f64>,
-    warmup_temperature: PyReadonlyArray2<'py, f64>,
-    warmup_precipitation: PyReadonlyArray2<'py, f64>,
-    warmup_pet: PyReadonlyArray2<'py, f64>,
+    warmup_temperature: &Bound<'py, PyAny>,
+    warmup_precipitation: &Bound<'py, PyAny>,
+    warmup_pet: &Bound<'py, PyAny>,
     warmup_class: PyReadonlyArray2<'py, u8>,
     warmup_dpm_rpm: PyReadonlyArray2<'py, f64>,
     forward_class: PyReadonlyArray1<'py, u8>,
@@ -192,9 +198,6 @@ pub fn simulate<'py>(
         ("spinup_temperature", &spinup_temperature, 12),
         ("spinup_precipitation", &spinup_precipitation, 12),
         ("spinup_pet", &spinup_pet, 12),
-        ("warmup_temperature", &warmup_temperature, 12 * years),
-        ("warmup_precipitation", &warmup_precipitation, 12 * years),
-        ("warmup_pet", &warmup_pet, 12 * years),
         ("warmup_dpm_rpm", &warmup_dpm_rpm, years),
         ("npp_reference", &npp_reference, 3),
     ] {
@@ -237,9 +240,15 @@ pub fn simulate<'py>(
     let se = contiguous("spinup_pet", &spinup_pet)?;
     let sclass = contiguous("spinup_class", &spinup_class)?;
     let sdr = contiguous("spinup_dpm_rpm", &spinup_dpm_rpm)?;
-    let wt = contiguous("warmup_temperature", &warmup_temperature)?;
-    let wp = contiguous("warmup_precipitation", &warmup_precipitation)?;
-    let we = contiguous("warmup_pet", &warmup_pet)?;
+    let series = [
+        SeriesArg::extract("warmup_temperature", warmup_temperature)?,
+        SeriesArg::extract("warmup_precipitation", warmup_precipitation)?,
+        SeriesArg::extract("warmup_pet", warmup_pet)?,
+    ];
+    for s in &series {
+        s.expect(n, 12 * years)?;
+    }
+    let [wt, wp, we] = [series[0].view()?, series[1].view()?, series[2].view()?];
     let wclass = contiguous("warmup_class", &warmup_class)?;
     let wdr = contiguous("warmup_dpm_rpm", &warmup_dpm_rpm)?;
     let optional = |name, a| optional_contiguous(name, a);
@@ -273,56 +282,73 @@ pub fn simulate<'py>(
             .enumerate()
             .for_each(|(b, (((outs, fin), steady_out), mcs))| {
                 with_scratch(|ws: &mut Workspace| {
-                    let (i0, m) = (b * BATCH, outs.len());
-                    let months = 12 * years;
-                    // the tail of a short batch repeats its last pixel (and is not used)
-                    let at = |k: usize| i0 + k.min(m - 1);
-                    let forward: [[[f64; 12]; 3]; BATCH] = std::array::from_fn(|k| {
-                        let i = at(k);
-                        [(ft, &wt), (fp, &wp), (fe, &we)].map(|(given, series)| {
-                            forward_or_mean(given, i, &series[i * months..(i + 1) * months])
-                        })
-                    });
-                    let pixels: [PixelInput<'_>; BATCH] = std::array::from_fn(|k| {
-                        let i = at(k);
-                        let [ft, fp, fe] = &forward[k];
-                        PixelInput {
-                            soc: soc[i],
-                            clay: clay[i],
-                            soc_uncertainty: soc_u[i],
-                            clay_uncertainty: clay_u[i],
-                            spinup_cover: array12(scover, i),
-                            warmup_cover: array12(wcover, i),
-                            forward_cover: array12(fcover, i),
-                            spinup_temperature: array12(st, i),
-                            spinup_precipitation: array12(sp, i),
-                            spinup_pet: array12(se, i),
-                            spinup_class: sclass[i],
-                            spinup_dpm_rpm: sdr[i],
-                            warmup_temperature: &wt[i * months..(i + 1) * months],
-                            warmup_precipitation: &wp[i * months..(i + 1) * months],
-                            warmup_pet: &we[i * months..(i + 1) * months],
-                            warmup_class: &wclass[i * years..(i + 1) * years],
-                            warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
-                            forward_temperature: ft,
-                            forward_precipitation: fp,
-                            forward_pet: fe,
-                            forward_class: fclass[i],
-                            forward_dpm_rpm: fdr[i],
-                            npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
+                    with_scratch(|loaded: &mut BatchSeries| {
+                        let (i0, m) = (b * BATCH, outs.len());
+                        for (view, scratch) in [&wt, &wp, &we].into_iter().zip(&mut loaded.0) {
+                            view.load(i0, m, scratch);
+                            // the next batch (most often this thread's next) while this computes
+                            view.prefetch(i0 + BATCH, BATCH);
                         }
-                    });
-                    simulate_pixels(
-                        &opts,
-                        &table,
-                        &pixels[..m],
-                        ws,
-                        outs,
-                        &mut fin[..m * flen],
-                        &mut steady_out[..m * slen],
-                        &mut mcs[..m * mlen],
-                        &ids[i0..i0 + m],
-                    );
+                        let [st0, st1, st2] = &loaded.0;
+                        let series = |k: usize| {
+                            [
+                                wt.pixel(i0, k, st0),
+                                wp.pixel(i0, k, st1),
+                                we.pixel(i0, k, st2),
+                            ]
+                        };
+                        // the tail of a short batch repeats its last pixel (and is not used)
+                        let at = |k: usize| k.min(m - 1);
+                        let batch: [[Series<'_>; 3]; BATCH] =
+                            std::array::from_fn(|k| series(at(k)));
+                        let forward: [[[f64; 12]; 3]; BATCH] = std::array::from_fn(|k| {
+                            let i = i0 + at(k);
+                            let [t, p, e] = &batch[k];
+                            [(ft, t), (fp, p), (fe, e)]
+                                .map(|(given, series)| forward_or_mean(given, i, series))
+                        });
+                        let pixels: [PixelInput<'_>; BATCH] = std::array::from_fn(|k| {
+                            let i = i0 + at(k);
+                            let [ft, fp, fe] = &forward[k];
+                            let [w_t, w_p, w_e] = batch[k];
+                            PixelInput {
+                                soc: soc[i],
+                                clay: clay[i],
+                                soc_uncertainty: soc_u[i],
+                                clay_uncertainty: clay_u[i],
+                                spinup_cover: array12(scover, i),
+                                warmup_cover: array12(wcover, i),
+                                forward_cover: array12(fcover, i),
+                                spinup_temperature: array12(st, i),
+                                spinup_precipitation: array12(sp, i),
+                                spinup_pet: array12(se, i),
+                                spinup_class: sclass[i],
+                                spinup_dpm_rpm: sdr[i],
+                                warmup_temperature: w_t,
+                                warmup_precipitation: w_p,
+                                warmup_pet: w_e,
+                                warmup_class: &wclass[i * years..(i + 1) * years],
+                                warmup_dpm_rpm: &wdr[i * years..(i + 1) * years],
+                                forward_temperature: ft,
+                                forward_precipitation: fp,
+                                forward_pet: fe,
+                                forward_class: fclass[i],
+                                forward_dpm_rpm: fdr[i],
+                                npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
+                            }
+                        });
+                        simulate_pixels(
+                            &opts,
+                            &table,
+                            &pixels[..m],
+                            ws,
+                            outs,
+                            &mut fin[..m * flen],
+                            &mut steady_out[..m * slen],
+                            &mut mcs[..m * mlen],
+                            &ids[i0..i0 + m],
+                        );
+                    })
                 })
             });
         (outs, finals, steady, mc)
