@@ -19,13 +19,13 @@ For each size N (modelled pixels, approximately) the script
    time: a few hundred MB at most for 10^6 pixels;
 2. runs `gsocseq.pipeline.run(config, overwrite=True)` (uncertainty "minmax": central, min
    and max chains) in a fresh subprocess and a fresh output folder;
-3. measures the I/O floor in another subprocess: reads every band of every input window by
-   window (128 x 128, all bands of a window at once, all inputs per window, as the run does,
-   under the run's GDAL settings, gsocseq.pipeline.GDAL_ENV: GDAL_NUM_THREADS=ALL_CPUS and
-   GDAL_CACHEMAX=256), then writes as many float32 layers
-   as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled (128)
-   DEFLATE predictor-3 temporary GeoTIFFs written window by window, each then copied to a COG
-   (DEFLATE, predictor 3, 512 blocks, nearest overviews) under GDAL_CACHEMAX=256 and
+3. measures the I/O floor in another subprocess: reads every band of every input, one input
+   after the other, in the file's own blocks (all bands of a block at once), under the run's
+   GDAL settings (gsocseq.pipeline.GDAL_ENV: GDAL_CACHEMAX=256), then writes as many float32
+   layers as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled
+   (the run's block size) DEFLATE predictor-3 temporary GeoTIFFs written window by window, each
+   then copied to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under
+   GDAL_CACHEMAX=256 and
    GDAL_NUM_THREADS=1 (as gsocseq.maps.LayerWriter does).
 
 The input files are read once before both measurements, so the run and the floor both read
@@ -81,7 +81,7 @@ MODELLED = (2, 3, 5, 12, 13)
 YEARS = 20
 RES = 1 / 120  # degrees (~1 km, the GSOCseq resolution)
 TILE = 256  # tiles of the generated inputs
-BLOCK = 128  # the run's default block size
+BLOCK = 256  # the run's default block size (gsocseq.config.RunOptions.block_size)
 GEN_VERSION = 2  # bump when the generated data change: cached areas are regenerated
 GEN_CACHEMAX = 64  # MB of GDAL block cache while generating (bounds the writer's memory)
 COMPRESSION = {
@@ -404,10 +404,9 @@ def child_floor(params_json: str) -> None:
         master = inputs[0]
         height, width = master.height, master.width
         nbytes = 0
-        for window in _windows(height, width, block):
-            for ds in inputs:
-                nbytes += ds.read(window=window).nbytes  # all bands of the window
-        for ds in inputs:
+        for ds in inputs:  # one input after the other, in the file's own blocks
+            for _, window in ds.block_windows(1):
+                nbytes += ds.read(window=window).nbytes  # all bands of the block
             ds.close()
         t1 = time.perf_counter()
         with rasterio.open(p["inputs"][0]) as soc_ds:  # the values written (not timed)

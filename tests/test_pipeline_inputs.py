@@ -296,10 +296,10 @@ def test_window_series_argument_errors(tmp_path):
             t.raw, t.pixels + t.raw.shape[1], t.nodata, t.scale, t.offset
         ),
     )
-    with pytest.raises(ValueError, match="warmup_temperature.pixels: index .* outside"):
+    with pytest.raises(ValueError, match=r"warmup_temperature.pixels: index .* outside"):
         model.simulate(config, bad)
-    with pytest.raises(TypeError, match="warmup_temperature: expected an \\(n, months\\)"):
+    with pytest.raises(TypeError, match=r"warmup_temperature: expected an \(n, months\)"):
         model.simulate(config, dict(block.arrays, warmup_temperature=[1.0, 2.0]))
     short = dict(block.arrays, warmup_pet=block.arrays["warmup_pet"].to_array()[:, :12])
-    with pytest.raises(ValueError, match="warmup_pet: .* pixels of 12 months, expected"):
+    with pytest.raises(ValueError, match=r"warmup_pet: .* pixels of 12 months, expected"):
         model.simulate(config, short)

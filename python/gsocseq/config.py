@@ -104,7 +104,7 @@ class RunOptions:
     samples: int = 100
     seed: int = 0
     steady_state: bool = False
-    block_size: int = 128
+    block_size: int = 256
     depth: float = 30.0
     overwrite: bool = False
     scheduler: str | None = None
@@ -358,7 +358,7 @@ def from_dict(
         raise ConfigError(f"[run].threads: expected 0 (all cores) or more, got {threads}")
     opts["threads"] = threads
     opts["intermediate"] = _typed(run_table.get("intermediate", False), bool, "[run].intermediate")
-    block = _typed(run_table.get("block_size", 128), int, "[run].block_size")
+    block = _typed(run_table.get("block_size", 256), int, "[run].block_size")
     if not 16 <= block <= 4096 or block % 16:
         raise ConfigError(
             f"[run].block_size: expected a multiple of 16 from 16 to 4096, got {block}"
