@@ -92,7 +92,13 @@ def _forcing(
     plant_input: Any = None,
     fym_input: Any = None,
     dpm_rpm: Any = None,
+    with_inputs: bool = False,
 ) -> None:
+    if with_inputs:  # None is not a value of a required argument (a clear error, not later)
+        given = {"plant_input": plant_input, "fym_input": fym_input, "dpm_rpm": dpm_rpm}
+        for name, value in given.items():
+            if value is None:
+                raise ValueError(f"{name}: expected a number or an array, got None")
     layout.add_monthly("temperature", temperature)
     layout.add_monthly("precipitation", precipitation)
     layout.add_monthly("evaporation", evaporation)
@@ -167,6 +173,7 @@ def run(
         plant_input=plant_input,
         fym_input=fym_input,
         dpm_rpm=dpm_rpm,
+        with_inputs=True,
     )
     layout.add_per_pixel("tsmd", tsmd)
     m = layout.monthly_arrays()
@@ -277,6 +284,7 @@ def spinup(
         plant_input=plant_input,
         fym_input=fym_input,
         dpm_rpm=dpm_rpm,
+        with_inputs=True,
     )
     layout.add_per_pixel("iom", iom)
     m = layout.monthly_arrays()
