@@ -6,11 +6,9 @@
 use crate::equilibrium::{self, periodic_tsmd};
 use crate::fao::{self, EulerModel, PedotransferGroup};
 use crate::modifiers::Soil;
-use crate::pools::{active, falloon_iom, total, Pools};
+use crate::pools::{active, falloon_iom, split_fym, split_plant_input, total, Pools};
 use crate::series::Series;
-use crate::solver::{
-    self, decompose, month_rate, ForcingSeries, MonthForcing, YearMap, YearMaps, YearRates,
-};
+use crate::solver::{self, decompose, month_rate, MonthForcing, YearMap, YearMaps, YearRates};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,9 +225,8 @@ pub struct Workspace {
     maps: Vec<YearMap>,
     samples: Vec<f64>,
     scratch: Vec<f64>,
-    /// Warm-up forcing month by month of each chain of a batch, the columns of
-    /// [`ForcingSeries::from_columns`].
-    warmup: Vec<[Vec<f64>; 8]>,
+    /// Warm-up forcing of each chain of a batch (besides its pixel's).
+    warmup: Vec<WarmupChain>,
     /// Chains of a batch between the phases.
     states: Vec<ChainState>,
     /// Spin-up equilibria of the chains of a batch.
@@ -239,6 +236,25 @@ pub struct Workspace {
     lanes4: solver::LaneForcing<4>,
     lanes8: solver::LaneForcing<8>,
     lanes16: solver::LaneForcing<16>,
+}
+
+/// The warm-up forcing of a chain besides its pixel's series: climate multipliers and, year by
+/// year, the rate factor and the plant input split into DPM and RPM (t C/ha a month).
+#[derive(Debug, Clone, Default)]
+struct WarmupChain {
+    temperature: f64,
+    precipitation: f64,
+    years: Vec<WarmupYear>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WarmupYear {
+    rate_factor: f64,
+    /// Plant input of each month, t C/ha.
+    plant: f64,
+    /// Shares of the plant input to DPM and RPM.
+    to_dpm: f64,
+    to_rpm: f64,
 }
 
 /// A Rothamsted-mode chain between its phases.
@@ -722,7 +738,7 @@ fn rothamsted_spinup(
     p: &Perturbation,
     r: usize,
     equilibrium: Option<Equilibrium>,
-    warmup: &mut [Vec<f64>; 8],
+    warmup: &mut WarmupChain,
     out: &mut PixelOutput,
 ) -> ChainState {
     let soc = px.soc * p.soc;
@@ -814,18 +830,14 @@ fn rothamsted_spinup(
     let mut restart = true;
     let mut input_sum = 0.0;
     let mut input = 0.0;
-    let [w_t, w_p, w_pet, w_cover, w_rate, w_plant, w_fym, w_dpm_rpm] = warmup;
-    for column in [
-        &mut *w_t, w_p, w_pet, w_cover, w_rate, w_plant, w_fym, w_dpm_rpm,
-    ] {
-        column.clear();
-    }
+    warmup.temperature = p.temperature;
+    warmup.precipitation = p.precipitation;
+    warmup.years.clear();
     for y in 0..years {
         let class = px.warmup_class[y];
         let coef = table.coef[class as usize];
         let t = px.warmup_temperature.year(y);
         let pr = px.warmup_precipitation.year(y);
-        let pet = px.warmup_pet.year(y);
         if coef.is_nan() {
             input = 0.0;
             restart = true;
@@ -848,15 +860,15 @@ fn rothamsted_spinup(
             previous_input = input;
         }
         input_sum += input;
-        let paddy = table.paddy[class as usize];
-        w_t.extend(t.iter().map(|t| t * p.temperature));
-        w_p.extend(pr.iter().map(|pr| pr * p.precipitation));
-        w_pet.extend_from_slice(&pet);
-        w_cover.extend_from_slice(px.warmup_cover);
-        w_rate.extend([paddy; 12]);
-        w_plant.extend([input / 12.0; 12]);
-        w_fym.extend([0.0; 12]);
-        w_dpm_rpm.extend([px.warmup_dpm_rpm[y]; 12]);
+        // the bits of `LaneForcing::load` on the monthly columns: the plant input split by
+        // `split_plant_input(1.0, ratio)`, then times the month's input
+        let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
+        warmup.years.push(WarmupYear {
+            rate_factor: table.paddy[class as usize],
+            plant: input / 12.0,
+            to_dpm,
+            to_rpm,
+        });
     }
     let chain = &mut out.chains[r];
     chain.cin_t0 = input;
@@ -929,12 +941,13 @@ fn rothamsted_chains(
     let mut start = 0;
     while start < jobs.len() {
         let left = jobs.len() - start;
+        let (st, js, w) = (&mut states[start..], &jobs[start..], &ws.warmup[start..]);
         start += match left {
-            1 => warm_up::<1>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes1),
-            2 => warm_up::<2>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes2),
-            0..=4 => warm_up::<4>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes4),
-            5..=8 => warm_up::<8>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes8),
-            _ => warm_up::<16>(&mut states[start..], &ws.warmup[start..], &mut ws.lanes16),
+            1 => warm_up::<1>(st, js, pixels, w, &mut ws.lanes1),
+            2 => warm_up::<2>(st, js, pixels, w, &mut ws.lanes2),
+            0..=4 => warm_up::<4>(st, js, pixels, w, &mut ws.lanes4),
+            5..=8 => warm_up::<8>(st, js, pixels, w, &mut ws.lanes8),
+            _ => warm_up::<16>(st, js, pixels, w, &mut ws.lanes16),
         };
     }
     let (flen, slen) = (final_len(opts), steady.len() / pixels.len().max(1));
@@ -1010,12 +1023,15 @@ fn equilibria_of<const L: usize>(
     out.extend_from_slice(&lanes[..jobs.len()]);
 }
 
-/// The warm-up of the first (up to) `L` chains of `states` (updated in place) with forcing
-/// columns `warmup`, as the lanes of one kernel call; lanes beyond the chains repeat the
-/// first one. Returns the chains done.
+/// The warm-up of the first (up to) `L` chains of `states` (updated in place), jobs `jobs` of
+/// `pixels` with forcing `warmup`, as the lanes of one kernel call (the forcing written
+/// straight into the kernel's month-major lanes); lanes beyond the chains repeat the first
+/// one. Returns the chains done.
 fn warm_up<const L: usize>(
     states: &mut [ChainState],
-    warmup: &[[Vec<f64>; 8]],
+    jobs: &[ChainJob],
+    pixels: &[PixelInput<'_>],
+    warmup: &[WarmupChain],
     buffers: &mut solver::LaneForcing<L>,
 ) -> usize {
     let n = states.len().min(L);
@@ -1023,9 +1039,40 @@ fn warm_up<const L: usize>(
     let mut pools: [Pools; L] = std::array::from_fn(|l| states[lane(l)].pools);
     let mut tsmd: [f64; L] = std::array::from_fn(|l| states[lane(l)].tsmd);
     let soils: [Soil; L] = std::array::from_fn(|l| states[lane(l)].soil);
-    let series: [ForcingSeries<'_>; L] =
-        std::array::from_fn(|l| ForcingSeries::from_columns(&warmup[lane(l)]));
-    solver::run_lanes_final(&mut pools, &mut tsmd, &soils, &series, buffers);
+    let years = warmup[0].years.len();
+    buffers.prepare(12 * years);
+    let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
+    let mut v = solver::LaneYear::<L>::default();
+    v.inputs[2] = [fym_dpm; L];
+    v.inputs[3] = [fym_rpm; L];
+    v.inputs[4] = [fym_hum; L];
+    for l in 0..L {
+        v.cover[l] = *pixels[jobs[lane(l)].pixel].warmup_cover;
+        assert_eq!(
+            warmup[lane(l)].years.len(),
+            years,
+            "chains of different warm-up lengths"
+        );
+    }
+    for y in 0..years {
+        for l in 0..L {
+            let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
+            let year = &w.years[y];
+            let evap = soils[l].evap_coefficient;
+            let t = px.warmup_temperature.year(y);
+            let pr = px.warmup_precipitation.year(y);
+            let pet = px.warmup_pet.year(y);
+            for m in 0..12 {
+                v.temperature[l][m] = t[m] * w.temperature;
+                v.water_balance[l][m] = pr[m] * w.precipitation - evap * pet[m];
+            }
+            v.rate_factor[l] = year.rate_factor;
+            v.inputs[0][l] = year.to_dpm * year.plant;
+            v.inputs[1][l] = year.to_rpm * year.plant;
+        }
+        buffers.set_year(y, &v);
+    }
+    solver::run_lanes_prepared(&mut pools, &mut tsmd, &soils, buffers, 12 * years);
     for (l, state) in states.iter_mut().take(n).enumerate() {
         (state.pools, state.tsmd) = (pools[l], tsmd[l]);
     }
@@ -1795,6 +1842,176 @@ mod tests {
         }
     }
 
+    /// Pixels of different climates, soils and land-use histories (20 warm-up years).
+    struct TestArea {
+        t: Vec<Vec<f64>>,
+        p: Vec<Vec<f64>>,
+        e: Vec<Vec<f64>>,
+        t12: Vec<[f64; 12]>,
+        p12: Vec<[f64; 12]>,
+        e12: Vec<[f64; 12]>,
+        covers: Vec<[f64; 12]>,
+        classes: Vec<[u8; 20]>,
+        dr: [f64; 20],
+    }
+
+    impl TestArea {
+        fn new(n: usize) -> Self {
+            let year = |i: usize, k: usize| {
+                let m = (k % 12) as f64;
+                let dry = 1.0 + (i % 5) as f64 * 0.6;
+                (
+                    4.0 + i as f64 * 1.3 + 8.0 * (m * 0.52).sin() + (k / 12) as f64 * 0.04,
+                    (90.0 - 12.0 * (i % 7) as f64) * (1.0 + 0.5 * (m * 0.7 + i as f64).cos()),
+                    dry * (40.0 + 35.0 * (m * 0.52).sin()),
+                )
+            };
+            let series = |f: fn((f64, f64, f64)) -> f64| -> Vec<Vec<f64>> {
+                (0..n)
+                    .map(|i| (0..240).map(|k| f(year(i, k))).collect())
+                    .collect()
+            };
+            let (t, p, e) = (series(|y| y.0), series(|y| y.1), series(|y| y.2));
+            let first = |v: &Vec<f64>| -> [f64; 12] { std::array::from_fn(|m| v[m]) };
+            TestArea {
+                t12: t.iter().map(first).collect(),
+                p12: p.iter().map(first).collect(),
+                e12: e.iter().map(first).collect(),
+                t,
+                p,
+                e,
+                covers: (0..n)
+                    .map(|i| std::array::from_fn(|m| if (m + i) % 4 == 0 { 1.0 } else { 0.6 }))
+                    .collect(),
+                classes: (0..n)
+                    .map(|i| std::array::from_fn(|y| [2, 3, 13][(i + y / 7) % 3]))
+                    .collect(),
+                dr: [1.44; 20],
+            }
+        }
+
+        fn pixels(&self) -> Vec<PixelInput<'_>> {
+            (0..self.t.len())
+                .map(|i| PixelInput {
+                    soc: 20.0 + 4.0 * i as f64,
+                    clay: 5.0 + 3.0 * i as f64,
+                    soc_uncertainty: 0.2,
+                    clay_uncertainty: 0.1,
+                    spinup_cover: &self.covers[i],
+                    warmup_cover: &self.covers[i],
+                    forward_cover: &self.covers[i],
+                    spinup_temperature: &self.t12[i],
+                    spinup_precipitation: &self.p12[i],
+                    spinup_pet: &self.e12[i],
+                    spinup_class: self.classes[i][0],
+                    spinup_dpm_rpm: 1.44,
+                    warmup_temperature: (&self.t[i]).into(),
+                    warmup_precipitation: (&self.p[i]).into(),
+                    warmup_pet: (&self.e[i]).into(),
+                    warmup_class: &self.classes[i],
+                    warmup_dpm_rpm: &self.dr,
+                    forward_temperature: &self.t12[i],
+                    forward_precipitation: &self.p12[i],
+                    forward_pet: &self.e12[i],
+                    forward_class: self.classes[i][19],
+                    forward_dpm_rpm: 1.44,
+                    npp_reference: [5.0, 4.8, 5.2],
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn warm_up_lanes_give_the_bits_of_run_on_monthly_columns() {
+        // The warm-up forcing written straight into the kernel's lanes (`warm_up`) against the
+        // monthly columns of each chain (temperature x factor, precipitation x factor, PET,
+        // cover, rate factor, input / 12, FYM 0, DPM/RPM of the year) run by `solver::run`.
+        let table = ClassTable::default();
+        let area = TestArea::new(11);
+        let pixels = area.pixels();
+        let opts = options(false);
+        let jobs: Vec<ChainJob> = pixels
+            .iter()
+            .enumerate()
+            .flat_map(|(k, px)| {
+                perturbations(px)
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(run, perturb)| ChainJob {
+                        pixel: k,
+                        perturb,
+                        run,
+                    })
+            })
+            .collect();
+        let mut outs = vec![PixelOutput::default(); pixels.len()];
+        let mut warmup = vec![WarmupChain::default(); jobs.len()];
+        let states: Vec<ChainState> = jobs
+            .iter()
+            .zip(&mut warmup)
+            .map(|(j, w)| {
+                let px = &pixels[j.pixel];
+                rothamsted_spinup(
+                    &opts,
+                    &table,
+                    px,
+                    &j.perturb,
+                    j.run,
+                    None,
+                    w,
+                    &mut outs[j.pixel],
+                )
+            })
+            .collect();
+        let mut lanes = states.clone();
+        let mut buffers = solver::LaneForcing::<16>::default();
+        let mut start = 0;
+        while start < jobs.len() {
+            let (st, js, w) = (&mut lanes[start..], &jobs[start..], &warmup[start..]);
+            start += warm_up::<16>(st, js, &pixels, w, &mut buffers);
+        }
+        for (j, (job, state)) in jobs.iter().zip(&states).enumerate() {
+            let (px, p) = (&pixels[job.pixel], &job.perturb);
+            let mut columns: [Vec<f64>; 8] = Default::default();
+            let cin = &outs[job.pixel].chains[job.run];
+            assert!(cin.cin_mean > 0.0);
+            for (y, year) in warmup[j].years.iter().enumerate() {
+                let (t, pr, e) = (
+                    px.warmup_temperature.year(y),
+                    px.warmup_precipitation.year(y),
+                    px.warmup_pet.year(y),
+                );
+                let plant = year.plant;
+                for m in 0..12 {
+                    columns[0].push(t[m] * p.temperature);
+                    columns[1].push(pr[m] * p.precipitation);
+                    columns[2].push(e[m]);
+                    columns[3].push(px.warmup_cover[m]);
+                    columns[4].push(year.rate_factor);
+                    columns[5].push(plant);
+                    columns[6].push(0.0);
+                    columns[7].push(px.warmup_dpm_rpm[y]);
+                }
+            }
+            let (mut pools, mut tsmd) = (state.pools, state.tsmd);
+            let series = solver::ForcingSeries::from_columns(&columns);
+            let mut buf = solver::RunBuffers::default();
+            solver::run(
+                &mut pools,
+                &mut tsmd,
+                &state.soil,
+                &series,
+                &mut buf,
+                |_, _, _| {},
+            );
+            assert_eq!(
+                (pools.map(f64::to_bits), tsmd.to_bits()),
+                (lanes[j].pools.map(f64::to_bits), lanes[j].tsmd.to_bits()),
+                "chain {j}"
+            );
+        }
+    }
+
     #[test]
     fn a_batch_gives_the_bits_of_pixels_run_one_at_a_time() {
         // 19 pixels (a batch of 16 and a tail of 3) of different climates, soils, land-use
@@ -1802,61 +2019,8 @@ mod tests {
         // periodic, so the lanes of the spin-up, warm-up and forward kernels part ways.
         let table = ClassTable::default();
         let n = 19;
-        let year = |i: usize, k: usize| {
-            let m = (k % 12) as f64;
-            let dry = 1.0 + (i % 5) as f64 * 0.6;
-            (
-                4.0 + i as f64 * 1.3 + 8.0 * (m * 0.52).sin() + (k / 12) as f64 * 0.04,
-                (90.0 - 12.0 * (i % 7) as f64) * (1.0 + 0.5 * (m * 0.7 + i as f64).cos()),
-                dry * (40.0 + 35.0 * (m * 0.52).sin()),
-            )
-        };
-        let series = |f: fn((f64, f64, f64)) -> f64| -> Vec<Vec<f64>> {
-            (0..n)
-                .map(|i| (0..240).map(|k| f(year(i, k))).collect())
-                .collect()
-        };
-        let (t, p, e) = (series(|y| y.0), series(|y| y.1), series(|y| y.2));
-        let first = |v: &Vec<f64>| -> [f64; 12] { std::array::from_fn(|m| v[m]) };
-        let (t12, p12, e12): (Vec<_>, Vec<_>, Vec<_>) = (
-            t.iter().map(first).collect(),
-            p.iter().map(first).collect(),
-            e.iter().map(first).collect(),
-        );
-        let covers: Vec<[f64; 12]> = (0..n)
-            .map(|i| std::array::from_fn(|m| if (m + i) % 4 == 0 { 1.0 } else { 0.6 }))
-            .collect();
-        let classes: Vec<[u8; 20]> = (0..n)
-            .map(|i| std::array::from_fn(|y| [2, 3, 13][(i + y / 7) % 3]))
-            .collect();
-        let dr = [1.44; 20];
-        let pixels: Vec<PixelInput<'_>> = (0..n)
-            .map(|i| PixelInput {
-                soc: 20.0 + 4.0 * i as f64,
-                clay: 5.0 + 3.0 * i as f64,
-                soc_uncertainty: 0.2,
-                clay_uncertainty: 0.1,
-                spinup_cover: &covers[i],
-                warmup_cover: &covers[i],
-                forward_cover: &covers[i],
-                spinup_temperature: &t12[i],
-                spinup_precipitation: &p12[i],
-                spinup_pet: &e12[i],
-                spinup_class: classes[i][0],
-                spinup_dpm_rpm: 1.44,
-                warmup_temperature: (&t[i]).into(),
-                warmup_precipitation: (&p[i]).into(),
-                warmup_pet: (&e[i]).into(),
-                warmup_class: &classes[i],
-                warmup_dpm_rpm: &dr,
-                forward_temperature: &t12[i],
-                forward_precipitation: &p12[i],
-                forward_pet: &e12[i],
-                forward_class: classes[i][19],
-                forward_dpm_rpm: 1.44,
-                npp_reference: [5.0, 4.8, 5.2],
-            })
-            .collect();
+        let area = TestArea::new(n);
+        let pixels = area.pixels();
         let mut opts = options(false);
         opts.steady_state = true;
         let (flen, slen) = (final_len(&opts), steady_len(&opts));

@@ -516,7 +516,63 @@ pub struct LaneForcing<const L: usize> {
     derived: Vec<f64>,
 }
 
+/// One year of the lanes of a [`LaneForcing`] filled directly ([`LaneForcing::set_year`]):
+/// the values [`LaneForcing`] would derive from a [`ForcingSeries`], with the same bits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneYear<const L: usize> {
+    /// Temperature of each lane's months, degrees C.
+    pub temperature: [[f64; 12]; L],
+    /// Precipitation - evaporation coefficient x evaporation, mm.
+    pub water_balance: [[f64; 12]; L],
+    /// Cover factor.
+    pub cover: [[f64; 12]; L],
+    /// Rate factor of the year.
+    pub rate_factor: [f64; L],
+    /// Carbon added at the end of every month of the year, t C/ha: plant to DPM, plant to
+    /// RPM, FYM to DPM, FYM to RPM, FYM to HUM (as `split_plant_input` and `split_fym` give
+    /// them).
+    pub inputs: [[f64; L]; 5],
+}
+
+impl<const L: usize> Default for LaneYear<L> {
+    fn default() -> Self {
+        LaneYear {
+            temperature: [[0.0; 12]; L],
+            water_balance: [[0.0; 12]; L],
+            cover: [[0.0; 12]; L],
+            rate_factor: [0.0; L],
+            inputs: [[0.0; L]; 5],
+        }
+    }
+}
+
 impl<const L: usize> LaneForcing<L> {
+    /// Makes room for `months` months to be filled with [`LaneForcing::set_year`] (then run
+    /// with [`run_lanes_prepared`]).
+    pub fn prepare(&mut self, months: usize) {
+        if self.months.len() < months {
+            self.months.resize(months, LaneMonth::default());
+        }
+    }
+
+    /// Months `12 y .. 12 y + 12` of every lane (within [`LaneForcing::prepare`]'s months),
+    /// written month by month, all lanes of a quantity side by side.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // a transposition: lane l of three quantities
+    pub fn set_year(&mut self, y: usize, v: &LaneYear<L>) {
+        for (m, LaneMonth(f)) in self.months[12 * y..12 * y + 12].iter_mut().enumerate() {
+            for l in 0..L {
+                f[TEMPERATURE][l] = v.temperature[l][m];
+                f[WATER_BALANCE][l] = v.water_balance[l][m];
+                f[COVER][l] = v.cover[l][m];
+            }
+            f[RATE_FACTOR] = v.rate_factor;
+            for (k, input) in v.inputs.iter().enumerate() {
+                f[INPUTS + k] = *input;
+            }
+        }
+    }
+
     /// Lays the series of the lanes out month by month (the one pass over the inputs); the
     /// water balance and the input split are computed here with the bits of [`step_month`].
     #[inline(always)]
@@ -640,6 +696,42 @@ fn run_lanes_final_body<const L: usize>(
 ) -> [f64; L] {
     buffers.load(soils, forcing);
     let months = &mut buffers.months[..forcing[0].months()];
+    lanes_kernel(pools, tsmd, soils, months, upcoming)
+}
+
+simd_dispatch! {
+    /// [`run_lanes_final`] on forcing filled month by month with [`LaneForcing::set`] (months
+    /// `0..months`): the same kernel, without laying out series first.
+    pub fn run_lanes_prepared<const L: usize>(
+        pools: &mut [Pools; L],
+        tsmd: &mut [f64; L],
+        soils: &[Soil; L],
+        buffers: &mut LaneForcing<L>,
+        months: usize,
+    ) -> [f64; L] => run_lanes_prepared_body
+}
+
+#[inline(always)]
+fn run_lanes_prepared_body<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    buffers: &mut LaneForcing<L>,
+    months: usize,
+) -> [f64; L] {
+    lanes_kernel(pools, tsmd, soils, &mut buffers.months[..months], &[])
+}
+
+/// The kernel of [`run_lanes_final`] on month-major forcing (the temperature row is replaced by
+/// the temperature factor).
+#[inline(always)]
+fn lanes_kernel<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    months: &mut [LaneMonth<L, STREAMS>],
+    upcoming: &[&[f64]],
+) -> [f64; L] {
     let lanes = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
     let (max, one_bar, bare) = (
         lanes(|s| s.moisture.max),
