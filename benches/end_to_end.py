@@ -23,10 +23,11 @@ For each size N (modelled pixels, approximately) the script
    after the other, in the file's own blocks (all bands of a block at once), under the run's
    GDAL settings (gsocseq.pipeline.GDAL_ENV: GDAL_CACHEMAX=256), then writes as many float32
    layers as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled
-   (the run's block size) DEFLATE predictor-3 temporary GeoTIFFs written window by window, each
-   then copied to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under
-   GDAL_CACHEMAX=256 and
-   GDAL_NUM_THREADS=1 (as gsocseq.maps.LayerWriter does).
+   (the run's block size) predictor-3 temporary GeoTIFFs (ZSTD level 1, or DEFLATE where GDAL
+   lacks ZSTD: gsocseq.maps._temporary_compression) written window by window, then each copied
+   to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under GDAL_CACHEMAX=256 and
+   GDAL_NUM_THREADS=1, the conversions side by side on up to min(4, cores) threads (as
+   gsocseq.maps.LayerWriter does).
 
 The input files are read once before both measurements, so the run and the floor both read
 from a warm page cache: the floor is GDAL's decoding and copying, not the disk.
@@ -66,6 +67,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -393,6 +395,7 @@ def child_floor(params_json: str) -> None:
     ``layers`` float32 layers as gsocseq.maps.LayerWriter does."""
     import rasterio.shutil
 
+    from gsocseq import maps
     from gsocseq.pipeline import gdal_env
 
     p = json.loads(params_json)
@@ -420,7 +423,7 @@ def child_floor(params_json: str) -> None:
                 "tiled": True,
                 "blockxsize": block,
                 "blockysize": block,
-                "compress": "deflate",
+                **maps._temporary_compression(),  # as the run's temporary layers
                 "predictor": 3,
                 "BIGTIFF": "IF_SAFER",
                 "dtype": "float32",
@@ -440,18 +443,24 @@ def child_floor(params_json: str) -> None:
                 ds.write(values[None], window=window)
         for ds in handles:
             ds.close()
+
+        def convert(i: int) -> None:
+            rasterio.shutil.copy(
+                tmps[i],
+                out_dir / f"layer{i}.tif",
+                driver="COG",
+                compress="DEFLATE",
+                predictor="3",
+                overview_resampling="nearest",
+                blocksize=512,
+            )
+            tmps[i].unlink()
+
+        # side by side as gsocseq.maps.LayerWriter.finish converts them
+        workers = max(1, min(maps.COG_WORKERS, os.cpu_count() or 1, len(tmps)))
         with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
-            for i, tmp in enumerate(tmps):
-                rasterio.shutil.copy(
-                    tmp,
-                    out_dir / f"layer{i}.tif",
-                    driver="COG",
-                    compress="DEFLATE",
-                    predictor="3",
-                    overview_resampling="nearest",
-                    blocksize=512,
-                )
-                tmp.unlink()
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(convert, range(len(tmps))))
         t3 = time.perf_counter()
     out = {
         "read_s": t1 - t0,

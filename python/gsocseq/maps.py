@@ -7,6 +7,7 @@ written: no layer is derived from another float32 layer.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -320,6 +321,34 @@ def apply_qa(layer_list: Iterable[Layer], values: dict[str, np.ndarray], counts:
             v[bad] = np.nan
 
 
+@functools.cache
+def _temporary_compression() -> dict[str, object]:
+    """Creation options of the temporary tiled layers: ZSTD level 1 where GDAL writes ZSTD
+    (the rasterio wheels do; checked once on a one-pixel file in memory), else DEFLATE."""
+    from affine import Affine
+    from rasterio.io import MemoryFile
+
+    profile = {
+        "driver": "GTiff",
+        "width": 1,
+        "height": 1,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": Affine(1.0, 0.0, 0.0, 0.0, -1.0, 1.0),
+        "compress": "zstd",
+    }
+    try:
+        with MemoryFile() as mem:
+            with mem.open(**profile) as ds:
+                ds.write(np.zeros((1, 1, 1), dtype=np.float32))
+            with mem.open() as ds:
+                zstd = "ZSTD" in str(ds.compression).upper()
+    except Exception:  # pragma: no cover - a GDAL without ZSTD
+        zstd = False
+    return {"compress": "zstd", "zstd_level": 1} if zstd else {"compress": "deflate"}
+
+
 class LayerWriter:
     """Writes each layer block by block to a tiled temporary GeoTIFF, then converts it to a
     Cloud Optimized GeoTIFF under a bounded GDAL cache and renames it into place."""
@@ -349,7 +378,9 @@ class LayerWriter:
             "tiled": True,
             "blockxsize": tile,
             "blockysize": tile,
-            "compress": "deflate",
+            # temporaries only: ZSTD level 1 writes ~4x faster than DEFLATE at the same size
+            # (the COGs themselves are DEFLATE)
+            **_temporary_compression(),
             "BIGTIFF": "IF_SAFER",
         }
         self.targets: dict[str, Path] = {}
