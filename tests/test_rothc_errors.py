@@ -192,17 +192,10 @@ def test_pixels_run_in_groups_give_the_bits_of_pixels_run_alone(trajectory):
 @pytest.mark.parametrize("name", ["plant_input", "fym_input", "dpm_rpm"])
 def test_none_for_an_input_is_a_clear_error(name):
     """Found by the fuzz test: None for a required input used to fail with a KeyError."""
-    kw = dict(
-        temperature=10.0,
-        precipitation=50.0,
-        evaporation=40.0,
-        cover=1.0,
-        plant_input=0.3,
-        dpm_rpm=1.44,
-        clay=20.0,
-    )
-    kw[name] = None
-    with pytest.raises(ValueError, match=f"{name}: expected a number or an array, got None"):
+    kw = dict(_kw(), **{name: None})
+    message = f"{name}: expected a number or an array, got None"
+    with pytest.raises(ValueError, match=message):
+        rothc.run(**kw)
+    kw.pop("pools")
+    with pytest.raises(ValueError, match=message):
         rothc.spinup(method="equilibrium", iom=1.0, **kw)
-    with pytest.raises(ValueError, match=f"{name}: expected a number or an array, got None"):
-        rothc.run(pools=[0.0, 0.0, 0.0, 0.0, 1.0], **kw)

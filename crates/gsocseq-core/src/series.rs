@@ -5,6 +5,23 @@
 
 use crate::transpose::prefetch_value;
 
+/// `$body` with `$v` bound to the slice of `$values`, whatever its type (one copy of the loop
+/// per stored type, chosen once outside it).
+macro_rules! with_values {
+    ($values:expr, $v:ident => $body:expr) => {
+        match $values {
+            Values::F64($v) => $body,
+            Values::F32($v) => $body,
+            Values::I32($v) => $body,
+            Values::U32($v) => $body,
+            Values::I16($v) => $body,
+            Values::U16($v) => $body,
+            Values::I8($v) => $body,
+            Values::U8($v) => $body,
+        }
+    };
+}
+
 /// The values behind a [`Series`], in the raster's own type.
 #[derive(Debug, Clone, Copy)]
 pub enum Values<'a> {
@@ -29,16 +46,7 @@ pub enum Values<'a> {
 impl Values<'_> {
     /// Number of stored values.
     pub fn len(&self) -> usize {
-        match self {
-            Values::F64(v) => v.len(),
-            Values::F32(v) => v.len(),
-            Values::I32(v) => v.len(),
-            Values::U32(v) => v.len(),
-            Values::I16(v) => v.len(),
-            Values::U16(v) => v.len(),
-            Values::I8(v) => v.len(),
-            Values::U8(v) => v.len(),
-        }
+        with_values!(self, v => v.len())
     }
 
     /// True when no values are stored.
@@ -208,16 +216,7 @@ impl<'a> Series<'a> {
                 }
             };
         }
-        match self.values {
-            Values::F64(v) => fill!(v),
-            Values::F32(v) => fill!(v),
-            Values::I32(v) => fill!(v),
-            Values::U32(v) => fill!(v),
-            Values::I16(v) => fill!(v),
-            Values::U16(v) => fill!(v),
-            Values::I8(v) => fill!(v),
-            Values::U8(v) => fill!(v),
-        }
+        with_values!(self.values, v => fill!(v));
         out
     }
 }
@@ -292,16 +291,7 @@ impl<'a> Window<'a> {
                 }
             };
         }
-        match self.values {
-            Values::F64(v) => hint!(v),
-            Values::F32(v) => hint!(v),
-            Values::I32(v) => hint!(v),
-            Values::U32(v) => hint!(v),
-            Values::I16(v) => hint!(v),
-            Values::U16(v) => hint!(v),
-            Values::I8(v) => hint!(v),
-            Values::U8(v) => hint!(v),
-        }
+        with_values!(self.values, v => hint!(v));
     }
 
     /// The series of `pixels`, one after the other (pixel-major), into `out` (`pixels.len()
@@ -344,16 +334,7 @@ impl<'a> Window<'a> {
                 }
             };
         }
-        match self.values {
-            Values::F64(v) => fill!(v),
-            Values::F32(v) => fill!(v),
-            Values::I32(v) => fill!(v),
-            Values::U32(v) => fill!(v),
-            Values::I16(v) => fill!(v),
-            Values::U16(v) => fill!(v),
-            Values::I8(v) => fill!(v),
-            Values::U8(v) => fill!(v),
-        }
+        with_values!(self.values, v => fill!(v));
     }
 }
 

@@ -245,79 +245,68 @@ fn gather_checked<T: Copy + Into<f64> + PartialEq + Default + Sync>(
 /// Window pixels per task of [`check_dense`] (their counters stay in L1).
 const DENSE: usize = 2048;
 
-/// NaN count and "any other value fails" of window pixels `from..from + nan.len()`, band
-/// after band (rows of the same length), in a loop the compiler vectorises.
-#[inline(always)]
-fn tally<T: Copy + Into<f64> + PartialEq + Default>(
-    rows: &[&[T]],
-    from: usize,
-    nan: &mut [u32],
-    bad: &mut [u32],
-    conv: &Convert<T>,
+/// The window rows and checks of [`check_dense`].
+struct Tally<'a, T> {
+    rows: &'a [&'a [T]],
+    conv: Convert<T>,
     lo: f64,
     hi: f64,
-) {
-    for src in rows {
-        let src = &src[from..from + nan.len()];
-        for ((n, f), &r) in nan.iter_mut().zip(bad.iter_mut()).zip(src) {
-            let x = conv.value(r);
-            *n += u32::from(x.is_nan());
-            *f |= u32::from(x.is_infinite() | (x < lo) | (x > hi));
-        }
-    }
 }
 
-/// [`tally`] compiled for AVX-512 or AVX2 when the CPU has them (the build stays x86-64
-/// baseline); only comparisons and exact conversions, so every path counts the same.
-fn tally_dispatch<T: Copy + Into<f64> + PartialEq + Default>(
-    rows: &[&[T]],
-    from: usize,
-    nan: &mut [u32],
-    bad: &mut [u32],
-    conv: &Convert<T>,
-    lo: f64,
-    hi: f64,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-        fn avx512<T: Copy + Into<f64> + PartialEq + Default>(
-            rows: &[&[T]],
-            from: usize,
-            nan: &mut [u32],
-            bad: &mut [u32],
-            conv: &Convert<T>,
-            lo: f64,
-            hi: f64,
-        ) {
-            tally(rows, from, nan, bad, conv, lo, hi)
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2<T: Copy + Into<f64> + PartialEq + Default>(
-            rows: &[&[T]],
-            from: usize,
-            nan: &mut [u32],
-            bad: &mut [u32],
-            conv: &Convert<T>,
-            lo: f64,
-            hi: f64,
-        ) {
-            tally(rows, from, nan, bad, conv, lo, hi)
-        }
-        let has_avx512 = std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("avx512vl");
-        if has_avx512 {
-            // SAFETY: the CPU supports these AVX-512 subsets, checked above.
-            return unsafe { avx512(rows, from, nan, bad, conv, lo, hi) };
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked on the line above.
-            return unsafe { avx2(rows, from, nan, bad, conv, lo, hi) };
+impl<T: Copy + Into<f64> + PartialEq + Default> Tally<'_, T> {
+    /// NaN count and "any other value fails" of window pixels `from..from + nan.len()`, band
+    /// after band (rows of the same length), in a loop the compiler vectorises.
+    #[inline(always)]
+    fn count(&self, from: usize, nan: &mut [u32], bad: &mut [u32]) {
+        let (conv, lo, hi) = (&self.conv, self.lo, self.hi);
+        for src in self.rows {
+            let src = &src[from..from + nan.len()];
+            for ((n, f), &r) in nan.iter_mut().zip(bad.iter_mut()).zip(src) {
+                let x = conv.value(r);
+                *n += u32::from(x.is_nan());
+                *f |= u32::from(x.is_infinite() | (x < lo) | (x > hi));
+            }
         }
     }
-    tally(rows, from, nan, bad, conv, lo, hi)
+
+    /// [`Tally::count`] compiled for AVX-512 or AVX2 when the CPU has them (the build stays
+    /// x86-64 baseline); only comparisons and exact conversions, so every path counts the same.
+    fn count_dispatch(&self, from: usize, nan: &mut [u32], bad: &mut [u32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+            fn avx512<T: Copy + Into<f64> + PartialEq + Default>(
+                t: &Tally<'_, T>,
+                from: usize,
+                nan: &mut [u32],
+                bad: &mut [u32],
+            ) {
+                t.count(from, nan, bad)
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2<T: Copy + Into<f64> + PartialEq + Default>(
+                t: &Tally<'_, T>,
+                from: usize,
+                nan: &mut [u32],
+                bad: &mut [u32],
+            ) {
+                t.count(from, nan, bad)
+            }
+            let has_avx512 = std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512dq")
+                && std::is_x86_feature_detected!("avx512vl");
+            if has_avx512 {
+                // SAFETY: the CPU supports these AVX-512 subsets, checked above.
+                return unsafe { avx512(self, from, nan, bad) };
+            }
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked on the line above.
+                return unsafe { avx2(self, from, nan, bad) };
+            }
+        }
+        self.count(from, nan, bad)
+    }
 }
 
 /// The checks of [`gather_checked`] without values kept: every window pixel up to the last of
@@ -337,10 +326,11 @@ fn check_dense<T: Copy + Into<f64> + PartialEq + Default + Sync>(
     let width = pixels.iter().map(|&p| p as usize + 1).max().unwrap_or(0);
     let mut nan = vec![0u32; width];
     let mut bad = vec![0u32; width];
+    let tally = Tally { rows, conv, lo, hi };
     nan.par_chunks_mut(DENSE)
         .zip(bad.par_chunks_mut(DENSE))
         .enumerate()
-        .for_each(|(c, (nan, bad))| tally_dispatch(rows, c * DENSE, nan, bad, &conv, lo, hi));
+        .for_each(|(c, (nan, bad))| tally.count_dispatch(c * DENSE, nan, bad));
     for ((s, bd), &p) in status.iter_mut().zip(band.iter_mut()).zip(pixels) {
         let p = p as usize;
         (*s, *bd) = if bands > 0 && nan[p] as usize == bands {
