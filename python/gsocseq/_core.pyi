@@ -23,6 +23,9 @@ __all__ = [
 __version__: str
 
 _F64 = npt.NDArray[np.float64]
+#: a monthly series argument of ``simulate``: (n, months) float64, or an object with the
+#: attributes of ``gsocseq.inputs.WindowBands`` (raw, pixels, nodata, scale, offset, round_f32)
+_Series = Any
 
 def run(
     pools: _F64,
@@ -110,9 +113,9 @@ def simulate(
     spinup_pet: _F64,
     spinup_class: npt.NDArray[np.uint8],
     spinup_dpm_rpm: _F64,
-    warmup_temperature: _F64,
-    warmup_precipitation: _F64,
-    warmup_pet: _F64,
+    warmup_temperature: _Series,
+    warmup_precipitation: _Series,
+    warmup_pet: _Series,
     warmup_class: npt.NDArray[np.uint8],
     warmup_dpm_rpm: _F64,
     forward_class: npt.NDArray[np.uint8],
