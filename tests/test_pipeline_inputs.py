@@ -70,7 +70,15 @@ def test_nodata_in_any_input_gives_nodata_out(tmp_path):
         ("clay", {0: 150.0}, None, "clay = 150, expected 0 to 100"),
         ("cover", {3: 1.4}, None, "cover = 1.4"),
         ("spinup_temperature", {2: np.inf}, None, "spinup_temperature = inf"),
+        ("warmup_precipitation", {7: -999.0}, None, "band 8, row 0, col 0"),
         ("warmup_precipitation", {7: -999.0}, None, "nodata in 1 of 240 bands"),
+        (
+            "warmup_temperature",
+            {100: 990.0},
+            None,
+            "band 101, row 0, col 0 (x=10.005000, y=49.995000): warmup_temperature = 99 "
+            "after scale 0.1, expected -60 to 60 degrees C",
+        ),
         ("land_use", {19: 77}, None, "land-use code 77 is not in the FAO class table"),
     ],
 )
