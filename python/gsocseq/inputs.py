@@ -11,7 +11,7 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from rasterio.windows import Window
@@ -28,6 +28,7 @@ from gsocseq.rasters import (
 )
 
 INF = float("inf")
+#: quantities handed to the core as read (:class:`WindowBands`), not gathered into float64
 WARMUP_SERIES = ("warmup_temperature", "warmup_precipitation", "warmup_pet")
 #: quantity: (low, high, unit) of plausible values
 RANGES = {
@@ -90,13 +91,14 @@ class WindowBands:
 
 @dataclass
 class Block:
-    """The modelled pixels of one window, as (n, ...) float64 arrays ready for the core."""
+    """The modelled pixels of one window, as (n, ...) float64 arrays ready for the core (the
+    warm-up series as :class:`WindowBands`, the window's bands as read)."""
 
     window: Window
     rows: np.ndarray  # row of each modelled pixel in the window
     cols: np.ndarray
     land_use: np.ndarray  # (h, w) forward class of modelled pixels, -999 elsewhere
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    arrays: dict[str, Any] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     # buffers behind ``arrays`` and the pool they go back to (see :meth:`release`)
     _buffers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -348,7 +350,8 @@ class Inputs:
         counts["nodata:land_use"] += int(missing_year.sum())
         ok &= ~missing_year
         # every input read once, in its own type; the values of the pixels of modelled land use
-        # gathered straight into the (n, bands) arrays of the core and checked in the same pass
+        # gathered straight into the (n, bands) arrays of the core and checked in the same pass,
+        # except the warm-up series: checked here, then read by the core where they lie
         raws, buffers = self._read_raw(window, threads)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
