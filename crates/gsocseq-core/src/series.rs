@@ -111,6 +111,8 @@ pub struct Series<'a> {
     stride: usize,
     months: usize,
     conversion: Conversion,
+    /// float64 values one after the other, as they are (read by plain copies)
+    plain: bool,
 }
 
 /// A series' positions do not lie within its values.
@@ -158,6 +160,9 @@ impl<'a> Series<'a> {
             stride,
             months,
             conversion,
+            plain: matches!(values, Values::F64(_))
+                && stride == 1
+                && conversion == Conversion::IDENTITY,
         })
     }
 
@@ -182,13 +187,19 @@ impl<'a> Series<'a> {
     }
 
     /// The 12 values of year `y` (months 12 y .. 12 y + 12; panics past the end).
+    #[inline]
     pub fn year(&self, y: usize) -> [f64; 12] {
-        let mut out = [0.0; 12];
         assert!(
             12 * y + 12 <= self.months,
             "year {y} of a {}-month series",
             self.months
         );
+        if let (true, Values::F64(v)) = (self.plain, self.values) {
+            // the common case, a few vector moves (no call)
+            let at = self.first + 12 * y;
+            return v[at..at + 12].try_into().expect("12 months");
+        }
+        let mut out = [0.0; 12];
         self.months_from(12 * y, &mut out);
         out
     }
@@ -204,7 +215,7 @@ impl<'a> Series<'a> {
     #[inline]
     fn months_from<'o>(&self, m: usize, out: &'o mut [f64]) -> &'o [f64] {
         let (start, step, c) = (self.first + m * self.stride, self.stride, self.conversion);
-        if let (Values::F64(v), 1, true) = (self.values, step, c == Conversion::IDENTITY) {
+        if let (true, Values::F64(v)) = (self.plain, self.values) {
             // a pixel's own values (the common case): a copy
             out.copy_from_slice(&v[start..start + out.len()]);
             return out;
@@ -347,6 +358,7 @@ impl<'a> From<&'a [f64]> for Series<'a> {
             stride: 1,
             months: values.len(),
             conversion: Conversion::IDENTITY,
+            plain: true,
         }
     }
 }
