@@ -74,11 +74,6 @@ class WindowBands:
     offset: float
     round_f32: bool = False
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(pixels, months), as the (n, months) array of :meth:`to_array`."""
-        return (len(self.pixels), self.raw.shape[0])
-
     def to_array(self) -> np.ndarray:
         """The (n, months) float64 values."""
         from gsocseq import _core
@@ -399,11 +394,10 @@ class Inputs:
         every = n == len(flat)
         for q in self.quantities:
             if q.in_place:
-                nodata = q.raster.dataset.nodata
                 data[q.name] = WindowBands(
                     raws[q.name],
                     keep.astype(np.int64),
-                    None if nodata is None or np.isnan(nodata) else float(nodata),
+                    q.raster.nodata_value,
                     float(q.raster.spec.scale),
                     float(q.raster.spec.offset),
                     q.float32,

@@ -65,6 +65,13 @@ class Raster:
         return data
 
     @property
+    def nodata_value(self) -> Optional[float]:
+        """The stored value meaning "no data" (None when there is none or it is NaN: NaN is
+        missing anyway)."""
+        nodata = self.dataset.nodata
+        return None if nodata is None or math.isnan(nodata) else float(nodata)
+
+    @property
     def dtype(self) -> np.dtype:
         """The stored data type (of the first band; GDAL rasters have one type)."""
         return np.dtype(self.dataset.dtypes[0])
@@ -106,11 +113,10 @@ class Raster:
         per-pixel (status, band) of the invalid-input checks (see ``inputs.check_values``)."""
         from gsocseq import _core
 
-        nodata = self.dataset.nodata
         return _core.gather_pixels(
             raw,
             np.ascontiguousarray(pixels, dtype=np.int64),
-            None if nodata is None or math.isnan(nodata) else float(nodata),
+            self.nodata_value,
             float(self.spec.scale),
             float(self.spec.offset),
             round_f32,

@@ -266,11 +266,6 @@ impl<'a> Window<'a> {
         }
     }
 
-    /// Values in a row.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
     /// Months (rows).
     pub fn months(&self) -> usize {
         self.months

@@ -1,6 +1,7 @@
 //! Block reading helpers: gather a window's modelled pixels into float64 and check them, in
 //! one pass each (the numpy equivalents take several passes over hundreds of bands).
 
+use gsocseq_core::series::Conversion;
 use numpy::ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -8,52 +9,24 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use rayon::prelude::*;
 
-/// `raw * scale + offset` in float64 as numpy computes it, nodata (compared in the raster's own
-/// type) and NaN as NaN, optionally rounded to float32. Branch-free: the options select
-/// between values (a product by 1.0 is exact; 0.0 is not added, which would turn -0.0 into 0.0).
-#[derive(Clone, Copy)]
-struct Convert<T> {
-    has_nodata: bool,
-    nodata: T,
-    scale: f64,
-    has_offset: bool,
-    offset: f64,
-    round_f32: bool,
+/// The nodata value `nodata` as the raster's type `T` stores it, as float64 (`cast` converts
+/// to `T`): floats compare in their own precision (as numpy does); an integer raster's nodata
+/// only matches when it is a whole number in range; NaN is no value (NaN is missing anyway).
+pub(crate) fn stored_nodata<T: Into<f64>>(
+    nodata: Option<f64>,
+    cast: impl Fn(f64) -> T,
+    float: bool,
+) -> Option<f64> {
+    nodata.filter(|x| !x.is_nan()).and_then(|x| {
+        let stored: f64 = cast(x).into();
+        (float || stored == x).then_some(stored)
+    })
 }
 
-impl<T: Copy + Into<f64> + PartialEq + Default> Convert<T> {
-    fn new(nodata: Option<T>, scale: f64, offset: f64, round_f32: bool) -> Self {
-        Convert {
-            has_nodata: nodata.is_some(),
-            nodata: nodata.unwrap_or_default(),
-            scale,
-            has_offset: offset != 0.0,
-            offset,
-            round_f32,
-        }
-    }
-
-    #[inline(always)]
-    fn value(&self, r: T) -> f64 {
-        let v: f64 = r.into();
-        let scaled = v * self.scale;
-        let shifted = scaled + self.offset;
-        let x = if self.has_offset { shifted } else { scaled };
-        let missing = (self.has_nodata & (r == self.nodata)) | v.is_nan();
-        let x = if missing { f64::NAN } else { x };
-        let rounded = x as f32 as f64;
-        if self.round_f32 {
-            rounded
-        } else {
-            x
-        }
-    }
-}
-
-fn gather<T: Copy + Into<f64> + PartialEq + Default + Sync>(
+fn gather<T: Copy + Into<f64> + Default + Sync>(
     raw: ArrayView2<'_, T>,
     pixels: &[i64],
-    conv: Convert<T>,
+    conv: Conversion,
 ) -> Array2<f64> {
     let (bands, n) = (raw.nrows(), pixels.len());
     let mut out = vec![0.0f64; bands * n];
@@ -62,7 +35,7 @@ fn gather<T: Copy + Into<f64> + PartialEq + Default + Sync>(
         .for_each(|(b, dst)| {
             let src = raw.row(b);
             for (d, &p) in dst.iter_mut().zip(pixels) {
-                *d = conv.value(src[p as usize]);
+                *d = conv.value(src[p as usize].into());
             }
         });
     Array2::from_shape_vec((bands, n), out).expect("shape")
@@ -113,6 +86,32 @@ impl PixelCheck {
     }
 }
 
+/// The (status, band) of [`PixelCheck::status`] of window pixel `p` from its NaN count over
+/// the bands and whether any value failed the checks (counted in one pass); a pixel that
+/// failed is scanned again band by band for the first band concerned.
+fn pixel_verdict<T: Copy + Into<f64>>(
+    rows: &[&[T]],
+    p: usize,
+    nan: usize,
+    failed: bool,
+    conv: &Conversion,
+    lo: f64,
+    hi: f64,
+) -> (u8, i32) {
+    let bands = rows.len();
+    if bands > 0 && nan == bands {
+        (1, -1)
+    } else if failed {
+        let mut st = PixelCheck::NEW;
+        for (b, src) in rows.iter().enumerate() {
+            st.see(conv.value(src[p].into()), b, lo, hi);
+        }
+        st.status(bands)
+    } else {
+        (0, -1)
+    }
+}
+
 /// Pixels per task of [`gather_checked`]: the output rows of a task and the source values of
 /// one band for them stay in L1.
 const CHUNK: usize = 1024;
@@ -123,10 +122,10 @@ const CHUNK: usize = 1024;
 /// contiguous arrays that the compiler vectorises.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gather_chunk<T: Copy + Into<f64> + PartialEq + Default, const OUT: bool, const CHECK: bool>(
+fn gather_chunk<T: Copy + Into<f64> + Default, const OUT: bool, const CHECK: bool>(
     rows: &[&[T]],
     pix: &[i64],
-    conv: &Convert<T>,
+    conv: &Conversion,
     dst: &mut Option<ArrayViewMut2<'_, f64>>,
     lo: f64,
     hi: f64,
@@ -142,7 +141,7 @@ fn gather_chunk<T: Copy + Into<f64> + PartialEq + Default, const OUT: bool, cons
             *t = unsafe { *src.get_unchecked(p as usize) };
         }
         for (x, &t) in xs[..len].iter_mut().zip(&tmp[..len]) {
-            *x = conv.value(t);
+            *x = conv.value(t.into());
         }
         if CHECK {
             for ((n, f), &x) in nan[..len].iter_mut().zip(&mut bad[..len]).zip(&xs[..len]) {
@@ -165,14 +164,14 @@ fn gather_chunk<T: Copy + Into<f64> + PartialEq + Default, const OUT: bool, cons
 /// `out` (n, bands) when given, and checked against `check` = (lo, hi) when given (then the
 /// per-pixel status and band of [`check_pixels`] are returned; a pixel that fails is scanned
 /// again band by band for the first band concerned).
-fn gather_checked<T: Copy + Into<f64> + PartialEq + Default + Sync>(
+fn gather_checked<T: Copy + Into<f64> + Default + Sync>(
     raw: ArrayView2<'_, T>,
     pixels: &[i64],
-    conv: Convert<T>,
+    conv: Conversion,
     out: Option<&mut ArrayViewMut2<'_, f64>>,
     check: Option<(f64, f64)>,
 ) -> (Vec<u8>, Vec<i32>) {
-    let (bands, n) = (raw.nrows(), pixels.len());
+    let n = pixels.len();
     let rows: Vec<&[T]> = raw
         .rows()
         .into_iter()
@@ -225,17 +224,9 @@ fn gather_checked<T: Copy + Into<f64> + PartialEq + Default + Sync>(
             }
             if let Some((s, bd)) = verdict {
                 for (k, &p) in pix.iter().enumerate() {
-                    (s[k], bd[k]) = if bands > 0 && nan[k] as usize == bands {
-                        (1, -1)
-                    } else if nan[k] > 0 || bad[k] != 0 {
-                        let mut st = PixelCheck::NEW;
-                        for (b, src) in rows.iter().enumerate() {
-                            st.see(conv.value(src[p as usize]), b, lo, hi);
-                        }
-                        st.status(bands)
-                    } else {
-                        (0, -1)
-                    };
+                    let failed = nan[k] > 0 || bad[k] != 0;
+                    (s[k], bd[k]) =
+                        pixel_verdict(&rows, p as usize, nan[k] as usize, failed, &conv, lo, hi);
                 }
             }
         });
@@ -248,12 +239,12 @@ const DENSE: usize = 2048;
 /// The window rows and checks of [`check_dense`].
 struct Tally<'a, T> {
     rows: &'a [&'a [T]],
-    conv: Convert<T>,
+    conv: Conversion,
     lo: f64,
     hi: f64,
 }
 
-impl<T: Copy + Into<f64> + PartialEq + Default> Tally<'_, T> {
+impl<T: Copy + Into<f64> + Default> Tally<'_, T> {
     /// NaN count and "any other value fails" of window pixels `from..from + nan.len()`, band
     /// after band (rows of the same length), in a loop the compiler vectorises.
     #[inline(always)]
@@ -262,7 +253,7 @@ impl<T: Copy + Into<f64> + PartialEq + Default> Tally<'_, T> {
         for src in self.rows {
             let src = &src[from..from + nan.len()];
             for ((n, f), &r) in nan.iter_mut().zip(bad.iter_mut()).zip(src) {
-                let x = conv.value(r);
+                let x = conv.value(r.into());
                 *n += u32::from(x.is_nan());
                 *f |= u32::from(x.is_infinite() | (x < lo) | (x > hi));
             }
@@ -275,7 +266,7 @@ impl<T: Copy + Into<f64> + PartialEq + Default> Tally<'_, T> {
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-            fn avx512<T: Copy + Into<f64> + PartialEq + Default>(
+            fn avx512<T: Copy + Into<f64> + Default>(
                 t: &Tally<'_, T>,
                 from: usize,
                 nan: &mut [u32],
@@ -284,7 +275,7 @@ impl<T: Copy + Into<f64> + PartialEq + Default> Tally<'_, T> {
                 t.count(from, nan, bad)
             }
             #[target_feature(enable = "avx2")]
-            fn avx2<T: Copy + Into<f64> + PartialEq + Default>(
+            fn avx2<T: Copy + Into<f64> + Default>(
                 t: &Tally<'_, T>,
                 from: usize,
                 nan: &mut [u32],
@@ -313,16 +304,15 @@ impl<T: Copy + Into<f64> + PartialEq + Default> Tally<'_, T> {
 /// `pixels` checked band after band over contiguous rows (loops the compiler vectorises; no
 /// gather), then the verdict of each of `pixels`; a pixel that fails is scanned again band by
 /// band for the first band concerned.
-fn check_dense<T: Copy + Into<f64> + PartialEq + Default + Sync>(
+fn check_dense<T: Copy + Into<f64> + Default + Sync>(
     rows: &[&[T]],
     pixels: &[i64],
-    conv: Convert<T>,
+    conv: Conversion,
     lo: f64,
     hi: f64,
     status: &mut [u8],
     band: &mut [i32],
 ) {
-    let bands = rows.len();
     let width = pixels.iter().map(|&p| p as usize + 1).max().unwrap_or(0);
     let mut nan = vec![0u32; width];
     let mut bad = vec![0u32; width];
@@ -333,17 +323,8 @@ fn check_dense<T: Copy + Into<f64> + PartialEq + Default + Sync>(
         .for_each(|(c, (nan, bad))| tally.count_dispatch(c * DENSE, nan, bad));
     for ((s, bd), &p) in status.iter_mut().zip(band.iter_mut()).zip(pixels) {
         let p = p as usize;
-        (*s, *bd) = if bands > 0 && nan[p] as usize == bands {
-            (1, -1)
-        } else if nan[p] > 0 || bad[p] != 0 {
-            let mut st = PixelCheck::NEW;
-            for (b, src) in rows.iter().enumerate() {
-                st.see(conv.value(src[p]), b, lo, hi);
-            }
-            st.status(bands)
-        } else {
-            (0, -1)
-        };
+        let failed = nan[p] > 0 || bad[p] != 0;
+        (*s, *bd) = pixel_verdict(rows, p, nan[p] as usize, failed, &conv, lo, hi);
     }
 }
 
@@ -382,16 +363,15 @@ pub fn gather_pixels<'py>(
             $(
                 if let Ok(a) = raw.extract::<PyReadonlyArray2<'py, $t>>() {
                     let view = a.as_array();
-                    let nd: Option<$t> = nodata.and_then(|x| {
-                        let t = x as $t;
-                        // floats compare in their own precision (as numpy does); an integer
-                        // raster's nodata only matches when it is a whole number in range
-                        ($float || f64::from(t) == x).then_some(t)
-                    });
                     if let Some(&bad) = pixels.iter().find(|&&p| p < 0 || p as usize >= view.ncols()) {
                         return Err(PyTypeError::new_err(format!("pixels: index {bad} out of range")));
                     }
-                    let conv = Convert::new(nd, scale, offset, round_f32);
+                    let conv = Conversion {
+                        scale,
+                        offset,
+                        nodata: stored_nodata(nodata, |x| x as $t, $float),
+                        round_f32,
+                    };
                     if out_guard.is_none() && check.is_none() {
                         let values = py.detach(|| gather(view, &pixels, conv));
                         return Ok(values.into_pyarray(py).into_any());

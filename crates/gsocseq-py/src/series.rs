@@ -3,6 +3,7 @@
 //! own type, `pixels` the flat window index of each of the n pixels, and how stored values
 //! become model values). The second is read by the core where it lies.
 
+use crate::gather::stored_nodata;
 use gsocseq_core::series::{Conversion, Series, Values, Window};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -74,13 +75,7 @@ impl<'py> SeriesArg<'py> {
             ($($variant:ident: $t:ty, $float:expr);*) => {{
                 $(
                     if let Ok(a) = raw_obj.extract::<PyReadonlyArray2<'py, $t>>() {
-                        // floats compare in their own precision (as numpy does); an integer
-                        // raster's nodata only matches when it is a whole number in range
-                        let nd = nodata.filter(|x| !x.is_nan()).and_then(|x| {
-                            let t = x as $t;
-                            ($float || f64::from(t) == x).then_some(f64::from(t))
-                        });
-                        (Raw::$variant(a), nd)
+                        (Raw::$variant(a), stored_nodata(nodata, |x| x as $t, $float))
                     } else
                 )*
                 {
