@@ -348,7 +348,7 @@ pub fn steady_len(opts: &Options) -> usize {
 pub const BATCH: usize = 16;
 
 /// Runs every phase for one pixel. `final_soc` (length [`final_len`]) receives the final
-/// total SOC (t C/ha) indexed [horizon][scenario][run] with run 0 central, 1 min, 2 max;
+/// total SOC (t C/ha) indexed `[horizon][scenario][run]` with run 0 central, 1 min, 2 max;
 /// values not computed are NaN. `steady` ([`steady_len`]) receives the years to the new
 /// steady state of each scenario, `mc` ([`mc_len`]) the Monte Carlo statistics; `pixel_id`
 /// (the pixel's position in the grid) seeds its draws, so that tiling or threads never change

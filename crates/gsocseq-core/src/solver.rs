@@ -700,26 +700,17 @@ fn run_lanes_final_body<const L: usize>(
 }
 
 simd_dispatch! {
-    /// [`run_lanes_final`] on forcing filled month by month with [`LaneForcing::set`] (months
-    /// `0..months`): the same kernel, without laying out series first.
+    /// [`run_lanes_final`] on forcing filled a year at a time with [`LaneForcing::set_year`]
+    /// (months `0..months`): the same kernel, without laying out series first.
     pub fn run_lanes_prepared<const L: usize>(
         pools: &mut [Pools; L],
         tsmd: &mut [f64; L],
         soils: &[Soil; L],
         buffers: &mut LaneForcing<L>,
         months: usize,
-    ) -> [f64; L] => run_lanes_prepared_body
-}
-
-#[inline(always)]
-fn run_lanes_prepared_body<const L: usize>(
-    pools: &mut [Pools; L],
-    tsmd: &mut [f64; L],
-    soils: &[Soil; L],
-    buffers: &mut LaneForcing<L>,
-    months: usize,
-) -> [f64; L] {
-    lanes_kernel(pools, tsmd, soils, &mut buffers.months[..months], &[])
+    ) -> [f64; L] {
+        lanes_kernel(pools, tsmd, soils, &mut buffers.months[..months], &[])
+    }
 }
 
 /// The kernel of [`run_lanes_final`] on month-major forcing (the temperature row is replaced by
