@@ -150,3 +150,34 @@ def test_dask_worker_killed_mid_run_still_gives_identical_outputs(tmp_path, monk
     assert marker.exists()  # a worker really died in the middle of the run
     assert summary.status == "complete"
     same(layers(tmp_path / "plain"), layers(tmp_path / "dask"))
+
+
+def test_fingerprint_hashed_while_blocks_compute_is_the_one_of_a_resume(tmp_path):
+    # A new output folder: the inputs are hashed while the blocks compute. The manifest then
+    # holds the fingerprint a resumed run computes before anything else, so running again does
+    # nothing; a manifest without it (killed before the hashes were done) starts over.
+    from gsocseq.config import load
+    from gsocseq.pipeline import Plan
+
+    cfg = make_area(tmp_path / "in", rows=24, cols=20, seed=25)
+    toml = write_toml(cfg, tmp_path / "a.toml", tmp_path / "out")
+    run(toml)
+    manifest_path = tmp_path / "out" / ".gsocseq-TST" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["complete"] and manifest["fingerprint"]
+    inputs = {v["path"] if isinstance(v, dict) else v for v in cfg["inputs"].values()}
+    assert set(manifest["hash_cache"]) == {str(Path(p).resolve()) for p in inputs}
+    config = load(toml)
+    with Plan(config) as plan:  # hashes first, as a resume does
+        assert plan.complete
+        assert plan.checkpoint.fingerprint(config, {}) == manifest["fingerprint"]
+    ref = layers(tmp_path / "out")
+    stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.tif")}
+    run(toml)  # nothing to do
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.tif")}
+    # as if killed before the hashes were recorded: no fingerprint, so everything again
+    manifest_path.write_text(json.dumps(dict(manifest, fingerprint=None, complete=False)))
+    run(toml)
+    assert stamps != {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.tif")}
+    same(ref, layers(tmp_path / "out"))
+    assert json.loads(manifest_path.read_text())["fingerprint"] == manifest["fingerprint"]

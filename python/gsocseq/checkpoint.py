@@ -33,12 +33,13 @@ HASH_ALGORITHM = "blake3"
 HASH_WINDOW = 64 << 20
 
 
-def _digest(path: Path) -> str:
-    """BLAKE3 of the file's contents on every core (several GB/s: a run's inputs are hashed in
-    a fraction of its time). Memory-mapped and hashed a window at a time, each window's pages
-    dropped from the process once hashed (they stay in the page cache), so that memory does not
-    grow with the file; read in chunks where a file cannot be mapped."""
-    h = blake3.blake3(max_threads=blake3.blake3.AUTO)
+def _digest(path: Path, threads: int = 0) -> str:
+    """BLAKE3 of the file's contents on ``threads`` threads (0: every core; several GB/s: a
+    run's inputs are hashed in a fraction of its time). Memory-mapped and hashed a window at a
+    time, each window's pages dropped from the process once hashed (they stay in the page
+    cache), so that memory does not grow with the file; read in chunks where a file cannot be
+    mapped."""
+    h = blake3.blake3(max_threads=threads or blake3.blake3.AUTO)
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         try:
@@ -56,9 +57,10 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def file_hashes(paths: list[Path], cache: dict[str, Any]) -> list[str]:
-    """Content hash of each file (BLAKE3 of its contents and size). A file's hash is reused
-    from ``cache`` while its size and mtime are unchanged."""
+def file_hashes(paths: list[Path], cache: dict[str, Any], threads: int = 0) -> list[str]:
+    """Content hash of each file (BLAKE3 of its contents and size, on ``threads`` threads, 0
+    for every core). A file's hash is reused from ``cache`` while its size and mtime are
+    unchanged."""
     out: list[str] = []
     for path in paths:
         st = path.stat()
@@ -71,7 +73,7 @@ def file_hashes(paths: list[Path], cache: dict[str, Any]) -> list[str]:
         ):
             out.append(str(known["hash"]))
             continue
-        digest = f"{st.st_size}:{_digest(path)}"
+        digest = f"{st.st_size}:{_digest(path, threads)}"
         cache[str(path)] = {
             "algorithm": HASH_ALGORITHM,
             "size": st.st_size,
@@ -135,10 +137,10 @@ class Checkpoint:
         tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         os.replace(tmp, self.manifest_path)
 
-    def fingerprint(self, config: Config, hash_cache: dict[str, Any]) -> str:
+    def fingerprint(self, config: Config, hash_cache: dict[str, Any], threads: int = 0) -> str:
         data = config_fingerprint(config)
         keys = sorted(config.inputs)
-        hashes = file_hashes([config.inputs[k].path for k in keys], hash_cache)
+        hashes = file_hashes([config.inputs[k].path for k in keys], hash_cache, threads)
         data["input_hashes"] = dict(zip(keys, hashes))
         text = json.dumps(data, sort_keys=True)
         return blake3.blake3(text.encode()).hexdigest()[:40]

@@ -86,10 +86,18 @@ def _json_atomic(path: Path, data: Any) -> None:
 
 
 class Plan:
-    """An opened run: configuration, inputs, layers, blocks and checkpoint."""
+    """An opened run: configuration, inputs, layers, blocks and checkpoint.
 
-    def __init__(self, config: Config) -> None:
+    ``defer_fingerprint``: where there is no earlier checkpoint to resume (a new output folder),
+    the inputs are hashed on a thread of their own while the blocks compute (a run's own
+    process only: other processes, Dask workers, trust the manifest's fingerprint) and
+    recorded by :meth:`settle_fingerprint`; until then the manifest has none, so a run killed
+    before that starts over."""
+
+    def __init__(self, config: Config, defer_fingerprint: bool = False) -> None:
         self.config = config
+        self._fingerprint: Optional[Future] = None
+        self._defer = defer_fingerprint
         self.scenarios, _, self.uncertain = scenario_table(config)
         self.inputs = Inputs(config)
         try:
@@ -112,9 +120,11 @@ class Plan:
         cp = self.checkpoint
         manifest = cp.load_manifest()
         cache = manifest.get("hash_cache", {})
-        fingerprint = cp.fingerprint(self.config, cache)
         owned = set(manifest.get("outputs", []))
-        if manifest.get("fingerprint") == fingerprint:
+        # nothing to resume (no manifest), so nothing waits for the hashes
+        defer = self._defer and not manifest
+        fingerprint = None if defer else cp.fingerprint(self.config, cache)
+        if fingerprint is not None and manifest.get("fingerprint") == fingerprint:
             if manifest.get("complete") and all((self.out_dir / o).exists() for o in self.outputs):
                 return True
             manifest["hash_cache"] = cache
@@ -139,7 +149,28 @@ class Plan:
             }
         )
         cp.reset()
+        if defer:
+
+            def record() -> None:
+                # on one thread: the blocks use the cores
+                cache: dict[str, Any] = {}
+                fingerprint = cp.fingerprint(self.config, cache, 1)
+                manifest = cp.load_manifest()
+                manifest.update(fingerprint=fingerprint, hash_cache=cache)
+                cp.write_manifest(manifest)
+
+            hashing = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-hash")
+            self._fingerprint = hashing.submit(record)
+            hashing.shutdown(wait=False)
         return False
+
+    def settle_fingerprint(self) -> None:
+        """Wait until the fingerprint hashed meanwhile (``defer_fingerprint``) is in the
+        manifest (it is written there as soon as it is known: from then on the blocks done
+        can be resumed)."""
+        if self._fingerprint is not None:
+            self._fingerprint.result()
+            self._fingerprint = None
 
     def pending(self, indices: Optional[Sequence[int]] = None) -> list[int]:
         chosen = range(len(self.windows)) if indices is None else indices
@@ -393,7 +424,8 @@ def run(
     scheduler = scheduler or cfg.run.scheduler
     if tile and scheduler:
         raise ConfigError("--tile and --scheduler exclude each other")
-    with rasterio.Env(**gdal_env()), Plan(cfg) as plan:
+    local = not (tile or scheduler)
+    with rasterio.Env(**gdal_env()), Plan(cfg, defer_fingerprint=local) as plan:
         if plan.complete:
             return _existing_summary(plan)
         chosen = tile_blocks(len(plan.windows), parse_tile(tile)) if tile else None
@@ -417,6 +449,7 @@ def run(
             assembly = None if tile or not todo else Assembly(plan)
             try:
                 compute_blocks(plan, todo, one_more, assembly)
+                plan.settle_fingerprint()
             except BaseException:
                 if assembly is not None:
                     assembly.abort()

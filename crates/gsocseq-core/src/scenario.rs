@@ -238,23 +238,16 @@ pub struct Workspace {
     lanes16: solver::LaneForcing<16>,
 }
 
-/// The warm-up forcing of a chain besides its pixel's series: climate multipliers and, year by
-/// year, the rate factor and the plant input split into DPM and RPM (t C/ha a month).
-#[derive(Debug, Clone, Default)]
+/// What the warm-up of a chain takes besides its pixel's series: climate multipliers, the
+/// spin-up's equilibrium input and the chain's NPP reference (scaled by the spin-up class).
+#[derive(Debug, Clone, Copy, Default)]
 struct WarmupChain {
     temperature: f64,
     precipitation: f64,
-    years: Vec<WarmupYear>,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct WarmupYear {
-    rate_factor: f64,
-    /// Plant input of each month, t C/ha.
-    plant: f64,
-    /// Shares of the plant input to DPM and RPM.
-    to_dpm: f64,
-    to_rpm: f64,
+    /// Equilibrium annual input of the spin-up, t C/ha/yr.
+    ceq: f64,
+    /// NPP of the reference climate x the spin-up class's coefficient, t C/ha/yr.
+    npp_reference: f64,
 }
 
 /// A Rothamsted-mode chain between its phases.
@@ -823,56 +816,13 @@ fn rothamsted_spinup(
     chain.pools_spinup = pools;
     chain.tsmd_spinup = tsmd;
 
-    // Phase 2: warm-up
-    let npp_reference = p.npp_reference * table.coef[px.spinup_class as usize];
-    let years = px.warmup_class.len();
-    let (mut previous_input, mut previous_npp) = (f64::NAN, f64::NAN);
-    let mut restart = true;
-    let mut input_sum = 0.0;
-    let mut input = 0.0;
-    warmup.temperature = p.temperature;
-    warmup.precipitation = p.precipitation;
-    warmup.years.clear();
-    for y in 0..years {
-        let class = px.warmup_class[y];
-        let coef = table.coef[class as usize];
-        let t = px.warmup_temperature.year(y);
-        let pr = px.warmup_precipitation.year(y);
-        if coef.is_nan() {
-            input = 0.0;
-            restart = true;
-            out.flags |= flags::CLASS_WITHOUT_COEFFICIENT;
-        } else {
-            let mut t_sum = 0.0;
-            let mut p_sum = 0.0;
-            for m in 0..12 {
-                t_sum += t[m] * p.temperature;
-                p_sum += pr[m] * p.precipitation;
-            }
-            let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
-            input = if restart {
-                ceq * npp / npp_reference
-            } else {
-                previous_input * npp / previous_npp
-            };
-            restart = false;
-            previous_npp = npp;
-            previous_input = input;
-        }
-        input_sum += input;
-        // the bits of `LaneForcing::load` on the monthly columns: the plant input split by
-        // `split_plant_input(1.0, ratio)`, then times the month's input
-        let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
-        warmup.years.push(WarmupYear {
-            rate_factor: table.paddy[class as usize],
-            plant: input / 12.0,
-            to_dpm,
-            to_rpm,
-        });
-    }
-    let chain = &mut out.chains[r];
-    chain.cin_t0 = input;
-    chain.cin_mean = input_sum / years as f64;
+    // Phase 2 (warm-up) in lanes with other chains: `warm_up`
+    *warmup = WarmupChain {
+        temperature: p.temperature,
+        precipitation: p.precipitation,
+        ceq,
+        npp_reference: p.npp_reference * table.coef[px.spinup_class as usize],
+    };
     ChainState { soil, pools, tsmd }
 }
 
@@ -943,11 +893,11 @@ fn rothamsted_chains(
         let left = jobs.len() - start;
         let (st, js, w) = (&mut states[start..], &jobs[start..], &ws.warmup[start..]);
         start += match left {
-            1 => warm_up::<1>(st, js, pixels, w, &mut ws.lanes1),
-            2 => warm_up::<2>(st, js, pixels, w, &mut ws.lanes2),
-            0..=4 => warm_up::<4>(st, js, pixels, w, &mut ws.lanes4),
-            5..=8 => warm_up::<8>(st, js, pixels, w, &mut ws.lanes8),
-            _ => warm_up::<16>(st, js, pixels, w, &mut ws.lanes16),
+            1 => warm_up::<1>(table, st, js, pixels, w, &mut ws.lanes1, outs),
+            2 => warm_up::<2>(table, st, js, pixels, w, &mut ws.lanes2, outs),
+            0..=4 => warm_up::<4>(table, st, js, pixels, w, &mut ws.lanes4, outs),
+            5..=8 => warm_up::<8>(table, st, js, pixels, w, &mut ws.lanes8, outs),
+            _ => warm_up::<16>(table, st, js, pixels, w, &mut ws.lanes16, outs),
         };
     }
     let (flen, slen) = (final_len(opts), steady.len() / pixels.len().max(1));
@@ -1024,22 +974,29 @@ fn equilibria_of<const L: usize>(
 }
 
 /// The warm-up of the first (up to) `L` chains of `states` (updated in place), jobs `jobs` of
-/// `pixels` with forcing `warmup`, as the lanes of one kernel call (the forcing written
-/// straight into the kernel's month-major lanes); lanes beyond the chains repeat the first
-/// one. Returns the chains done.
+/// `pixels` with `warmup`, as the lanes of one kernel call: year by year, each lane's plant
+/// input from its MIAMI NPP (`cin_t0`, `cin_mean` and flags into `outs`), and its forcing
+/// written straight into the kernel's month-major lanes. Lanes beyond the chains repeat the
+/// first one. Returns the chains done.
+///
+/// The lanes are the inner loop so that the chains' years, each a serial chain of sums,
+/// exponentials and divisions, overlap in the CPU (one chain's 20 years after another's left
+/// the CPU waiting on their latency: ~15 % of a batch).
 fn warm_up<const L: usize>(
+    table: &ClassTable,
     states: &mut [ChainState],
     jobs: &[ChainJob],
     pixels: &[PixelInput<'_>],
     warmup: &[WarmupChain],
     buffers: &mut solver::LaneForcing<L>,
+    outs: &mut [PixelOutput],
 ) -> usize {
     let n = states.len().min(L);
     let lane = |l: usize| if l < n { l } else { 0 };
     let mut pools: [Pools; L] = std::array::from_fn(|l| states[lane(l)].pools);
     let mut tsmd: [f64; L] = std::array::from_fn(|l| states[lane(l)].tsmd);
     let soils: [Soil; L] = std::array::from_fn(|l| states[lane(l)].soil);
-    let years = warmup[0].years.len();
+    let years = pixels[jobs[0].pixel].warmup_class.len();
     buffers.prepare(12 * years);
     let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
     let mut v = solver::LaneYear::<L>::default();
@@ -1047,34 +1004,78 @@ fn warm_up<const L: usize>(
     v.inputs[3] = [fym_rpm; L];
     v.inputs[4] = [fym_hum; L];
     for l in 0..L {
-        v.cover[l] = *pixels[jobs[lane(l)].pixel].warmup_cover;
+        let px = &pixels[jobs[lane(l)].pixel];
+        for (m, cover) in px.warmup_cover.iter().enumerate() {
+            v.cover[m][l] = *cover;
+        }
         assert_eq!(
-            warmup[lane(l)].years.len(),
+            px.warmup_class.len(),
             years,
             "chains of different warm-up lengths"
         );
     }
+    // the plant input of each lane: restarted from the equilibrium input after a year
+    // without a coefficient (and in the first year), else scaled by the NPP of the year
+    let mut previous_input = [f64::NAN; L];
+    let mut previous_npp = [f64::NAN; L];
+    let mut restart = [true; L];
+    let mut input = [0.0; L];
+    let mut input_sum = [0.0; L];
+    let mut flagged = [0u32; L];
     for y in 0..years {
         for l in 0..L {
             let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
-            let year = &w.years[y];
+            let class = px.warmup_class[y];
+            let coef = table.coef[class as usize];
             let evap = soils[l].evap_coefficient;
             let t = px.warmup_temperature.year(y);
             let pr = px.warmup_precipitation.year(y);
             let pet = px.warmup_pet.year(y);
+            let mut t_sum = 0.0;
+            let mut p_sum = 0.0;
             for m in 0..12 {
-                v.temperature[l][m] = t[m] * w.temperature;
-                v.water_balance[l][m] = pr[m] * w.precipitation - evap * pet[m];
+                let temperature = t[m] * w.temperature;
+                let precipitation = pr[m] * w.precipitation;
+                t_sum += temperature;
+                p_sum += precipitation;
+                v.temperature[m][l] = temperature;
+                v.water_balance[m][l] = precipitation - evap * pet[m];
             }
-            v.rate_factor[l] = year.rate_factor;
-            v.inputs[0][l] = year.to_dpm * year.plant;
-            v.inputs[1][l] = year.to_rpm * year.plant;
+            if coef.is_nan() {
+                input[l] = 0.0;
+                restart[l] = true;
+                flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
+            } else {
+                let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
+                input[l] = if restart[l] {
+                    w.ceq * npp / w.npp_reference
+                } else {
+                    previous_input[l] * npp / previous_npp[l]
+                };
+                restart[l] = false;
+                previous_npp[l] = npp;
+                previous_input[l] = input[l];
+            }
+            input_sum[l] += input[l];
+            // the bits of `LaneForcing::load` on the monthly columns: the plant input split
+            // by `split_plant_input(1.0, ratio)`, then times the month's input
+            let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
+            let plant = input[l] / 12.0;
+            v.rate_factor[l] = table.paddy[class as usize];
+            v.inputs[0][l] = to_dpm * plant;
+            v.inputs[1][l] = to_rpm * plant;
         }
         buffers.set_year(y, &v);
     }
     solver::run_lanes_prepared(&mut pools, &mut tsmd, &soils, buffers, 12 * years);
     for (l, state) in states.iter_mut().take(n).enumerate() {
         (state.pools, state.tsmd) = (pools[l], tsmd[l]);
+        let job = &jobs[l];
+        let out = &mut outs[job.pixel];
+        out.flags |= flagged[l];
+        let chain = &mut out.chains[job.run];
+        chain.cin_t0 = input[l];
+        chain.cin_mean = input_sum[l] / years as f64;
     }
     n
 }
@@ -1925,9 +1926,13 @@ mod tests {
     fn warm_up_lanes_give_the_bits_of_run_on_monthly_columns() {
         // The warm-up forcing written straight into the kernel's lanes (`warm_up`) against the
         // monthly columns of each chain (temperature x factor, precipitation x factor, PET,
-        // cover, rate factor, input / 12, FYM 0, DPM/RPM of the year) run by `solver::run`.
+        // cover, rate factor, input / 12, FYM 0, DPM/RPM of the year) run by `solver::run`,
+        // the input of each year computed chain by chain as METHOD.md section 4 has it.
         let table = ClassTable::default();
-        let area = TestArea::new(11);
+        let mut area = TestArea::new(11);
+        // two years of a class without a coefficient: no input, then a restart from Ceq
+        area.classes[3][5] = 7;
+        area.classes[3][6] = 7;
         let pixels = area.pixels();
         let opts = options(false);
         let jobs: Vec<ChainJob> = pixels
@@ -1968,31 +1973,59 @@ mod tests {
         let mut start = 0;
         while start < jobs.len() {
             let (st, js, w) = (&mut lanes[start..], &jobs[start..], &warmup[start..]);
-            start += warm_up::<16>(st, js, &pixels, w, &mut buffers);
+            start += warm_up::<16>(&table, st, js, &pixels, w, &mut buffers, &mut outs);
         }
+        let mut restarts = 0;
         for (j, (job, state)) in jobs.iter().zip(&states).enumerate() {
             let (px, p) = (&pixels[job.pixel], &job.perturb);
             let mut columns: [Vec<f64>; 8] = Default::default();
-            let cin = &outs[job.pixel].chains[job.run];
-            assert!(cin.cin_mean > 0.0);
-            for (y, year) in warmup[j].years.iter().enumerate() {
+            let ceq = outs[job.pixel].chains[job.run].ceq;
+            let npp_reference = p.npp_reference * table.coef[px.spinup_class as usize];
+            let (mut input, mut sum, mut previous) = (0.0, 0.0, None);
+            for y in 0..px.warmup_class.len() {
                 let (t, pr, e) = (
                     px.warmup_temperature.year(y),
                     px.warmup_precipitation.year(y),
                     px.warmup_pet.year(y),
                 );
-                let plant = year.plant;
+                let class = px.warmup_class[y];
+                let coef = table.coef[class as usize];
+                if coef.is_nan() {
+                    input = 0.0;
+                    previous = None;
+                    restarts += 1;
+                } else {
+                    let t_mean = (0..12).map(|m| t[m] * p.temperature).sum::<f64>() / 12.0;
+                    let p_sum = (0..12).map(|m| pr[m] * p.precipitation).sum::<f64>();
+                    let npp = fao::miami_npp(t_mean, p_sum) * coef;
+                    input = match previous {
+                        None => ceq * npp / npp_reference,
+                        Some((input, previous_npp)) => input * npp / previous_npp,
+                    };
+                    previous = Some((input, npp));
+                }
+                sum += input;
                 for m in 0..12 {
                     columns[0].push(t[m] * p.temperature);
                     columns[1].push(pr[m] * p.precipitation);
                     columns[2].push(e[m]);
                     columns[3].push(px.warmup_cover[m]);
-                    columns[4].push(year.rate_factor);
-                    columns[5].push(plant);
+                    columns[4].push(table.paddy[class as usize]);
+                    columns[5].push(input / 12.0);
                     columns[6].push(0.0);
                     columns[7].push(px.warmup_dpm_rpm[y]);
                 }
             }
+            let chain = &outs[job.pixel].chains[job.run];
+            assert!(chain.cin_mean > 0.0);
+            assert_eq!(chain.cin_t0.to_bits(), input.to_bits(), "chain {j}");
+            assert_eq!(
+                chain.cin_mean.to_bits(),
+                (sum / 20.0).to_bits(),
+                "chain {j}"
+            );
+            let flagged = outs[job.pixel].flags & flags::CLASS_WITHOUT_COEFFICIENT != 0;
+            assert_eq!(flagged, job.pixel == 3, "chain {j}");
             let (mut pools, mut tsmd) = (state.pools, state.tsmd);
             let series = solver::ForcingSeries::from_columns(&columns);
             let mut buf = solver::RunBuffers::default();
@@ -2010,6 +2043,10 @@ mod tests {
                 "chain {j}"
             );
         }
+        assert_eq!(
+            restarts, 6,
+            "pixel 3's two years without a coefficient, 3 chains"
+        );
     }
 
     #[test]

@@ -518,14 +518,17 @@ pub struct LaneForcing<const L: usize> {
 
 /// One year of the lanes of a [`LaneForcing`] filled directly ([`LaneForcing::set_year`]):
 /// the values [`LaneForcing`] would derive from a [`ForcingSeries`], with the same bits.
+/// Month-major (`temperature[m][l]`: month `m` of lane `l`), the layout of [`LaneForcing`],
+/// so that [`LaneForcing::set_year`] copies whole vectors of lanes (a transposition there,
+/// 576 scalar moves a year, was ~15 % of a batch of chains).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneYear<const L: usize> {
-    /// Temperature of each lane's months, degrees C.
-    pub temperature: [[f64; 12]; L],
+    /// Temperature of each month of the lanes, degrees C.
+    pub temperature: [[f64; L]; 12],
     /// Precipitation - evaporation coefficient x evaporation, mm.
-    pub water_balance: [[f64; 12]; L],
+    pub water_balance: [[f64; L]; 12],
     /// Cover factor.
-    pub cover: [[f64; 12]; L],
+    pub cover: [[f64; L]; 12],
     /// Rate factor of the year.
     pub rate_factor: [f64; L],
     /// Carbon added at the end of every month of the year, t C/ha: plant to DPM, plant to
@@ -537,9 +540,9 @@ pub struct LaneYear<const L: usize> {
 impl<const L: usize> Default for LaneYear<L> {
     fn default() -> Self {
         LaneYear {
-            temperature: [[0.0; 12]; L],
-            water_balance: [[0.0; 12]; L],
-            cover: [[0.0; 12]; L],
+            temperature: [[0.0; L]; 12],
+            water_balance: [[0.0; L]; 12],
+            cover: [[0.0; L]; 12],
             rate_factor: [0.0; L],
             inputs: [[0.0; L]; 5],
         }
@@ -558,14 +561,11 @@ impl<const L: usize> LaneForcing<L> {
     /// Months `12 y .. 12 y + 12` of every lane (within [`LaneForcing::prepare`]'s months),
     /// written month by month, all lanes of a quantity side by side.
     #[inline(always)]
-    #[allow(clippy::needless_range_loop)] // a transposition: lane l of three quantities
     pub fn set_year(&mut self, y: usize, v: &LaneYear<L>) {
         for (m, LaneMonth(f)) in self.months[12 * y..12 * y + 12].iter_mut().enumerate() {
-            for l in 0..L {
-                f[TEMPERATURE][l] = v.temperature[l][m];
-                f[WATER_BALANCE][l] = v.water_balance[l][m];
-                f[COVER][l] = v.cover[l][m];
-            }
+            f[TEMPERATURE] = v.temperature[m];
+            f[WATER_BALANCE] = v.water_balance[m];
+            f[COVER] = v.cover[m];
             f[RATE_FACTOR] = v.rate_factor;
             for (k, input) in v.inputs.iter().enumerate() {
                 f[INPUTS + k] = *input;
