@@ -720,7 +720,8 @@ fn forward_year(table: &ClassTable, px: &PixelInput<'_>, p: &Perturbation) -> [M
 /// What [`equilibrium::equilibrium_inputs`] gives: annual input, pools, deficit, periodic.
 type Equilibrium = (f64, Pools, f64, bool);
 
-/// Spin-up (Rothamsted mode) of one chain and its warm-up forcing (into `warmup`).
+/// Spin-up (Rothamsted mode) of one chain, and what its warm-up takes (into `warmup`; the
+/// warm-up itself runs in lanes with other chains: [`warm_up`]).
 /// `equilibrium`: the chain's [`equilibrium::equilibrium_inputs`] when computed already (in
 /// lanes with other chains).
 #[allow(clippy::too_many_arguments)]
@@ -979,9 +980,9 @@ fn equilibria_of<const L: usize>(
 /// written straight into the kernel's month-major lanes. Lanes beyond the chains repeat the
 /// first one. Returns the chains done.
 ///
-/// The lanes are the inner loop so that the chains' years, each a serial chain of sums,
-/// exponentials and divisions, overlap in the CPU (one chain's 20 years after another's left
-/// the CPU waiting on their latency: ~15 % of a batch).
+/// The lanes are the inner loop: the chains' years (each a serial chain of sums, exponentials
+/// and divisions) are independent of each other, so they overlap in the CPU, and each year's
+/// series are read once for both the NPP and the forcing.
 fn warm_up<const L: usize>(
     table: &ClassTable,
     states: &mut [ChainState],

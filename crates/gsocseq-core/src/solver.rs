@@ -519,8 +519,7 @@ pub struct LaneForcing<const L: usize> {
 /// One year of the lanes of a [`LaneForcing`] filled directly ([`LaneForcing::set_year`]):
 /// the values [`LaneForcing`] would derive from a [`ForcingSeries`], with the same bits.
 /// Month-major (`temperature[m][l]`: month `m` of lane `l`), the layout of [`LaneForcing`],
-/// so that [`LaneForcing::set_year`] copies whole vectors of lanes (a transposition there,
-/// 576 scalar moves a year, was ~15 % of a batch of chains).
+/// so that [`LaneForcing::set_year`] copies whole vectors of lanes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneYear<const L: usize> {
     /// Temperature of each month of the lanes, degrees C.
