@@ -90,9 +90,9 @@ class Plan:
 
     ``defer_fingerprint``: where there is no earlier checkpoint to resume (a new output folder),
     the inputs are hashed on a thread of their own while the blocks compute (a run's own
-    process only: other processes, Dask workers, trust the manifest's fingerprint) and
-    recorded by :meth:`settle_fingerprint`; until then the manifest has none, so a run killed
-    before that starts over."""
+    process only: other processes, Dask workers, trust the manifest's fingerprint) and the
+    fingerprint is written into the manifest when known (:meth:`settle_fingerprint` waits for
+    it); until then the manifest has none, so a run killed before that starts over."""
 
     def __init__(self, config: Config, defer_fingerprint: bool = False) -> None:
         self.config = config
