@@ -67,6 +67,25 @@ def test_tiles_then_assemble_equal_the_plain_run(tmp_path):
     same(layers(tmp_path / "plain"), layers(tmp_path / "tiled"))
 
 
+def test_assembly_replaces_truncated_temporaries_of_a_killed_run(tmp_path):
+    # A run killed while writing its layers leaves truncated hidden temporaries (a TIFF header
+    # pointing past the end of the file); assembling again must replace them, not fail on them.
+    cfg = make_area(tmp_path / "in", rows=20, cols=18, seed=26)
+    plain = write_toml(cfg, tmp_path / "plain.toml", tmp_path / "plain")
+    killed = write_toml(cfg, tmp_path / "killed.toml", tmp_path / "killed")
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(plain), "-q"]).exit_code == 0
+    assert runner.invoke(main, ["run", str(killed), "--tile", "1/1", "-q"]).exit_code == 0
+    names = [p.name for p in (tmp_path / "plain").glob("*.tif")]
+    for name in names:
+        for tmp in (f".{name}.part.tif", f".{name}.cog.part.tif"):
+            (tmp_path / "killed" / tmp).write_bytes(b"II*\x00\x08\x00\x00\x00")
+    res = runner.invoke(main, ["assemble", str(killed), "-q"])
+    assert res.exit_code == 0, res.output
+    same(layers(tmp_path / "plain"), layers(tmp_path / "killed"))
+    assert not [p for p in (tmp_path / "killed").iterdir() if ".part" in p.name]
+
+
 def test_dask_local_cluster_equals_the_plain_run(tmp_path):
     cfg = make_area(tmp_path / "in", rows=33, cols=40, seed=22)
     cfg["run"]["block_size"] = 16

@@ -398,6 +398,9 @@ class LayerWriter:
                     profile = dict(
                         base, dtype="float32", nodata=NODATA, count=layer.bands, predictor=3
                     )
+                # a run killed while writing leaves a truncated temporary, which GDAL cannot
+                # open to replace it: removed first
+                tmp.unlink(missing_ok=True)
                 ds = rasterio.open(tmp, "w", **profile)
                 if layer is None:
                     ds.set_band_description(
@@ -450,6 +453,7 @@ class LayerWriter:
         def convert(key: str) -> Path:
             tmp, target = self.tmp[key], self.targets[key]
             cog = target.with_name(f".{target.name}.cog.part.tif")
+            cog.unlink(missing_ok=True)  # (as above)
             rasterio.shutil.copy(
                 tmp,
                 cog,
