@@ -97,7 +97,6 @@ class Plan:
     def __init__(self, config: Config, defer_fingerprint: bool = False) -> None:
         self.config = config
         self._fingerprint: Optional[Future] = None
-        self._defer = defer_fingerprint
         self.scenarios, _, self.uncertain = scenario_table(config)
         self.inputs = Inputs(config)
         try:
@@ -111,18 +110,18 @@ class Plan:
             self.outputs = [layer.file_name(self.prefix) for layer in self.layers]
             self.outputs += [f"{self.prefix}_GSOCseq_LandUse.tif", self.summary_path.name]
             self.checkpoint = Checkpoint(self.out_dir, self.prefix)
-            self.complete = self._open_checkpoint()
+            self.complete = self._open_checkpoint(defer_fingerprint)
         except BaseException:
             self.inputs.close()
             raise
 
-    def _open_checkpoint(self) -> bool:
+    def _open_checkpoint(self, defer_fingerprint: bool) -> bool:
         cp = self.checkpoint
         manifest = cp.load_manifest()
         cache = manifest.get("hash_cache", {})
         owned = set(manifest.get("outputs", []))
         # nothing to resume (no manifest), so nothing waits for the hashes
-        defer = self._defer and not manifest
+        defer = defer_fingerprint and not manifest
         fingerprint = None if defer else cp.fingerprint(self.config, cache)
         if fingerprint is not None and manifest.get("fingerprint") == fingerprint:
             if manifest.get("complete") and all((self.out_dir / o).exists() for o in self.outputs):

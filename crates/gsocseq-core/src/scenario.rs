@@ -1016,8 +1016,8 @@ fn warm_up<const L: usize>(
         );
     }
     // the plant input of each lane: restarted from the equilibrium input after a year
-    // without a coefficient (and in the first year), else scaled by the NPP of the year
-    let mut previous_input = [f64::NAN; L];
+    // without a coefficient (and in the first year), else last year's scaled by the NPP of
+    // the year over last year's
     let mut previous_npp = [f64::NAN; L];
     let mut restart = [true; L];
     let mut input = [0.0; L];
@@ -1051,11 +1051,10 @@ fn warm_up<const L: usize>(
                 input[l] = if restart[l] {
                     w.ceq * npp / w.npp_reference
                 } else {
-                    previous_input[l] * npp / previous_npp[l]
+                    input[l] * npp / previous_npp[l]
                 };
                 restart[l] = false;
                 previous_npp[l] = npp;
-                previous_input[l] = input[l];
             }
             input_sum[l] += input[l];
             // the bits of `LaneForcing::load` on the monthly columns: the plant input split
