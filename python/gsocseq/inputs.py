@@ -671,11 +671,3 @@ def apply_checks(
             )
         counts[f"invalid:{name}"] += int(problem.sum())
     return ~(all_nan | problem)
-
-
-def first_with_coefficients(lu: np.ndarray) -> np.ndarray:
-    """Class of the first warm-up year whose class has coefficients, per pixel (n, Y) -> (n,)."""
-    _, coef, _, _ = classes.lookup_tables()
-    has = ~np.isnan(coef[lu.astype(np.intp)])
-    first = np.argmax(has, axis=1)
-    return lu[np.arange(lu.shape[0]), first]
