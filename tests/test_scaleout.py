@@ -151,7 +151,12 @@ def test_changed_input_invalidates_the_checkpoint(tmp_path):
         before = ds.read()
     with rasterio.open(cfg["inputs"]["soc"], "r+") as ds:
         ds.write(ds.read() * 1.1)
-    assert runner.invoke(main, ["run", str(toml), "-q"]).exit_code == 0
+    # the folder holds the run of the earlier inputs: refused, named, nothing touched
+    res = runner.invoke(main, ["run", str(toml), "-q"])
+    assert res.exit_code == 2 and "input soc changed" in res.output, res.output
+    with rasterio.open(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif") as ds:
+        assert np.array_equal(before, ds.read())
+    assert runner.invoke(main, ["run", str(toml), "-q", "--overwrite"]).exit_code == 0
     with rasterio.open(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif") as ds:
         after = ds.read()
     assert not np.array_equal(before, after)
@@ -175,6 +180,7 @@ def test_fingerprint_hashed_while_blocks_compute_is_the_one_of_a_resume(tmp_path
     # A new output folder: the inputs are hashed while the blocks compute. The manifest then
     # holds the fingerprint a resumed run computes before anything else, so running again does
     # nothing; a manifest without it (killed before the hashes were done) starts over.
+    from gsocseq.checkpoint import config_fingerprint, fingerprint, input_hashes
     from gsocseq.config import load
     from gsocseq.pipeline import Plan
 
@@ -184,12 +190,13 @@ def test_fingerprint_hashed_while_blocks_compute_is_the_one_of_a_resume(tmp_path
     manifest_path = tmp_path / "out" / ".gsocseq-TST" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     assert manifest["complete"] and manifest["fingerprint"]
-    inputs = {v["path"] if isinstance(v, dict) else v for v in cfg["inputs"].values()}
-    assert set(manifest["hash_cache"]) == {str(Path(p).resolve()) for p in inputs}
+    assert set(manifest["input_hashes"]) == set(cfg["inputs"])
     config = load(toml)
     with Plan(config) as plan:  # hashes first, as a resume does
         assert plan.complete
-        assert plan.checkpoint.fingerprint(config, {}) == manifest["fingerprint"]
+        assert fingerprint(config_fingerprint(config), input_hashes(config)) == (
+            manifest["fingerprint"]
+        )
     ref = layers(tmp_path / "out")
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.tif")}
     run(toml)  # nothing to do

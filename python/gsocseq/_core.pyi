@@ -22,6 +22,9 @@ __all__ = [
 ]
 __version__: str
 
+def max_threads() -> int:
+    """The most threads a call uses on this machine (4 per core; larger requests are capped)."""
+
 _F64 = npt.NDArray[np.float64]
 #: a monthly series argument of ``simulate``: (n, months) float64, or an object with the
 #: attributes of ``gsocseq.inputs.WindowBands`` (raw, pixels, nodata, scale, offset, round_f32)

@@ -2,11 +2,13 @@
 
 Every block's results are saved as one file in ``{output}/.gsocseq-{name}/blocks/`` under a
 temporary name and renamed when complete, so a block file either exists whole or not at all.
-The manifest records the fingerprint of the run (configuration, input contents, version) and
-the outputs the run owns. A run killed at any point is resumed by running it again: blocks
+The manifest records the fingerprint of the run (configuration, the BLAKE3 of every input's
+contents, version; never file sizes and times alone) and the outputs the run owns; every block
+file carries the digest of its contents, checked when it is read back (a block damaged by a
+storage fault is computed again). A run killed at any point is resumed by running it again: blocks
 already done are skipped, and the layers are assembled from the block files in a fixed order,
 so the outputs are bit-identical to an uninterrupted run. A changed input or configuration
-changes the fingerprint and starts over.
+changes the fingerprint: the folder is then refused unless ``--overwrite`` is given.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import json
 import mmap
 import os
 import shutil
+import threading
+import zipfile
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,10 +29,6 @@ import numpy as np
 
 from gsocseq import __version__
 from gsocseq.config import Config
-
-#: the content hash of the inputs (recorded with each cached hash: another one is not reused)
-HASH_ALGORITHM = "blake3"
-
 
 #: a file is hashed through a memory map this many bytes at a time
 HASH_WINDOW = 64 << 20
@@ -57,36 +58,17 @@ def _digest(path: Path, threads: int = 0) -> str:
     return h.hexdigest()
 
 
-def file_hashes(paths: list[Path], cache: dict[str, Any], threads: int = 0) -> list[str]:
-    """Content hash of each file (BLAKE3 of its contents and size, on ``threads`` threads, 0
-    for every core). A file's hash is reused from ``cache`` while its size and mtime are
-    unchanged."""
-    out: list[str] = []
-    for path in paths:
-        st = path.stat()
-        known = cache.get(str(path))
-        if (
-            known
-            and known.get("algorithm") == HASH_ALGORITHM
-            and known["size"] == st.st_size
-            and known["mtime_ns"] == st.st_mtime_ns
-        ):
-            out.append(str(known["hash"]))
-            continue
-        digest = f"{st.st_size}:{_digest(path, threads)}"
-        cache[str(path)] = {
-            "algorithm": HASH_ALGORITHM,
-            "size": st.st_size,
-            "mtime_ns": st.st_mtime_ns,
-            "hash": digest,
-        }
-        out.append(digest)
-    return out
+def file_hashes(paths: list[Path], threads: int = 0) -> list[str]:
+    """Content hash of each file: its size and the BLAKE3 of its contents, on ``threads``
+    threads (0 for every core). Always of the contents: a file rewritten with its size and
+    modification time restored is seen as changed."""
+    return [f"{path.stat().st_size}:{_digest(path, threads)}" for path in paths]
 
 
-def file_hash(path: Path, cache: dict[str, Any]) -> str:
-    """Content hash of one file (see :func:`file_hashes`)."""
-    return file_hashes([path], cache)[0]
+def input_hashes(config: Config, threads: int = 0) -> dict[str, str]:
+    """Content hash of every input of ``config``, by its ``[inputs]`` key."""
+    keys = sorted(config.inputs)
+    return dict(zip(keys, file_hashes([config.inputs[k].path for k in keys], threads)))
 
 
 def _jsonable(value: Any) -> Any:
@@ -117,6 +99,39 @@ def config_fingerprint(config: Config) -> dict[str, Any]:
     )
 
 
+def fingerprint(configuration: dict[str, Any], hashes: dict[str, str]) -> str:
+    """The fingerprint of a run: its :func:`config_fingerprint` and its inputs' contents."""
+    data = dict(configuration, input_hashes=hashes)
+    return blake3.blake3(json.dumps(data, sort_keys=True).encode()).hexdigest()[:40]
+
+
+def changes(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """What differs between two :func:`config_fingerprint` mappings, as 'key: a -> b'."""
+    out: list[str] = []
+    for key in sorted(set(before) | set(now)):
+        a, b = before.get(key), now.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changes(a, b, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}: {json.dumps(a)} -> {json.dumps(b)}")
+    return out
+
+
+class CorruptBlock(Exception):
+    """A block checkpoint that cannot be read back as it was written."""
+
+
+def _payload_digest(arrays: dict[str, np.ndarray]) -> bytes:
+    h = blake3.blake3()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}:{a.dtype.str}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest().encode()
+
+
 class Checkpoint:
     """The checkpoint folder of one run."""
 
@@ -126,24 +141,23 @@ class Checkpoint:
         self.manifest_path = self.folder / "manifest.json"
 
     def load_manifest(self) -> dict[str, Any]:
+        """The manifest; empty if there is none or it cannot be read (a storage fault: the
+        blocks it describes cannot be trusted either)."""
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
             return {}
+        return data if isinstance(data, dict) else {}
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = self.manifest_path.with_name(f".manifest.{os.getpid()}.part")
-        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        os.replace(tmp, self.manifest_path)
-
-    def fingerprint(self, config: Config, hash_cache: dict[str, Any], threads: int = 0) -> str:
-        data = config_fingerprint(config)
-        keys = sorted(config.inputs)
-        hashes = file_hashes([config.inputs[k].path for k in keys], hash_cache, threads)
-        data["input_hashes"] = dict(zip(keys, hashes))
-        text = json.dumps(data, sort_keys=True)
-        return blake3.blake3(text.encode()).hexdigest()[:40]
+        try:
+            tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+            os.replace(tmp, self.manifest_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def reset(self) -> None:
         shutil.rmtree(self.blocks, ignore_errors=True)
@@ -156,22 +170,58 @@ class Checkpoint:
         return self.block_path(index).exists()
 
     def save_block(self, index: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Write a block's results whole, or not at all."""
+        """Write a block's results whole, or not at all (a temporary renamed when complete;
+        with the digest of its contents, checked when read back)."""
         self.blocks.mkdir(parents=True, exist_ok=True)
         path = self.block_path(index)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.part.npz")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.part.npz")
         payload = dict(arrays)
         payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        np.savez(tmp, **payload)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        payload["__digest__"] = np.frombuffer(_payload_digest(payload), dtype=np.uint8)
+        try:
+            np.savez(tmp, **payload)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def load_block(self, index: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        with np.load(self.block_path(index)) as z:
-            arrays = {k: z[k] for k in z.files if k != "__meta__"}
-            meta = json.loads(bytes(z["__meta__"]).decode())
-        return arrays, meta
+        """A block's arrays and meta; :class:`CorruptBlock` if the file is not what was
+        written (truncated, altered, not a block)."""
+        path = self.block_path(index)
+        try:
+            with np.load(path) as z:
+                payload = {k: z[k] for k in z.files}
+            digest = bytes(payload.pop("__digest__"))
+            meta = json.loads(bytes(payload["__meta__"]).decode())
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            raise CorruptBlock(f"{path}: cannot be read back ({exc})") from None
+        if digest != _payload_digest(payload):
+            raise CorruptBlock(f"{path}: its contents differ from what was written")
+        del payload["__meta__"]
+        return payload, meta
+
+    def verify(self, indices: Iterable[int]) -> list[int]:
+        """Remove the block files of ``indices`` that are corrupt; return their indices (they
+        are computed again)."""
+        bad: list[int] = []
+        for i in indices:
+            if not self.done(i):
+                continue
+            try:
+                self.load_block(i)
+            except CorruptBlock:
+                self.block_path(i).unlink(missing_ok=True)
+                bad.append(i)
+        return bad
+
+    def done_count(self, count: int) -> int:
+        """How many of the ``count`` blocks have a checkpoint."""
+        return sum(1 for i in range(count) if self.done(i))
 
     def remove_blocks(self) -> None:
         shutil.rmtree(self.blocks, ignore_errors=True)

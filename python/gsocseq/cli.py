@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import click
 
@@ -15,9 +18,57 @@ from gsocseq.rasters import InputError
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or report.")
 
 
+wait_option = click.option(
+    "--wait",
+    is_flag=True,
+    help="If another process is using the output folder, wait for it instead of stopping.",
+)
+
+
 def _fail(exc: Exception) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(2)
+
+
+def _notify(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM (batch schedulers, ``timeout``; SIGBREAK on Windows) stops a command as Ctrl-C
+    does: the run removes its temporaries and says what it kept; exit 128 + the signal's
+    number (130 for Ctrl-C, 143 for SIGTERM)."""
+    from gsocseq.pipeline import Interrupted, RunInterrupted
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    caught = [getattr(signal, name) for name in ("SIGTERM", "SIGBREAK") if hasattr(signal, name)]
+    before = {sig: signal.signal(sig, stop) for sig in caught}
+    try:
+        yield
+    except RunInterrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
+        click.echo("interrupted: nothing computed yet", err=True)
+        sys.exit(128 + signum)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def _check_threads(threads: Optional[int]) -> None:
+    from gsocseq._core import max_threads
+
+    if threads and threads > max_threads():
+        click.echo(
+            f"warning: --threads {threads}: more than {max_threads()} (4 per core of this "
+            f"machine) would only wait on each other; using {max_threads()}",
+            err=True,
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +94,7 @@ def main() -> None:
     "--scheduler",
     help="Run the blocks on Dask: local:N (N worker processes) or a scheduler address.",
 )
+@wait_option
 @quiet_option
 def run_command(
     config: Path,
@@ -53,14 +105,18 @@ def run_command(
     block_size: Optional[int],
     tile: Optional[str],
     scheduler: Optional[str],
+    wait: bool,
     quiet: bool,
 ) -> None:
     """Run spin-up, warm-up and forward scenarios on the rasters of CONFIG (TOML).
 
-    Running a finished run again does nothing; an interrupted run continues where it stopped.
+    Running a finished run again does nothing; an interrupted run (Ctrl-C, SIGTERM, a full
+    disk) continues where it stopped. One run at a time uses an output folder; a folder
+    holding a run of another configuration or other inputs is refused without --overwrite.
     """
     from gsocseq.pipeline import run
 
+    _check_threads(threads)
     overrides: dict[str, Any] = {
         "threads": threads,
         "block_size": block_size,
@@ -74,9 +130,13 @@ def run_command(
     if overwrite:
         overrides["overwrite"] = True
     try:
-        summary = _with_progress(
-            lambda progress: run(config, quiet=quiet, progress=progress, **overrides), quiet
-        )
+        with _stopped_by_signals():
+            summary = _with_progress(
+                lambda progress: run(
+                    config, quiet=quiet, progress=progress, wait=wait, notify=_notify, **overrides
+                ),
+                quiet,
+            )
     except (ConfigError, InputError) as exc:
         _fail(exc)
         return
@@ -92,13 +152,17 @@ def run_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (overrides [run] output).",
 )
+@wait_option
 @quiet_option
-def assemble_command(config: Path, output: Optional[Path], quiet: bool) -> None:
+def assemble_command(config: Path, output: Optional[Path], wait: bool, quiet: bool) -> None:
     """Build the layers of CONFIG once every tile (gsocseq run --tile i/N) is computed."""
     from gsocseq.pipeline import assemble_run
 
     try:
-        summary = assemble_run(config, output=output.resolve() if output else None)
+        with _stopped_by_signals():
+            summary = assemble_run(
+                config, output=output.resolve() if output else None, wait=wait, notify=_notify
+            )
     except (ConfigError, InputError) as exc:
         _fail(exc)
         return
@@ -106,16 +170,23 @@ def assemble_command(config: Path, output: Optional[Path], quiet: bool) -> None:
         _report(summary)
 
 
-def _with_progress(job: Any, quiet: bool) -> Any:
+def _with_progress(job: Callable[[Any], Any], quiet: bool) -> Any:
     if quiet:
         return job(None)
     bar = click.progressbar(length=1, label="gsocseq", file=sys.stderr, show_eta=True)
+    base: Optional[int] = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal base
+        if base is None:  # the first call: blocks done before (a resumed run)
+            base = done
+            if done:
+                click.echo(f"resuming: {done} of {total} blocks done", err=True)
+            # the bar (and its ETA) over the blocks still to compute
+            bar.length = max(total - done, 1)
+        bar.update(done - base - bar.pos)
+
     with bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-
         return job(progress)
 
 
@@ -157,13 +228,26 @@ def validate_command(config: Path, quiet: bool) -> None:
 def demo_command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
     """Generate a synthetic area into OUTDIR/inputs and run the full chain into OUTDIR."""
     from gsocseq.demo import generate_inputs
+    from gsocseq.folder import FolderLock, OutputError
     from gsocseq.pipeline import run
 
     try:
-        config = generate_inputs(outdir, seed=seed)
-        summary = _with_progress(
-            lambda progress: run(config, quiet=quiet, progress=progress, overwrite=overwrite), quiet
-        )
+        with _stopped_by_signals():
+            existing = outdir / "inputs" / "gsocseq.toml"
+            if existing.exists() and not overwrite:
+                raise OutputError(
+                    f"{outdir}: holds a demo already ({existing}); use --overwrite to replace "
+                    "it, or choose another folder"
+                )
+            outdir.mkdir(parents=True, exist_ok=True)
+            with FolderLock(outdir, what="demo"):  # the inputs too are this process's
+                config = generate_inputs(outdir, seed=seed)
+                summary = _with_progress(
+                    lambda progress: run(
+                        config, quiet=quiet, progress=progress, overwrite=overwrite
+                    ),
+                    quiet,
+                )
     except (ConfigError, InputError) as exc:
         _fail(exc)
         return

@@ -23,15 +23,16 @@ if TYPE_CHECKING:  # pragma: no cover
 _PLANS: dict[str, Any] = {}
 
 
-def _block_task(config: Config, index: int) -> int:
-    """Worker side: compute one block (the opened inputs are kept per worker process)."""
+def _block_task(config: Config, index: int, fingerprint: str) -> int:
+    """Worker side: compute one block (the opened inputs are kept per worker process). The
+    client holds the output folder; the manifest must still be the one of its run."""
     from gsocseq.pipeline import Plan, compute_block
 
     _crash_for_tests(index)
-    key = repr(config)
+    key = repr((config, fingerprint))
     plan = _PLANS.get(key)
     if plan is None:
-        plan = Plan(config)
+        plan = Plan(config, mode="worker", fingerprint=fingerprint)
         _PLANS.clear()
         _PLANS[key] = plan
     if not plan.checkpoint.done(index):
@@ -92,10 +93,13 @@ def compute_on_dask(
     """Compute the blocks ``todo`` of ``plan`` on a Dask cluster."""
     from dask.distributed import as_completed
 
+    fingerprint = plan.checkpoint.load_manifest().get("fingerprint")
     client = _client(scheduler)
     try:
         futures = [
-            client.submit(_block_task, config, i, key=f"gsocseq-block-{i}", pure=False, retries=3)
+            client.submit(
+                _block_task, config, i, fingerprint, key=f"gsocseq-block-{i}", pure=False, retries=3
+            )
             for i in todo
         ]
         total = len(plan.windows)

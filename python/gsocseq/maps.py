@@ -7,17 +7,21 @@ written: no layer is derived from another float32 layer.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
 import rasterio.shutil
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from gsocseq.config import Config
@@ -349,6 +353,48 @@ def _temporary_compression() -> dict[str, object]:
     return {"compress": "zstd", "zstd_level": 1} if zstd else {"compress": "deflate"}
 
 
+@contextmanager
+def _gdal_writes(path: Path) -> Iterator[None]:
+    """GDAL's errors while writing ``path`` as the OSError of a failed write (GDAL reports a
+    full disk as its own error, not the system's)."""
+    try:
+        yield
+    except (CPLE_BaseError, RasterioError) as exc:
+        raise OSError(errno.EIO, f"GDAL: {exc}", str(path)) from None
+
+
+def check_written(path: Path) -> None:
+    """Raise OSError (EIO) unless every tile of the GeoTIFF ``path`` (every band, every
+    overview) lies inside the file: a write that failed without an error (GDAL reports some
+    failures of a full disk only on stderr; a tile never written reads as nodata) is found
+    here, before the file gets its final name. The file is synced to disk first (a full disk
+    may show only then)."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+        size = os.fstat(f.fileno()).st_size
+    try:
+        with rasterio.open(path) as ds:
+            levels = len(ds.overviews(1))
+            interleaved = (ds.interleaving is None) or ds.interleaving.name != "BAND"
+            bands = [1] if interleaved else list(range(1, ds.count + 1))
+        for level in [None, *range(levels)]:
+            kw = {} if level is None else {"overview_level": level}
+            with rasterio.open(path, **kw) as ds:
+                for b in bands:
+                    for (row, col), _ in ds.block_windows(b):
+                        offset = ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=b)
+                        count = ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=b)
+                        if not offset or not count or int(offset) + int(count) > size:
+                            raise OSError(
+                                errno.EIO,
+                                f"incomplete after writing (tile {row},{col} of band {b} "
+                                "missing or past the end of the file)",
+                                str(path),
+                            )
+    except (CPLE_BaseError, RasterioError) as exc:
+        raise OSError(errno.EIO, f"unreadable after writing ({exc})", str(path)) from None
+
+
 class LayerWriter:
     """Writes each layer block by block to a tiled temporary GeoTIFF, then converts it to a
     Cloud Optimized GeoTIFF under a bounded GDAL cache and renames it into place."""
@@ -401,7 +447,8 @@ class LayerWriter:
                 # a run killed while writing leaves a truncated temporary, which GDAL cannot
                 # open to replace it: removed first
                 tmp.unlink(missing_ok=True)
-                ds = rasterio.open(tmp, "w", **profile)
+                with _gdal_writes(tmp):
+                    ds = rasterio.open(tmp, "w", **profile)
                 if layer is None:
                     ds.set_band_description(
                         1, "FAO land-use class of the forward runs (modelled pixels)"
@@ -437,32 +484,40 @@ class LayerWriter:
                 f32 = vv.astype(np.float32)
                 f32[~np.isfinite(vv)] = NODATA
                 block[:, rows, cols] = f32
-            ds.write(block, window=window)
+            with _gdal_writes(self.tmp[layer.key]):
+                ds.write(block, window=window)
         if "landuse" in self.handles:
-            self.handles["landuse"].write(land_use[None, :, :], window=window)
+            with _gdal_writes(self.tmp["landuse"]):
+                self.handles["landuse"].write(land_use[None, :, :], window=window)
 
     def finish(self) -> list[Path]:
         """Close the temporary files, convert them to COG and rename them into place.
 
         The conversions run side by side (each single-threaded, so that every COG is written
-        exactly as a sequential conversion writes it; GDAL releases the GIL)."""
-        for ds in self.handles.values():
-            ds.close()
-        self.handles.clear()
+        exactly as a sequential conversion writes it; GDAL releases the GIL). Each file is
+        checked whole (:func:`check_written`) before it is converted and before it is renamed:
+        a layer exists under its final name only when complete."""
+        for key, ds in list(self.handles.items()):
+            with _gdal_writes(self.tmp[key]):
+                ds.close()
+            del self.handles[key]
 
         def convert(key: str) -> Path:
             tmp, target = self.tmp[key], self.targets[key]
+            check_written(tmp)
             cog = target.with_name(f".{target.name}.cog.part.tif")
             cog.unlink(missing_ok=True)  # (as above)
-            rasterio.shutil.copy(
-                tmp,
-                cog,
-                driver="COG",
-                compress="DEFLATE",
-                predictor="2" if key == "landuse" else "3",
-                overview_resampling="nearest",
-                blocksize=512,
-            )
+            with _gdal_writes(cog):
+                rasterio.shutil.copy(
+                    tmp,
+                    cog,
+                    driver="COG",
+                    compress="DEFLATE",
+                    predictor="2" if key == "landuse" else "3",
+                    overview_resampling="nearest",
+                    blocksize=512,
+                )
+            check_written(cog)
             os.replace(cog, target)
             tmp.unlink()
             return target

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import time
 from collections import Counter
@@ -29,8 +30,16 @@ import rasterio
 from rasterio.windows import Window
 
 from gsocseq import __version__, maps, model
-from gsocseq.checkpoint import Checkpoint
+from gsocseq.checkpoint import (
+    Checkpoint,
+    CorruptBlock,
+    changes,
+    config_fingerprint,
+    fingerprint,
+    input_hashes,
+)
 from gsocseq.config import Config, ConfigError, load, with_options
+from gsocseq.folder import FolderLock, OutputError, check_names, remove_stale, write_errors
 from gsocseq.forward import scenario_table
 from gsocseq.inputs import Block, Inputs
 from gsocseq.rasters import InputError, windows
@@ -60,6 +69,30 @@ class RunSummary:
         return asdict(self)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A signal that stops a run as Ctrl-C does (the CLI raises it for SIGTERM)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = int(signum)
+
+
+class RunInterrupted(Interrupted):
+    """A run stopped by a signal, its temporaries removed: ``kept`` of ``total`` blocks are
+    kept, and running the same command again continues from them."""
+
+    def __init__(self, signum: int, kept: int, total: int) -> None:
+        super().__init__(signum)
+        self.kept = kept
+        self.total = total
+
+    def __str__(self) -> str:
+        return (
+            f"interrupted: {self.kept} of {self.total} blocks kept; run the same command "
+            "again to continue"
+        )
+
+
 def _prepare_output(config: Config) -> Path:
     out = config.run.output
     try:
@@ -85,22 +118,62 @@ def _json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+#: temporaries of this module's writers (a process that died without removing them leaves
+#: them; the exclusive holder of the folder removes them): {prefix} is the run name
+STALE = (
+    ".{prefix}_GSOCseq_*.part.tif",
+    ".{prefix}_GSOCseq_run.json.part",
+    ".gsocseq-{prefix}/.manifest.*.part",
+    ".gsocseq-{prefix}/blocks/.block_*.part.npz",
+)
+#: files of ``gsocseq report`` in ``{output}/report`` (a run replaced with --overwrite removes
+#: them: a report of the layers replaced would look valid)
+REPORT_FILES = ("report.html", "{prefix}_GSOCseq_statistics.csv", "{prefix}_GSOCseq_stac.json")
+
+
 class Plan:
-    """An opened run: configuration, inputs, layers, blocks and checkpoint.
+    """An opened run: configuration, inputs, layers, blocks and checkpoint; its output folder
+    held (:class:`~gsocseq.folder.FolderLock`) until :meth:`close`.
+
+    ``mode``: "run" (the folder held exclusively), "tile" (held shared: tiles of one run are
+    computed side by side), "assemble" (exclusive) or "worker" (a Dask worker of a run whose
+    client holds the folder: the manifest must have the ``fingerprint`` given, nothing else
+    is checked or changed).
+
+    A folder whose manifest has another fingerprint (configuration or input contents) is
+    refused (:class:`~gsocseq.folder.OutputError`) unless ``overwrite``: then the earlier run's
+    summary, layers and report are removed before anything is computed.
 
     ``defer_fingerprint``: where there is no earlier checkpoint to resume (a new output folder),
-    the inputs are hashed on a thread of their own while the blocks compute (a run's own
-    process only: other processes, Dask workers, trust the manifest's fingerprint) and the
-    fingerprint is written into the manifest when known (:meth:`settle_fingerprint` waits for
-    it); until then the manifest has none, so a run killed before that starts over."""
+    the inputs are hashed on a thread of their own while the blocks compute and the fingerprint
+    is written into the manifest when known (:meth:`settle_fingerprint` waits for it); until
+    then the manifest has none, so a run killed before that starts over."""
 
-    def __init__(self, config: Config, defer_fingerprint: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        defer_fingerprint: bool = False,
+        *,
+        mode: str = "run",
+        wait: bool = False,
+        notify: Optional[Callable[[str], None]] = None,
+        fingerprint: Optional[str] = None,
+    ) -> None:
         self.config = config
+        self.mode = mode
         self._fingerprint: Optional[Future] = None
+        self._lock: Optional[FolderLock] = None
+        self.notes: list[str] = []
+        self.resumed = 0
         self.scenarios, _, self.uncertain = scenario_table(config)
         self.inputs = Inputs(config)
         try:
             self.out_dir = _prepare_output(config)
+            if mode != "worker":
+                self._lock = FolderLock(
+                    self.out_dir, shared=mode == "tile", wait=wait, what=mode, notify=notify
+                )
+                self._lock.acquire()
             self.t0_year = 2000 + self.inputs.years
             self.layers = maps.layers(config, self.scenarios, self.t0_year)
             self.prefix = config.run.name
@@ -110,41 +183,92 @@ class Plan:
             self.outputs = [layer.file_name(self.prefix) for layer in self.layers]
             self.outputs += [f"{self.prefix}_GSOCseq_LandUse.tif", self.summary_path.name]
             self.checkpoint = Checkpoint(self.out_dir, self.prefix)
-            self.complete = self._open_checkpoint(defer_fingerprint)
+            if mode == "worker":
+                self.complete = False
+                if self.checkpoint.load_manifest().get("fingerprint") != fingerprint:
+                    raise OutputError(
+                        f"{self.checkpoint.folder}: the manifest is not the one of this run "
+                        "(another run took the folder)"
+                    )
+                return
+            self._check_names()
+            self._check_inputs_are_not_outputs()
+            if mode != "tile":  # the folder is this process's alone
+                remove_stale(self.out_dir, [p.format(prefix=self.prefix) for p in STALE])
+            with FolderLock(
+                self.checkpoint.folder.parent,
+                name=".gsocseq.manifest.lock",
+                wait=True,
+                what="manifest",
+            ):
+                self.complete = self._open_checkpoint(defer_fingerprint)
         except BaseException:
-            self.inputs.close()
+            self.close()
             raise
+
+    def _check_names(self) -> None:
+        longest = [f".{name}.cog.part.tif" for name in self.outputs]
+        longest.append(f".{self.summary_path.name}.part")
+        check_names(self.out_dir, longest, self.prefix)
+        check_names(self.out_dir, [self.checkpoint.folder.name], self.prefix)
+
+    def _check_inputs_are_not_outputs(self) -> None:
+        written = {os.path.normcase((self.out_dir / o).resolve()) for o in self.outputs}
+        inside = os.path.normcase(self.checkpoint.folder.resolve())
+        for key, spec in self.config.inputs.items():
+            path = os.path.normcase(Path(spec.path).resolve())
+            if path in written or path.startswith(inside + os.sep):
+                raise OutputError(
+                    f"{spec.path}: input {key} is an output of this run (run {self.prefix!r} "
+                    f"writes it in {self.out_dir}); copy it out of the folder, or write this run "
+                    "into another output folder (-o) or under another [run] name"
+                )
+
+    def need_bytes(self) -> int:
+        """Space the run needs at most in its folder, bytes: the layers (float32 and the int16
+        land use) twice (temporary and COG, uncompressed at worst) and the block checkpoints."""
+        m = self.inputs.master.dataset
+        per_pixel = 4 * sum(layer.bands for layer in self.layers) + 2
+        return 3 * m.width * m.height * per_pixel
 
     def _open_checkpoint(self, defer_fingerprint: bool) -> bool:
         cp = self.checkpoint
         manifest = cp.load_manifest()
-        cache = manifest.get("hash_cache", {})
+        configuration = config_fingerprint(self.config)
         owned = set(manifest.get("outputs", []))
         # nothing to resume (no manifest), so nothing waits for the hashes
-        defer = defer_fingerprint and not manifest
-        fingerprint = None if defer else cp.fingerprint(self.config, cache)
-        if fingerprint is not None and manifest.get("fingerprint") == fingerprint:
+        defer = defer_fingerprint and not manifest and self.mode == "run"
+        hashes = None if defer else input_hashes(self.config)
+        current = None if hashes is None else fingerprint(configuration, hashes)
+        if manifest and current is not None and manifest.get("fingerprint") == current:
             if manifest.get("complete") and all((self.out_dir / o).exists() for o in self.outputs):
                 return True
-            manifest["hash_cache"] = cache
-            cp.write_manifest(manifest)
+            if self.mode != "tile":
+                self.summary_path.unlink(missing_ok=True)  # written again, last
+            self.resumed = cp.done_count(len(self.windows))
             return False
-        if not self.config.run.overwrite:
+        if manifest:
+            self._refuse_or_clear(manifest, configuration, hashes or {})
+        elif not self.config.run.overwrite:
             foreign = [o for o in self.outputs if (self.out_dir / o).exists() and o not in owned]
             if foreign:
-                raise InputError(
-                    f"{self.out_dir / foreign[0]}: exists already and was not written by this run "
-                    f"({len(foreign)} such files); use --overwrite (or [run] overwrite = true) "
-                    "to replace them"
+                raise OutputError(
+                    f"{self.out_dir / foreign[0]}: exists already and was not written by this "
+                    f"run ({len(foreign)} such files); use --overwrite (or [run] overwrite = "
+                    "true) to replace them"
                 )
+        if self.mode == "assemble":  # nothing to assemble: the tiles come first
+            return False
+        self.summary_path.unlink(missing_ok=True)
         cp.write_manifest(
             {
-                "fingerprint": fingerprint,
+                "fingerprint": current,
+                "configuration": configuration,
+                "input_hashes": hashes,
                 "complete": False,
-                "outputs": sorted(owned | set(self.outputs)),
+                "outputs": sorted(set(self.outputs)),
                 "blocks": len(self.windows),
                 "version": __version__,
-                "hash_cache": cache,
             }
         )
         cp.reset()
@@ -152,16 +276,73 @@ class Plan:
 
             def record() -> None:
                 # on one thread: the blocks use the cores
-                cache: dict[str, Any] = {}
-                fingerprint = cp.fingerprint(self.config, cache, 1)
+                hashes = input_hashes(self.config, 1)
                 manifest = cp.load_manifest()
-                manifest.update(fingerprint=fingerprint, hash_cache=cache)
+                manifest.update(fingerprint=fingerprint(configuration, hashes), input_hashes=hashes)
                 cp.write_manifest(manifest)
 
             hashing = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-hash")
             self._fingerprint = hashing.submit(record)
             hashing.shutdown(wait=False)
         return False
+
+    def _refuse_or_clear(
+        self, manifest: dict[str, Any], configuration: dict[str, Any], hashes: dict[str, str]
+    ) -> None:
+        """The folder holds a run of another fingerprint: refused (nothing removed) unless
+        ``overwrite``, which removes that run's summary, layers and report."""
+        before = manifest.get("configuration")
+        known = manifest.get("fingerprint") is not None
+        if not known and before == configuration and not manifest.get("complete"):
+            return  # killed before its inputs were hashed: its blocks cannot be checked
+        what = changes(before or {}, configuration)
+        old = manifest.get("input_hashes") or {}
+        what += [
+            f"input {k} {'changed' if k in old else 'added'}"
+            for k in sorted(hashes)
+            if old.get(k) != hashes[k]
+        ]
+        what += [f"input {k} removed" for k in sorted(old) if k not in hashes]
+        if not what:
+            what = ["an earlier version of the manifest"]
+        done = self.checkpoint.done_count(int(manifest.get("blocks") or 0))
+        written = [o for o in manifest.get("outputs", []) if (self.out_dir / Path(o).name).exists()]
+        if self.mode == "run" and not (manifest.get("complete") or done or written):
+            return  # nothing of it to lose or to mix with (it stopped before its first block)
+        kind = (
+            "a finished run"
+            if manifest.get("complete")
+            else f"an unfinished run ({done} of {manifest.get('blocks')} blocks computed)"
+        )
+        if not self.config.run.overwrite or self.mode != "run":
+            fix = (
+                "use --overwrite to replace it, or choose another output folder (-o)"
+                if self.mode == "run"
+                else "compute every tile with one configuration and the same inputs, or "
+                "choose another output folder (-o)"
+            )
+            shown = "; ".join(what[:4]) + (f"; and {len(what) - 4} more" if len(what) > 4 else "")
+            raise OutputError(
+                f"{self.out_dir}: holds {kind} {self.prefix!r} of another configuration or "
+                f"other inputs ({shown}); {fix}"
+            )
+        # --overwrite: the earlier run goes, its summary first (the folder never looks finished)
+        self.summary_path.unlink(missing_ok=True)
+        for name in manifest.get("outputs", []):
+            (self.out_dir / Path(name).name).unlink(missing_ok=True)
+        report = self.out_dir / "report"
+        for name in REPORT_FILES:
+            (report / name.format(prefix=self.prefix)).unlink(missing_ok=True)
+        figures = report / "figures"
+        if figures.is_dir():
+            for png in figures.glob("*.png"):
+                png.unlink(missing_ok=True)
+        for folder in (figures, report):
+            try:
+                folder.rmdir()  # only when nothing else is in it
+            except OSError:
+                pass
+        self.notes.append(f"replaced {kind} of another configuration: " + "; ".join(what[:4]))
 
     def settle_fingerprint(self) -> None:
         """Wait until the fingerprint hashed meanwhile (``defer_fingerprint``) is in the
@@ -175,8 +356,27 @@ class Plan:
         chosen = range(len(self.windows)) if indices is None else indices
         return [i for i in chosen if not self.checkpoint.done(i)]
 
+    def verify(self, indices: Optional[Sequence[int]] = None) -> list[int]:
+        """Remove corrupt block checkpoints among ``indices`` (all by default), noting them:
+        they are computed again."""
+        chosen = range(len(self.windows)) if indices is None else indices
+        bad = self.checkpoint.verify(chosen)
+        for i in bad:
+            self.notes.append(f"block {i}: its checkpoint was damaged and was computed again")
+        self.resumed -= len(bad)
+        return bad
+
     def close(self) -> None:
+        if self._fingerprint is not None:
+            try:
+                self._fingerprint.result()
+            except Exception:  # pragma: no cover - the run reports its own error
+                pass
+            self._fingerprint = None
         self.inputs.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Plan:
         return self
@@ -245,7 +445,7 @@ def compute_blocks(
         return
     ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
     writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
-    with ahead, writes:
+    try:
         upcoming = ahead.submit(read_block, plan, todo[0])
         queued = assembly.written if assembly is not None else 0
         written: list[Future] = []
@@ -262,6 +462,10 @@ def compute_blocks(
                 progress()
         for done in written:
             done.result()
+    finally:
+        # stopped (a signal, an error): the writes not started are dropped, not waited for
+        ahead.shutdown(wait=True, cancel_futures=True)
+        writes.shutdown(wait=True, cancel_futures=True)
 
 
 class Assembly:
@@ -287,7 +491,11 @@ class Assembly:
         """Write block ``index`` (the next one in order) from its checkpoint."""
         assert index == self.written, "blocks are written in order"
         a = time.perf_counter()
-        arrays, meta = self.plan.checkpoint.load_block(index)
+        try:
+            arrays, meta = self.plan.checkpoint.load_block(index)
+        except CorruptBlock as exc:  # damaged since it was checked: the next run computes it
+            self.plan.checkpoint.block_path(index).unlink(missing_ok=True)
+            raise OutputError(f"{exc}; run the same command again to compute it anew") from None
         values = {k[len("layer") :]: v for k, v in arrays.items() if k.startswith("layer")}
         window = self.plan.windows[index]
         self.writer.write(window, arrays["rows"], arrays["cols"], values, arrays["land_use"])
@@ -326,7 +534,7 @@ def assemble(
         raise
     counts, flags, timings = assembly.counts, assembly.flags, assembly.timings
     cfg = plan.config
-    warnings = list(plan.inputs.warnings)
+    warnings = list(plan.inputs.warnings) + plan.notes
     for text, k in sorted(flags.items()):
         warnings.append(f"{k} pixels: {text}")
         counts[f"flag:{text}"] = k
@@ -403,17 +611,26 @@ def run(
     progress: Optional[Callable[[int, int], None]] = None,
     tile: Optional[str] = None,
     scheduler: Optional[str] = None,
+    wait: bool = False,
+    notify: Optional[Callable[[str], None]] = None,
     **overrides: Any,
 ) -> RunSummary:
     """Run the GSOCseq chain for a configuration (path, mapping or :class:`Config`).
 
     ``overrides`` change [run] options (e.g. ``threads=1``, ``qa_mask=False``). Returns the run
     summary, also written as ``{name}_GSOCseq_run.json`` in the output folder, last. Running a
-    finished run again with unchanged inputs and configuration does nothing; a run that was
-    interrupted continues where it stopped. ``tile="i/N"`` computes only tile i of N (then
-    :func:`assemble_run`); ``scheduler`` ("local:N" or a dask.distributed address) spreads the
-    blocks over a Dask cluster. Raises :class:`~gsocseq.config.ConfigError` or
-    :class:`~gsocseq.rasters.InputError` for bad configuration or input.
+    finished run again with unchanged inputs (by content) and configuration does nothing; a run
+    that was interrupted continues where it stopped; a folder holding a run of another
+    configuration or other inputs is refused unless ``overwrite=True``. ``tile="i/N"`` computes
+    only tile i of N (then :func:`assemble_run`); ``scheduler`` ("local:N" or a
+    dask.distributed address) spreads the blocks over a Dask cluster. The output folder is held
+    by one run at a time: ``wait`` waits for another holder to finish (``notify`` is told
+    once) instead of raising :class:`~gsocseq.folder.FolderInUse`. ``progress(done, total)``
+    is called once before the first block (``done`` > 0: a resumed run) and after each block.
+    Raises :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError` (and
+    its :class:`~gsocseq.folder.OutputError` for the folder: in use, names too long, a write
+    failure such as a full disk) for what the user can fix; :class:`RunInterrupted` when
+    stopped by Ctrl-C (or :class:`Interrupted`), temporaries removed.
     """
     started = time.perf_counter()
     cfg = load(config)
@@ -423,57 +640,107 @@ def run(
     scheduler = scheduler or cfg.run.scheduler
     if tile and scheduler:
         raise ConfigError("--tile and --scheduler exclude each other")
+    chosen_tile = parse_tile(tile) if tile else None
     local = not (tile or scheduler)
-    with rasterio.Env(**gdal_env()), Plan(cfg, defer_fingerprint=local) as plan:
+    mode = "tile" if tile else "run"
+    with (
+        rasterio.Env(**gdal_env()),
+        Plan(cfg, defer_fingerprint=local, mode=mode, wait=wait, notify=notify) as plan,
+    ):
         if plan.complete:
             return _existing_summary(plan)
-        chosen = tile_blocks(len(plan.windows), parse_tile(tile)) if tile else None
-        todo = plan.pending(chosen)
-        total = len(chosen) if chosen is not None else len(plan.windows)
-        done = total - len(todo)
-        assembly: Optional[Assembly] = None
-        if scheduler:
-            from gsocseq.distributed import compute_on_dask
-
-            compute_on_dask(cfg, plan, todo, scheduler, progress=progress)
-        else:
-
-            def one_more() -> None:
-                nonlocal done
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-
-            # the layers are written while the blocks compute (not for a tile of a run)
-            assembly = None if tile or not todo else Assembly(plan)
+        chosen = tile_blocks(len(plan.windows), chosen_tile) if chosen_tile else None
+        with write_errors(plan.out_dir, plan.need_bytes):
+            if plan.resumed:
+                plan.verify(chosen)
+            todo = plan.pending(chosen)
+            total = len(chosen) if chosen is not None else len(plan.windows)
+            done = total - len(todo)
+            if progress is not None:
+                progress(done, total)
+            assembly: Optional[Assembly] = None
             try:
-                compute_blocks(plan, todo, one_more, assembly)
-                plan.settle_fingerprint()
-            except BaseException:
-                if assembly is not None:
-                    assembly.abort()
-                raise
-        if tile:
-            return RunSummary(
-                name=cfg.run.name,
-                mode=cfg.run.mode,
-                output=str(plan.out_dir),
-                status=f"tile {tile} computed ({total} blocks); run gsocseq assemble when all "
-                "tiles exist",
-            )
-        return assemble(plan, started, assembly)
+                if scheduler:
+                    from gsocseq.distributed import compute_on_dask
+
+                    compute_on_dask(cfg, plan, todo, scheduler, progress=progress)
+                else:
+
+                    def one_more() -> None:
+                        nonlocal done
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+
+                    # the layers are written while the blocks compute (not for a tile of a run)
+                    assembly = None if tile or not todo else Assembly(plan)
+                    try:
+                        compute_blocks(plan, todo, one_more, assembly)
+                        plan.settle_fingerprint()
+                    except BaseException:
+                        if assembly is not None:
+                            assembly.abort()
+                        raise
+                if tile:
+                    return RunSummary(
+                        name=cfg.run.name,
+                        mode=cfg.run.mode,
+                        output=str(plan.out_dir),
+                        status=f"tile {tile} computed ({total} blocks); run gsocseq assemble "
+                        "when all tiles exist",
+                    )
+                return assemble(plan, started, assembly)
+            except KeyboardInterrupt as exc:
+                raise _interrupted(plan, exc, chosen) from None
 
 
-def assemble_run(config: Union[str, os.PathLike, dict, Config], **overrides: Any) -> RunSummary:
-    """Assemble the layers of a tiled run once every tile has been computed."""
+def _interrupted(plan: Plan, exc: KeyboardInterrupt, chosen: Optional[Sequence[int]]) -> Any:
+    """The :class:`RunInterrupted` of a run stopped by ``exc`` (its temporaries removed by
+    then): the fingerprint hashed meanwhile is waited for, so that the blocks kept count."""
+    try:
+        plan.settle_fingerprint()
+    except Exception:  # pragma: no cover - then the next run starts over
+        pass
+    indices = range(len(plan.windows)) if chosen is None else chosen
+    kept = sum(1 for i in indices if plan.checkpoint.done(i))
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    return RunInterrupted(signum, kept, len(indices))
+
+
+def assemble_run(
+    config: Union[str, os.PathLike, dict, Config],
+    *,
+    wait: bool = False,
+    notify: Optional[Callable[[str], None]] = None,
+    **overrides: Any,
+) -> RunSummary:
+    """Assemble the layers of a tiled run once every tile has been computed (a damaged block
+    checkpoint is computed again). Refused for a configuration or inputs other than the
+    tiles'."""
     cfg = load(config)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         cfg = with_options(cfg, **overrides)
-    with Plan(cfg) as plan:
+    with rasterio.Env(**gdal_env()), Plan(cfg, mode="assemble", wait=wait, notify=notify) as plan:
         if plan.complete:
             return _existing_summary(plan)
-        return assemble(plan)
+        with write_errors(plan.out_dir, plan.need_bytes):
+            try:
+                bad = plan.verify()
+                if bad and not plan.pending([i for i in range(len(plan.windows)) if i not in bad]):
+                    compute_blocks(plan, bad)
+                return assemble(plan)
+            except KeyboardInterrupt as exc:
+                raise _interrupted(plan, exc, None) from None
 
 
-__all__ = ["ConfigError", "InputError", "RunSummary", "assemble_run", "run"]
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "Interrupted",
+    "OutputError",
+    "RunInterrupted",
+    "RunSummary",
+    "assemble_run",
+    "run",
+]

@@ -1117,12 +1117,30 @@ def report(
     output: Optional[str | os.PathLike[str]] = None,
     admin: Optional[str | os.PathLike[str]] = None,
     admin_field: Optional[str] = None,
+    wait: bool = False,
 ) -> Path:
     """Write the national report of the run in ``run_dir`` into ``output`` (default
     ``run_dir/report``): statistics CSV, ``report.html`` with its figures (300 dpi PNGs in
     ``figures/``; left out with a note if matplotlib is not installed) and the STAC item.
     ``admin``: polygons (GeoJSON, or any OGR format with pyogrio/fiona) to group the
-    statistics by, named by ``admin_field``. Returns the path of ``report.html``."""
+    statistics by, named by ``admin_field``. The run folder is held shared meanwhile (a run
+    writing it makes this wait with ``wait``, else raise
+    :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``."""
+    from gsocseq.folder import FolderLock
+
+    if not Path(run_dir).is_dir():
+        raise InputError(f"{run_dir}: not a folder")
+    # shared: no run writes the folder meanwhile (the report never mixes two runs' layers)
+    with FolderLock(Path(run_dir), shared=True, wait=wait, what="report"):
+        return _report(run_dir, output, admin, admin_field)
+
+
+def _report(
+    run_dir: str | os.PathLike[str],
+    output: Optional[str | os.PathLike[str]],
+    admin: Optional[str | os.PathLike[str]],
+    admin_field: Optional[str],
+) -> Path:
     from gsocseq import stac
 
     run = load_run(run_dir)
@@ -1209,19 +1227,25 @@ class _ReportError(click.ClickException):
     help="Administrative polygons (GeoJSON; any CRS) to group the statistics by.",
 )
 @click.option("--admin-field", help="Property naming the units of --admin (default: name).")
+@click.option(
+    "--wait", is_flag=True, help="If a run is writing the folder, wait for it instead of stopping."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 def report_command(
     run_output_dir: Path,
     output: Optional[Path],
     admin: Optional[Path],
     admin_field: Optional[str],
+    wait: bool,
     quiet: bool,
 ) -> None:
     """National report of a run: statistics (CSV), maps and plots (HTML, PNG), STAC item."""
     if admin_field is not None and admin is None:
         raise _ReportError("--admin-field needs --admin")
     try:
-        path = report(run_output_dir, output=output, admin=admin, admin_field=admin_field)
+        path = report(
+            run_output_dir, output=output, admin=admin, admin_field=admin_field, wait=wait
+        )
     except InputError as exc:
         raise _ReportError(str(exc)) from None
     if not quiet:

@@ -13,7 +13,10 @@ use pyo3::exceptions::PyValueError;
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
+use std::time::Duration;
 
 mod fao;
 mod gather;
@@ -30,16 +33,88 @@ fn to_py(e: CoreError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// Threads a call uses at most, per core of the machine: more only queue on the same cores,
+/// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests
+/// are capped (the numbers do not depend on the thread count).
+pub(crate) const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The most threads a call uses on this machine ([`MAX_THREADS_PER_CORE`] per core).
+#[pyfunction]
+pub(crate) fn max_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * MAX_THREADS_PER_CORE
+}
+
+/// A rayon pool of `threads` threads (capped at [`max_threads`]); None for None or 0 (the
+/// global pool, all cores).
+fn pool(threads: Option<usize>) -> PyResult<Option<rayon::ThreadPool>> {
+    match threads {
+        None | Some(0) => Ok(None),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.min(max_threads()))
+            .build()
+            .map(Some)
+            .map_err(|e| PyValueError::new_err(format!("threads: {e}"))),
+    }
+}
+
 /// Runs `f` on a rayon pool of `threads` threads (None or 0: the global pool, all cores).
 fn with_threads<T: Send>(threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
-    match threads {
-        None | Some(0) => Ok(f()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| PyValueError::new_err(format!("threads: {e}")))?;
-            Ok(pool.install(f))
+    Ok(match pool(threads)? {
+        None => f(),
+        Some(pool) => pool.install(f),
+    })
+}
+
+/// How often a computation checks for Python signals (Ctrl-C, SIGTERM) while it runs.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+/// Runs `work` with the GIL released on a rayon pool of `threads` threads (as
+/// [`with_threads`]) while the calling thread checks for Python signals every
+/// [`SIGNAL_POLL`]. When a signal handler raises (Ctrl-C's KeyboardInterrupt), `cancel` is set:
+/// `work` polls it between chunks of pixels and skips the rest, and the call returns the
+/// handler's exception within a chunk's time instead of when the whole work is done.
+pub(crate) fn interruptible<T: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    work: impl FnOnce(&AtomicBool) -> T + Send,
+) -> PyResult<T> {
+    let pool = pool(threads)?;
+    let cancel = AtomicBool::new(false);
+    let out = match &pool {
+        Some(pool) => pool.in_place_scope(|scope| watch(py, scope, &cancel, work)),
+        None => rayon::in_place_scope(|scope| watch(py, scope, &cancel, work)),
+    }?;
+    Ok(out.expect("the work returned a value or panicked"))
+}
+
+/// [`interruptible`] inside its rayon scope: `work` on the pool, signals checked here.
+fn watch<'s, T: Send + 's>(
+    py: Python<'_>,
+    scope: &rayon::Scope<'s>,
+    cancel: &'s AtomicBool,
+    work: impl FnOnce(&AtomicBool) -> T + Send + 's,
+) -> PyResult<Option<T>> {
+    let (tx, mut rx) = mpsc::channel();
+    scope.spawn(move |_| {
+        // a receiver gone (the caller raised) only means nobody waits for the value
+        let _ = tx.send(work(cancel));
+    });
+    let mut raised = None;
+    loop {
+        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+        rx = back;
+        match got {
+            Ok(value) => return raised.map_or(Ok(Some(value)), Err),
+            // the work panicked: the scope re-raises the panic when it ends
+            Err(RecvTimeoutError::Disconnected) => return raised.map_or(Ok(None), Err),
+            Err(RecvTimeoutError::Timeout) => {
+                if raised.is_none() {
+                    if let Err(e) = py.check_signals() {
+                        cancel.store(true, Ordering::Relaxed);
+                        raised = Some(e);
+                    }
+                }
+            }
         }
     }
 }
@@ -348,110 +423,111 @@ fn run<'py>(
     let tsmd0 = tsmd.as_array();
     let n = pools0.nrows();
     let months = f.months();
-    let result = py.detach(|| {
-        with_threads(threads, || -> Result<_, CoreError> {
-            sites.validate()?;
-            check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
-            let mut out_pools = vec![0.0; n * 5];
-            let mut out_tsmd = vec![0.0; n];
-            let mut out_co2 = vec![0.0; n];
-            let traj_len = if trajectory { months } else { 0 };
-            // Without a trajectory the buffers hold one unused value per pixel.
-            let (chunk, chunk_co2) = ((traj_len * 5).max(1), traj_len.max(1));
-            let mut monthly = vec![0.0; n * chunk];
-            let mut monthly_co2 = vec![0.0; n * chunk_co2];
-            // Pixels go in groups of LANES, run in step (see `solver::run_lanes`).
-            let first = FirstError::default();
-            out_pools
-                .par_chunks_mut(5 * LANES)
-                .zip(out_tsmd.par_chunks_mut(LANES))
-                .zip(out_co2.par_chunks_mut(LANES))
-                .zip(monthly.par_chunks_mut(chunk * LANES))
-                .zip(monthly_co2.par_chunks_mut(chunk_co2 * LANES))
-                .enumerate()
-                .for_each(|(g, ((((p_out, t_out), c_out), traj), traj_co2))| {
-                    with_scratch(|scratch: &mut RunScratch| {
-                        let (rows, lanes_in, buffers, single) = scratch;
-                        let i0 = g * LANES;
-                        let mut ok = [false; LANES];
-                        let mut series = [solver::ForcingSeries::EMPTY; LANES];
-                        let mut pools = [[f64::NAN; 5]; LANES];
-                        let mut acc = [f64::NAN; LANES];
-                        let mut soils = [Soil::new(0.0, 1.0, evap_coefficient); LANES];
-                        let lanes = t_out.len();
-                        for (l, rows) in rows.iter_mut().enumerate().take(lanes) {
-                            let i = i0 + l;
-                            match f.load(i, rows) {
-                                Ok(Some(forcing)) => {
-                                    let row = pools0.row(i);
-                                    pools[l] = [row[0], row[1], row[2], row[3], row[4]];
-                                    acc[l] = tsmd0[i];
-                                    ok[l] = sites.finite(i)
-                                        && acc[l].is_finite()
-                                        && pools[l].iter().all(|v| v.is_finite());
-                                    series[l] = forcing;
-                                    soils[l] = sites.soil(i);
-                                }
-                                Ok(None) => {}
-                                Err(e) => first.record(i, e),
+    let result = interruptible(py, threads, |cancel| -> Result<_, CoreError> {
+        sites.validate()?;
+        check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
+        let mut out_pools = vec![0.0; n * 5];
+        let mut out_tsmd = vec![0.0; n];
+        let mut out_co2 = vec![0.0; n];
+        let traj_len = if trajectory { months } else { 0 };
+        // Without a trajectory the buffers hold one unused value per pixel.
+        let (chunk, chunk_co2) = ((traj_len * 5).max(1), traj_len.max(1));
+        let mut monthly = vec![0.0; n * chunk];
+        let mut monthly_co2 = vec![0.0; n * chunk_co2];
+        // Pixels go in groups of LANES, run in step (see `solver::run_lanes`).
+        let first = FirstError::default();
+        out_pools
+            .par_chunks_mut(5 * LANES)
+            .zip(out_tsmd.par_chunks_mut(LANES))
+            .zip(out_co2.par_chunks_mut(LANES))
+            .zip(monthly.par_chunks_mut(chunk * LANES))
+            .zip(monthly_co2.par_chunks_mut(chunk_co2 * LANES))
+            .enumerate()
+            .for_each(|(g, ((((p_out, t_out), c_out), traj), traj_co2))| {
+                if cancel.load(Ordering::Relaxed) {
+                    return; // interrupted: the call returns the signal's exception
+                }
+                with_scratch(|scratch: &mut RunScratch| {
+                    let (rows, lanes_in, buffers, single) = scratch;
+                    let i0 = g * LANES;
+                    let mut ok = [false; LANES];
+                    let mut series = [solver::ForcingSeries::EMPTY; LANES];
+                    let mut pools = [[f64::NAN; 5]; LANES];
+                    let mut acc = [f64::NAN; LANES];
+                    let mut soils = [Soil::new(0.0, 1.0, evap_coefficient); LANES];
+                    let lanes = t_out.len();
+                    for (l, rows) in rows.iter_mut().enumerate().take(lanes) {
+                        let i = i0 + l;
+                        match f.load(i, rows) {
+                            Ok(Some(forcing)) => {
+                                let row = pools0.row(i);
+                                pools[l] = [row[0], row[1], row[2], row[3], row[4]];
+                                acc[l] = tsmd0[i];
+                                ok[l] = sites.finite(i)
+                                    && acc[l].is_finite()
+                                    && pools[l].iter().all(|v| v.is_finite());
+                                series[l] = forcing;
+                                soils[l] = sites.soil(i);
                             }
+                            Ok(None) => {}
+                            Err(e) => first.record(i, e),
                         }
-                        let mut observe = |l: usize, m: usize, p: &Pools, o: &MonthOutcome| {
-                            if trajectory {
-                                let at = (l * months + m) * 5;
-                                traj[at..at + 5].copy_from_slice(p);
-                                traj_co2[l * months + m] = o.co2;
-                            }
-                        };
-                        let co2 = if ok.iter().all(|&ok| ok) && !trajectory {
-                            {
-                                // the next group's forcing comes from memory meanwhile
-                                let upcoming = f.contiguous_rows(i0 + LANES..i0 + 2 * LANES);
-                                solver::run_lanes_final_prefetching(
-                                    &mut pools, &mut acc, &soils, &series, lanes_in, &upcoming,
-                                )
-                            }
-                        } else if ok.iter().all(|&ok| ok) {
-                            solver::run_lanes(
-                                &mut pools,
-                                &mut acc,
-                                &soils,
-                                &series,
-                                buffers,
-                                &mut observe,
+                    }
+                    let mut observe = |l: usize, m: usize, p: &Pools, o: &MonthOutcome| {
+                        if trajectory {
+                            let at = (l * months + m) * 5;
+                            traj[at..at + 5].copy_from_slice(p);
+                            traj_co2[l * months + m] = o.co2;
+                        }
+                    };
+                    let co2 = if ok.iter().all(|&ok| ok) && !trajectory {
+                        {
+                            // the next group's forcing comes from memory meanwhile
+                            let upcoming = f.contiguous_rows(i0 + LANES..i0 + 2 * LANES);
+                            solver::run_lanes_final_prefetching(
+                                &mut pools, &mut acc, &soils, &series, lanes_in, &upcoming,
                             )
-                        } else {
-                            let mut co2 = [f64::NAN; LANES];
-                            for l in (0..lanes).filter(|&l| ok[l]) {
-                                co2[l] = solver::run(
-                                    &mut pools[l],
-                                    &mut acc[l],
-                                    &soils[l],
-                                    &series[l],
-                                    single,
-                                    |m, p, o| observe(l, m, p, o),
-                                );
-                            }
-                            co2
-                        };
-                        for l in 0..lanes {
-                            if ok[l] {
-                                p_out[5 * l..5 * l + 5].copy_from_slice(&pools[l]);
-                                t_out[l] = acc[l];
-                                c_out[l] = co2[l];
-                            } else {
-                                p_out[5 * l..5 * l + 5].fill(f64::NAN);
-                                t_out[l] = f64::NAN;
-                                c_out[l] = f64::NAN;
-                                traj[l * chunk..(l + 1) * chunk].fill(f64::NAN);
-                                traj_co2[l * chunk_co2..(l + 1) * chunk_co2].fill(f64::NAN);
-                            }
                         }
-                    })
-                });
-            first.into_result()?;
-            Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
-        })
+                    } else if ok.iter().all(|&ok| ok) {
+                        solver::run_lanes(
+                            &mut pools,
+                            &mut acc,
+                            &soils,
+                            &series,
+                            buffers,
+                            &mut observe,
+                        )
+                    } else {
+                        let mut co2 = [f64::NAN; LANES];
+                        for l in (0..lanes).filter(|&l| ok[l]) {
+                            co2[l] = solver::run(
+                                &mut pools[l],
+                                &mut acc[l],
+                                &soils[l],
+                                &series[l],
+                                single,
+                                |m, p, o| observe(l, m, p, o),
+                            );
+                        }
+                        co2
+                    };
+                    for l in 0..lanes {
+                        if ok[l] {
+                            p_out[5 * l..5 * l + 5].copy_from_slice(&pools[l]);
+                            t_out[l] = acc[l];
+                            c_out[l] = co2[l];
+                        } else {
+                            p_out[5 * l..5 * l + 5].fill(f64::NAN);
+                            t_out[l] = f64::NAN;
+                            c_out[l] = f64::NAN;
+                            traj[l * chunk..(l + 1) * chunk].fill(f64::NAN);
+                            traj_co2[l * chunk_co2..(l + 1) * chunk_co2].fill(f64::NAN);
+                        }
+                    }
+                })
+            });
+        first.into_result()?;
+        Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
     })?;
     let (out_pools, out_tsmd, out_co2, monthly, monthly_co2) = result.map_err(to_py)?;
     let pools_arr = Array2::from_shape_vec((n, 5), out_pools)
@@ -528,27 +604,25 @@ fn rate_modifiers<'py>(
     };
     let tsmd0 = tsmd.as_array();
     let (n, months) = f.temperature.dim();
-    let result = py.detach(|| {
-        with_threads(threads, || -> Result<_, CoreError> {
-            sites.validate()?;
-            check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
-            let mut out = vec![[0.0f64; 5]; n * months];
-            f.each_pixel(
-                out.par_chunks_mut(months.max(1)),
-                |i, forcing, row| match forcing {
-                    Some(forcing) if sites.finite(i) && tsmd0[i].is_finite() => {
-                        let soil = sites.soil(i);
-                        let mut acc = tsmd0[i];
-                        for (m, cell) in row.iter_mut().enumerate() {
-                            let o = solver::month_rate(&soil, &mut acc, &forcing.month(m));
-                            *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
-                        }
+    let result = interruptible(py, threads, |_cancel| -> Result<_, CoreError> {
+        sites.validate()?;
+        check_per_pixel("tsmd", &tsmd0, check::TSMD)?;
+        let mut out = vec![[0.0f64; 5]; n * months];
+        f.each_pixel(
+            out.par_chunks_mut(months.max(1)),
+            |i, forcing, row| match forcing {
+                Some(forcing) if sites.finite(i) && tsmd0[i].is_finite() => {
+                    let soil = sites.soil(i);
+                    let mut acc = tsmd0[i];
+                    for (m, cell) in row.iter_mut().enumerate() {
+                        let o = solver::month_rate(&soil, &mut acc, &forcing.month(m));
+                        *cell = [o.a, o.b, o.c, o.rate, o.tsmd];
                     }
-                    _ => row.fill([f64::NAN; 5]),
-                },
-            )?;
-            Ok(out)
-        })
+                }
+                _ => row.fill([f64::NAN; 5]),
+            },
+        )?;
+        Ok(out)
     })?;
     let out = result.map_err(to_py)?;
     let take = |k: usize| {
@@ -606,25 +680,26 @@ fn spinup<'py>(
     };
     let iom = iom.as_array();
     let n = f.temperature.nrows();
-    let result = py.detach(|| {
-        with_threads(threads, || -> Result<_, CoreError> {
-            sites.validate()?;
-            check_per_pixel("iom", &iom, check::INPUT)?;
-            let mut out: Vec<(Pools, f64, i64)> = vec![([f64::NAN; 5], f64::NAN, 0); n];
-            f.each_pixel(out.par_iter_mut(), |i, forcing, o| {
-                if let Some(forcing) = forcing.filter(|_| sites.finite(i) && iom[i].is_finite()) {
-                    let soil = sites.soil(i);
-                    let year = |m: usize| forcing.month(m);
-                    let s = if iterative {
-                        equilibrium::iterative(&soil, &year, iom[i])
-                    } else {
-                        equilibrium::equilibrium(&soil, &year, iom[i])
-                    };
-                    *o = (s.pools, s.tsmd, s.count as i64);
-                }
-            })?;
-            Ok(out)
-        })
+    let result = interruptible(py, threads, |cancel| -> Result<_, CoreError> {
+        sites.validate()?;
+        check_per_pixel("iom", &iom, check::INPUT)?;
+        let mut out: Vec<(Pools, f64, i64)> = vec![([f64::NAN; 5], f64::NAN, 0); n];
+        f.each_pixel(out.par_iter_mut(), |i, forcing, o| {
+            if cancel.load(Ordering::Relaxed) {
+                return; // interrupted: the call returns the signal's exception
+            }
+            if let Some(forcing) = forcing.filter(|_| sites.finite(i) && iom[i].is_finite()) {
+                let soil = sites.soil(i);
+                let year = |m: usize| forcing.month(m);
+                let s = if iterative {
+                    equilibrium::iterative(&soil, &year, iom[i])
+                } else {
+                    equilibrium::equilibrium(&soil, &year, iom[i])
+                };
+                *o = (s.pools, s.tsmd, s.count as i64);
+            }
+        })?;
+        Ok(out)
     })?;
     let out = result.map_err(to_py)?;
     let pools = Array2::from_shape_fn((n, 5), |(i, k)| out[i].0[k]).into_pyarray(py);
@@ -733,6 +808,7 @@ fn analytical_equilibrium<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(rate_modifiers, m)?)?;
     m.add_function(wrap_pyfunction!(spinup, m)?)?;
     m.add_function(wrap_pyfunction!(equilibrium_inputs, m)?)?;

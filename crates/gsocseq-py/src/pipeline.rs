@@ -12,8 +12,9 @@ use pyo3::types::PyDict;
 use rayon::prelude::*;
 
 use crate::series::SeriesArg;
-use crate::with_scratch;
+use crate::{interruptible, with_scratch};
 use gsocseq_core::series::Series;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
     name: &str,
@@ -269,7 +270,7 @@ pub fn simulate<'py>(
     let flen = final_len(&opts);
     let slen = steady_len(&opts);
     let mlen = mc_len(&opts);
-    let run = || {
+    let run = |cancel: &AtomicBool| {
         let mut outs = vec![PixelOutput::default(); n];
         let mut finals = vec![0.0; n * flen];
         let mut steady = vec![0.0; n * slen.max(1)];
@@ -281,6 +282,9 @@ pub fn simulate<'py>(
             .zip(mc.par_chunks_mut(BATCH * mlen.max(1)))
             .enumerate()
             .for_each(|(b, (((outs, fin), steady_out), mcs))| {
+                if cancel.load(Ordering::Relaxed) {
+                    return; // interrupted: the call returns the signal's exception
+                }
                 with_scratch(|ws: &mut Workspace| {
                     with_scratch(|loaded: &mut BatchSeries| {
                         let (i0, m) = (b * BATCH, outs.len());
@@ -353,16 +357,7 @@ pub fn simulate<'py>(
             });
         (outs, finals, steady, mc)
     };
-    let (outs, finals, steady, mc) = py
-        .detach(|| match threads {
-            None | Some(0) => Ok(run()),
-            Some(t) => rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .map(|pool| pool.install(run))
-                .map_err(|e| e.to_string()),
-        })
-        .map_err(PyValueError::new_err)?;
+    let (outs, finals, steady, mc) = interruptible(py, threads, run)?;
 
     let d = PyDict::new(py);
     let per_chain = |f: &dyn Fn(&PixelOutput, usize) -> f64| {
