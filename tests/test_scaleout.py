@@ -194,8 +194,9 @@ def test_fingerprint_hashed_while_blocks_compute_is_the_one_of_a_resume(tmp_path
     config = load(toml)
     with Plan(config) as plan:  # hashes first, as a resume does
         assert plan.complete
-        assert fingerprint(config_fingerprint(config), input_hashes(config)) == (
-            manifest["fingerprint"]
+        assert (
+            fingerprint(config_fingerprint(config), input_hashes(config))
+            == (manifest["fingerprint"])
         )
     ref = layers(tmp_path / "out")
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.tif")}

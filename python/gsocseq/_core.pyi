@@ -15,6 +15,7 @@ __all__ = [
     "fao_moisture",
     "fao_xi",
     "gather_pixels",
+    "max_threads",
     "rate_modifiers",
     "run",
     "simulate",

@@ -193,15 +193,16 @@ class Plan:
                 return
             self._check_names()
             self._check_inputs_are_not_outputs()
-            if mode != "tile":  # the folder is this process's alone
-                remove_stale(self.out_dir, [p.format(prefix=self.prefix) for p in STALE])
-            with FolderLock(
-                self.checkpoint.folder.parent,
-                name=".gsocseq.manifest.lock",
-                wait=True,
-                what="manifest",
-            ):
-                self.complete = self._open_checkpoint(defer_fingerprint)
+            with write_errors(self.out_dir, self.need_bytes):
+                if mode != "tile":  # the folder is this process's alone
+                    remove_stale(self.out_dir, [p.format(prefix=self.prefix) for p in STALE])
+                with FolderLock(
+                    self.checkpoint.folder.parent,
+                    name=".gsocseq.manifest.lock",
+                    wait=True,
+                    what="manifest",
+                ):
+                    self.complete = self._open_checkpoint(defer_fingerprint)
         except BaseException:
             self.close()
             raise
