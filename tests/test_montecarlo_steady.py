@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import rasterio
 
+from gsocseq import rothc
 from gsocseq.pipeline import run
 
 from .synthetic import make_area
+from .test_pipeline_rothamsted import by_hand
 
 
 def read(path):
@@ -78,6 +80,45 @@ def test_years_to_steady_state(mc_area):
     assert finite.sum() >= 5
     assert np.all(ssm3[finite] > 1) and np.all(ssm3[finite] < 10_000)
     assert np.all(np.isnan(ssm3[np.isnan(t0)]))
+
+
+def years_by_hand(forward: dict, climate: dict, years: int = 50_000) -> float:
+    """Years to the new steady state (METHOD.md section 5) from a month-by-month run of
+    ``years`` years: the year-end total SOC, its last value as the equilibrium, the last year
+    end outside the 5 % band, linear between year ends."""
+    res = rothc.run(
+        **{k: np.tile(v, years) for k, v in climate.items()}, trajectory=True, **forward
+    )
+    year_ends = np.concatenate([[forward["pools"].sum()], res.monthly[0, 11::12].sum(axis=1)])
+    eq = year_ends[-1]
+    # converged: the last 1,000 year ends agree with the equilibrium to 1e-11
+    assert np.all(np.abs(year_ends[-1000:] - eq) <= 1e-11 * eq)
+    tol = 0.05 * abs(year_ends[0] - eq)
+    last = int(np.flatnonzero(np.abs(year_ends - eq) > tol)[-1])
+    edge = eq + tol if year_ends[last] > eq else eq - tol
+    return last + (edge - year_ends[last]) / (year_ends[last + 1] - year_ends[last])
+
+
+def test_years_to_steady_state_equal_a_long_monthly_run(tmp_path):
+    """The layers on year-end stocks (defined on every modelled pixel) against 50,000 years
+    month by month through gsocseq.rothc, from the chain's state at t0 by hand."""
+    cfg = make_area(tmp_path, rows=4, cols=5, seed=8)
+    cfg["run"].update(uncertainty="none", steady_state=True)
+    run(cfg)
+    t0 = read(tmp_path / "out" / "TST_GSOCseq_T0_Map030.tif")
+    layers = {
+        s: read(tmp_path / "out" / f"TST_GSOCseq_YearsToSteadyState_{s}.tif")
+        for s in ("BAU", "SSM1", "SSM2", "SSM3")
+    }
+    modelled = ~np.isnan(t0)
+    assert modelled.sum() >= 10
+    for r, c in zip(*np.nonzero(modelled)):
+        hand = by_hand(cfg, r, c, 0)
+        for s, layer in layers.items():
+            want = years_by_hand(hand["forward"][s], hand["forward_climate"])
+            # to 1 float32 ulp (the layers are float32)
+            ulp = np.spacing(np.float32(want))
+            assert abs(np.float32(layer[r, c]) - np.float32(want)) <= ulp, (r, c, s, want)
 
 
 def test_montecarlo_needs_rothamsted_mode(tmp_path):

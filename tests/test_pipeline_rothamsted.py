@@ -104,22 +104,35 @@ def by_hand(area: dict, r: int, c: int, run_index: int, spinup: str = "equilibri
     k = lu[-1]
     group = {2: "crops", 12: "crops", 13: "paddy"}.get(k, "grass")
     finals = {}
+    # the forward run of each scenario for ``years`` years (its monthly input, forcing)
+    forward = {}
     for name, inc in [("BAU", 0.0), *SSM.items()]:
         inc = inc if group else 0.0
-        res = rothc.run(
+        forward[name] = dict(
             pools=pools,
             tsmd=tsmd,
-            temperature=np.tile(t_f, 20),
-            precipitation=np.tile(p_f, 20),
-            evaporation=np.tile(e_f, 20),
-            cover=np.tile(cover, 20),
             plant_input=cin_mean * (1 + inc * f_inc) / 12,
             dpm_rpm=dr[k],
             rate_factor=paddy[k],
             **soil,
         )
+        res = rothc.run(
+            temperature=np.tile(t_f, 20),
+            precipitation=np.tile(p_f, 20),
+            evaporation=np.tile(e_f, 20),
+            cover=np.tile(cover, 20),
+            **forward[name],
+        )
         finals[name] = res.pools.sum()
-    return {"ceq": ceq[0], "t0": t0, "cin_mean": cin_mean, "final": finals}
+    climate = {"temperature": t_f, "precipitation": p_f, "evaporation": e_f, "cover": cover}
+    return {
+        "ceq": ceq[0],
+        "t0": t0,
+        "cin_mean": cin_mean,
+        "final": finals,
+        "forward": forward,
+        "forward_climate": climate,
+    }
 
 
 @pytest.fixture(scope="module")

@@ -179,7 +179,8 @@ def extra_layers(config: Config, scenarios: list[str]) -> list[Layer]:
             out.append(
                 Layer(
                     f"YearsToSteadyState_{s}",
-                    description=f"years after t0 to within 5 % of the {s} steady state",
+                    description=f"years after t0 until the year-end SOC stays within 5 % of "
+                    f"the distance to the {s} steady state",
                     units="years",
                     intermediate=True,
                 )
