@@ -126,6 +126,7 @@ fn benches(c: &mut Criterion) {
         forward_class: 2,
         forward_dpm_rpm: 1.44,
         npp_reference: [5.0, 4.8, 5.2],
+        reference_climate: None,
     };
     let table = ClassTable::default();
     let options = |uncertainty: bool, stepping: bool, mode: Mode| Options {

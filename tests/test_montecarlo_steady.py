@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import rasterio
 
-from gsocseq import rothc
+from gsocseq import _core, rothc
 from gsocseq.pipeline import run
+from gsocseq.warmup import miami_npp
 
 from .synthetic import make_area
 from .test_pipeline_rothamsted import by_hand
@@ -119,6 +120,105 @@ def test_years_to_steady_state_equal_a_long_monthly_run(tmp_path):
             # to 1 float32 ulp (the layers are float32)
             ulp = np.spacing(np.float32(want))
             assert abs(np.float32(layer[r, c]) - np.float32(want)) <= ulp, (r, c, s, want)
+
+
+def mean_miami(t: np.ndarray, p: np.ndarray, ft: float = 1.0, fp: float = 1.0) -> float:
+    """M(T fT, P fP): the mean over the years of yearly MIAMI NPP, every month perturbed."""
+    return float(miami_npp((t * ft).reshape(-1, 12), (p * fp).reshape(-1, 12)).mean())
+
+
+def test_monte_carlo_draws_by_hand_for_a_dry_pixel(tmp_path):
+    """Each draw of a water-limited pixel run by hand through gsocseq.rothc with its factors
+    and the reference NPP that follows its drawn climate (METHOD.md section 6): NPP_ref x
+    M(T fT, P fP) / M(T, P), M over the warm-up series (no 1981-2000 series given); the Monte
+    Carlo layers are the statistics of these draws."""
+    cfg = make_area(tmp_path, rows=4, cols=3, seed=5)
+    samples, seed = 40, 9
+    cfg["run"].update(uncertainty="montecarlo", samples=samples, seed=seed)
+    run(cfg)
+    out = tmp_path / "out"
+    t0_layer = read(out / "TST_GSOCseq_T0_Map030.tif")
+    # the hot, dry row: annual P well below what MIAMI's temperature limb allows
+    r = 3
+    c = int(np.flatnonzero(~np.isnan(t0_layer[r]))[0])
+    t_w = read_all(cfg["inputs"]["warmup_temperature"]["path"])[:, r, c] * 0.1
+    p_w = read_all(cfg["inputs"]["warmup_precipitation"])[:, r, c]
+    npp_t = 3000 / (1 + np.exp(1.315 - 0.119 * t_w.reshape(-1, 12).mean(axis=1)))
+    npp_p = 3000 * (1 - np.exp(-0.000664 * p_w.reshape(-1, 12).sum(axis=1)))
+    assert np.all(npp_p < 0.5 * npp_t)  # water-limited every year
+    npp_ref = read(cfg["inputs"]["npp_reference"])[r, c]
+    central = mean_miami(t_w, p_w)
+    width = t0_layer.shape[1]
+    draws = _core.monte_carlo_draws(r * width + c, seed, samples, 0.2, 0.1)
+    assert draws.shape == (samples, 5)
+    t0s, finals = [], {s: [] for s in ("BAU", "SSM1", "SSM2", "SSM3")}
+    for f_soc, f_clay, f_t, f_p, f_inc in draws:
+        ref = npp_ref * mean_miami(t_w, p_w, f_t, f_p) / central
+        hand = by_hand(cfg, r, c, 0, perturb=(f_soc, f_clay, f_t, f_p, f_inc), npp_reference=ref)
+        t0s.append(hand["t0"])
+        for s in finals:
+            finals[s].append(hand["final"][s])
+    # the precipitation draws move the reference NPP with the warm-up NPP (they cancel in the
+    # inputs): nearly in proportion to P in a water-limited pixel
+    refs = [mean_miami(t_w, p_w, d[2], d[3]) / central for d in draws]
+    assert np.corrcoef(refs, draws[:, 3])[0, 1] > 0.99
+
+    def check(name: str, values: np.ndarray) -> None:
+        lo, hi = np.percentile(values, [2.5, 97.5])
+        mean = values.mean()
+        want = {"Mean": mean, "P2.5": lo, "P97.5": hi, "U": 100 * (hi - lo) / (2 * abs(mean))}
+        for stat, v in want.items():
+            got = read(out / f"TST_GSOCseq_{name}_{stat}_MC030.tif")[r, c]
+            assert abs(got - v) <= abs(np.spacing(np.float32(v))), (name, stat, got, v)
+
+    t0s_a = np.array(t0s)
+    check("T0", t0s_a)
+    for s, v in finals.items():
+        check(f"finalSOC_{s}", np.array(v))
+        check(f"ASR_{s}", (np.array(v) - t0s_a) / 20)
+    for s in ("SSM1", "SSM2", "SSM3"):
+        check(f"RSR_{s}", (np.array(finals[s]) - np.array(finals["BAU"])) / 20)
+
+
+def test_monte_carlo_npp_follows_the_1981_2000_series_when_given(tmp_path):
+    """With 240-band 1981-2000 series (and no NPP raster), M is taken over those series."""
+    from .synthetic import write
+
+    cfg = make_area(tmp_path, rows=4, cols=3, seed=5)
+    inputs = cfg["inputs"]
+    t_w = read_all(inputs["warmup_temperature"]["path"]) * 0.1
+    p_w = read_all(inputs["warmup_precipitation"])
+    # a cooler, drier past
+    inputs["reference_temperature"] = str(write(tmp_path / "t_ref.tif", t_w - 0.8))
+    inputs["reference_precipitation"] = str(write(tmp_path / "p_ref.tif", p_w * 0.85))
+    for key in ("npp_reference", "npp_reference_min", "npp_reference_max"):
+        del inputs[key]
+    samples, seed = 16, 2
+    cfg["run"].update(uncertainty="montecarlo", samples=samples, seed=seed)
+    run(cfg)
+    out = tmp_path / "out"
+    t0_layer = read(out / "TST_GSOCseq_T0_Map030.tif")
+    r = 3
+    c = int(np.flatnonzero(~np.isnan(t0_layer[r]))[0])
+    t_ref = (t_w - 0.8).astype(np.float32).astype(np.float64)[:, r, c]
+    p_ref = (p_w * 0.85).astype(np.float32).astype(np.float64)[:, r, c]
+    t0s = []
+    for f_soc, f_clay, f_t, f_p, f_inc in _core.monte_carlo_draws(r * 3 + c, seed, samples):
+        # NPP_ref (from the same series) x M(T fT, P fP) / M(T, P)
+        ref = (
+            mean_miami(t_ref, p_ref) * mean_miami(t_ref, p_ref, f_t, f_p) / mean_miami(t_ref, p_ref)
+        )
+        hand = by_hand(cfg, r, c, 0, perturb=(f_soc, f_clay, f_t, f_p, f_inc), npp_reference=ref)
+        t0s.append(hand["t0"])
+    lo, hi = np.percentile(t0s, [2.5, 97.5])
+    for stat, v in (("Mean", np.mean(t0s)), ("P2.5", lo), ("P97.5", hi)):
+        got = read(out / f"TST_GSOCseq_T0_{stat}_MC030.tif")[r, c]
+        assert abs(got - v) <= abs(np.spacing(np.float32(v))), (stat, got, v)
+
+
+def read_all(path):
+    with rasterio.open(path) as ds:
+        return ds.read().astype(np.float64)
 
 
 def test_montecarlo_needs_rothamsted_mode(tmp_path):

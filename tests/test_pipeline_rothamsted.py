@@ -30,10 +30,20 @@ def read(path):
         return a
 
 
-def by_hand(area: dict, r: int, c: int, run_index: int, spinup: str = "equilibrium") -> dict:
-    """The three phases for pixel (r, c) with gsocseq.rothc, as METHOD.md describes them."""
+def by_hand(
+    area: dict,
+    r: int,
+    c: int,
+    run_index: int,
+    spinup: str = "equilibrium",
+    perturb: tuple[float, ...] | None = None,
+    npp_reference: float | None = None,
+) -> dict:
+    """The three phases for pixel (r, c) with gsocseq.rothc, as METHOD.md describes them:
+    the central, min or max run (``run_index``), or the factors ``perturb`` (SOC, clay, T, P,
+    increase) with the reference NPP ``npp_reference`` (t C/ha/yr before the coefficient)."""
     inp = {k: (v["path"] if isinstance(v, dict) else v) for k, v in area["inputs"].items()}
-    f_soc, f_clay, f_t, f_p, f_inc = PERTURB[run_index]
+    f_soc, f_clay, f_t, f_p, f_inc = PERTURB[run_index] if perturb is None else perturb
     soc = read(inp["soc"])[0, r, c] * f_soc
     clay = read(inp["clay"])[0, r, c] * f_clay
     cover = read(inp["cover"])[:, r, c]
@@ -65,7 +75,9 @@ def by_hand(area: dict, r: int, c: int, run_index: int, spinup: str = "equilibri
         )
         pools, tsmd = sp.pools, sp.tsmd
     npp_key = ("npp_reference", "npp_reference_min", "npp_reference_max")[run_index]
-    npp_ref = read(inp[npp_key])[0, r, c] * coef[spin_class]
+    if npp_reference is None:
+        npp_reference = read(inp[npp_key])[0, r, c]
+    npp_ref = npp_reference * coef[spin_class]
     t_w = read(inp["warmup_temperature"])[:, r, c] * 0.1 * f_t
     p_w = read(inp["warmup_precipitation"])[:, r, c] * f_p
     e_w = read(inp["warmup_pet"])[:, r, c] * 0.1

@@ -16,6 +16,7 @@ __all__ = [
     "fao_xi",
     "gather_pixels",
     "max_threads",
+    "monte_carlo_draws",
     "rate_modifiers",
     "run",
     "simulate",
@@ -129,6 +130,8 @@ def simulate(
     forward_temperature: Optional[_F64] = None,
     forward_precipitation: Optional[_F64] = None,
     forward_pet: Optional[_F64] = None,
+    reference_temperature: Optional[_F64] = None,
+    reference_precipitation: Optional[_F64] = None,
     main_horizon: int = 0,
     steady_state: bool = False,
     mc_samples: int = 0,
@@ -136,6 +139,13 @@ def simulate(
     forward_stepping: bool = False,
     threads: Optional[int] = None,
 ) -> dict[str, Any]: ...
+def monte_carlo_draws(
+    pixel_id: int,
+    seed: int,
+    samples: int,
+    soc_uncertainty: float = 0.2,
+    clay_uncertainty: float = 0.1,
+) -> _F64: ...
 def fao_xi(
     temperature: _F64,
     precipitation: _F64,

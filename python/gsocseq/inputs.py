@@ -610,6 +610,10 @@ def assemble(
     out.update(spinup.spinup_class(config, lu, data, fao_layout))
     out.update(forward.forward_climate(config, data, out, lu, fao_layout))
     out["npp_reference"] = warmup.npp_reference(config, data, n)
+    # the climate a Monte Carlo draw's reference NPP follows (else the warm-up series)
+    for part in ("temperature", "precipitation"):
+        if f"reference_{part}" in data:
+            out[f"reference_{part}"] = t(f"reference_{part}")
     return out
 
 

@@ -164,6 +164,10 @@ pub struct PixelInput<'a> {
     pub forward_dpm_rpm: f64,
     /// Reference NPP 1981-2000 before the land-use coefficient: central, min, max.
     pub npp_reference: [f64; 3],
+    /// The 1981-2000 monthly temperature (degrees C) and precipitation (mm) series, 12 R
+    /// values each, when given: the climate that a Monte Carlo draw's reference NPP follows
+    /// (else the warm-up series; see [`draw_npp_reference`]).
+    pub reference_climate: Option<[Series<'a>; 2]>,
 }
 
 /// Flags raised for a pixel (bits of [`PixelOutput::flags`]).
@@ -559,11 +563,12 @@ fn draw_samples(
     pixel_id: u64,
     lanes: usize,
 ) {
-    use rand::SeedableRng;
-    use rand_distr::{Distribution, StandardNormal};
     assert!((1..=BATCH).contains(&lanes), "1 to {BATCH} draws at a time");
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
-        opts.mc_seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    let mut draws = Draws::new(
+        opts.mc_seed,
+        pixel_id,
+        px.soc_uncertainty,
+        px.clay_uncertainty,
     );
     // the chain reads neither the uncertainty nor the Monte Carlo options: no copy needed
     let h = opts.main_horizon;
@@ -576,6 +581,7 @@ fn draw_samples(
     // every draw is a "pixel" of the batch (the same pixel), its chain the central run
     let pixels = [*px; BATCH];
     let mut outs = [PixelOutput::default(); BATCH];
+    let central_npp = mean_miami_npp(px, 1.0, 1.0);
     for d0 in (0..n).step_by(lanes) {
         let k = (n - d0).min(lanes);
         let mut jobs = [ChainJob {
@@ -584,29 +590,16 @@ fn draw_samples(
             run: 0,
         }; BATCH];
         for (d, job) in jobs.iter_mut().enumerate().take(k) {
-            let mut z = [0.0f64; 5];
-            for v in z.iter_mut() {
-                *v = StandardNormal.sample(&mut rng);
-            }
-            let temperature = 1.0 + z[2] * 0.02 / 1.96;
-            // reference NPP: along the min (warmer) or max (cooler) reference with the drawn
-            // shift
-            let shift = (temperature - 1.0) / 0.02;
-            let [c, lo, hi] = px.npp_reference;
-            let npp_reference = if shift >= 0.0 {
-                c + shift * (lo - c)
-            } else {
-                c - shift * (hi - c)
-            };
+            let draw = draws.next().expect("an endless stream");
             *job = ChainJob {
                 pixel: d,
                 perturb: Perturbation {
-                    soc: 1.0 + z[0] * px.soc_uncertainty / 1.96,
-                    clay: (1.0 + z[1] * px.clay_uncertainty / 1.96).max(0.0),
-                    temperature,
-                    precipitation: 1.0 + z[3] * 0.05 / 1.96,
-                    increase: 1.0 + z[4] * 0.15 / 1.96,
-                    npp_reference,
+                    soc: draw.soc,
+                    clay: draw.clay,
+                    temperature: draw.temperature,
+                    precipitation: draw.precipitation,
+                    increase: draw.increase,
+                    npp_reference: draw_npp_reference(px, &draw, central_npp),
                 },
                 run: 0,
             };
@@ -631,6 +624,97 @@ fn draw_samples(
             }
         }
     }
+}
+
+/// The factors of one Monte Carlo draw (METHOD.md section 6), multipliers of the pixel's SOC,
+/// clay, monthly temperature and precipitation, and of the scenarios' input increase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draw {
+    /// SOC factor, 1 + z u_SOC / 1.96.
+    pub soc: f64,
+    /// Clay factor, max(0, 1 + z u_clay / 1.96).
+    pub clay: f64,
+    /// Temperature factor, 1 + z 0.02 / 1.96.
+    pub temperature: f64,
+    /// Precipitation factor, 1 + z 0.05 / 1.96.
+    pub precipitation: f64,
+    /// Factor of the input increase, 1 + z 0.15 / 1.96.
+    pub increase: f64,
+}
+
+/// The Monte Carlo draws of one pixel, in order: normal factors whose 95 % limits are the
+/// min/max factors of METHOD.md section 6 (five independent standard normal values z per
+/// draw, in the order of [`Draw`]'s fields). The stream is seeded by the run's seed and the
+/// pixel's position in the grid only, so that tiling, threads or a cluster never change a
+/// number.
+#[derive(Debug, Clone)]
+pub struct Draws {
+    rng: rand_chacha::ChaCha8Rng,
+    soc_uncertainty: f64,
+    clay_uncertainty: f64,
+}
+
+impl Draws {
+    /// The draws of the pixel `pixel_id` (row x width + column) with the relative SOC and clay
+    /// uncertainties of the pixel (0.2 = 20 %).
+    pub fn new(seed: u64, pixel_id: u64, soc_uncertainty: f64, clay_uncertainty: f64) -> Self {
+        use rand::SeedableRng;
+        Draws {
+            rng: rand_chacha::ChaCha8Rng::seed_from_u64(
+                seed ^ pixel_id.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
+            soc_uncertainty,
+            clay_uncertainty,
+        }
+    }
+}
+
+impl Iterator for Draws {
+    type Item = Draw;
+
+    fn next(&mut self) -> Option<Draw> {
+        use rand_distr::{Distribution, StandardNormal};
+        let mut z = [0.0f64; 5];
+        for v in z.iter_mut() {
+            *v = StandardNormal.sample(&mut self.rng);
+        }
+        Some(Draw {
+            soc: 1.0 + z[0] * self.soc_uncertainty / 1.96,
+            clay: (1.0 + z[1] * self.clay_uncertainty / 1.96).max(0.0),
+            temperature: 1.0 + z[2] * 0.02 / 1.96,
+            precipitation: 1.0 + z[3] * 0.05 / 1.96,
+            increase: 1.0 + z[4] * 0.15 / 1.96,
+        })
+    }
+}
+
+/// M(T fT, P fP): the mean over the years of yearly MIAMI NPP (t C/ha/yr, before the land-use
+/// coefficient) of the pixel's 1981-2000 series when given, else of its warm-up series, every
+/// month's temperature x `temperature` and precipitation x `precipitation` before the yearly
+/// mean and sum (as the warm-up computes its NPP).
+pub fn mean_miami_npp(px: &PixelInput<'_>, temperature: f64, precipitation: f64) -> f64 {
+    let [t, p] = px
+        .reference_climate
+        .unwrap_or([px.warmup_temperature, px.warmup_precipitation]);
+    let years = t.len() / 12;
+    let mut sum = 0.0;
+    for y in 0..years {
+        let (ty, py) = (t.year(y), p.year(y));
+        let (mut t_sum, mut p_sum) = (0.0, 0.0);
+        for m in 0..12 {
+            t_sum += ty[m] * temperature;
+            p_sum += py[m] * precipitation;
+        }
+        sum += fao::miami_npp(t_sum / 12.0, p_sum);
+    }
+    sum / years as f64
+}
+
+/// The reference NPP of a Monte Carlo draw, before the land-use coefficient (METHOD.md
+/// section 6): consistent with the draw's climate, as the _MIN/_MAX rasters are with theirs,
+/// NPP_ref x M(T fT, P fP) / M(T, P) ([`mean_miami_npp`]; `central` = M(T, P)).
+pub fn draw_npp_reference(px: &PixelInput<'_>, draw: &Draw, central: f64) -> f64 {
+    px.npp_reference[0] * mean_miami_npp(px, draw.temperature, draw.precipitation) / central
 }
 
 /// Mean and the 2.5 and 97.5 percentiles (linear interpolation between order statistics, as
@@ -1768,6 +1852,7 @@ mod tests {
                 forward_class: class,
                 forward_dpm_rpm: 1.44,
                 npp_reference: [5.0, 4.8, 5.2],
+                reference_climate: None,
             };
             let mut results = Vec::new();
             for stepping in [false, true] {
@@ -1943,6 +2028,7 @@ mod tests {
                     forward_class: self.classes[i][19],
                     forward_dpm_rpm: 1.44,
                     npp_reference: [5.0, 4.8, 5.2],
+                    reference_climate: None,
                 })
                 .collect()
         }
@@ -2141,6 +2227,85 @@ mod tests {
     }
 
     #[test]
+    fn draw_npp_reference_follows_the_drawn_climate() {
+        // a dry pixel: MIAMI is limited by precipitation, so the draw's P moves the reference
+        let t: [f64; 12] = std::array::from_fn(|m| 24.0 + 4.0 * (m as f64 * 0.5).sin());
+        let wt: Vec<f64> = (0..240).map(|k| t[k % 12] + 0.01 * k as f64).collect();
+        let wp: Vec<f64> = (0..240)
+            .map(|k| 20.0 + (k % 12) as f64 + (k / 12) as f64)
+            .collect();
+        let rt: Vec<f64> = wt.iter().map(|v| v - 0.5).collect();
+        let rp: Vec<f64> = wp.iter().map(|v| v * 0.8).collect();
+        let (cover, classes, dr) = ([0.6; 12], [2u8; 20], [1.44; 20]);
+        let mut px = PixelInput {
+            soc: 40.0,
+            clay: 20.0,
+            soc_uncertainty: 0.2,
+            clay_uncertainty: 0.1,
+            spinup_cover: &cover,
+            warmup_cover: &cover,
+            forward_cover: &cover,
+            spinup_temperature: &t,
+            spinup_precipitation: &t,
+            spinup_pet: &t,
+            spinup_class: 2,
+            spinup_dpm_rpm: 1.44,
+            warmup_temperature: (&wt).into(),
+            warmup_precipitation: (&wp).into(),
+            warmup_pet: (&wp).into(),
+            warmup_class: &classes,
+            warmup_dpm_rpm: &dr,
+            forward_temperature: &t,
+            forward_precipitation: &t,
+            forward_pet: &t,
+            forward_class: 2,
+            forward_dpm_rpm: 1.44,
+            npp_reference: [3.0, 2.9, 3.1],
+            reference_climate: None,
+        };
+        // by hand: yearly MIAMI NPP of the perturbed months, averaged over the years
+        let by_hand = |t: &[f64], p: &[f64], ft: f64, fp: f64| {
+            let mut sum = 0.0;
+            for y in 0..t.len() / 12 {
+                let months = 12 * y..12 * y + 12;
+                let t_mean = t[months.clone()].iter().map(|v| v * ft).sum::<f64>() / 12.0;
+                let p_sum = p[months].iter().map(|v| v * fp).sum::<f64>();
+                let npp_t = 3000.0 / (1.0 + (1.315 - 0.119 * t_mean).exp());
+                let npp_p = 3000.0 * (1.0 - (-0.000664 * p_sum).exp());
+                assert!(npp_p < npp_t, "water-limited");
+                sum += npp_p.min(npp_t) * 0.01 * 0.5;
+            }
+            sum / (t.len() / 12) as f64
+        };
+        let draw = Draw {
+            soc: 1.0,
+            clay: 1.0,
+            temperature: 1.01,
+            precipitation: 0.97,
+            increase: 1.0,
+        };
+        for reference in [None, Some([(&rt).into(), (&rp).into()])] {
+            px.reference_climate = reference;
+            let (t, p) = match reference {
+                None => (&wt, &wp),
+                Some(_) => (&rt, &rp),
+            };
+            let central = mean_miami_npp(&px, 1.0, 1.0);
+            assert!((central / by_hand(t, p, 1.0, 1.0) - 1.0).abs() < 1e-14);
+            let want = 3.0 * by_hand(t, p, 1.01, 0.97) / by_hand(t, p, 1.0, 1.0);
+            let got = draw_npp_reference(&px, &draw, central);
+            assert!((got / want - 1.0).abs() < 1e-14, "{got} vs {want}");
+            // the precipitation draw (-3 %) moves it, nearly in proportion
+            assert!(got < 3.0 * 0.985 && got > 3.0 * 0.96, "{got}");
+        }
+        // the stream of a pixel: the same draws for the same seed and position only
+        let a: Vec<Draw> = Draws::new(3, 17, 0.2, 0.1).take(5).collect();
+        assert_eq!(a, Draws::new(3, 17, 0.2, 0.1).take(5).collect::<Vec<_>>());
+        assert_ne!(a, Draws::new(3, 18, 0.2, 0.1).take(5).collect::<Vec<_>>());
+        assert_ne!(a, Draws::new(4, 17, 0.2, 0.1).take(5).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn monte_carlo_is_reproducible_per_pixel_and_brackets_the_central_run() {
         let table = ClassTable::default();
         let t: [f64; 12] = std::array::from_fn(|m| 12.0 + 7.0 * (m as f64 * 0.5).sin());
@@ -2176,6 +2341,7 @@ mod tests {
             forward_class: 2,
             forward_dpm_rpm: 1.44,
             npp_reference: [5.0, 4.9, 5.1],
+            reference_climate: None,
         };
         let mut opts = options(false);
         opts.horizons = vec![20];

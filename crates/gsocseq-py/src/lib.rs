@@ -814,6 +814,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(equilibrium_inputs, m)?)?;
     m.add_function(wrap_pyfunction!(analytical_equilibrium, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::monte_carlo_draws, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_xi, m)?)?;
     m.add_function(wrap_pyfunction!(gather::gather_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(gather::check_pixels, m)?)?;

@@ -1,8 +1,8 @@
 //! Binding of the GSOCseq phases (`gsocseq_core::scenario`) for a block of pixels.
 
 use gsocseq_core::scenario::{
-    final_len, mc_len, simulate_pixels, steady_len, ClassTable, Mode, NumericalPools, Options,
-    PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
+    final_len, mc_len, simulate_pixels, steady_len, ClassTable, Draws, Mode, NumericalPools,
+    Options, PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
 };
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -68,9 +68,11 @@ struct BatchSeries([Vec<f64>; 3]);
 
 /// Runs spin-up, warm-up and forward phases for n pixels; returns a dict of arrays. Without
 /// forward climate arrays, each pixel's forward climate is the monthly mean of its warm-up
-/// series ([`forward_or_mean`]).
+/// series ([`forward_or_mean`]). `reference_temperature` and `reference_precipitation`
+/// ((n, 12 R), the 1981-2000 series, when given) are the climate that the reference NPP of a
+/// Monte Carlo draw follows (else the warm-up series).
 #[pyfunction]
-#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_class, forward_dpm_rpm, npp_reference, pixel_id, forward_temperature=None, forward_precipitation=None, forward_pet=None, main_horizon=0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, threads=None))]
+#[pyo3(signature = (*, mode, spinup, numerical_pools, horizons, scenarios, uncertainty, fao_uncertain_scenario, depth, evap_coefficient, class_coef, class_paddy, class_group, soc, clay, soc_uncertainty, clay_uncertainty, spinup_cover, warmup_cover, forward_cover, spinup_temperature, spinup_precipitation, spinup_pet, spinup_class, spinup_dpm_rpm, warmup_temperature, warmup_precipitation, warmup_pet, warmup_class, warmup_dpm_rpm, forward_class, forward_dpm_rpm, npp_reference, pixel_id, forward_temperature=None, forward_precipitation=None, forward_pet=None, reference_temperature=None, reference_precipitation=None, main_horizon=0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn simulate<'py>(
     py: Python<'py>,
@@ -110,6 +112,8 @@ pub fn simulate<'py>(
     forward_temperature: Option<PyReadonlyArray2<'py, f64>>,
     forward_precipitation: Option<PyReadonlyArray2<'py, f64>>,
     forward_pet: Option<PyReadonlyArray2<'py, f64>>,
+    reference_temperature: Option<PyReadonlyArray2<'py, f64>>,
+    reference_precipitation: Option<PyReadonlyArray2<'py, f64>>,
     main_horizon: usize,
     steady_state: bool,
     mc_samples: usize,
@@ -229,6 +233,29 @@ pub fn simulate<'py>(
             )));
         }
     }
+    let optional = |name, a| optional_contiguous(name, a);
+    // the 1981-2000 series of the Monte Carlo draws' NPP reference: both or none, 12 R months
+    let reference_months = match (&reference_temperature, &reference_precipitation) {
+        (None, None) => 0,
+        (Some(t), Some(p)) => {
+            let months = t.as_array().ncols();
+            if months == 0 || months % 12 != 0 {
+                return Err(PyValueError::new_err(format!(
+                    "reference_temperature: {months} months, expected 12 per year"
+                )));
+            }
+            width("reference_temperature", t, n, months)?;
+            width("reference_precipitation", p, n, months)?;
+            months
+        }
+        _ => {
+            return Err(PyValueError::new_err(
+                "reference_temperature and reference_precipitation: give both or neither",
+            ))
+        }
+    };
+    let rt = optional("reference_temperature", &reference_temperature)?;
+    let rp = optional("reference_precipitation", &reference_precipitation)?;
     let soc = contiguous("soc", &soc)?;
     let clay = contiguous("clay", &clay)?;
     let soc_u = contiguous("soc_uncertainty", &soc_uncertainty)?;
@@ -252,7 +279,6 @@ pub fn simulate<'py>(
     let [wt, wp, we] = [series[0].view()?, series[1].view()?, series[2].view()?];
     let wclass = contiguous("warmup_class", &warmup_class)?;
     let wdr = contiguous("warmup_dpm_rpm", &warmup_dpm_rpm)?;
-    let optional = |name, a| optional_contiguous(name, a);
     let ft = optional("forward_temperature", &forward_temperature)?;
     let fp = optional("forward_precipitation", &forward_precipitation)?;
     let fe = optional("forward_pet", &forward_pet)?;
@@ -339,6 +365,10 @@ pub fn simulate<'py>(
                                 forward_class: fclass[i],
                                 forward_dpm_rpm: fdr[i],
                                 npp_reference: [npp[3 * i], npp[3 * i + 1], npp[3 * i + 2]],
+                                reference_climate: rt.zip(rp).map(|(t, p)| {
+                                    let r = reference_months;
+                                    [t, p].map(|v| Series::from(&v[i * r..(i + 1) * r]))
+                                }),
                             }
                         });
                         simulate_pixels(
@@ -427,4 +457,28 @@ pub fn simulate<'py>(
         Array1::from_iter(outs.iter().map(|o| o.flags)).into_pyarray(py),
     )?;
     Ok(d)
+}
+
+/// The Monte Carlo draws of one pixel (METHOD.md section 6), in the order the chains use them:
+/// a (samples, 5) array of the factors of SOC, clay, temperature, precipitation and the input
+/// increase. `pixel_id` is the pixel's position in the grid (row x width + column), `seed` the
+/// run's seed, the uncertainties relative (0.2 = 20 %).
+#[pyfunction]
+#[pyo3(signature = (pixel_id, seed, samples, soc_uncertainty=0.2, clay_uncertainty=0.1))]
+pub fn monte_carlo_draws<'py>(
+    py: Python<'py>,
+    pixel_id: u64,
+    seed: u64,
+    samples: usize,
+    soc_uncertainty: f64,
+    clay_uncertainty: f64,
+) -> Bound<'py, numpy::PyArray2<f64>> {
+    let draws = Draws::new(seed, pixel_id, soc_uncertainty, clay_uncertainty);
+    let rows: Vec<f64> = draws
+        .take(samples)
+        .flat_map(|d| [d.soc, d.clay, d.temperature, d.precipitation, d.increase])
+        .collect();
+    Array2::from_shape_vec((samples, 5), rows)
+        .expect("shape")
+        .into_pyarray(py)
 }
