@@ -249,7 +249,7 @@ def test_prepare_polygon_other_crs_then_run(tmp_path: Path) -> None:
     assert ref[1][inside][0] < ref[0][inside][0] < ref[2][inside][0]  # P limited
 
     report = (out / "prepare_report.md").read_text()
-    assert "bilinear" in report and "mode" in report and "EPSG:3857" in report
+    assert "bilinear" in report and "majority" in report and "EPSG:3857" in report
     filled = [int(n) for n in re.findall(r"coastal pixels filled \(<= 10 km\): (\d+)", report)]
     assert filled and all(n > 0 for n in filled)  # the west of the climate grid is sea
     assert np.isfinite(t[:, inside]).all()  # every AOI pixel got climate
@@ -480,3 +480,198 @@ def test_crs_that_cannot_be_transformed_is_named(tmp_path: Path) -> None:
     table["clay"] = [str(bad), *table["clay"][1:]]
     with pytest.raises(InputError, match=r"clay_local.tif: cannot be transformed from its CRS"):
         prepare(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# gaps, failures, units, file modes, coastal fill, land-use majority (issue 15)
+
+
+def test_partial_gaps_become_nodata_in_all_bands_and_are_counted(tmp_path: Path) -> None:
+    """A pixel valid in only some bands of a series (an NDVI cloud gap in March, a missing
+    March 2001 of precipitation) is nodata in every band of that series, counted in the
+    report; the run then counts it as nodata (not modelled)."""
+    table = _raw_inputs(tmp_path)
+    table["climate"]["coastal_fill_km"] = 0
+    raw = tmp_path / "raw"
+    merc_t = from_origin(11110000.0, 1630000.0, 2000.0, 2000.0)
+    gap = np.full((40, 40), 0.5)
+    gap[5:12, 10:20] = -999.0  # cloud gap
+    _tif(raw / "ndvi_prop_03.tif", gap, "EPSG:3857", merc_t)
+    with rasterio.open(raw / "pr_2001.tif", "r+") as ds:
+        march = ds.read(3)
+        march[:, 5:8] = -32768
+        ds.write(march, 3)
+    out = prepare(table).parent
+    inside = np.isfinite(_read(out / "SOC.tif")[0])
+    for name, bands in (("Cover.tif", 12), ("Prec_2001-2002.tif", 24)):
+        data = _read(out / name)
+        assert data.shape[0] == bands
+        valid = np.isfinite(data).sum(axis=0)
+        assert set(np.unique(valid[inside])) <= {0, bands}, name  # all bands or none
+    cover_gap = inside & np.isnan(_read(out / "Cover.tif")[0])
+    prec_gap = inside & np.isnan(_read(out / "Prec_2001-2002.tif")[0])
+    # the gaps reached some pixels only, and only those (the west is sea in every month)
+    sea = inside & np.isnan(_read(out / "Temp_2001-2002.tif")[0])
+    assert cover_gap.sum() > 0 and (prec_gap & ~sea).sum() > 0
+    report = (out / "prepare_report.md").read_text()
+    n_prec = int((prec_gap & ~sea).sum())
+    assert f"Prec_2001-2002.tif: {n_prec} pixels valid in some months only" in report
+    assert f"{int(cover_gap.sum())} partially valid set to nodata" in report
+
+    import gsocseq
+
+    summary = gsocseq.run(out / "gsocseq.toml", quiet=True)
+    assert summary.counts["nodata:cover"] == int(cover_gap.sum())
+    t0 = _read(Path(summary.output) / "TST_GSOCseq_T0_Map030.tif")[0]
+    assert np.isnan(t0[cover_gap | prec_gap]).all()
+    assert np.isfinite(t0[inside & ~cover_gap & ~prec_gap & ~sea]).all()
+
+
+def test_failed_prepare_leaves_nothing_it_wrote(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    out = Path(table["output"])
+    (tmp_path / "raw" / "pr_2002.tif").rename(tmp_path / "pr_2002.tif")  # fails in the climate
+    with pytest.raises(InputError, match=r"pr_2002\.tif: file not found"):
+        prepare(table)
+    assert not out.exists()  # the folder it created is gone too
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError):
+        prepare(table)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    # the corrected rerun does not refuse ("already exists")
+    (tmp_path / "pr_2002.tif").rename(tmp_path / "raw" / "pr_2002.tif")
+    prepare(table)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    # a failing --overwrite keeps every earlier file as it was
+    (tmp_path / "raw" / "pr_2002.tif").unlink()
+    with pytest.raises(InputError):
+        prepare(table, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_ndvi_shares_in_percent_are_an_error_with_a_hint(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    merc_t = from_origin(11110000.0, 1630000.0, 2000.0, 2000.0)
+    for m in range(1, 13):
+        _tif(tmp_path / "raw" / f"ndvi_prop_{m:02d}.tif", np.full((40, 40), 50.0), "EPSG:3857",
+             merc_t)  # fmt: skip
+    with pytest.raises(InputError, match=r"ndvi_prop_01.tif: band 1: NDVI share P_veg = 50 .*"
+                       r"percent\? set cover_scale = 0\.01"):  # fmt: skip
+        prepare(table)
+    table["cover_scale"] = 0.01
+    out = prepare(table).parent
+    inside = np.isfinite(_read(out / "SOC.tif")[0])
+    np.testing.assert_allclose(_read(out / "Cover.tif")[:, inside], 0.8, rtol=1e-6)
+
+
+def test_written_files_get_the_users_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from gsocseq import demo
+
+    old = os.umask(0o027)
+    try:
+        table = _raw_inputs(tmp_path)
+        out = prepare(table).parent
+        inputs = demo.generate_inputs(tmp_path / "demo").parent
+    finally:
+        os.umask(old)
+    files = [p for p in (*out.iterdir(), *inputs.iterdir()) if p.is_file()]
+    assert len(files) > 20
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files}
+    assert set(modes.values()) == {oct(0o640)}, modes
+
+
+def _fill_grid(crs: str, transform: Any, shape: tuple[int, int]) -> Any:
+    from gsocseq.prepare import Grid
+
+    return Grid(
+        crs=rasterio.crs.CRS.from_user_input(crs),
+        transform=transform,
+        height=shape[0],
+        width=shape[1],
+        inside=np.ones(shape, dtype=bool),
+    )
+
+
+def test_coastal_fill_radius_follows_the_distance() -> None:
+    """On a 10 m grid, a valid pixel 7 km away (700 pixels) fills with coastal_fill_km = 10
+    (the search was capped at 500 pixels)."""
+    from gsocseq.prepare import CoastalFill
+
+    grid = _fill_grid(UTM, from_origin(600000.0, 1600000.0, 10.0, 10.0), (3, 800))
+    values = np.full(grid.shape, np.nan)
+    values[:, 0] = 7.0
+    filled = CoastalFill(grid, 10.0)("precipitation", values)
+    assert np.all(filled[:, :701] == 7.0) and np.all(filled[:, 701:] == 7.0)  # 7.99 km
+    near = CoastalFill(grid, 5.0)("precipitation", values)
+    assert np.all(near[:, :501] == 7.0) and np.isnan(near[:, 501:]).all()
+
+
+def test_coastal_fill_takes_the_nearest_valid_pixel() -> None:
+    """Every filled pixel takes a valid pixel at the smallest distance (km, longitude degrees
+    x 111.32 cos(latitude) of the pixel's row, latitude x 110.574) within the radius: against
+    all pairs by brute force, on a geographic grid with a random coast."""
+    from gsocseq.prepare import CoastalFill
+
+    rng = np.random.default_rng(3)
+    grid = _fill_grid("EPSG:4326", from_origin(20.0, 62.0, 0.02, 0.01), (40, 50))
+    valid = rng.uniform(size=grid.shape) < 0.05
+    values = np.where(valid, rng.uniform(1, 2, grid.shape), np.nan)
+    filled = CoastalFill(grid, 3.0)("temperature", values)
+    lat = 62.0 - (np.arange(40) + 0.5) * 0.01
+    dx = 0.02 * 111.320 * np.cos(np.radians(lat))
+    vr, vc = np.nonzero(valid)
+    for r, c in zip(*np.nonzero(~valid)):
+        dist = np.hypot((vr - r) * 0.01 * 110.574, (vc - c) * dx[r])
+        within = dist <= 3.0
+        if not within.any():
+            assert np.isnan(filled[r, c])
+            continue
+        nearest = dist[within].min()
+        choices = values[vr[within][dist[within] == nearest], vc[within][dist[within] == nearest]]
+        assert filled[r, c] in choices, (r, c)
+
+
+def test_land_use_majority_of_fao_classes(tmp_path: Path) -> None:
+    """A finer land-use grid (3 x 3 source pixels per master pixel): every source pixel
+    reclassified to its FAO class first, then the majority; ties: the tied class of the
+    source pixel nearest the master pixel's centre (METHOD.md section 2)."""
+    table = _raw_inputs(tmp_path)
+    lu = np.full((30, 36), 130, dtype=np.uint8)  # grassland
+    # master pixel (1, 1): 3 x code 10 + 2 x code 11 (cropland 5/9), 4 x grassland
+    lu[3:6, 3:6] = [[10, 130, 11], [130, 10, 130], [11, 130, 10]]
+    # master pixel (1, 2): 4 cropland corners, 4 grassland edges, forest centre: tie between
+    # cropland and grassland, the grassland pixels are nearer the centre
+    lu[3:6, 6:9] = [[10, 130, 10], [130, 60, 130], [10, 130, 10]]
+    # master pixel (1, 3): the same tie with the sides swapped
+    lu[3:6, 9:12] = [[130, 10, 130], [10, 60, 10], [130, 10, 130]]
+    # master pixel (1, 4): one of each of 9 classes' codes but 2 x tree (50, 60): tree
+    lu[3:6, 12:15] = [[10, 50, 130], [120, 60, 160], [150, 190, 210]]
+    src_t = from_origin(600000.0, 1600000.0, 1000.0 / 3, 1000.0 / 3)
+    raw = tmp_path / "raw"
+    for y in range(WARM[0], WARM[1] + 1):
+        _tif(raw / f"ESACCI_{y}.tif", lu, UTM, src_t, nodata=None, dtype="uint8")
+    out = prepare(table).parent
+    got = _read(out / "LandUse_2001-2002.tif")[-1]
+    assert got[1, 1] == 2  # was grassland with the mode of the ESA codes (130 x 4)
+    assert got[1, 2] == 3
+    assert got[1, 3] == 2
+    assert got[1, 4] == 4
+    assert got[5, 5] == 3
+
+
+def test_report_counts_the_parts_of_a_multipolygon(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    a = [[99.95, 14.30], [100.0, 14.30], [100.0, 14.35], [99.95, 14.35], [99.95, 14.30]]
+    b = [[100.03, 14.40], [100.08, 14.40], [100.08, 14.45], [100.03, 14.45], [100.03, 14.40]]
+    aoi = tmp_path / "aoi.geojson"
+    aoi.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        f'"geometry": {{"type": "MultiPolygon", "coordinates": [[{a}], [{b}]]}}}}]}}'
+    )
+    table["aoi"] = str(aoi)
+    out = prepare(table).parent
+    assert "`aoi.geojson` (2 polygon(s)" in (out / "prepare_report.md").read_text()

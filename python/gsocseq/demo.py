@@ -20,7 +20,6 @@ only. The 1981-2000 yearly series behind the MIAMI NPP reference rasters is gene
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -28,7 +27,7 @@ import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from gsocseq.rasters import atomic_raster
+from gsocseq.rasters import atomic_raster, new_file
 
 __all__ = ["PIXEL_SIZE", "generate_inputs", "miami_npp"]
 
@@ -220,9 +219,9 @@ def _write(
 
 
 def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = new_file(path.parent, f".{path.name}.", ".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

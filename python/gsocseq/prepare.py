@@ -26,8 +26,10 @@ import json
 import math
 import os
 import re
+import shutil
 import struct
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +64,8 @@ REPORT = "prepare_report.md"
 PREPARE_KEYS = (
     "name", "output", "aoi", "aoi_layer", "soc", "soc_scale", "clay", "clay_depths",
     "clay_scale", "sand", "sand_depths", "sand_scale", "ec", "ec_scale", "land_use",
-    "land_use_table", "cover", "cover_ndvi", "ndvi_threshold", "ndvi_scale", "cover_defaults",
+    "land_use_table", "cover", "cover_scale", "cover_ndvi", "ndvi_threshold", "ndvi_scale",
+    "cover_defaults",
     "climate", "run", "classes", "scenarios", "exclusions", "quicklooks", "overwrite",
 )  # fmt: skip
 CLIMATE_KEYS = (
@@ -483,8 +486,9 @@ def _master_grid(settings: Settings, report: Report) -> tuple[Grid, np.ndarray]:
                 raise InputError(
                     f"{aoi_path}: the area of interest does not overlap the SOC map {soc_path}"
                 ) from None
+            parts = sum(len(g["coordinates"]) if g["type"] == "MultiPolygon" else 1 for g in geoms)
             aoi_note = (
-                f"`{aoi_path.name}` ({len(raw_geoms)} polygon(s), CRS {aoi_crs.to_string()}), "
+                f"`{aoi_path.name}` ({parts} polygon(s), CRS {aoi_crs.to_string()}), "
                 f"reprojected to {ds.crs.to_string()}"
             )
         else:
@@ -533,10 +537,10 @@ def _master_grid(settings: Settings, report: Report) -> tuple[Grid, np.ndarray]:
 
 
 def _resampling_for(ds: Any, grid: Grid, continuous: bool) -> Resampling:
-    """Bilinear for continuous fields, mode for classes (the methodology's rule, so that
-    prepared inputs match any other implementation of it)."""
-    del ds, grid
-    return Resampling.bilinear if continuous else Resampling.mode
+    """Bilinear for continuous fields (land use: :func:`_land_use_classes`, the methodology's
+    majority rule, so that prepared inputs match any other implementation of it)."""
+    del ds, grid, continuous
+    return Resampling.bilinear
 
 
 def _band_scale(
@@ -588,24 +592,167 @@ def _transform_error(ds: Any, grid: Grid, exc: Exception) -> str:
     )
 
 
-def _warp_classes(ds: Any, band: int, grid: Grid) -> np.ndarray:
-    """One band of class codes onto the master grid (mode), int64, -1 = nodata."""
-    dst = np.full(grid.shape, -1, dtype=np.int32)
+#: FAO classes 0-13 (METHOD.md section 2)
+N_CLASSES = 14
+
+
+def _land_use_classes(
+    ds: Any, band: int, grid: Grid, lut_codes: np.ndarray, lut_vals: np.ndarray, table: str
+) -> np.ndarray:
+    """One band of land-use codes as FAO classes on the master grid (int64, -1 = nodata), by
+    the rule of METHOD.md section 2: every source pixel reclassified to its FAO class first,
+    then the majority class of the source pixels whose centres fall in the master pixel (a
+    pixel's cell is [left, right) x (bottom, top]). Ties: the tied class of the source pixel
+    nearest the master pixel's centre (equally near: the smaller class). A master pixel that
+    no source centre falls in (a source as coarse as the grid or coarser) takes the class of
+    the source pixel under its centre. Source nodata is not counted; a code absent from the
+    table on a pixel of the area of interest is an error.
+
+    The master grid is done in blocks of rows (the source window under each block read at a
+    time), so memory follows the block, not the source."""
+    out = np.full(grid.shape, -1, dtype=np.int64)
+    h, w = grid.shape
+    step = max(1, 400_000 // max(w, 1))
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        out[r0:r1] = _land_use_block(ds, band, grid, r0, r1, lut_codes, lut_vals, table)
+    return out
+
+
+def _land_use_block(
+    ds: Any,
+    band: int,
+    grid: Grid,
+    r0: int,
+    r1: int,
+    lut_codes: np.ndarray,
+    lut_vals: np.ndarray,
+    table: str,
+) -> np.ndarray:
+    """:func:`_land_use_classes` of master rows r0..r1."""
+    w = grid.width
+    rows = r1 - r0
+    result = np.full((rows, w), -1, dtype=np.int64)
+    tr = grid.transform
+    same_crs = ds.crs == grid.crs
+    # the source window under the block (one source pixel of margin)
+    xs, ys = _affine(tr, np.array([0, w, 0, w]), np.array([r0, r0, r1, r1]))
+    left, right = float(np.min(xs)), float(np.max(xs))
+    bottom, top = float(np.min(ys)), float(np.max(ys))
+    if not same_crs:
+        try:
+            left, bottom, right, top = rasterio.warp.transform_bounds(
+                grid.crs, ds.crs, left, bottom, right, top, densify_pts=21
+            )
+        except Exception as exc:  # GDAL's CPLE_* errors
+            raise InputError(_transform_error(ds, grid, exc)) from None
+    full = rasterio.windows.Window(0, 0, ds.width, ds.height)
     try:
-        rasterio.warp.reproject(
-            source=rasterio.band(ds, band),
-            destination=dst,
-            src_nodata=ds.nodata,
-            dst_transform=grid.transform,
-            dst_crs=grid.crs,
-            dst_nodata=-1,
-            resampling=Resampling.mode,
-        )
+        win = rasterio.windows.from_bounds(left, bottom, right, top, ds.transform)
+        col0 = math.floor(win.col_off) - 1
+        row0 = math.floor(win.row_off) - 1
+        col1 = math.ceil(win.col_off + win.width) + 1
+        row1 = math.ceil(win.row_off + win.height) + 1
+        win = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0).intersection(full)
+    except rasterio.errors.WindowError:
+        return result  # the source does not reach this block
+    win = rasterio.windows.Window(
+        int(win.col_off), int(win.row_off), int(win.width), int(win.height)
+    )
+    try:
+        raw = ds.read(band, window=win)
     except RasterioIOError as exc:
         raise InputError(f"{ds.name}: cannot read band {band} ({exc})") from None
-    except Exception as exc:  # GDAL's CPLE_* errors: a CRS pair that cannot be transformed
-        raise InputError(_transform_error(ds, grid, exc)) from None
-    return dst.astype(np.int64)
+    valid = np.ones(raw.shape, dtype=bool)
+    if ds.nodata is not None:
+        valid &= raw != ds.nodata
+    if raw.dtype.kind == "f":
+        valid &= np.isfinite(raw)
+    codes = np.where(valid, raw, 0).astype(np.int64)
+    pos = np.clip(np.searchsorted(lut_codes, codes), 0, len(lut_codes) - 1)
+    known = lut_codes[pos] == codes
+    classes = lut_vals[pos]
+    # source pixel centres on the master grid
+    sh, sw = raw.shape
+    jj, ii = np.meshgrid(np.arange(sw) + 0.5, np.arange(sh) + 0.5)
+    src_tr = ds.window_transform(win)
+    sx, sy = _affine(src_tr, jj.ravel(), ii.ravel())
+    if not same_crs:
+        sx, sy = (np.asarray(v) for v in rasterio.warp.transform(ds.crs, grid.crs, sx, sy))
+    fc, fr = _affine(~tr, sx, sy)
+    mc, mr = np.floor(fc).astype(np.int64), np.floor(fr).astype(np.int64) - r0
+    here = (mr >= 0) & (mr < rows) & (mc >= 0) & (mc < w) & valid.ravel()
+    inside = grid.inside[r0:r1]
+    unknown = here & ~known.ravel()
+    unknown[unknown] = inside[mr[unknown], mc[unknown]]
+    if unknown.any():
+        _unknown_code(ds, band, grid, table, codes.ravel(), unknown, mr + r0, mc)
+    k = np.flatnonzero(here)
+    cell, cls = mr[k] * w + mc[k], classes.ravel()[k]
+    counts = np.bincount(cell * N_CLASSES + cls, minlength=rows * w * N_CLASSES).reshape(
+        rows * w, N_CLASSES
+    )
+    top_count = counts.max(axis=1)
+    tied = counts == top_count[:, None]
+    n_tied = tied.sum(axis=1)
+    flat = result.reshape(-1)
+    flat[:] = np.where(top_count > 0, np.argmax(counts, axis=1), -1)
+    # ties: the tied class of the nearest source pixel (then the smaller class)
+    candidate = (n_tied[cell] > 1) & (top_count[cell] > 0) & tied[cell, cls]
+    if candidate.any():
+        cc, kk, cl = cell[candidate], k[candidate], cls[candidate]
+        cx, cy = _affine(tr, (cc % w) + 0.5, (cc // w) + r0 + 0.5)
+        d2 = (sx[kk] - cx) ** 2 + (sy[kk] - cy) ** 2
+        order = np.lexsort((cl, d2, cc))
+        first = np.unique(cc[order], return_index=True)[1]
+        flat[cc[order][first]] = cl[order][first]
+    # no source centre in the pixel: the source pixel under its centre
+    empty = np.flatnonzero(top_count == 0)
+    if empty.size:
+        ex, ey = _affine(tr, (empty % w) + 0.5, (empty // w) + r0 + 0.5)
+        if not same_crs:
+            ex, ey = (np.asarray(v) for v in rasterio.warp.transform(grid.crs, ds.crs, ex, ey))
+        fc, fr = _affine(~src_tr, np.asarray(ex), np.asarray(ey))
+        sc, sr = np.floor(fc).astype(np.int64), np.floor(fr).astype(np.int64)
+        ok = (sr >= 0) & (sr < sh) & (sc >= 0) & (sc < sw)
+        ok[ok] = valid[sr[ok], sc[ok]]
+        bad = ok.copy()
+        bad[ok] = ~known[sr[ok], sc[ok]] & inside.reshape(-1)[empty[ok]]
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            code = int(codes[sr[i], sc[i]])
+            x, y = rasterio.transform.xy(grid.transform, int(empty[i] // w) + r0, int(empty[i] % w))
+            raise InputError(
+                f"{ds.name}: band {band}: land-use code {code} is not in the table ({table}) "
+                f"at x={x:.6f}, y={y:.6f}"
+            )
+        flat[empty[ok]] = classes[sr[ok], sc[ok]]
+    return result
+
+
+def _affine(tr: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The affine transform ``tr`` applied to arrays of (x, y) (columns and rows, or map
+    coordinates for an inverse transform)."""
+    return tr.a * x + tr.b * y + tr.c, tr.d * x + tr.e * y + tr.f
+
+
+def _unknown_code(
+    ds: Any,
+    band: int,
+    grid: Grid,
+    table: str,
+    codes: np.ndarray,
+    unknown: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+) -> None:
+    """The error for the first source pixel with a code absent from the table."""
+    i = int(np.flatnonzero(unknown)[0])
+    x, y = rasterio.transform.xy(grid.transform, int(rows[i]), int(cols[i]))
+    raise InputError(
+        f"{ds.name}: band {band}: land-use code {int(codes[i])} is not in the table ({table}) "
+        f"at x={x:.6f}, y={y:.6f}"
+    )
 
 
 class CoastalFill:
@@ -629,28 +776,46 @@ class CoastalFill:
             self.dy = abs(tr.e) * unit
 
     def _index(self, valid: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(rows, cols) of the AOI pixels without a value, (rows, cols) of the nearest valid
+        pixel of each within the radius, and the count of those left without one.
+
+        The search covers every row within the radius (no cap: on a 10 m grid, 10 km are 1,000
+        rows), nearest rows first, and stops for a pixel as soon as no farther row can hold a
+        nearer valid pixel. Within a row the distance grows with the column offset, so only the
+        nearest valid column on either side is a candidate (precomputed for every row).
+        Distance: hypot(row offset x dy, column offset x dx of the pixel's row) in km; among
+        equally near pixels the first found wins (nearer row, the row above, the left one)."""
         targets = self.grid.inside & ~valid
         rows, cols = np.nonzero(targets)
         best = np.full(rows.size, np.inf)
         src_r = np.zeros(rows.size, dtype=np.int64)
         src_c = np.zeros(rows.size, dtype=np.int64)
         if rows.size and self.radius > 0 and valid.any():
-            ry = int(min(math.ceil(self.radius / self.dy), 500))
-            rx = int(min(math.ceil(self.radius / max(float(self.dx.min()), 1e-9)), 500))
             h, w = valid.shape
+            index = np.arange(w, dtype=np.int64)
+            # the nearest valid column at or left of each column (-1: none) and at or right
+            # of it (w: none)
+            left = np.maximum.accumulate(np.where(valid, index, -1), axis=1)
+            right = np.minimum.accumulate(np.where(valid, index, w)[:, ::-1], axis=1)[:, ::-1]
             dxr = self.dx[rows]
-            for oy in range(-ry, ry + 1):
-                for ox in range(-rx, rx + 1):
-                    if oy == 0 and ox == 0:
-                        continue
-                    r, c = rows + oy, cols + ox
-                    ok = (r >= 0) & (r < h) & (c >= 0) & (c < w)
-                    ok[ok] = valid[r[ok], c[ok]]
-                    dist = np.hypot(oy * self.dy, ox * dxr)
-                    better = ok & (dist < best) & (dist <= self.radius)
-                    best[better] = dist[better]
-                    src_r[better] = r[better]
-                    src_c[better] = c[better]
+            active = np.arange(rows.size)
+            k = 0
+            while active.size and k * self.dy <= self.radius:
+                for oy in (0,) if k == 0 else (-k, k):
+                    r = rows[active] + oy
+                    inside = (r >= 0) & (r < h)
+                    at, r = active[inside], r[inside]
+                    for nearest in (left, right):
+                        c = nearest[r, cols[at]]
+                        dist = np.hypot(oy * self.dy, (c - cols[at]) * dxr[at])
+                        better = (c >= 0) & (c < w) & (dist < best[at]) & (dist <= self.radius)
+                        hit = at[better]
+                        best[hit] = dist[better]
+                        src_r[hit] = r[better]
+                        src_c[hit] = c[better]
+                k += 1
+                # a row k away is at least k dy away: pixels with a nearer one are done
+                active = active[best[active] > k * self.dy]
         found = np.isfinite(best)
         return rows[found], cols[found], src_r[found], src_c[found], np.int64((~found).sum())
 
@@ -681,14 +846,20 @@ def _f32(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 class Series:
     """A multi-band float32 output written band by band; tracks per-pixel valid band counts so
-    that pixels valid in only some bands become nodata in all (METHOD.md section 2)."""
+    that pixels valid in only some bands become nodata in all (METHOD.md section 2: the run
+    rejects partially valid pixels), counted.
+
+    The bands go to a first file as they come; when some pixel turns out valid in only some
+    bands, :meth:`close` copies that file band by band into ``path`` with those pixels set to
+    nodata (a written band is never read back from a file open for writing)."""
 
     def __init__(self, path: Path, grid: Grid, count: int) -> None:
         self.path = path
+        self.first = path.with_name(f".{path.stem}.bands{path.suffix}")
         self.grid = grid
         self.count = count
         self.valid = np.zeros(grid.shape, dtype=np.int32)
-        self._cm = _writer(path, grid.profile(count))
+        self._cm = _writer(self.first, grid.profile(count))
         self.ds = self._cm.__enter__()
 
     def write(self, band: int, values: np.ndarray) -> None:
@@ -701,14 +872,23 @@ class Series:
         if error:
             self._cm.__exit__(RuntimeError, RuntimeError(), None)
             return 0
+        self._cm.__exit__(None, None, None)
         partial = (self.valid > 0) & (self.valid < self.count)
         n = int(partial.sum())
-        if n:
-            for b in range(1, self.count + 1):
-                data = self.ds.read(b)
-                data[partial] = NODATA
-                self.ds.write(data, b)
-        self._cm.__exit__(None, None, None)
+        if not n:
+            os.replace(self.first, self.path)
+            return 0
+        try:
+            with (
+                rasterio.open(self.first) as src,
+                _writer(self.path, self.grid.profile(self.count)) as dst,
+            ):
+                for b in range(1, self.count + 1):
+                    data = src.read(b)
+                    data[partial] = NODATA
+                    dst.write(data, b)
+        finally:
+            os.remove(self.first)
         return n
 
 
@@ -892,19 +1072,10 @@ def _land_use(settings: Settings, grid: Grid, report: Report, out: Path) -> np.n
         for i, (path, band) in enumerate(sources, start=1):
             with _open(path, "land use") as ds:
                 crs.add(ds.crs.to_string())
-                codes = _warp_classes(ds, band, grid)
-            has = codes >= 0
-            pos = np.clip(np.searchsorted(lut_codes, codes), 0, len(lut_codes) - 1)
-            known = lut_codes[pos] == codes
-            bad = grid.inside & has & ~known
-            if bad.any():
-                r, c = (int(v[0]) for v in np.nonzero(bad))
-                x, y = rasterio.transform.xy(grid.transform, r, c)
-                raise InputError(
-                    f"{path}: band {band}: land-use code {int(codes[r, c])} is not in the table "
-                    f"({table_note.strip('`')}) at x={x:.6f}, y={y:.6f}"
+                classes = _land_use_classes(
+                    ds, band, grid, lut_codes, lut_vals, table_note.strip("`")
                 )
-            fao = np.where(grid.inside & has & known, lut_vals[pos], LU_NODATA)
+            fao = np.where(grid.inside & (classes >= 0), classes, LU_NODATA)
             dst.write(fao.astype(np.uint8), i)
             last = np.where(fao == LU_NODATA, -1, fao)
     counts = {int(k): int(v) for k, v in zip(*np.unique(last[grid.inside], return_counts=True))}
@@ -913,7 +1084,7 @@ def _land_use(settings: Settings, grid: Grid, report: Report, out: Path) -> np.n
         "land_use",
         [p for p, _ in sources],
         ", ".join(sorted(crs)),
-        "mode",
+        "majority of the FAO classes of the source pixels",
         table_note,
         f"FAO class, {len(sources)} band(s)",
         f"last year: {text}",
@@ -943,12 +1114,16 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
                 raise InputError(
                     f"{files[0]}: cover needs 12 monthly NDVI proportions, got {len(bands)}"
                 )
+            scale = _typed(t.get("cover_scale", 1.0), float, "[prepare].cover_scale")
             for m, (p, b) in enumerate(bands, start=1):
                 with _open(p, "cover (NDVI proportion)") as ds:
                     crs.add(ds.crs.to_string())
-                    prop = _warp(ds, b, grid, _resampling_for(ds, grid, True))
+                    s, o, _ = _band_scale(ds, b, scale, 0.0)
+                    prop = _warp(ds, b, grid, _resampling_for(ds, grid, True)) * s + o
+                _check_shares(prop, grid, p, b, s)
+                # within [0, 1] up to the rounding of the resampling
                 series.write(m, 1.0 - 0.4 * np.clip(prop, 0.0, 1.0))
-            how = ("NDVI proportion P_veg", "c = 1 - 0.4 P_veg")
+            how = (f"NDVI proportion P_veg x {scale:g}", "c = 1 - 0.4 P_veg")
             sources = files
         elif "cover_ndvi" in t:
             files = [
@@ -1023,6 +1198,23 @@ def _cover(settings: Settings, grid: Grid, report: Report, last_lu: np.ndarray, 
         how[0],
         f"cover factor c ({how[1]})",
         f"{n_nan} AOI pixels nodata; {partial} partially valid set to nodata",
+    )
+
+
+def _check_shares(prop: np.ndarray, grid: Grid, path: Path, band: int, scale: float) -> None:
+    """NDVI shares P_veg are fractions 0-1: a value outside (in the AOI) is an input error,
+    never clipped (shares in percent would give c = 0.6 everywhere)."""
+    with np.errstate(invalid="ignore"):
+        bad = grid.inside & ((prop > 1.0 + 1e-6) | (prop < -1e-6))
+    if not bad.any():
+        return
+    r, c = (int(v[0]) for v in np.nonzero(bad))
+    x, y = rasterio.transform.xy(grid.transform, r, c)
+    v = float(prop[r, c])
+    hint = "percent? set cover_scale = 0.01 in [prepare]" if 1.0 < v <= 100.0 else ""
+    raise InputError(
+        f"{path}: band {band}: NDVI share P_veg = {v:g} (after scale {scale:g}) at x={x:.6f}, "
+        f"y={y:.6f}: expected a fraction 0-1" + (f" ({hint})" if hint else "")
     )
 
 
@@ -1393,8 +1585,55 @@ def prepare(
         raise InputError(
             f"{out / existing[0]}: already exists (use --overwrite or [prepare] overwrite = true)"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    files = {k: out / v for k, v in names.items()}
+    # everything is written into a folder of its own inside ``out`` and moved into ``out``
+    # once complete: a prepare that fails leaves nothing it wrote (nor replaced)
+    created = _make_folders(out)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=".gsocseq-prepare-"))
+    try:
+        _prepare_into(settings, stage, names, say, start)
+        _publish(stage, out, [*names.values(), REPORT, RUN_CONFIG])
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    path = out / RUN_CONFIG
+    say(f"run configuration {path}")
+    return path
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the folders created, outermost first."""
+    missing = []
+    for f in (folder, *folder.parents):
+        if f.exists():
+            break
+        missing.append(f)
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def _publish(stage: Path, out: Path, names: Sequence[str]) -> None:
+    """Move the prepared files ``names`` (the run configuration last) and the quick looks from
+    ``stage`` into ``out``; remove ``stage``."""
+    looks = stage / "quicklook"
+    if looks.is_dir():
+        (out / "quicklook").mkdir(exist_ok=True)
+        for png in sorted(looks.iterdir()):
+            os.replace(png, out / "quicklook" / png.name)
+    for name in names:
+        os.replace(stage / name, out / name)
+    shutil.rmtree(stage)
+
+
+def _prepare_into(
+    settings: Settings, stage: Path, names: Mapping[str, str], say: Any, start: float
+) -> None:
+    """Write every prepared file into the folder ``stage``."""
+    files = {k: stage / v for k, v in names.items()}
     report = Report()
 
     say("master grid and area of interest")
@@ -1433,14 +1672,14 @@ def prepare(
     config_text = _run_config_text(settings, names)
     if settings.quicklooks:
         say("quick looks")
-        _quicklooks(out, names, report)
-    (out / REPORT).write_text(
-        report.text(settings, names, time.perf_counter() - start), encoding="utf-8"
-    )
-    path = out / RUN_CONFIG
-    path.write_text(config_text, encoding="utf-8")
-    say(f"run configuration {path}")
-    return path
+        _quicklooks(stage, names, report)
+    _write_text(stage / REPORT, report.text(settings, names, time.perf_counter() - start))
+    _write_text(stage / RUN_CONFIG, config_text)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
 
 
 @click.command("prepare")

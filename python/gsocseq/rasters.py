@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -141,12 +141,26 @@ class Raster:
         self.dataset.close()
 
 
+def new_file(folder: Path, prefix: str, suffix: str) -> str:
+    """A new empty file in ``folder`` with a unique name, created with mode 0666 less the
+    user's umask like any other file (``tempfile.mkstemp`` gives 0600, which the final file
+    would keep after the rename: outputs unreadable by the user's group)."""
+    while True:
+        name = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}{suffix}")
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        os.close(fd)
+        return name
+
+
 @contextmanager
 def atomic_raster(path: Path, profile: dict) -> Iterator[rasterio.io.DatasetWriter]:
     """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete (removed on
-    error, so that nothing half-written carries a final name)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.tif")
-    os.close(fd)
+    error, so that nothing half-written carries a final name). The file gets the user's
+    umask (:func:`new_file`)."""
+    tmp = new_file(path.parent, f".{path.stem}.", ".tmp.tif")
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
             yield dst
