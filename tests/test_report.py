@@ -290,6 +290,29 @@ def test_cli_errors_exit_2(run_dir: Path, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no admin polygon covers" in r.output
 
 
+def test_a_failed_report_creates_no_folder(run_dir: Path, tmp_path: Path) -> None:
+    """-o DIR with a bad --admin (missing, a field it lacks, far away): exit 2, no DIR."""
+    runner = CliRunner()
+    admin = tmp_path / "a.geojson"
+    _admin_geojson(admin, 30.3)
+    far = tmp_path / "far.geojson"
+    far.write_text(
+        '{"type": "Feature", "properties": {"name": "Nowhere"}, "geometry": {"type": '
+        '"Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}'
+    )
+    for k, extra in enumerate(
+        (
+            ["--admin", str(tmp_path / "missing.geojson")],
+            ["--admin", str(admin), "--admin-field", "nope"],
+            ["--admin", str(far)],
+        )
+    ):
+        out = tmp_path / f"report{k}" / "nested"
+        r = runner.invoke(report_command, [str(run_dir), "-o", str(out), *extra])
+        assert r.exit_code == 2 and "Error:" in r.output, r.output
+        assert not out.parent.exists(), extra
+
+
 def test_stac_item_has_an_asset_per_layer(run_dir: Path, html_path: Path) -> None:
     item_path = html_path.parent / "DEMO_GSOCseq_stac.json"
     item = json.loads(item_path.read_text(encoding="utf-8"))

@@ -1145,10 +1145,6 @@ def _report(
 
     run = load_run(run_dir)
     folder = Path(output) if output is not None else run.dir / "report"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{folder}: cannot create the report folder ({exc})") from None
     zones = None
     if admin is not None:
         with rasterio.open(run.land_use) as ds:
@@ -1156,6 +1152,11 @@ def _report(
     stats = compute_statistics(run, zones)
     if zones and not any(r["unit"] not in ("all", "(outside)") for r in stats.rows):
         raise InputError(f"{admin}: no admin polygon covers a pixel of the run's layers")
+    # the folder only once the inputs are good: a bad --admin leaves no empty folder behind
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the report folder ({exc})") from None
     csv_path = write_csv(stats.rows, folder / f"{run.name}_GSOCseq_statistics.csv")
 
     notes: list[str] = []
