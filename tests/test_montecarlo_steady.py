@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
@@ -127,57 +129,77 @@ def mean_miami(t: np.ndarray, p: np.ndarray, ft: float = 1.0, fp: float = 1.0) -
     return float(miami_npp((t * ft).reshape(-1, 12), (p * fp).reshape(-1, 12)).mean())
 
 
+def mc_by_hand(cfg: dict, seed: int, samples: int, t: np.ndarray, p: np.ndarray, npp_ref: float):
+    """Run the Monte Carlo area ``cfg``; its first modelled pixel of the last (hot, dry) row;
+    each of its draws by hand (gsocseq.rothc) with the draw's factors and the reference NPP
+    NPP_ref x M(T fT, P fP) / M(T, P), M over the (n, rows, cols) monthly series ``t``, ``p``
+    (degrees C, mm); ``npp_ref`` None: M(T, P) itself. Returns (layer reader, pixel, draws,
+    T0 of each draw, final stocks of each scenario and draw)."""
+    cfg["run"].update(uncertainty="montecarlo", samples=samples, seed=seed)
+    run(cfg)
+    out = Path(cfg["run"]["output"])
+    t0_layer = read(out / "TST_GSOCseq_T0_Map030.tif")
+    r = t0_layer.shape[0] - 1
+    c = int(np.flatnonzero(~np.isnan(t0_layer[r]))[0])
+    t, p = t[:, r, c], p[:, r, c]
+    central = mean_miami(t, p)
+    ref = central if npp_ref is None else npp_ref[r, c]
+    draws = _core.monte_carlo_draws(r * t0_layer.shape[1] + c, seed, samples, 0.2, 0.1)
+    assert draws.shape == (samples, 5)
+    t0s, finals = [], {s: [] for s in ("BAU", "SSM1", "SSM2", "SSM3")}
+    for f_soc, f_clay, f_t, f_p, f_inc in draws:
+        hand = by_hand(
+            cfg,
+            r,
+            c,
+            0,
+            perturb=(f_soc, f_clay, f_t, f_p, f_inc),
+            npp_reference=ref * mean_miami(t, p, f_t, f_p) / central,
+        )
+        t0s.append(hand["t0"])
+        for s in finals:
+            finals[s].append(hand["final"][s])
+
+    def layer(name: str) -> float:
+        return read(out / f"TST_GSOCseq_{name}_MC030.tif")[r, c]
+
+    return layer, (t, p, central), draws, np.array(t0s), {k: np.array(v) for k, v in finals.items()}
+
+
+def check_stats(layer, name: str, values: np.ndarray) -> None:
+    """The Monte Carlo layers of ``name`` are the statistics of ``values``, to 1 float32 ulp."""
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    mean = values.mean()
+    want = {"Mean": mean, "P2.5": lo, "P97.5": hi, "U": 100 * (hi - lo) / (2 * abs(mean))}
+    for stat, v in want.items():
+        got = layer(f"{name}_{stat}")
+        assert abs(got - v) <= abs(np.spacing(np.float32(v))), (name, stat, got, v)
+
+
 def test_monte_carlo_draws_by_hand_for_a_dry_pixel(tmp_path):
     """Each draw of a water-limited pixel run by hand through gsocseq.rothc with its factors
     and the reference NPP that follows its drawn climate (METHOD.md section 6): NPP_ref x
     M(T fT, P fP) / M(T, P), M over the warm-up series (no 1981-2000 series given); the Monte
     Carlo layers are the statistics of these draws."""
     cfg = make_area(tmp_path, rows=4, cols=3, seed=5)
-    samples, seed = 40, 9
-    cfg["run"].update(uncertainty="montecarlo", samples=samples, seed=seed)
-    run(cfg)
-    out = tmp_path / "out"
-    t0_layer = read(out / "TST_GSOCseq_T0_Map030.tif")
+    t_w = read_all(cfg["inputs"]["warmup_temperature"]["path"]) * 0.1
+    p_w = read_all(cfg["inputs"]["warmup_precipitation"])
+    npp_ref = read(cfg["inputs"]["npp_reference"])
+    layer, (t, p, central), draws, t0s, finals = mc_by_hand(cfg, 9, 40, t_w, p_w, npp_ref)
     # the hot, dry row: annual P well below what MIAMI's temperature limb allows
-    r = 3
-    c = int(np.flatnonzero(~np.isnan(t0_layer[r]))[0])
-    t_w = read_all(cfg["inputs"]["warmup_temperature"]["path"])[:, r, c] * 0.1
-    p_w = read_all(cfg["inputs"]["warmup_precipitation"])[:, r, c]
-    npp_t = 3000 / (1 + np.exp(1.315 - 0.119 * t_w.reshape(-1, 12).mean(axis=1)))
-    npp_p = 3000 * (1 - np.exp(-0.000664 * p_w.reshape(-1, 12).sum(axis=1)))
+    npp_t = 3000 / (1 + np.exp(1.315 - 0.119 * t.reshape(-1, 12).mean(axis=1)))
+    npp_p = 3000 * (1 - np.exp(-0.000664 * p.reshape(-1, 12).sum(axis=1)))
     assert np.all(npp_p < 0.5 * npp_t)  # water-limited every year
-    npp_ref = read(cfg["inputs"]["npp_reference"])[r, c]
-    central = mean_miami(t_w, p_w)
-    width = t0_layer.shape[1]
-    draws = _core.monte_carlo_draws(r * width + c, seed, samples, 0.2, 0.1)
-    assert draws.shape == (samples, 5)
-    t0s, finals = [], {s: [] for s in ("BAU", "SSM1", "SSM2", "SSM3")}
-    for f_soc, f_clay, f_t, f_p, f_inc in draws:
-        ref = npp_ref * mean_miami(t_w, p_w, f_t, f_p) / central
-        hand = by_hand(cfg, r, c, 0, perturb=(f_soc, f_clay, f_t, f_p, f_inc), npp_reference=ref)
-        t0s.append(hand["t0"])
-        for s in finals:
-            finals[s].append(hand["final"][s])
     # the precipitation draws move the reference NPP with the warm-up NPP (they cancel in the
     # inputs): nearly in proportion to P in a water-limited pixel
-    refs = [mean_miami(t_w, p_w, d[2], d[3]) / central for d in draws]
+    refs = [mean_miami(t, p, d[2], d[3]) / central for d in draws]
     assert np.corrcoef(refs, draws[:, 3])[0, 1] > 0.99
-
-    def check(name: str, values: np.ndarray) -> None:
-        lo, hi = np.percentile(values, [2.5, 97.5])
-        mean = values.mean()
-        want = {"Mean": mean, "P2.5": lo, "P97.5": hi, "U": 100 * (hi - lo) / (2 * abs(mean))}
-        for stat, v in want.items():
-            got = read(out / f"TST_GSOCseq_{name}_{stat}_MC030.tif")[r, c]
-            assert abs(got - v) <= abs(np.spacing(np.float32(v))), (name, stat, got, v)
-
-    t0s_a = np.array(t0s)
-    check("T0", t0s_a)
+    check_stats(layer, "T0", t0s)
     for s, v in finals.items():
-        check(f"finalSOC_{s}", np.array(v))
-        check(f"ASR_{s}", (np.array(v) - t0s_a) / 20)
+        check_stats(layer, f"finalSOC_{s}", v)
+        check_stats(layer, f"ASR_{s}", (v - t0s) / 20)
     for s in ("SSM1", "SSM2", "SSM3"):
-        check(f"RSR_{s}", (np.array(finals[s]) - np.array(finals["BAU"])) / 20)
+        check_stats(layer, f"RSR_{s}", (finals[s] - finals["BAU"]) / 20)
 
 
 def test_monte_carlo_npp_follows_the_1981_2000_series_when_given(tmp_path):
@@ -193,27 +215,12 @@ def test_monte_carlo_npp_follows_the_1981_2000_series_when_given(tmp_path):
     inputs["reference_precipitation"] = str(write(tmp_path / "p_ref.tif", p_w * 0.85))
     for key in ("npp_reference", "npp_reference_min", "npp_reference_max"):
         del inputs[key]
-    samples, seed = 16, 2
-    cfg["run"].update(uncertainty="montecarlo", samples=samples, seed=seed)
-    run(cfg)
-    out = tmp_path / "out"
-    t0_layer = read(out / "TST_GSOCseq_T0_Map030.tif")
-    r = 3
-    c = int(np.flatnonzero(~np.isnan(t0_layer[r]))[0])
-    t_ref = (t_w - 0.8).astype(np.float32).astype(np.float64)[:, r, c]
-    p_ref = (p_w * 0.85).astype(np.float32).astype(np.float64)[:, r, c]
-    t0s = []
-    for f_soc, f_clay, f_t, f_p, f_inc in _core.monte_carlo_draws(r * 3 + c, seed, samples):
-        # NPP_ref (from the same series) x M(T fT, P fP) / M(T, P)
-        ref = (
-            mean_miami(t_ref, p_ref) * mean_miami(t_ref, p_ref, f_t, f_p) / mean_miami(t_ref, p_ref)
-        )
-        hand = by_hand(cfg, r, c, 0, perturb=(f_soc, f_clay, f_t, f_p, f_inc), npp_reference=ref)
-        t0s.append(hand["t0"])
-    lo, hi = np.percentile(t0s, [2.5, 97.5])
-    for stat, v in (("Mean", np.mean(t0s)), ("P2.5", lo), ("P97.5", hi)):
-        got = read(out / f"TST_GSOCseq_T0_{stat}_MC030.tif")[r, c]
-        assert abs(got - v) <= abs(np.spacing(np.float32(v))), (stat, got, v)
+    # the series as written (float32)
+    t_ref = (t_w - 0.8).astype(np.float32).astype(np.float64)
+    p_ref = (p_w * 0.85).astype(np.float32).astype(np.float64)
+    layer, _, _, t0s, finals = mc_by_hand(cfg, 2, 16, t_ref, p_ref, None)
+    check_stats(layer, "T0", t0s)
+    check_stats(layer, "finalSOC_SSM2", finals["SSM2"])
 
 
 def read_all(path):
