@@ -675,3 +675,47 @@ def test_report_counts_the_parts_of_a_multipolygon(tmp_path: Path) -> None:
     table["aoi"] = str(aoi)
     out = prepare(table).parent
     assert "`aoi.geojson` (2 polygon(s)" in (out / "prepare_report.md").read_text()
+
+
+def test_land_use_majority_against_brute_force_whatever_the_block(tmp_path: Path) -> None:
+    """Random ESA codes on a finer grid not aligned with the master grid (0.0035 vs 0.01
+    degrees): every master pixel against the rule computed pixel by pixel, for three block
+    sizes."""
+    from gsocseq.classes import ESA_TO_FAO
+    from gsocseq.prepare import _land_use_classes
+
+    rng = np.random.default_rng(11)
+    codes = np.array([10, 11, 30, 130, 50, 60, 120, 150, 210], dtype=np.uint8)
+    src = codes[rng.integers(0, len(codes), (70, 90))]
+    src[rng.uniform(size=src.shape) < 0.03] = 255  # nodata
+    src_t = from_origin(100.0013, 14.5009, 0.0035, 0.0035)
+    path = _tif(tmp_path / "lu.tif", src, "EPSG:4326", src_t, nodata=255, dtype="uint8")
+    master_t = from_origin(100.002, 14.499, 0.01, 0.01)
+    grid = _fill_grid("EPSG:4326", master_t, (22, 28))
+    lut_codes = np.array(sorted(ESA_TO_FAO))
+    lut_vals = np.array([ESA_TO_FAO[c] for c in lut_codes])
+    # by hand: the source centres of each master pixel, their FAO classes, the majority, ties
+    # by the nearest tied source pixel, then the smaller class
+    ii, jj = np.nonzero(src != 255)
+    sx = 100.0013 + (jj + 0.5) * 0.0035
+    sy = 14.5009 - (ii + 0.5) * 0.0035
+    col = np.floor((sx - 100.002) / 0.01).astype(int)
+    row = np.floor((14.499 - sy) / 0.01).astype(int)
+    cls = np.array([ESA_TO_FAO[int(v)] for v in src[ii, jj]])
+    want = np.full(grid.shape, -1)
+    for r in range(grid.height):
+        for c in range(grid.width):
+            at = (row == r) & (col == c)
+            if not at.any():
+                continue
+            counts = np.bincount(cls[at], minlength=14)
+            tied = np.flatnonzero(counts == counts.max())
+            cx, cy = 100.002 + (c + 0.5) * 0.01, 14.499 - (r + 0.5) * 0.01
+            d2 = np.round(((sx[at] - cx) ** 2 + (sy[at] - cy) ** 2) / 1e-4, 9)
+            pick = [(d, k) for d, k in zip(d2, cls[at]) if k in tied]
+            want[r, c] = min(pick)[1]
+    assert (want >= 0).all()
+    with rasterio.open(path) as ds:
+        for block in (28, 200, 100_000):
+            got = _land_use_classes(ds, 1, grid, lut_codes, lut_vals, "esa", block_pixels=block)
+            assert np.array_equal(got, want), block

@@ -597,7 +597,13 @@ N_CLASSES = 14
 
 
 def _land_use_classes(
-    ds: Any, band: int, grid: Grid, lut_codes: np.ndarray, lut_vals: np.ndarray, table: str
+    ds: Any,
+    band: int,
+    grid: Grid,
+    lut_codes: np.ndarray,
+    lut_vals: np.ndarray,
+    table: str,
+    block_pixels: int = 65_536,
 ) -> np.ndarray:
     """One band of land-use codes as FAO classes on the master grid (int64, -1 = nodata), by
     the rule of METHOD.md section 2: every source pixel reclassified to its FAO class first,
@@ -608,11 +614,12 @@ def _land_use_classes(
     the source pixel under its centre. Source nodata is not counted; a code absent from the
     table on a pixel of the area of interest is an error.
 
-    The master grid is done in blocks of rows (the source window under each block read at a
-    time), so memory follows the block, not the source."""
+    The master grid is done in blocks of rows of about ``block_pixels`` pixels (the source
+    window under each block read at a time), so memory follows the block, not the source; the
+    result does not depend on the block."""
     out = np.full(grid.shape, -1, dtype=np.int64)
     h, w = grid.shape
-    step = max(1, 400_000 // max(w, 1))
+    step = max(1, block_pixels // max(w, 1))
     for r0 in range(0, h, step):
         r1 = min(h, r0 + step)
         out[r0:r1] = _land_use_block(ds, band, grid, r0, r1, lut_codes, lut_vals, table)
@@ -668,27 +675,51 @@ def _land_use_block(
         valid &= raw != ds.nodata
     if raw.dtype.kind == "f":
         valid &= np.isfinite(raw)
-    codes = np.where(valid, raw, 0).astype(np.int64)
-    pos = np.clip(np.searchsorted(lut_codes, codes), 0, len(lut_codes) - 1)
-    known = lut_codes[pos] == codes
-    classes = lut_vals[pos]
-    # source pixel centres on the master grid
+    classes = _reclassify(raw, valid, lut_codes, lut_vals).ravel()  # -1: not in the table
+    valid = valid.ravel()
     sh, sw = raw.shape
-    jj, ii = np.meshgrid(np.arange(sw) + 0.5, np.arange(sh) + 0.5)
-    src_tr = ds.window_transform(win)
-    sx, sy = _affine(src_tr, jj.ravel(), ii.ravel())
-    if not same_crs:
-        sx, sy = (np.asarray(v) for v in rasterio.warp.transform(ds.crs, grid.crs, sx, sy))
-    fc, fr = _affine(~tr, sx, sy)
-    mc, mr = np.floor(fc).astype(np.int64), np.floor(fr).astype(np.int64) - r0
-    here = (mr >= 0) & (mr < rows) & (mc >= 0) & (mc < w) & valid.ravel()
-    inside = grid.inside[r0:r1]
-    unknown = here & ~known.ravel()
-    unknown[unknown] = inside[mr[unknown], mc[unknown]]
+    # positions from the source's own transform and whole-raster indices (not the window's):
+    # the same bits whatever the block
+    src_tr = ds.transform
+    j0, i0 = int(win.col_off), int(win.row_off)
+    inv = ~tr
+    # the master cell of every source pixel centre (-1: outside the block)
+    if same_crs and src_tr.b == src_tr.d == tr.b == tr.d == 0:
+        # axis-aligned grids of one CRS: a column and a row of centres do (the same
+        # arithmetic as the general case, whose cross terms are 0)
+        x1, _ = _affine(src_tr, np.arange(j0, j0 + sw) + 0.5, np.zeros(sw))
+        _, y1 = _affine(src_tr, np.zeros(sh), np.arange(i0, i0 + sh) + 0.5)
+        mc1 = np.floor(_affine(inv, x1, np.zeros(sw))[0]).astype(np.int64)
+        mr1 = np.floor(_affine(inv, np.zeros(sh), y1)[1]).astype(np.int64) - r0
+        mc1[(mc1 < 0) | (mc1 >= w)] = -1
+        mr1[(mr1 < 0) | (mr1 >= rows)] = -1
+        cell = (mr1[:, None] * w + mc1[None, :]).ravel()
+        cell[((mr1 < 0)[:, None] | (mc1 < 0)[None, :]).ravel()] = -1
+
+        def centres(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return x1[k % sw], y1[k // sw]
+
+    else:
+        jj, ii = np.meshgrid(np.arange(j0, j0 + sw) + 0.5, np.arange(i0, i0 + sh) + 0.5)
+        sx, sy = _affine(src_tr, jj.ravel(), ii.ravel())
+        if not same_crs:
+            sx, sy = (np.asarray(v) for v in rasterio.warp.transform(ds.crs, grid.crs, sx, sy))
+        fc, fr = _affine(inv, sx, sy)
+        mc, mr = np.floor(fc).astype(np.int64), np.floor(fr).astype(np.int64) - r0
+        cell = np.where((mr >= 0) & (mr < rows) & (mc >= 0) & (mc < w), mr * w + mc, -1)
+
+        def centres(k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return sx[k], sy[k]
+
+    inside = grid.inside[r0:r1].ravel()
+    k = np.flatnonzero((cell >= 0) & valid)
+    cell, cls = cell[k], classes[k]
+    unknown = (cls < 0) & inside[cell]
     if unknown.any():
-        _unknown_code(ds, band, grid, table, codes.ravel(), unknown, mr + r0, mc)
-    k = np.flatnonzero(here)
-    cell, cls = mr[k] * w + mc[k], classes.ravel()[k]
+        i = int(np.flatnonzero(unknown)[0])
+        _unknown_code(ds, band, grid, table, raw.ravel()[k[i]], r0 + cell[i] // w, cell[i] % w)
+    known = cls >= 0
+    cell, cls, k = cell[known], cls[known], k[known]
     counts = np.bincount(cell * N_CLASSES + cls, minlength=rows * w * N_CLASSES).reshape(
         rows * w, N_CLASSES
     )
@@ -702,7 +733,10 @@ def _land_use_block(
     if candidate.any():
         cc, kk, cl = cell[candidate], k[candidate], cls[candidate]
         cx, cy = _affine(tr, (cc % w) + 0.5, (cc // w) + r0 + 0.5)
-        d2 = (sx[kk] - cx) ** 2 + (sy[kk] - cy) ** 2
+        sx_k, sy_k = centres(kk)
+        # squared distance in pixel areas, to 1e-9: equally near in exact arithmetic stays
+        # equally near whatever the rounding
+        d2 = np.round(((sx_k - cx) ** 2 + (sy_k - cy) ** 2) / abs(tr.a * tr.e - tr.b * tr.d), 9)
         order = np.lexsort((cl, d2, cc))
         first = np.unique(cc[order], return_index=True)[1]
         flat[cc[order][first]] = cl[order][first]
@@ -713,21 +747,41 @@ def _land_use_block(
         if not same_crs:
             ex, ey = (np.asarray(v) for v in rasterio.warp.transform(grid.crs, ds.crs, ex, ey))
         fc, fr = _affine(~src_tr, np.asarray(ex), np.asarray(ey))
-        sc, sr = np.floor(fc).astype(np.int64), np.floor(fr).astype(np.int64)
+        sc, sr = np.floor(fc).astype(np.int64) - j0, np.floor(fr).astype(np.int64) - i0
         ok = (sr >= 0) & (sr < sh) & (sc >= 0) & (sc < sw)
-        ok[ok] = valid[sr[ok], sc[ok]]
-        bad = ok.copy()
-        bad[ok] = ~known[sr[ok], sc[ok]] & inside.reshape(-1)[empty[ok]]
+        at = sr[ok] * sw + sc[ok]
+        ok[ok] = valid[at]
+        at = sr[ok] * sw + sc[ok]
+        bad = (classes[at] < 0) & inside[empty[ok]]
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            code = int(codes[sr[i], sc[i]])
-            x, y = rasterio.transform.xy(grid.transform, int(empty[i] // w) + r0, int(empty[i] % w))
-            raise InputError(
-                f"{ds.name}: band {band}: land-use code {code} is not in the table ({table}) "
-                f"at x={x:.6f}, y={y:.6f}"
-            )
-        flat[empty[ok]] = classes[sr[ok], sc[ok]]
+            e = int(empty[ok][i])
+            _unknown_code(ds, band, grid, table, raw.ravel()[at[i]], r0 + e // w, e % w)
+        flat[empty[ok]] = classes[at]
     return result
+
+
+def _reclassify(
+    raw: np.ndarray, valid: np.ndarray, lut_codes: np.ndarray, lut_vals: np.ndarray
+) -> np.ndarray:
+    """FAO class of every source code (int64, -1 where the code is not in the table or the
+    pixel is nodata): a dense lookup table for small whole codes (uint8/uint16 rasters), else a
+    search."""
+    if raw.dtype.kind in "ui" and raw.dtype.itemsize <= 2:
+        low = int(np.iinfo(raw.dtype).min)
+        dense = np.full(int(np.iinfo(raw.dtype).max) - low + 1, -1, dtype=np.int64)
+        fits = (lut_codes >= low) & (lut_codes <= np.iinfo(raw.dtype).max)
+        dense[lut_codes[fits] - low] = lut_vals[fits]
+        out = dense[raw.astype(np.int64) - low if low else raw]
+    else:
+        with np.errstate(invalid="ignore"):
+            whole = valid & (raw == np.round(raw)) if raw.dtype.kind == "f" else valid
+        codes = np.where(whole, raw, lut_codes[0]).astype(np.int64)
+        pos = np.clip(np.searchsorted(lut_codes, codes), 0, len(lut_codes) - 1)
+        out = np.where((lut_codes[pos] == codes) & whole, lut_vals[pos], -1)
+        out[valid & ~whole] = -1
+    out[~valid] = -1
+    return out
 
 
 def _affine(tr: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -737,20 +791,12 @@ def _affine(tr: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _unknown_code(
-    ds: Any,
-    band: int,
-    grid: Grid,
-    table: str,
-    codes: np.ndarray,
-    unknown: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
+    ds: Any, band: int, grid: Grid, table: str, code: Any, row: int, col: int
 ) -> None:
-    """The error for the first source pixel with a code absent from the table."""
-    i = int(np.flatnonzero(unknown)[0])
-    x, y = rasterio.transform.xy(grid.transform, int(rows[i]), int(cols[i]))
+    """The error for a source code absent from the table, at master pixel (row, col)."""
+    x, y = rasterio.transform.xy(grid.transform, int(row), int(col))
     raise InputError(
-        f"{ds.name}: band {band}: land-use code {int(codes[i])} is not in the table ({table}) "
+        f"{ds.name}: band {band}: land-use code {code:g} is not in the table ({table}) "
         f"at x={x:.6f}, y={y:.6f}"
     )
 
