@@ -124,7 +124,7 @@ def run_command(
         "scheduler": scheduler,
     }
     if output is not None:
-        overrides["output"] = output.resolve()
+        overrides["output"] = output  # resolved (and checked) with the configuration
     if no_qa_mask:
         overrides["qa_mask"] = False
     if overwrite:
@@ -161,7 +161,7 @@ def assemble_command(config: Path, output: Optional[Path], wait: bool, quiet: bo
     try:
         with _stopped_by_signals():
             summary = assemble_run(
-                config, output=output.resolve() if output else None, wait=wait, notify=_notify
+                config, output=output, wait=wait, notify=_notify
             )
     except (ConfigError, InputError) as exc:
         _fail(exc)

@@ -68,6 +68,8 @@ FAO_INPUTS = {
     "sand": (False, "sand, % (exclusion mask)"),
     "ec": (False, "electrical conductivity, dS/m (exclusion mask)"),
 }
+#: TerraClimate stores T and PET x10; the FAO layout holds the raw series (METHOD.md 1, 2)
+FAO_SCALES = {"warmup_temperature": 0.1, "warmup_pet": 0.1}
 DEFAULT_SCENARIOS = {"SSM1": 0.05, "SSM2": 0.10, "SSM3": 0.20}
 
 
@@ -121,6 +123,23 @@ class Exclusions:
 
 
 @dataclass(frozen=True)
+class Checks:
+    """The [checks] table: unit plausibility thresholds (METHOD.md section 2). A wrong unit
+    passes the value ranges, so every run and ``validate`` also checks the distribution of each
+    quantity over the modelled pixels before computing; a user who knows better changes them."""
+
+    soc_median_min: float = 10.0  # t C/ha: below, kg C/m2? (x10)
+    clay_median_max: float = 100.0  # %: above, g/kg? (x0.1)
+    temperature_min: float = -60.0  # degrees C, any monthly mean (x10?)
+    temperature_max: float = 60.0  # degrees C, any monthly mean (x10?)
+    temperature_median_max: float = 45.0  # degrees C, median annual mean (x10?)
+    precipitation_max: float = 3000.0  # mm, any monthly sum
+    pet_max: float = 1000.0  # mm, any monthly sum (TerraClimate x10?)
+    pet_median_max: float = 4000.0  # mm, median annual sum (TerraClimate x10?)
+    npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated run configuration."""
 
@@ -130,6 +149,7 @@ class Config:
     scenarios: Mapping[str, tuple[float, float, float]]
     modelled: tuple[int, ...] = (2, 3, 5, 12, 13)
     exclusions: Exclusions = field(default_factory=Exclusions)
+    checks: Checks = field(default_factory=Checks)
     base_dir: Path = Path(".")
     source: Path | None = None
 
@@ -204,20 +224,35 @@ def _parse_bands(value: Any, where: str) -> tuple[int, ...]:
     return tuple(bands)
 
 
-def _input(value: Any, where: str, base: Path) -> InputSpec:
+def resolve_path(base: Path, value: str, where: str) -> Path:
+    """``base / value`` made absolute; a NUL or other control character, or a symlink loop,
+    is a ConfigError naming ``where``."""
+    bad = next((c for c in value if ord(c) < 32), None)
+    if bad is not None:
+        raise ConfigError(f"{where}: {value!r} contains the control character {bad!r}")
+    try:
+        return (base / value).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop (< 3.13)
+        raise ConfigError(f"{where}: {base / value} cannot be resolved ({exc})") from None
+
+
+def _input(value: Any, where: str, base: Path, default_scale: float = 1.0) -> InputSpec:
     if isinstance(value, str):
-        return InputSpec(path=(base / value).resolve() if value else Path())
+        path = resolve_path(base, value, where) if value else Path()
+        return InputSpec(path=path, scale=default_scale)
     if isinstance(value, Mapping):
         _check_keys(value, ("path", "scale", "offset", "bands"), where)
         if "path" not in value:
             raise ConfigError(f"{where}: missing 'path'")
         bands = _parse_bands(value["bands"], f"{where}.bands") if "bands" in value else None
-        scale = _typed(value.get("scale", 1.0), float, f"{where}.scale")
+        scale = _typed(value.get("scale", default_scale), float, f"{where}.scale")
         offset = _typed(value.get("offset", 0.0), float, f"{where}.offset")
         if scale == 0:
             raise ConfigError(f"{where}.scale: must not be 0")
         path = _typed(value["path"], str, f"{where}.path")
-        return InputSpec(path=(base / path).resolve(), scale=scale, offset=offset, bands=bands)
+        return InputSpec(
+            path=resolve_path(base, path, f"{where}.path"), scale=scale, offset=offset, bands=bands
+        )
     raise ConfigError(f"{where}: expected a path or {{ path = ..., scale = ... }}, got {value!r}")
 
 
@@ -234,7 +269,9 @@ def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
         if not isinstance(fao, Mapping):
             raise ConfigError("[inputs.fao]: expected a table")
         _check_keys(fao, FAO_INPUTS, "[inputs.fao]")
-        specs = {k: _input(v, f"[inputs.fao].{k}", base) for k, v in fao.items()}
+        specs = {
+            k: _input(v, f"[inputs.fao].{k}", base, FAO_SCALES.get(k, 1.0)) for k, v in fao.items()
+        }
         missing = [k for k, (req, _) in FAO_INPUTS.items() if req and k not in specs]
         if missing:
             raise ConfigError(f"[inputs.fao]: missing {', '.join(missing)}")
@@ -289,6 +326,27 @@ def _scenarios(table: Any) -> dict[str, tuple[float, float, float]]:
     return out
 
 
+def _checks(table: Any) -> Checks:
+    if not isinstance(table, Mapping):
+        raise ConfigError("[checks]: expected a table")
+    fields = Checks.__dataclass_fields__
+    _check_keys(table, fields, "[checks]")
+    values = {k: _typed(v, float, f"[checks].{k}") for k, v in table.items()}
+    for k, v in values.items():
+        if v != v:
+            raise ConfigError(f"[checks].{k}: expected a number, got nan")
+    checks = Checks(**values)
+    if checks.temperature_min >= checks.temperature_max:
+        raise ConfigError(
+            f"[checks]: temperature_min ({checks.temperature_min:g}) must be below "
+            f"temperature_max ({checks.temperature_max:g})"
+        )
+    for k in ("precipitation_max", "pet_max", "pet_median_max", "npp_max", "clay_median_max"):
+        if getattr(checks, k) <= 0:
+            raise ConfigError(f"[checks].{k}: expected > 0, got {getattr(checks, k):g}")
+    return checks
+
+
 def from_dict(
     data: Mapping[str, Any],
     base_dir: str | os.PathLike | None = None,
@@ -298,7 +356,9 @@ def from_dict(
     """Validate a configuration given as a mapping (the parsed TOML). ``require_inputs=False``
     for runs whose inputs come from elsewhere (a table of sites)."""
     base = Path(base_dir or ".").resolve()
-    _check_keys(data, ("run", "inputs", "scenarios", "classes", "exclusions"), "configuration")
+    _check_keys(
+        data, ("run", "inputs", "scenarios", "classes", "exclusions", "checks"), "configuration"
+    )
     run_table = data.get("run", {})
     if not isinstance(run_table, Mapping):
         raise ConfigError("[run]: expected a table")
@@ -319,10 +379,16 @@ def from_dict(
     )
     if "name" in run_table:
         name = _typed(run_table["name"], str, "[run].name")
-        if not name or any(c in name for c in '/\\:*?"<>|') or name.strip() != name:
+        if (
+            not name
+            or any(c in name for c in '/\\:*?"<>|')
+            or any(ord(c) < 32 for c in name)
+            or name.strip() != name
+        ):
             raise ConfigError(f"[run].name: {name!r} cannot be a file name prefix")
         opts["name"] = name
-    opts["output"] = (base / _typed(run_table.get("output", "out"), str, "[run].output")).resolve()
+    output = _typed(run_table.get("output", "out"), str, "[run].output")
+    opts["output"] = resolve_path(base, output, "[run].output")
     years = _typed(run_table.get("years", 20), int, "[run].years")
     if not 1 <= years <= 1000:
         raise ConfigError(f"[run].years: expected 1 to 1000 years, got {years}")
@@ -407,6 +473,7 @@ def from_dict(
         sand_max=_typed(excl_table.get("sand_max", 90.0), float, "[exclusions].sand_max"),
         ec_max=_typed(excl_table.get("ec_max", 4.0), float, "[exclusions].ec_max"),
     )
+    checks = _checks(data.get("checks", {}))
     return Config(
         run=RunOptions(**opts),
         inputs=inputs,
@@ -414,6 +481,7 @@ def from_dict(
         scenarios=scenarios,
         modelled=tuple(int(c) for c in modelled),
         exclusions=excl,
+        checks=checks,
         base_dir=base,
         source=source,
     )
@@ -454,7 +522,7 @@ def with_options(config: Config, **changes: Any) -> Config:
     fields = RunOptions.__dataclass_fields__
     _check_keys(changes, fields, "run options")
     if "output" in changes:
-        changes["output"] = Path(changes["output"]).resolve()
+        changes["output"] = resolve_path(Path("."), os.fspath(changes["output"]), "output")
     if "threads" in changes and (_typed(changes["threads"], int, "threads") < 0):
         raise ConfigError(f"threads: expected 0 (all cores) or more, got {changes['threads']}")
     if "block_size" in changes:

@@ -17,7 +17,8 @@ import numpy as np
 from rasterio.windows import Window
 
 from gsocseq import classes
-from gsocseq.config import Config
+from gsocseq.config import Checks, Config
+from gsocseq.plausibility import bound_note, hint
 from gsocseq.rasters import (
     InputError,
     Raster,
@@ -35,8 +36,8 @@ RANGES = {
     "soc": (0.0, 800.0, "t C/ha"),
     "clay": (0.0, 100.0, "%"),
     "temperature": (-60.0, 60.0, "degrees C"),
-    "precipitation": (0.0, INF, "mm"),
-    "pet": (0.0, INF, "mm"),
+    "precipitation": (0.0, INF, "mm/month"),
+    "pet": (0.0, INF, "mm/month"),
     "cover": (0.6 - 1e-6, 1.0 + 1e-6, "(cover factor 0.6 covered .. 1.0 bare)"),
     "npp": (0.0, INF, "t C/ha/yr"),
     "uncertainty": (0.0, 100.0, "%"),
@@ -45,6 +46,23 @@ RANGES = {
     "dpm_rpm": (0.0, INF, "(DPM/RPM ratio)"),
     "class": (0.0, 13.0, "(FAO land-use class 0-13)"),
 }
+Limits = dict[str, tuple[float, float, str]]
+
+
+def limits(checks: Checks) -> Limits:
+    """:data:`RANGES` with the bounds that are [checks] thresholds (METHOD.md section 2, unit
+    plausibility): temperature, and the upper bounds of precipitation, PET and NPP."""
+    out = dict(RANGES)
+    out["temperature"] = (checks.temperature_min, checks.temperature_max, "degrees C")
+    out["precipitation"] = (0.0, checks.precipitation_max, "mm/month")
+    out["pet"] = (0.0, checks.pet_max, "mm/month")
+    out["npp"] = (0.0, checks.npp_max, "t C/ha/yr")
+    return out
+
+
+def scale_fix(key: str, scale: float) -> Callable[[float], str]:
+    """How to rescale input ``key`` (read with ``scale``) by a factor, for a hint."""
+    return lambda factor: f"set scale = {scale * factor:g} on input {key!r}"
 
 
 @dataclass
@@ -135,6 +153,7 @@ class Inputs:
             self.close()
             raise
         self.warnings: list[str] = []
+        self.limits = limits(config.checks)
         # float64 buffers of the block arrays, by quantity, reused by the blocks read after a
         # block's release(): the first writes to fresh memory (page faults) cost as much as
         # gathering the values
@@ -179,6 +198,30 @@ class Inputs:
             )
         return r.count // 12
 
+    def _warmup_years(self) -> int:
+        """Warm-up years of the three 12*Y-band series; one that disagrees with the other two
+        is named."""
+        keys = ("warmup_temperature", "warmup_precipitation", "warmup_pet")
+        rs = self.rasters
+        counts = [rs[k].count for k in keys]
+        common = max(counts, key=counts.count)
+        if counts.count(common) == 1 or common % 12:
+            for key in keys:
+                self._series_years(key)
+            listing = "; ".join(f"{rs[k].path} ({k}): {rs[k].count}" for k in keys)
+            raise InputError(
+                f"the warm-up series disagree on their number of bands (12 per year): {listing}"
+            )
+        for key in keys:
+            if rs[key].count != common:
+                like = " and ".join(k for k in keys if k != key)
+                odd = "; not a multiple of 12" if rs[key].count % 12 else ""
+                raise InputError(
+                    f"{rs[key].path}: input {key!r} has {rs[key].count} bands, expected {common} "
+                    f"({common // 12} years of monthly values like {like}{odd})"
+                )
+        return common // 12
+
     def _native_layout(self) -> None:
         rs = self.rasters
         for key in (
@@ -206,11 +249,7 @@ class Inputs:
         ):
             if key in rs:
                 expect_bands(rs[key], 12, "one band per month")
-        years = self._series_years("warmup_temperature")
-        for key in ("warmup_precipitation", "warmup_pet"):
-            expect_bands(
-                rs[key], 12 * years, f"{years} years of monthly values like warmup_temperature"
-            )
+        years = self._warmup_years()
         self.years = years
         lu = rs["land_use"]
         if lu.count > years:
@@ -256,9 +295,7 @@ class Inputs:
         expect_bands(
             rs["forward_stack"], 52, "the FAO forward stack, laid out as the spin-up stack"
         )
-        years = self._series_years("warmup_temperature")
-        for key in ("warmup_precipitation", "warmup_pet"):
-            expect_bands(rs[key], 12 * years, f"{years} years like warmup_temperature")
+        years = self._warmup_years()
         expect_bands(
             rs["warmup_stack"],
             14 + 2 * years,
@@ -308,6 +345,24 @@ class Inputs:
             lu = np.concatenate([pad, lu], axis=0)
         return r, lu, 0
 
+    def last_land_use(self, window: Window) -> np.ndarray:
+        """(h * w) classes of the last warm-up year as stored (nodata as stored): which pixels
+        are modelled. In the raster's buffer, overwritten by its next read."""
+        if self.config.layout == "fao":
+            r, band = self.rasters["warmup_stack"], 14 + self.years - 1
+        else:
+            r = self.rasters["land_use"]
+            band = r.count - 1
+        return r.read_raw(window, [band]).reshape(-1)
+
+    def fix_of(self, q: Quantity) -> Callable[[float], str]:
+        """How to rescale quantity ``q`` by a factor, for a hint: the input's scale, or the
+        stack's bands when the input holds other quantities too."""
+        r = q.raster
+        if sum(1 for x in self.quantities if x.raster is r) == 1:
+            return scale_fix(r.key, r.spec.scale)
+        return lambda factor: f"{q.name} in {r.path.name} x{factor:g} (rebuild the stack)"
+
     def _check_codes(
         self, raster: Raster, lu: np.ndarray, window: Window, offset: int
     ) -> np.ndarray:
@@ -353,7 +408,7 @@ class Inputs:
         for q in self.quantities:
             raw = raws[q.name]
             if q.in_place:  # checked here, read by the core
-                lo, hi, _ = RANGES[q.kind]
+                lo, hi, _ = self.limits[q.kind]
                 status, band = q.raster.gather(raw, flat, q.float32, check=(lo, hi))
                 ok &= self._verdict(q, status, band, raw, flat, window, counts)
             elif len(q.bands) == 1:
@@ -361,7 +416,7 @@ class Inputs:
                 ok &= self._valid(q, values, flat, window, counts)
                 singles[q.name] = values
             else:
-                lo, hi, _ = RANGES[q.kind]
+                lo, hi, _ = self.limits[q.kind]
                 buf = self._take(q.name, h * w * len(q.bands))
                 buffers[q.name] = buf
                 out = buf[: len(flat) * len(q.bands)].reshape(len(flat), len(q.bands))
@@ -493,9 +548,17 @@ class Inputs:
         def where(i: int, b: int) -> str:
             return self._where(q, flat, window, i, b)
 
-        scale = q.raster.spec.scale
-        note = f" after scale {scale:g}" if scale != 1 else ""
-        return check_values(q.name, q.kind, values, where, self.config.run.invalid, counts, note)
+        return check_values(
+            q.name,
+            q.kind,
+            values,
+            where,
+            self.config.run.invalid,
+            counts,
+            scale_note(q.raster.spec.scale),
+            self.limits,
+            self.fix_of(q),
+        )
 
     def _verdict(
         self,
@@ -516,10 +579,21 @@ class Inputs:
         def values(i: int) -> np.ndarray:
             return q.raster.gather(raw, flat[i : i + 1], q.float32)[:, 0]
 
-        scale = q.raster.spec.scale
-        note = f" after scale {scale:g}" if scale != 1 else ""
+        note = scale_note(q.raster.spec.scale)
         invalid = self.config.run.invalid
-        return apply_checks(q.name, q.kind, status, band, values, where, invalid, counts, note)
+        return apply_checks(
+            q.name,
+            q.kind,
+            status,
+            band,
+            values,
+            where,
+            invalid,
+            counts,
+            note,
+            self.limits,
+            self.fix_of(q),
+        )
 
     def _where(self, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
         pix = int(flat[i])
@@ -617,6 +691,29 @@ def assemble(
     return out
 
 
+def scale_note(scale: float) -> str:
+    return f" after scale {scale:g}" if scale != 1 else ""
+
+
+def range_message(
+    where: str,
+    name: str,
+    kind: str,
+    value: float,
+    note: str,
+    bounds: Limits,
+    fix: Optional[Callable[[float], str]] = None,
+) -> str:
+    """ "{where}: clay = 150, expected 0 to 100 %: g/kg? ..." for a value beyond the plausible
+    range of ``kind`` (with the likely unit mistake when there is one)."""
+    lo, hi, unit = bounds[kind]
+    hi_text = "" if hi == INF else f" to {hi:g}"
+    text = f"{where}: {name} = {value:g}{note}, expected {lo:g}{hi_text} {unit}".rstrip()
+    text += bound_note(kind, value)
+    likely = hint(kind, value, fix or scale_fix(name, 1.0), lo, hi)
+    return f"{text}: {likely}" if likely else text
+
+
 def check_values(
     name: str,
     kind: str,
@@ -625,6 +722,8 @@ def check_values(
     invalid: str,
     counts: Counter,
     note: str = "",
+    bounds: Optional[Limits] = None,
+    fix: Optional[Callable[[float], str]] = None,
 ) -> np.ndarray:
     """The invalid-input rule for one quantity, (bands, n) values: returns the usable pixels.
 
@@ -634,10 +733,11 @@ def check_values(
     """
     from gsocseq import _core
 
-    lo, hi, _ = RANGES[kind]
+    bounds = RANGES if bounds is None else bounds
+    lo, hi, _ = bounds[kind]
     status, band = _core.check_pixels(np.ascontiguousarray(values, dtype=np.float64), lo, hi)
     return apply_checks(
-        name, kind, status, band, lambda i: values[:, i], where, invalid, counts, note
+        name, kind, status, band, lambda i: values[:, i], where, invalid, counts, note, bounds, fix
     )
 
 
@@ -651,10 +751,12 @@ def apply_checks(
     invalid: str,
     counts: Counter,
     note: str = "",
+    bounds: Optional[Limits] = None,
+    fix: Optional[Callable[[float], str]] = None,
 ) -> np.ndarray:
     """:func:`check_values` from the per-pixel (status, band) of the checks (``_core``);
     ``pixel_values(i)`` gives the values of pixel i in every band (for an error message)."""
-    lo, hi, unit = RANGES[kind]
+    bounds = RANGES if bounds is None else bounds
     all_nan = status == 1
     problem = status >= 2
     counts[f"nodata:{name}"] += int(all_nan.sum())
@@ -669,9 +771,6 @@ def apply_checks(
                     f"{where(i, b)}: nodata in {k} of {len(v)} bands of {name} (a pixel "
                     "is valid in every band of a quantity, or nodata in all)"
                 )
-            hi_text = "" if hi == INF else f" to {hi:g}"
-            raise InputError(
-                f"{where(i, b)}: {name} = {v[b]:g}{note}, expected {lo:g}{hi_text} {unit}".rstrip()
-            )
+            raise InputError(range_message(where(i, b), name, kind, v[b], note, bounds, fix))
         counts[f"invalid:{name}"] += int(problem.sum())
     return ~(all_nan | problem)

@@ -43,6 +43,7 @@ from gsocseq.folder import FolderLock, OutputError, check_names, remove_stale, w
 from gsocseq.forward import scenario_table
 from gsocseq.inputs import Block, Inputs
 from gsocseq.rasters import InputError, windows
+from gsocseq.survey import check_inputs
 
 
 @dataclass
@@ -644,6 +645,8 @@ def run(
     chosen_tile = parse_tile(tile) if tile else None
     local = not (tile or scheduler)
     mode = "tile" if tile else "run"
+    with rasterio.Env(**gdal_env()):
+        check_inputs(cfg)  # the units, before any computation (METHOD.md 2)
     with (
         rasterio.Env(**gdal_env()),
         Plan(cfg, defer_fingerprint=local, mode=mode, wait=wait, notify=notify) as plan,

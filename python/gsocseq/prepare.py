@@ -49,7 +49,7 @@ from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
 from gsocseq.classes import ESA_TO_FAO, NAMES
-from gsocseq.config import ConfigError, _check_keys, _typed, read_toml
+from gsocseq.config import ConfigError, _check_keys, _typed, read_toml, resolve_path
 from gsocseq.config import from_dict as _run_config_from_dict
 from gsocseq.rasters import InputError, atomic_raster
 from gsocseq.warmup import PERTURBATIONS, miami_npp
@@ -173,7 +173,7 @@ class Settings:
     quicklooks: bool
 
     def path(self, value: str) -> Path:
-        return (self.base / value).resolve()
+        return resolve_path(self.base, value, "[prepare]")
 
 
 def _read_config(config: Union[str, os.PathLike, Mapping[str, Any]]) -> tuple[dict, Path]:
@@ -249,7 +249,9 @@ def _settings(config: Union[str, os.PathLike, Mapping[str, Any]], overwrite: boo
     name = _typed(table.get("name", "GSOCseq"), str, "[prepare].name")
     if not name or any(c in name for c in '/\\:*?"<>|'):
         raise ConfigError(f"[prepare].name: {name!r} cannot be a file name prefix")
-    output = (base / _typed(table.get("output", "prepared"), str, "[prepare].output")).resolve()
+    output = resolve_path(
+        base, _typed(table.get("output", "prepared"), str, "[prepare].output"), "[prepare].output"
+    )
     climate = table["climate"]
     if not isinstance(climate, Mapping):
         raise ConfigError("[prepare.climate]: expected a table")
@@ -1716,6 +1718,7 @@ def _prepare_into(
         "[exclusions] of the run configuration"
     )
     config_text = _run_config_text(settings, names)
+    _check_units(out, config_text)
     if settings.quicklooks:
         say("quick looks")
         _quicklooks(stage, names, report)
@@ -1726,6 +1729,42 @@ def _prepare_into(
 def _write_text(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
+
+
+#: the [prepare] keys that set the unit of each prepared quantity
+_PREPARE_KEYS = {
+    "soc": "[prepare] soc_scale",
+    "clay": "[prepare] clay_scale",
+    "sand": "[prepare] sand_scale",
+    "ec": "[prepare] ec_scale",
+    "temperature": "the scale of [prepare.climate] tmax and tmin (or temperature)",
+    "precipitation": "the scale of [prepare.climate].precipitation",
+    "pet": "the scale (or units) of [prepare.climate].pet",
+}
+
+
+def _check_units(out: Path, config_text: str) -> None:
+    """The unit plausibility checks of a run (METHOD.md section 2) on the prepared rasters: a
+    raw input in a wrong unit stops here, before the run configuration is written."""
+    from gsocseq import config as run_config
+    from gsocseq.survey import check_inputs
+
+    cfg = _run_config_from_dict(run_config.tomllib.loads(config_text), base_dir=out)
+
+    def fix_for(name: str) -> Any:
+        part = name.rsplit("_", 1)[-1]
+        key = _PREPARE_KEYS.get(name) or _PREPARE_KEYS.get(part)
+        if key is None:
+            return lambda factor: f"x{factor:g} (the raw inputs it comes from: see {REPORT})"
+        return lambda factor: f"multiply {key} by {factor:g}"
+
+    try:
+        check_inputs(cfg, fix_for=fix_for)
+    except InputError as exc:
+        raise InputError(
+            f"{exc} (a file gsocseq prepare wrote: fix the [prepare] table and prepare again "
+            f"with --overwrite; {RUN_CONFIG} was not written)"
+        ) from None
 
 
 @click.command("prepare")

@@ -29,6 +29,12 @@ class InputError(Exception):
     exit_code = 2
 
 
+#: stored types read as they are (the core converts them); any other real type (int64, uint64,
+#: float16) is read as float64 by GDAL: exact for every value below 2^53 in magnitude, and a
+#: larger one is far outside every plausible range anyway
+NATIVE_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64")
+
+
 @dataclass
 class Raster:
     """An opened input raster with the bands to read and how to scale them."""
@@ -73,8 +79,10 @@ class Raster:
 
     @property
     def dtype(self) -> np.dtype:
-        """The stored data type (of the first band; GDAL rasters have one type)."""
-        return np.dtype(self.dataset.dtypes[0])
+        """The type values are read in: the stored type (of the first band; GDAL rasters have
+        one type), or float64 for a type the core does not read (see NATIVE_DTYPES)."""
+        stored = self.dataset.dtypes[0]
+        return np.dtype(stored if stored in NATIVE_DTYPES else np.float64)
 
     def read_raw(self, window: Window, bands: Sequence[int]) -> np.ndarray:
         """(bands, h * w) values of the window in the file's own type, nodata as stored.
@@ -183,6 +191,13 @@ def open_raster(key: str, spec: InputSpec) -> Raster:
         ds = rasterio.open(path)
     except RasterioIOError as exc:
         raise InputError(f"{path}: cannot be opened as a raster (input {key!r}): {exc}") from None
+    complex_types = sorted({t for t in ds.dtypes if "complex" in t})
+    if complex_types:
+        ds.close()
+        raise InputError(
+            f"{path}: input {key!r} holds complex numbers ({complex_types[0]}); gsocseq reads real "
+            "values: convert it, e.g. gdal_translate -ot Float32 (which keeps the real part)"
+        )
     if spec.bands is not None:
         bad = [b for b in spec.bands if b > ds.count]
         if bad:

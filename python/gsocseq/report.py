@@ -36,6 +36,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from gsocseq import csvsafe
 from gsocseq.rasters import InputError, windows
 
 __all__ = [
@@ -321,6 +322,7 @@ class Zones:
     field: str
     names: list[str]
     shapes: list[tuple[dict[str, Any], int]]
+    notes: list[str] = field(default_factory=list)  # geometries repaired or left out
 
 
 def _geojson_features(path: Path) -> tuple[list[dict[str, Any]], Optional[CRS]]:
@@ -328,6 +330,10 @@ def _geojson_features(path: Path) -> tuple[list[dict[str, Any]], Optional[CRS]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as GeoJSON ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: cannot be read as GeoJSON (nested too deeply)") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a GeoJSON FeatureCollection, Feature or geometry")
     crs = None
     name = (
         ((data.get("crs") or {}).get("properties") or {}).get("name")
@@ -395,6 +401,13 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
         features, crs = _ogr_features(path)
     if crs is None:
         crs = CRS.from_epsg(4326)
+    if not all(isinstance(f, dict) for f in features):
+        raise InputError(f"{path}: a feature is not a JSON object")
+    notes = [
+        f"{path}: feature {i + 1} has no geometry: left out of the statistics"
+        for i, f in enumerate(features)
+        if not f.get("geometry")
+    ]
     features = [f for f in features if f.get("geometry")]
     if not features:
         raise InputError(f"{path}: no features with a geometry")
@@ -421,14 +434,55 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
         if value not in index:
             index[value] = len(names) + 1
             names.append(value)
-        geom = feat["geometry"]
+        label = f"{path}: feature {i + 1} ({value!r})"
+        geom = _polygon(feat["geometry"], label, notes)
         try:
             if crs != dst_crs:
                 geom = transform_geom(crs, dst_crs, geom)
         except Exception as exc:
-            raise InputError(f"{path}: feature {i + 1} cannot be reprojected ({exc})") from None
-        shapes.append((geom, index[value]))
-    return Zones(field=admin_field or "feature", names=names, shapes=shapes)
+            raise InputError(f"{label} cannot be reprojected ({exc})") from None
+        shapes.append((_polygon(geom, label, notes), index[value]))
+    return Zones(field=admin_field or "feature", names=names, shapes=shapes, notes=notes)
+
+
+def _polygon(geom: Any, label: str, notes: list[str]) -> dict[str, Any]:
+    """A feature's geometry as a valid (Multi)Polygon mapping: refused (naming ``label``) when
+    it is no polygon, cannot be read or has a vertex that is not a finite number (the unit
+    would vanish from the statistics); repaired with shapely's make_valid when invalid (a
+    self-intersection, say), with a note."""
+    import shapely
+    from shapely.geometry import mapping, shape
+
+    kind = geom.get("type") if isinstance(geom, dict) else type(geom).__name__
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise InputError(f"{label}: a {kind} geometry, expected a Polygon or MultiPolygon")
+    try:
+        with np.errstate(invalid="ignore"):  # NaN vertices: refused below
+            g = shape(geom)
+        coords = shapely.get_coordinates(g)
+    except (RecursionError, Exception) as exc:
+        raise InputError(f"{label}: not a readable polygon ({exc})") from None
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{label}: vertex {k + 1} is ({coords[k, 0]:g}, {coords[k, 1]:g}); every vertex needs "
+            "finite coordinates (the unit would vanish from the statistics)"
+        )
+    if g.is_empty:
+        raise InputError(f"{label}: an empty polygon")
+    if not g.is_valid:
+        reason = shapely.is_valid_reason(g)
+        fixed = shapely.make_valid(g)
+        parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+        polygons = [q for p in parts for q in shapely.get_parts(p)]
+        if not polygons or shapely.MultiPolygon(polygons).area == 0:
+            raise InputError(f"{label}: an invalid polygon ({reason}) without area")
+        g = polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
+        note = f"{label}: invalid polygon ({reason}) repaired with make_valid"
+        if note not in notes:
+            notes.append(note)
+    return dict(mapping(g))
 
 
 def _rasterize_zones(zones: Zones, window_transform: Any, shape: tuple[int, int]) -> np.ndarray:
@@ -647,7 +701,9 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> P
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+            writer.writerow(
+                {k: repr(v) if isinstance(v, float) else csvsafe.cell(v) for k, v in row.items()}
+            )
     return path
 
 
@@ -1146,9 +1202,13 @@ def _report(
     run = load_run(run_dir)
     folder = Path(output) if output is not None else run.dir / "report"
     zones = None
+    notes: list[str] = []
     if admin is not None:
         with rasterio.open(run.land_use) as ds:
             zones = read_admin(admin, admin_field, ds.crs)
+        for note in zones.notes:
+            notes.append(note)
+            print("warning: " + note, file=sys.stderr)
     stats = compute_statistics(run, zones)
     if zones and not any(r["unit"] not in ("all", "(outside)") for r in stats.rows):
         raise InputError(f"{admin}: no admin polygon covers a pixel of the run's layers")
@@ -1159,7 +1219,6 @@ def _report(
         raise InputError(f"{folder}: cannot create the report folder ({exc})") from None
     csv_path = write_csv(stats.rows, folder / f"{run.name}_GSOCseq_statistics.csv")
 
-    notes: list[str] = []
     try:
         import matplotlib  # noqa: F401
     except ImportError:

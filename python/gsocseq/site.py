@@ -8,6 +8,8 @@ site with the values the map layers would hold.
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import os
 import re
 from collections import Counter
@@ -18,10 +20,11 @@ from typing import Any, Optional, Union
 import click
 import numpy as np
 
-from gsocseq import maps, model
+from gsocseq import csvsafe, maps, model
 from gsocseq.config import Config, ConfigError, load, with_options
 from gsocseq.forward import scenario_table
-from gsocseq.inputs import assemble, check_values, exclusions
+from gsocseq.inputs import assemble, check_values, exclusions, limits, range_message
+from gsocseq.plausibility import Reading, check
 from gsocseq.rasters import InputError
 
 #: column prefix: (kind of values, number of values or None for 12 Y)
@@ -77,23 +80,103 @@ def _columns(header: Sequence[str], prefix: str) -> list[str]:
     return [h for _, h in found]
 
 
+#: separators a site table may use (the one that splits the header into most columns)
+DELIMITERS = (",", ";", "\t")
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
+
+
 def read_table(source: Union[str, os.PathLike, Mapping[str, Sequence[Any]]]) -> dict[str, Any]:
-    """Columns of a site table (a CSV path or a mapping of column -> values)."""
+    """Columns of a site table (a CSV path or a mapping of column -> values).
+
+    The separator is the one of ``,``, ``;`` and tab that splits the header into most columns;
+    with ``;`` or tab, decimal commas (``12,5``) are read as decimal points. Every row has as
+    many fields as the header (an unquoted decimal comma in a ``,`` file adds one) and no
+    column appears twice: else an :class:`InputError` naming the row or column."""
     if isinstance(source, Mapping):
-        return {k: list(v) for k, v in source.items()}
+        table = {str(k): list(v) for k, v in source.items()}
+        lengths = {k: len(v) for k, v in table.items()}
+        if len(set(lengths.values())) > 1:
+            raise InputError(f"site table: columns of different lengths ({lengths})")
+        return table
     path = Path(source)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = reader.fieldnames or []
+            text = f.read()
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the site table ({exc})") from None
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = _delimiter(first, path)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = [h.strip() for h in next(reader, [])]
+        rows: list[list[str]] = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
+            if len(row) != len(header):
+                raise InputError(
+                    f"{path}: row {len(rows) + 1} (line {reader.line_num}) has {len(row)} "
+                    f"fields, the header has {len(header)}{_field_hint(row, header, delimiter)}"
+                )
+            rows.append(row)
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot read the site table ({exc})") from None
+    for i, name in enumerate(header):
+        if not name:
+            raise InputError(f"{path}: column {i + 1} of the header has no name")
+        if header.index(name) != i:
+            raise InputError(
+                f"{path}: column {name!r} appears twice (columns {header.index(name) + 1} and "
+                f"{i + 1})"
+            )
     if not rows:
         raise InputError(f"{path}: no sites (the table has a header and no rows)")
-    return {h: [r[h] for r in rows] for h in header}
+    table = {h: [r[i] for r in rows] for i, h in enumerate(header)}
+    if delimiter != ",":  # a ';' or tab table: decimal commas are decimal points
+        for name, cells in table.items():
+            if name != "site":
+                table[name] = [c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in cells]
+    return table
+
+
+def _delimiter(header: str, path: Path) -> str:
+    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in DELIMITERS}
+    best = max(counts.values())
+    winners = [d for d, c in counts.items() if c == best]
+    if best > 1 and len(winners) > 1:
+        raise InputError(
+            f"{path}: the header splits into {best} columns at "
+            f"{' and at '.join(repr(w) for w in winners)}: use one separator"
+        )
+    return winners[0]
+
+
+def _field_hint(row: list[str], header: list[str], delimiter: str) -> str:
+    if len(row) > len(header) and delimiter == ",":
+        return " (an unquoted decimal comma? write 12.5, or separate the columns with ';')"
+    if len(row) > len(header):
+        return " (a separator inside a value?)"
+    return " (a missing field? an empty value keeps its separators: a,,b)"
+
+
+def _known_columns(header: Sequence[str], where: str) -> None:
+    """Every column is one of docs/sites.md (else an error suggesting the closest one)."""
+    numbered = (*MONTHLY, *SERIES, "land_use")
+    names = ("site", "land_use", *SINGLE)
+    for h in header:
+        m = re.match(r"^(.*)_(\d+)$", h)
+        if h in names or (m and m.group(1) in numbered):
+            continue
+        base = m.group(1) if m else h
+        close = difflib.get_close_matches(base, [*names, *numbered], n=1)
+        suggestion = ""
+        if close:
+            suggestion = f" (did you mean {close[0] + ('_' + m.group(2) if m else '')!r}?)"
+        raise InputError(
+            f"{where}: unknown column {h!r}{suggestion}; the columns are in docs/sites.md"
+        )
 
 
 def _numbers(table: dict[str, Any], names: list[str], where: str) -> np.ndarray:
@@ -106,8 +189,9 @@ def _numbers(table: dict[str, Any], names: list[str], where: str) -> np.ndarray:
             try:
                 out[b, i] = float(v)
             except (TypeError, ValueError):
+                comma = " (a decimal comma? write 12.5)" if "," in str(v) else ""
                 raise InputError(
-                    f"{where}: row {i + 1}, column {name}: {v!r} is not a number"
+                    f"{where}: row {i + 1}, column {name}: {v!r} is not a number{comma}"
                 ) from None
     return out
 
@@ -130,6 +214,7 @@ def run_sites(
     where = str(sites) if not isinstance(sites, Mapping) else "site table"
     table = read_table(sites)
     header = list(table)
+    _known_columns(header, where)
     n = len(next(iter(table.values())))
     ids = table.get("site", [str(i + 1) for i in range(n)])
     data: dict[str, np.ndarray] = {}
@@ -180,10 +265,15 @@ def run_sites(
 
         return where_
 
+    bounds = limits(cfg.checks)
+    kinds = {name: SINGLE.get(name) or MONTHLY.get(name) or SERIES[name] for name in data}
+    _check_units(data, kinds, lu, cfg, where, locate, bounds)
     ok = np.ones(n, dtype=bool)
     for name, values in data.items():
-        kind = SINGLE.get(name) or MONTHLY.get(name) or SERIES[name]
-        ok &= check_values(name, kind, values, locate(name), cfg.run.invalid, counts)
+        kind = kinds[name]
+        ok &= check_values(
+            name, kind, values, locate(name), cfg.run.invalid, counts, "", bounds, _fix(name)
+        )
     ok &= check_values("land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts)
     with np.errstate(invalid="ignore"):
         ok &= np.isin(np.nan_to_num(lu[-1], nan=-1), cfg.modelled) & (data["soc"][0] > 0)
@@ -221,6 +311,50 @@ def run_sites(
     return result
 
 
+def _fix(name: str) -> Any:
+    """How to rescale the column(s) of ``name`` by a factor, for a hint."""
+    columns = name if name in SINGLE else f"{name}_*"
+    return lambda factor: f"multiply the column(s) {columns} by {factor:g}"
+
+
+def _check_units(
+    data: dict[str, np.ndarray],
+    kinds: dict[str, str],
+    lu: np.ndarray,
+    cfg: Config,
+    where: str,
+    locate: Any,
+    bounds: Any,
+) -> None:
+    """The unit plausibility checks of a run (METHOD.md section 2) over the modelled sites:
+    every value of every row is read."""
+    with np.errstate(invalid="ignore"):
+        rows = np.isin(np.nan_to_num(lu[-1], nan=-1), cfg.modelled) & (data["soc"][0] > 0)
+    readings = []
+    for name, values in data.items():
+        kind = kinds[name]
+        columns = name if name in SINGLE else f"{name}_1..{name}_{values.shape[0]}"
+        reading = Reading(
+            name,
+            kind,
+            f"{where}, column(s) {columns}",
+            bounds[kind][2],
+            "every modelled site",
+            _fix(name),
+            annual=Reading.annual_for(kind, values.shape[0]),
+        )
+        lo, hi, _ = bounds[kind]
+
+        def beyond(b: int, i: int, value: float, name: str = name, kind: str = kind) -> str:
+            site = int(np.flatnonzero(rows)[i])
+            text = locate(name)(site, b)
+            return range_message(text, name, kind, value, "", bounds, _fix(name))
+
+        reading.add(values[:, rows], lo, hi, beyond)
+        readings.append(reading)
+    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")
+
+
 def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) -> Path:
     """Write result columns as CSV (atomically: a temporary file renamed when complete)."""
     path = Path(path)
@@ -236,7 +370,7 @@ def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) 
                 if isinstance(v, (float, np.floating)):
                     row.append("" if np.isnan(v) else repr(float(v)))
                 else:
-                    row.append(str(v))
+                    row.append(csvsafe.cell(str(v)))
             w.writerow(row)
     os.replace(tmp, path)
     return path

@@ -1,5 +1,5 @@
-"""``gsocseq validate``: every check of a run (configuration, grids, band counts, value ranges)
-without computing anything."""
+"""``gsocseq validate``: every check of a run (configuration, grids, band counts, unit
+plausibility, value ranges) without computing anything."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from typing import Union
 
 from gsocseq.config import Config, load
 from gsocseq.inputs import Inputs
+from gsocseq.plausibility import describe
 from gsocseq.rasters import windows
+from gsocseq.survey import check_inputs
 
 
 def validate(config: Union[str, os.PathLike, dict, Config]) -> str:
-    """Check the configuration and read every input block; raise on the first problem, else
-    return a short report."""
+    """Check the configuration, the units (the survey a run makes first) and read every input
+    block; raise on the first problem, else return a short report with the median and range
+    read of every quantity."""
     cfg = load(config)
     counts: Counter = Counter()
     with Inputs(cfg) as inputs:
+        readings = check_inputs(inputs)
         m = inputs.master.dataset
         for window in windows(m.height, m.width, cfg.run.block_size):
             counts.update(inputs.read_block(window).counts)
@@ -30,5 +34,7 @@ def validate(config: Union[str, os.PathLike, dict, Config]) -> str:
         for key, value in sorted(counts.items()):
             if value and key != "modelled":
                 lines.append(f"  {key}: {value}")
+        lines.append("read over the modelled pixels (median, range, units):")
+        lines += describe(readings)
         lines += [f"warning: {w}" for w in inputs.warnings]
     return "\n".join(lines)

@@ -1,0 +1,29 @@
+"""Text cells of the CSV files gsocseq writes, safe to open in a spreadsheet.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their
+full-width forms) is a formula to Excel, LibreOffice and Google Sheets ("CSV injection", OWASP):
+an admin unit or site named ``=HYPERLINK(...)`` would run when the statistics are opened. As
+OWASP recommends, such a text cell is written with a leading single quote, which the
+spreadsheet takes as "this is text" (the csv module quotes and escapes the rest). Numbers are
+left alone: numeric columns are written as numbers, and a text cell that is a plain number
+(a site id ``-5``) cannot hold a formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "＝", "＋", "－", "＠")
+
+
+def cell(value: Any) -> Any:
+    """``value`` as a CSV cell: text that a spreadsheet would take for a formula gets a
+    leading ``'``; anything else (numbers, other text) is returned unchanged."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value  # a plain number such as "-5" or "+1.5e3"

@@ -1,0 +1,266 @@
+"""Unit plausibility (METHOD.md section 2): what was read of each input quantity, checked
+against the ``[checks]`` thresholds before any computation, with a hint naming the likely
+mistake.
+
+Value ranges cannot catch a wrong unit: SOC in kg C/m2 is a plausible number of t C/ha, only
+10x too small everywhere. So a run, ``validate``, ``gsocseq site`` and ``gsocseq prepare`` also
+look at the distribution of every quantity over the modelled pixels: its median, its range and,
+for monthly climate, the median annual mean (temperature) or sum (precipitation, PET).
+
+Medians with fixed memory: a :class:`Distribution` counts values in a fixed histogram of
+65,536 bins, the top 16 bits of each value's float32 pattern. Every power of two is cut into
+128 bins of equal width, whatever the scale of the values, so a quantile is known within
+0.4 % (half a bin) and the exact minimum and maximum are kept beside it: enough to decide
+thresholds that a unit error misses by a factor of 10, in 512 KiB per quantity for any map size
+(an exact median of 10^7 pixels x 240 months would hold every value). Which pixels are read is
+the business of :mod:`gsocseq.survey`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from gsocseq.config import Checks
+from gsocseq.rasters import InputError
+
+_BINS = 1 << 16
+# bins in the order of their values: negative floats (sign bit set) from the most negative
+# (largest pattern) up to -0, then +0 up to the largest positive
+_ORDER = np.concatenate([np.arange(_BINS - 1, _BINS // 2 - 1, -1), np.arange(0, _BINS // 2)])
+
+
+class Distribution:
+    """Count, exact minimum and maximum, and quantiles within 0.4 % of a stream of values, in
+    fixed memory (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(_BINS, dtype=np.int64)
+        self.count = 0
+        self.low = math.inf
+        self.high = -math.inf
+
+    def add(self, values: np.ndarray) -> None:
+        """Count finite float values (NaN and +-inf are the caller's business)."""
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if not v.size:
+            return
+        self.count += v.size
+        self.low = min(self.low, float(v.min()))
+        self.high = max(self.high, float(v.max()))
+        with np.errstate(over="ignore"):  # beyond float32: the last bin (inf), max exact
+            keys = v.astype(np.float32).view(np.uint32) >> 16
+        self.counts += np.bincount(keys, minlength=_BINS)
+
+    def quantile(self, q: float) -> float:
+        """The value of rank q (0..1), the middle of its bin (NaN when empty)."""
+        if not self.count:
+            return math.nan
+        if q <= 0:
+            return self.low
+        if q >= 1:
+            return self.high
+        cum = np.cumsum(self.counts[_ORDER])
+        key = int(_ORDER[int(np.searchsorted(cum, math.floor(q * (self.count - 1)) + 1))])
+        edges = np.array([key << 16, (key << 16) | 0xFFFF], dtype=np.uint32).view(np.float32)
+        mid = float(edges.astype(np.float64).mean())
+        if not math.isfinite(mid):
+            mid = float(edges[0])
+        return min(max(mid, self.low), self.high)
+
+    @property
+    def median(self) -> float:
+        return self.quantile(0.5)
+
+
+@dataclass
+class Reading:
+    """What was read of one input quantity.
+
+    ``values``: every value read (the monthly values of a monthly quantity); ``annual``: per
+    pixel, the mean (temperature) or sum (precipitation, PET) of 12 months, for 12-band groups;
+    ``first_beyond``: (value, where) of the first value outside the plausible range seen, for
+    the message; ``fix(factor)``: how the user rescales this input, e.g. "set scale = 0.1 on
+    input 'warmup_pet'"."""
+
+    name: str
+    kind: str
+    source: str
+    unit: str
+    read: str  # which pixels: "every modelled pixel", "4 of 25 blocks, one year each", ...
+    fix: Callable[[float], str]
+    values: Distribution = field(default_factory=Distribution)
+    annual: Optional[Distribution] = None
+    pixels: int = 0
+    first_beyond: Optional[tuple[float, str]] = None
+
+    @staticmethod
+    def annual_for(kind: str, bands: int) -> Optional[Distribution]:
+        """A distribution of annual figures for ``bands`` monthly values of ``kind``, or None."""
+        return Distribution() if kind in ANNUAL_KINDS and bands % 12 == 0 else None
+
+    def add(
+        self, values: np.ndarray, lo: float, hi: float, beyond: Callable[[int, int, float], str]
+    ) -> None:
+        """Count the (bands, n) values of n pixels (NaN: nodata, not counted). Whole years of 12
+        bands give the annual figures. The first value outside [lo, hi] (or +-inf) seen is
+        kept, described by ``beyond(band, pixel, value)``."""
+        if not values.size:
+            return
+        finite = np.isfinite(values)
+        if finite.all():
+            self.values.add(values)
+            self.pixels += values.shape[1]
+        else:
+            self.values.add(values[finite])
+            self.pixels += int(finite.any(axis=0).sum())
+        if self.annual is not None and values.shape[0] % 12 == 0:
+            years = values.reshape(values.shape[0] // 12, 12, values.shape[1])
+            whole = finite.reshape(years.shape).all(axis=1)
+            per_year = years.mean(axis=1) if self.kind == "temperature" else years.sum(axis=1)
+            self.annual.add(per_year[whole])
+        if self.first_beyond is not None:
+            return
+        with np.errstate(invalid="ignore"):
+            outside = (values < lo) | (values > hi) | np.isinf(values)
+        if outside.any():
+            b, i = (int(v[0]) for v in np.nonzero(outside))
+            value = float(values[b, i])
+            self.first_beyond = (value, beyond(b, i, value))
+
+    def summary(self) -> str:
+        """ "median 67.6 t C/ha, 20.1 to 119.8 (1,004,663 pixels: every modelled pixel)"."""
+        v = self.values
+        if not v.count:
+            return f"no valid values ({self.read})"
+        unit = DISPLAY_UNITS.get(self.kind, self.unit)
+        text = f"median {fmt(v.median)} {unit}, range {fmt(v.low)} to {fmt(v.high)} {unit}"
+        if self.annual is not None and self.annual.count:
+            what = "mean" if self.kind == "temperature" else "sum"
+            unit = self.unit.replace("/month", "")
+            text += f"; median annual {what} {fmt(self.annual.median)} {unit}"
+        return f"{text} ({self.pixels:,} pixels: {self.read})"
+
+
+def fmt(v: float) -> str:
+    """A number for a message: 3 significant digits, thousands separated (1,996; 6.8; 1e+30)."""
+    if math.isnan(v) or math.isinf(v):
+        return str(v)
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if 1000 <= a < 1e7:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+#: kinds with an annual figure per pixel: the mean (temperature) or the sum of 12 months
+ANNUAL_KINDS = ("temperature", "precipitation", "pet")
+
+#: short units of the quantities without one, for the summaries
+DISPLAY_UNITS = {"cover": "(cover factor)", "dpm_rpm": "(DPM/RPM)", "class": "(FAO class)"}
+
+#: the [checks] key behind the upper (or lower) bound of a kind's plausible range
+BOUND_KEYS = {
+    "temperature": ("temperature_min", "temperature_max"),
+    "precipitation": (None, "precipitation_max"),
+    "pet": (None, "pet_max"),
+    "npp": (None, "npp_max"),
+}
+
+
+#: the likely unit mistakes of a kind: (factor that fixes the values, what the mistake is)
+MISTAKES = {
+    "clay": ((0.1, "g/kg? GSOCseq needs % (x0.1"),),
+    "temperature": ((0.1, "stored x10, as TerraClimate does? (x0.1"),),
+    "pet": ((0.1, "TerraClimate stores PET x10 (x0.1"),),
+    "precipitation": (
+        (0.1, "not mm/month? stored x10? (x0.1"),
+        (0.01, "not mm/month? stored x100? (x0.01"),
+    ),
+    "npp": ((0.01, "g C/m2/yr? GSOCseq needs t C/ha/yr (x0.01"),),
+}
+
+
+def hint(kind: str, value: float, fix: Callable[[float], str], lo: float, hi: float) -> str:
+    """The likely mistake behind ``value`` of ``kind`` outside its plausible range [lo, hi]: a
+    unit whose factor brings the value into the range, else an undeclared nodata value or a
+    broken file ("" when neither is likely, e.g. a negative precipitation)."""
+    if not math.isfinite(value):
+        return ""
+    if kind == "cover" and 1 < value <= 100:
+        return "NDVI share in %? The cover factor is c = 1 - 0.4 P_veg (0.6 covered .. 1.0 bare)"
+    for factor, text in MISTAKES.get(kind, ()):
+        if lo <= value * factor <= hi:
+            return f"{text}: {fix(factor)})"
+    if abs(value) >= 1e6:
+        return (
+            "an undeclared nodata value or a broken file? (declare the file's nodata value, "
+            'e.g. gdal_edit -a_nodata; or [run] invalid = "mask")'
+        )
+    return ""
+
+
+def bound_note(kind: str, value: float) -> str:
+    """ " ([checks] pet_max)" when the bound that ``value`` crosses is a [checks] threshold."""
+    keys = BOUND_KEYS.get(kind)
+    if keys is None or not math.isfinite(value):
+        return ""
+    key = keys[1] if value > 0 else keys[0]
+    return f" ([checks] {key})" if key else ""
+
+
+def check(readings: list[Reading], checks: Checks, pointwise: bool = True) -> None:
+    """Raise an :class:`InputError` for the first implausible distribution (median checks of
+    every quantity first: they name a wrong unit; then, with ``pointwise``, a value beyond its
+    plausible range), naming the source, what was read and the likely mistake."""
+    for r in readings:
+        problem = _median_problem(r, checks)
+        if problem:
+            raise InputError(f"{r.source}: {r.name} {problem}; read: {r.summary()}")
+    if not pointwise:
+        return
+    for r in readings:
+        if r.first_beyond is not None:
+            raise InputError(f"{r.first_beyond[1]}; read: {r.summary()}")
+
+
+def _median_problem(r: Reading, c: Checks) -> str:
+    v, a = r.values, r.annual
+    if not v.count:
+        return ""
+    med = v.median
+    if r.kind == "soc" and med < c.soc_median_min:
+        return (
+            f"median {fmt(med)} t C/ha is below {fmt(c.soc_median_min)} t C/ha "
+            f"([checks] soc_median_min): kg C/m2? GSOCseq needs t C/ha (x10: {r.fix(10)})"
+        )
+    if r.kind == "clay" and med > c.clay_median_max:
+        return (
+            f"median {fmt(med)} % is above {fmt(c.clay_median_max)} % ([checks] clay_median_max): "
+            f"g/kg? GSOCseq needs % (x0.1: {r.fix(0.1)})"
+        )
+    if a is None or not a.count:
+        return ""
+    annual = a.median
+    if r.kind == "temperature" and annual > c.temperature_median_max:
+        return (
+            f"median annual mean {fmt(annual)} degrees C is above "
+            f"{fmt(c.temperature_median_max)} degrees C ([checks] temperature_median_max): "
+            f"stored x10, as TerraClimate does? (x0.1: {r.fix(0.1)})"
+        )
+    if r.kind == "pet" and annual > c.pet_median_max:
+        return (
+            f"median annual sum {fmt(annual)} mm is above {fmt(c.pet_median_max)} mm "
+            f"([checks] pet_median_max): TerraClimate stores PET x10 (x0.1: {r.fix(0.1)})"
+        )
+    return ""
+
+
+def describe(readings: list[Reading]) -> list[str]:
+    """One line per quantity: name, source and what was read."""
+    width = max((len(r.name) for r in readings), default=0)
+    return [f"  {r.name:<{width}}  {r.summary()}" for r in readings]

@@ -1,0 +1,208 @@
+"""What the inputs of a run hold, read before any computation: the distribution of every
+quantity over the modelled pixels, for the unit plausibility checks of
+:mod:`gsocseq.plausibility` (METHOD.md section 2).
+
+Which pixels are read, so that the survey costs a small share of a run whatever the map:
+
+- single-band quantities (SOC, clay, NPP, ...): every modelled pixel, block by block (the
+  run's blocks; one band each, and the last warm-up year's land use to know which pixels are
+  modelled: a few bands of the hundreds a run reads);
+- multi-band quantities (cover, climate): the modelled pixels (at most
+  :data:`PIXELS_PER_BLOCK`) of :data:`BLOCKS` blocks spread evenly over the blocks that hold
+  modelled pixels, and of a 12*Y-band series one year per block, spread over the years. A
+  wrong unit is a property of a whole file; one value beyond the plausible range elsewhere is
+  still caught, pixel by pixel, when the run reads its block.
+
+Memory is fixed by the block size: values are counted into fixed histograms
+(:class:`~gsocseq.plausibility.Distribution`), never kept.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Union
+
+import numpy as np
+from rasterio.windows import Window
+
+from gsocseq.config import Config
+from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
+from gsocseq.plausibility import Reading, check
+from gsocseq.rasters import pixel_location, windows
+
+#: blocks read for the multi-band quantities
+BLOCKS = 4
+#: modelled pixels per block read for the multi-band quantities (evenly thinned)
+PIXELS_PER_BLOCK = 4096
+
+
+Fix = Callable[[float], str]
+
+
+def survey(
+    inputs: Inputs, blocks: int = BLOCKS, fix_for: Optional[Callable[[str], Fix]] = None
+) -> list[Reading]:
+    """What every quantity of ``inputs`` holds over the modelled pixels (see the module's
+    docstring for which pixels are read). ``fix_for(name)``: how a user rescales quantity
+    ``name``, for the hints (default: the input's ``scale``)."""
+    cfg = inputs.config
+    m = inputs.master.dataset
+    wins = list(windows(m.height, m.width, cfg.run.block_size))
+    singles = [q for q in inputs.quantities if len(q.bands) == 1]
+    multi = [q for q in inputs.quantities if len(q.bands) > 1]
+    readings = {q.name: _reading(inputs, q, fix_for) for q in inputs.quantities}
+    for q in singles:
+        readings[q.name].read = "every modelled pixel"
+    modelled = np.zeros(len(wins), dtype=np.int64)
+    soc = next(q for q in singles if q.name == "soc")
+    for k, window in enumerate(wins):
+        flat = _modelled_land_use(inputs, window)
+        if not len(flat):
+            continue
+        raws = _read(singles, window)
+        values = soc.raster.gather(raws[soc.name], flat, soc.float32)
+        _add(inputs, readings[soc.name], soc, values, flat, window, range(1))
+        with np.errstate(invalid="ignore"):
+            keep = values[0] > 0
+        flat = flat[keep]
+        modelled[k] = len(flat)
+        for q in singles:
+            if q is not soc and len(flat):
+                values = q.raster.gather(raws[q.name], flat, q.float32)
+                _add(inputs, readings[q.name], q, values, flat, window, range(1))
+    occupied = np.flatnonzero(modelled)
+    chosen = _spread(occupied, blocks)
+    thinned = bool(modelled[chosen].max(initial=0) > PIXELS_PER_BLOCK)
+    for q in multi:
+        yearly = len(q.bands) > 12 and len(q.bands) % 12 == 0
+        if len(chosen) == len(occupied) and not thinned and not yearly:
+            read = "every modelled pixel"
+        else:
+            read = f"{len(chosen)} of {len(occupied)} blocks with modelled pixels"
+            read += ", one year each" if yearly else ""
+            read += f", at most {PIXELS_PER_BLOCK:,} pixels per block" if thinned else ""
+        readings[q.name].read = read
+    for j, k in enumerate(chosen):
+        window = wins[int(k)]
+        flat = _modelled_land_use(inputs, window)
+        values = soc.raster.gather(_read([soc], window)[soc.name], flat, soc.float32)
+        with np.errstate(invalid="ignore"):
+            flat = flat[values[0] > 0]
+        step = max(1, math.ceil(len(flat) / PIXELS_PER_BLOCK))
+        flat = flat[::step]
+        picks = {q.name: _bands(q, j, len(chosen)) for q in multi}
+        raws = _read(multi, window, picks)
+        for q in multi:
+            values = q.raster.gather(raws[q.name], flat, q.float32)
+            _add(inputs, readings[q.name], q, values, flat, window, picks[q.name])
+    return list(readings.values())
+
+
+def check_inputs(
+    config: Union[Config, Inputs], fix_for: Optional[Callable[[str], Fix]] = None
+) -> list[Reading]:
+    """Survey the inputs of ``config`` (or opened ``inputs``) and check them (raises an
+    :class:`~gsocseq.rasters.InputError` naming the file, what was read and the likely
+    mistake); returns the readings."""
+    if isinstance(config, Inputs):
+        readings = survey(config, fix_for=fix_for)
+        cfg = config.config
+    else:
+        cfg = config
+        with Inputs(config) as inputs:
+            readings = survey(inputs, fix_for=fix_for)
+    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")
+    return readings
+
+
+def _reading(inputs: Inputs, q: Quantity, fix_for: Optional[Callable[[str], Fix]]) -> Reading:
+    r = q.raster
+    bands = [r.bands[b] for b in q.bands]
+    if r.count == len(bands):
+        source = str(r.path)
+    elif len(bands) == 1:
+        source = f"{r.path} band {bands[0]}"
+    else:
+        source = f"{r.path} bands {bands[0]}-{bands[-1]}"
+    unit = inputs.limits[q.kind][2]
+    annual = Reading.annual_for(q.kind, len(q.bands))
+    fix = fix_for(q.name) if fix_for is not None else inputs.fix_of(q)
+    return Reading(q.name, q.kind, source, unit, "", fix, annual=annual)
+
+
+def _modelled_land_use(inputs: Inputs, window: Window) -> np.ndarray:
+    """Flat window indices of the pixels whose last warm-up class is modelled (compared as
+    stored: a nodata value or NaN is no modelled class)."""
+    return np.flatnonzero(np.isin(inputs.last_land_use(window), inputs.config.modelled))
+
+
+def _bands(q: Quantity, j: int, blocks: int) -> range:
+    """Positions of ``q.bands`` read in the j-th of ``blocks`` blocks: all, or one year of a
+    12*Y-band series (the years spread over the blocks)."""
+    n = len(q.bands)
+    if n > 12 and n % 12 == 0:
+        years = n // 12
+        year = round(j * (years - 1) / (blocks - 1)) if blocks > 1 else years - 1
+        return range(12 * year, 12 * year + 12)
+    return range(n)
+
+
+def _read(
+    quantities: list[Quantity], window: Window, picks: Optional[dict[str, range]] = None
+) -> dict[str, np.ndarray]:
+    """Raw (bands, h * w) values of the chosen bands of each quantity, each input read once."""
+    by_raster: dict[str, list[Quantity]] = {}
+    for q in quantities:
+        by_raster.setdefault(q.raster.key, []).append(q)
+
+    def chosen(q: Quantity) -> list[int]:
+        positions = picks[q.name] if picks is not None else range(len(q.bands))
+        return [q.bands[p] for p in positions]
+
+    out: dict[str, np.ndarray] = {}
+    for qs in by_raster.values():
+        bands = sorted({b for q in qs for b in chosen(q)})
+        # the raster's buffer, overwritten by its next read: used before the next _read
+        raw = qs[0].raster.read_raw(window, bands)
+        row = {b: i for i, b in enumerate(bands)}
+        for q in qs:
+            rows = [row[b] for b in chosen(q)]
+            out[q.name] = raw[rows[0] : rows[-1] + 1]  # the bands of a quantity are consecutive
+    return out
+
+
+def _add(
+    inputs: Inputs,
+    reading: Reading,
+    q: Quantity,
+    values: np.ndarray,
+    flat: np.ndarray,
+    window: Window,
+    positions: range,
+) -> None:
+    """Count (bands, n) values of ``q`` (band positions ``positions`` of q.bands) of the
+    window's pixels ``flat`` into ``reading``."""
+
+    def beyond(b: int, i: int, value: float) -> str:
+        where = _where(inputs, q, flat, window, i, positions[b])
+        note = scale_note(q.raster.spec.scale)
+        return range_message(where, q.name, q.kind, value, note, inputs.limits, reading.fix)
+
+    lo, hi, _ = inputs.limits[q.kind]
+    reading.add(values, lo, hi, beyond)
+
+
+def _where(inputs: Inputs, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
+    pix = int(flat[i])
+    row = int(window.row_off) + pix // int(window.width)
+    col = int(window.col_off) + pix % int(window.width)
+    loc = pixel_location(inputs.master.dataset, row, col)
+    return f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {loc}"
+
+
+def _spread(candidates: np.ndarray, k: int) -> np.ndarray:
+    """Up to k of ``candidates`` spread evenly (first and last included)."""
+    if len(candidates) <= k:
+        return candidates
+    picks = np.round(np.linspace(0, len(candidates) - 1, k)).astype(np.int64)
+    return candidates[np.unique(picks)]
