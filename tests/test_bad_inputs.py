@@ -3,8 +3,10 @@ key) and what was expected, and leaves nothing in the output folder that looks l
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -13,6 +15,9 @@ from click.testing import CliRunner
 from rasterio.transform import from_origin
 
 from gsocseq.cli import main
+from gsocseq.pipeline import run
+from gsocseq.rasters import InputError
+from gsocseq.validate import validate
 
 from .synthetic import make_area, write
 
@@ -42,7 +47,7 @@ def _replace(cfg: dict, key: str, data: np.ndarray, tmp: Path, **kw) -> str:
 def toml_of(cfg: dict) -> str:
     lines = ["[run]"]
     for k, v in cfg["run"].items():
-        lines.append(f"{k} = {v!r}".replace("'", '"') if isinstance(v, str) else f"{k} = {v}")
+        lines.append(f"{k} = {json.dumps(v)}" if isinstance(v, str) else f"{k} = {v}")
     lines.append("[inputs]")
     for k, v in cfg["inputs"].items():
         if isinstance(v, dict):
@@ -53,6 +58,9 @@ def toml_of(cfg: dict) -> str:
     for name, groups in cfg.get("scenarios", {}).items():
         lines.append(f"[scenarios.{name}]")
         lines += [f"{g} = {x}" for g, x in groups.items()]
+    if "checks" in cfg:
+        lines.append("[checks]")
+        lines += [f"{k} = {v}" for k, v in cfg["checks"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -234,6 +242,113 @@ def uncertainty_raster(cfg, tmp):
     return "soc_uncertainty = 150, expected 0 to 100"
 
 
+# -- unit plausibility (METHOD.md 2): wrong units caught before any computation ----------------
+
+
+def _scale_file(cfg: dict, key: str, factor: float) -> str:
+    path = _path(cfg, key)
+    with rasterio.open(path, "r+") as ds:
+        ds.write(ds.read() * factor)
+    return path
+
+
+def _fill(cfg: dict, key: str, value: float) -> str:
+    path = _path(cfg, key)
+    with rasterio.open(path, "r+") as ds:
+        ds.write(np.full((ds.count, ds.height, ds.width), value, dtype=ds.dtypes[0]))
+    return path
+
+
+def soc_kg_per_m2(cfg, tmp):
+    _scale_file(cfg, "soc", 0.1)  # kg C/m2: plausible numbers, 10x too small
+    return "kg C/m2? GSOCseq needs t C/ha (x10: set scale = 10 on input 'soc')"
+
+
+def pet_terraclimate_unscaled(cfg, tmp):
+    cfg["inputs"]["warmup_pet"] = _path(cfg, "warmup_pet")  # scale = 0.1 forgotten
+    return "TerraClimate stores PET x10 (x0.1: set scale = 0.1 on input 'warmup_pet')"
+
+
+def precipitation_x100(cfg, tmp):
+    _scale_file(cfg, "warmup_precipitation", 100)
+    return "stored x100? (x0.01: set scale = 0.01 on input 'warmup_precipitation')"
+
+
+def npp_1e30(cfg, tmp):
+    _set(cfg, "npp_reference", 0, 1e30, 1, 1)
+    return "npp.tif: band 1, row 1, col 1"
+
+
+def npp_1e308(cfg, tmp):
+    path = _path(cfg, "npp_reference")
+    with rasterio.open(path) as ds:
+        data = ds.read().astype(np.float64)
+    data[0, 2, 3] = 1e308
+    _replace(cfg, "npp_reference", data[0], tmp, dtype="float64")
+    return "npp_reference = 1e+308, expected 0 to 50 t C/ha/yr ([checks] npp_max)"
+
+
+def precipitation_1e30(cfg, tmp):
+    _set(cfg, "warmup_precipitation", 100, 1e30, 2, 2)
+    return "warmup_precipitation = 1e+30, expected 0 to 3000 mm/month"
+
+
+def temperature_median(cfg, tmp):
+    _fill(cfg, "spinup_temperature", 50.0)  # every month plausible, the year is not
+    return "median annual mean 50 degrees C is above 45 degrees C"
+
+
+def pet_median(cfg, tmp):
+    _fill(cfg, "spinup_pet", 400.0)  # every month plausible, 4,800 mm a year is not
+    return "spinup_pet median annual sum 4,800 mm is above 4,000 mm"
+
+
+def clay_g_per_kg(cfg, tmp):
+    _scale_file(cfg, "clay", 10)
+    return "g/kg? GSOCseq needs % (x0.1: set scale = 0.1 on input 'clay')"
+
+
+def cover_percent(cfg, tmp):
+    _scale_file(cfg, "cover", 100)
+    return "NDVI share in %?"
+
+
+def checks_typo(cfg, tmp):
+    cfg["checks"] = {"soc_median_mn": 5}
+    return "did you mean 'soc_median_min'"
+
+
+def checks_inverted(cfg, tmp):
+    cfg["checks"] = {"temperature_min": 70}
+    return "temperature_min (70) must be below temperature_max (60)"
+
+
+# -- the right culprit, and tracebacks turned into errors -----------------------------------
+
+
+def warmup_temperature_12_bands(cfg, tmp):
+    path = _replace(cfg, "warmup_temperature", np.full((12, ROWS, COLS), 150.0), tmp)
+    cfg["inputs"]["warmup_temperature"] = {"path": path, "scale": 0.1}
+    return f"{path}: input 'warmup_temperature' has 12 bands, expected 240"
+
+
+def complex_raster(cfg, tmp):
+    path = _replace(cfg, "clay", np.full((ROWS, COLS), 20 + 0j), tmp, dtype="complex64")
+    return f"{path}: input 'clay' holds complex numbers (complex64)"
+
+
+def nul_in_name(cfg, tmp):
+    cfg["run"]["name"] = "TST\x00X"
+    return "[run].name: 'TST\\x00X' cannot be a file name prefix"
+
+
+def output_symlink_loop(cfg, tmp):
+    os.symlink(tmp / "loop_b", tmp / "loop_a")
+    os.symlink(tmp / "loop_a", tmp / "loop_b")
+    cfg["run"]["output"] = str(tmp / "loop_a")
+    return "[run].output"
+
+
 CASES: list[Case] = [
     crs,
     origin,
@@ -277,6 +392,22 @@ CASES: list[Case] = [
     bad_threads,
     wrong_type,
     uncertainty_raster,
+    soc_kg_per_m2,
+    pet_terraclimate_unscaled,
+    precipitation_x100,
+    npp_1e30,
+    npp_1e308,
+    precipitation_1e30,
+    temperature_median,
+    pet_median,
+    clay_g_per_kg,
+    cover_percent,
+    checks_typo,
+    checks_inverted,
+    warmup_temperature_12_bands,
+    complex_raster,
+    nul_in_name,
+    output_symlink_loop,
 ]
 
 
@@ -308,3 +439,361 @@ def test_invalid_toml_and_missing_config(tmp_path):
     assert res.exit_code == 2 and "not valid TOML" in res.output
     res = CliRunner().invoke(main, ["run", str(tmp_path / "none.toml"), "-q"])
     assert res.exit_code == 2 and "configuration file not found" in res.output
+
+
+# -- unit plausibility: what is read, when, and what the user can change ---------------------
+
+
+def _area(tmp_path: Path) -> dict:
+    cfg = make_area(tmp_path / "in", rows=ROWS, cols=COLS, seed=31)
+    cfg["run"]["output"] = str(tmp_path / "out")
+    return cfg
+
+
+def _cli(tmp_path: Path, cfg: dict, command: str = "run") -> Any:
+    toml = tmp_path / "run.toml"
+    toml.write_text(toml_of(cfg))
+    args = [command, str(toml)] + (["-q"] if command == "run" else [])
+    return CliRunner().invoke(main, args)
+
+
+def test_wrong_unit_stops_before_any_computation(tmp_path, monkeypatch):
+    import gsocseq.model
+
+    def never(*args, **kwargs):
+        raise AssertionError("computed despite a wrong unit")
+
+    monkeypatch.setattr(gsocseq.model, "simulate", never)
+    cfg = _area(tmp_path)
+    _scale_file(cfg, "soc", 0.1)
+    res = _cli(tmp_path, cfg)
+    assert res.exit_code == 2 and "kg C/m2" in res.output, res.output
+    # what was read: the median and range, with units
+    assert "soc median 6.64 t C/ha is below 10 t C/ha" in res.output
+    assert "range 2.29 to 8.96 t C/ha" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_wrong_unit_is_no_maskable_pixel(tmp_path):
+    cfg = _area(tmp_path)
+    cfg["run"]["invalid"] = "mask"
+    cfg["inputs"]["warmup_pet"] = _path(cfg, "warmup_pet")
+    res = _cli(tmp_path, cfg)
+    assert res.exit_code == 2 and "TerraClimate stores PET x10" in res.output
+    # one broken pixel is: masked and counted with invalid = "mask"
+    cfg = _area(tmp_path / "b")
+    cfg["run"]["invalid"] = "mask"
+    _set(cfg, "npp_reference", 0, 1e30, 1, 1)
+    summary = run(cfg)
+    assert summary.counts["invalid:npp_reference"] == 1
+
+
+def test_checks_thresholds_can_be_changed(tmp_path):
+    cfg = _area(tmp_path)
+    _scale_file(cfg, "soc", 0.1)
+    cfg["checks"] = {"soc_median_min": 5.0}  # a user who knows the soils are that poor
+    res = _cli(tmp_path, cfg)
+    assert res.exit_code == 0, res.output
+    cfg = _area(tmp_path / "b")
+    cfg["checks"] = {"pet_max": 150.0}  # lowered: the area's warm months are above
+    res = _cli(tmp_path / "b", cfg)
+    assert res.exit_code == 2 and "expected 0 to 150 mm/month ([checks] pet_max)" in res.output
+
+
+def test_validate_prints_median_and_range_with_units(tmp_path):
+    cfg = _area(tmp_path)
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 0, res.output
+    lines = {line.split()[0]: line for line in res.output.splitlines() if "median" in line}
+    for name, unit in (
+        ("soc", "t C/ha"),
+        ("clay", "%"),
+        ("cover", "(cover factor)"),
+        ("spinup_temperature", "degrees C"),
+        ("warmup_temperature", "degrees C"),
+        ("spinup_precipitation", "mm/month"),
+        ("warmup_pet", "mm/month"),
+        ("npp_reference", "t C/ha/yr"),
+    ):
+        assert f" {unit}, range " in lines[name] and lines[name].count(unit) >= 2, lines[name]
+    with rasterio.open(_path(cfg, "soc")) as ds:
+        soc = ds.read(1)
+    with rasterio.open(_path(cfg, "land_use")) as ds:
+        modelled = np.isin(ds.read(ds.count), (2, 3, 5, 12, 13))
+    lo, hi = soc[modelled].min(), soc[modelled].max()
+    assert f"range {lo:.3g} to {hi:.3g} t C/ha" in lines["soc"]
+    assert f"({modelled.sum()} pixels: every modelled pixel)" in lines["soc"]
+    assert "median annual sum" in lines["warmup_pet"]
+
+
+def test_fao_layout_terraclimate_series_scale_defaults_to_01(tmp_path):
+    from gsocseq.config import load
+
+    from .test_pipeline_fao import fao_config
+
+    cfg = fao_config(tmp_path / "out")
+    fao = cfg["inputs"]["fao"]
+    for key in ("warmup_temperature", "warmup_pet"):
+        fao[key] = fao[key]["path"]  # plain paths, as the FAO layout is fixed
+    specs = load(cfg).inputs
+    assert specs["warmup_temperature"].scale == specs["warmup_pet"].scale == 0.1
+    assert specs["warmup_precipitation"].scale == 1.0
+    assert "pixels to model: 1000" in validate(cfg)
+    fao["warmup_pet"] = {"path": fao["warmup_pet"], "scale": 1.0}  # a user who says otherwise
+    assert load(cfg).inputs["warmup_pet"].scale == 1.0
+
+
+def test_int64_raster_is_read_like_float32(tmp_path):
+    cfg = _area(tmp_path)
+    with rasterio.open(_path(cfg, "clay")) as ds:
+        clay = np.round(ds.read(1))
+    ref = dict(cfg, inputs=dict(cfg["inputs"]), run=dict(cfg["run"], output=str(tmp_path / "f")))
+    ref["inputs"]["clay"] = str(write(tmp_path / "clay_f32.tif", clay))
+    cfg["inputs"]["clay"] = str(write(tmp_path / "clay_i64.tif", clay, dtype="int64"))
+    run(ref)
+    run(cfg)
+    for name in ("T0", "finalSOC_SSM1", "ASR_BAU"):
+        a = _read1(tmp_path / "f" / f"TST_GSOCseq_{name}_Map030.tif")
+        b = _read1(tmp_path / "out" / f"TST_GSOCseq_{name}_Map030.tif")
+        assert np.array_equal(a, b), name
+
+
+def _read1(path: Path) -> np.ndarray:
+    with rasterio.open(path) as ds:
+        return ds.read(1)
+
+
+def test_prepare_outputs_get_the_unit_checks(tmp_path):
+    from gsocseq.prepare import RUN_CONFIG, prepare
+
+    from .test_prepare import _raw_inputs
+
+    table = _raw_inputs(tmp_path)
+    table["soc_scale"] = 0.1  # a raw SOC map already in t C/ha, "converted" from kg C/m2
+    with pytest.raises(InputError, match=r"SOC\.tif: soc median 4 t C/ha .*soc_scale by 10"):
+        prepare(table)
+    assert not (tmp_path / "prepared" / RUN_CONFIG).exists()
+
+
+# -- site tables: rows against the header, separators, units, what is written ---------------
+
+
+def _site_csv(tmp_path: Path, delimiter: str = ",", decimal: str = ".") -> tuple[Path, dict]:
+    from .test_site import site_table
+
+    cfg = make_area(tmp_path / "sites_in", rows=2, cols=2, seed=9)
+    table = site_table(cfg)
+    path = tmp_path / "sites.csv"
+    lines = [delimiter.join(table)]
+    for i in range(len(table["site"])):
+        cells = [str(table[k][i]) for k in table]
+        lines.append(delimiter.join(c.replace(".", decimal) for c in cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, table
+
+
+def _site(path: Path, out: Path) -> Any:
+    return CliRunner().invoke(main, ["site", str(path), "-o", str(out), "-q"])
+
+
+def test_site_row_with_an_unquoted_decimal_comma(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[2].split(",")
+    cells[header.index("clay")] = "31,5"  # shifts the rest of the row by one
+    lines[2] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    res = _site(path, tmp_path / "r.csv")
+    assert res.exit_code == 2, res.output
+    assert f"row 2 (line 3) has {len(header) + 1} fields, the header has {len(header)}" in (
+        res.output
+    )
+    assert "decimal comma" in res.output and not (tmp_path / "r.csv").exists()
+
+
+def test_site_duplicated_and_unknown_columns(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    dup = tmp_path / "dup.csv"
+    header = lines[0].split(",")
+    i = header.index("npp_reference_min")
+    header[i] = "clay"  # a second clay column
+    dup.write_text("\n".join([",".join(header), *lines[1:]]) + "\n")
+    res = _site(dup, tmp_path / "r.csv")
+    assert (
+        res.exit_code == 2
+        and f"column 'clay' appears twice (columns {header.index('clay') + 1} and {i + 1})"
+        in (res.output)
+    ), res.output
+    header[i] = "npp_referense_min"  # misspelled optional column
+    typo = tmp_path / "typo.csv"
+    typo.write_text("\n".join([",".join(header), *lines[1:]]) + "\n")
+    res = _site(typo, tmp_path / "r.csv")
+    assert res.exit_code == 2, res.output
+    assert "unknown column 'npp_referense_min' (did you mean 'npp_reference_min'?)" in res.output
+    header[i] = "warmup_pett_1"
+    typo.write_text("\n".join([",".join(header), *lines[1:]]) + "\n")
+    res = _site(typo, tmp_path / "r.csv")
+    assert "unknown column 'warmup_pett_1' (did you mean 'warmup_pet_1'?)" in res.output
+
+
+def test_site_semicolons_and_decimal_commas_are_read(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    assert _site(path, tmp_path / "comma.csv").exit_code == 0
+    (tmp_path / "eu").mkdir()
+    eu, _ = _site_csv(tmp_path / "eu", delimiter=";", decimal=",")
+    assert "," in eu.read_text() and ";" in eu.read_text()
+    res = _site(eu, tmp_path / "semicolon.csv")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "semicolon.csv").read_text() == (tmp_path / "comma.csv").read_text()
+    # a quoted decimal comma in a ',' table is not guessed: named, with the hint
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("soc")] = '"45,5"'
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    res = _site(path, tmp_path / "q.csv")
+    assert res.exit_code == 2 and "'45,5' is not a number (a decimal comma?" in res.output
+
+
+def test_site_units_are_checked(tmp_path):
+    from gsocseq.site import run_sites
+
+    from .test_site import site_table
+
+    cfg = make_area(tmp_path, rows=2, cols=2, seed=9)
+    table = site_table(cfg)
+    kg = dict(table, soc=[v / 10 for v in table["soc"]])
+    with pytest.raises(InputError, match=r"column\(s\) soc: soc median .* kg C/m2"):
+        run_sites(kg)
+    pet = {
+        k: ([v * 10 for v in vs] if k.startswith("warmup_pet_") else vs) for k, vs in table.items()
+    }
+    with pytest.raises(
+        InputError,
+        match=r"TerraClimate stores PET x10 \(x0\.1: multiply the column\(s\) warmup_pet_",
+    ):
+        run_sites(pet)
+
+
+def test_site_ids_cannot_inject_formulas(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    ids = ["=1+2", "-5", "@SUM(A1)", "+cmd|' /C calc'!A0"]
+    rows = [f'"{sid}"' + line[line.index(",") :] for sid, line in zip(ids, lines[1:])]
+    path.write_text("\n".join([lines[0], *rows]) + "\n")
+    res = _site(path, tmp_path / "r.csv")
+    assert res.exit_code == 0, res.output
+    import csv
+
+    with open(tmp_path / "r.csv", newline="") as f:
+        out = list(csv.DictReader(f))
+    assert [r["site"] for r in out] == ["'=1+2", "-5", "'@SUM(A1)", "'+cmd|' /C calc'!A0"]
+    numbers = [v for r in out for k, v in r.items() if k != "site" and v]
+    assert all(float(v) == float(v) for v in numbers)  # numbers stay numbers
+    assert any(v.startswith("-") for v in numbers)  # negative ones included
+
+
+# -- the report's admin polygons ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    from gsocseq.demo import generate_inputs
+
+    folder = tmp_path_factory.mktemp("demo")
+    run(generate_inputs(folder))
+    return folder
+
+
+def _admin(path: Path, features: list) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def _unit(name: str, ring: list) -> dict:
+    return {
+        "type": "Feature",
+        "properties": {"name": name},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+WEST = [[30.0, 4.5], [30.3, 4.5], [30.3, 5.0], [30.0, 5.0], [30.0, 4.5]]
+BOWTIE = [[30.3, 4.5], [30.66, 5.0], [30.66, 4.5], [30.3, 5.0], [30.3, 4.5]]
+
+
+def _report(demo_run: Path, out: Path, admin: Path, monkeypatch, draw: bool = False) -> Any:
+    import gsocseq.report as rep
+
+    def one_map(stats, folder):  # a map with the admin outlines (the full set: test_report)
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = [lay for lay in stats.run.layers if lay.family == "T0"]
+        return {
+            "stocks": rep._map_figure(t0, folder / "t0.png", "t C/ha", False, stats.zones, "T0")
+        }
+
+    monkeypatch.setattr(rep, "make_figures", one_map if draw else (lambda stats, folder: {}))
+    return CliRunner().invoke(
+        main, ["report", str(demo_run), "-o", str(out), "--admin", str(admin)]
+    )
+
+
+def test_admin_geojson_nested_too_deeply(demo_run, tmp_path, monkeypatch):
+    deep = tmp_path / "deep.geojson"
+    n = 100_000
+    deep.write_text(
+        '{"type": "Feature", "properties": {"name": "D"}, "geometry": {"type": "Polygon", '
+        '"coordinates": ' + "[" * n + "]" * n + "}}"
+    )
+    res = _report(demo_run, tmp_path / "r", deep, monkeypatch)
+    assert res.exit_code == 2, res.output
+    assert "deep.geojson: cannot be read as GeoJSON (nested too deeply)" in res.output
+
+
+def test_admin_invalid_polygon_repaired_when_the_report_draws_maps(demo_run, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    admin = _admin(tmp_path / "a.geojson", [_unit("West", WEST), _unit("Bowtie", BOWTIE)])
+    res = _report(demo_run, tmp_path / "r", admin, monkeypatch, draw=True)
+    assert res.exit_code == 0, res.output
+    assert "feature 2 ('Bowtie'): invalid polygon (Self-intersection" in res.output
+    assert "repaired with make_valid" in res.output
+    with open(tmp_path / "r" / "DEMO_GSOCseq_statistics.csv") as f:
+        units = {line.split(",")[0] for line in f}
+    assert "Bowtie" in units and (tmp_path / "r" / "figures" / "t0.png").stat().st_size > 0
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "repaired with make_valid" in html
+    # rings that are no polygon at all are refused, naming the feature
+    short = _admin(tmp_path / "s.geojson", [_unit("West", WEST), _unit("Line", WEST[:2])])
+    res = _report(demo_run, tmp_path / "s", short, monkeypatch, draw=True)
+    assert res.exit_code == 2 and "feature 2 ('Line'): not a readable polygon" in res.output
+    ragged = [[30.3, 4.5], [30.6, 4.5, 1.0, 2.0], [30.6], [30.3, 4.5]]
+    bad = _admin(tmp_path / "b.geojson", [_unit("West", WEST), _unit("Ragged", ragged)])
+    res = _report(demo_run, tmp_path / "b", bad, monkeypatch, draw=True)
+    assert res.exit_code == 2 and "feature 2 ('Ragged')" in res.output, res.output
+
+
+def test_admin_unit_with_a_nan_vertex_is_refused(demo_run, tmp_path, monkeypatch):
+    ring = [[30.3, 4.5], [30.66, 4.5], [float("nan"), 5.0], [30.3, 5.0], [30.3, 4.5]]
+    admin = _admin(tmp_path / "a.geojson", [_unit("West", WEST), _unit("East", ring)])
+    res = _report(demo_run, tmp_path / "r", admin, monkeypatch)
+    assert res.exit_code == 2, res.output
+    assert "feature 2 ('East'): vertex 3 is (nan, 5)" in res.output
+
+
+def test_admin_names_cannot_inject_formulas_and_are_escaped(demo_run, tmp_path, monkeypatch):
+    east = [[30.3, 4.5], [30.66, 4.5], [30.66, 5.0], [30.3, 5.0], [30.3, 4.5]]
+    names = ['=HYPERLINK("http://x","y")', "<b>East</b>"]
+    admin = _admin(tmp_path / "a.geojson", [_unit(names[0], WEST), _unit(names[1], east)])
+    res = _report(demo_run, tmp_path / "r", admin, monkeypatch)
+    assert res.exit_code == 0, res.output
+    import csv
+
+    with open(tmp_path / "r" / "DEMO_GSOCseq_statistics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["unit"] for r in rows} == {"all", "'" + names[0], names[1], "(outside)"}
+    means = [r["mean_per_ha"] for r in rows if r["mean_per_ha"] not in ("", "nan")]
+    assert any(v.startswith("-") for v in means) and all(float(v) == float(v) for v in means)
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert "&lt;b&gt;East&lt;/b&gt;" in html and "<b>East</b>" not in html

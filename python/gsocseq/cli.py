@@ -160,9 +160,7 @@ def assemble_command(config: Path, output: Optional[Path], wait: bool, quiet: bo
 
     try:
         with _stopped_by_signals():
-            summary = assemble_run(
-                config, output=output, wait=wait, notify=_notify
-            )
+            summary = assemble_run(config, output=output, wait=wait, notify=_notify)
     except (ConfigError, InputError) as exc:
         _fail(exc)
         return

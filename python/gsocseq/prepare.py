@@ -66,7 +66,7 @@ PREPARE_KEYS = (
     "clay_scale", "sand", "sand_depths", "sand_scale", "ec", "ec_scale", "land_use",
     "land_use_table", "cover", "cover_scale", "cover_ndvi", "ndvi_threshold", "ndvi_scale",
     "cover_defaults",
-    "climate", "run", "classes", "scenarios", "exclusions", "quicklooks", "overwrite",
+    "climate", "run", "classes", "scenarios", "exclusions", "checks", "quicklooks", "overwrite",
 )  # fmt: skip
 CLIMATE_KEYS = (
     "source", "tmax", "tmin", "temperature", "precipitation", "pet", "spinup_years",
@@ -1529,7 +1529,7 @@ def _run_config_text(settings: Settings, inputs: Mapping[str, str]) -> str:
         raise ConfigError("[prepare.run]: expected a table (copied into [run])")
     run.update(extra)
     data: dict[str, Any] = {"run": run, "inputs": dict(inputs)}
-    for key in ("classes", "exclusions", "scenarios"):
+    for key in ("classes", "exclusions", "checks", "scenarios"):
         if key in t:
             data[key] = t[key]
     # the written configuration must be valid: check it as the run will read it
@@ -1538,7 +1538,7 @@ def _run_config_text(settings: Settings, inputs: Mapping[str, str]) -> str:
         "# written by gsocseq prepare; paths are relative to this file, values in physical units",
         "",
     ]
-    for section in ("run", "inputs", "classes", "exclusions"):
+    for section in ("run", "inputs", "classes", "exclusions", "checks"):
         if section in data:
             lines.append(f"[{section}]")
             lines += [f"{k} = {_toml_value(v)}" for k, v in data[section].items()]
@@ -1718,7 +1718,7 @@ def _prepare_into(
         "[exclusions] of the run configuration"
     )
     config_text = _run_config_text(settings, names)
-    _check_units(out, config_text)
+    _check_units(stage, settings.output, config_text)
     if settings.quicklooks:
         say("quick looks")
         _quicklooks(stage, names, report)
@@ -1743,13 +1743,13 @@ _PREPARE_KEYS = {
 }
 
 
-def _check_units(out: Path, config_text: str) -> None:
-    """The unit plausibility checks of a run (METHOD.md section 2) on the prepared rasters: a
-    raw input in a wrong unit stops here, before the run configuration is written."""
+def _check_units(stage: Path, out: Path, config_text: str) -> None:
+    """The unit plausibility checks of a run (METHOD.md section 2) on the rasters prepared in
+    ``stage`` (named as they will be in ``out``): a raw input in a wrong unit stops here."""
     from gsocseq import config as run_config
     from gsocseq.survey import check_inputs
 
-    cfg = _run_config_from_dict(run_config.tomllib.loads(config_text), base_dir=out)
+    cfg = _run_config_from_dict(run_config.tomllib.loads(config_text), base_dir=stage)
 
     def fix_for(name: str) -> Any:
         part = name.rsplit("_", 1)[-1]
@@ -1761,9 +1761,10 @@ def _check_units(out: Path, config_text: str) -> None:
     try:
         check_inputs(cfg, fix_for=fix_for)
     except InputError as exc:
+        text = str(exc).replace(str(stage.resolve()), str(out))
         raise InputError(
-            f"{exc} (a file gsocseq prepare wrote: fix the [prepare] table and prepare again "
-            f"with --overwrite; {RUN_CONFIG} was not written)"
+            f"{text} (as gsocseq prepare made it from the [prepare] table: fix the table and "
+            "prepare again; nothing was written)"
         ) from None
 
 

@@ -19,6 +19,7 @@ fixed fine grid of values, and maps are drawn from decimated reads.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import json
 import math
@@ -322,7 +323,8 @@ class Zones:
     field: str
     names: list[str]
     shapes: list[tuple[dict[str, Any], int]]
-    notes: list[str] = field(default_factory=list)  # geometries repaired or left out
+    # geometries repaired or left out (dataclasses.field: ``field`` is the admin field here)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def _geojson_features(path: Path) -> tuple[list[dict[str, Any]], Optional[CRS]]:

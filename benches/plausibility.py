@@ -1,0 +1,137 @@
+"""What the unit plausibility checks (METHOD.md section 2, gsocseq.survey) cost a run.
+
+Run (from the repository, in the project's venv):
+
+    python benches/plausibility.py --size 1e6 --rounds 5 --workdir /tmp/gsocseq-bench \
+        --json plausibility.json
+
+On the synthetic area of benches/end_to_end.py (generated there once, cached in WORKDIR and
+shared with that benchmark; ``--compress`` as there), each round runs, in fresh subprocesses
+and fresh output folders, one after the other:
+
+- A: ``gsocseq.pipeline.run`` as it is, the checks included; the seconds spent in the checks
+  (``gsocseq.survey.check_inputs``, the survey and the decisions) are measured inside that
+  run;
+- B: the same run with the checks replaced by nothing.
+
+Figures (medians over the rounds; the input files are read once first, so that every run sees
+a warm page cache):
+
+- checks s: seconds of the checks inside run A;
+- checks / run: checks s / wall time of run A, round by round (the figure the acceptance
+  criterion is about: < 2 %);
+- A / B: wall time of A / wall time of B, round by round (the same, measured from outside;
+  noisier, as two whole runs differ by more than the checks on a shared machine).
+
+Prints a Markdown table and the machine, and writes everything to --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import end_to_end  # noqa: E402  (the area and the machine description of that benchmark)
+
+
+def child(params_json: str) -> None:
+    """(subprocess) one run, with (A) or without (B) the checks; prints a JSON line."""
+    from gsocseq import pipeline
+
+    p = json.loads(params_json)
+    spent = []
+    checks = pipeline.check_inputs
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return checks(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - t0)
+
+    pipeline.check_inputs = timed if p["checks"] else (lambda *args, **kwargs: [])
+    t0 = time.perf_counter()
+    summary = pipeline.run(p["config"], overwrite=True, output=p["output"], threads=p["threads"])
+    wall = time.perf_counter() - t0
+    print(
+        json.dumps({"wall_s": wall, "checks_s": sum(spent), "modelled": summary.counts["modelled"]})
+    )
+
+
+def in_subprocess(params: dict[str, Any]) -> dict[str, Any]:
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import plausibility; "
+    code += "plausibility.child(sys.argv[1])"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(params)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"run failed (exit {proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--size", type=float, default=1e6, help="modelled pixels")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/gsocseq-bench"))
+    ap.add_argument("--compress", choices=sorted(end_to_end.COMPRESSION), default="none")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=0, help="threads of the run (0 = all)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="write the results here")
+    args = ap.parse_args()
+    workdir = args.workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    area = end_to_end.make_area(workdir, args.size, args.compress, args.seed)
+    folder = Path(area["folder"])
+    end_to_end.warm_cache(folder)
+    runs = workdir / "runs-plausibility"
+    rounds = []
+    for k in range(args.rounds):
+        pair = {}
+        for label, with_checks in (("A", True), ("B", False)):
+            out = runs / f"{label}-{k}"
+            print(f"  round {k + 1}/{args.rounds}: run {label}", file=sys.stderr)
+            params = {"config": area["config"], "output": str(out), "threads": args.threads}
+            pair[label] = in_subprocess({**params, "checks": with_checks})
+        rounds.append(pair)
+    a = [r["A"]["wall_s"] for r in rounds]
+    b = [r["B"]["wall_s"] for r in rounds]
+    checks = [r["A"]["checks_s"] for r in rounds]
+    results = {
+        "machine": end_to_end.machine(),
+        "area": {k: area[k] for k in ("side", "compress", "bytes")},
+        "modelled": rounds[0]["A"]["modelled"],
+        "rounds": rounds,
+        "checks_s": statistics.median(checks),
+        "run_a_s": statistics.median(a),
+        "run_b_s": statistics.median(b),
+        "checks_over_run": statistics.median(c / w for c, w in zip(checks, a)),
+        "a_over_b": statistics.median(x / y for x, y in zip(a, b)),
+    }
+    m = results["machine"]
+    print(
+        f"Machine: {m['cpu_model'] or m['processor']}, {m['cpus']} CPUs; {m['platform']}\n\n"
+        f"| area | modelled px | rounds | checks s | run A s | run B s | checks / run | A / B |\n"
+        f"|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        f"| {area['side']}x{area['side']} {args.compress} | {results['modelled']:,} "
+        f"| {args.rounds} | {results['checks_s']:.3f} | {results['run_a_s']:.2f} "
+        f"| {results['run_b_s']:.2f} | {100 * results['checks_over_run']:.2f} % "
+        f"| {results['a_over_b']:.3f} |"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
