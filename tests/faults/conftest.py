@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -44,13 +45,26 @@ def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess
     )
 
 
+def interruptible(preexec=None):
+    """A ``preexec_fn`` giving the child the default SIGINT disposition: a shell that starts
+    this test suite in the background (CI, ``cmd &``) leaves SIGINT ignored in its children,
+    and Python then installs no KeyboardInterrupt handler, so a test's Ctrl-C would be lost."""
+
+    def reset() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if preexec is not None:
+            preexec()
+
+    return reset
+
+
 def start(*args: str, preexec=None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "gsocseq.cli", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=preexec,
+        preexec_fn=interruptible(preexec),
     )
 
 

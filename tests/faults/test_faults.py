@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from .conftest import Area, cli, fresh, layers, same, start, wait_blocks
+from .conftest import Area, cli, fresh, interruptible, layers, same, start, wait_blocks
 
 BLOCKS = 9  # 48 x 48 pixels in blocks of 16
 
@@ -351,6 +351,7 @@ def test_ctrl_c_stops_the_core_between_chunks():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible(),
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"
