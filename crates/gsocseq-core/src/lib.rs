@@ -79,6 +79,7 @@ pub mod series;
 pub mod solver;
 pub mod transpose;
 pub mod vmath;
+pub mod water_retention;
 
 pub use error::{CoreError, Result};
 pub use modifiers::{MoistureParams, Soil};
