@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,61 @@ import click
 
 from gsocseq import __version__
 from gsocseq.config import ConfigError
-from gsocseq.rasters import InputError
+
+# Commands defined beside the code they drive, imported when they are run: they bring numpy,
+# rasterio and matplotlib, which `gsocseq --help` does not need (about 0.3 s of start-up).
+# name -> (module, attribute, short help as the command gives it; a test keeps the two equal)
+LAZY_COMMANDS = {
+    "prepare": (
+        "gsocseq.prepare",
+        "prepare_command",
+        "Prepare the rasters and the run configuration from the raw inputs of PREPARE_TOML.",
+    ),
+    "report": (
+        "gsocseq.report",
+        "report_command",
+        "National report of a run: statistics (CSV), maps and plots (HTML, PNG), STAC item.",
+    ),
+    "site": (
+        "gsocseq.site",
+        "site_command",
+        "Run the GSOCseq phases for every row of the site table SITES (CSV).",
+    ),
+}
+
+
+class _LazyGroup(click.Group):
+    """The command group; LAZY_COMMANDS are imported on first use, not to list them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> Optional[click.Command]:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows: list[tuple[str, str]] = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:  # not imported: a stand-in shortens its help the same way
+                command = click.Command(name, help=LAZY_COMMANDS[name][2])
+            if not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    # the raster stack comes with the commands that read rasters, not with `gsocseq --help`
+    from gsocseq.rasters import InputError
+
+    return (ConfigError, InputError)
+
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or report.")
 
@@ -71,7 +126,7 @@ def _check_threads(threads: Optional[int]) -> None:
         )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gsocseq")
 def main() -> None:
     """GSOCseq soil organic carbon sequestration potential maps (FAO methodology, RothC)."""
@@ -137,7 +192,7 @@ def run_command(
                 ),
                 quiet,
             )
-    except (ConfigError, InputError) as exc:
+    except _user_errors() as exc:
         _fail(exc)
         return
     if not quiet:
@@ -161,7 +216,7 @@ def assemble_command(config: Path, output: Optional[Path], wait: bool, quiet: bo
     try:
         with _stopped_by_signals():
             summary = assemble_run(config, output=output, wait=wait, notify=_notify)
-    except (ConfigError, InputError) as exc:
+    except _user_errors() as exc:
         _fail(exc)
         return
     if not quiet:
@@ -211,7 +266,7 @@ def validate_command(config: Path, quiet: bool) -> None:
 
     try:
         report = validate(config)
-    except (ConfigError, InputError) as exc:
+    except _user_errors() as exc:
         _fail(exc)
         return
     if not quiet:
@@ -246,25 +301,13 @@ def demo_command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
                     ),
                     quiet,
                 )
-    except (ConfigError, InputError) as exc:
+    except _user_errors() as exc:
         _fail(exc)
         return
     if not quiet:
         _report(summary)
         click.echo(f"inputs and configuration: {config.parent}", err=True)
 
-
-def _register() -> None:
-    from gsocseq.prepare import prepare_command
-    from gsocseq.report import report_command
-    from gsocseq.site import site_command
-
-    main.add_command(site_command)
-    main.add_command(prepare_command)
-    main.add_command(report_command)
-
-
-_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
