@@ -24,10 +24,10 @@ For each size N (modelled pixels, approximately) the script
    GDAL settings (gsocseq.pipeline.GDAL_ENV: GDAL_CACHEMAX=256), then writes as many float32
    layers as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled
    (the run's block size) predictor-3 temporary GeoTIFFs (ZSTD level 1, or DEFLATE where GDAL
-   lacks ZSTD: gsocseq.maps._temporary_compression) written window by window, then each copied
+   lacks ZSTD: gsocseq.writing._temporary_compression) written window by window, then each copied
    to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under GDAL_CACHEMAX=256 and
    GDAL_NUM_THREADS=1, the conversions side by side on up to min(4, cores) threads (as
-   gsocseq.maps.LayerWriter does).
+   gsocseq.writing.LayerWriter does).
 
 The input files are read once before both measurements, so the run and the floor both read
 from a warm page cache: the floor is GDAL's decoding and copying, not the disk.
@@ -395,10 +395,10 @@ def _windows(height: int, width: int, block: int) -> Iterator[Window]:
 
 def child_floor(params_json: str) -> None:
     """(subprocess) the I/O floor: read every input window by window, then write
-    ``layers`` float32 layers as gsocseq.maps.LayerWriter does."""
+    ``layers`` float32 layers as gsocseq.writing.LayerWriter does."""
     import rasterio.shutil
 
-    from gsocseq import maps
+    from gsocseq import writing
     from gsocseq.pipeline import gdal_env
 
     p = json.loads(params_json)
@@ -426,7 +426,7 @@ def child_floor(params_json: str) -> None:
                 "tiled": True,
                 "blockxsize": block,
                 "blockysize": block,
-                **maps._temporary_compression(),  # as the run's temporary layers
+                **writing._temporary_compression(),  # as the run's temporary layers
                 "predictor": 3,
                 "BIGTIFF": "IF_SAFER",
                 "dtype": "float32",
@@ -459,8 +459,8 @@ def child_floor(params_json: str) -> None:
             )
             tmps[i].unlink()
 
-        # side by side as gsocseq.maps.LayerWriter.finish converts them
-        workers = max(1, min(maps.COG_WORKERS, os.cpu_count() or 1, len(tmps)))
+        # side by side as gsocseq.writing.LayerWriter.finish converts them
+        workers = max(1, min(writing.COG_WORKERS, os.cpu_count() or 1, len(tmps)))
         with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(convert, range(len(tmps))))

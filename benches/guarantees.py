@@ -11,7 +11,7 @@ Per round, each in a fresh subprocess and alternately (the fastest of each is re
 - run: ``gsocseq.pipeline.run`` into a fresh output folder (threads: all cores), as
   end_to_end.py's run: its wall time includes the folder lock, the name checks, the inputs'
   content hashed on a thread of its own while the blocks compute, every layer checked whole
-  (``maps.check_written``: fsync and every tile inside the file) before its final name;
+  (``writing.check_written``: fsync and every tile inside the file) before its final name;
 - baseline (with ``--baseline DIR``): the same run with the package found in DIR first on
   ``PYTHONPATH`` (e.g. a checkout of the commit before the guarantees: the A/B of their cost);
 - fingerprint: the content fingerprint of every input (BLAKE3 of the contents on every core:
@@ -60,7 +60,7 @@ def child(params_json: str) -> None:
 
         input_hashes(load(p["config"]))
     elif p["what"] == "check":
-        from gsocseq.maps import check_written
+        from gsocseq.writing import check_written
 
         for path in sorted(Path(p["output"]).glob("[!.]*.tif")):
             check_written(path)

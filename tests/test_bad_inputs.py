@@ -458,12 +458,12 @@ def _cli(tmp_path: Path, cfg: dict, command: str = "run") -> Any:
 
 
 def test_wrong_unit_stops_before_any_computation(tmp_path, monkeypatch):
-    import gsocseq.model
+    import gsocseq.chain
 
     def never(*args, **kwargs):
         raise AssertionError("computed despite a wrong unit")
 
-    monkeypatch.setattr(gsocseq.model, "simulate", never)
+    monkeypatch.setattr(gsocseq.chain.Chain, "simulate", never)
     cfg = _area(tmp_path)
     _scale_file(cfg, "soc", 0.1)
     res = _cli(tmp_path, cfg)

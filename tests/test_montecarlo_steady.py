@@ -10,8 +10,8 @@ import rasterio
 
 from gsocseq import _core, rothc
 from gsocseq.pipeline import run
-from gsocseq.warmup import miami_npp
 
+from .oracles import miami_npp
 from .synthetic import make_area
 from .test_pipeline_rothamsted import by_hand
 

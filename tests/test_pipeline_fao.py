@@ -187,15 +187,14 @@ def test_per_pixel_chain_by_hand_with_the_python_api(fao_run):
 
 
 def test_per_pixel_tables_within_1e12(tmp_path):
-    from gsocseq import model
     from gsocseq.config import from_dict
-    from gsocseq.inputs import Inputs
     from gsocseq.rasters import windows
 
+    from .blocks import read_block
+
     cfg = from_dict(fao_config(tmp_path))
-    with Inputs(cfg) as inputs:
-        block = inputs.read_block(next(windows(41, 41, 256)))
-    sim = model.simulate(cfg, block.arrays)
+    chain, block = read_block(cfg, next(windows(41, 41, 256)))
+    sim = chain.simulate(block.arrays)
     index = {(int(r), int(c)): i for i, (r, c) in enumerate(zip(block.rows, block.cols))}
     spin, warm, fwd = _table("SPIN_UP.csv"), _table("WARM_UP.csv"), _table("FORWARD.csv")
     assert set(index) == set(spin) == set(warm) == set(fwd)
@@ -231,15 +230,14 @@ def test_per_pixel_tables_within_1e12(tmp_path):
 
 def test_numerical_spinup_subset():
     """Script 11.2 (numerical spin-up, Weihermuller pools) on its 100-pixel subset."""
-    from gsocseq import model
     from gsocseq.config import from_dict
-    from gsocseq.inputs import Inputs
     from gsocseq.rasters import windows
 
+    from .blocks import read_block
+
     cfg = from_dict(fao_config(Path("/nonexistent"), spinup="numerical"))
-    with Inputs(cfg) as inputs:
-        block = inputs.read_block(next(windows(41, 41, 256)))
-    sim = model.simulate(cfg, block.arrays)
+    chain, block = read_block(cfg, next(windows(41, 41, 256)))
+    sim = chain.simulate(block.arrays)
     index = {(int(r), int(c)): i for i, (r, c) in enumerate(zip(block.rows, block.cols))}
     table = _table("SPIN_UP_11.2_numerical_subset.csv")
     fields = [

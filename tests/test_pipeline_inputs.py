@@ -252,10 +252,11 @@ def test_series_read_in_place_equal_gathered_arrays(tmp_path, dtype):
     """The warm-up series reach the core as read (WindowBands: the window's bands in the
     raster's own type, scale and nodata applied by the core); every result equals the run on
     the same values gathered into (n, months) float64 arrays, bit for bit."""
-    from gsocseq import model
     from gsocseq.config import from_dict
-    from gsocseq.inputs import Inputs, WindowBands
+    from gsocseq.inputs import WindowBands
     from gsocseq.rasters import windows
+
+    from .blocks import read_block
 
     cfg = make_area(tmp_path, rows=9, cols=21, seed=5)
     # the series stored as whole numbers of tenths in the chosen type
@@ -273,8 +274,7 @@ def test_series_read_in_place_equal_gathered_arrays(tmp_path, dtype):
         offset = -30.0 if key == "warmup_temperature" else 0.0
         cfg["inputs"][key] = {"path": path, "scale": 0.1, "offset": offset}
     config = from_dict(cfg)
-    with Inputs(config) as inputs:
-        block = inputs.read_block(next(windows(9, 21, 16)))
+    chain, block = read_block(config, next(windows(9, 21, 16)))
     series = {k: v for k, v in block.arrays.items() if isinstance(v, WindowBands)}
     assert sorted(series) == ["warmup_pet", "warmup_precipitation", "warmup_temperature"]
     assert all(v.raw.dtype == np.dtype(dtype) for v in series.values())
@@ -284,22 +284,22 @@ def test_series_read_in_place_equal_gathered_arrays(tmp_path, dtype):
         for a in gathered.values()
         if a.ndim == 2 and a.shape[1] == 240
     )
-    a = model.simulate(config, block.arrays)
-    b = model.simulate(config, gathered)
+    a = chain.simulate(block.arrays)
+    b = chain.simulate(gathered)
     assert block.n > 100
     for key in a:
         assert np.array_equal(a[key], b[key], equal_nan=True), key
 
 
 def test_window_series_argument_errors(tmp_path):
-    from gsocseq import model
     from gsocseq.config import from_dict
-    from gsocseq.inputs import Inputs, WindowBands
+    from gsocseq.inputs import WindowBands
     from gsocseq.rasters import windows
 
+    from .blocks import read_block
+
     config = from_dict(make_area(tmp_path, rows=3, cols=4, seed=3))
-    with Inputs(config) as inputs:
-        block = inputs.read_block(next(windows(3, 4, 16)))
+    chain, block = read_block(config, next(windows(3, 4, 16)))
     t = block.arrays["warmup_temperature"]
     bad = dict(
         block.arrays,
@@ -308,9 +308,9 @@ def test_window_series_argument_errors(tmp_path):
         ),
     )
     with pytest.raises(ValueError, match=r"warmup_temperature.pixels: index .* outside"):
-        model.simulate(config, bad)
+        chain.simulate(bad)
     with pytest.raises(TypeError, match=r"warmup_temperature: expected an \(n, months\)"):
-        model.simulate(config, dict(block.arrays, warmup_temperature=[1.0, 2.0]))
+        chain.simulate(dict(block.arrays, warmup_temperature=[1.0, 2.0]))
     short = dict(block.arrays, warmup_pet=block.arrays["warmup_pet"].to_array()[:, :12])
     with pytest.raises(ValueError, match=r"warmup_pet: .* pixels of 12 months, expected"):
-        model.simulate(config, short)
+        chain.simulate(short)

@@ -11,8 +11,8 @@ import rasterio
 
 from gsocseq import classes, rothc
 from gsocseq.pipeline import run
-from gsocseq.warmup import miami_npp
 
+from .oracles import miami_npp
 from .synthetic import make_area
 
 PERTURB = {

@@ -27,7 +27,7 @@ from typing import Any
 import blake3
 import numpy as np
 
-from gsocseq import __version__
+from gsocseq import __version__, products
 from gsocseq.config import Config
 
 #: a file is hashed through a memory map this many bytes at a time
@@ -136,7 +136,7 @@ class Checkpoint:
     """The checkpoint folder of one run."""
 
     def __init__(self, out_dir: Path, name: str) -> None:
-        self.folder = out_dir / f".gsocseq-{name}"
+        self.folder = out_dir / products.checkpoint_folder(name)
         self.blocks = self.folder / "blocks"
         self.manifest_path = self.folder / "manifest.json"
 

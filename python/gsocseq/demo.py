@@ -27,7 +27,7 @@ import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from gsocseq.rasters import atomic_raster, new_file
+from gsocseq.writing import atomic_raster, new_file
 
 __all__ = ["PIXEL_SIZE", "generate_inputs", "miami_npp"]
 

@@ -1,8 +1,9 @@
 """Reading the inputs of a run block by block, in the native or the FAO v1.2 layout, and the
 one invalid-input rule of METHOD.md section 2.
 
-A block is a window of the master grid. Only pixels whose land use of the last warm-up year is
-a modelled class are checked and gathered; everything else stays nodata.
+A block is a window of the master grid. Only the pixels that the rule of modelled pixels
+(:class:`PixelRule`, the chain's :class:`gsocseq.chain.Modelled`, handed in: a reader imports
+no phase rule) takes as candidates are checked and gathered; everything else stays nodata.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
 from rasterio.windows import Window
 
-from gsocseq import classes
 from gsocseq.config import Checks, Config
 from gsocseq.plausibility import bound_note, hint
 from gsocseq.rasters import (
@@ -47,6 +47,22 @@ RANGES = {
     "class": (0.0, 13.0, "(FAO land-use class 0-13)"),
 }
 Limits = dict[str, tuple[float, float, str]]
+
+
+class PixelRule(Protocol):
+    """Which pixels are modelled (:class:`gsocseq.chain.Modelled`)."""
+
+    def candidates(self, last_class: np.ndarray) -> np.ndarray:
+        """Pixels whose class of the last warm-up year is modelled."""
+        ...
+
+    def carbon(self, soc: np.ndarray) -> np.ndarray:
+        """Pixels whose SOC (t C/ha) is modelled."""
+        ...
+
+    def keep(self, singles: dict[str, np.ndarray], ok: np.ndarray, counts: Counter) -> np.ndarray:
+        """Of the valid pixels ``ok``, those modelled, from (1, n) single-band values."""
+        ...
 
 
 def limits(checks: Checks) -> Limits:
@@ -104,13 +120,17 @@ class WindowBands:
 
 @dataclass
 class Block:
-    """The modelled pixels of one window, as (n, ...) float64 arrays ready for the core (the
-    warm-up series as :class:`WindowBands`, the window's bands as read)."""
+    """The modelled pixels of one window: the values of each quantity as (n, bands) float64
+    arrays (the warm-up series as :class:`WindowBands`, the window's bands as read), their
+    (n, Y) warm-up classes, and the core's arguments once made from them (``arrays``)."""
 
     window: Window
     rows: np.ndarray  # row of each modelled pixel in the window
     cols: np.ndarray
     land_use: np.ndarray  # (h, w) forward class of modelled pixels, -999 elsewhere
+    values: dict[str, Any] = field(default_factory=dict)
+    classes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint8))
+    pixel_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     arrays: dict[str, Any] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
     # buffers behind ``arrays`` and the pool they go back to (see :meth:`release`)
@@ -122,8 +142,9 @@ class Block:
         return len(self.rows)
 
     def release(self) -> None:
-        """Hand the buffers of ``arrays`` back to the reader for a later block (``arrays`` is
-        emptied: its values are overwritten by the next blocks read)."""
+        """Hand the buffers of ``values`` back to the reader for a later block (``values`` and
+        ``arrays`` are emptied: their values are overwritten by the next blocks read)."""
+        self.values = {}
         self.arrays = {}
         if self._pool is not None:
             for name, buf in self._buffers.items():
@@ -132,10 +153,12 @@ class Block:
 
 
 class Inputs:
-    """The opened inputs of a run (either layout), checked against the master grid."""
+    """The opened inputs of a run (either layout), checked against the master grid; ``rule``
+    says which pixels are modelled."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, rule: PixelRule) -> None:
         self.config = config
+        self.rule = rule
         self.fao_mode = config.run.mode == "fao-v1.2"
         self.rasters: dict[str, Raster] = {}
         try:
@@ -383,14 +406,12 @@ class Inputs:
     # -- blocks ----------------------------------------------------------------------------
     def read_block(self, window: Window, threads: Optional[int] = None) -> Block:
         """The block of ``window``: its inputs read (side by side on up to ``threads`` threads,
-        None or 0 for all cores), checked and gathered into the core's arrays."""
-        cfg = self.config
+        None or 0 for all cores), checked and gathered for the modelled pixels."""
         h, w = int(window.height), int(window.width)
         lu_raster, lu, offset = self._land_use(window)
         counts: Counter = Counter()
         bad_codes = self._check_codes(lu_raster, lu, window, offset)
-        last = lu[-1]
-        modelled = np.isin(np.nan_to_num(last, nan=-1).astype(np.int64), cfg.modelled) & ~bad_codes
+        modelled = self.rule.candidates(lu[-1]) & ~bad_codes
         counts["invalid:land_use"] += int(bad_codes.sum())
         flat = np.flatnonzero(modelled.ravel())
         ok = np.ones(len(flat), dtype=bool)
@@ -423,13 +444,7 @@ class Inputs:
                 status, band = q.raster.gather(raw, flat, q.float32, out=out, check=(lo, hi))
                 ok &= self._verdict(q, status, band, raw, flat, window, counts)
                 gathered[q.name] = out
-        # SOC 0 (or below the target: no carbon) is valid but not modelled
-        soc = singles["soc"][0]
-        with np.errstate(invalid="ignore"):
-            zero = ok & ~(soc > 0)
-        counts["not modelled:soc_0"] += int(zero.sum())
-        ok &= ~zero
-        ok &= self._exclusions(singles, ok, counts)
+        ok = self.rule.keep(singles, ok, counts)
         keep = flat[ok]
         n = len(keep)
         block = Block(
@@ -467,10 +482,11 @@ class Inputs:
                 q.raster.gather(raws[q.name], keep, q.float32, out=out)
                 data[q.name] = out
         del raws
-        block.arrays = self._assemble(data, lu_keep)
+        block.values = data
+        block.classes = lu_keep
         # the pixel's position in the grid seeds its Monte Carlo draws
         width = int(self.master.dataset.width)
-        block.arrays["pixel_id"] = (
+        block.pixel_id = (
             (block.rows.astype(np.uint64) + np.uint64(window.row_off)) * np.uint64(width)
             + block.cols.astype(np.uint64)
             + np.uint64(window.col_off)
@@ -602,14 +618,6 @@ class Inputs:
         loc = pixel_location(self.master.dataset, row, col)
         return f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {loc}"
 
-    def _exclusions(
-        self, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
-    ) -> np.ndarray:
-        return exclusions(self.config, data, ok, counts)
-
-    def _assemble(self, data: dict[str, np.ndarray], lu: np.ndarray) -> dict[str, np.ndarray]:
-        return assemble(self.config, data, lu, self.config.layout == "fao")
-
     def close(self) -> None:
         if getattr(self, "_readers", None) is not None:
             self._readers.shutdown()
@@ -627,68 +635,6 @@ class Inputs:
 def _pad(dtype: np.dtype) -> int:
     """Values in a cache line (64 bytes) of ``dtype``."""
     return 64 // np.dtype(dtype).itemsize
-
-
-def exclusions(
-    config: Config, data: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
-) -> np.ndarray:
-    """Pixels kept by the exclusion rules (SOC, sand, EC thresholds)."""
-    ex = config.exclusions
-    keep = np.ones_like(ok)
-    if not ex.enabled:
-        return keep
-    with np.errstate(invalid="ignore"):
-        for name, limit in (("soc", ex.soc_max), ("sand", ex.sand_max), ("ec", ex.ec_max)):
-            if limit is None or name not in data:
-                continue
-            hit = ok & (data[name][0] > limit)
-            counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
-            keep &= ~hit
-    return keep
-
-
-def assemble(
-    config: Config, data: dict[str, np.ndarray], lu: np.ndarray, fao_layout: bool
-) -> dict[str, np.ndarray]:
-    """(n, ...) arrays of every core argument from the gathered values of each quantity,
-    (n, bands) arrays (made C-contiguous here when they are not; the block reader gathers them
-    so)."""
-    from gsocseq import forward, spinup, warmup
-
-    def t(name: str) -> np.ndarray:
-        return np.ascontiguousarray(data[name], dtype=np.float64)
-
-    n = lu.shape[0]
-    out: dict[str, np.ndarray] = {
-        "soc": t("soc")[:, 0],
-        "clay": t("clay")[:, 0],
-    }
-    for key, default in (("soc_uncertainty", 20.0), ("clay_uncertainty", 10.0)):
-        out[key] = data[key][:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
-    if fao_layout:
-        out["spinup_cover"] = t("spinup_cover")
-        out["warmup_cover"] = t("warmup_cover")
-        out["forward_cover"] = t("forward_cover")
-    else:
-        cover = t("cover")
-        out["spinup_cover"] = out["warmup_cover"] = out["forward_cover"] = cover
-    for part in ("temperature", "precipitation", "pet"):
-        out[f"spinup_{part}"] = t(f"spinup_{part}")
-        series = data[f"warmup_{part}"]
-        out[f"warmup_{part}"] = series if isinstance(series, WindowBands) else t(f"warmup_{part}")
-    out["warmup_class"] = np.ascontiguousarray(lu)
-    fao_mode = config.run.mode == "fao-v1.2"
-    out["warmup_dpm_rpm"] = (
-        t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu, float32=fao_mode)
-    )
-    out.update(spinup.spinup_class(config, lu, data, fao_layout))
-    out.update(forward.forward_climate(config, data, out, lu, fao_layout))
-    out["npp_reference"] = warmup.npp_reference(config, data, n)
-    # the climate a Monte Carlo draw's reference NPP follows (else the warm-up series)
-    for part in ("temperature", "precipitation"):
-        if f"reference_{part}" in data:
-            out[f"reference_{part}"] = t(f"reference_{part}")
-    return out
 
 
 def scale_note(scale: float) -> str:

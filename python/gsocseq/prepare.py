@@ -48,11 +48,12 @@ from rasterio.crs import CRS
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioIOError
 
+from gsocseq.chain import PERTURBATIONS, miami_npp
 from gsocseq.classes import ESA_TO_FAO, NAMES
 from gsocseq.config import ConfigError, _check_keys, _typed, read_toml, resolve_path
 from gsocseq.config import from_dict as _run_config_from_dict
-from gsocseq.rasters import InputError, atomic_raster
-from gsocseq.warmup import PERTURBATIONS, miami_npp
+from gsocseq.rasters import InputError
+from gsocseq.writing import atomic_raster
 
 __all__ = ["prepare", "prepare_command", "soil_0_30", "terraclimate_temperature"]
 

@@ -7,10 +7,7 @@ Nothing is read whole: the run reads one window of every input at a time.
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -147,37 +144,6 @@ class Raster:
 
     def close(self) -> None:
         self.dataset.close()
-
-
-def new_file(folder: Path, prefix: str, suffix: str) -> str:
-    """A new empty file in ``folder`` with a unique name, created with mode 0666 less the
-    user's umask like any other file (``tempfile.mkstemp`` gives 0600, which the final file
-    would keep after the rename: outputs unreadable by the user's group)."""
-    while True:
-        name = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}{suffix}")
-        try:
-            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:  # pragma: no cover - 48 random bits
-            continue
-        os.close(fd)
-        return name
-
-
-@contextmanager
-def atomic_raster(path: Path, profile: dict) -> Iterator[rasterio.io.DatasetWriter]:
-    """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete (removed on
-    error, so that nothing half-written carries a final name). The file gets the user's
-    umask (:func:`new_file`)."""
-    tmp = new_file(path.parent, f".{path.stem}.", ".tmp.tif")
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            yield dst
-        os.replace(tmp, path)
-    except BaseException:
-        for leftover in (tmp, tmp + ".aux.xml"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
-        raise
 
 
 def open_raster(key: str, spec: InputSpec) -> Raster:

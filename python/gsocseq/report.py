@@ -37,7 +37,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
-from gsocseq import csvsafe
+from gsocseq import csvsafe, products
 from gsocseq.rasters import InputError, windows
 
 __all__ = [
@@ -69,16 +69,9 @@ HIST_BIN = 0.001
 OTHER_CLASS = 256
 NCLASS = 257
 
-FAMILIES = ("T0", "finalSOC", "AbsDiff", "RelDiff", "ASR", "RSR")
-_PRODUCT = re.compile(r"^(T0|finalSOC|AbsDiff|RelDiff|ASR|RSR)(?:_(.+?))?(?:_(\d{4}))?$")
-QUANTITY = {
-    "T0": ("stock", "t C/ha", "t C"),
-    "finalSOC": ("stock", "t C/ha", "t C"),
-    "AbsDiff": ("change", "t C/ha", "t C"),
-    "RelDiff": ("change", "t C/ha", "t C"),
-    "ASR": ("rate", "t C/ha/yr", "t C/yr"),
-    "RSR": ("rate", "t C/ha/yr", "t C/yr"),
-}
+FAMILIES = tuple(products.FAMILIES)
+#: family: (quantity, units per ha, units of a total)
+QUANTITY = products.FAMILIES
 CSV_FIELDS = [
     "unit",
     "land_use",
@@ -171,9 +164,9 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutput:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: not a folder")
-    summaries = sorted(run_dir.glob("*_GSOCseq_run.json"))
+    summaries = sorted(run_dir.glob(products.SUMMARY_GLOB))
     if not summaries:
-        raise InputError(f"{run_dir}: no *_GSOCseq_run.json, not the output folder of a run")
+        raise InputError(f"{run_dir}: no {products.SUMMARY_GLOB}, not the output folder of a run")
     if len(summaries) > 1:
         names = ", ".join(p.name for p in summaries)
         raise InputError(f"{run_dir}: several run summaries ({names}); one run per folder")
@@ -181,8 +174,7 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutput:
         summary = json.loads(summaries[0].read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{summaries[0]}: cannot be read as JSON ({exc})") from None
-    name = str(summary.get("name") or summaries[0].name[: -len("_GSOCseq_run.json")])
-    prefix = f"{name}_GSOCseq_"
+    name = str(summary.get("name") or products.run_name_of_summary(summaries[0].name))
     listed = summary.get("layers")
     if listed:
         files = [run_dir / str(f) for f in listed]
@@ -194,8 +186,8 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutput:
                 + (" ..." if len(missing) > 5 else "")
             )
     else:
-        files = sorted(run_dir.glob(f"{prefix}*.tif"))
-    land_use = run_dir / f"{prefix}LandUse.tif"
+        files = sorted(run_dir.glob(f"{name}_*.tif"))
+    land_use = run_dir / products.land_use_file(name)
     if not land_use.exists():
         raise InputError(f"{land_use}: land-use layer not found (needed for the statistics)")
 
@@ -203,34 +195,24 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutput:
     uncertainty: dict[str, Path] = {}
     others: list[Path] = []
     for f in files:
-        stem = f.name
-        if not stem.startswith(prefix) or f == land_use:
+        parsed = products.parse(f.name, name)
+        if parsed is None or parsed.kind == "land_use":
             continue
-        body = stem[len(prefix) :]
-        if body.endswith("_UncertaintyMap030.tif"):
-            uncertainty[body[: -len("_UncertaintyMap030.tif")]] = f
-        elif body.endswith("_Map030.tif"):
-            maps[body[: -len("_Map030.tif")]] = f
+        if parsed.kind == "uncertainty":
+            uncertainty[parsed.product] = f
+        elif parsed.kind == "map":
+            maps[parsed.product] = f
         else:
             others.append(f)
     used: set[str] = set()
     layers: list[RunLayer] = []
     for product, path in maps.items():
-        m = _PRODUCT.match(product)
-        if m is None:
+        split = products.split_product(product)
+        if split is None:
             others.append(path)
             continue
-        family, scenario, year_text = m.group(1), m.group(2) or "T0", m.group(3)
-        suffix = f"_{year_text}" if year_text else ""
-        candidates: list[str] = []
-        if family == "T0":
-            candidates = ["T0"]
-        elif family == "finalSOC":
-            candidates = [scenario + suffix]
-            if scenario == "SSM2":
-                candidates.append("SSM" + suffix)  # the FAO name of SSM2's uncertainty
-        elif family in ("ASR", "RSR"):
-            candidates = [product]
+        family, scenario, year = split
+        candidates = products.uncertainty_products(family, scenario, year)
         unc = next((uncertainty[c] for c in candidates if c in uncertainty), None)
         if unc is not None:
             used.add(unc.name)
@@ -239,14 +221,15 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutput:
                 product=product,
                 family=family,
                 scenario=scenario,
-                year=int(year_text) if year_text else None,
+                year=year,
                 path=path,
                 description=_band_description(path) or product,
                 uncertainty=unc,
             )
         )
     if not layers:
-        raise InputError(f"{run_dir}: no {prefix}*_Map030.tif layers")
+        example = products.Layer("*").file_name(name)
+        raise InputError(f"{run_dir}: no {example} layers")
     t0_year = final_year = None
     for lay in layers:
         m = re.search(r"\((\d{4})\)", lay.description) if lay.family == "T0" else None
@@ -1219,7 +1202,7 @@ def _report(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{folder}: cannot create the report folder ({exc})") from None
-    csv_path = write_csv(stats.rows, folder / f"{run.name}_GSOCseq_statistics.csv")
+    csv_path = write_csv(stats.rows, folder / products.statistics_file(run.name))
 
     try:
         import matplotlib  # noqa: F401
@@ -1232,10 +1215,10 @@ def _report(
     else:
         figures = make_figures(stats, folder / "figures")
 
-    stac_path = folder / f"{run.name}_GSOCseq_stac.json"
+    stac_path = folder / products.stac_file(run.name)
     extra = {
         "run_summary": {
-            "href": str(run.dir / f"{run.name}_GSOCseq_run.json"),
+            "href": str(run.dir / products.summary_file(run.name)),
             "type": "application/json",
             "title": "run summary",
             "roles": ["metadata"],

@@ -12,60 +12,17 @@ import difflib
 import io
 import os
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import click
 import numpy as np
 
-from gsocseq import csvsafe, maps, model
-from gsocseq.config import Config, ConfigError, load, with_options
-from gsocseq.forward import scenario_table
-from gsocseq.inputs import assemble, check_values, exclusions, limits, range_message
-from gsocseq.plausibility import Reading, check
+from gsocseq import csvsafe
+from gsocseq.config import Config, ConfigError
+from gsocseq.pixels import MONTHLY, REQUIRED, SERIES, SINGLE, configure, run_checked
 from gsocseq.rasters import InputError
-
-#: column prefix: (kind of values, number of values or None for 12 Y)
-MONTHLY = {
-    "cover": "cover",
-    "spinup_temperature": "temperature",
-    "spinup_precipitation": "precipitation",
-    "spinup_pet": "pet",
-    "forward_temperature": "temperature",
-    "forward_precipitation": "precipitation",
-    "forward_pet": "pet",
-}
-SERIES = {
-    "warmup_temperature": "temperature",
-    "warmup_precipitation": "precipitation",
-    "warmup_pet": "pet",
-}
-SINGLE = {
-    "soc": "soc",
-    "clay": "clay",
-    "npp_reference": "npp",
-    "npp_reference_min": "npp",
-    "npp_reference_max": "npp",
-    "soc_uncertainty": "uncertainty",
-    "clay_uncertainty": "uncertainty",
-    "sand": "sand",
-    "ec": "ec",
-    "spinup_land_use": "class",
-}
-REQUIRED = (
-    "soc",
-    "clay",
-    "npp_reference",
-    "cover",
-    "spinup_temperature",
-    "spinup_precipitation",
-    "spinup_pet",
-    "warmup_temperature",
-    "warmup_precipitation",
-    "warmup_pet",
-)
 
 
 def _columns(header: Sequence[str], prefix: str) -> list[str]:
@@ -206,11 +163,10 @@ def run_sites(
     ``config`` gives [run] options, scenarios and classes (its [inputs] are not needed);
     ``options`` override [run] keys (e.g. ``mode="fao-v1.2"``). Columns returned: ``site``,
     ``modelled`` (1 or 0), ``ceq``, ``cin_t0``, ``cin_mean`` (t C/ha/yr), ``soc_t0`` and the
-    map products (e.g. ``finalSOC_BAU``, ``ASR_SSM1``, ``ASR_SSM1_uncertainty``).
+    map products (e.g. ``finalSOC_BAU``, ``ASR_SSM1``, ``ASR_SSM1_uncertainty``). The chain
+    is :func:`gsocseq.pixels.run_pixels`'s.
     """
-    cfg = load(config if config is not None else {}, require_inputs=False)
-    if options:
-        cfg = with_options(cfg, **options)
+    cfg = configure(config, **options)
     where = str(sites) if not isinstance(sites, Mapping) else "site table"
     table = read_table(sites)
     header = list(table)
@@ -229,130 +185,41 @@ def run_sites(
                     f"{where}: {name}_1..{name}_12 expected, found {len(cols)} columns"
                 )
             data[name] = _numbers(table, cols, where)
-    years = None
     for name in SERIES:
         cols = _columns(header, name)
-        if not cols:
-            continue
-        if len(cols) % 12:
-            raise InputError(
-                f"{where}: {name} has {len(cols)} monthly columns, not a multiple of 12"
-            )
-        if years is not None and len(cols) != 12 * years:
-            raise InputError(f"{where}: {name} has {len(cols)} columns, expected {12 * years}")
-        years = len(cols) // 12
-        data[name] = _numbers(table, cols, where)
+        if cols:
+            data[name] = _numbers(table, cols, where)
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise InputError(f"{where}: missing columns for {', '.join(missing)} (see docs/sites.md)")
-    assert years is not None
     lu_cols = _columns(header, "land_use")
     if lu_cols:
         lu = _numbers(table, lu_cols, where)
-        if lu.shape[0] > years:
-            raise InputError(f"{where}: {len(lu_cols)} land_use columns for {years} warm-up years")
-        lu = np.concatenate([np.repeat(lu[:1], years - lu.shape[0], axis=0), lu])
     elif "land_use" in table:
-        lu = np.repeat(_numbers(table, ["land_use"], where), years, axis=0)
+        lu = _numbers(table, ["land_use"], where)
     else:
         raise InputError(f"{where}: missing column land_use (or land_use_1..land_use_Y)")
 
-    counts: Counter = Counter()
-
-    def locate(name: str):
+    def locate(name: str) -> Callable[[int, int], str]:
         def where_(i: int, b: int) -> str:
             return f"{where}: site {ids[i]} (row {i + 1}), {name} value {b + 1}"
 
         return where_
 
-    bounds = limits(cfg.checks)
-    kinds = {name: SINGLE.get(name) or MONTHLY.get(name) or SERIES[name] for name in data}
-    _check_units(data, kinds, lu, cfg, where, locate, bounds)
-    ok = np.ones(n, dtype=bool)
-    for name, values in data.items():
-        kind = kinds[name]
-        ok &= check_values(
-            name, kind, values, locate(name), cfg.run.invalid, counts, "", bounds, _fix(name)
-        )
-    ok &= check_values("land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts)
-    with np.errstate(invalid="ignore"):
-        ok &= np.isin(np.nan_to_num(lu[-1], nan=-1), cfg.modelled) & (data["soc"][0] > 0)
-    ok &= exclusions(cfg, data, ok, counts)
+    columns = run_checked(cfg, data, lu, where, locate, _fix)
     result: dict[str, np.ndarray] = {
         "site": np.asarray(ids, dtype=object),
-        "modelled": ok.astype(np.int64),
+        "modelled": columns.pop("modelled").astype(np.int64),
     }
-    lu_ok = lu[:, ok].T.astype(np.uint8)
-    arrays = assemble(cfg, {k: v[:, ok].T for k, v in data.items()}, lu_ok, False)
-    arrays["pixel_id"] = np.flatnonzero(ok).astype(np.uint64)  # the row seeds the draws
-    if ok.any():
-        sim = model.simulate(cfg, arrays)
-        scenarios, _, uncertain = scenario_table(cfg)
-        values = maps.compute(cfg, scenarios, uncertain, sim, 2000 + years, counts)
-        layer_list = maps.layers(cfg, scenarios, 2000 + years)
-        if cfg.run.qa_mask:
-            maps.apply_qa(layer_list, values, counts)
-        fields = {
-            "ceq": sim["ceq"][:, 0],
-            "cin_t0": sim["cin_t0"][:, 0],
-            "cin_mean": sim["cin_mean"][:, 0],
-            "soc_t0": sim["soc_t0"][:, 0],
-        }
-        for key, v in values.items():
-            if v.ndim != 1:
-                continue
-            name = key.removeprefix("_GSOCseq_").removesuffix(".tif")
-            name = name.replace("_UncertaintyMap030", "_uncertainty").replace("_Map030", "")
-            fields[name] = v
-        for name, v in fields.items():
-            col = np.full(n, np.nan)
-            col[ok] = v
-            result[name] = col
+    columns.pop("flags")
+    result.update(columns)
     return result
 
 
-def _fix(name: str) -> Any:
+def _fix(name: str) -> Callable[[float], str]:
     """How to rescale the column(s) of ``name`` by a factor, for a hint."""
     columns = name if name in SINGLE else f"{name}_*"
     return lambda factor: f"multiply the column(s) {columns} by {factor:g}"
-
-
-def _check_units(
-    data: dict[str, np.ndarray],
-    kinds: dict[str, str],
-    lu: np.ndarray,
-    cfg: Config,
-    where: str,
-    locate: Any,
-    bounds: Any,
-) -> None:
-    """The unit plausibility checks of a run (METHOD.md section 2) over the modelled sites:
-    every value of every row is read."""
-    with np.errstate(invalid="ignore"):
-        rows = np.isin(np.nan_to_num(lu[-1], nan=-1), cfg.modelled) & (data["soc"][0] > 0)
-    readings = []
-    for name, values in data.items():
-        kind = kinds[name]
-        columns = name if name in SINGLE else f"{name}_1..{name}_{values.shape[0]}"
-        reading = Reading(
-            name,
-            kind,
-            f"{where}, column(s) {columns}",
-            bounds[kind][2],
-            "every modelled site",
-            _fix(name),
-            annual=Reading.annual_for(kind, values.shape[0]),
-        )
-        lo, hi, _ = bounds[kind]
-
-        def beyond(b: int, i: int, value: float, name: str = name, kind: str = kind) -> str:
-            site = int(np.flatnonzero(rows)[i])
-            text = locate(name)(site, b)
-            return range_message(text, name, kind, value, "", bounds, _fix(name))
-
-        reading.add(values[:, rows], lo, hi, beyond)
-        readings.append(reading)
-    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")
 
 
 def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) -> Path:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
 import rasterio
 from rasterio.warp import transform_geom
+
+from gsocseq import products
 
 STAC_VERSION = "1.0.0"
 PROJECTION_EXT = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
@@ -121,7 +122,8 @@ def build_item(
             if ds.crs is None or ds.crs.to_epsg() != epsg or ds.shape != tuple(grid["proj:shape"]):
                 raise ValueError(f"{path}: not on the grid of {paths[0].name}")
         newest = max(newest, path.stat().st_mtime)
-        key = re.sub(rf"^{re.escape(name)}_GSOCseq_", "", path.stem)
+        parsed = products.parse(path.name, name)
+        key = parsed.stem if parsed is not None else path.stem
         assets[key] = {
             "href": Path(os.path.relpath(path, item_dir)).as_posix(),
             "type": "image/tiff; application=geotiff; profile=cloud-optimized",

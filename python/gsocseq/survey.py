@@ -25,6 +25,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 from rasterio.windows import Window
 
+from gsocseq.chain import Modelled
 from gsocseq.config import Config
 from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
 from gsocseq.plausibility import Reading, check
@@ -62,9 +63,7 @@ def survey(
         raws = _read(singles, window)
         values = soc.raster.gather(raws[soc.name], flat, soc.float32)
         _add(inputs, readings[soc.name], soc, values, flat, window, range(1))
-        with np.errstate(invalid="ignore"):
-            keep = values[0] > 0
-        flat = flat[keep]
+        flat = flat[inputs.rule.carbon(values[0])]
         modelled[k] = len(flat)
         for q in singles:
             if q is not soc and len(flat):
@@ -86,8 +85,7 @@ def survey(
         window = wins[int(k)]
         flat = _modelled_land_use(inputs, window)
         values = soc.raster.gather(_read([soc], window)[soc.name], flat, soc.float32)
-        with np.errstate(invalid="ignore"):
-            flat = flat[values[0] > 0]
+        flat = flat[inputs.rule.carbon(values[0])]
         step = max(1, math.ceil(len(flat) / PIXELS_PER_BLOCK))
         flat = flat[::step]
         picks = {q.name: _bands(q, j, len(chosen)) for q in multi}
@@ -109,7 +107,7 @@ def check_inputs(
         cfg = config.config
     else:
         cfg = config
-        with Inputs(config) as inputs:
+        with Inputs(config, Modelled(config)) as inputs:
             readings = survey(inputs, fix_for=fix_for)
     check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")
     return readings
@@ -133,7 +131,7 @@ def _reading(inputs: Inputs, q: Quantity, fix_for: Optional[Callable[[str], Fix]
 def _modelled_land_use(inputs: Inputs, window: Window) -> np.ndarray:
     """Flat window indices of the pixels whose last warm-up class is modelled (compared as
     stored: a nodata value or NaN is no modelled class)."""
-    return np.flatnonzero(np.isin(inputs.last_land_use(window), inputs.config.modelled))
+    return np.flatnonzero(inputs.rule.candidates(inputs.last_land_use(window)))
 
 
 def _bands(q: Quantity, j: int, blocks: int) -> range:

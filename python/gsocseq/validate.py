@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from typing import Union
 
+from gsocseq.chain import Modelled
 from gsocseq.config import Config, load
 from gsocseq.inputs import Inputs
 from gsocseq.plausibility import describe
@@ -20,7 +21,7 @@ def validate(config: Union[str, os.PathLike, dict, Config]) -> str:
     read of every quantity."""
     cfg = load(config)
     counts: Counter = Counter()
-    with Inputs(cfg) as inputs:
+    with Inputs(cfg, Modelled(cfg)) as inputs:
         readings = check_inputs(inputs)
         m = inputs.master.dataset
         for window in windows(m.height, m.width, cfg.run.block_size):

@@ -13,12 +13,11 @@ processes (spawned, not forked: the core uses rayon), any other value is a sched
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 
 from gsocseq.config import Config, ConfigError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gsocseq.pipeline import Plan
+from gsocseq.pipeline.local import compute_block
+from gsocseq.pipeline.plan import Plan
 
 _PLANS: dict[str, Any] = {}
 
@@ -26,8 +25,6 @@ _PLANS: dict[str, Any] = {}
 def _block_task(config: Config, index: int, fingerprint: str) -> int:
     """Worker side: compute one block (the opened inputs are kept per worker process). The
     client holds the output folder; the manifest must still be the one of its run."""
-    from gsocseq.pipeline import Plan, compute_block
-
     _crash_for_tests(index)
     key = repr((config, fingerprint))
     plan = _PLANS.get(key)

@@ -1,0 +1,469 @@
+"""The GSOCseq chain for n pixels (METHOD.md sections 2-7), one room for the raster pipeline,
+the site table, the Dask workers and the array API:
+
+1. which pixels are modelled (:class:`Modelled`: the class of the last warm-up year, SOC > 0,
+   the exclusion rules);
+2. the core's arguments from the values of each quantity (:func:`core_arguments`: the spin-up
+   class and DPM/RPM, the forward climate and class, the reference NPP);
+3. one call into the Rust core for every phase (spin-up, warm-up, forward runs of every
+   scenario and horizon, min/max or Monte Carlo chains): :meth:`Chain.simulate`;
+4. the layers from the core's float64 stocks and the QA step (:meth:`Chain.layer_values`),
+   and the per-pixel flags counted (:meth:`Chain.flag_counts`).
+
+The phases themselves run in the core; this module holds the rules that choose their
+arguments and the formulas of the layers (METHOD.md section 7). Units: stocks t C/ha, inputs
+and rates t C/ha/yr, temperature degrees C, precipitation and PET mm/month, uncertainty %.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Optional
+
+import numpy as np
+
+from gsocseq import _core, classes, products
+from gsocseq.config import Config
+
+#: bits of the per-pixel flags returned by the core
+FLAGS = {
+    1: "spin-up deficit not periodic after 1,000 years",
+    2: "a run ended with a negative pool",
+    4: "fao-v1.2 warm-up Euler unstable (DPM amplification > 1)",
+    8: "fao-v1.2 forward Euler unstable (DPM amplification > 1)",
+    16: "pedotransfer DPM negative",
+    32: "iterative spin-up not converged",
+    64: "a warm-up year's class has no coefficients",
+    128: "a result is not finite",
+}
+#: (temperature, precipitation) factors of the central, min and max runs
+PERTURBATIONS = ((1.0, 1.0), (1.02, 0.95), (0.98, 1.05))
+#: calendar year before the first warm-up year (t0 = this + warm-up years)
+WARMUP_START = 2000
+#: defaults of the uncertainty inputs, %
+DEFAULT_UNCERTAINTY = {"soc_uncertainty": 20.0, "clay_uncertainty": 10.0}
+
+
+def t0_year(warmup_years: int) -> int:
+    """The calendar year of t0: the end of the last warm-up year (2020 for 20 years)."""
+    return WARMUP_START + warmup_years
+
+
+# -- 1. which pixels are modelled ------------------------------------------------------------
+
+
+class Modelled:
+    """The rule of which pixels are modelled (METHOD.md section 2): the FAO class of the last
+    warm-up year is one of ``[classes] modelled``, every quantity is valid (the invalid-input
+    rule of :mod:`gsocseq.inputs`), SOC > 0, and no exclusion rule (SOC, sand, EC above their
+    thresholds) applies. The readers are handed this rule; they import no phase rule."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.classes = np.asarray(config.modelled)
+
+    def candidates(self, last_class: np.ndarray) -> np.ndarray:
+        """Pixels whose class of the last warm-up year is modelled (NaN, nodata and any value
+        that is no such class: not modelled)."""
+        return np.isin(last_class, self.classes)
+
+    @staticmethod
+    def carbon(soc: np.ndarray) -> np.ndarray:
+        """Pixels with SOC > 0 t C/ha (SOC 0 or below is valid but not modelled: no carbon;
+        NaN: not modelled)."""
+        with np.errstate(invalid="ignore"):
+            return soc > 0
+
+    def keep(
+        self, singles: Mapping[str, np.ndarray], ok: np.ndarray, counts: Counter
+    ) -> np.ndarray:
+        """Of the valid pixels ``ok``, those with SOC > 0 (:meth:`carbon`) that no exclusion
+        rule removes; ``singles`` holds (1, n) values of the single-band quantities (``soc``,
+        and ``sand``, ``ec`` when given)."""
+        zero = ok & ~self.carbon(singles["soc"][0])
+        counts["not modelled:soc_0"] += int(zero.sum())
+        ok = ok & ~zero
+        return ok & exclusions(self.config, singles, ok, counts)
+
+
+def exclusions(
+    config: Config, data: Mapping[str, np.ndarray], ok: np.ndarray, counts: Counter
+) -> np.ndarray:
+    """Pixels kept by the exclusion rules (SOC, sand, EC thresholds) of (1, n) ``data``."""
+    ex = config.exclusions
+    keep = np.ones_like(ok)
+    if not ex.enabled:
+        return keep
+    with np.errstate(invalid="ignore"):
+        for name, limit in (("soc", ex.soc_max), ("sand", ex.sand_max), ("ec", ex.ec_max)):
+            if limit is None or name not in data:
+                continue
+            hit = ok & (data[name][0] > limit)
+            counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
+            keep &= ~hit
+    return keep
+
+
+# -- 2. the core's arguments -----------------------------------------------------------------
+
+
+def scenario_table(config: Config) -> tuple[list[str], np.ndarray, int]:
+    """Scenario names (BAU first), (S, 3) input increases per SSM group (crops, grass, paddy),
+    and the index of the scenario that gets min/max runs in fao-v1.2 (SSM2, as script 13)."""
+    names = ["BAU", *config.scenarios]
+    table = np.zeros((len(names), 3))
+    for i, name in enumerate(config.scenarios, start=1):
+        table[i] = config.scenarios[name]
+    uncertain = names.index("SSM2") if "SSM2" in names else min(2, len(names) - 1)
+    return names, table, uncertain
+
+
+def miami_npp(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:
+    """Yearly MIAMI NPP (Lieth 1975) in t C/ha/yr from (..., 12) monthly temperature (degrees C)
+    and precipitation (mm): min(NPP_T, NPP_P) g DM/m2 x 0.01 x 0.5."""
+    t_mean = temperature.mean(axis=-1)
+    p_sum = precipitation.sum(axis=-1)
+    npp_t = 3000.0 / (1.0 + np.exp(1.315 - 0.119 * t_mean))
+    npp_p = 3000.0 * (1.0 - np.exp(-0.000664 * p_sum))
+    return np.minimum(npp_t, npp_p) * (1.0 / 100.0) * 0.5
+
+
+def reference_from_series(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:
+    """(n, 3) reference NPP (central, min, max) from (n, 12 Y) monthly 1981-2000 series: the mean
+    of yearly MIAMI NPP, each month perturbed before the yearly aggregation."""
+    n = temperature.shape[0]
+    t = temperature.reshape(n, -1, 12)
+    p = precipitation.reshape(n, -1, 12)
+    return np.stack([miami_npp(t * ft, p * fp).mean(axis=1) for ft, fp in PERTURBATIONS], axis=1)
+
+
+def npp_reference(data: Mapping[str, Any]) -> np.ndarray:
+    """(n, 3) reference NPP before land-use coefficients (central, min, max), t C/ha/yr, from
+    (n, bands) ``data``: the given rasters (min and max default to the central one), else
+    from the 1981-2000 series (METHOD.md section 4)."""
+    if "npp_reference" in data:
+        central = data["npp_reference"][:, 0]
+        low = data["npp_reference_min"][:, 0] if "npp_reference_min" in data else central
+        high = data["npp_reference_max"][:, 0] if "npp_reference_max" in data else central
+        return np.ascontiguousarray(np.stack([central, low, high], axis=1))
+    return np.ascontiguousarray(
+        reference_from_series(data["reference_temperature"], data["reference_precipitation"])
+    )
+
+
+def spinup_year(lu: np.ndarray) -> np.ndarray:
+    """Position of the spin-up year of rothamsted mode, per pixel, in (n, Y) warm-up classes:
+    the first year whose class has coefficients (0 when none has)."""
+    _, coef, _, _ = classes.lookup_tables()
+    return np.argmax(~np.isnan(coef[lu.astype(np.intp)]), axis=1)
+
+
+def spinup_class(
+    config: Config, lu: np.ndarray, data: Mapping[str, Any], fao_layout: bool
+) -> dict[str, np.ndarray]:
+    """Class and DPM/RPM of the spin-up (METHOD.md section 3) for (n, Y) warm-up classes ``lu``
+    and (n, bands) values ``data``.
+
+    rothamsted: an explicit spin-up land-use raster if given, else the first warm-up year whose
+    class has coefficients. fao-v1.2: the 2020 land use (the last year). In the FAO layout the
+    DPM/RPM is read from the stacks (float32, as the scripts hold it), never from the table:
+    fao-v1.2 takes the spin-up stack's DR band, rothamsted the warm-up stack's DR band of its
+    spin-up year, so that spin-up and warm-up year 1 use the same bits (METHOD.md section 3).
+    """
+    if config.run.mode == "fao-v1.2":
+        cls = lu[:, -1]
+        dr = data["spinup_dpm_rpm"][:, 0] if fao_layout else classes.dpm_rpm_of(cls, float32=True)
+    elif "spinup_land_use" in data:
+        cls = data["spinup_land_use"][:, 0].astype(np.uint8)
+        dr = classes.dpm_rpm_of(cls)
+    else:
+        year = spinup_year(lu)
+        cls = lu[np.arange(lu.shape[0]), year]
+        if fao_layout:
+            dr = data["warmup_dpm_rpm"][np.arange(lu.shape[0]), year]
+        else:
+            dr = classes.dpm_rpm_of(cls)
+    return {
+        "spinup_class": np.ascontiguousarray(cls, dtype=np.uint8),
+        "spinup_dpm_rpm": np.ascontiguousarray(dr, dtype=np.float64),
+    }
+
+
+def forward_climate(
+    config: Config, data: Mapping[str, Any], lu: np.ndarray, fao_layout: bool
+) -> dict[str, np.ndarray]:
+    """Forward T, P, PET (n, 12), class and DPM/RPM of each pixel (METHOD.md section 5), from
+    (n, bands) ``data``.
+
+    Forward layers (or the FAO forward stack) are used as read; otherwise they are left out and
+    the core takes the 12 monthly means of the scaled warm-up series, in float64 (as numpy's
+    ``series.reshape(n, years, 12).mean(axis=1)``). Land use: the last warm-up year.
+    """
+    res: dict[str, np.ndarray] = {}
+    for part in ("temperature", "precipitation", "pet"):
+        key = f"forward_{part}"
+        if key in data:
+            res[key] = np.ascontiguousarray(data[key])
+    cls = lu[:, -1]
+    res["forward_class"] = np.ascontiguousarray(cls, dtype=np.uint8)
+    if fao_layout:
+        res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][:, 0])
+    else:
+        res["forward_dpm_rpm"] = classes.dpm_rpm_of(cls, float32=config.run.mode == "fao-v1.2")
+    return res
+
+
+def core_arguments(
+    config: Config, data: Mapping[str, Any], lu: np.ndarray, fao_layout: bool
+) -> dict[str, Any]:
+    """(n, ...) arrays of every argument of the core from the values of each quantity of the
+    modelled pixels: (n, bands) arrays (made C-contiguous float64 here when they are not; the
+    block reader gathers them so), or, for the warm-up series, anything the core reads as a
+    series (the reader's window bands, read where they lie). ``lu``: (n, Y) warm-up classes."""
+
+    def t(name: str) -> np.ndarray:
+        return np.ascontiguousarray(data[name], dtype=np.float64)
+
+    n = lu.shape[0]
+    out: dict[str, Any] = {
+        "soc": t("soc")[:, 0],
+        "clay": t("clay")[:, 0],
+    }
+    for key, default in DEFAULT_UNCERTAINTY.items():
+        out[key] = data[key][:, 0] / 100.0 if key in data else np.full(n, default / 100.0)
+    if fao_layout:
+        out["spinup_cover"] = t("spinup_cover")
+        out["warmup_cover"] = t("warmup_cover")
+        out["forward_cover"] = t("forward_cover")
+    else:
+        cover = t("cover")
+        out["spinup_cover"] = out["warmup_cover"] = out["forward_cover"] = cover
+    for part in ("temperature", "precipitation", "pet"):
+        out[f"spinup_{part}"] = t(f"spinup_{part}")
+        series = data[f"warmup_{part}"]
+        out[f"warmup_{part}"] = t(f"warmup_{part}") if isinstance(series, np.ndarray) else series
+    out["warmup_class"] = np.ascontiguousarray(lu)
+    fao_mode = config.run.mode == "fao-v1.2"
+    out["warmup_dpm_rpm"] = (
+        t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu, float32=fao_mode)
+    )
+    out.update(spinup_class(config, lu, data, fao_layout))
+    out.update(forward_climate(config, data, lu, fao_layout))
+    out["npp_reference"] = npp_reference(data)
+    # the climate a Monte Carlo draw's reference NPP follows (else the warm-up series)
+    for part in ("temperature", "precipitation"):
+        if f"reference_{part}" in data:
+            out[f"reference_{part}"] = t(f"reference_{part}")
+    return out
+
+
+# -- 3. and 4. the core, the layers ----------------------------------------------------------
+
+
+def _rel_unc(hi: np.ndarray, lo: np.ndarray, central: np.ndarray) -> np.ndarray:
+    return 100.0 * np.abs(hi - lo) / (2.0 * np.abs(central))
+
+
+class Chain:
+    """The GSOCseq chain of one run configuration, built once per run: its scenarios, its
+    layers and the core's options; then :meth:`simulate` and :meth:`layer_values` for any
+    number of blocks of pixels. ``warmup_years``: Y, the years of the warm-up series."""
+
+    def __init__(self, config: Config, warmup_years: int) -> None:
+        self.config = config
+        self.warmup_years = warmup_years
+        self.t0_year = t0_year(warmup_years)
+        self.scenarios, self.increases, self.uncertain = scenario_table(config)
+        self.layers = products.layers(config, self.scenarios, self.t0_year)
+        self.modelled = Modelled(config)
+
+    def arguments(
+        self, values: Mapping[str, Any], lu: np.ndarray, pixel_id: np.ndarray
+    ) -> dict[str, Any]:
+        """The core's arguments (:func:`core_arguments`) of n pixels from the values of each
+        quantity, their (n, Y) warm-up classes ``lu`` and their ``pixel_id`` (uint64: the
+        seed of a pixel's Monte Carlo draws, its position in the grid or table)."""
+        out = core_arguments(self.config, values, lu, self.config.layout == "fao")
+        out["pixel_id"] = pixel_id
+        return out
+
+    def simulate(self, arrays: Mapping[str, Any], threads: Optional[int] = None) -> dict[str, Any]:
+        """Every phase for the (n, ...) core arguments ``arrays`` (:func:`core_arguments` and
+        ``pixel_id``, the seed of a pixel's Monte Carlo draws), in one call into the core on
+        ``threads`` threads (None: the run's; 0: all cores)."""
+        _, coef, paddy, group = classes.lookup_tables()
+        run = self.config.run
+        horizons = list(self.config.all_horizons)
+        return _core.simulate(
+            mode=run.mode,
+            spinup=run.spinup,
+            numerical_pools=run.numerical_pools,
+            horizons=horizons,
+            main_horizon=horizons.index(run.years),
+            steady_state=run.steady_state,
+            mc_samples=run.samples if run.uncertainty == "montecarlo" else 0,
+            mc_seed=run.seed,
+            scenarios=self.increases,
+            uncertainty=run.uncertainty != "none",
+            fao_uncertain_scenario=self.uncertain,
+            depth=run.depth,
+            evap_coefficient=1.0,
+            class_coef=coef,
+            class_paddy=paddy,
+            class_group=group,
+            threads=run.threads if threads is None else threads,
+            **arrays,
+        )
+
+    @staticmethod
+    def flag_counts(sim: Mapping[str, Any]) -> dict[str, int]:
+        """Pixels per flag of the core (:data:`FLAGS`), by the flag's words; only flags hit."""
+        out: dict[str, int] = {}
+        for bit, text in FLAGS.items():
+            hit = int(np.count_nonzero(sim["flags"] & bit))
+            if hit:
+                out[text] = hit
+        return out
+
+    def layer_values(self, sim: Mapping[str, Any], counts: Counter) -> dict[str, np.ndarray]:
+        """Values (float64) of every layer for the pixels of ``sim``, by layer key
+        (:attr:`gsocseq.products.Layer.key`), from the unrounded stocks; with ``qa_mask`` the
+        stocks outside [0, 300] t C/ha are nodata before any difference (script 13) and each
+        layer's values outside its range are nodata (script 15), counted in ``counts``."""
+        values = self._values(sim, counts)
+        if self.config.run.qa_mask:
+            self.apply_qa(values, counts)
+        return values
+
+    def apply_qa(self, values: dict[str, np.ndarray], counts: Counter) -> None:
+        """Script 15: each layer's values outside its range become nodata (layer by layer)."""
+        for layer in self.layers:
+            rng = layer.qa_range
+            v = values.get(layer.key)
+            if rng is None or v is None:
+                continue
+            lo, hi, lo_in, hi_in = rng
+            with np.errstate(invalid="ignore"):
+                below = v < lo if lo_in else v <= lo
+                above = v > hi if hi_in else v >= hi
+                bad = (below | above) & ~np.isnan(v)
+            if bad.any():
+                counts[f"qa:{layer.key.lstrip('_')} outside range"] += int(bad.sum())
+                v[bad] = np.nan
+
+    def _values(self, sim: Mapping[str, Any], counts: Counter) -> dict[str, np.ndarray]:
+        config, scenarios, t0_year = self.config, self.scenarios, self.t0_year
+        fao = config.run.mode == "fao-v1.2"
+        minmax = config.run.uncertainty != "none"
+        qa = config.run.qa_mask
+        t0 = sim["soc_t0"]  # (n, 3)
+        out: dict[str, np.ndarray] = {}
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for h, years in enumerate(config.all_horizons):
+                main = years == config.run.years
+                year = None if main else t0_year + years
+                suffix = "" if main else f"_{year}"
+                final = sim["final_soc"][:, h].copy()  # (n, S, 3)
+                if qa:  # script 13: final stocks outside [0, 300] are nodata before differences
+                    lo, hi = products.FINAL_RANGE
+                    for s, name in enumerate(scenarios):
+                        runs = (0, 1, 2) if s > 0 else (0,)
+                        for r in runs:
+                            v = final[:, s, r]
+                            bad = (v < lo) | (v > hi) | np.isinf(v)
+                            if bad.any():
+                                run_name = ("", "_min", "_max")[r]
+                                counts[
+                                    f"qa:finalSOC_{name}{run_name}{suffix} outside [0, 300]"
+                                ] += int(bad.sum())
+                                v[bad] = np.nan
+                f = final[:, :, 0]
+
+                def put(
+                    product: str, values: np.ndarray, unc: bool = False, year: Any = year
+                ) -> None:
+                    out[products.layer_key(product, unc, year)] = values
+
+                if main:
+                    put("T0", t0[:, 0])
+                for s, name in enumerate(scenarios):
+                    put(f"finalSOC_{name}", f[:, s])
+                for s, name in enumerate(scenarios):
+                    put(f"AbsDiff_{name}", f[:, s] - t0[:, 0])
+                for s in range(1, len(scenarios)):
+                    put(f"RelDiff_{scenarios[s]}", f[:, s] - f[:, 0])
+                for s, name in enumerate(scenarios):
+                    put(f"ASR_{name}", (f[:, s] - t0[:, 0]) / years)
+                for s in range(1, len(scenarios)):
+                    put(f"RSR_{scenarios[s]}", (f[:, s] - f[:, 0]) / years)
+                if not minmax:
+                    continue
+                if fao:
+                    unc_0 = ((t0[:, 2] - t0[:, 1]) / (2 * t0[:, 0])) * 100
+                    unc_b = ((final[:, 0, 2] - final[:, 0, 1]) / (2 * f[:, 0])) * 100
+                    u = self.uncertain
+                    unc_s = ((final[:, u, 2] - final[:, u, 1]) / (2 * f[:, u])) * 100
+                    if main:
+                        put("T0", unc_0, True)
+                    put("BAU", unc_b, True)
+                    put("SSM", unc_s, True)
+                    f0 = f[:, 0]
+                    put(
+                        "ASR_BAU",
+                        np.sqrt((unc_b * f0) ** 2 + (unc_0 * t0[:, 0]) ** 2)
+                        / np.abs(t0[:, 0] + f0),
+                        True,
+                    )
+                    for s in range(1, len(scenarios)):
+                        fs = f[:, s]
+                        put(
+                            f"ASR_{scenarios[s]}",
+                            np.sqrt((unc_s * fs) ** 2 + (unc_0 * t0[:, 0]) ** 2)
+                            / np.abs(t0[:, 0] + fs),
+                            True,
+                        )
+                    for s in range(1, len(scenarios)):
+                        fs = f[:, s]
+                        put(
+                            f"RSR_{scenarios[s]}",
+                            np.sqrt((unc_s * fs) ** 2 + (unc_b * f0) ** 2) / np.abs(f0 + fs),
+                            True,
+                        )
+                    continue
+                if main:
+                    put("T0", _rel_unc(t0[:, 2], t0[:, 1], t0[:, 0]), True)
+                for s, name in enumerate(scenarios):
+                    value = _rel_unc(final[:, s, 2], final[:, s, 1], f[:, s])
+                    put("BAU" if s == 0 else name, value, True)
+                    if name == "SSM2":
+                        put("SSM", value, True)
+                for s, name in enumerate(scenarios):
+                    dx = final[:, s, :] - t0  # (n, 3): same run's final minus t0
+                    put(
+                        f"ASR_{name}",
+                        100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
+                        True,
+                    )
+                for s in range(1, len(scenarios)):
+                    dx = final[:, s, :] - final[:, 0, :]
+                    put(
+                        f"RSR_{scenarios[s]}",
+                        100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
+                        True,
+                    )
+        key = products.intermediate_key
+        if "mc" in sim:
+            for k, (product, _) in enumerate(products.mc_products(scenarios)):
+                for j, stat in enumerate(products.MC_STATS):
+                    out[key(products.mc_product(product, stat))] = sim["mc"][:, k, j]
+        if "steady_years" in sim:
+            for s, name in enumerate(scenarios):
+                out[key(products.steady_state_product(name))] = sim["steady_years"][:, s]
+        if config.run.intermediate:
+            out[key("Ceq")] = sim["ceq"][:, 0]
+            out[key("Cin_t0")] = sim["cin_t0"][:, 0]
+            out[key("Cin_mean")] = sim["cin_mean"][:, 0]
+            out[key(products.spinup_pools_product())] = sim["pools_spinup"][:, 0, :]
+            out[key(products.t0_pools_product(t0_year))] = sim["pools_t0"][:, 0, :]
+        return out

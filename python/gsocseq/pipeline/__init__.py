@@ -1,0 +1,216 @@
+"""The pipeline of ``gsocseq run`` and :func:`gsocseq.run`: the whole GSOCseq chain on the
+rasters of a configuration, block by block.
+
+Peak memory is bounded by the block size, not the raster size: every input is read one window
+at a time, the chain (:mod:`gsocseq.chain`) runs all phases for the window's modelled pixels,
+and the window's results are saved as a block checkpoint (:mod:`gsocseq.checkpoint`). Once
+every block exists, the layers are assembled into tiled GeoTIFFs and converted to Cloud
+Optimized GeoTIFFs, each under a temporary name renamed when complete; the run summary is
+written last. Blocks are the unit of resumption (a killed run continues where it stopped), of
+tiling (``--tile i/N``) and of distribution (Dask).
+
+Rooms: :mod:`~gsocseq.pipeline.plan` (an opened run), :mod:`~gsocseq.pipeline.local` (blocks
+on this machine, assembly), :mod:`~gsocseq.pipeline.dask` (blocks on a Dask cluster); this
+module chooses among them. (A package named ``run`` would hide the function
+:func:`gsocseq.run` once imported.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Sequence
+from typing import Any, Callable, Optional, Union
+
+import rasterio
+
+from gsocseq.config import Config, ConfigError, load, with_options
+from gsocseq.folder import OutputError, write_errors
+from gsocseq.pipeline.local import Assembly, assemble, compute_blocks
+from gsocseq.pipeline.plan import Interrupted, Plan, RunInterrupted, RunSummary
+from gsocseq.rasters import InputError
+from gsocseq.survey import check_inputs
+
+#: GDAL settings of a run (a user's own settings win): a bounded block cache, so that memory
+#: does not grow with the area. GDAL_NUM_THREADS is left to the user: the inputs of a block are
+#: already read side by side while the model computes, and on 2 cores GDAL's own threads cost
+#: more CPU than they save (2x the CPU for uncompressed inputs, measured). (GTIFF_DIRECT_IO=YES
+#: reads uncompressed inputs faster, but then a truncated file reads as zeros without an error.)
+GDAL_ENV = (("GDAL_CACHEMAX", 256),)
+
+
+def gdal_env() -> dict[str, Any]:
+    """The GDAL settings of :data:`GDAL_ENV` that the environment does not set already."""
+    return {k: v for k, v in GDAL_ENV if k not in os.environ}
+
+
+def parse_tile(tile: str) -> tuple[int, int]:
+    """'i/N' -> (i, N) with 1 <= i <= N."""
+    try:
+        i, n = (int(v) for v in tile.split("/"))
+    except ValueError:
+        raise ConfigError(f"--tile: expected i/N such as 2/8, got {tile!r}") from None
+    if not 1 <= i <= n:
+        raise ConfigError(f"--tile: expected 1 <= i <= N, got {tile!r}")
+    return i, n
+
+
+def tile_blocks(count: int, tile: tuple[int, int]) -> list[int]:
+    """Blocks of tile i of N: a contiguous run of the block order."""
+    i, n = tile
+    return list(range((i - 1) * count // n, i * count // n))
+
+
+def _existing_summary(plan: Plan) -> RunSummary:
+    data = json.loads(plan.summary_path.read_text(encoding="utf-8"))
+    data["status"] = "up to date"
+    return RunSummary(**{k: v for k, v in data.items() if k in RunSummary.__dataclass_fields__})
+
+
+def run(
+    config: Union[str, os.PathLike, dict, Config],
+    *,
+    quiet: bool = True,
+    progress: Optional[Callable[[int, int], None]] = None,
+    tile: Optional[str] = None,
+    scheduler: Optional[str] = None,
+    wait: bool = False,
+    notify: Optional[Callable[[str], None]] = None,
+    **overrides: Any,
+) -> RunSummary:
+    """Run the GSOCseq chain for a configuration (path, mapping or :class:`Config`).
+
+    ``overrides`` change [run] options (e.g. ``threads=1``, ``qa_mask=False``). Returns the run
+    summary, also written as ``{name}_GSOCseq_run.json`` in the output folder, last. Running a
+    finished run again with unchanged inputs (by content) and configuration does nothing; a run
+    that was interrupted continues where it stopped; a folder holding a run of another
+    configuration or other inputs is refused unless ``overwrite=True``. ``tile="i/N"`` computes
+    only tile i of N (then :func:`assemble_run`); ``scheduler`` ("local:N" or a
+    dask.distributed address) spreads the blocks over a Dask cluster. The output folder is held
+    by one run at a time: ``wait`` waits for another holder to finish (``notify`` is told
+    once) instead of raising :class:`~gsocseq.folder.FolderInUse`. ``progress(done, total)``
+    is called once before the first block (``done`` > 0: a resumed run) and after each block.
+    Raises :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError` (and
+    its :class:`~gsocseq.folder.OutputError` for the folder: in use, names too long, a write
+    failure such as a full disk) for what the user can fix; :class:`RunInterrupted` when
+    stopped by Ctrl-C (or :class:`Interrupted`), temporaries removed.
+    """
+    started = time.perf_counter()
+    cfg = load(config)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        cfg = with_options(cfg, **overrides)
+    scheduler = scheduler or cfg.run.scheduler
+    if tile and scheduler:
+        raise ConfigError("--tile and --scheduler exclude each other")
+    chosen_tile = parse_tile(tile) if tile else None
+    local = not (tile or scheduler)
+    mode = "tile" if tile else "run"
+    with rasterio.Env(**gdal_env()):
+        check_inputs(cfg)  # the units, before any computation (METHOD.md 2)
+    with (
+        rasterio.Env(**gdal_env()),
+        Plan(cfg, defer_fingerprint=local, mode=mode, wait=wait, notify=notify) as plan,
+    ):
+        if plan.complete:
+            return _existing_summary(plan)
+        chosen = tile_blocks(len(plan.windows), chosen_tile) if chosen_tile else None
+        with write_errors(plan.out_dir, plan.need_bytes):
+            if plan.resumed:
+                plan.verify(chosen)
+            todo = plan.pending(chosen)
+            total = len(chosen) if chosen is not None else len(plan.windows)
+            done = total - len(todo)
+            if progress is not None:
+                progress(done, total)
+            assembly: Optional[Assembly] = None
+            try:
+                if scheduler:
+                    from gsocseq.pipeline.dask import compute_on_dask
+
+                    compute_on_dask(cfg, plan, todo, scheduler, progress=progress)
+                else:
+
+                    def one_more() -> None:
+                        nonlocal done
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+
+                    # the layers are written while the blocks compute (not for a tile of a run)
+                    assembly = None if tile or not todo else Assembly(plan)
+                    try:
+                        compute_blocks(plan, todo, one_more, assembly)
+                        plan.settle_fingerprint()
+                    except BaseException:
+                        if assembly is not None:
+                            assembly.abort()
+                        raise
+                if tile:
+                    return RunSummary(
+                        name=cfg.run.name,
+                        mode=cfg.run.mode,
+                        output=str(plan.out_dir),
+                        status=f"tile {tile} computed ({total} blocks); run gsocseq assemble "
+                        "when all tiles exist",
+                    )
+                return assemble(plan, started, assembly)
+            except KeyboardInterrupt as exc:
+                raise _interrupted(plan, exc, chosen) from None
+
+
+def _interrupted(plan: Plan, exc: KeyboardInterrupt, chosen: Optional[Sequence[int]]) -> Any:
+    """The :class:`RunInterrupted` of a run stopped by ``exc`` (its temporaries removed by
+    then): the fingerprint hashed meanwhile is waited for, so that the blocks kept count."""
+    try:
+        plan.settle_fingerprint()
+    except Exception:  # pragma: no cover - then the next run starts over
+        pass
+    indices = range(len(plan.windows)) if chosen is None else chosen
+    kept = sum(1 for i in indices if plan.checkpoint.done(i))
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    return RunInterrupted(signum, kept, len(indices))
+
+
+def assemble_run(
+    config: Union[str, os.PathLike, dict, Config],
+    *,
+    wait: bool = False,
+    notify: Optional[Callable[[str], None]] = None,
+    **overrides: Any,
+) -> RunSummary:
+    """Assemble the layers of a tiled run once every tile has been computed (a damaged block
+    checkpoint is computed again). Refused for a configuration or inputs other than the
+    tiles'."""
+    cfg = load(config)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        cfg = with_options(cfg, **overrides)
+    with rasterio.Env(**gdal_env()), Plan(cfg, mode="assemble", wait=wait, notify=notify) as plan:
+        if plan.complete:
+            return _existing_summary(plan)
+        with write_errors(plan.out_dir, plan.need_bytes):
+            try:
+                bad = plan.verify()
+                if bad and not plan.pending([i for i in range(len(plan.windows)) if i not in bad]):
+                    compute_blocks(plan, bad)
+                return assemble(plan)
+            except KeyboardInterrupt as exc:
+                raise _interrupted(plan, exc, None) from None
+
+
+__all__ = [
+    "GDAL_ENV",
+    "ConfigError",
+    "InputError",
+    "Interrupted",
+    "OutputError",
+    "Plan",
+    "RunInterrupted",
+    "RunSummary",
+    "assemble_run",
+    "gdal_env",
+    "run",
+]

@@ -1,0 +1,262 @@
+"""The GSOCseq chain on in-memory arrays: n pixels (or sites) in, one array per result out.
+
+For tools that hold their inputs in memory (numpy, xarray, a database): the same rules as
+``gsocseq run`` (the invalid-input rule, the unit plausibility checks, the modelled-pixel
+rule and exclusions, every phase in the Rust core, the layer formulas and the QA step),
+without rasters. The inputs are named as the columns of docs/sites.md:
+
+- per pixel, shape (n,): ``soc`` (t C/ha), ``clay`` (%), ``npp_reference`` (t C/ha/yr) and
+  the optional ``npp_reference_min``, ``npp_reference_max``, ``soc_uncertainty``,
+  ``clay_uncertainty`` (%), ``sand`` (%), ``ec`` (dS/m), ``spinup_land_use`` (FAO class);
+- monthly, shape (n, 12): ``cover``, ``spinup_temperature`` (degrees C),
+  ``spinup_precipitation``, ``spinup_pet`` (mm), optional ``forward_temperature``,
+  ``forward_precipitation``, ``forward_pet``;
+- monthly series from January of the first warm-up year, shape (n, 12 Y):
+  ``warmup_temperature``, ``warmup_precipitation``, ``warmup_pet``;
+- ``land_use``: FAO class, (n,) for every year or (n, Y') for the last Y' <= Y warm-up years
+  (fewer: the oldest repeated at the start).
+
+Nodata is NaN. ``run_pixels`` returns ``modelled`` (bool), ``flags`` (the core's bits,
+:data:`gsocseq.chain.FLAGS`), ``ceq``, ``cin_t0``, ``cin_mean`` (t C/ha/yr), ``soc_t0``
+(t C/ha) and one float64 array per map product (``T0``, ``finalSOC_BAU``, ``ASR_SSM1``,
+``ASR_SSM1_uncertainty``, ...; :attr:`gsocseq.products.Layer.column`), NaN where a pixel is
+not modelled or the QA step removed its value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from gsocseq.chain import Chain
+from gsocseq.config import Config, load, with_options
+from gsocseq.inputs import check_values, limits, range_message
+from gsocseq.plausibility import Reading, check
+from gsocseq.rasters import InputError
+
+#: inputs of 12 monthly values: kind of values (a key of gsocseq.inputs.RANGES)
+MONTHLY = {
+    "cover": "cover",
+    "spinup_temperature": "temperature",
+    "spinup_precipitation": "precipitation",
+    "spinup_pet": "pet",
+    "forward_temperature": "temperature",
+    "forward_precipitation": "precipitation",
+    "forward_pet": "pet",
+}
+#: inputs of 12 Y monthly values (the warm-up series)
+SERIES = {
+    "warmup_temperature": "temperature",
+    "warmup_precipitation": "precipitation",
+    "warmup_pet": "pet",
+}
+#: inputs of one value per pixel
+SINGLE = {
+    "soc": "soc",
+    "clay": "clay",
+    "npp_reference": "npp",
+    "npp_reference_min": "npp",
+    "npp_reference_max": "npp",
+    "soc_uncertainty": "uncertainty",
+    "clay_uncertainty": "uncertainty",
+    "sand": "sand",
+    "ec": "ec",
+    "spinup_land_use": "class",
+}
+REQUIRED = (
+    "soc",
+    "clay",
+    "npp_reference",
+    "cover",
+    "spinup_temperature",
+    "spinup_precipitation",
+    "spinup_pet",
+    "warmup_temperature",
+    "warmup_precipitation",
+    "warmup_pet",
+)
+#: results of the core per pixel besides the layers: name -> the core's result
+CORE_COLUMNS = {"ceq": "ceq", "cin_t0": "cin_t0", "cin_mean": "cin_mean", "soc_t0": "soc_t0"}
+
+Locate = Callable[[str], Callable[[int, int], str]]
+Fix = Callable[[str], Callable[[float], str]]
+
+
+def run_pixels(
+    inputs: Mapping[str, Any],
+    config: Union[str, os.PathLike, Mapping[str, Any], Config, None] = None,
+    **options: Any,
+) -> dict[str, np.ndarray]:
+    """The GSOCseq chain for n pixels given as arrays named as the columns of docs/sites.md
+    (shapes in the module's docstring; any real dtype, NaN for nodata); returns one (n,) array
+    per result (the module's docstring). ``config`` gives [run] options, scenarios, classes,
+    exclusions and checks (a TOML path, a mapping or a :class:`~gsocseq.config.Config`; its
+    [inputs] are not needed); ``options`` override [run] keys (``mode="fao-v1.2"``,
+    ``threads=1``, ``uncertainty="none"``). Bad values raise
+    :class:`~gsocseq.errors.InputError` naming the input, the pixel and the month; a bad
+    option :class:`~gsocseq.errors.ConfigError`."""
+    cfg = configure(config, **options)
+    data: dict[str, np.ndarray] = {}
+    n: Optional[int] = None
+    unknown = sorted(set(inputs) - {*SINGLE, *MONTHLY, *SERIES, "land_use"})
+    if unknown:
+        raise InputError(
+            f"unknown input {unknown[0]!r}: the inputs are named as the columns of docs/sites.md"
+        )
+    for name, value in inputs.items():
+        a = np.asarray(value, dtype=np.float64)
+        expected = "(n,)" if name in SINGLE else "(n,) or (n, years)" if name == "land_use" else ""
+        if name in SINGLE or (name == "land_use" and a.ndim == 1):
+            if a.ndim != 1:
+                raise InputError(f"{name}: expected {expected} values, got shape {a.shape}")
+            a = a[None, :]
+        else:
+            width = 12 if name in MONTHLY else None
+            if a.ndim != 2 or (width is not None and a.shape[1] != width):
+                shape = "(n, 12)" if width else "(n, 12 years)" if name in SERIES else expected
+                raise InputError(f"{name}: expected {shape} values, got shape {a.shape}")
+            a = a.T  # (bands, n): a view, read band by band
+        if n is not None and a.shape[1] != n:
+            raise InputError(f"{name}: {a.shape[1]} pixels, the other inputs have {n}")
+        n = a.shape[1]
+        data[name] = a
+    missing = [k for k in (*REQUIRED, "land_use") if k not in data]
+    if missing:
+        raise InputError(f"missing inputs: {', '.join(missing)} (see docs/sites.md)")
+    lu = data.pop("land_use")
+
+    def locate(name: str) -> Callable[[int, int], str]:
+        return lambda i, b: f"{name}, pixel {i}, value {b + 1}"
+
+    def fix(name: str) -> Callable[[float], str]:
+        return lambda factor: f"multiply {name} by {factor:g}"
+
+    return run_checked(cfg, data, lu, "inputs", locate, fix)
+
+
+def configure(
+    config: Union[str, os.PathLike, Mapping[str, Any], Config, None] = None, **options: Any
+) -> Config:
+    """The configuration of a run without rasters: ``config`` (its [inputs] not needed) with
+    the [run] ``options`` changed."""
+    cfg = load(config if config is not None else {}, require_inputs=False)
+    options = {k: v for k, v in options.items() if v is not None}
+    return with_options(cfg, **options) if options else cfg
+
+
+def warmup_years(data: Mapping[str, np.ndarray], where: str) -> int:
+    """Y of (bands, n) ``data``: the warm-up series hold 12 Y values each."""
+    years: Optional[int] = None
+    for name in SERIES:
+        bands = data[name].shape[0]
+        if bands % 12 or bands == 0:
+            raise InputError(f"{where}: {name} has {bands} monthly values, not a multiple of 12")
+        if years is not None and bands != 12 * years:
+            raise InputError(f"{where}: {name} has {bands} monthly values, expected {12 * years}")
+        years = bands // 12
+    assert years is not None
+    return years
+
+
+def run_checked(
+    cfg: Config,
+    data: dict[str, np.ndarray],
+    lu: np.ndarray,
+    where: str,
+    locate: Locate,
+    fix: Fix,
+) -> dict[str, np.ndarray]:
+    """:func:`run_pixels` on (bands, n) float64 ``data`` (views of any strides) and (Y', n)
+    land use ``lu``: the checks (messages name ``where``, ``locate(name)(pixel, band)`` and
+    the fix ``fix(name)(factor)``), the chain, the result arrays."""
+    years = warmup_years(data, where)
+    if lu.shape[0] > years:
+        raise InputError(f"{where}: {lu.shape[0]} land_use values for {years} warm-up years")
+    if lu.shape[0] < years:  # the oldest year repeated at the start, as script 8 does
+        lu = np.concatenate([np.repeat(lu[:1], years - lu.shape[0], axis=0), lu])
+    n = lu.shape[1]
+    chain = Chain(cfg, years)
+    counts: Counter = Counter()
+    bounds = limits(cfg.checks)
+    kinds = {name: SINGLE.get(name) or MONTHLY.get(name) or SERIES[name] for name in data}
+    with np.errstate(invalid="ignore"):
+        candidates = chain.modelled.candidates(lu[-1]) & chain.modelled.carbon(data["soc"][0])
+    _check_units(data, kinds, candidates, cfg, where, locate, fix, bounds)
+    ok = np.ones(n, dtype=bool)
+    for name, values in data.items():
+        kind = kinds[name]
+        ok &= check_values(
+            name, kind, values, locate(name), cfg.run.invalid, counts, "", bounds, fix(name)
+        )
+    ok &= check_values("land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts)
+    ok &= chain.modelled.candidates(lu[-1])
+    ok = chain.modelled.keep(data, ok, counts)
+    result: dict[str, np.ndarray] = {"modelled": ok}
+    keep = np.flatnonzero(ok)
+    flags = np.zeros(n, dtype=np.uint8)
+    result["flags"] = flags
+    if not len(keep):
+        return result
+    every = len(keep) == n
+
+    def kept(v: np.ndarray) -> np.ndarray:  # (n kept, bands)
+        return v.T if every else v.T[ok]
+
+    # the pixel's position (row of the table) seeds its Monte Carlo draws
+    arrays = chain.arguments(
+        {k: kept(v) for k, v in data.items()}, kept(lu).astype(np.uint8), keep.astype(np.uint64)
+    )
+    sim = chain.simulate(arrays)
+    flags[keep] = sim["flags"]
+    values = chain.layer_values(sim, counts)
+    columns = {name: sim[key][:, 0] for name, key in CORE_COLUMNS.items()}
+    by_key = {layer.key: layer for layer in chain.layers}
+    for key, v in values.items():
+        if v.ndim == 1 and key in by_key:
+            columns[by_key[key].column] = v
+    for name, v in columns.items():
+        col = np.full(n, np.nan)
+        col[keep] = v
+        result[name] = col
+    return result
+
+
+def _check_units(
+    data: dict[str, np.ndarray],
+    kinds: dict[str, str],
+    rows: np.ndarray,
+    cfg: Config,
+    where: str,
+    locate: Locate,
+    fix: Fix,
+    bounds: Any,
+) -> None:
+    """The unit plausibility checks of a run (METHOD.md section 2) over the pixels ``rows``
+    (those with a modelled class and SOC > 0): every value of every row is read."""
+    readings = []
+    picked = np.flatnonzero(rows)
+    for name, values in data.items():
+        kind = kinds[name]
+        columns = name if name in SINGLE else f"{name}_1..{name}_{values.shape[0]}"
+        reading = Reading(
+            name,
+            kind,
+            f"{where}, column(s) {columns}",
+            bounds[kind][2],
+            "every modelled site",
+            fix(name),
+            annual=Reading.annual_for(kind, values.shape[0]),
+        )
+        lo, hi, _ = bounds[kind]
+
+        def beyond(b: int, i: int, value: float, name: str = name, kind: str = kind) -> str:
+            text = locate(name)(int(picked[i]), b)
+            return range_message(text, name, kind, value, "", bounds, fix(name))
+
+        reading.add(values[:, rows], lo, hi, beyond)
+        readings.append(reading)
+    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")

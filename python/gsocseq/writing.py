@@ -1,0 +1,286 @@
+"""Writing a run's layers: each layer block by block into a tiled temporary GeoTIFF, then
+converted to a Cloud Optimized GeoTIFF and renamed into place once checked whole; and any
+other raster written under a temporary name (:func:`atomic_raster`).
+
+Values arrive as float64 (the layers of :mod:`gsocseq.chain`) and are rounded to float32
+once, here: no layer is derived from another float32 layer.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError
+from rasterio.windows import Window
+
+from gsocseq import products
+from gsocseq.products import LAND_USE_NODATA, NODATA, POOLS, Layer
+
+#: COG conversions at the same time at most (one per core up to this)
+COG_WORKERS = 4
+
+
+@functools.cache
+def _temporary_compression() -> dict[str, object]:
+    """Creation options of the temporary tiled layers: ZSTD level 1 where GDAL writes ZSTD
+    (the rasterio wheels do; checked once on a one-pixel file in memory), else DEFLATE."""
+    from affine import Affine
+    from rasterio.io import MemoryFile
+
+    profile = {
+        "driver": "GTiff",
+        "width": 1,
+        "height": 1,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": Affine(1.0, 0.0, 0.0, 0.0, -1.0, 1.0),
+        "compress": "zstd",
+    }
+    try:
+        with MemoryFile() as mem:
+            with mem.open(**profile) as ds:
+                ds.write(np.zeros((1, 1, 1), dtype=np.float32))
+            with mem.open() as ds:
+                zstd = "ZSTD" in str(ds.compression).upper()
+    except Exception:  # pragma: no cover - a GDAL without ZSTD
+        zstd = False
+    return {"compress": "zstd", "zstd_level": 1} if zstd else {"compress": "deflate"}
+
+
+@contextmanager
+def _gdal_writes(path: Path) -> Iterator[None]:
+    """GDAL's errors while writing ``path`` as the OSError of a failed write (GDAL reports a
+    full disk as its own error, not the system's)."""
+    try:
+        yield
+    except (CPLE_BaseError, RasterioError) as exc:
+        raise OSError(errno.EIO, f"GDAL: {exc}", str(path)) from None
+
+
+def check_written(path: Path) -> None:
+    """Raise OSError (EIO) unless every tile of the GeoTIFF ``path`` (every band, every
+    overview) lies inside the file: a write that failed without an error (GDAL reports some
+    failures of a full disk only on stderr; a tile never written reads as nodata) is found
+    here, before the file gets its final name. The file is synced to disk first (a full disk
+    may show only then)."""
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+        size = os.fstat(f.fileno()).st_size
+    try:
+        with rasterio.open(path) as ds:
+            levels = len(ds.overviews(1))
+            interleaved = (ds.interleaving is None) or ds.interleaving.name != "BAND"
+            bands = [1] if interleaved else list(range(1, ds.count + 1))
+        for level in [None, *range(levels)]:
+            kw = {} if level is None else {"overview_level": level}
+            with rasterio.open(path, **kw) as ds:
+                for b in bands:
+                    for (row, col), _ in ds.block_windows(b):
+                        offset = ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=b)
+                        count = ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=b)
+                        if not offset or not count or int(offset) + int(count) > size:
+                            raise OSError(
+                                errno.EIO,
+                                f"incomplete after writing (tile {row},{col} of band {b} "
+                                "missing or past the end of the file)",
+                                str(path),
+                            )
+    except (CPLE_BaseError, RasterioError) as exc:
+        raise OSError(errno.EIO, f"unreadable after writing ({exc})", str(path)) from None
+
+
+class LayerWriter:
+    """Writes each layer block by block to a tiled temporary GeoTIFF, then converts it to a
+    Cloud Optimized GeoTIFF under a bounded GDAL cache and renames it into place."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        prefix: str,
+        master: rasterio.io.DatasetReader,
+        layer_list: list[Layer],
+        land_use: bool = True,
+        tile: int = 256,
+    ) -> None:
+        # tiles of the temporary files match the processing blocks: each tile written once
+        tile = tile if tile <= 512 else 256
+        self.out_dir = out_dir
+        self.prefix = prefix
+        self.layers = list(layer_list)
+        self.tmp: dict[str, Path] = {}
+        self.handles: dict[str, rasterio.io.DatasetWriter] = {}
+        base = {
+            "driver": "GTiff",
+            "width": master.width,
+            "height": master.height,
+            "crs": master.crs,
+            "transform": master.transform,
+            "tiled": True,
+            "blockxsize": tile,
+            "blockysize": tile,
+            # temporaries only: ZSTD level 1 writes ~4x faster than DEFLATE at the same size
+            # (the COGs themselves are DEFLATE)
+            **_temporary_compression(),
+            "BIGTIFF": "IF_SAFER",
+        }
+        self.targets: dict[str, Path] = {}
+        entries = [(layer.key, layer.file_name(prefix), layer) for layer in self.layers]
+        if land_use:
+            entries.append(("landuse", products.land_use_file(prefix), None))
+        try:
+            for key, name, layer in entries:
+                tmp = out_dir / f".{name}.part.tif"
+                self.tmp[key] = tmp
+                self.targets[key] = out_dir / name
+                if layer is None:
+                    profile = dict(
+                        base, dtype="int16", nodata=LAND_USE_NODATA, count=1, predictor=2
+                    )
+                else:
+                    profile = dict(
+                        base, dtype="float32", nodata=NODATA, count=layer.bands, predictor=3
+                    )
+                # a run killed while writing leaves a truncated temporary, which GDAL cannot
+                # open to replace it: removed first
+                tmp.unlink(missing_ok=True)
+                with _gdal_writes(tmp):
+                    ds = rasterio.open(tmp, "w", **profile)
+                if layer is None:
+                    ds.set_band_description(
+                        1, "FAO land-use class of the forward runs (modelled pixels)"
+                    )
+                else:
+                    if layer.bands == 5:
+                        for b, pool in enumerate(POOLS, start=1):
+                            ds.set_band_description(b, f"{pool}: {layer.description}")
+                    else:
+                        ds.set_band_description(1, layer.description or layer.product)
+                    ds.units = tuple([layer.units] * layer.bands)
+                ds.update_tags(producer="gsocseq")
+                self.handles[key] = ds
+        except Exception:
+            self.abort()
+            raise
+
+    def write(
+        self,
+        window: Window,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        values: dict[str, np.ndarray],
+        land_use: np.ndarray,
+    ) -> None:
+        h, w = int(window.height), int(window.width)
+        for layer in self.layers:
+            ds = self.handles[layer.key]
+            v = values.get(layer.key)
+            block = np.full((layer.bands, h, w), NODATA, dtype=np.float32)
+            if v is not None and len(rows):
+                vv = v.reshape(len(rows), -1).T  # (bands, n)
+                f32 = vv.astype(np.float32)
+                f32[~np.isfinite(vv)] = NODATA
+                block[:, rows, cols] = f32
+            with _gdal_writes(self.tmp[layer.key]):
+                ds.write(block, window=window)
+        if "landuse" in self.handles:
+            with _gdal_writes(self.tmp["landuse"]):
+                self.handles["landuse"].write(land_use[None, :, :], window=window)
+
+    def finish(self) -> list[Path]:
+        """Close the temporary files, convert them to COG and rename them into place.
+
+        The conversions run side by side (each single-threaded, so that every COG is written
+        exactly as a sequential conversion writes it; GDAL releases the GIL). Each file is
+        checked whole (:func:`check_written`) before it is converted and before it is renamed:
+        a layer exists under its final name only when complete."""
+        for key, ds in list(self.handles.items()):
+            with _gdal_writes(self.tmp[key]):
+                ds.close()
+            del self.handles[key]
+
+        def convert(key: str) -> Path:
+            tmp, target = self.tmp[key], self.targets[key]
+            check_written(tmp)
+            cog = target.with_name(f".{target.name}.cog.part.tif")
+            cog.unlink(missing_ok=True)  # (as above)
+            with _gdal_writes(cog):
+                rasterio.shutil.copy(
+                    tmp,
+                    cog,
+                    driver="COG",
+                    compress="DEFLATE",
+                    predictor="2" if key == "landuse" else "3",
+                    overview_resampling="nearest",
+                    blocksize=512,
+                )
+            check_written(cog)
+            os.replace(cog, target)
+            tmp.unlink()
+            return target
+
+        keys = list(self.tmp)
+        workers = max(1, min(COG_WORKERS, os.cpu_count() or 1, len(keys)))
+        with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
+            if workers == 1:
+                done = [convert(k) for k in keys]
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    done = list(pool.map(convert, keys))
+        self.tmp.clear()
+        return done
+
+    def abort(self) -> None:
+        """Remove every temporary file (an interrupted or failed run leaves no partial layer)."""
+        for ds in self.handles.values():
+            try:
+                ds.close()
+            except Exception:  # pragma: no cover - closing a broken handle
+                pass
+        self.handles.clear()
+        for key, tmp in self.tmp.items():
+            for p in (tmp, self.targets[key].with_name(f".{self.targets[key].name}.cog.part.tif")):
+                p.unlink(missing_ok=True)
+        self.tmp.clear()
+
+
+def new_file(folder: Path, prefix: str, suffix: str) -> str:
+    """A new empty file in ``folder`` with a unique name, created with mode 0666 less the
+    user's umask like any other file (``tempfile.mkstemp`` gives 0600, which the final file
+    would keep after the rename: outputs unreadable by the user's group)."""
+    while True:
+        name = os.path.join(folder, f"{prefix}{secrets.token_hex(6)}{suffix}")
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        os.close(fd)
+        return name
+
+
+@contextmanager
+def atomic_raster(path: Path, profile: dict) -> Iterator[rasterio.io.DatasetWriter]:
+    """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete (removed on
+    error, so that nothing half-written carries a final name). The file gets the user's
+    umask (:func:`new_file`)."""
+    tmp = new_file(path.parent, f".{path.stem}.", ".tmp.tif")
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            yield dst
+        os.replace(tmp, path)
+    except BaseException:
+        for leftover in (tmp, tmp + ".aux.xml"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
