@@ -1,11 +1,22 @@
 """Type stubs of the compiled core (crates/gsocseq-py). Use the wrappers in gsocseq.rothc."""
 
-from typing import Any, Optional, overload
+from typing import Any, Optional, final, overload
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "FLAGS",
+    "MINMAX_CLIMATE",
+    "MINMAX_INCREASE",
+    "MONTE_CARLO_SPREAD",
+    "ClassTable",
+    "ConfigError",
+    "GsocseqError",
+    "InputError",
+    "OptionError",
+    "OutOfRangeError",
+    "ShapeError",
     "__version__",
     "analytical_equilibrium",
     "check_pixels",
@@ -16,6 +27,7 @@ __all__ = [
     "fao_xi",
     "gather_pixels",
     "max_threads",
+    "miami_npp",
     "monte_carlo_draws",
     "rate_modifiers",
     "run",
@@ -24,6 +36,54 @@ __all__ = [
 ]
 __version__: str
 
+#: bits of the per-pixel flags of ``simulate`` and their words
+FLAGS: dict[int, str]
+#: (temperature, precipitation) factors of the central, min and max chains (METHOD.md 6)
+MINMAX_CLIMATE: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
+#: factors of the SSM input increase of the central, min and max chains
+MINMAX_INCREASE: tuple[float, float, float]
+#: 95 % half-widths of the Monte Carlo draws' factors: temperature, precipitation, increase
+MONTE_CARLO_SPREAD: dict[str, float]
+
+# The exceptions the binding raises (re-exported, with the Python ones, by gsocseq.errors).
+class GsocseqError(Exception):
+    exit_code: int
+
+class ConfigError(GsocseqError, ValueError): ...
+
+class OptionError(ConfigError):
+    argument: str
+    value: str
+
+class InputError(GsocseqError): ...
+
+class OutOfRangeError(InputError, ValueError):
+    argument: str
+    location: str
+    value: float
+    expected: str
+
+class ShapeError(InputError, ValueError):
+    argument: str
+
+@final
+class ClassTable:
+    """The land-use class table (METHOD.md section 2), indexed by FAO class code 0..255."""
+
+    @staticmethod
+    def default() -> ClassTable: ...
+    @property
+    def coefficient(self) -> _F64: ...
+    @property
+    def dpm_rpm(self) -> _F64: ...
+    @property
+    def paddy_factor(self) -> _F64: ...
+    @property
+    def ssm_group(self) -> npt.NDArray[np.uint8]: ...
+
+def miami_npp(
+    mean_temperature: npt.NDArray[np.float64], annual_precipitation: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]: ...
 def max_threads() -> int:
     """The most threads a call uses on this machine (4 per core; larger requests are capped)."""
 

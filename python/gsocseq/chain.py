@@ -23,22 +23,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gsocseq import _core, classes, products
+from gsocseq import _core, classes, fao, products
 from gsocseq.config import Config
 
-#: bits of the per-pixel flags returned by the core
-FLAGS = {
-    1: "spin-up deficit not periodic after 1,000 years",
-    2: "a run ended with a negative pool",
-    4: "fao-v1.2 warm-up Euler unstable (DPM amplification > 1)",
-    8: "fao-v1.2 forward Euler unstable (DPM amplification > 1)",
-    16: "pedotransfer DPM negative",
-    32: "iterative spin-up not converged",
-    64: "a warm-up year's class has no coefficients",
-    128: "a result is not finite",
-}
-#: (temperature, precipitation) factors of the central, min and max runs
-PERTURBATIONS = ((1.0, 1.0), (1.02, 0.95), (0.98, 1.05))
+#: bits of the per-pixel flags returned by the core, and their words (the core's)
+FLAGS: dict[int, str] = _core.FLAGS
+#: (temperature, precipitation) factors of the central, min and max runs (the core's)
+PERTURBATIONS = _core.MINMAX_CLIMATE
 #: calendar year before the first warm-up year (t0 = this + warm-up years)
 WARMUP_START = 2000
 #: defaults of the uncertainty inputs, %
@@ -121,12 +112,9 @@ def scenario_table(config: Config) -> tuple[list[str], np.ndarray, int]:
 
 def miami_npp(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:
     """Yearly MIAMI NPP (Lieth 1975) in t C/ha/yr from (..., 12) monthly temperature (degrees C)
-    and precipitation (mm): min(NPP_T, NPP_P) g DM/m2 x 0.01 x 0.5."""
-    t_mean = temperature.mean(axis=-1)
-    p_sum = precipitation.sum(axis=-1)
-    npp_t = 3000.0 / (1.0 + np.exp(1.315 - 0.119 * t_mean))
-    npp_p = 3000.0 * (1.0 - np.exp(-0.000664 * p_sum))
-    return np.minimum(npp_t, npp_p) * (1.0 / 100.0) * 0.5
+    and precipitation (mm): :func:`gsocseq.fao.miami_npp` (the core's) of the mean temperature
+    and the precipitation sum of the 12 months."""
+    return fao.miami_npp(temperature.mean(axis=-1), precipitation.sum(axis=-1))
 
 
 def reference_from_series(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:

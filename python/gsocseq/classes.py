@@ -1,35 +1,33 @@
-"""FAO GLC-SHARE land-use classes (METHOD.md section 2): DPM/RPM ratio, NPP-to-input coefficient,
-paddy rate factor and SSM group of each class, and the ESA CCI to FAO reclassification."""
+"""FAO GLC-SHARE land-use classes (METHOD.md section 2): names, and the ESA CCI to FAO
+reclassification. The DPM/RPM ratio, NPP-to-input coefficient, paddy rate factor and SSM group
+of each class are the core's table (:func:`lookup_tables`), the one copy of the numbers."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
-#: class: (name, DPM/RPM ratio, NPP coefficient, SSM group or None)
-CLASSES: dict[int, tuple[str, float, float, str | None]] = {
-    2: ("cropland", 1.44, 0.53, "crops"),
-    3: ("grassland", 0.67, 0.72, "grass"),
-    4: ("tree covered", 0.25, 0.88, None),
-    5: ("shrub covered", 0.67, 0.72, "grass"),
-    6: ("herbaceous vegetation flooded", 0.67, 0.72, "grass"),
-    8: ("sparse vegetation", 0.67, 0.72, "grass"),
-    12: ("tree crops", 1.44, 0.53, "crops"),
-    13: ("paddy fields", 1.44, 0.53, "paddy"),
-}
+from gsocseq import _core
+
 NAMES = {
     0: "no data",
     1: "artificial",
+    2: "cropland",
+    3: "grassland",
+    4: "tree covered",
+    5: "shrub covered",
+    6: "herbaceous vegetation flooded",
     7: "mangroves",
+    8: "sparse vegetation",
     9: "bare soil",
     10: "snow and glaciers",
     11: "water",
-    **{k: v[0] for k, v in CLASSES.items()},
+    12: "tree crops",
+    13: "paddy fields",
 }
 #: codes that may appear in a land-use raster (0 = no data in the ESA table)
 VALID_CODES = frozenset(range(14))
-PADDY = 13
-PADDY_RATE_FACTOR = 0.4
-GROUP_INDEX = {"crops": 0, "grass": 1, "paddy": 2}
 
 ESA_TO_FAO: dict[int, int] = {0: 0, 190: 1, 12: 12, 20: 13, 170: 7, 220: 10, 210: 11}
 for _code in (10, 11, 30, 40):
@@ -47,22 +45,18 @@ for _code in (200, 201, 202):
     ESA_TO_FAO[_code] = 9
 
 
+@cache
 def lookup_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Arrays indexed by class code 0..255: (DPM/RPM, NPP coefficient, paddy factor, group).
+    """Read-only arrays indexed by class code 0..255: (DPM/RPM, NPP coefficient, paddy factor,
+    group), the core's table (``gsocseq._core.ClassTable.default()``).
 
     Classes without coefficients get NaN DPM/RPM and coefficient, factor 1, group 255.
     """
-    dr = np.full(256, np.nan)
-    coef = np.full(256, np.nan)
-    paddy = np.ones(256)
-    group = np.full(256, 255, dtype=np.uint8)
-    for code, (_, d, c, g) in CLASSES.items():
-        dr[code] = d
-        coef[code] = c
-        if g is not None:
-            group[code] = GROUP_INDEX[g]
-    paddy[PADDY] = PADDY_RATE_FACTOR
-    return dr, coef, paddy, group
+    table = _core.ClassTable.default()
+    arrays = (table.dpm_rpm, table.coefficient, table.paddy_factor, table.ssm_group)
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays
 
 
 def dpm_rpm_of(classes: np.ndarray, float32: bool = False) -> np.ndarray:

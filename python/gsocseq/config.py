@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gsocseq.errors import ConfigError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -71,10 +73,6 @@ FAO_INPUTS = {
 #: TerraClimate stores T and PET x10; the FAO layout holds the raw series (METHOD.md 1, 2)
 FAO_SCALES = {"warmup_temperature": 0.1, "warmup_pet": 0.1}
 DEFAULT_SCENARIOS = {"SSM1": 0.05, "SSM2": 0.10, "SSM3": 0.20}
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; the message says which key and why."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import numpy as np
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
+from gsocseq import _core, fao
 from gsocseq.writing import atomic_raster, new_file
 
 __all__ = ["PIXEL_SIZE", "generate_inputs", "miami_npp"]
@@ -61,11 +62,7 @@ def miami_npp(temperature_monthly: Any, precipitation_monthly: Any) -> np.ndarra
         raise ValueError(
             f"miami_npp: expected 12 months on the last axis, got {t.shape} and {p.shape}"
         )
-    t_mean = t.mean(axis=-1)
-    p_sum = p.sum(axis=-1)
-    npp_t = 3000.0 / (1.0 + np.exp(1.315 - 0.119 * t_mean))
-    npp_p = 3000.0 * (1.0 - np.exp(-0.000664 * p_sum))
-    return np.minimum(npp_t, npp_p) * 0.01 * 0.5
+    return fao.miami_npp(t.mean(axis=-1), p.sum(axis=-1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,12 +454,13 @@ def generate_inputs(
     # ---- 1981-2000 series -> MIAMI NPP reference ----------------------------------------
     ref = _year_anomalies(rng, 20, g_var)
     npp = np.zeros((3, rows, cols))
+    _, (t_min, p_min), (t_max, p_max) = _core.MINMAX_CLIMATE
     for y in range(20):
         t, p = _year_climate(t_clim, p_clim, g_var, ref, y)
         t, p = np.moveaxis(t, 0, -1), np.moveaxis(p, 0, -1)
         npp[0] += miami_npp(t, p)
-        npp[1] += miami_npp(t * 1.02, p * 0.95)
-        npp[2] += miami_npp(t * 0.98, p * 1.05)
+        npp[1] += miami_npp(t * t_min, p * p_min)
+        npp[2] += miami_npp(t * t_max, p * p_max)
     npp /= 20.0
 
     # ---- write --------------------------------------------------------------------------

@@ -165,10 +165,14 @@ def weihermuller_pools(soc: Any, clay: Any, iom_value: Any, group: str) -> F64:
 
 
 def miami_npp(mean_temperature: Any, annual_precipitation: Any) -> F64:
-    """MIAMI NPP as the scripts scale it, t C/ha/yr, from the annual mean temperature (degrees C)
-    and annual precipitation (mm)."""
-    t = as_float("mean_temperature", mean_temperature)
-    p = as_float("annual_precipitation", annual_precipitation)
-    npp_rain = 3000.0 * (1.0 - np.exp(-0.000664 * p))
-    npp_temp = 3000.0 / (1.0 + np.exp(1.315 - 0.119 * t))
-    return np.minimum(npp_rain, npp_temp) * (1.0 / 100.0) * 0.5
+    """MIAMI NPP (Lieth 1975) as the scripts scale it, t C/ha/yr, from the annual mean
+    temperature (degrees C) and annual precipitation (mm), broadcast against each other (the
+    core's function, METHOD.md section 4): min(NPP_T, NPP_P) g DM/m2/yr x 0.01 x 0.5 with
+    NPP_T = 3000 / (1 + exp(1.315 - 0.119 T)), NPP_P = 3000 (1 - exp(-0.000664 P)); NaN where
+    either is NaN."""
+    t, p = np.broadcast_arrays(
+        as_float("mean_temperature", mean_temperature),
+        as_float("annual_precipitation", annual_precipitation),
+    )
+    out = _core.miami_npp(t, p)
+    return out[()] if out.ndim == 0 else out

@@ -30,7 +30,7 @@ from typing import IO, Callable, Optional
 
 import portalocker
 
-from gsocseq.rasters import InputError
+from gsocseq.errors import FolderInUse, OutputError
 
 #: the lock file and the file naming its holder, in the output folder
 LOCK_NAME = ".gsocseq.lock"
@@ -51,14 +51,6 @@ WRITE_ERRNOS = frozenset(
     )
     if code is not None
 )
-
-
-class OutputError(InputError):
-    """The output folder cannot be used or written (exit 2 in the CLI)."""
-
-
-class FolderInUse(OutputError):
-    """Another process holds the output folder."""
 
 
 #: folders this process holds: path -> (lock, thread that took it, depth)

@@ -18,13 +18,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from gsocseq.config import InputSpec
-
-
-class InputError(Exception):
-    """Bad input data: the message names the file, band, pixel and what was expected."""
-
-    exit_code = 2
-
+from gsocseq.errors import InputError
 
 #: stored types read as they are (the core converts them); any other real type (int64, uint64,
 #: float16) is read as float64 by GDAL: exact for every value below 2^53 in magnitude, and a

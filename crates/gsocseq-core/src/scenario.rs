@@ -41,6 +41,27 @@ pub enum NumericalPools {
     Weihermuller,
 }
 
+/// The FAO GLC-SHARE classes of METHOD.md section 2 that have coefficients: (code, DPM/RPM
+/// ratio, NPP-to-input coefficient, SSM group: 0 crops, 1 grass, 2 paddy, 255 none). Every other
+/// code (1 artificial, 7 mangroves, 9 bare soil, 10 snow and glaciers, 11 water, 0 no data) has
+/// none.
+pub const FAO_CLASSES: [(u8, f64, f64, u8); 8] = [
+    (2, 1.44, 0.53, 0),
+    (3, 0.67, 0.72, 1),
+    (4, 0.25, 0.88, 255),
+    (5, 0.67, 0.72, 1),
+    (6, 0.67, 0.72, 1),
+    (8, 0.67, 0.72, 1),
+    (12, 1.44, 0.53, 0),
+    (13, 1.44, 0.53, 2),
+];
+
+/// The FAO class of paddy fields, whose decomposition rate is x [`PADDY_RATE_FACTOR`].
+pub const PADDY_CLASS: u8 = 13;
+
+/// Rate factor of paddy fields (METHOD.md section 2).
+pub const PADDY_RATE_FACTOR: f64 = 0.4;
+
 /// Per-class properties, indexed by FAO land-use code (0..=255).
 #[derive(Debug, Clone)]
 pub struct ClassTable {
@@ -50,30 +71,27 @@ pub struct ClassTable {
     pub paddy: [f64; 256],
     /// SSM group: 0 crops, 1 grass, 2 paddy, 255 none.
     pub group: [u8; 256],
+    /// DPM/RPM ratio of the plant input; NaN for classes without coefficients. The phases take
+    /// each pixel's ratios as given (rasters of the FAO layout hold their own); this is the
+    /// table they come from otherwise.
+    pub dpm_rpm: [f64; 256],
 }
 
 impl Default for ClassTable {
-    /// The FAO GLC-SHARE table of METHOD.md section 2.
+    /// The FAO GLC-SHARE table of METHOD.md section 2 ([`FAO_CLASSES`]).
     fn default() -> Self {
         let mut t = ClassTable {
             coef: [f64::NAN; 256],
             paddy: [1.0; 256],
             group: [255; 256],
+            dpm_rpm: [f64::NAN; 256],
         };
-        for (class, coef, group) in [
-            (2u8, 0.53, 0u8),
-            (3, 0.72, 1),
-            (4, 0.88, 255),
-            (5, 0.72, 1),
-            (6, 0.72, 1),
-            (8, 0.72, 1),
-            (12, 0.53, 0),
-            (13, 0.53, 2),
-        ] {
+        for (class, dpm_rpm, coef, group) in FAO_CLASSES {
             t.coef[class as usize] = coef;
             t.group[class as usize] = group;
+            t.dpm_rpm[class as usize] = dpm_rpm;
         }
-        t.paddy[13] = 0.4;
+        t.paddy[PADDY_CLASS as usize] = PADDY_RATE_FACTOR;
         t
     }
 }
@@ -188,6 +206,30 @@ pub mod flags {
     pub const CLASS_WITHOUT_COEFFICIENT: u32 = 64;
     /// A result is not finite (no equilibrium, NaN from the FAO numerics, ...).
     pub const NOT_FINITE: u32 = 128;
+
+    /// Every flag with the words of the run summary.
+    pub const DESCRIPTIONS: [(u32, &str); 8] = [
+        (
+            DEFICIT_NOT_PERIODIC,
+            "spin-up deficit not periodic after 1,000 years",
+        ),
+        (NEGATIVE_POOL, "a run ended with a negative pool"),
+        (
+            FAO_UNSTABLE_WARMUP,
+            "fao-v1.2 warm-up Euler unstable (DPM amplification > 1)",
+        ),
+        (
+            FAO_UNSTABLE_FORWARD,
+            "fao-v1.2 forward Euler unstable (DPM amplification > 1)",
+        ),
+        (NEGATIVE_PEDOTRANSFER_DPM, "pedotransfer DPM negative"),
+        (SPINUP_NOT_CONVERGED, "iterative spin-up not converged"),
+        (
+            CLASS_WITHOUT_COEFFICIENT,
+            "a warm-up year's class has no coefficients",
+        ),
+        (NOT_FINITE, "a result is not finite"),
+    ];
 }
 
 /// Results of one chain of phases (central, min or max).
@@ -287,30 +329,48 @@ impl Perturbation {
     };
 }
 
+/// Climate factors (temperature, precipitation) of the central, min and max chains
+/// (METHOD.md section 6): each month's temperature (degrees C) and precipitation (mm) x these.
+pub const MINMAX_CLIMATE: [[f64; 2]; 3] = [[1.0, 1.0], [1.02, 0.95], [0.98, 1.05]];
+
+/// Factors of the SSM input increase of the central, min and max chains (METHOD.md section 6:
+/// +-15 % of the increase).
+pub const MINMAX_INCREASE: [f64; 3] = [1.0, 0.85, 1.15];
+
+/// Relative uncertainty of the SSM input increase (the +-15 % of [`MINMAX_INCREASE`]); the
+/// fao-v1.2 chain adds it to the factor 1 + increase, as script 13 does.
+pub const INCREASE_UNCERTAINTY: f64 = 0.15;
+
+/// Half-widths of the 95 % intervals of the Monte Carlo draws' factors (METHOD.md section 6):
+/// temperature, precipitation and input increase, relative (the min/max factors' distance
+/// from 1).
+pub const MC_SPREAD: [f64; 3] = [0.02, 0.05, INCREASE_UNCERTAINTY];
+
 fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
+    let [central, low, high] = MINMAX_CLIMATE;
     [
         Perturbation {
             soc: 1.0,
             clay: 1.0,
-            temperature: 1.0,
-            precipitation: 1.0,
-            increase: 1.0,
+            temperature: central[0],
+            precipitation: central[1],
+            increase: MINMAX_INCREASE[0],
             npp_reference: px.npp_reference[0],
         },
         Perturbation {
             soc: 1.0 - px.soc_uncertainty,
             clay: 1.0 - px.clay_uncertainty,
-            temperature: 1.02,
-            precipitation: 0.95,
-            increase: 0.85,
+            temperature: low[0],
+            precipitation: low[1],
+            increase: MINMAX_INCREASE[1],
             npp_reference: px.npp_reference[1],
         },
         Perturbation {
             soc: 1.0 + px.soc_uncertainty,
             clay: 1.0 + px.clay_uncertainty,
-            temperature: 0.98,
-            precipitation: 1.05,
-            increase: 1.15,
+            temperature: high[0],
+            precipitation: high[1],
+            increase: MINMAX_INCREASE[2],
             npp_reference: px.npp_reference[2],
         },
     ]
@@ -681,9 +741,9 @@ impl Iterator for Draws {
         Some(Draw {
             soc: 1.0 + z[0] * self.soc_uncertainty / 1.96,
             clay: (1.0 + z[1] * self.clay_uncertainty / 1.96).max(0.0),
-            temperature: 1.0 + z[2] * 0.02 / 1.96,
-            precipitation: 1.0 + z[3] * 0.05 / 1.96,
-            increase: 1.0 + z[4] * 0.15 / 1.96,
+            temperature: 1.0 + z[2] * MC_SPREAD[0] / 1.96,
+            precipitation: 1.0 + z[3] * MC_SPREAD[1] / 1.96,
+            increase: 1.0 + z[4] * MC_SPREAD[2] / 1.96,
         })
     }
 }
@@ -1761,8 +1821,8 @@ fn fao_chain(
         let input = match (r, s) {
             (0, _) => cin_mean * factor,
             (_, 0) => cin_mean,
-            (1, s) if s == uncertain => cin_mean * (factor - 0.15),
-            (2, s) if s == uncertain => cin_mean * (factor + 0.15),
+            (1, s) if s == uncertain => cin_mean * (factor - INCREASE_UNCERTAINTY),
+            (2, s) if s == uncertain => cin_mean * (factor + INCREASE_UNCERTAINTY),
             _ => continue,
         };
         let mut fp = out.chains[r].pools_t0;
@@ -1802,6 +1862,47 @@ mod tests {
             main_horizon: 1,
             mc_samples: 0,
             mc_seed: 0,
+        }
+    }
+
+    #[test]
+    fn class_table_is_the_method_table() {
+        let t = ClassTable::default();
+        // METHOD.md section 2, row by row: code, DPM/RPM, coefficient, SSM group
+        for (code, dr, coef, group) in [
+            (2, 1.44, 0.53, 0),
+            (3, 0.67, 0.72, 1),
+            (4, 0.25, 0.88, 255),
+            (5, 0.67, 0.72, 1),
+            (6, 0.67, 0.72, 1),
+            (8, 0.67, 0.72, 1),
+            (12, 1.44, 0.53, 0),
+            (13, 1.44, 0.53, 2),
+        ] {
+            assert_eq!(
+                (t.dpm_rpm[code], t.coef[code], t.group[code]),
+                (dr, coef, group)
+            );
+        }
+        for code in [0, 1, 7, 9, 10, 11, 14, 255] {
+            assert!(t.coef[code].is_nan() && t.dpm_rpm[code].is_nan() && t.group[code] == 255);
+        }
+        let paddy: Vec<usize> = (0..256).filter(|&c| t.paddy[c] != 1.0).collect();
+        assert_eq!((paddy, t.paddy[13]), (vec![13], 0.4));
+    }
+
+    #[test]
+    fn flags_and_factors() {
+        let bits: Vec<u32> = flags::DESCRIPTIONS.iter().map(|(b, _)| *b).collect();
+        assert_eq!(bits, (0..8).map(|k| 1 << k).collect::<Vec<_>>());
+        // the Monte Carlo draws' 95 % limits are the min/max factors (METHOD.md section 6)
+        let [_, low, high] = MINMAX_CLIMATE;
+        for (k, spread) in MC_SPREAD.iter().enumerate().take(2) {
+            assert!(((high[k] - low[k]).abs() / 2.0 - spread).abs() < 1e-15);
+        }
+        let [_, low_inc, high_inc] = MINMAX_INCREASE;
+        for half_width in [1.0 - low_inc, high_inc - 1.0] {
+            assert!((half_width - MC_SPREAD[2]).abs() < 1e-15);
         }
     }
 

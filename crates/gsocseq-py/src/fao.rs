@@ -153,3 +153,25 @@ pub fn fao_euler<'py>(
     }
     Ok((out.into_pyarray(py), amp.into_pyarray(py)))
 }
+
+/// MIAMI NPP (t C/ha/yr) of each annual mean temperature (degrees C) and annual precipitation
+/// (mm), as the core computes it (`gsocseq_core::fao::miami_npp`); arrays of one shape.
+#[pyfunction]
+pub fn miami_npp<'py>(
+    py: Python<'py>,
+    mean_temperature: numpy::PyReadonlyArrayDyn<'py, f64>,
+    annual_precipitation: numpy::PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, numpy::PyArrayDyn<f64>>> {
+    let (t, p) = (mean_temperature.as_array(), annual_precipitation.as_array());
+    if t.shape() != p.shape() {
+        return Err(crate::error::to_py(gsocseq_core::CoreError::Shape {
+            argument: "annual_precipitation",
+            found: p.len(),
+            expected: t.len(),
+        }));
+    }
+    Ok(numpy::ndarray::Zip::from(&t)
+        .and(&p)
+        .map_collect(|&t, &p| fao::miami_npp(t, p))
+        .into_pyarray(py))
+}

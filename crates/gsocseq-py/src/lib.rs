@@ -18,6 +18,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
 
+mod error;
 mod fao;
 mod gather;
 mod pipeline;
@@ -29,9 +30,7 @@ type Arr1<'py> = Bound<'py, PyArray1<f64>>;
 type Arr2<'py> = Bound<'py, PyArray2<f64>>;
 type SpinupOutput<'py> = (Arr2<'py>, Arr1<'py>, Option<Bound<'py, PyArray1<i64>>>);
 
-fn to_py(e: CoreError) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
+use error::{to_py, IntoPyResult};
 
 /// Threads a call uses at most, per core of the machine: more only queue on the same cores,
 /// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests
@@ -529,7 +528,7 @@ fn run<'py>(
         first.into_result()?;
         Ok((out_pools, out_tsmd, out_co2, monthly, monthly_co2))
     })?;
-    let (out_pools, out_tsmd, out_co2, monthly, monthly_co2) = result.map_err(to_py)?;
+    let (out_pools, out_tsmd, out_co2, monthly, monthly_co2) = result.py()?;
     let pools_arr = Array2::from_shape_vec((n, 5), out_pools)
         .expect("shape")
         .into_pyarray(py);
@@ -624,7 +623,7 @@ fn rate_modifiers<'py>(
         )?;
         Ok(out)
     })?;
-    let out = result.map_err(to_py)?;
+    let out = result.py()?;
     let take = |k: usize| {
         Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]).into_pyarray(py)
     };
@@ -701,7 +700,7 @@ fn spinup<'py>(
         })?;
         Ok(out)
     })?;
-    let out = result.map_err(to_py)?;
+    let out = result.py()?;
     let pools = Array2::from_shape_fn((n, 5), |(i, k)| out[i].0[k]).into_pyarray(py);
     let tsmd = Array1::from_iter(out.iter().map(|o| o.1)).into_pyarray(py);
     let months = iterative.then(|| Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py));
@@ -765,7 +764,7 @@ fn equilibrium_inputs<'py>(
             Ok(out)
         })
     })?;
-    let out = result.map_err(to_py)?;
+    let out = result.py()?;
     Ok((
         Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
         Array2::from_shape_fn((n, 5), |(i, k)| out[i].1[k]).into_pyarray(py),
@@ -789,10 +788,10 @@ fn analytical_equilibrium<'py>(
         clay.as_array(),
         dpm_rpm.as_array(),
     );
-    check_per_pixel("soc", &soc, check::INPUT).map_err(to_py)?;
-    check_per_pixel("xi", &xi, check::NON_NEGATIVE).map_err(to_py)?;
-    check_per_pixel("clay", &clay, check::CLAY).map_err(to_py)?;
-    check_per_pixel("dpm_rpm", &dpm_rpm, check::NON_NEGATIVE).map_err(to_py)?;
+    check_per_pixel("soc", &soc, check::INPUT).py()?;
+    check_per_pixel("xi", &xi, check::NON_NEGATIVE).py()?;
+    check_per_pixel("clay", &clay, check::CLAY).py()?;
+    check_per_pixel("dpm_rpm", &dpm_rpm, check::NON_NEGATIVE).py()?;
     let n = soc.len();
     let out: Vec<(f64, Pools)> = (0..n)
         .map(|i| equilibrium::analytical_equilibrium(soc[i], xi[i], clay[i], dpm_rpm[i]))
@@ -821,5 +820,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fao::fao_moisture, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_analytical_spinup, m)?)?;
     m.add_function(wrap_pyfunction!(fao::fao_euler, m)?)?;
-    Ok(())
+    m.add_function(wrap_pyfunction!(fao::miami_npp, m)?)?;
+    pipeline::constants(m)?;
+    error::register(m)
 }

@@ -1,8 +1,8 @@
 //! Binding of the GSOCseq phases (`gsocseq_core::scenario`) for a block of pixels.
 
 use gsocseq_core::scenario::{
-    final_len, mc_len, simulate_pixels, steady_len, ClassTable, Draws, Mode, NumericalPools,
-    Options, PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
+    final_len, mc_len, simulate_pixels, steady_len, ClassTable as CoreClassTable, Draws, Mode,
+    NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
 };
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -174,7 +174,7 @@ pub fn simulate<'py>(
             "main_horizon: not an index of horizons",
         ));
     }
-    let mut table = ClassTable::default();
+    let mut table = CoreClassTable::default();
     let (coef, paddy, group) = (
         class_coef.as_array(),
         class_paddy.as_array(),
@@ -481,4 +481,67 @@ pub fn monte_carlo_draws<'py>(
     Array2::from_shape_vec((samples, 5), rows)
         .expect("shape")
         .into_pyarray(py)
+}
+
+/// The land-use class table of the phases (METHOD.md section 2), indexed by FAO class code
+/// 0..=255: NPP-to-input coefficient, DPM/RPM ratio (NaN for classes without coefficients),
+/// rate factor (0.4 paddy, else 1) and SSM group (0 crops, 1 grass, 2 paddy, 255 none).
+#[pyclass(frozen, module = "gsocseq._core")]
+pub struct ClassTable(pub CoreClassTable);
+
+#[pymethods]
+impl ClassTable {
+    /// The FAO GLC-SHARE table of METHOD.md section 2.
+    #[staticmethod]
+    fn default() -> Self {
+        ClassTable(Default::default())
+    }
+
+    #[getter]
+    fn coefficient<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray1<f64>> {
+        numpy::PyArray1::from_slice(py, &self.0.coef)
+    }
+
+    #[getter]
+    fn dpm_rpm<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray1<f64>> {
+        numpy::PyArray1::from_slice(py, &self.0.dpm_rpm)
+    }
+
+    #[getter]
+    fn paddy_factor<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray1<f64>> {
+        numpy::PyArray1::from_slice(py, &self.0.paddy)
+    }
+
+    #[getter]
+    fn ssm_group<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray1<u8>> {
+        numpy::PyArray1::from_slice(py, &self.0.group)
+    }
+}
+
+/// Adds the phases' constants to the module: `FLAGS` {bit: words}, `MINMAX_CLIMATE`
+/// ((temperature, precipitation) factors of the central, min and max chains), `MINMAX_INCREASE`
+/// (factors of the SSM increase), `MONTE_CARLO_SPREAD` (95 % half-widths of the draws' factors).
+pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    use gsocseq_core::scenario::{flags, MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
+    let py = m.py();
+    let words = PyDict::new(py);
+    for (bit, text) in flags::DESCRIPTIONS {
+        words.set_item(bit, text)?;
+    }
+    m.add("FLAGS", words)?;
+    let [central, low, high] = MINMAX_CLIMATE.map(|[t, p]| (t, p));
+    m.add("MINMAX_CLIMATE", (central, low, high))?;
+    m.add(
+        "MINMAX_INCREASE",
+        (MINMAX_INCREASE[0], MINMAX_INCREASE[1], MINMAX_INCREASE[2]),
+    )?;
+    let spread = PyDict::new(py);
+    for (name, v) in ["temperature", "precipitation", "increase"]
+        .iter()
+        .zip(MC_SPREAD)
+    {
+        spread.set_item(name, v)?;
+    }
+    m.add("MONTE_CARLO_SPREAD", spread)?;
+    m.add_class::<ClassTable>()
 }
