@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,8 @@ def main() -> None:
     folder = Path(area["folder"])
     end_to_end.warm_cache(folder)
     runs = workdir / "runs-plausibility"
+    if runs.exists():
+        shutil.rmtree(runs)  # outputs of earlier rounds: a finished run would do nothing
     rounds = []
     for k in range(args.rounds):
         pair = {}

@@ -313,6 +313,24 @@ def cover_percent(cfg, tmp):
     return "NDVI share in %?"
 
 
+def clay_fraction(cfg, tmp):
+    _scale_file(cfg, "clay", 0.01)
+    return "a fraction? GSOCseq needs % (x100: set scale = 100 on input 'clay')"
+
+
+def temperature_kelvin(cfg, tmp):
+    cfg["inputs"]["spinup_temperature"] = {"path": _path(cfg, "spinup_temperature")}
+    path = _path(cfg, "spinup_temperature")
+    with rasterio.open(path, "r+") as ds:
+        ds.write(ds.read() + 273.15)
+    return "or kelvin? (offset = -273.15)"
+
+
+def cover_vegetated_share(cfg, tmp):
+    _fill(cfg, "cover", 0.3)
+    return "the vegetated share P_veg instead of the cover factor?"
+
+
 def checks_typo(cfg, tmp):
     cfg["checks"] = {"soc_median_mn": 5}
     return "did you mean 'soc_median_min'"
@@ -402,6 +420,9 @@ CASES: list[Case] = [
     pet_median,
     clay_g_per_kg,
     cover_percent,
+    clay_fraction,
+    temperature_kelvin,
+    cover_vegetated_share,
     checks_typo,
     checks_inverted,
     warmup_temperature_12_bands,
@@ -772,6 +793,20 @@ def test_admin_invalid_polygon_repaired_when_the_report_draws_maps(demo_run, tmp
     bad = _admin(tmp_path / "b.geojson", [_unit("West", WEST), _unit("Ragged", ragged)])
     res = _report(demo_run, tmp_path / "b", bad, monkeypatch, draw=True)
     assert res.exit_code == 2 and "feature 2 ('Ragged')" in res.output, res.output
+
+
+def test_admin_geojson_of_the_wrong_shape(demo_run, tmp_path, monkeypatch):
+    odd = tmp_path / "odd.geojson"
+    odd.write_text('{"type": "FeatureCollection", "crs": "EPSG:4326", "features": 5}')
+    res = _report(demo_run, tmp_path / "r", odd, monkeypatch)
+    assert res.exit_code == 2 and "odd.geojson: 'features' is not a list" in res.output
+    odd.write_text(json.dumps({"type": "FeatureCollection", "features": [{"properties": [1]}]}))
+    res = _report(demo_run, tmp_path / "r", odd, monkeypatch)
+    assert res.exit_code == 2 and "feature 1 is not a GeoJSON feature object" in res.output
+    point = {"type": "Feature", "properties": {"name": "P"}, "geometry": {"type": "Point"}}
+    _admin(odd, [_unit("West", WEST), point])
+    res = _report(demo_run, tmp_path / "r", odd, monkeypatch)
+    assert res.exit_code == 2 and "feature 2 ('P'): a Point geometry" in res.output
 
 
 def test_admin_unit_with_a_nan_vertex_is_refused(demo_run, tmp_path, monkeypatch):

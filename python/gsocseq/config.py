@@ -127,6 +127,7 @@ class Checks:
     quantity over the modelled pixels before computing; a user who knows better changes them."""
 
     soc_median_min: float = 10.0  # t C/ha: below, kg C/m2? (x10)
+    clay_median_min: float = 1.0  # %: below, a fraction? (x100)
     clay_median_max: float = 100.0  # %: above, g/kg? (x0.1)
     temperature_min: float = -60.0  # degrees C, any monthly mean (x10?)
     temperature_max: float = 60.0  # degrees C, any monthly mean (x10?)
@@ -334,6 +335,11 @@ def _checks(table: Any) -> Checks:
         if v != v:
             raise ConfigError(f"[checks].{k}: expected a number, got nan")
     checks = Checks(**values)
+    if checks.clay_median_min >= checks.clay_median_max:
+        raise ConfigError(
+            f"[checks]: clay_median_min ({checks.clay_median_min:g}) must be below "
+            f"clay_median_max ({checks.clay_median_max:g})"
+        )
     if checks.temperature_min >= checks.temperature_max:
         raise ConfigError(
             f"[checks]: temperature_min ({checks.temperature_min:g}) must be below "

@@ -32,6 +32,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+from gsocseq import _core
 from gsocseq.chain import Chain
 from gsocseq.config import Config, load, with_options
 from gsocseq.inputs import check_values, limits, range_message
@@ -257,6 +258,8 @@ def _check_units(
             text = locate(name)(int(picked[i]), b)
             return range_message(text, name, kind, value, "", bounds, fix(name))
 
-        reading.add(values[:, rows], lo, hi, beyond)
+        chosen = np.ascontiguousarray(values[:, rows])
+        status, band = _core.check_pixels(chosen, lo, hi)
+        reading.add(chosen.T, status, band, beyond)
         readings.append(reading)
     check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")

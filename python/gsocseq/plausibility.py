@@ -103,33 +103,38 @@ class Reading:
         return Distribution() if kind in ANNUAL_KINDS and bands % 12 == 0 else None
 
     def add(
-        self, values: np.ndarray, lo: float, hi: float, beyond: Callable[[int, int, float], str]
+        self,
+        values: np.ndarray,
+        status: np.ndarray,
+        band: np.ndarray,
+        beyond: Callable[[int, int, float], str],
     ) -> None:
-        """Count the (bands, n) values of n pixels (NaN: nodata, not counted). Whole years of 12
-        bands give the annual figures. The first value outside [lo, hi] (or +-inf) seen is
-        kept, described by ``beyond(band, pixel, value)``."""
-        if not values.size:
+        """Count the (n, bands) values of n pixels, with their status and first band concerned
+        from the invalid-input checks (``_core``: 0 valid, 1 nodata in every band, 2 in some,
+        3 +-inf, 4 out of range). Nodata and +-inf are not counted. Whole years of 12 bands
+        give the annual figures. The first value out of range (or +-inf) seen is kept,
+        described by ``beyond(band, pixel, value)``."""
+        n = len(status)
+        if not n:
             return
-        finite = np.isfinite(values)
-        if finite.all():
+        valid = status == 0
+        every = bool(valid.all())
+        if every:
             self.values.add(values)
-            self.pixels += values.shape[1]
+            self.pixels += n
         else:
-            self.values.add(values[finite])
-            self.pixels += int(finite.any(axis=0).sum())
-        if self.annual is not None and values.shape[0] % 12 == 0:
-            years = values.reshape(values.shape[0] // 12, 12, values.shape[1])
-            whole = finite.reshape(years.shape).all(axis=1)
-            per_year = years.mean(axis=1) if self.kind == "temperature" else years.sum(axis=1)
-            self.annual.add(per_year[whole])
-        if self.first_beyond is not None:
-            return
-        with np.errstate(invalid="ignore"):
-            outside = (values < lo) | (values > hi) | np.isinf(values)
-        if outside.any():
-            b, i = (int(v[0]) for v in np.nonzero(outside))
-            value = float(values[b, i])
-            self.first_beyond = (value, beyond(b, i, value))
+            self.values.add(values[np.isfinite(values)])
+            self.pixels += int(np.count_nonzero(status != 1))
+        if self.annual is not None and values.shape[1] % 12 == 0:
+            whole = values if every else values[valid]
+            years = whole.reshape(len(whole), values.shape[1] // 12, 12)
+            self.annual.add(years.mean(axis=2) if self.kind == "temperature" else years.sum(axis=2))
+        if self.first_beyond is None and not every:
+            culprits = np.flatnonzero(status >= 3)
+            if len(culprits):
+                i = int(culprits[0])
+                b = int(band[i])
+                self.first_beyond = (float(values[i, b]), beyond(b, i, float(values[i, b])))
 
     def summary(self) -> str:
         """ "median 67.6 t C/ha, 20.1 to 119.8 (1,004,663 pixels: every modelled pixel)"."""
@@ -193,9 +198,14 @@ def hint(kind: str, value: float, fix: Callable[[float], str], lo: float, hi: fl
         return ""
     if kind == "cover" and 1 < value <= 100:
         return "NDVI share in %? The cover factor is c = 1 - 0.4 P_veg (0.6 covered .. 1.0 bare)"
+    if kind == "cover" and 0 <= value < 0.6:
+        return "the vegetated share P_veg instead of the cover factor? c = 1 - 0.4 P_veg"
     for factor, text in MISTAKES.get(kind, ()):
         if lo <= value * factor <= hi:
-            return f"{text}: {fix(factor)})"
+            kelvin = ""
+            if kind == "temperature" and lo <= value - 273.15 <= hi:
+                kelvin = "; or kelvin? (offset = -273.15)"
+            return f"{text}: {fix(factor)}){kelvin}"
     if abs(value) >= 1e6:
         return (
             "an undeclared nodata value or a broken file? (declare the file's nodata value, "
@@ -237,6 +247,11 @@ def _median_problem(r: Reading, c: Checks) -> str:
         return (
             f"median {fmt(med)} t C/ha is below {fmt(c.soc_median_min)} t C/ha "
             f"([checks] soc_median_min): kg C/m2? GSOCseq needs t C/ha (x10: {r.fix(10)})"
+        )
+    if r.kind == "clay" and med < c.clay_median_min:
+        return (
+            f"median {fmt(med)} % is below {fmt(c.clay_median_min)} % ([checks] clay_median_min): "
+            f"a fraction? GSOCseq needs % (x100: {r.fix(100)})"
         )
     if r.kind == "clay" and med > c.clay_median_max:
         return (

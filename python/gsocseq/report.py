@@ -320,18 +320,18 @@ def _geojson_features(path: Path) -> tuple[list[dict[str, Any]], Optional[CRS]]:
     if not isinstance(data, dict):
         raise InputError(f"{path}: not a GeoJSON FeatureCollection, Feature or geometry")
     crs = None
-    name = (
-        ((data.get("crs") or {}).get("properties") or {}).get("name")
-        if isinstance(data, dict)
-        else None
-    )
+    member = data.get("crs")
+    props = member.get("properties") if isinstance(member, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
     if name:
         try:
             crs = CRS.from_user_input(name)
         except Exception as exc:
             raise InputError(f"{path}: unknown crs {name!r} ({exc})") from None
     if data.get("type") == "FeatureCollection":
-        features = list(data.get("features") or [])
+        features = data.get("features") or []
+        if not isinstance(features, list):
+            raise InputError(f"{path}: 'features' is not a list")
     elif data.get("type") == "Feature":
         features = [data]
     elif "coordinates" in data or data.get("type") == "GeometryCollection":
@@ -386,17 +386,18 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
         features, crs = _ogr_features(path)
     if crs is None:
         crs = CRS.from_epsg(4326)
-    if not all(isinstance(f, dict) for f in features):
-        raise InputError(f"{path}: a feature is not a JSON object")
+    for i, f in enumerate(features):
+        if not isinstance(f, dict) or not isinstance(f.get("properties") or {}, dict):
+            raise InputError(f"{path}: feature {i + 1} is not a GeoJSON feature object")
     notes = [
         f"{path}: feature {i + 1} has no geometry: left out of the statistics"
         for i, f in enumerate(features)
         if not f.get("geometry")
     ]
-    features = [f for f in features if f.get("geometry")]
-    if not features:
+    numbered = [(i, f) for i, f in enumerate(features) if f.get("geometry")]
+    if not numbered:
         raise InputError(f"{path}: no features with a geometry")
-    props0 = features[0].get("properties") or {}
+    props0 = numbered[0][1].get("properties") or {}
     if admin_field is None:
         for cand in ("name", "NAME", "NAME_1", "ADM1_EN", "shapeName", "admin"):
             if cand in props0:
@@ -405,7 +406,7 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
     names: list[str] = []
     index: dict[str, int] = {}
     shapes: list[tuple[dict[str, Any], int]] = []
-    for i, feat in enumerate(features):
+    for i, feat in numbered:
         props = feat.get("properties") or {}
         if admin_field is None:
             value = f"feature {i + 1}"

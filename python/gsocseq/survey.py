@@ -20,6 +20,8 @@ Memory is fixed by the block size: values are counted into fixed histograms
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -56,19 +58,50 @@ def survey(
         readings[q.name].read = "every modelled pixel"
     modelled = np.zeros(len(wins), dtype=np.int64)
     soc = next(q for q in singles if q.name == "soc")
-    for k, window in enumerate(wins):
-        flat = _modelled_land_use(inputs, window)
-        if not len(flat):
-            continue
-        raws = _read(singles, window)
-        values = soc.raster.gather(raws[soc.name], flat, soc.float32)
-        _add(inputs, readings[soc.name], soc, values, flat, window, range(1))
-        flat = flat[inputs.rule.carbon(values[0])]
-        modelled[k] = len(flat)
-        for q in singles:
-            if q is not soc and len(flat):
-                values = q.raster.gather(raws[q.name], flat, q.float32)
-                _add(inputs, readings[q.name], q, values, flat, window, range(1))
+    # the inputs of a window read side by side (GDAL releases the GIL; a handle each)
+    pool = ThreadPoolExecutor(min(4, os.cpu_count() or 1), thread_name_prefix="gsocseq-survey")
+    with pool:
+        for k, window in enumerate(wins):
+            modelled[k] = _singles(inputs, readings, singles, soc, window, pool)
+        _multi(inputs, readings, multi, soc, wins, modelled, blocks, pool)
+    return list(readings.values())
+
+
+def _singles(
+    inputs: Inputs,
+    readings: dict[str, Reading],
+    singles: list[Quantity],
+    soc: Quantity,
+    window: Window,
+    pool: ThreadPoolExecutor,
+) -> int:
+    """Count every modelled pixel of the window's single-band quantities; returns how many
+    pixels are modelled."""
+    land_use = pool.submit(_modelled_land_use, inputs, window)
+    raws = _read(singles, window, pool=pool)
+    flat = land_use.result()
+    if not len(flat):
+        return 0
+    values = _add(inputs, readings[soc.name], soc, raws[soc.name], flat, window, range(1))
+    flat = flat[inputs.rule.carbon(values[:, 0])]
+    for q in singles:
+        if q is not soc and len(flat):
+            _add(inputs, readings[q.name], q, raws[q.name], flat, window, range(1))
+    return len(flat)
+
+
+def _multi(
+    inputs: Inputs,
+    readings: dict[str, Reading],
+    multi: list[Quantity],
+    soc: Quantity,
+    wins: list[Window],
+    modelled: np.ndarray,
+    blocks: int,
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Count the modelled pixels (thinned) of ``blocks`` windows spread over those with
+    modelled pixels, for the multi-band quantities (one year of a series each)."""
     occupied = np.flatnonzero(modelled)
     chosen = _spread(occupied, blocks)
     thinned = bool(modelled[chosen].max(initial=0) > PIXELS_PER_BLOCK)
@@ -89,11 +122,9 @@ def survey(
         step = max(1, math.ceil(len(flat) / PIXELS_PER_BLOCK))
         flat = flat[::step]
         picks = {q.name: _bands(q, j, len(chosen)) for q in multi}
-        raws = _read(multi, window, picks)
+        raws = _read(multi, window, picks, pool)
         for q in multi:
-            values = q.raster.gather(raws[q.name], flat, q.float32)
-            _add(inputs, readings[q.name], q, values, flat, window, picks[q.name])
-    return list(readings.values())
+            _add(inputs, readings[q.name], q, raws[q.name], flat, window, picks[q.name])
 
 
 def check_inputs(
@@ -146,9 +177,13 @@ def _bands(q: Quantity, j: int, blocks: int) -> range:
 
 
 def _read(
-    quantities: list[Quantity], window: Window, picks: Optional[dict[str, range]] = None
+    quantities: list[Quantity],
+    window: Window,
+    picks: Optional[dict[str, range]] = None,
+    pool: Optional[ThreadPoolExecutor] = None,
 ) -> dict[str, np.ndarray]:
-    """Raw (bands, h * w) values of the chosen bands of each quantity, each input read once."""
+    """Raw (bands, h * w) values of the chosen bands of each quantity, each input read once
+    (the inputs side by side on ``pool``)."""
     by_raster: dict[str, list[Quantity]] = {}
     for q in quantities:
         by_raster.setdefault(q.raster.key, []).append(q)
@@ -157,11 +192,14 @@ def _read(
         positions = picks[q.name] if picks is not None else range(len(q.bands))
         return [q.bands[p] for p in positions]
 
-    out: dict[str, np.ndarray] = {}
-    for qs in by_raster.values():
+    def read(qs: list[Quantity]) -> tuple[list[Quantity], list[int], np.ndarray]:
         bands = sorted({b for q in qs for b in chosen(q)})
         # the raster's buffer, overwritten by its next read: used before the next _read
-        raw = qs[0].raster.read_raw(window, bands)
+        return qs, bands, qs[0].raster.read_raw(window, bands)
+
+    groups = list(by_raster.values())
+    out: dict[str, np.ndarray] = {}
+    for qs, bands, raw in pool.map(read, groups) if pool is not None else map(read, groups):
         row = {b: i for i, b in enumerate(bands)}
         for q in qs:
             rows = [row[b] for b in chosen(q)]
@@ -173,21 +211,25 @@ def _add(
     inputs: Inputs,
     reading: Reading,
     q: Quantity,
-    values: np.ndarray,
+    raw: np.ndarray,
     flat: np.ndarray,
     window: Window,
     positions: range,
-) -> None:
-    """Count (bands, n) values of ``q`` (band positions ``positions`` of q.bands) of the
-    window's pixels ``flat`` into ``reading``."""
+) -> np.ndarray:
+    """Gather and check the raw (bands, h * w) values of ``q`` (band positions ``positions``
+    of q.bands) at the window's pixels ``flat`` in one pass, and count them into ``reading``;
+    returns the (n, bands) values."""
+    lo, hi, _ = inputs.limits[q.kind]
+    values = np.empty((len(flat), raw.shape[0]))
+    status, band = q.raster.gather(raw, flat, q.float32, out=values, check=(lo, hi))
 
     def beyond(b: int, i: int, value: float) -> str:
         where = _where(inputs, q, flat, window, i, positions[b])
         note = scale_note(q.raster.spec.scale)
         return range_message(where, q.name, q.kind, value, note, inputs.limits, reading.fix)
 
-    lo, hi, _ = inputs.limits[q.kind]
-    reading.add(values, lo, hi, beyond)
+    reading.add(values, status, band, beyond)
+    return values
 
 
 def _where(inputs: Inputs, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
