@@ -238,40 +238,37 @@ def check(readings: list[Reading], checks: Checks, pointwise: bool = True) -> No
             raise InputError(f"{r.first_beyond[1]}; read: {r.summary()}")
 
 
+#: the checks on a median: (kind, which median, [checks] key (``_min``: the median must not be
+#: below it, ``_max``: not above), unit, the likely mistake, the factor that fixes it)
+MEDIAN_CHECKS = (
+    ("soc", "median", "soc_median_min", "t C/ha", "kg C/m2? GSOCseq needs t C/ha", 10.0),
+    ("clay", "median", "clay_median_min", "%", "a fraction? GSOCseq needs %", 100.0),
+    ("clay", "median", "clay_median_max", "%", "g/kg? GSOCseq needs %", 0.1),
+    (
+        "temperature",
+        "median annual mean",
+        "temperature_median_max",
+        "degrees C",
+        "stored x10, as TerraClimate does?",
+        0.1,
+    ),
+    ("pet", "median annual sum", "pet_median_max", "mm", "TerraClimate stores PET x10", 0.1),
+)
+
+
 def _median_problem(r: Reading, c: Checks) -> str:
-    v, a = r.values, r.annual
-    if not v.count:
-        return ""
-    med = v.median
-    if r.kind == "soc" and med < c.soc_median_min:
-        return (
-            f"median {fmt(med)} t C/ha is below {fmt(c.soc_median_min)} t C/ha "
-            f"([checks] soc_median_min): kg C/m2? GSOCseq needs t C/ha (x10: {r.fix(10)})"
-        )
-    if r.kind == "clay" and med < c.clay_median_min:
-        return (
-            f"median {fmt(med)} % is below {fmt(c.clay_median_min)} % ([checks] clay_median_min): "
-            f"a fraction? GSOCseq needs % (x100: {r.fix(100)})"
-        )
-    if r.kind == "clay" and med > c.clay_median_max:
-        return (
-            f"median {fmt(med)} % is above {fmt(c.clay_median_max)} % ([checks] clay_median_max): "
-            f"g/kg? GSOCseq needs % (x0.1: {r.fix(0.1)})"
-        )
-    if a is None or not a.count:
-        return ""
-    annual = a.median
-    if r.kind == "temperature" and annual > c.temperature_median_max:
-        return (
-            f"median annual mean {fmt(annual)} degrees C is above "
-            f"{fmt(c.temperature_median_max)} degrees C ([checks] temperature_median_max): "
-            f"stored x10, as TerraClimate does? (x0.1: {r.fix(0.1)})"
-        )
-    if r.kind == "pet" and annual > c.pet_median_max:
-        return (
-            f"median annual sum {fmt(annual)} mm is above {fmt(c.pet_median_max)} mm "
-            f"([checks] pet_median_max): TerraClimate stores PET x10 (x0.1: {r.fix(0.1)})"
-        )
+    for kind, which, key, unit, mistake, factor in MEDIAN_CHECKS:
+        dist = r.values if which == "median" else r.annual
+        if kind != r.kind or dist is None or not dist.count:
+            continue
+        median, limit = dist.median, getattr(c, key)
+        below = key.endswith("_min")
+        if median < limit if below else median > limit:
+            side = "below" if below else "above"
+            return (
+                f"{which} {fmt(median)} {unit} is {side} {fmt(limit)} {unit} ([checks] {key}): "
+                f"{mistake} (x{factor:g}: {r.fix(factor)})"
+            )
     return ""
 
 
