@@ -1,0 +1,524 @@
+"""Evaluation against measurements (METHOD.md section 10; FAO GSOCseq manual ch. 12).
+
+Sites (a site table, docs/sites.md) are simulated by the GSOCseq chain as ``gsocseq site`` does;
+their SOC at the dates of the observations is compared with the observed SOC. Per group of
+observations: n, RMSE, relative RMSE (% of the observed mean), mean error (simulated -
+observed), modelling efficiency EF = 1 - SSE / sum (observed - mean observed)^2 and Pearson's r;
+a CSV of every observation with its simulated value, a CSV of the statistics and a 1:1 plot.
+
+Dates are calendar years: an observation of year y is compared with the simulated SOC at the end
+of year y. A site's ``soc`` is its SOC in its ``start_year`` (column of the site table, default
+2000, the spin-up year of GSOCseq); warm-up year k is ``start_year + k``; after the warm-up the
+business-as-usual forward run continues (its climate as in ``gsocseq site``). Observations of the
+start year are the starting state, not a prediction: they are listed and left out of the
+statistics. Units: SOC t C/ha over the run's depth.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from gsocseq.config import Config, ConfigError, load, with_options
+from gsocseq.rasters import InputError
+
+Source = Union[str, os.PathLike, Mapping[str, Sequence[Any]]]
+
+#: every class with coefficients: a truncated run simulates the site whatever its class in the
+#: last year of the truncated warm-up (whether the site is modelled is the full run's rule)
+_ALL_CLASSES = (2, 3, 4, 5, 6, 8, 12, 13)
+#: status of an observation
+SIMULATED = "simulated"
+STARTING_STATE = "starting state"
+NOT_MODELLED = "site not modelled"
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Agreement of simulated with observed SOC (t C/ha) over n observations.
+
+    rmse: root mean square error, t C/ha; relative_rmse: RMSE as % of the observed mean;
+    mean_error: mean of simulated - observed (bias), t C/ha; efficiency: modelling efficiency
+    EF = 1 - sum (S - O)^2 / sum (O - mean O)^2 (1 perfect, 0 no better than the observed mean;
+    NaN when every observation is equal); r: Pearson's correlation (NaN with fewer than two
+    observations or no spread).
+    """
+
+    n: int
+    observed_mean: float
+    simulated_mean: float
+    rmse: float
+    relative_rmse: float
+    mean_error: float
+    efficiency: float
+    r: float
+
+
+def metrics(observed: Any, simulated: Any) -> Metrics:
+    """:class:`Metrics` of pairs of observed and simulated SOC (t C/ha); pairs with a NaN are
+    left out."""
+    o = np.asarray(observed, dtype=np.float64).ravel()
+    s = np.asarray(simulated, dtype=np.float64).ravel()
+    if o.shape != s.shape:
+        raise ValueError(f"observed and simulated: {o.size} and {s.size} values")
+    keep = ~(np.isnan(o) | np.isnan(s))
+    o, s = o[keep], s[keep]
+    n = int(o.size)
+    if n == 0:
+        nan = math.nan
+        return Metrics(0, nan, nan, nan, nan, nan, nan, nan)
+    residual = s - o
+    sse = float(np.sum(residual**2))
+    o_mean, s_mean = float(np.mean(o)), float(np.mean(s))
+    rmse = math.sqrt(sse / n)
+    spread = float(np.sum((o - o_mean) ** 2))
+    s_spread = float(np.sum((s - s_mean) ** 2))
+    efficiency = 1.0 - sse / spread if spread > 0 else math.nan
+    if n >= 2 and spread > 0 and s_spread > 0:
+        r = float(np.sum((o - o_mean) * (s - s_mean)) / math.sqrt(spread * s_spread))
+    else:
+        r = math.nan
+    return Metrics(
+        n=n,
+        observed_mean=o_mean,
+        simulated_mean=s_mean,
+        rmse=rmse,
+        relative_rmse=100.0 * rmse / o_mean if o_mean != 0 else math.nan,
+        mean_error=float(np.mean(residual)),
+        efficiency=efficiency,
+        r=r,
+    )
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Observed SOC: one entry per row of the observation table (``row`` 1-based)."""
+
+    site: np.ndarray
+    year: np.ndarray
+    soc: np.ndarray
+    columns: Mapping[str, np.ndarray]
+    row: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.site)
+
+
+def _cell(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text.lower() in ("", "na", "nan") else text
+
+
+def read_observations(source: Source) -> Observations:
+    """The observation table: columns ``site`` (an identifier of the site table), ``year``
+    (calendar year) and ``soc`` (observed SOC, t C/ha); any other column (e.g. ``group``) is
+    kept for grouping. A CSV path or a mapping of column -> values."""
+    from gsocseq.site import read_table
+
+    where = str(source) if not isinstance(source, Mapping) else "observation table"
+    table = read_table(source)
+    missing = [c for c in ("site", "year", "soc") if c not in table]
+    if missing:
+        raise InputError(
+            f"{where}: missing column(s) {', '.join(missing)} (expected site, year, soc)"
+        )
+    n = len(table["site"])
+    if n == 0:
+        raise InputError(f"{where}: no observations")
+    site = np.empty(n, dtype=object)
+    year = np.empty(n, dtype=np.int64)
+    soc = np.empty(n)
+    for i in range(n):
+        s, y, c = (_cell(table[k][i]) for k in ("site", "year", "soc"))
+        if s is None:
+            raise InputError(f"{where}: row {i + 1}: no site")
+        site[i] = s
+        try:
+            yf = float(y) if y is not None else math.nan
+        except ValueError:
+            yf = math.nan
+        if not (math.isfinite(yf) and yf == int(yf)):
+            raise InputError(f"{where}: row {i + 1}, column year: {y!r} is not a calendar year")
+        year[i] = int(yf)
+        try:
+            soc[i] = float(c) if c is not None else math.nan
+        except ValueError:
+            raise InputError(f"{where}: row {i + 1}, column soc: {c!r} is not a number") from None
+        if not (math.isfinite(soc[i]) and soc[i] >= 0):
+            raise InputError(
+                f"{where}: row {i + 1}, column soc: {c!r}, expected an observed SOC >= 0 t C/ha"
+            )
+    columns = {
+        k: np.array([_cell(v) for v in vals], dtype=object)
+        for k, vals in table.items()
+        if k not in ("site", "year", "soc")
+    }
+    return Observations(site, year, soc, columns, np.arange(1, n + 1), where)
+
+
+@dataclass(frozen=True)
+class SiteTable:
+    """A site table (docs/sites.md) as read, with what the evaluation needs from it."""
+
+    table: dict[str, list[Any]]
+    ids: list[str]
+    start_year: np.ndarray
+    years: int
+    source: str
+
+    def index(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.ids)}
+
+
+def read_sites(source: Source) -> SiteTable:
+    """A site table with its warm-up length and each site's ``start_year`` (default 2000)."""
+    from gsocseq.site import _columns, read_table
+
+    where = str(source) if not isinstance(source, Mapping) else "site table"
+    table = read_table(source)
+    n = len(next(iter(table.values()), []))
+    ids = [str(v).strip() for v in table.get("site", [str(i + 1) for i in range(n)])]
+    seen: set[str] = set()
+    for i, s in enumerate(ids):
+        if s in seen:
+            raise InputError(f"{where}: row {i + 1}: site {s!r} appears twice")
+        seen.add(s)
+    cols = _columns(list(table), "warmup_temperature")
+    if not cols or len(cols) % 12:
+        raise InputError(
+            f"{where}: warmup_temperature_1..12Y expected (monthly series of whole years)"
+        )
+    start = np.full(n, 2000, dtype=np.int64)
+    if "start_year" in table:
+        for i, v in enumerate(table["start_year"]):
+            text = _cell(v)
+            try:
+                value = float(text) if text is not None else 2000.0
+            except ValueError:
+                value = math.nan
+            if not (math.isfinite(value) and value == int(value)):
+                raise InputError(
+                    f"{where}: row {i + 1}, column start_year: {v!r} is not a calendar year"
+                )
+            start[i] = int(value)
+    # start_year is the evaluation's own column: the site table of the runs is the rest
+    table = {k: v for k, v in table.items() if k != "start_year"}
+    return SiteTable(table, ids, start, len(cols) // 12, where)
+
+
+def _config(config: Any, options: Mapping[str, Any]) -> Config:
+    cfg = load(config if config is not None else {}, require_inputs=False)
+    if options:
+        cfg = with_options(cfg, **options)
+    if cfg.run.mode != "rothamsted":
+        raise ConfigError(
+            '[run].mode: evaluation and calibration compare year-end states: mode = "rothamsted" '
+            "only (the v1.2 scripts' years are 11 Euler steps)"
+        )
+    # raw simulated SOC of the central run: no min/max, Monte Carlo or QA blanking
+    return with_options(cfg, uncertainty="none", qa_mask=False, steady_state=False)
+
+
+def _land_use(sites: SiteTable) -> np.ndarray:
+    """(Y, n) warm-up classes, fewer columns expanded as ``gsocseq site`` does (the oldest
+    repeated at the start); NaN where nodata."""
+    from gsocseq.site import _columns, _numbers
+
+    table, y = sites.table, sites.years
+    cols = _columns(list(table), "land_use")
+    if cols:
+        lu = _numbers(table, cols, sites.source)
+        if lu.shape[0] > y:
+            raise InputError(f"{sites.source}: {len(cols)} land_use columns for {y} warm-up years")
+        return np.concatenate([np.repeat(lu[:1], y - lu.shape[0], axis=0), lu])
+    if "land_use" in table:
+        return np.repeat(_numbers(table, ["land_use"], sites.source), y, axis=0)
+    raise InputError(f"{sites.source}: missing column land_use (or land_use_1..land_use_Y)")
+
+
+def _subtable(sites: SiteTable, rows: np.ndarray, years: int, lu: np.ndarray) -> dict[str, list]:
+    """The sites ``rows`` with their first ``years`` warm-up years (the state at the end of
+    warm-up year ``years`` of the full run is the state at the end of the truncated run: each
+    year depends only on the years before it)."""
+    from gsocseq import spinup
+    from gsocseq.site import SERIES, _columns
+
+    table = sites.table
+    header = list(table)
+    drop = {"land_use"}
+    for prefix in (*SERIES, "land_use"):
+        drop.update(_columns(header, prefix))
+    out: dict[str, list] = {k: [v[i] for i in rows] for k, v in table.items() if k not in drop}
+    for prefix in SERIES:
+        for c in _columns(header, prefix)[: 12 * years]:
+            out[c] = [table[c][i] for i in rows]
+    for j in range(years):
+        out[f"land_use_{j + 1}"] = [lu[j, i] for i in rows]
+    if "spinup_land_use" not in table:
+        # the spin-up class of the full run (its first warm-up year with coefficients)
+        full = np.nan_to_num(lu[:, rows].T, nan=255).astype(np.uint8)
+        first = spinup.spinup_year(full)
+        out["spinup_land_use"] = list(full[np.arange(len(rows)), first].astype(float))
+    return out
+
+
+def simulate_at_years(
+    sites: SiteTable, site_index: np.ndarray, years: np.ndarray, config: Config
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated SOC (t C/ha) at the end of calendar year ``years[j]`` of site
+    ``site_index[j]``, and the status of each (:data:`SIMULATED`, :data:`STARTING_STATE`,
+    :data:`NOT_MODELLED`); NaN where not simulated. Years before a site's start year are an
+    :class:`InputError` (raised by the caller, which knows the rows)."""
+    from gsocseq.site import run_sites
+
+    k = years - sites.start_year[site_index]
+    simulated = np.full(len(k), np.nan)
+    status = np.full(len(k), NOT_MODELLED, dtype=object)
+    status[k == 0] = STARTING_STATE
+    # whether a site is modelled: the rule of the full run
+    full = run_sites(sites.table, config, years=1)
+    modelled = np.asarray(full["modelled"]) == 1
+    lu = _land_use(sites)
+    truncated = replace(config, modelled=_ALL_CLASSES)
+    for year in np.unique(k[k > 0]):
+        pick = np.flatnonzero((k == year) & modelled[site_index])
+        if pick.size == 0:
+            continue
+        rows = np.unique(site_index[pick])
+        if year <= sites.years:
+            res = run_sites(_subtable(sites, rows, int(year), lu), truncated)
+            values = np.asarray(res["soc_t0"], dtype=np.float64)
+        else:
+            sub = {kk: [v[i] for i in rows] for kk, v in sites.table.items()}
+            res = run_sites(sub, config, years=int(year) - sites.years)
+            values = np.asarray(res["finalSOC_BAU"], dtype=np.float64)
+        at = {int(r): j for j, r in enumerate(rows)}
+        for p in pick:
+            simulated[p] = values[at[int(site_index[p])]]
+            if not np.isnan(simulated[p]):
+                status[p] = SIMULATED
+    return simulated, status
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Observations with their simulated SOC, and the statistics of each group."""
+
+    observations: Observations
+    simulated: np.ndarray
+    status: np.ndarray
+    group: np.ndarray
+    by: Optional[str]
+    statistics: dict[str, Metrics]
+
+    @property
+    def residual(self) -> np.ndarray:
+        """Simulated - observed, t C/ha (NaN where not simulated)."""
+        return self.simulated - self.observations.soc
+
+
+def match_sites(sites: SiteTable, obs: Observations) -> np.ndarray:
+    """Row of the site table of every observation; an unknown site or a year before the
+    site's start year is an :class:`InputError` naming the observation's row."""
+    index = sites.index()
+    out = np.empty(len(obs), dtype=np.int64)
+    for j in range(len(obs)):
+        s = obs.site[j]
+        if s not in index:
+            raise InputError(f"{obs.source}: row {obs.row[j]}: site {s!r} is not in {sites.source}")
+        out[j] = index[s]
+        start = sites.start_year[out[j]]
+        if obs.year[j] < start:
+            raise InputError(
+                f"{obs.source}: row {obs.row[j]}: year {obs.year[j]} is before the start year "
+                f"{start} of site {s!r} (the year of its soc, set by start_year)"
+            )
+    return out
+
+
+def _groups(
+    sites: SiteTable, obs: Observations, index: np.ndarray, by: Optional[str]
+) -> np.ndarray:
+    if by is None:
+        if "group" in obs.columns:
+            by = "group"
+        else:
+            return np.full(len(obs), ALL, dtype=object)
+    if by in obs.columns:
+        values = obs.columns[by]
+    elif by == "land_use":  # the class of the last warm-up year, as the run's
+        last = _land_use(sites)[-1]
+        values = np.array([None if np.isnan(v) else _name(v) for v in last[index]], dtype=object)
+    elif by in sites.table:
+        column = [_cell(v) for v in sites.table[by]]
+        values = np.array([column[i] for i in index], dtype=object)
+    else:
+        raise InputError(
+            f"--by {by}: no such column in {obs.source} or {sites.source} (columns: "
+            f"{', '.join(sorted(set(obs.columns) | set(sites.table)))[:300]})"
+        )
+    return np.array(["(none)" if v is None else _name(v) for v in values], dtype=object)
+
+
+def _name(value: Any) -> str:
+    """A group value as text (a class code 2.0 as "2")."""
+    text = str(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def evaluate(
+    sites: Source,
+    observations: Source,
+    config: Any = None,
+    by: Optional[str] = None,
+    **options: Any,
+) -> Evaluation:
+    """Simulate the sites at the years of the observations and compare (module docstring).
+
+    ``sites``: a site table (docs/sites.md, with an optional ``start_year`` column);
+    ``observations``: columns site, year, soc (t C/ha) and any others; ``config``: [run]
+    options, scenarios and classes (its [inputs] are not needed), ``options`` override [run]
+    keys; ``by``: the column (of the observations, else of the site table) whose values group
+    the statistics (default: the observations' ``group`` column if any). Statistics are given
+    for every group and for all observations (key ``"all"``).
+    """
+    cfg = _config(config, options)
+    site_table = read_sites(sites)
+    obs = read_observations(observations)
+    index = match_sites(site_table, obs)
+    simulated, status = simulate_at_years(site_table, index, obs.year, cfg)
+    group = _groups(site_table, obs, index, by)
+    used = status == SIMULATED
+    statistics = {ALL: metrics(obs.soc[used], simulated[used])}
+    for g in sorted(set(group[used])):
+        pick = used & (group == g)
+        statistics[g] = metrics(obs.soc[pick], simulated[pick])
+    return Evaluation(obs, simulated, status, group, by, statistics)
+
+
+def _number(v: float) -> str:
+    return "" if not math.isfinite(v) else repr(float(v))
+
+
+def write_tables(evaluation: Evaluation, folder: Union[str, os.PathLike]) -> dict[str, Path]:
+    """``evaluation.csv`` (one row per observation: site, year, group, observed, simulated,
+    residual in t C/ha, status) and ``evaluation_statistics.csv`` (one row per group) in
+    ``folder`` (created), each written whole before it takes its name."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    obs = evaluation.observations
+    rows = [
+        [
+            obs.site[j],
+            int(obs.year[j]),
+            evaluation.group[j],
+            _number(obs.soc[j]),
+            _number(evaluation.simulated[j]),
+            _number(evaluation.residual[j]),
+            evaluation.status[j],
+        ]
+        for j in range(len(obs))
+    ]
+    header = ["site", "year", "group", "observed_soc", "simulated_soc", "residual", "status"]
+    paths = {"observations": _write(folder / "evaluation.csv", header, rows)}
+    stat_header = [
+        "group",
+        "n",
+        "observed_mean",
+        "simulated_mean",
+        "rmse",
+        "relative_rmse_percent",
+        "mean_error",
+        "efficiency",
+        "r",
+    ]
+    stat_rows = [
+        [
+            g,
+            m.n,
+            _number(m.observed_mean),
+            _number(m.simulated_mean),
+            _number(m.rmse),
+            _number(m.relative_rmse),
+            _number(m.mean_error),
+            _number(m.efficiency),
+            _number(m.r),
+        ]
+        for g, m in evaluation.statistics.items()
+    ]
+    paths["statistics"] = _write(folder / "evaluation_statistics.csv", stat_header, stat_rows)
+    return paths
+
+
+def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    tmp = path.with_name(f".{path.name}.part")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    os.replace(tmp, path)
+    return path
+
+
+def plot_one_to_one(evaluation: Evaluation, path: Union[str, os.PathLike]) -> Path:
+    """The 1:1 plot of simulated against observed SOC (t C/ha), one colour per group, with the
+    statistics of all observations; written to ``path`` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    obs = evaluation.observations
+    used = evaluation.status == SIMULATED
+    fig, ax = plt.subplots(figsize=(5.5, 5.5), dpi=120)
+    try:
+        groups = sorted(set(evaluation.group[used]))
+        for g in groups:
+            pick = used & (evaluation.group == g)
+            ax.scatter(obs.soc[pick], evaluation.simulated[pick], s=18, alpha=0.8, label=g)
+        values = np.concatenate([obs.soc[used], evaluation.simulated[used]])
+        hi = float(values.max()) * 1.05 if values.size else 1.0
+        ax.plot([0, hi], [0, hi], color="0.3", lw=1, label="1:1")
+        ax.set_xlim(0, hi)
+        ax.set_ylim(0, hi)
+        ax.set_aspect("equal")
+        ax.set_xlabel("Observed SOC (t C/ha)")
+        ax.set_ylabel("Simulated SOC (t C/ha)")
+        m = evaluation.statistics[ALL]
+        ax.set_title(
+            f"n = {m.n}, RMSE = {m.rmse:.2f} t C/ha ({m.relative_rmse:.1f} %)\n"
+            f"ME = {m.mean_error:+.2f} t C/ha, EF = {m.efficiency:.2f}, r = {m.r:.2f}",
+            fontsize=9,
+        )
+        if 1 < len(groups) <= 20:
+            ax.legend(fontsize=7, loc="upper left")
+        tmp = path.with_name(f".{path.name}.part")
+        fig.savefig(tmp, format="png", bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+    return path
+
+
+def write(evaluation: Evaluation, folder: Union[str, os.PathLike]) -> dict[str, Path]:
+    """The tables (:func:`write_tables`) and the 1:1 plot ``evaluation_1to1.png`` in
+    ``folder``."""
+    paths = write_tables(evaluation, folder)
+    paths["plot"] = plot_one_to_one(evaluation, Path(folder) / "evaluation_1to1.png")
+    return paths
