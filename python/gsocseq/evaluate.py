@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -230,46 +231,55 @@ def _config(config: Any, options: Mapping[str, Any]) -> Config:
     return with_options(cfg, uncertainty="none", qa_mask=False, steady_state=False)
 
 
-def _land_use(sites: SiteTable) -> np.ndarray:
-    """(Y, n) warm-up classes, fewer columns expanded as ``gsocseq site`` does (the oldest
-    repeated at the start); NaN where nodata."""
-    from gsocseq.site import _columns, _numbers
-
-    table, y = sites.table, sites.years
-    cols = _columns(list(table), "land_use")
-    if cols:
-        lu = _numbers(table, cols, sites.source)
-        if lu.shape[0] > y:
-            raise InputError(f"{sites.source}: {len(cols)} land_use columns for {y} warm-up years")
-        return np.concatenate([np.repeat(lu[:1], y - lu.shape[0], axis=0), lu])
-    if "land_use" in table:
-        return np.repeat(_numbers(table, ["land_use"], sites.source), y, axis=0)
-    raise InputError(f"{sites.source}: missing column land_use (or land_use_1..land_use_Y)")
+_NUMBERED = re.compile(r"^(.*)_(\d+)$")
 
 
-def _subtable(sites: SiteTable, rows: np.ndarray, years: int, lu: np.ndarray) -> dict[str, list]:
-    """The sites ``rows`` with their first ``years`` warm-up years (the state at the end of
-    warm-up year ``years`` of the full run is the state at the end of the truncated run: each
-    year depends only on the years before it)."""
-    from gsocseq import spinup
-    from gsocseq.site import SERIES, _columns
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    """Numbers of a column that ``gsocseq site`` has checked (empty, NA, nan: NaN)."""
+    return np.array([math.nan if _cell(v) is None else float(v) for v in values])
+
+
+def site_arrays(sites: SiteTable) -> dict[str, np.ndarray]:
+    """The columns of a checked site table as the inputs of
+    :func:`gsocseq.pixels.run_pixels`: (n,) single values, (n, bands) numbered columns;
+    ``land_use`` as (n, Y), fewer years expanded as the runs do (the oldest repeated at the
+    start)."""
+    from gsocseq.pixels import MONTHLY, SERIES, SINGLE
 
     table = sites.table
-    header = list(table)
-    drop = {"land_use"}
-    for prefix in (*SERIES, "land_use"):
-        drop.update(_columns(header, prefix))
-    out: dict[str, list] = {k: [v[i] for i in rows] for k, v in table.items() if k not in drop}
-    for prefix in SERIES:
-        for c in _columns(header, prefix)[: 12 * years]:
-            out[c] = [table[c][i] for i in rows]
-    for j in range(years):
-        out[f"land_use_{j + 1}"] = [lu[j, i] for i in rows]
-    if "spinup_land_use" not in table:
-        # the spin-up class of the full run (its first warm-up year with coefficients)
-        full = np.nan_to_num(lu[:, rows].T, nan=255).astype(np.uint8)
-        first = spinup.spinup_year(full)
-        out["spinup_land_use"] = list(full[np.arange(len(rows)), first].astype(float))
+    out: dict[str, np.ndarray] = {}
+    numbered: dict[str, list[tuple[int, str]]] = {}
+    for name in table:
+        m = _NUMBERED.match(name)
+        if name in SINGLE or name == "land_use":
+            out[name] = _floats(table[name])
+        elif m and m.group(1) in (*MONTHLY, *SERIES, "land_use"):
+            numbered.setdefault(m.group(1), []).append((int(m.group(2)), name))
+    for prefix, cols in numbered.items():
+        out[prefix] = np.column_stack([_floats(table[c]) for _, c in sorted(cols)])
+    lu = out["land_use"]
+    if lu.ndim == 1:
+        lu = lu[:, None]
+    out["land_use"] = np.concatenate(
+        [np.repeat(lu[:, :1], sites.years - lu.shape[1], axis=1), lu], axis=1
+    )
+    return out
+
+
+def _subset(arrays: Mapping[str, np.ndarray], rows: np.ndarray, years: int) -> dict[str, Any]:
+    """The inputs of the sites ``rows`` with their first ``years`` warm-up years: the state at
+    the end of warm-up year ``years`` of the full run is the state at the end of this run
+    (each year depends only on the years before it)."""
+    from gsocseq.pixels import SERIES
+
+    out: dict[str, Any] = {}
+    for name, a in arrays.items():
+        if name in SERIES:
+            out[name] = a[rows, : 12 * years]
+        elif name == "land_use":
+            out[name] = a[rows, :years]
+        else:
+            out[name] = a[rows]
     return out
 
 
@@ -279,17 +289,23 @@ def simulate_at_years(
     """Simulated SOC (t C/ha) at the end of calendar year ``years[j]`` of site
     ``site_index[j]``, and the status of each (:data:`SIMULATED`, :data:`STARTING_STATE`,
     :data:`NOT_MODELLED`); NaN where not simulated. Years before a site's start year are an
-    :class:`InputError` (raised by the caller, which knows the rows)."""
+    :class:`InputError` (raised by :func:`match_sites`, which knows the rows)."""
+    from gsocseq.chain import spinup_year
+    from gsocseq.pixels import run_pixels
     from gsocseq.site import run_sites
 
     k = years - sites.start_year[site_index]
     simulated = np.full(len(k), np.nan)
     status = np.full(len(k), NOT_MODELLED, dtype=object)
     status[k == 0] = STARTING_STATE
-    # whether a site is modelled: the rule of the full run
+    # the site table checked as `gsocseq site` checks it; whether a site is modelled is the
+    # rule of the full run
     full = run_sites(sites.table, config, years=1)
     modelled = np.asarray(full["modelled"]) == 1
-    lu = _land_use(sites)
+    arrays = site_arrays(sites)
+    if "spinup_land_use" not in arrays:  # the spin-up class of the full run
+        lu = np.nan_to_num(arrays["land_use"], nan=255).astype(np.uint8)
+        arrays["spinup_land_use"] = lu[np.arange(len(lu)), spinup_year(lu)].astype(np.float64)
     truncated = replace(config, modelled=_ALL_CLASSES)
     for year in np.unique(k[k > 0]):
         pick = np.flatnonzero((k == year) & modelled[site_index])
@@ -297,11 +313,11 @@ def simulate_at_years(
             continue
         rows = np.unique(site_index[pick])
         if year <= sites.years:
-            res = run_sites(_subtable(sites, rows, int(year), lu), truncated)
+            res = run_pixels(_subset(arrays, rows, int(year)), truncated)
             values = np.asarray(res["soc_t0"], dtype=np.float64)
         else:
-            sub = {kk: [v[i] for i in rows] for kk, v in sites.table.items()}
-            res = run_sites(sub, config, years=int(year) - sites.years)
+            inputs = _subset(arrays, rows, sites.years)
+            res = run_pixels(inputs, config, years=int(year) - sites.years)
             values = np.asarray(res["finalSOC_BAU"], dtype=np.float64)
         at = {int(r): j for j, r in enumerate(rows)}
         for p in pick:
@@ -358,7 +374,7 @@ def _groups(
     if by in obs.columns:
         values = obs.columns[by]
     elif by == "land_use":  # the class of the last warm-up year, as the run's
-        last = _land_use(sites)[-1]
+        last = site_arrays(sites)["land_use"][:, -1]
         values = np.array([None if np.isnan(v) else _name(v) for v in last[index]], dtype=object)
     elif by in sites.table:
         column = [_cell(v) for v in sites.table[by]]
