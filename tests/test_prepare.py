@@ -16,12 +16,12 @@ import rasterio.shutil
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 
+from gsocseq.cli.prepare import command as prepare_command
 from gsocseq.config import ConfigError
 from gsocseq.prepare import (
     _read_geojson,
     npp_reference_parts,
     prepare,
-    prepare_command,
     soil_0_30,
 )
 from gsocseq.rasters import InputError

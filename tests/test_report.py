@@ -19,12 +19,12 @@ from rasterio.transform import Affine
 from rasterio.warp import transform as warp_transform
 
 from gsocseq import stac
+from gsocseq.cli.report import command as report_command
 from gsocseq.report import (
     CO2_PER_C,
     compute_statistics,
     load_run,
     report,
-    report_command,
     row_areas_ha,
 )
 

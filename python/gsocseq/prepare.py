@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-import click
 import numpy as np
 import rasterio
 import rasterio.errors
@@ -55,7 +54,7 @@ from gsocseq.config import from_dict as _run_config_from_dict
 from gsocseq.rasters import InputError
 from gsocseq.writing import atomic_raster
 
-__all__ = ["prepare", "prepare_command", "soil_0_30", "terraclimate_temperature"]
+__all__ = ["prepare", "soil_0_30", "terraclimate_temperature"]
 
 NODATA = -999.0
 LU_NODATA = 255
@@ -1602,7 +1601,7 @@ def prepare(
 
     def say(msg: str) -> None:
         if not quiet:
-            click.echo(f"prepare: {msg}", err=True)
+            print(f"prepare: {msg}", file=sys.stderr, flush=True)
 
     out = settings.output
     w0, w1 = settings.warmup
@@ -1767,18 +1766,3 @@ def _check_units(stage: Path, out: Path, config_text: str) -> None:
             f"{text} (as gsocseq prepare made it from the [prepare] table: fix the table and "
             "prepare again; nothing was written)"
         ) from None
-
-
-@click.command("prepare")
-@click.argument("prepare_toml", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
-@click.option("--overwrite", is_flag=True, help="Replace earlier prepared files.")
-def prepare_command(prepare_toml: Path, quiet: bool, overwrite: bool) -> None:
-    """Prepare the rasters and the run configuration from the raw inputs of PREPARE_TOML."""
-    try:
-        path = prepare(prepare_toml, overwrite=overwrite, quiet=quiet)
-    except (ConfigError, InputError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    if not quiet:
-        click.echo(f"run configuration: {path} (gsocseq run {path})", err=True)

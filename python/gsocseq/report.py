@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import click
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
@@ -49,7 +48,6 @@ __all__ = [
     "load_run",
     "read_admin",
     "report",
-    "report_command",
     "row_areas_ha",
 ]
 
@@ -1253,47 +1251,3 @@ def _report(
     )
     stac.write_item(item, stac_path)
     return write_html(stats, figures, folder, csv_path, stac_path, notes)
-
-
-class _ReportError(click.ClickException):
-    exit_code = 2
-
-
-@click.command("report")
-@click.argument("run_output_dir", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Report folder (default RUN_OUTPUT_DIR/report).",
-)
-@click.option(
-    "--admin",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Administrative polygons (GeoJSON; any CRS) to group the statistics by.",
-)
-@click.option("--admin-field", help="Property naming the units of --admin (default: name).")
-@click.option(
-    "--wait", is_flag=True, help="If a run is writing the folder, wait for it instead of stopping."
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
-def report_command(
-    run_output_dir: Path,
-    output: Optional[Path],
-    admin: Optional[Path],
-    admin_field: Optional[str],
-    wait: bool,
-    quiet: bool,
-) -> None:
-    """National report of a run: statistics (CSV), maps and plots (HTML, PNG), STAC item."""
-    if admin_field is not None and admin is None:
-        raise _ReportError("--admin-field needs --admin")
-    try:
-        path = report(
-            run_output_dir, output=output, admin=admin, admin_field=admin_field, wait=wait
-        )
-    except InputError as exc:
-        raise _ReportError(str(exc)) from None
-    if not quiet:
-        click.echo(f"report: {path}")
-        click.echo(f"statistics and STAC item in {path.parent}")

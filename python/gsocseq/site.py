@@ -14,13 +14,12 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Union
 
-import click
 import numpy as np
 
 from gsocseq import csvsafe
-from gsocseq.config import Config, ConfigError
+from gsocseq.config import Config
 from gsocseq.pixels import MONTHLY, REQUIRED, SERIES, SINGLE, configure, run_checked
 from gsocseq.rasters import InputError
 
@@ -241,42 +240,3 @@ def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) 
             w.writerow(row)
     os.replace(tmp, path)
     return path
-
-
-@click.command("site")
-@click.argument("sites", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Result CSV.",
-)
-@click.option(
-    "-c",
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration for [run] options, scenarios and classes.",
-)
-@click.option("--mode", type=click.Choice(["rothamsted", "fao-v1.2"]), help="Numerical mode.")
-@click.option("-q", "--quiet", is_flag=True, help="No report.")
-def site_command(
-    sites: Path, output: Path, config: Optional[Path], mode: Optional[str], quiet: bool
-) -> None:
-    """Run the GSOCseq phases for every row of the site table SITES (CSV)."""
-    options = {"mode": mode} if mode else {}
-    if mode == "fao-v1.2":
-        options["spinup"] = "analytical"
-        options["numerical_pools"] = "weihermuller"
-    try:
-        result = run_sites(sites, config, **options)
-        write_results(result, output)
-    except (ConfigError, InputError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        raise SystemExit(2) from None
-    if not quiet:
-        click.echo(
-            f"{int(result['modelled'].sum())} of {len(result['site'])} sites modelled; "
-            f"results in {output}",
-            err=True,
-        )

@@ -1,0 +1,5 @@
+"""``python -m gsocseq.cli``: the command line."""
+
+from gsocseq.cli import main
+
+main()

@@ -1,0 +1,51 @@
+"""``gsocseq demo OUTDIR``: a synthetic area and the whole chain on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gsocseq.cli.options import (
+    fail,
+    quiet_option,
+    report_summary,
+    stopped_by_signals,
+    user_errors,
+    with_progress,
+)
+
+
+@click.command("demo")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the synthetic area.")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier demo in OUTDIR.")
+@quiet_option
+def command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
+    """Generate a synthetic area into OUTDIR/inputs and run the full chain into OUTDIR."""
+    from gsocseq.demo import generate_inputs
+    from gsocseq.folder import FolderLock, OutputError
+    from gsocseq.pipeline import run
+
+    try:
+        with stopped_by_signals():
+            existing = outdir / "inputs" / "gsocseq.toml"
+            if existing.exists() and not overwrite:
+                raise OutputError(
+                    f"{outdir}: holds a demo already ({existing}); use --overwrite to replace "
+                    "it, or choose another folder"
+                )
+            outdir.mkdir(parents=True, exist_ok=True)
+            with FolderLock(outdir, what="demo"):  # the inputs too are this process's
+                config = generate_inputs(outdir, seed=seed)
+                summary = with_progress(
+                    lambda progress: run(
+                        config, quiet=quiet, progress=progress, overwrite=overwrite
+                    ),
+                    quiet,
+                )
+    except user_errors() as exc:
+        fail(exc)
+    if not quiet:
+        report_summary(summary)
+        click.echo(f"inputs and configuration: {config.parent}", err=True)

@@ -1,0 +1,132 @@
+"""What the commands of ``gsocseq`` share: options, the error exit, progress, signals.
+
+Only the modules of :mod:`gsocseq.cli` import click. Each command imports the code it drives
+when it runs (numpy, rasterio, matplotlib), never at import: ``gsocseq --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Optional
+
+import click
+
+from gsocseq.config import MODES
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or report.")
+wait_option = click.option(
+    "--wait",
+    is_flag=True,
+    help="If another process is using the output folder, wait for it instead of stopping.",
+)
+output_folder_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (overrides [run] output).",
+)
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace earlier outputs.")
+mode_option = click.option("--mode", type=click.Choice(MODES), help="Numerical mode.")
+
+
+def config_argument(name: str = "config") -> Callable[[Any], Any]:
+    """A TOML file argument."""
+    return click.argument(name, type=click.Path(dir_okay=False, path_type=Path))
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can fix: the message, exit code 2 (the raster stack is imported with
+    the commands that read rasters, not with ``gsocseq --help``)."""
+    from gsocseq.config import ConfigError
+    from gsocseq.rasters import InputError
+
+    return (ConfigError, InputError)
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Print ``exc`` as an error and exit with code 2."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
+
+
+def notify(text: str) -> None:
+    click.echo(text, err=True)
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """SIGTERM (batch schedulers, ``timeout``; SIGBREAK on Windows) stops a command as Ctrl-C
+    does: the run removes its temporaries and says what it kept; exit 128 + the signal's
+    number (130 for Ctrl-C, 143 for SIGTERM)."""
+    from gsocseq.pipeline import Interrupted, RunInterrupted
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    caught = [getattr(signal, name) for name in ("SIGTERM", "SIGBREAK") if hasattr(signal, name)]
+    before = {sig: signal.signal(sig, stop) for sig in caught}
+    try:
+        yield
+    except RunInterrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
+        click.echo("interrupted: nothing computed yet", err=True)
+        sys.exit(128 + signum)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def check_threads(threads: Optional[int]) -> None:
+    """Warn when ``--threads`` asks for more threads than a call uses on this machine."""
+    from gsocseq._core import max_threads
+
+    if threads and threads > max_threads():
+        click.echo(
+            f"warning: --threads {threads}: more than {max_threads()} (4 per core of this "
+            f"machine) would only wait on each other; using {max_threads()}",
+            err=True,
+        )
+
+
+def with_progress(job: Callable[[Any], Any], quiet: bool) -> Any:
+    """``job(progress)`` with a progress bar on stderr over the blocks still to compute
+    (``progress(done, total)``); ``job(None)`` when ``quiet``."""
+    if quiet:
+        return job(None)
+    bar = click.progressbar(length=1, label="gsocseq", file=sys.stderr, show_eta=True)
+    base: Optional[int] = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal base
+        if base is None:  # the first call: blocks done before (a resumed run)
+            base = done
+            if done:
+                click.echo(f"resuming: {done} of {total} blocks done", err=True)
+            # the bar (and its ETA) over the blocks still to compute
+            bar.length = max(total - done, 1)
+        bar.update(done - base - bar.pos)
+
+    with bar:
+        return job(progress)
+
+
+def report_summary(summary: Any) -> None:
+    """What a run did, on stderr: pixels modelled, layers, time, warnings."""
+    if summary.status != "complete":
+        click.echo(f"{summary.name}: {summary.status} ({summary.output})", err=True)
+        return
+    click.echo(
+        f"{summary.modelled} pixels modelled ({summary.mode}); "
+        f"{len(summary.layers)} layers in {summary.output} "
+        f"({summary.timings.get('total_s', 0):.1f} s)",
+        err=True,
+    )
+    for w in summary.warnings:
+        click.echo(f"warning: {w}", err=True)

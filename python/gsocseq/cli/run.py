@@ -1,0 +1,83 @@
+"""``gsocseq run CONFIG``: the whole chain on the rasters of a configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from gsocseq.cli.options import (
+    check_threads,
+    config_argument,
+    fail,
+    notify,
+    output_folder_option,
+    quiet_option,
+    report_summary,
+    stopped_by_signals,
+    user_errors,
+    wait_option,
+    with_progress,
+)
+
+
+@click.command("run")
+@config_argument()
+@output_folder_option
+@click.option("-j", "--threads", type=click.IntRange(min=0), help="Threads (0 = all cores).")
+@click.option("--no-qa-mask", is_flag=True, help="Skip the QA step (keep out-of-range values).")
+@click.option("--overwrite", is_flag=True, help="Replace existing output layers.")
+@click.option("--block-size", type=int, help="Block size in pixels (multiple of 16).")
+@click.option("--tile", help="Compute only tile i of N (e.g. 2/8), then run gsocseq assemble.")
+@click.option(
+    "--scheduler",
+    help="Run the blocks on Dask: local:N (N worker processes) or a scheduler address.",
+)
+@wait_option
+@quiet_option
+def command(
+    config: Path,
+    output: Optional[Path],
+    threads: Optional[int],
+    no_qa_mask: bool,
+    overwrite: bool,
+    block_size: Optional[int],
+    tile: Optional[str],
+    scheduler: Optional[str],
+    wait: bool,
+    quiet: bool,
+) -> None:
+    """Run spin-up, warm-up and forward scenarios on the rasters of CONFIG (TOML).
+
+    Running a finished run again does nothing; an interrupted run (Ctrl-C, SIGTERM, a full
+    disk) continues where it stopped. One run at a time uses an output folder; a folder
+    holding a run of another configuration or other inputs is refused without --overwrite.
+    """
+    from gsocseq.pipeline import run
+
+    check_threads(threads)
+    overrides: dict[str, Any] = {
+        "threads": threads,
+        "block_size": block_size,
+        "tile": tile,
+        "scheduler": scheduler,
+    }
+    if output is not None:
+        overrides["output"] = output  # resolved (and checked) with the configuration
+    if no_qa_mask:
+        overrides["qa_mask"] = False
+    if overwrite:
+        overrides["overwrite"] = True
+    try:
+        with stopped_by_signals():
+            summary = with_progress(
+                lambda progress: run(
+                    config, quiet=quiet, progress=progress, wait=wait, notify=notify, **overrides
+                ),
+                quiet,
+            )
+    except user_errors() as exc:
+        fail(exc)
+    if not quiet:
+        report_summary(summary)
