@@ -68,17 +68,27 @@ macro_rules! simd_dispatch {
     };
 }
 
+#[path = "input/check.rs"]
 pub mod check;
+#[path = "rothc/equilibrium.rs"]
 pub mod equilibrium;
 pub mod error;
 pub mod fao;
+#[path = "rothc/modifiers.rs"]
 pub mod modifiers;
+#[path = "rothc/pools.rs"]
 pub mod pools;
+#[path = "phases/chain.rs"]
 pub mod scenario;
+#[path = "input/series.rs"]
 pub mod series;
+#[path = "rothc/lanes.rs"]
 pub mod solver;
+#[path = "simd/transpose.rs"]
 pub mod transpose;
+#[path = "simd/vmath.rs"]
 pub mod vmath;
+#[path = "rothc/water_retention.rs"]
 pub mod water_retention;
 
 pub use error::{CoreError, Result};
