@@ -7,7 +7,7 @@
 //! These reproduce the scripts' defects on purpose (METHOD.md section 9); `docs/fao-v1.2-numerics.md`
 //! gives every equation with the scripts' order of evaluation.
 
-use crate::pools::Pools;
+use crate::rothc::pools::Pools;
 
 /// Months of a year.
 pub const MONTHS: usize = 12;
@@ -343,7 +343,8 @@ mod tests {
     #[test]
     fn analytical_matches_core_closed_form() {
         let (cin, pools) = analytical_spinup(60.0, iom(60.0), 0.8, 25.0, 1.44);
-        let (cin2, pools2) = crate::equilibrium::analytical_equilibrium(60.0, 0.8, 25.0, 1.44);
+        let (cin2, pools2) =
+            crate::rothc::equilibrium::analytical_equilibrium(60.0, 0.8, 25.0, 1.44);
         assert!((cin / cin2 - 1.0).abs() < 1e-13);
         for k in 0..5 {
             assert!((pools[k] / pools2[k] - 1.0).abs() < 1e-12);

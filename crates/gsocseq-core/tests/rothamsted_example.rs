@@ -1,9 +1,11 @@
 //! The official Rothamsted RothC example (RothC_R folder of tests/data), from the core alone.
 
-use gsocseq_core::equilibrium::iterative;
-use gsocseq_core::modifiers::Soil;
-use gsocseq_core::pools::total;
-use gsocseq_core::solver::{run, ForcingTable, MonthForcing, RunBuffers};
+use gsocseq_core::rothc::equilibrium::iterative;
+use gsocseq_core::rothc::forcing::ForcingTable;
+use gsocseq_core::rothc::lanes::{run, RunBuffers};
+use gsocseq_core::rothc::modifiers::Soil;
+use gsocseq_core::rothc::pools::total;
+use gsocseq_core::rothc::step::MonthForcing;
 use std::path::PathBuf;
 
 fn data(name: &str) -> String {

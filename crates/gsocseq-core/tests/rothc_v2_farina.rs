@@ -2,10 +2,10 @@
 //! options (tests/data/rothc_v2_farina, ROTHC.md section 8): spin-up month counts exactly,
 //! every printed quantity of every month to 1e-9 relative (the deficit to 1e-9 mm).
 
-use gsocseq_core::modifiers::{is_bare, temperature_factor, Soil};
-use gsocseq_core::pools::{active, total, Pools};
-use gsocseq_core::solver::{decompose, MonthForcing};
-use gsocseq_core::water_retention::{MoistureFunction, MoistureOptions, SoilWater};
+use gsocseq_core::rothc::modifiers::{is_bare, temperature_factor, Soil};
+use gsocseq_core::rothc::pools::{active, total, Pools};
+use gsocseq_core::rothc::step::{decompose, MonthForcing};
+use gsocseq_core::rothc::water_retention::{MoistureFunction, MoistureOptions, SoilWater};
 use std::path::PathBuf;
 
 fn data(name: &str) -> String {

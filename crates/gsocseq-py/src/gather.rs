@@ -1,7 +1,7 @@
 //! Block reading helpers: gather a window's modelled pixels into float64 and check them, in
 //! one pass each (the numpy equivalents take several passes over hundreds of bands).
 
-use gsocseq_core::series::Conversion;
+use gsocseq_core::input::series::Conversion;
 use numpy::ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyTypeError, PyValueError};

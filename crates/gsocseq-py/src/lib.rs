@@ -3,9 +3,12 @@
 //! the Python wrappers (`gsocseq.rothc`); here every per-month array is (n, months) and every
 //! per-pixel array (n,), possibly with zero strides.
 
-use gsocseq_core::check::{self, Range};
-use gsocseq_core::equilibrium;
-use gsocseq_core::solver::{self, MonthOutcome};
+use gsocseq_core::input::check::{self, Range};
+use gsocseq_core::rothc::equilibrium;
+use gsocseq_core::rothc::step::MonthOutcome;
+mod solver {
+    pub use gsocseq_core::rothc::{forcing::*, lanes::*, step::*};
+}
 use gsocseq_core::{CoreError, Pools, Soil};
 use numpy::ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};

@@ -1,8 +1,11 @@
-//! Binding of the GSOCseq phases (`gsocseq_core::scenario`) for a block of pixels.
+//! Binding of the GSOCseq phases (`gsocseq_core::phases`) for a block of pixels.
 
-use gsocseq_core::scenario::{
-    final_len, mc_len, simulate_pixels, steady_len, ClassTable as CoreClassTable, Draws, Mode,
-    NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
+use gsocseq_core::phases::chain::{simulate_pixels, Workspace, BATCH};
+use gsocseq_core::phases::classes::ClassTable as CoreClassTable;
+use gsocseq_core::phases::montecarlo::Draws;
+use gsocseq_core::phases::options::{
+    final_len, mc_len, steady_len, Mode, NumericalPools, Options, PixelInput, PixelOutput,
+    SpinupMethod,
 };
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -13,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::series::SeriesArg;
 use crate::{interruptible, with_scratch};
-use gsocseq_core::series::Series;
+use gsocseq_core::input::series::Series;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 fn contiguous<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
@@ -522,7 +525,8 @@ impl ClassTable {
 /// ((temperature, precipitation) factors of the central, min and max chains), `MINMAX_INCREASE`
 /// (factors of the SSM increase), `MONTE_CARLO_SPREAD` (95 % half-widths of the draws' factors).
 pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    use gsocseq_core::scenario::{flags, MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
+    use gsocseq_core::phases::chain::{MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
+    use gsocseq_core::phases::options::flags;
     let py = m.py();
     let words = PyDict::new(py);
     for (bit, text) in flags::DESCRIPTIONS {

@@ -4,7 +4,7 @@
 //! become model values). The second is read by the core where it lies.
 
 use crate::gather::stored_nodata;
-use gsocseq_core::series::{Conversion, Series, Values, Window};
+use gsocseq_core::input::series::{Conversion, Series, Values, Window};
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;

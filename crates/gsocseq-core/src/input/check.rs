@@ -54,32 +54,7 @@ impl Range {
     /// Whether every value is finite and accepted, in one pass the compiler vectorises (no
     /// early exit); callers look for the culprit with [`Range::check`] only when it is not.
     pub fn all_finite_and_accepted(&self, values: &[f64]) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F, checked on the line above.
-                #[allow(unsafe_code)]
-                return unsafe { self.all_accepted_avx512(values) };
-            }
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked on the line above.
-                #[allow(unsafe_code)]
-                return unsafe { self.all_accepted_avx2(values) };
-            }
-        }
-        self.all_accepted(values)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn all_accepted_avx512(&self, values: &[f64]) -> bool {
-        self.all_accepted(values)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn all_accepted_avx2(&self, values: &[f64]) -> bool {
-        self.all_accepted(values)
+        all_accepted_dispatch(self, values)
     }
 
     #[inline(always)]
@@ -117,6 +92,15 @@ impl Range {
             })
         }
     }
+}
+
+#[inline(always)]
+fn all_accepted(range: &Range, values: &[f64]) -> bool {
+    range.all_accepted(values)
+}
+
+simd_dispatch! {
+    fn all_accepted_dispatch[](range: &Range, values: &[f64]) -> bool => all_accepted[]
 }
 
 /// Clay content, %.

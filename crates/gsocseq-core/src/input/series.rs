@@ -3,7 +3,7 @@
 //! type, `raw * scale + offset`). The second saves converting and transposing hundreds of bands
 //! of every pixel before the model runs; both give the same values.
 
-use crate::transpose::prefetch_value;
+use crate::simd::transpose::prefetch_value;
 
 /// `$body` with `$v` bound to the slice of `$values`, whatever its type (one copy of the loop
 /// per stored type, chosen once outside it).

@@ -1,10 +1,11 @@
 //! Spin-up: the exact discrete periodic equilibrium, the official iterative rule of the
 //! Rothamsted programs, and the continuous analytical equilibrium of Dechow et al. (2019).
 
-use crate::modifiers::{is_bare, Soil};
-use crate::pools::{active, falloon_iom, Partition, Pools, IOM, K};
-use crate::pools::{split_fym, split_plant_input};
-use crate::solver::{decompose, month_rate, MonthForcing, YearMap, YearMaps};
+use super::modifiers::{is_bare, Soil};
+use super::pools::{active, falloon_iom, Partition, Pools, IOM, K};
+use super::pools::{split_fym, split_plant_input};
+use super::step::{decompose, month_rate, MonthForcing};
+use super::year_map::{YearMap, YearMaps};
 
 /// Official spin-up stop: the year-end active carbon changes by at most this (t C/ha).
 pub const ITERATIVE_TOLERANCE: f64 = 1e-6;
@@ -254,8 +255,8 @@ pub fn analytical_equilibrium(soc: f64, xi: f64, clay: f64, dpm_rpm: f64) -> (f6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pools::total;
-    use crate::solver::step_month;
+    use crate::rothc::pools::total;
+    use crate::rothc::step::step_month;
 
     fn year(m: usize) -> MonthForcing {
         let t = [

@@ -12,7 +12,7 @@ pub fn temperature_factor(temperature: f64) -> f64 {
     // From -5 degrees C up (+inf included) the exponent is in (0, 8]: no range handling is
     // needed; below, the value is not used; NaN stays NaN.
     let x = 106.06 / (temperature + 18.27);
-    let e = std::hint::select_unpredictable(x.is_nan(), x, crate::vmath::exp_in_range(x));
+    let e = std::hint::select_unpredictable(x.is_nan(), x, crate::simd::vmath::exp_in_range(x));
     if temperature < -5.0 {
         0.0
     } else {
@@ -88,7 +88,7 @@ pub struct Soil {
     /// Moisture constants derived from clay and depth.
     pub moisture: MoistureParams,
     /// Partition of decomposed carbon derived from clay.
-    pub partition: crate::pools::Partition,
+    pub partition: crate::rothc::pools::Partition,
 }
 
 impl Soil {
@@ -99,7 +99,7 @@ impl Soil {
             depth,
             evap_coefficient,
             moisture: MoistureParams::new(clay, depth),
-            partition: crate::pools::Partition::new(clay),
+            partition: crate::rothc::pools::Partition::new(clay),
         }
     }
 }

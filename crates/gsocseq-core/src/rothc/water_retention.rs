@@ -8,8 +8,8 @@
 //! water (the official program calls them "mbar" and uses them as cm, without conversion:
 //! 1000 is its "1 bar", 15000 its wilting point), depth in cm, deficits in mm (<= 0).
 
-use crate::check::Range;
 use crate::error::{CoreError, Result};
+use crate::input::check::Range;
 
 /// Suction head of field capacity, cm: deficits are measured from the water content here.
 pub const FIELD_CAPACITY_HEAD: f64 = 50.0;

@@ -1,6 +1,6 @@
 //! Rows of lanes laid out month-major: `dst[m * stride + offset + l] = rows[l][m]`.
 //!
-//! The fused kernel of [`crate::solver::run_lanes_final`] advances `L` pixels in step, one
+//! The fused kernel of [`crate::rothc::lanes::run_lanes_final`] advances `L` pixels in step, one
 //! vector of lanes per month, while the forcing arrives pixel-major (one row of months per
 //! pixel). Left to the compiler, this copy becomes scatters or one scalar store per value and
 //! costs as much as the model itself; in registers (8 x 8 tiles with AVX-512, 4 x 4 with AVX2,
@@ -99,13 +99,15 @@ fn simd<const L: usize, const S: usize>(
     let out = dst.as_mut_ptr().cast::<f64>();
     #[cfg(target_arch = "x86_64")]
     {
-        if L.is_multiple_of(8) && std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F checked on the line above; every row holds `months` values and
+        use super::Level;
+        let level = super::level();
+        if L.is_multiple_of(8) && level == Level::Avx512 {
+            // SAFETY: the CPU has AVX-512F (`level`); every row holds `months` values and
             // `out` points to `months` months of `stride` f64 holding the quantity's lanes.
             return unsafe { x86::tiles8(rows, months, out, stride, offset) };
         }
-        if L.is_multiple_of(4) && std::is_x86_feature_detected!("avx") {
-            // SAFETY: as above, with AVX.
+        if L.is_multiple_of(4) && level != Level::Baseline {
+            // SAFETY: as above, with AVX (part of AVX2 and AVX-512).
             return unsafe { x86::tiles4(rows, months, out, stride, offset) };
         }
     }

@@ -2,17 +2,15 @@
 //!
 //! About 95 % of a RothC month's arithmetic cost is five exponentials (the temperature factor
 //! and the decay of the four active pools). The hot loops compute them in batches with
-//! [`exp_in_place`], whose loop the compiler vectorises; on x86-64 CPUs with AVX2 (detected at
-//! run time, the build target stays the x86-64 baseline) the same code runs 4 lanes wide.
+//! [`exp_in_place`], whose loop the compiler vectorises; on x86-64 CPUs with AVX2 or AVX-512
+//! (detected at run time, [`crate::simd`]; the build target stays the x86-64 baseline) the same
+//! code runs 4 or 8 lanes wide.
 //!
 //! The algorithm (Tang's table method: `exp(x) = 2^(k/128) * exp(r)`, |r| <= ln 2 / 256,
 //! 128-entry table of 2^(j/128), degree-5 polynomial) uses no fused multiply-add, so every path
 //! rounds identically: results do not depend on the CPU or the batch size. Accuracy: within
 //! 1 ulp of the exact value for x >= -708.39 (tests check against `f64::exp`); smaller
 //! results (below about 2.2e-308, subnormal numbers) are flushed to zero.
-// The one `unsafe` is calling the AVX2 build of the loop after the CPU was checked for AVX2.
-#![allow(unsafe_code)]
-
 use std::hint::select_unpredictable;
 
 /// 2^(j/128), j = 0..128, correctly rounded (bits of f64).
@@ -203,22 +201,10 @@ fn exp_loop(xs: &mut [f64]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn exp_loop_avx2(xs: &mut [f64]) {
-    exp_loop(xs)
-}
-
-/// Replaces every value of `xs` by its exponential ([`exp`], same bits), 4 lanes at a time
-/// where the CPU has AVX2.
-pub fn exp_in_place(xs: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked on the line above.
-        unsafe { exp_loop_avx2(xs) };
-        return;
-    }
-    exp_loop(xs)
+simd_dispatch! {
+    /// Replaces every value of `xs` by its exponential ([`exp`], same bits), 4 or 8 lanes at a
+    /// time where the CPU has AVX2 or AVX-512 ([`crate::simd`]).
+    pub fn exp_in_place[](xs: &mut [f64]) -> () => exp_loop[]
 }
 
 /// The portable loop of [`exp_in_place`] (no AVX2), for tests and benchmarks.

@@ -3,15 +3,17 @@
 //! Run: `cargo bench -p gsocseq-core --bench core`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gsocseq_core::equilibrium::{equilibrium, equilibrium_inputs, iterative};
-use gsocseq_core::modifiers::Soil;
-use gsocseq_core::scenario::{
-    final_len, forward_closed_form, simulate_pixel, simulate_pixels, ClassTable, Mode,
-    NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod, Workspace, BATCH,
+use gsocseq_core::phases::chain::{simulate_pixel, simulate_pixels, Workspace, BATCH};
+use gsocseq_core::phases::classes::ClassTable;
+use gsocseq_core::phases::forward::forward_closed_form;
+use gsocseq_core::phases::options::{
+    final_len, Mode, NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod,
 };
-use gsocseq_core::solver::{
-    run, run_lanes_final, ForcingTable, LaneForcing, MonthForcing, RunBuffers,
-};
+use gsocseq_core::rothc::equilibrium::{equilibrium, equilibrium_inputs, iterative};
+use gsocseq_core::rothc::forcing::ForcingTable;
+use gsocseq_core::rothc::lanes::{run, run_lanes_final, LaneForcing, RunBuffers};
+use gsocseq_core::rothc::modifiers::Soil;
+use gsocseq_core::rothc::step::MonthForcing;
 use std::hint::black_box;
 
 const T: [f64; 12] = [
@@ -242,14 +244,14 @@ fn benches(c: &mut Criterion) {
     group.bench_function("vmath_exp_in_place", |b| {
         b.iter(|| {
             refill(&mut values, &args);
-            gsocseq_core::vmath::exp_in_place(&mut values);
+            gsocseq_core::simd::vmath::exp_in_place(&mut values);
             black_box(values[0])
         })
     });
     group.bench_function("vmath_baseline", |b| {
         b.iter(|| {
             refill(&mut values, &args);
-            gsocseq_core::vmath::exp_in_place_baseline(&mut values);
+            gsocseq_core::simd::vmath::exp_in_place_baseline(&mut values);
             black_box(values[0])
         })
     });

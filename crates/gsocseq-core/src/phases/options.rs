@@ -1,0 +1,230 @@
+//! What a run asks and what one pixel takes and gives: the numerical mode, spin-up method and
+//! pools of the numerical spin-up (spelled as in the configuration, [`std::str::FromStr`]), the
+//! run [`Options`], a pixel's inputs ([`PixelInput`]) and
+//! outputs ([`PixelOutput`], [`ChainOutput`], [`flags`]), and how many values a pixel writes.
+
+use crate::input::series::Series;
+use crate::rothc::pools::Pools;
+
+/// Numerical mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Official discrete monthly RothC-26.3, exact equilibria, deficit carried on.
+    Rothamsted,
+    /// The numbers of the FAO GSOCseq v1.2 R scripts.
+    Fao,
+}
+
+/// Spin-up method (METHOD.md section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpinupMethod {
+    /// Exact discrete periodic equilibrium.
+    Equilibrium,
+    /// Continuous equilibrium at the mean rate (Dechow et al. 2019, script 11).
+    Analytical,
+    /// 500 years from empty pools (script 11.2, manual eq. 5.1).
+    Numerical,
+    /// C_eq of the equilibrium, then the official iterative rule without rescaling.
+    RothamstedIterative,
+}
+
+/// Pools of the numerical spin-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumericalPools {
+    /// A second run with C_eq.
+    SecondRun,
+    /// Pedotransfer functions of Weihermuller et al. (2013).
+    Weihermuller,
+}
+
+/// Run options shared by every pixel.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Numerical mode.
+    pub mode: Mode,
+    /// Spin-up method.
+    pub spinup: SpinupMethod,
+    /// Pools of the numerical spin-up.
+    pub numerical_pools: NumericalPools,
+    /// Forward horizons in years, ascending (the first output axis of the final stocks).
+    pub horizons: Vec<usize>,
+    /// Input increase of each scenario per SSM group (crops, grass, paddy), as fractions;
+    /// scenario 0 is BAU (all zeros).
+    pub scenarios: Vec<[f64; 3]>,
+    /// Whether to run the min/max uncertainty chains.
+    pub uncertainty: bool,
+    /// FAO mode: the scenario that gets min/max runs (script 13's SSM2).
+    pub fao_uncertain_scenario: usize,
+    /// Layer depth, cm (30 in GSOCseq).
+    pub depth: f64,
+    /// Rothamsted mode: step the forward runs month by month instead of the closed form
+    /// (for checking; the results agree to ~1e-13 relative).
+    pub forward_stepping: bool,
+    /// Rothamsted mode: also compute the years to the new steady state of every scenario
+    /// (central run, main horizon's scenarios).
+    pub steady_state: bool,
+    /// Index in `horizons` of the main horizon (the one of the Monte Carlo products).
+    pub main_horizon: usize,
+    /// Monte Carlo samples per pixel (0: none).
+    pub mc_samples: usize,
+    /// Seed of the Monte Carlo draws (combined with the pixel's position).
+    pub mc_seed: u64,
+    /// Evaporation coefficient of the water balance (1.0 for PET).
+    pub evap_coefficient: f64,
+}
+
+/// Everything known about one pixel. Temperatures degrees C, precipitation and PET mm/month,
+/// SOC t C/ha, clay %, NPP t C/ha/yr, uncertainties as fractions (0.2 = 20 %).
+#[derive(Debug, Clone, Copy)]
+pub struct PixelInput<'a> {
+    /// SOC of the map, t C/ha.
+    pub soc: f64,
+    /// Clay, %.
+    pub clay: f64,
+    /// Relative uncertainty of SOC (min run x (1 - u), max run x (1 + u)).
+    pub soc_uncertainty: f64,
+    /// Relative uncertainty of clay.
+    pub clay_uncertainty: f64,
+    /// Cover factor of each month in the spin-up.
+    pub spinup_cover: &'a [f64; 12],
+    /// Cover factor of each month in the warm-up.
+    pub warmup_cover: &'a [f64; 12],
+    /// Cover factor of each month in the forward runs.
+    pub forward_cover: &'a [f64; 12],
+    /// Spin-up climatology: temperature.
+    pub spinup_temperature: &'a [f64; 12],
+    /// Spin-up climatology: precipitation.
+    pub spinup_precipitation: &'a [f64; 12],
+    /// Spin-up climatology: PET.
+    pub spinup_pet: &'a [f64; 12],
+    /// Land-use class of the spin-up.
+    pub spinup_class: u8,
+    /// DPM/RPM ratio of the spin-up.
+    pub spinup_dpm_rpm: f64,
+    /// Warm-up monthly temperature, 12 Y values.
+    pub warmup_temperature: Series<'a>,
+    /// Warm-up monthly precipitation, 12 Y values.
+    pub warmup_precipitation: Series<'a>,
+    /// Warm-up monthly PET, 12 Y values.
+    pub warmup_pet: Series<'a>,
+    /// Land-use class of each warm-up year.
+    pub warmup_class: &'a [u8],
+    /// DPM/RPM ratio of each warm-up year.
+    pub warmup_dpm_rpm: &'a [f64],
+    /// Forward climatology: temperature.
+    pub forward_temperature: &'a [f64; 12],
+    /// Forward climatology: precipitation.
+    pub forward_precipitation: &'a [f64; 12],
+    /// Forward climatology: PET.
+    pub forward_pet: &'a [f64; 12],
+    /// Land-use class of the forward runs.
+    pub forward_class: u8,
+    /// DPM/RPM ratio of the forward runs.
+    pub forward_dpm_rpm: f64,
+    /// Reference NPP 1981-2000 before the land-use coefficient: central, min, max.
+    pub npp_reference: [f64; 3],
+    /// The 1981-2000 monthly temperature (degrees C) and precipitation (mm) series, 12 R
+    /// values each, when given: the climate that a Monte Carlo draw's reference NPP follows
+    /// (else the warm-up series; see [`super::montecarlo::draw_npp_reference`]).
+    pub reference_climate: Option<[Series<'a>; 2]>,
+}
+
+/// Flags raised for a pixel (bits of [`PixelOutput::flags`]).
+pub mod flags {
+    /// The spin-up deficit did not repeat exactly within 1,000 years.
+    pub const DEFICIT_NOT_PERIODIC: u32 = 1;
+    /// A run ended with a negative pool.
+    pub const NEGATIVE_POOL: u32 = 2;
+    /// FAO mode: DPM amplification of forward Euler over the warm-up exceeded 1.
+    pub const FAO_UNSTABLE_WARMUP: u32 = 4;
+    /// FAO mode: DPM amplification of forward Euler over a forward run exceeded 1.
+    pub const FAO_UNSTABLE_FORWARD: u32 = 8;
+    /// Weihermuller pools with a negative DPM.
+    pub const NEGATIVE_PEDOTRANSFER_DPM: u32 = 16;
+    /// The official iterative spin-up did not converge.
+    pub const SPINUP_NOT_CONVERGED: u32 = 32;
+    /// A warm-up year's class has no coefficients (input 0 that year).
+    pub const CLASS_WITHOUT_COEFFICIENT: u32 = 64;
+    /// A result is not finite (no equilibrium, NaN from the FAO numerics, ...).
+    pub const NOT_FINITE: u32 = 128;
+
+    /// Every flag with the words of the run summary.
+    pub const DESCRIPTIONS: [(u32, &str); 8] = [
+        (
+            DEFICIT_NOT_PERIODIC,
+            "spin-up deficit not periodic after 1,000 years",
+        ),
+        (NEGATIVE_POOL, "a run ended with a negative pool"),
+        (
+            FAO_UNSTABLE_WARMUP,
+            "fao-v1.2 warm-up Euler unstable (DPM amplification > 1)",
+        ),
+        (
+            FAO_UNSTABLE_FORWARD,
+            "fao-v1.2 forward Euler unstable (DPM amplification > 1)",
+        ),
+        (NEGATIVE_PEDOTRANSFER_DPM, "pedotransfer DPM negative"),
+        (SPINUP_NOT_CONVERGED, "iterative spin-up not converged"),
+        (
+            CLASS_WITHOUT_COEFFICIENT,
+            "a warm-up year's class has no coefficients",
+        ),
+        (NOT_FINITE, "a result is not finite"),
+    ];
+}
+
+/// Results of one chain of phases (central, min or max).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChainOutput {
+    /// Equilibrium input C_eq, t C/ha/yr.
+    pub ceq: f64,
+    /// Pools at the end of the spin-up (2000), t C/ha.
+    pub pools_spinup: Pools,
+    /// Deficit carried out of the spin-up, mm.
+    pub tsmd_spinup: f64,
+    /// Pools at t0 (end of the warm-up), t C/ha.
+    pub pools_t0: Pools,
+    /// SOC at t0, t C/ha.
+    pub soc_t0: f64,
+    /// Input of the last warm-up year (FAO: year 18), t C/ha/yr.
+    pub cin_t0: f64,
+    /// Mean warm-up input, t C/ha/yr.
+    pub cin_mean: f64,
+    /// Deficit at t0, mm.
+    pub tsmd_t0: f64,
+}
+
+/// Results of one pixel; the final stocks go to a separate slice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PixelOutput {
+    /// Central, min and max chains.
+    pub chains: [ChainOutput; 3],
+    /// Months of the official iterative spin-up (central), 0 otherwise.
+    pub spinup_months: u64,
+    /// Bits of [`flags`].
+    pub flags: u32,
+}
+
+/// Number of values of the final stocks of one pixel: horizons x scenarios x 3 runs.
+pub fn final_len(opts: &Options) -> usize {
+    opts.horizons.len() * opts.scenarios.len() * 3
+}
+
+/// Number of Monte Carlo values of one pixel: (T0, final stocks, ASR, RSR) x (mean, 2.5 and
+/// 97.5 percentiles, U %).
+pub fn mc_len(opts: &Options) -> usize {
+    if opts.mc_samples == 0 {
+        0
+    } else {
+        3 * opts.scenarios.len() * 4
+    }
+}
+
+/// Number of steady-state values of one pixel (one per scenario).
+pub fn steady_len(opts: &Options) -> usize {
+    if opts.steady_state {
+        opts.scenarios.len()
+    } else {
+        0
+    }
+}

@@ -1,0 +1,103 @@
+//! Test data of the phases: run options and an area of pixels of different climates, soils
+//! and land-use histories.
+
+use super::options::{Mode, NumericalPools, Options, PixelInput, SpinupMethod};
+
+pub(crate) fn options(stepping: bool) -> Options {
+    Options {
+        mode: Mode::Rothamsted,
+        spinup: SpinupMethod::Equilibrium,
+        numerical_pools: NumericalPools::SecondRun,
+        horizons: vec![1, 20, 50, 100],
+        scenarios: vec![[0.0; 3], [0.05; 3], [0.1; 3], [0.2; 3]],
+        uncertainty: true,
+        fao_uncertain_scenario: 2,
+        depth: 30.0,
+        evap_coefficient: 1.0,
+        forward_stepping: stepping,
+        steady_state: false,
+        main_horizon: 1,
+        mc_samples: 0,
+        mc_seed: 0,
+    }
+}
+
+/// Pixels of different climates, soils and land-use histories (20 warm-up years).
+pub(crate) struct TestArea {
+    pub(crate) t: Vec<Vec<f64>>,
+    pub(crate) p: Vec<Vec<f64>>,
+    pub(crate) e: Vec<Vec<f64>>,
+    pub(crate) t12: Vec<[f64; 12]>,
+    pub(crate) p12: Vec<[f64; 12]>,
+    pub(crate) e12: Vec<[f64; 12]>,
+    pub(crate) covers: Vec<[f64; 12]>,
+    pub(crate) classes: Vec<[u8; 20]>,
+    pub(crate) dr: [f64; 20],
+}
+
+impl TestArea {
+    pub(crate) fn new(n: usize) -> Self {
+        let year = |i: usize, k: usize| {
+            let m = (k % 12) as f64;
+            let dry = 1.0 + (i % 5) as f64 * 0.6;
+            (
+                4.0 + i as f64 * 1.3 + 8.0 * (m * 0.52).sin() + (k / 12) as f64 * 0.04,
+                (90.0 - 12.0 * (i % 7) as f64) * (1.0 + 0.5 * (m * 0.7 + i as f64).cos()),
+                dry * (40.0 + 35.0 * (m * 0.52).sin()),
+            )
+        };
+        let series = |f: fn((f64, f64, f64)) -> f64| -> Vec<Vec<f64>> {
+            (0..n)
+                .map(|i| (0..240).map(|k| f(year(i, k))).collect())
+                .collect()
+        };
+        let (t, p, e) = (series(|y| y.0), series(|y| y.1), series(|y| y.2));
+        let first = |v: &Vec<f64>| -> [f64; 12] { std::array::from_fn(|m| v[m]) };
+        TestArea {
+            t12: t.iter().map(first).collect(),
+            p12: p.iter().map(first).collect(),
+            e12: e.iter().map(first).collect(),
+            t,
+            p,
+            e,
+            covers: (0..n)
+                .map(|i| std::array::from_fn(|m| if (m + i) % 4 == 0 { 1.0 } else { 0.6 }))
+                .collect(),
+            classes: (0..n)
+                .map(|i| std::array::from_fn(|y| [2, 3, 13][(i + y / 7) % 3]))
+                .collect(),
+            dr: [1.44; 20],
+        }
+    }
+
+    pub(crate) fn pixels(&self) -> Vec<PixelInput<'_>> {
+        (0..self.t.len())
+            .map(|i| PixelInput {
+                soc: 20.0 + 4.0 * i as f64,
+                clay: 5.0 + 3.0 * i as f64,
+                soc_uncertainty: 0.2,
+                clay_uncertainty: 0.1,
+                spinup_cover: &self.covers[i],
+                warmup_cover: &self.covers[i],
+                forward_cover: &self.covers[i],
+                spinup_temperature: &self.t12[i],
+                spinup_precipitation: &self.p12[i],
+                spinup_pet: &self.e12[i],
+                spinup_class: self.classes[i][0],
+                spinup_dpm_rpm: 1.44,
+                warmup_temperature: (&self.t[i]).into(),
+                warmup_precipitation: (&self.p[i]).into(),
+                warmup_pet: (&self.e[i]).into(),
+                warmup_class: &self.classes[i],
+                warmup_dpm_rpm: &self.dr,
+                forward_temperature: &self.t12[i],
+                forward_precipitation: &self.p12[i],
+                forward_pet: &self.e12[i],
+                forward_class: self.classes[i][19],
+                forward_dpm_rpm: 1.44,
+                npp_reference: [5.0, 4.8, 5.2],
+                reference_climate: None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,253 @@
+//! Phase 2, the warm-up (METHOD.md section 4) of Rothamsted-mode chains as the lanes of one
+//! kernel: each year's input from its MIAMI NPP, the months run from the spin-up's state.
+
+use super::chain::{ChainJob, ChainState, WarmupChain};
+use super::classes::ClassTable;
+use super::options::{flags, PixelInput, PixelOutput};
+use crate::fao;
+use crate::rothc::lanes::{self, LaneForcing, LaneYear};
+use crate::rothc::modifiers::Soil;
+use crate::rothc::pools::{split_fym, split_plant_input, Pools};
+
+/// The warm-up of the first (up to) `L` chains of `states` (updated in place), jobs `jobs` of
+/// `pixels` with `warmup`, as the lanes of one kernel call: year by year, each lane's plant
+/// input from its MIAMI NPP (`cin_t0`, `cin_mean` and flags into `outs`), and its forcing
+/// written straight into the kernel's month-major lanes. Lanes beyond the chains repeat the
+/// first one. Returns the chains done.
+///
+/// The lanes are the inner loop: the chains' years (each a serial chain of sums, exponentials
+/// and divisions) are independent of each other, so they overlap in the CPU, and each year's
+/// series are read once for both the NPP and the forcing.
+pub(crate) fn warm_up<const L: usize>(
+    table: &ClassTable,
+    states: &mut [ChainState],
+    jobs: &[ChainJob],
+    pixels: &[PixelInput<'_>],
+    warmup: &[WarmupChain],
+    buffers: &mut LaneForcing<L>,
+    outs: &mut [PixelOutput],
+) -> usize {
+    let n = states.len().min(L);
+    let lane = |l: usize| if l < n { l } else { 0 };
+    let mut pools: [Pools; L] = std::array::from_fn(|l| states[lane(l)].pools);
+    let mut tsmd: [f64; L] = std::array::from_fn(|l| states[lane(l)].tsmd);
+    let soils: [Soil; L] = std::array::from_fn(|l| states[lane(l)].soil);
+    let years = pixels[jobs[0].pixel].warmup_class.len();
+    buffers.prepare(12 * years);
+    let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
+    let mut v = LaneYear::<L>::default();
+    v.inputs[2] = [fym_dpm; L];
+    v.inputs[3] = [fym_rpm; L];
+    v.inputs[4] = [fym_hum; L];
+    for l in 0..L {
+        let px = &pixels[jobs[lane(l)].pixel];
+        for (m, cover) in px.warmup_cover.iter().enumerate() {
+            v.cover[m][l] = *cover;
+        }
+        assert_eq!(
+            px.warmup_class.len(),
+            years,
+            "chains of different warm-up lengths"
+        );
+    }
+    // the plant input of each lane: restarted from the equilibrium input after a year
+    // without a coefficient (and in the first year), else last year's scaled by the NPP of
+    // the year over last year's
+    let mut previous_npp = [f64::NAN; L];
+    let mut restart = [true; L];
+    let mut input = [0.0; L];
+    let mut input_sum = [0.0; L];
+    let mut flagged = [0u32; L];
+    for y in 0..years {
+        for l in 0..L {
+            let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
+            let class = px.warmup_class[y];
+            let coef = table.coef[class as usize];
+            let evap = soils[l].evap_coefficient;
+            let t = px.warmup_temperature.year(y);
+            let pr = px.warmup_precipitation.year(y);
+            let pet = px.warmup_pet.year(y);
+            let mut t_sum = 0.0;
+            let mut p_sum = 0.0;
+            for m in 0..12 {
+                let temperature = t[m] * w.temperature;
+                let precipitation = pr[m] * w.precipitation;
+                t_sum += temperature;
+                p_sum += precipitation;
+                v.temperature[m][l] = temperature;
+                v.water_balance[m][l] = precipitation - evap * pet[m];
+            }
+            if coef.is_nan() {
+                input[l] = 0.0;
+                restart[l] = true;
+                flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
+            } else {
+                let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
+                input[l] = if restart[l] {
+                    w.ceq * npp / w.npp_reference
+                } else {
+                    input[l] * npp / previous_npp[l]
+                };
+                restart[l] = false;
+                previous_npp[l] = npp;
+            }
+            input_sum[l] += input[l];
+            // the bits of `LaneForcing::load` on the monthly columns: the plant input split
+            // by `split_plant_input(1.0, ratio)`, then times the month's input
+            let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
+            let plant = input[l] / 12.0;
+            v.rate_factor[l] = table.paddy[class as usize];
+            v.inputs[0][l] = to_dpm * plant;
+            v.inputs[1][l] = to_rpm * plant;
+        }
+        buffers.set_year(y, &v);
+    }
+    lanes::run_lanes_prepared(&mut pools, &mut tsmd, &soils, buffers, 12 * years);
+    for (l, state) in states.iter_mut().take(n).enumerate() {
+        (state.pools, state.tsmd) = (pools[l], tsmd[l]);
+        let job = &jobs[l];
+        let out = &mut outs[job.pixel];
+        out.flags |= flagged[l];
+        let chain = &mut out.chains[job.run];
+        chain.cin_t0 = input[l];
+        chain.cin_mean = input_sum[l] / years as f64;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::phases::chain::perturbations;
+    use crate::phases::spinup::rothamsted_spinup;
+    use crate::phases::testing::{options, TestArea};
+    use crate::rothc::forcing::ForcingSeries;
+    use crate::rothc::lanes::RunBuffers;
+
+    #[test]
+    fn warm_up_lanes_give_the_bits_of_run_on_monthly_columns() {
+        // The warm-up forcing written straight into the kernel's lanes (`warm_up`) against the
+        // monthly columns of each chain (temperature x factor, precipitation x factor, PET,
+        // cover, rate factor, input / 12, FYM 0, DPM/RPM of the year) run by `lanes::run`,
+        // the input of each year computed chain by chain as METHOD.md section 4 has it.
+        let table = ClassTable::default();
+        let mut area = TestArea::new(11);
+        // two years of a class without a coefficient: no input, then a restart from Ceq
+        area.classes[3][5] = 7;
+        area.classes[3][6] = 7;
+        let pixels = area.pixels();
+        let opts = options(false);
+        let jobs: Vec<ChainJob> = pixels
+            .iter()
+            .enumerate()
+            .flat_map(|(k, px)| {
+                perturbations(px)
+                    .into_iter()
+                    .enumerate()
+                    .map(move |(run, perturb)| ChainJob {
+                        pixel: k,
+                        perturb,
+                        run,
+                    })
+            })
+            .collect();
+        let mut outs = vec![PixelOutput::default(); pixels.len()];
+        let mut warmup = vec![WarmupChain::default(); jobs.len()];
+        let states: Vec<ChainState> = jobs
+            .iter()
+            .zip(&mut warmup)
+            .map(|(j, w)| {
+                let px = &pixels[j.pixel];
+                rothamsted_spinup(
+                    &opts,
+                    &table,
+                    px,
+                    &j.perturb,
+                    j.run,
+                    None,
+                    w,
+                    &mut outs[j.pixel],
+                )
+            })
+            .collect();
+        let mut lanes = states.clone();
+        let mut buffers = LaneForcing::<16>::default();
+        let mut start = 0;
+        while start < jobs.len() {
+            let (st, js, w) = (&mut lanes[start..], &jobs[start..], &warmup[start..]);
+            start += warm_up::<16>(&table, st, js, &pixels, w, &mut buffers, &mut outs);
+        }
+        let mut restarts = 0;
+        for (j, (job, state)) in jobs.iter().zip(&states).enumerate() {
+            let (px, p) = (&pixels[job.pixel], &job.perturb);
+            let mut columns: [Vec<f64>; 8] = Default::default();
+            let ceq = outs[job.pixel].chains[job.run].ceq;
+            let npp_reference = p.npp_reference * table.coef[px.spinup_class as usize];
+            let (mut input, mut sum, mut previous) = (0.0, 0.0, None);
+            for y in 0..px.warmup_class.len() {
+                let (t, pr, e) = (
+                    px.warmup_temperature.year(y),
+                    px.warmup_precipitation.year(y),
+                    px.warmup_pet.year(y),
+                );
+                let class = px.warmup_class[y];
+                let coef = table.coef[class as usize];
+                if coef.is_nan() {
+                    input = 0.0;
+                    previous = None;
+                    restarts += 1;
+                } else {
+                    let t_mean = (0..12).map(|m| t[m] * p.temperature).sum::<f64>() / 12.0;
+                    let p_sum = (0..12).map(|m| pr[m] * p.precipitation).sum::<f64>();
+                    let npp = fao::miami_npp(t_mean, p_sum) * coef;
+                    input = match previous {
+                        None => ceq * npp / npp_reference,
+                        Some((input, previous_npp)) => input * npp / previous_npp,
+                    };
+                    previous = Some((input, npp));
+                }
+                sum += input;
+                for m in 0..12 {
+                    columns[0].push(t[m] * p.temperature);
+                    columns[1].push(pr[m] * p.precipitation);
+                    columns[2].push(e[m]);
+                    columns[3].push(px.warmup_cover[m]);
+                    columns[4].push(table.paddy[class as usize]);
+                    columns[5].push(input / 12.0);
+                    columns[6].push(0.0);
+                    columns[7].push(px.warmup_dpm_rpm[y]);
+                }
+            }
+            let chain = &outs[job.pixel].chains[job.run];
+            assert!(chain.cin_mean > 0.0);
+            assert_eq!(chain.cin_t0.to_bits(), input.to_bits(), "chain {j}");
+            assert_eq!(
+                chain.cin_mean.to_bits(),
+                (sum / 20.0).to_bits(),
+                "chain {j}"
+            );
+            let flagged = outs[job.pixel].flags & flags::CLASS_WITHOUT_COEFFICIENT != 0;
+            assert_eq!(flagged, job.pixel == 3, "chain {j}");
+            let (mut pools, mut tsmd) = (state.pools, state.tsmd);
+            let series = ForcingSeries::from_columns(&columns);
+            let mut buf = RunBuffers::default();
+            lanes::run(
+                &mut pools,
+                &mut tsmd,
+                &state.soil,
+                &series,
+                &mut buf,
+                |_, _, _| {},
+            );
+            assert_eq!(
+                (pools.map(f64::to_bits), tsmd.to_bits()),
+                (lanes[j].pools.map(f64::to_bits), lanes[j].tsmd.to_bits()),
+                "chain {j}"
+            );
+        }
+        assert_eq!(
+            restarts, 6,
+            "pixel 3's two years without a coefficient, 3 chains"
+        );
+    }
+}
