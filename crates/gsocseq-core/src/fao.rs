@@ -281,18 +281,23 @@ pub fn weihermuller_pools(soc: f64, clay: f64, iom: f64, group: PedotransferGrou
 
 /// MIAMI NPP (Lieth 1975) as soilassessment `NPPmodel` and the scripts scale it: from the
 /// annual mean temperature (degrees C) and annual precipitation (mm), t C/ha/yr (METHOD.md
-/// section 4). NaN when either is NaN.
+/// section 4). For finite values (the phases check their inputs); see [`miami_npp_or_nan`].
 #[inline]
 pub fn miami_npp(mean_temperature: f64, annual_precipitation: f64) -> f64 {
     let npp_rain = 3000.0 * (1.0 - (-0.000664 * annual_precipitation).exp());
     let npp_temp = 3000.0 / (1.0 + (1.315 - 0.119 * mean_temperature).exp());
-    // `f64::min` would return the other value for a NaN (a number from no data)
-    let npp = if npp_rain.is_nan() || npp_temp.is_nan() {
+    npp_rain.min(npp_temp) * (1.0 / 100.0) * 0.5
+}
+
+/// [`miami_npp`], NaN where either value is NaN (no data in, no data out: `f64::min` would
+/// return the other limit's NPP), as the array API treats missing values.
+#[inline]
+pub fn miami_npp_or_nan(mean_temperature: f64, annual_precipitation: f64) -> f64 {
+    if mean_temperature.is_nan() || annual_precipitation.is_nan() {
         f64::NAN
     } else {
-        npp_rain.min(npp_temp)
-    };
-    npp * (1.0 / 100.0) * 0.5
+        miami_npp(mean_temperature, annual_precipitation)
+    }
 }
 
 #[cfg(test)]
@@ -369,6 +374,8 @@ mod tests {
         let temp = 3000.0 / (1.0 + (1.315f64 - 1.19).exp());
         assert_eq!(v, rain.min(temp) * 0.01 * 0.5);
         // no data in, no data out (not the other limit's NPP)
-        assert!(miami_npp(f64::NAN, 1000.0).is_nan() && miami_npp(10.0, f64::NAN).is_nan());
+        assert_eq!(miami_npp_or_nan(10.0, 1000.0), v);
+        assert!(miami_npp_or_nan(f64::NAN, 1000.0).is_nan());
+        assert!(miami_npp_or_nan(10.0, f64::NAN).is_nan());
     }
 }

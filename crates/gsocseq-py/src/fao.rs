@@ -172,6 +172,6 @@ pub fn miami_npp<'py>(
     }
     Ok(numpy::ndarray::Zip::from(&t)
         .and(&p)
-        .map_collect(|&t, &p| fao::miami_npp(t, p))
+        .map_collect(|&t, &p| fao::miami_npp_or_nan(t, p))
         .into_pyarray(py))
 }
