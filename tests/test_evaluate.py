@@ -265,3 +265,48 @@ def test_written_tables_and_plot(sites, tmp_path):
     assert float(stats["all"]["rmse"]) == pytest.approx(ev.statistics["all"].rmse, rel=1e-15)
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list((tmp_path / "eval").glob(".*part"))
+
+
+def _csv(path, table: dict[str, list]) -> None:
+    names = list(table)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(names)
+        for i in range(len(table[names[0]])):
+            w.writerow([table[k][i] for k in names])
+
+
+def test_evaluate_command(sites, tmp_path):
+    from click.testing import CliRunner
+
+    from gsocseq.cli import main
+
+    _csv(tmp_path / "sites.csv", sites)
+    obs = {"site": ["s1", "s2", "s3"], "year": [2002, 2004, 2006], "soc": [40.0, 50.0, 60.0]}
+    _csv(tmp_path / "obs.csv", obs)
+    args = ["evaluate", str(tmp_path / "sites.csv"), str(tmp_path / "obs.csv")]
+    res = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "ev")])
+    assert res.exit_code == 0, res.output
+    assert "RMSE" in res.output and "results in" in res.output
+    expected = evaluate(sites, obs)
+    stats = {r["group"]: r for r in csv.DictReader(open(tmp_path / "ev/evaluation_statistics.csv"))}
+    assert float(stats["all"]["rmse"]) == expected.statistics["all"].rmse
+    # an earlier evaluation is kept without --overwrite
+    again = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "ev")])
+    assert again.exit_code == 2 and "already exists (use --overwrite" in again.output
+    assert (
+        CliRunner().invoke(main, [*args, "-o", str(tmp_path / "ev"), "--overwrite"]).exit_code == 0
+    )
+    # a bad row: exit 2 and the row named
+    _csv(tmp_path / "bad.csv", {**obs, "site": ["s1", "nowhere", "s3"]})
+    bad = CliRunner().invoke(
+        main,
+        [
+            "evaluate",
+            str(tmp_path / "sites.csv"),
+            str(tmp_path / "bad.csv"),
+            "-o",
+            str(tmp_path / "x"),
+        ],
+    )
+    assert bad.exit_code == 2 and "row 2: site 'nowhere'" in bad.output

@@ -27,8 +27,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from gsocseq.config import Config, ConfigError, load, with_options
-from gsocseq.rasters import InputError
+from gsocseq.config import Config, load, with_options
+from gsocseq.errors import ConfigError, InputError, OutputError
 
 Source = Union[str, os.PathLike, Mapping[str, Sequence[Any]]]
 
@@ -532,9 +532,42 @@ def plot_one_to_one(evaluation: Evaluation, path: Union[str, os.PathLike]) -> Pa
     return path
 
 
-def write(evaluation: Evaluation, folder: Union[str, os.PathLike]) -> dict[str, Path]:
-    """The tables (:func:`write_tables`) and the 1:1 plot ``evaluation_1to1.png`` in
-    ``folder``."""
+#: the files :func:`write` writes into its folder
+FILES = ("evaluation.csv", "evaluation_statistics.csv", "evaluation_1to1.png")
+
+
+def write(
+    evaluation: Evaluation, folder: Union[str, os.PathLike], overwrite: bool = False
+) -> dict[str, Path]:
+    """The tables (:func:`write_tables`) and, with matplotlib installed (``gsocseq[report]``),
+    the 1:1 plot ``evaluation_1to1.png`` in ``folder``. Files of an earlier evaluation there
+    are replaced only with ``overwrite`` (else an :class:`~gsocseq.errors.OutputError`)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: the output folder is a file")
+    existing = [folder / f for f in FILES if (folder / f).exists()]
+    if existing and not overwrite:
+        raise OutputError(f"{existing[0]}: already exists (use --overwrite to replace it)")
     paths = write_tables(evaluation, folder)
-    paths["plot"] = plot_one_to_one(evaluation, Path(folder) / "evaluation_1to1.png")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return paths
+    paths["plot"] = plot_one_to_one(evaluation, folder / "evaluation_1to1.png")
     return paths
+
+
+def summary(evaluation: Evaluation) -> str:
+    """The statistics as a text table (t C/ha; relative RMSE in %), one line per group."""
+    head = f"{'group':<16} {'n':>5} {'RMSE':>8} {'RMSE %':>7} {'ME':>8} {'EF':>6} {'r':>6}"
+    lines = [head]
+    for g, m in evaluation.statistics.items():
+        lines.append(
+            f"{g[:16]:<16} {m.n:>5} {m.rmse:>8.3f} {m.relative_rmse:>7.2f} "
+            f"{m.mean_error:>+8.3f} {m.efficiency:>6.3f} {m.r:>6.3f}"
+        )
+    counts = {s: int(np.sum(evaluation.status == s)) for s in (STARTING_STATE, NOT_MODELLED)}
+    notes = [f"{n} {s}" for s, n in counts.items() if n]
+    if notes:
+        lines.append(f"left out: {', '.join(notes)}")
+    return "\n".join(lines)
