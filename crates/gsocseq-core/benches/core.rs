@@ -129,6 +129,7 @@ fn benches(c: &mut Criterion) {
         forward_dpm_rpm: 1.44,
         npp_reference: [5.0, 4.8, 5.2],
         reference_climate: None,
+        soil_water: None,
     };
     let table = ClassTable::default();
     let options = |uncertainty: bool, stepping: bool, mode: Mode| Options {
@@ -145,6 +146,7 @@ fn benches(c: &mut Criterion) {
         fao_uncertain_scenario: 2,
         depth: 30.0,
         evap_coefficient: 1.0,
+        moisture: Default::default(),
         forward_stepping: stepping,
         steady_state: false,
         main_horizon: 0,

@@ -30,7 +30,8 @@ pub mod phases;
 pub mod rothc;
 
 pub use error::{CoreError, Result};
-pub use rothc::modifiers::{MoistureParams, Soil};
+pub use rothc::modifiers::Soil;
 pub use rothc::pools::{Partition, Pools};
 pub use rothc::step::{MonthForcing, MonthOutcome};
+pub use rothc::water_retention::MoistureFunction;
 pub use rothc::year_map::YearMap;

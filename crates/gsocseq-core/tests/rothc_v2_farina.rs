@@ -2,9 +2,12 @@
 //! options (tests/data/rothc_v2_farina, ROTHC.md section 8): spin-up month counts exactly,
 //! every printed quantity of every month to 1e-9 relative (the deficit to 1e-9 mm).
 
-use gsocseq_core::rothc::modifiers::{is_bare, temperature_factor, Soil};
-use gsocseq_core::rothc::pools::{active, total, Pools};
-use gsocseq_core::rothc::step::{decompose, MonthForcing};
+use gsocseq_core::rothc::equilibrium::{equilibrium, iterative};
+use gsocseq_core::rothc::forcing::{ForcingSeries, ForcingTable};
+use gsocseq_core::rothc::lanes::{run, run_lanes_final, LaneForcing, RunBuffers};
+use gsocseq_core::rothc::modifiers::Soil;
+use gsocseq_core::rothc::pools::{total, Pools};
+use gsocseq_core::rothc::step::{step_month, MonthForcing};
 use gsocseq_core::rothc::water_retention::{MoistureFunction, MoistureOptions, SoilWater};
 use std::path::PathBuf;
 
@@ -68,35 +71,6 @@ fn fields(line: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// One month of RothC v2.0.0 (ROTHC.md section 8): what it printed besides the pools.
-struct Month {
-    a: f64,
-    b: f64,
-    tsmd: f64,
-    co2: f64,
-}
-
-fn month(
-    pools: &mut Pools,
-    tsmd: &mut f64,
-    soil: &Soil,
-    m: &MoistureFunction,
-    f: &MonthForcing,
-) -> Month {
-    let a = temperature_factor(f.temperature);
-    let water_balance = f.precipitation - 0.75 * f.evaporation;
-    *tsmd = m.update_tsmd(*tsmd, water_balance, is_bare(f.cover));
-    let b = m.moisture_factor(*tsmd);
-    let rate = a * b * f.cover;
-    let co2 = decompose(pools, soil, rate, f.plant_input, f.dpm_rpm, f.fym_input);
-    Month {
-        a,
-        b,
-        tsmd: *tsmd,
-        co2,
-    }
-}
-
 struct Worst(f64, String);
 
 impl Worst {
@@ -120,10 +94,9 @@ impl Worst {
     }
 }
 
-#[test]
-fn reproduces_the_official_v2_program_under_every_option_set() {
-    let ex = example();
-    let [clay, depth, iom, _, silt, bulk_density, organic_carbon, _] = ex.soil[..] else {
+/// The soil of the official example under each option set of `options.csv`: (run name, soil).
+fn option_sets(ex: &Example) -> Vec<(String, Soil)> {
+    let [clay, depth, _, _, silt, bulk_density, organic_carbon, _] = ex.soil[..] else {
         unreachable!()
     };
     let water = SoilWater {
@@ -132,66 +105,99 @@ fn reproduces_the_official_v2_program_under_every_option_set() {
         bulk_density,
         organic_carbon,
     };
-    let soil = Soil::new(clay, depth, 0.75);
-    let runs = data("options.csv");
-    let mut tested = 0;
-    for line in runs.lines().skip(1) {
-        let cols: Vec<&str> = line.split(',').collect();
-        let (name, model, bare, min_rate) = (cols[0], cols[1], cols[2], cols[3]);
-        let model = ["rothc-26.3", "farina-2", "farina-3"][model.parse::<usize>().unwrap() - 1];
-        let bare = ["standard", "wilting-point"][bare.parse::<usize>().unwrap() - 1];
-        let options = MoistureOptions::new(
-            model.parse().unwrap(),
-            bare.parse().unwrap(),
-            min_rate.parse().unwrap(),
-        )
-        .unwrap();
-        let moisture =
-            MoistureFunction::new(&options, clay, depth, Some(&water), || name.into()).unwrap();
+    data("options.csv")
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cols: Vec<&str> = line.split(',').collect();
+            let (name, model, bare, min_rate) = (cols[0], cols[1], cols[2], cols[3]);
+            let model = ["rothc-26.3", "farina-2", "farina-3"][model.parse::<usize>().unwrap() - 1];
+            let bare = ["standard", "wilting-point"][bare.parse::<usize>().unwrap() - 1];
+            let options = MoistureOptions::new(
+                model.parse().unwrap(),
+                bare.parse().unwrap(),
+                min_rate.parse().unwrap(),
+            )
+            .unwrap();
+            let moisture =
+                MoistureFunction::new(&options, clay, depth, Some(&water), || name.into()).unwrap();
+            (
+                name.to_string(),
+                Soil::with_moisture(clay, depth, 0.75, moisture),
+            )
+        })
+        .collect()
+}
 
-        let months = data(&format!("{name}/month_results.out"));
-        let rows: Vec<Vec<Option<f64>>> = months.lines().skip(1).map(fields).collect();
+/// Spin-up by the official rule ([`iterative`]), then the forward run by [`run`] (the lanes
+/// path the raster runs and `gsocseq.rothc.run` take), every month against the official
+/// output; the scalar step ([`step_month`]) gives the same bits.
+#[test]
+fn reproduces_the_official_v2_program_under_every_option_set() {
+    let ex = example();
+    let iom = ex.soil[2];
+    let sets = option_sets(&ex);
+    assert_eq!(sets.len(), 5);
+    let forward: ForcingTable = ex.months[12..].iter().copied().collect();
+    for (name, soil) in &sets {
+        let rows: Vec<Vec<Option<f64>>> = data(&format!("{name}/month_results.out"))
+            .lines()
+            .skip(1)
+            .map(fields)
+            .collect();
+        assert_eq!(rows.len(), 2 + ex.months.len() - 12);
         let mut worst = Worst(0.0, String::new());
 
         // spin-up: the first 12 months from empty pools until the year-end active carbon
         // changes by at most 1e-6 t C/ha
-        let mut pools: Pools = [0.0, 0.0, 0.0, 0.0, iom];
-        let (mut tsmd, mut previous, mut count) = (0.0, 0.0, 0);
-        loop {
-            for f in &ex.months[..12] {
-                month(&mut pools, &mut tsmd, &soil, &moisture, f);
-            }
-            count += 12;
-            let now = active(&pools);
-            if (now - previous).abs() <= 1e-6 {
-                break;
-            }
-            previous = now;
-            assert!(count < 1_000_000, "{name}: the spin-up does not converge");
-        }
-        assert_eq!(Some(count as f64), rows[1][1], "{name}: spin-up months");
+        let spin = iterative(soil, &|m| ex.months[m], iom);
+        assert!(spin.converged);
+        assert_eq!(
+            Some(spin.count as f64),
+            rows[1][1],
+            "{name}: spin-up months"
+        );
         for (i, col) in (12..17).enumerate() {
-            worst.relative("spin-up pool", 1, pools[i], rows[1][col].unwrap());
+            worst.relative("spin-up pool", 1, spin.pools[i], rows[1][col].unwrap());
         }
-        worst.relative("spin-up SOC", 1, total(&pools), rows[1][17].unwrap());
+        worst.relative("spin-up SOC", 1, total(&spin.pools), rows[1][17].unwrap());
 
         // forward run, months 13..
+        let (mut pools, mut tsmd) = (spin.pools, spin.tsmd);
+        let (mut scalar_pools, mut scalar_tsmd) = (spin.pools, spin.tsmd);
         let mut co2 = 0.0;
-        for (k, f) in ex.months[12..].iter().enumerate() {
-            let out = month(&mut pools, &mut tsmd, &soil, &moisture, f);
-            co2 += out.co2;
-            let row = &rows[2 + k];
-            let v = |col: usize| row[col].unwrap();
-            worst.relative("RM_TMP", k, out.a, v(5));
-            worst.absolute("SMD_mm", k, out.tsmd, v(8));
-            worst.relative("RM_Moist", k, out.b, v(9));
-            for (i, col) in (12..17).enumerate() {
-                worst.relative("pool", k, pools[i], v(col));
-            }
-            worst.relative("SOC", k, total(&pools), v(17));
-            worst.relative("CO2", k, co2, v(18));
-        }
-        assert_eq!(rows.len(), 2 + ex.months.len() - 12);
+        let total_co2 = run(
+            &mut pools,
+            &mut tsmd,
+            soil,
+            &forward.series(),
+            &mut RunBuffers::default(),
+            |k, p, out| {
+                co2 += out.co2;
+                let row = &rows[2 + k];
+                let v = |col: usize| row[col].unwrap();
+                worst.relative("RM_TMP", k, out.a, v(5));
+                worst.absolute("SMD_mm", k, out.tsmd, v(8));
+                worst.relative("RM_Moist", k, out.b, v(9));
+                for (i, col) in (12..17).enumerate() {
+                    worst.relative("pool", k, p[i], v(col));
+                }
+                worst.relative("SOC", k, total(p), v(17));
+                worst.relative("CO2", k, co2, v(18));
+                let step = step_month(
+                    &mut scalar_pools,
+                    &mut scalar_tsmd,
+                    soil,
+                    &ex.months[12 + k],
+                );
+                assert_eq!(
+                    (*p, out.b, out.tsmd),
+                    (scalar_pools, step.b, step.tsmd),
+                    "{k}"
+                );
+            },
+        );
+        assert_eq!(total_co2, co2);
 
         // the yearly file: the same December state
         let years = data(&format!("{name}/year_results.out"));
@@ -202,12 +208,59 @@ fn reproduces_the_official_v2_program_under_every_option_set() {
 
         assert!(worst.0 <= 1e-9, "{name}: {}", worst.1);
         eprintln!(
-            "{name}: {count} spin-up months, worst difference {:e} ({})",
-            worst.0, worst.1
+            "{name}: {} spin-up months, worst difference {:e} ({})",
+            spin.count, worst.0, worst.1
         );
-        tested += 1;
     }
-    assert_eq!(tested, 5);
+}
+
+/// The five option sets as lanes of one 16-lane kernel call (with RothC-26.3 soils of other
+/// clays beside them) give the bits of each run alone; the exact periodic equilibrium is the
+/// iterative spin-up's limit.
+#[test]
+fn option_sets_side_by_side_in_the_lanes_kernel() {
+    let ex = example();
+    let iom = ex.soil[2];
+    let sets = option_sets(&ex);
+    let forward: ForcingTable = ex.months[12..].iter().copied().collect();
+    let soils: [Soil; 16] = std::array::from_fn(|l| match sets.get(l) {
+        Some((_, soil)) => *soil,
+        None => Soil::new(5.0 + 6.0 * l as f64, 23.0, 0.75),
+    });
+    let spins: Vec<_> = soils
+        .iter()
+        .map(|soil| iterative(soil, &|m| ex.months[m], iom))
+        .collect();
+    let mut pools: [Pools; 16] = std::array::from_fn(|l| spins[l].pools);
+    let mut tsmd: [f64; 16] = std::array::from_fn(|l| spins[l].tsmd);
+    let series: [ForcingSeries<'_>; 16] = [forward.series(); 16];
+    let co2 = run_lanes_final(
+        &mut pools,
+        &mut tsmd,
+        &soils,
+        &series,
+        &mut LaneForcing::default(),
+    );
+    for l in 0..16 {
+        let (mut p, mut t) = (spins[l].pools, spins[l].tsmd);
+        let c = run(
+            &mut p,
+            &mut t,
+            &soils[l],
+            &forward.series(),
+            &mut RunBuffers::default(),
+            |_, _, _| {},
+        );
+        assert_eq!((pools[l], tsmd[l], co2[l]), (p, t, c), "lane {l}");
+        // the exact equilibrium of the spin-up year: within the official rule's tolerance
+        let exact = equilibrium(&soils[l], &|m| ex.months[m], iom);
+        assert!(exact.converged);
+        assert!(
+            (total(&exact.pools) - total(&spins[l].pools)).abs() < 2e-4,
+            "lane {l}"
+        );
+        assert_eq!(exact.tsmd, spins[l].tsmd, "lane {l}");
+    }
 }
 
 /// A climate of `years` years, wetter or drier (`dryness` multiplies the evaporation), bare in
@@ -235,6 +288,11 @@ fn climate(years: usize, dryness: f64, seed: u64) -> Vec<MonthForcing> {
         .collect()
 }
 
+/// `soil` with the moisture function `m`.
+fn with(soil: &Soil, m: &MoistureFunction) -> Soil {
+    Soil::with_moisture(soil.clay, soil.depth, soil.evap_coefficient, *m)
+}
+
 fn moisture_of(
     model: &str,
     bare: &str,
@@ -258,7 +316,7 @@ fn trajectory(
     let deficits = months
         .iter()
         .map(|f| {
-            let out = month(&mut pools, &mut tsmd, soil, m, f);
+            let out = step_month(&mut pools, &mut tsmd, &with(soil, m), f);
             co2 += out.co2;
             out.tsmd
         })
@@ -352,7 +410,7 @@ fn farina_2_equals_farina_3_above_wilting_point_and_carbon_is_conserved() {
             let mut tsmd = 0.0;
             for f in &months {
                 let before = total(&pools);
-                let out = month(&mut pools, &mut tsmd, &soil, m, f);
+                let out = step_month(&mut pools, &mut tsmd, &with(&soil, m), f);
                 let expected = before + f.plant_input + f.fym_input - out.co2;
                 assert!((total(&pools) - expected).abs() <= 1e-12 * expected);
                 assert!(out.b >= m.min_rate && out.b <= 1.0);

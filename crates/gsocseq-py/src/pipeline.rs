@@ -166,6 +166,7 @@ pub fn simulate<'py>(
         fao_uncertain_scenario,
         depth,
         evap_coefficient,
+        moisture: Default::default(),
         forward_stepping,
         steady_state,
         main_horizon,
@@ -372,6 +373,7 @@ pub fn simulate<'py>(
                                     let r = reference_months;
                                     [t, p].map(|v| Series::from(&v[i * r..(i + 1) * r]))
                                 }),
+                                soil_water: None,
                             }
                         });
                         simulate_pixels(

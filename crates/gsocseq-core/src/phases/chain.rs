@@ -19,6 +19,7 @@ use crate::rothc::lanes::LaneForcing;
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{total, Pools};
 use crate::rothc::step::MonthForcing;
+use crate::rothc::water_retention::MoistureFunction;
 use crate::rothc::year_map::YearMap;
 
 /// Scratch space reused across pixels (no allocation per pixel).
@@ -286,9 +287,27 @@ pub(crate) fn increase(opts: &Options, table: &ClassTable, s: usize, class: u8) 
     }
 }
 
-/// A chain's soil: the pixel's clay perturbed by `p`.
+/// A chain's soil: the pixel's clay perturbed by `p`; with a dryland moisture option, the
+/// deficit limits of the pixel's soil water with that clay and, without an organic carbon
+/// input, the chain's SOC (perturbed by `p`) over bulk density x depth. A soil whose limits
+/// cannot be computed (values the binding's checks refuse) has NaN limits: NaN results.
 pub(crate) fn chain_soil(opts: &Options, px: &PixelInput<'_>, p: &Perturbation) -> Soil {
-    Soil::new(px.clay * p.clay, opts.depth, opts.evap_coefficient)
+    let clay = px.clay * p.clay;
+    if opts.moisture.is_standard() {
+        return Soil::new(clay, opts.depth, opts.evap_coefficient);
+    }
+    let water = px
+        .soil_water
+        .map(|w| w.soil_water(clay, px.soc * p.soc, opts.depth));
+    let moisture = MoistureFunction::new(
+        &opts.moisture,
+        clay,
+        opts.depth,
+        water.as_ref(),
+        String::new,
+    )
+    .unwrap_or(MoistureFunction::NAN);
+    Soil::with_moisture(clay, opts.depth, opts.evap_coefficient, moisture)
 }
 
 /// A year of a chain: the monthly temperature, precipitation and PET of a climatology
@@ -482,7 +501,8 @@ pub(crate) fn scenario_input(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phases::testing::{options, TestArea};
+    use crate::phases::testing::{moisture_options, options, TestArea};
+    use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
 
     #[test]
     fn flags_and_factors() {
@@ -504,12 +524,20 @@ mod tests {
         // 19 pixels (a batch of 16 and a tail of 3) of different climates, soils, land-use
         // histories and deficits: different transient years before the forward deficit is
         // periodic, so the lanes of the spin-up, warm-up and forward kernels part ways.
+        // every moisture option (the soil water inputs are read by the dryland options only)
+        for moisture in moisture_options() {
+            batch_equals_pixels(moisture);
+        }
+    }
+
+    fn batch_equals_pixels(moisture: MoistureOptions) {
         let table = ClassTable::default();
         let n = 19;
         let area = TestArea::new(n);
         let pixels = area.pixels();
         let mut opts = options(false);
         opts.steady_state = true;
+        opts.moisture = moisture;
         let (flen, slen) = (final_len(&opts), steady_len(&opts));
         let mut ws = Workspace::default();
         let mut outs = vec![PixelOutput::default(); n];
@@ -562,5 +590,97 @@ mod tests {
             }
             assert_eq!(out.flags, outs[i].flags, "pixel {i}");
         }
+    }
+
+    /// Runs pixel `px` alone; (final stocks, output).
+    fn alone(opts: &Options, px: &PixelInput<'_>) -> (Vec<f64>, PixelOutput) {
+        let mut out = PixelOutput::default();
+        let mut fin = vec![0.0; final_len(opts)];
+        simulate_pixel(
+            opts,
+            &ClassTable::default(),
+            px,
+            &mut Workspace::default(),
+            &mut out,
+            &mut fin,
+            &mut [],
+            &mut [],
+            0,
+        );
+        (fin, out)
+    }
+
+    #[test]
+    fn dryland_options_in_the_chain() {
+        let area = TestArea::new(6);
+        let [standard, farina2, farina3] = moisture_options();
+        let mut opts = options(false);
+        let px = area.pixels()[3];
+        opts.moisture = standard;
+        let (fin_standard, _) = alone(&opts, &px);
+
+        // a soil that never dries (rain every month above the PET): the dryland options give
+        // the bits of RothC-26.3 (b = 1 in every month, no limit reached)
+        let wet = [400.0; 12];
+        let wet_series = vec![400.0; 240];
+        let mut humid = px;
+        humid.spinup_precipitation = &wet;
+        humid.forward_precipitation = &wet;
+        humid.warmup_precipitation = (&wet_series).into();
+        opts.moisture = standard;
+        let (humid_standard, out_standard) = alone(&opts, &humid);
+        for moisture in [farina2, farina3] {
+            opts.moisture = moisture;
+            let (fin, out) = alone(&opts, &humid);
+            assert_eq!(fin, humid_standard);
+            assert_eq!(out.chains[0].pools_t0, out_standard.chains[0].pools_t0);
+            // where it dries, they differ
+            let (dry, _) = alone(&opts, &px);
+            assert!(dry.iter().zip(&fin_standard).all(|(a, b)| a != b));
+        }
+
+        // without organic carbon, each chain's is its SOC / (bulk density x depth): the
+        // central chain as with that value given, the min and max chains from their own SOC
+        opts.moisture = farina2;
+        let derived = SoilWaterInput {
+            organic_carbon: None,
+            ..px.soil_water.unwrap()
+        };
+        let given = SoilWaterInput {
+            organic_carbon: Some(px.soc / (derived.bulk_density * opts.depth)),
+            ..derived
+        };
+        let (a, out_a) = alone(
+            &opts,
+            &PixelInput {
+                soil_water: Some(derived),
+                ..px
+            },
+        );
+        let (b, out_b) = alone(
+            &opts,
+            &PixelInput {
+                soil_water: Some(given),
+                ..px
+            },
+        );
+        assert_eq!(out_a.chains[0].pools_t0, out_b.chains[0].pools_t0);
+        assert_ne!(out_a.chains[1].pools_t0, out_b.chains[1].pools_t0);
+        assert_ne!(a, b);
+
+        // soil water the pedotransfer functions cannot take (a bulk density in cg/cm3): NaN
+        // results, flagged (the binding refuses such values before a run)
+        let (bad, out) = alone(
+            &opts,
+            &PixelInput {
+                soil_water: Some(SoilWaterInput {
+                    bulk_density: 127.0,
+                    ..derived
+                }),
+                ..px
+            },
+        );
+        assert!(bad.iter().all(|v| v.is_nan()));
+        assert_ne!(out.flags & flags::NOT_FINITE, 0);
     }
 }

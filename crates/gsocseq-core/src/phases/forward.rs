@@ -297,7 +297,7 @@ mod tests {
     use super::*;
     use crate::phases::chain::{simulate_pixel, Workspace};
     use crate::phases::options::{PixelInput, PixelOutput};
-    use crate::phases::testing::options;
+    use crate::phases::testing::{moisture_options, options, soil_water};
 
     #[test]
     fn closed_form_forward_equals_month_by_month() {
@@ -347,28 +347,39 @@ mod tests {
                 forward_dpm_rpm: 1.44,
                 npp_reference: [5.0, 4.8, 5.2],
                 reference_climate: None,
+                soil_water: None,
             };
-            let mut results = Vec::new();
-            for stepping in [false, true] {
-                let opts = options(stepping);
-                let mut out = PixelOutput::default();
-                let mut finals = vec![0.0; final_len(&opts)];
-                simulate_pixel(
-                    &opts,
-                    &table,
-                    &px,
-                    &mut Workspace::default(),
-                    &mut out,
-                    &mut finals,
-                    &mut [],
-                    &mut [],
-                    0,
-                );
-                results.push(finals);
-            }
-            for (a, b) in results[0].iter().zip(results[1].iter()) {
-                assert!(a.is_finite() && b.is_finite());
-                assert!((a / b - 1.0).abs() < 1e-12, "{a} vs {b} (T {t_mean})");
+            for (k, moisture) in moisture_options().into_iter().enumerate() {
+                let px = PixelInput {
+                    soil_water: Some(soil_water(k)),
+                    ..px
+                };
+                let mut results = Vec::new();
+                for stepping in [false, true] {
+                    let mut opts = options(stepping);
+                    opts.moisture = moisture;
+                    let mut out = PixelOutput::default();
+                    let mut finals = vec![0.0; final_len(&opts)];
+                    simulate_pixel(
+                        &opts,
+                        &table,
+                        &px,
+                        &mut Workspace::default(),
+                        &mut out,
+                        &mut finals,
+                        &mut [],
+                        &mut [],
+                        0,
+                    );
+                    results.push(finals);
+                }
+                for (a, b) in results[0].iter().zip(results[1].iter()) {
+                    assert!(a.is_finite() && b.is_finite());
+                    assert!(
+                        (a / b - 1.0).abs() < 1e-12,
+                        "{a} vs {b} (T {t_mean}, {moisture:?})"
+                    );
+                }
             }
         }
     }

@@ -307,6 +307,7 @@ mod tests {
             forward_dpm_rpm: 1.44,
             npp_reference: [3.0, 2.9, 3.1],
             reference_climate: None,
+            soil_water: None,
         };
         // by hand: yearly MIAMI NPP of the perturbed months, averaged over the years
         let by_hand = |t: &[f64], p: &[f64], ft: f64, fp: f64| {
@@ -387,6 +388,7 @@ mod tests {
             forward_dpm_rpm: 1.44,
             npp_reference: [5.0, 4.9, 5.1],
             reference_climate: None,
+            soil_water: None,
         };
         let mut opts = options(false);
         opts.horizons = vec![20];

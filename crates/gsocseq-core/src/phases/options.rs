@@ -5,6 +5,7 @@
 
 use crate::input::series::Series;
 use crate::rothc::pools::Pools;
+use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
 
 /// Numerical mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +72,9 @@ pub struct Options {
     pub mc_seed: u64,
     /// Evaporation coefficient of the water balance (1.0 for PET).
     pub evap_coefficient: f64,
+    /// Rothamsted mode: the moisture function (RothC-26.3 by default; the dryland options of
+    /// RothC v2.0.0 take each pixel's [`PixelInput::soil_water`]).
+    pub moisture: MoistureOptions,
 }
 
 /// Everything known about one pixel. Temperatures degrees C, precipitation and PET mm/month,
@@ -127,6 +131,10 @@ pub struct PixelInput<'a> {
     /// values each, when given: the climate that a Monte Carlo draw's reference NPP follows
     /// (else the warm-up series; see [`super::montecarlo::draw_npp_reference`]).
     pub reference_climate: Option<[Series<'a>; 2]>,
+    /// Silt, bulk density and organic carbon of the van Genuchten moisture options
+    /// ([`Options::moisture`]); None otherwise. Without organic carbon, each chain's is its
+    /// SOC / (bulk density x depth).
+    pub soil_water: Option<SoilWaterInput>,
 }
 
 /// Flags raised for a pixel (bits of [`PixelOutput::flags`]).

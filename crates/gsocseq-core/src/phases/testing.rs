@@ -2,6 +2,30 @@
 //! and land-use histories.
 
 use super::options::{Mode, NumericalPools, Options, PixelInput, SpinupMethod};
+use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
+
+/// The moisture options the chain tests run with: RothC-26.3 and two dryland options of
+/// RothC v2.0.0.
+pub(crate) fn moisture_options() -> [MoistureOptions; 3] {
+    let options = |model: &str, bare: &str, min_rate: f64| {
+        MoistureOptions::new(model.parse().unwrap(), bare.parse().unwrap(), min_rate).unwrap()
+    };
+    [
+        MoistureOptions::default(),
+        options("farina-2", "standard", 0.15),
+        options("farina-3", "wilting-point", 0.1),
+    ]
+}
+
+/// Soil water inputs of pixel `i`: silt, bulk density, and organic carbon for every other
+/// pixel (the others derive it from their SOC).
+pub(crate) fn soil_water(i: usize) -> SoilWaterInput {
+    SoilWaterInput {
+        silt: 15.0 + 7.0 * (i % 8) as f64,
+        bulk_density: 1.05 + 0.07 * (i % 6) as f64,
+        organic_carbon: i.is_multiple_of(2).then_some(0.6 + 0.2 * (i % 5) as f64),
+    }
+}
 
 pub(crate) fn options(stepping: bool) -> Options {
     Options {
@@ -14,6 +38,7 @@ pub(crate) fn options(stepping: bool) -> Options {
         fao_uncertain_scenario: 2,
         depth: 30.0,
         evap_coefficient: 1.0,
+        moisture: Default::default(),
         forward_stepping: stepping,
         steady_state: false,
         main_horizon: 1,
@@ -97,6 +122,7 @@ impl TestArea {
                 forward_dpm_rpm: 1.44,
                 npp_reference: [5.0, 4.8, 5.2],
                 reference_climate: None,
+                soil_water: Some(soil_water(i)),
             })
             .collect()
     }

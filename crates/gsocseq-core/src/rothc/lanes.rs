@@ -3,9 +3,10 @@
 //! month-major forcing ([`run_lanes_final`], [`LaneForcing`]).
 
 use super::forcing::{ForcingSeries, RateForcing};
-use super::modifiers::{is_bare, temperature_factor, MoistureParams, Soil};
+use super::modifiers::{is_bare, temperature_factor, Soil};
 use super::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, K, RPM};
 use super::step::{decay_and_add, MonthOutcome, MONTH};
+use super::water_retention::MoistureFunction;
 use crate::simd::transpose::{prefetch_part, rows_to_lanes, LaneMonth};
 use crate::simd::vmath;
 
@@ -433,10 +434,15 @@ fn lanes_kernel<const L: usize>(
     upcoming: &[&[f64]],
 ) -> [f64; L] {
     let lanes = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
-    let (max, one_bar, bare) = (
-        lanes(|s| s.moisture.max),
-        lanes(|s| s.moisture.one_bar),
+    let (covered, bare, one_bar) = (
+        lanes(|s| s.moisture.covered),
         lanes(|s| s.moisture.bare),
+        lanes(|s| s.moisture.one_bar),
+    );
+    let (wilting_point, min_rate, floor) = (
+        lanes(|s| s.moisture.wilting_point),
+        lanes(|s| s.moisture.min_rate),
+        lanes(|s| s.moisture.floor),
     );
     let to_co2 = lanes(|s| s.partition.co2);
     let to_bio = lanes(|s| s.partition.bio);
@@ -462,10 +468,13 @@ fn lanes_kernel<const L: usize>(
         // `month_rate`, lane by lane (vectorised across the lanes)
         let mut rate = [0.0; L];
         for l in 0..L {
-            let moisture = MoistureParams {
-                max: max[l],
-                one_bar: one_bar[l],
+            let moisture = MoistureFunction {
+                covered: covered[l],
                 bare: bare[l],
+                one_bar: one_bar[l],
+                wilting_point: wilting_point[l],
+                min_rate: min_rate[l],
+                floor: floor[l],
             };
             let a = f[TEMPERATURE][l];
             let cover = f[COVER][l];

@@ -1,6 +1,8 @@
 //! Rate-modifying factors of the official RothC-26.3: temperature (a), topsoil moisture (b) and
 //! plant cover (c).
 
+use super::water_retention::MoistureFunction;
+
 /// Cover factor above which a month counts as bare for the moisture rule (c = 0.6 covered,
 /// 1.0 bare; FAO's NDVI-based c is continuous between them).
 pub const BARE_COVER_THRESHOLD: f64 = 0.8;
@@ -26,55 +28,6 @@ pub fn is_bare(cover: f64) -> bool {
     cover > BARE_COVER_THRESHOLD
 }
 
-/// Soil constants of the moisture function (all in mm, <= 0).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MoistureParams {
-    /// Maximum topsoil moisture deficit of the layer: -(20 + 1.3 clay - 0.01 clay^2) d / 23.
-    pub max: f64,
-    /// Deficit at -1 bar, 0.444 max: below it `b` drops from 1 towards 0.2.
-    pub one_bar: f64,
-    /// Deficit a bare soil can reach, 0.556 max.
-    pub bare: f64,
-}
-
-impl MoistureParams {
-    /// Constants for `clay` (%) and layer `depth` (cm).
-    pub fn new(clay: f64, depth: f64) -> Self {
-        let smd_max = -(20.0 + 1.3 * clay - 0.01 * (clay * clay));
-        let max = smd_max * depth / 23.0;
-        Self {
-            max,
-            one_bar: 0.444 * max,
-            bare: 0.556 * max,
-        }
-    }
-
-    /// The accumulated deficit after a month with water balance `water_balance`
-    /// (precipitation - coefficient x evaporation, mm), starting from `tsmd` (mm).
-    #[inline]
-    pub fn update_tsmd(&self, tsmd: f64, water_balance: f64, bare: bool) -> f64 {
-        let wetted = (tsmd + water_balance).min(0.0);
-        if bare {
-            // A bare soil dries at most to `bare`; a drier one does not dry further.
-            self.bare.min(tsmd).max(wetted)
-        } else {
-            self.max.max(wetted)
-        }
-    }
-
-    /// Moisture rate modifier `b` for the deficit `tsmd` after this month's water balance.
-    #[inline]
-    pub fn moisture_factor(&self, tsmd: f64) -> f64 {
-        const RMF_MAX: f64 = 1.0;
-        const RMF_MIN: f64 = 0.2;
-        if tsmd > self.one_bar {
-            1.0
-        } else {
-            RMF_MIN + (RMF_MAX - RMF_MIN) * (self.max - tsmd) / (self.max - self.one_bar)
-        }
-    }
-}
-
 /// Site constants of a RothC run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Soil {
@@ -85,20 +38,38 @@ pub struct Soil {
     /// Multiplier of evaporation in the water balance: 0.75 for open-pan evaporation,
     /// 1.0 for potential evapotranspiration.
     pub evap_coefficient: f64,
-    /// Moisture constants derived from clay and depth.
-    pub moisture: MoistureParams,
+    /// The moisture function: deficit limits and the moisture factor (RothC-26.3 from clay and
+    /// depth, or a dryland option of RothC v2.0.0).
+    pub moisture: MoistureFunction,
     /// Partition of decomposed carbon derived from clay.
     pub partition: crate::rothc::pools::Partition,
 }
 
 impl Soil {
-    /// A soil of `clay` %, `depth` cm, with evaporation multiplied by `evap_coefficient`.
+    /// A soil of `clay` %, `depth` cm, with evaporation multiplied by `evap_coefficient`, and
+    /// the moisture function of RothC-26.3.
     pub fn new(clay: f64, depth: f64, evap_coefficient: f64) -> Self {
+        Self::with_moisture(
+            clay,
+            depth,
+            evap_coefficient,
+            MoistureFunction::standard(clay, depth),
+        )
+    }
+
+    /// [`Soil::new`] with the moisture function `moisture` (see
+    /// [`MoistureFunction::new`] for the dryland options of RothC v2.0.0).
+    pub fn with_moisture(
+        clay: f64,
+        depth: f64,
+        evap_coefficient: f64,
+        moisture: MoistureFunction,
+    ) -> Self {
         Self {
             clay,
             depth,
             evap_coefficient,
-            moisture: MoistureParams::new(clay, depth),
+            moisture,
             partition: crate::rothc::pools::Partition::new(clay),
         }
     }
@@ -121,29 +92,29 @@ mod tests {
 
     #[test]
     fn moisture_constants() {
-        let m = MoistureParams::new(23.4, 23.0);
+        let m = MoistureFunction::standard(23.4, 23.0);
         let smd = -(20.0 + 1.3 * 23.4 - 0.01 * 23.4 * 23.4);
-        assert!((m.max - smd).abs() < 1e-12);
+        assert!((m.covered - smd).abs() < 1e-12);
         assert!((m.one_bar - 0.444 * smd).abs() < 1e-12);
         assert!((m.bare - 0.556 * smd).abs() < 1e-12);
-        let deeper = MoistureParams::new(23.4, 46.0);
-        assert!((deeper.max - 2.0 * m.max).abs() < 1e-12);
+        let deeper = MoistureFunction::standard(23.4, 46.0);
+        assert!((deeper.covered - 2.0 * m.covered).abs() < 1e-12);
     }
 
     #[test]
     fn covered_soil_dries_to_max_and_wets_to_zero() {
-        let m = MoistureParams::new(20.0, 23.0);
+        let m = MoistureFunction::standard(20.0, 23.0);
         assert_eq!(m.update_tsmd(0.0, 50.0, false), 0.0);
         assert_eq!(m.update_tsmd(-10.0, -5.0, false), -15.0);
-        assert_eq!(m.update_tsmd(-10.0, -500.0, false), m.max);
+        assert_eq!(m.update_tsmd(-10.0, -500.0, false), m.covered);
     }
 
     #[test]
     fn bare_soil_stops_at_bare_limit_but_can_wet() {
-        let m = MoistureParams::new(20.0, 23.0);
+        let m = MoistureFunction::standard(20.0, 23.0);
         assert_eq!(m.update_tsmd(0.0, -500.0, true), m.bare);
         // already drier than the bare limit: does not dry further
-        let dry = m.max;
+        let dry = m.covered;
         assert_eq!(m.update_tsmd(dry, -10.0, true), dry);
         // but wets up
         assert_eq!(m.update_tsmd(dry, 10.0, true), dry + 10.0);
@@ -151,12 +122,12 @@ mod tests {
 
     #[test]
     fn moisture_factor_range() {
-        let m = MoistureParams::new(30.0, 23.0);
+        let m = MoistureFunction::standard(30.0, 23.0);
         assert_eq!(m.moisture_factor(0.0), 1.0);
         assert_eq!(m.moisture_factor(m.one_bar * 0.99), 1.0);
-        assert!((m.moisture_factor(m.max) - 0.2).abs() < 1e-15);
+        assert!((m.moisture_factor(m.covered) - 0.2).abs() < 1e-15);
         assert!((m.moisture_factor(m.one_bar) - 1.0).abs() < 1e-15);
-        let mid = 0.5 * (m.max + m.one_bar);
+        let mid = 0.5 * (m.covered + m.one_bar);
         assert!((m.moisture_factor(mid) - 0.6).abs() < 1e-12);
     }
 

@@ -226,6 +226,34 @@ impl SoilWater {
     }
 }
 
+/// A site's inputs of the van Genuchten options besides clay: silt %, bulk density g/cm3 and,
+/// when known, organic carbon % (else from the SOC of the layer,
+/// [`SoilWater::organic_carbon_from_soc`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SoilWaterInput {
+    /// Silt, %.
+    pub silt: f64,
+    /// Bulk density, g/cm3.
+    pub bulk_density: f64,
+    /// Organic carbon, %; None: SOC / (bulk density x depth).
+    pub organic_carbon: Option<f64>,
+}
+
+impl SoilWaterInput {
+    /// What the pedotransfer functions take for a soil of `clay` % holding `soc` t C/ha in a
+    /// layer of `depth` cm.
+    pub fn soil_water(&self, clay: f64, soc: f64, depth: f64) -> SoilWater {
+        SoilWater {
+            clay,
+            silt: self.silt,
+            bulk_density: self.bulk_density,
+            organic_carbon: self.organic_carbon.unwrap_or_else(|| {
+                SoilWater::organic_carbon_from_soc(soc, self.bulk_density, depth)
+            }),
+        }
+    }
+}
+
 /// A van Genuchten (1980) retention curve: water content at suction head h,
 /// `theta(h) = theta_r + (theta_s - theta_r) / (1 + (alpha h)^n)^m`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -330,6 +358,17 @@ pub struct MoistureFunction {
 }
 
 impl MoistureFunction {
+    /// A function whose every value is NaN: a site whose soil water cannot be known (its
+    /// moisture factors, hence its pools, are NaN).
+    pub const NAN: MoistureFunction = MoistureFunction {
+        covered: f64::NAN,
+        bare: f64::NAN,
+        one_bar: f64::NAN,
+        wilting_point: f64::NAN,
+        min_rate: f64::NAN,
+        floor: f64::NAN,
+    };
+
     /// RothC-26.3 for `clay` % and a layer of `depth` cm: wilting point
     /// `-(20 + 1.3 clay - 0.01 clay^2) depth / 23`, 1 bar 0.444 and bare 0.556 of it.
     pub fn standard(clay: f64, depth: f64) -> Self {
