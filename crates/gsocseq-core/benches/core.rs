@@ -7,7 +7,7 @@ use gsocseq_core::phases::chain::{simulate_pixel, simulate_pixels, Workspace, BA
 use gsocseq_core::phases::classes::ClassTable;
 use gsocseq_core::phases::forward::forward_closed_form;
 use gsocseq_core::phases::options::{
-    final_len, Mode, NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod,
+    final_len, Calibration, Mode, NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod,
 };
 use gsocseq_core::rothc::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::rothc::forcing::ForcingTable;
@@ -130,6 +130,7 @@ fn benches(c: &mut Criterion) {
         npp_reference: [5.0, 4.8, 5.2],
         reference_climate: None,
         soil_water: None,
+        calibration: Calibration::NONE,
     };
     let table = ClassTable::default();
     let options = |uncertainty: bool, stepping: bool, mode: Mode| Options {

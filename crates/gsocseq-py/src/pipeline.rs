@@ -4,8 +4,8 @@ use gsocseq_core::phases::chain::{simulate_pixels, Workspace, BATCH};
 use gsocseq_core::phases::classes::ClassTable as CoreClassTable;
 use gsocseq_core::phases::montecarlo::Draws;
 use gsocseq_core::phases::options::{
-    final_len, mc_len, steady_len, Mode, NumericalPools, Options, PixelInput, PixelOutput,
-    SpinupMethod,
+    final_len, mc_len, steady_len, Calibration, Mode, NumericalPools, Options, PixelInput,
+    PixelOutput, SpinupMethod,
 };
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
@@ -374,6 +374,7 @@ pub fn simulate<'py>(
                                     [t, p].map(|v| Series::from(&v[i * r..(i + 1) * r]))
                                 }),
                                 soil_water: None,
+                                calibration: Calibration::NONE,
                             }
                         });
                         simulate_pixels(

@@ -311,16 +311,15 @@ pub(crate) fn chain_soil(opts: &Options, px: &PixelInput<'_>, p: &Perturbation) 
 }
 
 /// A year of a chain: the monthly temperature, precipitation and PET of a climatology
-/// (temperature and precipitation perturbed by `p`), the cover, the class's rate factor and
-/// DPM/RPM ratio, no input.
+/// (temperature and precipitation perturbed by `p`), the cover, the class's rate factor (x the
+/// pixel's calibrated `rate_multiplier`) and DPM/RPM ratio, no input.
 pub(crate) fn chain_year(
     table: &ClassTable,
     [t, pr, pet, cover]: [&[f64; 12]; 4],
-    class: u8,
-    dpm_rpm: f64,
+    (class, dpm_rpm, rate_multiplier): (u8, f64, f64),
     p: &Perturbation,
 ) -> [MonthForcing; 12] {
-    let paddy = table.paddy[class as usize];
+    let paddy = table.paddy[class as usize] * rate_multiplier;
     std::array::from_fn(|m| MonthForcing {
         temperature: t[m] * p.temperature,
         precipitation: pr[m] * p.precipitation,
@@ -345,7 +344,12 @@ pub(crate) fn spin_year(
         px.spinup_pet,
         px.spinup_cover,
     ];
-    chain_year(table, climate, px.spinup_class, px.spinup_dpm_rpm, p)
+    chain_year(
+        table,
+        climate,
+        (px.spinup_class, px.spinup_dpm_rpm, px.calibration.rate),
+        p,
+    )
 }
 
 /// The forward year of a chain (the forward climatology).
@@ -360,7 +364,12 @@ pub(crate) fn forward_year(
         px.forward_pet,
         px.forward_cover,
     ];
-    chain_year(table, climate, px.forward_class, px.forward_dpm_rpm, p)
+    chain_year(
+        table,
+        climate,
+        (px.forward_class, px.forward_dpm_rpm, px.calibration.rate),
+        p,
+    )
 }
 
 /// One Rothamsted-mode chain of a batch: pixel `pixel` of the batch, perturbed by `perturb`,
@@ -501,6 +510,7 @@ pub(crate) fn scenario_input(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phases::options::Calibration;
     use crate::phases::testing::{moisture_options, options, TestArea};
     use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
 
@@ -682,5 +692,59 @@ mod tests {
         );
         assert!(bad.iter().all(|v| v.is_nan()));
         assert_ne!(out.flags & flags::NOT_FINITE, 0);
+    }
+
+    #[test]
+    fn calibration_multipliers() {
+        let area = TestArea::new(4);
+        let mut opts = options(false);
+        opts.uncertainty = false;
+        let px = area.pixels()[2];
+        let with = |input: f64, rate: f64| PixelInput {
+            calibration: Calibration { input, rate },
+            ..px
+        };
+        let (none, out_none) = alone(&opts, &px);
+        let (ones, out_ones) = alone(&opts, &with(1.0, 1.0));
+        let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&none), bits(&ones));
+        assert_eq!(out_none.chains[0].pools_t0, out_ones.chains[0].pools_t0);
+
+        // the input multiplier scales every input after the spin-up: SOC is affine in it
+        let soc = |k: f64| {
+            let (fin, out) = alone(&opts, &with(k, 1.0));
+            assert!(
+                (out.chains[0].cin_mean / (k * out_none.chains[0].cin_mean) - 1.0).abs() < 1e-15
+            );
+            assert_eq!(out.chains[0].pools_spinup, out_none.chains[0].pools_spinup);
+            (out.chains[0].soc_t0, fin[0])
+        };
+        let (a, b, c) = (soc(0.6), soc(1.0), soc(1.4));
+        assert!((a.0 + c.0 - 2.0 * b.0).abs() < 1e-12 * b.0);
+        assert!((a.1 + c.1 - 2.0 * b.1).abs() < 1e-12 * b.1);
+        assert!(a.0 < b.0 && b.0 < c.0);
+
+        // the rate multiplier: the class table's rate factors x k, in every phase
+        let mut table = ClassTable::default();
+        for f in table.paddy.iter_mut() {
+            *f *= 0.8;
+        }
+        let mut out = PixelOutput::default();
+        let mut fin = vec![0.0; final_len(&opts)];
+        simulate_pixel(
+            &opts,
+            &table,
+            &px,
+            &mut Workspace::default(),
+            &mut out,
+            &mut fin,
+            &mut [],
+            &mut [],
+            0,
+        );
+        let (fin_rate, out_rate) = alone(&opts, &with(1.0, 0.8));
+        assert_eq!(bits(&fin_rate), bits(&fin));
+        assert_eq!(out_rate.chains[0].pools_t0, out.chains[0].pools_t0);
+        assert_ne!(fin_rate[0], none[0]);
     }
 }

@@ -296,7 +296,7 @@ pub(crate) fn write_finals(
 mod tests {
     use super::*;
     use crate::phases::chain::{simulate_pixel, Workspace};
-    use crate::phases::options::{PixelInput, PixelOutput};
+    use crate::phases::options::{Calibration, PixelInput, PixelOutput};
     use crate::phases::testing::{moisture_options, options, soil_water};
 
     #[test]
@@ -348,6 +348,7 @@ mod tests {
                 npp_reference: [5.0, 4.8, 5.2],
                 reference_climate: None,
                 soil_water: None,
+                calibration: Calibration::NONE,
             };
             for (k, moisture) in moisture_options().into_iter().enumerate() {
                 let px = PixelInput {

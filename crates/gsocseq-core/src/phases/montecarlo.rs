@@ -268,7 +268,7 @@ pub(crate) fn summarize(values: &mut [f64]) -> (f64, f64, f64) {
 mod tests {
     use super::*;
     use crate::phases::chain::{perturbations, simulate_pixel};
-    use crate::phases::options::mc_len;
+    use crate::phases::options::{mc_len, Calibration};
     use crate::phases::testing::options;
 
     #[test]
@@ -308,6 +308,7 @@ mod tests {
             npp_reference: [3.0, 2.9, 3.1],
             reference_climate: None,
             soil_water: None,
+            calibration: Calibration::NONE,
         };
         // by hand: yearly MIAMI NPP of the perturbed months, averaged over the years
         let by_hand = |t: &[f64], p: &[f64], ft: f64, fp: f64| {
@@ -389,6 +390,7 @@ mod tests {
             npp_reference: [5.0, 4.9, 5.1],
             reference_climate: None,
             soil_water: None,
+            calibration: Calibration::NONE,
         };
         let mut opts = options(false);
         opts.horizons = vec![20];

@@ -77,6 +77,26 @@ pub struct Options {
     pub moisture: MoistureOptions,
 }
 
+/// Multipliers fitted to measurements (`gsocseq calibrate`, METHOD.md section 10), Rothamsted
+/// mode; [`Calibration::NONE`] changes nothing (the same bits).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// Multiplier of the plant inputs after the spin-up (the warm-up inputs, hence the mean
+    /// input of the forward scenarios).
+    pub input: f64,
+    /// Multiplier of the decomposition rate of every active pool, in every phase (with the
+    /// class's rate factor).
+    pub rate: f64,
+}
+
+impl Calibration {
+    /// No calibration: both multipliers 1.
+    pub const NONE: Calibration = Calibration {
+        input: 1.0,
+        rate: 1.0,
+    };
+}
+
 /// Everything known about one pixel. Temperatures degrees C, precipitation and PET mm/month,
 /// SOC t C/ha, clay %, NPP t C/ha/yr, uncertainties as fractions (0.2 = 20 %).
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +155,8 @@ pub struct PixelInput<'a> {
     /// ([`Options::moisture`]); None otherwise. Without organic carbon, each chain's is its
     /// SOC / (bulk density x depth).
     pub soil_water: Option<SoilWaterInput>,
+    /// The pixel's multipliers of plant inputs and decomposition rates (Rothamsted mode).
+    pub calibration: Calibration,
 }
 
 /// Flags raised for a pixel (bits of [`PixelOutput::flags`]).

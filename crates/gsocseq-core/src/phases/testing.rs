@@ -1,7 +1,7 @@
 //! Test data of the phases: run options and an area of pixels of different climates, soils
 //! and land-use histories.
 
-use super::options::{Mode, NumericalPools, Options, PixelInput, SpinupMethod};
+use super::options::{Calibration, Mode, NumericalPools, Options, PixelInput, SpinupMethod};
 use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
 
 /// The moisture options the chain tests run with: RothC-26.3 and two dryland options of
@@ -123,6 +123,7 @@ impl TestArea {
                 npp_reference: [5.0, 4.8, 5.2],
                 reference_climate: None,
                 soil_water: Some(soil_water(i)),
+                calibration: Calibration::NONE,
             })
             .collect()
     }

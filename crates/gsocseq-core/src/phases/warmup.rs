@@ -84,7 +84,7 @@ pub(crate) fn warm_up<const L: usize>(
             } else {
                 let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
                 input[l] = if restart[l] {
-                    w.ceq * npp / w.npp_reference
+                    w.ceq * npp / w.npp_reference * px.calibration.input
                 } else {
                     input[l] * npp / previous_npp[l]
                 };
@@ -96,7 +96,7 @@ pub(crate) fn warm_up<const L: usize>(
             // by `split_plant_input(1.0, ratio)`, then times the month's input
             let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
             let plant = input[l] / 12.0;
-            v.rate_factor[l] = table.paddy[class as usize];
+            v.rate_factor[l] = table.paddy[class as usize] * px.calibration.rate;
             v.inputs[0][l] = to_dpm * plant;
             v.inputs[1][l] = to_rpm * plant;
         }
