@@ -32,6 +32,9 @@ def write(
     return path
 
 
+write_raster = write
+
+
 def make_area(
     folder: Path,
     rows: int = 4,
@@ -39,9 +42,16 @@ def make_area(
     years: int = 20,
     seed: int = 1,
     lu_bands: int | None = None,
+    transform: Affine | None = None,
+    crs: str = "EPSG:4326",
 ) -> dict:
-    """Write a small area; return the run configuration (a dict) for it."""
+    """Write a small area (on ``transform`` and ``crs``: 0.01 degree from 10 E, 50 N by
+    default); return the run configuration (a dict) for it."""
     folder.mkdir(parents=True, exist_ok=True)
+
+    def write(path: Path, data: np.ndarray, **kw) -> Path:
+        return write_raster(path, data, transform=transform, crs=crs, **kw)
+
     rng = np.random.default_rng(seed)
     shape = (rows, cols)
     month = np.arange(12)

@@ -7,6 +7,7 @@ range-checked, relative paths are relative to the configuration file.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -499,10 +500,30 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: configuration file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+    return parse_toml(text, path)
+
+
+def parse_toml(text: str, where: Path) -> dict[str, Any]:
+    """``text`` parsed as TOML; invalid TOML is a ConfigError naming ``where``."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+
+
+def toml_value(v: Any) -> str:
+    """``v`` (a bool, number, string, list or table) written as a TOML value."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a TOML basic string
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    raise ConfigError(f"cannot write {v!r} to a configuration")
 
 
 def load(

@@ -30,7 +30,7 @@ from typing import IO, Callable, Optional
 
 import portalocker
 
-from gsocseq.errors import FolderInUse, OutputError
+from gsocseq.errors import FolderInUse, InputError, OutputError
 
 #: the lock file and the file naming its holder, in the output folder
 LOCK_NAME = ".gsocseq.lock"
@@ -277,3 +277,37 @@ def remove_stale(folder: Path, patterns: Iterable[str]) -> list[Path]:
             except OSError:
                 pass
     return gone
+
+
+def run_summary(run_dir: Path) -> tuple[Path, str, dict]:
+    """(path, run name, contents) of the run summary (``KEN_GSOCseq_run.json``) of a run's output
+    folder; :class:`InputError` when there is none (the run did not finish), several, or it
+    cannot be read."""
+    from gsocseq import products
+
+    summaries = sorted(Path(run_dir).glob(products.SUMMARY_GLOB))
+    if not summaries:
+        raise InputError(
+            f"{run_dir}: no {products.SUMMARY_GLOB}, not the output folder of a finished run"
+        )
+    if len(summaries) > 1:
+        names = ", ".join(p.name for p in summaries)
+        raise InputError(f"{run_dir}: several run summaries ({names}); one run per folder")
+    try:
+        summary = json.loads(summaries[0].read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{summaries[0]}: cannot be read as JSON ({exc})") from None
+    name = str(summary.get("name") or products.run_name_of_summary(summaries[0].name))
+    return summaries[0], name, summary
+
+
+def run_folder(path: str | os.PathLike) -> Path:
+    """The output folder of a run given as that folder or as its configuration (TOML)."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".toml":
+        from gsocseq.config import load
+
+        return load(path, require_inputs=False).output_dir
+    if not path.is_dir():
+        raise InputError(f"{path}: neither a run's output folder nor its configuration (.toml)")
+    return path

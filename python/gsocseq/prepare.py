@@ -49,7 +49,14 @@ from rasterio.errors import RasterioIOError
 
 from gsocseq.chain import PERTURBATIONS, miami_npp
 from gsocseq.classes import ESA_TO_FAO, NAMES
-from gsocseq.config import ConfigError, _check_keys, _typed, read_toml, resolve_path
+from gsocseq.config import (
+    ConfigError,
+    _check_keys,
+    _typed,
+    read_toml,
+    resolve_path,
+    toml_value,
+)
 from gsocseq.config import from_dict as _run_config_from_dict
 from gsocseq.rasters import InputError
 from gsocseq.writing import atomic_raster
@@ -1507,20 +1514,6 @@ def _climate(
 # the run configuration
 
 
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise ConfigError(f"cannot write {v!r} to the run configuration")
-
-
 def _run_config_text(settings: Settings, inputs: Mapping[str, str]) -> str:
     t = settings.table
     run = {"name": settings.name, "output": "out"}
@@ -1541,11 +1534,11 @@ def _run_config_text(settings: Settings, inputs: Mapping[str, str]) -> str:
     for section in ("run", "inputs", "classes", "exclusions", "checks"):
         if section in data:
             lines.append(f"[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in data[section].items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in data[section].items()]
             lines.append("")
     for name, groups in data.get("scenarios", {}).items():
         lines.append(f"[scenarios.{name}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in groups.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in groups.items()]
         lines.append("")
     return "\n".join(lines)
 

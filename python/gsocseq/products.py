@@ -12,6 +12,7 @@ A horizon other than the run's main one adds its final year: ``finalSOC_BAU_2070
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
@@ -259,6 +260,55 @@ def statistics_file(prefix: str) -> str:
 def stac_file(prefix: str) -> str:
     """The report's STAC item (JSON)."""
     return f"{prefix}{_SEPARATOR}stac.json"
+
+
+def exclusion_mask_file(prefix: str) -> str:
+    """The exclusion mask (uint8: bit 1 SOC, 2 sand, 4 EC rule met; 255 not modelled)."""
+    return f"{prefix}{_SEPARATOR}ExclusionMask.tif"
+
+
+# -- the FAO delivery (gsocseq export --fao ISO3; {prefix}: the ISO3 code) ---------------------
+
+#: the two files of a layer across the antimeridian: the eastern hemisphere (up to 180
+#: degrees) and the western one (from -180)
+EAST, WEST = "_east", "_west"
+
+
+def part_file(file_name: str, part: str) -> str:
+    """``file_name`` (``....tif``) of one part of a layer across the antimeridian (``part``:
+    :data:`EAST`, :data:`WEST` or "" for a layer in one piece)."""
+    stem, ext = os.path.splitext(file_name)
+    return f"{stem}{part}{ext}"
+
+
+def fao_folder(prefix: str) -> str:
+    """The delivery's folder in the run's output folder."""
+    return f"FAO_{prefix}"
+
+
+def qa_protocol_file(prefix: str) -> str:
+    """The Annex II QA protocol, a pass/fail table (CSV)."""
+    return f"{prefix}{_SEPARATOR}QA_protocol.csv"
+
+
+def manifest_file(prefix: str) -> str:
+    """The delivery's manifest (JSON: files, sizes, checksums, grid, run, protocol)."""
+    return f"{prefix}{_SEPARATOR}manifest.json"
+
+
+def checksums_file(prefix: str) -> str:
+    """The delivery's checksums as ``sha256sum -c`` reads them."""
+    return f"{prefix}{_SEPARATOR}SHA256SUMS.txt"
+
+
+def submission_file(prefix: str) -> str:
+    """The zip to send."""
+    return f"{prefix}{_SEPARATOR}submission.zip"
+
+
+#: globs of a delivery's manifest and checksums (any ISO3 code)
+MANIFEST_GLOB = manifest_file("*")
+CHECKSUMS_GLOB = checksums_file("*")
 
 
 def checkpoint_folder(prefix: str) -> str:

@@ -220,6 +220,17 @@ def windows(height: int, width: int, block: int) -> Iterator[Window]:
             yield Window(col, row, min(block, width - col), min(block, height - row))
 
 
+def read_values(ds: rasterio.io.DatasetReader, window: Window, band: int = 1) -> np.ndarray:
+    """float64 values of ``band`` in ``window``, nodata and non-finite values as NaN (the
+    layers of a run, read back)."""
+    raw = ds.read(band, window=window)
+    data = raw.astype(np.float64)
+    if ds.nodata is not None and not math.isnan(ds.nodata):
+        data[raw == ds.nodata] = np.nan
+    data[~np.isfinite(data)] = np.nan
+    return data
+
+
 def pixel_location(dataset: rasterio.io.DatasetReader, row: int, col: int) -> str:
     x, y = dataset.xy(row, col)
     return f"row {row}, col {col} (x={x:.6f}, y={y:.6f})"

@@ -34,10 +34,10 @@ from typing import Any, Optional
 import numpy as np
 import rasterio
 from rasterio.crs import CRS
-from rasterio.windows import Window
 
 from gsocseq import csvsafe, products
 from gsocseq.rasters import InputError, windows
+from gsocseq.rasters import read_values as _read
 
 __all__ = [
     "CO2_PER_C",
@@ -162,24 +162,16 @@ def load_run(run_dir: str | os.PathLike[str]) -> RunOutput:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: not a folder")
-    summaries = sorted(run_dir.glob(products.SUMMARY_GLOB))
-    if not summaries:
-        raise InputError(f"{run_dir}: no {products.SUMMARY_GLOB}, not the output folder of a run")
-    if len(summaries) > 1:
-        names = ", ".join(p.name for p in summaries)
-        raise InputError(f"{run_dir}: several run summaries ({names}); one run per folder")
-    try:
-        summary = json.loads(summaries[0].read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{summaries[0]}: cannot be read as JSON ({exc})") from None
-    name = str(summary.get("name") or products.run_name_of_summary(summaries[0].name))
+    from gsocseq.folder import run_summary
+
+    summary_path, name, summary = run_summary(run_dir)
     listed = summary.get("layers")
     if listed:
         files = [run_dir / str(f) for f in listed]
         missing = [f.name for f in files if not f.exists()]
         if missing:
             raise InputError(
-                f"{run_dir}: layers listed in {summaries[0].name} are missing: "
+                f"{run_dir}: layers listed in {summary_path.name} are missing: "
                 + ", ".join(missing[:5])
                 + (" ..." if len(missing) > 5 else "")
             )
@@ -508,16 +500,6 @@ class Statistics:
     @property
     def zone_names(self) -> list[str]:
         return ["(outside)", *self.zones.names] if self.zones else ["all"]
-
-
-def _read(ds: rasterio.io.DatasetReader, window: Window) -> np.ndarray:
-    """float64 band 1 of ``window`` with nodata and non-finite values as NaN."""
-    raw = ds.read(1, window=window)
-    data = raw.astype(np.float64)
-    if ds.nodata is not None and not math.isnan(ds.nodata):
-        data[raw == ds.nodata] = np.nan
-    data[~np.isfinite(data)] = np.nan
-    return data
 
 
 def compute_statistics(

@@ -101,6 +101,21 @@ def check_written(path: Path) -> None:
         raise OSError(errno.EIO, f"unreadable after writing ({exc})", str(path)) from None
 
 
+def to_cog(source: Path, target: Path, predictor: str) -> None:
+    """``source`` copied to the Cloud Optimized GeoTIFF ``target`` the way every layer is
+    written: DEFLATE with ``predictor`` ("3" floating point, "2" integers), 512-pixel blocks,
+    nearest-neighbour overviews."""
+    rasterio.shutil.copy(
+        source,
+        target,
+        driver="COG",
+        compress="DEFLATE",
+        predictor=predictor,
+        overview_resampling="nearest",
+        blocksize=512,
+    )
+
+
 class LayerWriter:
     """Writes each layer block by block to a tiled temporary GeoTIFF, then converts it to a
     Cloud Optimized GeoTIFF under a bounded GDAL cache and renames it into place."""
@@ -216,15 +231,7 @@ class LayerWriter:
             cog = target.with_name(f".{target.name}.cog.part.tif")
             cog.unlink(missing_ok=True)  # (as above)
             with _gdal_writes(cog):
-                rasterio.shutil.copy(
-                    tmp,
-                    cog,
-                    driver="COG",
-                    compress="DEFLATE",
-                    predictor="2" if key == "landuse" else "3",
-                    overview_resampling="nearest",
-                    blocksize=512,
-                )
+                to_cog(tmp, cog, predictor="2" if key == "landuse" else "3")
             check_written(cog)
             os.replace(cog, target)
             tmp.unlink()

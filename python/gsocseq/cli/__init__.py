@@ -6,7 +6,18 @@ from __future__ import annotations
 import click
 
 from gsocseq import __version__
-from gsocseq.cli import assemble, demo, evaluate, prepare, report, run, site, validate
+from gsocseq.cli import (
+    assemble,
+    demo,
+    evaluate,
+    export,
+    init,
+    prepare,
+    report,
+    run,
+    site,
+    validate,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,7 +26,7 @@ def main() -> None:
     """GSOCseq soil organic carbon sequestration potential maps (FAO methodology, RothC)."""
 
 
-for _module in (run, assemble, validate, demo, site, evaluate, prepare, report):
+for _module in (init, run, assemble, validate, demo, site, evaluate, prepare, report, export):
     main.add_command(_module.command)
 
 __all__ = ["main"]
