@@ -233,8 +233,12 @@ def core_arguments(
         out[f"warmup_{part}"] = t(f"warmup_{part}") if isinstance(series, np.ndarray) else series
     out["warmup_class"] = np.ascontiguousarray(lu)
     fao_mode = config.run.mode == "fao-v1.2"
+    # from the C-ordered classes: the binding takes a Fortran-ordered array (the site table's
+    # transposed view) as if it were C-ordered, and gave each pixel another pixel's DR
     out["warmup_dpm_rpm"] = (
-        t("warmup_dpm_rpm") if fao_layout else classes.dpm_rpm_of(lu, float32=fao_mode)
+        t("warmup_dpm_rpm")
+        if fao_layout
+        else classes.dpm_rpm_of(out["warmup_class"], float32=fao_mode)
     )
     out.update(spinup_class(config, lu, data, fao_layout))
     out.update(forward_climate(config, data, lu, fao_layout))
