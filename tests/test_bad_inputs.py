@@ -523,6 +523,7 @@ def test_checks_thresholds_can_be_changed(tmp_path):
 
 def test_validate_prints_median_and_range_with_units(tmp_path):
     cfg = _area(tmp_path)
+    _set(cfg, "soc", 0, 0.0, 0, 0)  # SOC 0: valid, not modelled, not in the distribution
     res = _cli(tmp_path, cfg, "validate")
     assert res.exit_code == 0, res.output
     lines = {line.split()[0]: line for line in res.output.splitlines() if "median" in line}
@@ -540,7 +541,8 @@ def test_validate_prints_median_and_range_with_units(tmp_path):
     with rasterio.open(_path(cfg, "soc")) as ds:
         soc = ds.read(1)
     with rasterio.open(_path(cfg, "land_use")) as ds:
-        modelled = np.isin(ds.read(ds.count), (2, 3, 5, 12, 13))
+        modelled = np.isin(ds.read(ds.count), (2, 3, 5, 12, 13)) & (soc > 0)
+    assert not modelled[0, 0] and soc[0, 0] == 0
     lo, hi = soc[modelled].min(), soc[modelled].max()
     assert f"range {lo:.3g} to {hi:.3g} t C/ha" in lines["soc"]
     assert f"({modelled.sum()} pixels: every modelled pixel)" in lines["soc"]

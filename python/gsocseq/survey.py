@@ -82,8 +82,22 @@ def _singles(
     flat = land_use.result()
     if not len(flat):
         return 0
-    values = _add(inputs, readings[soc.name], soc, raws[soc.name], flat, window, range(1))
-    flat = flat[inputs.rule.carbon(values[:, 0])]
+    values, status, band = _gather(inputs, soc, raws[soc.name], flat)
+    carbon = inputs.rule.carbon(values[:, 0])
+    # SOC 0 is valid but not modelled: left out of the distribution (a negative SOC is not)
+    counted = np.flatnonzero(carbon | (status >= 2))
+    _count(
+        inputs,
+        readings[soc.name],
+        soc,
+        values[counted],
+        status[counted],
+        band[counted],
+        flat[counted],
+        window,
+        range(1),
+    )
+    flat = flat[carbon]
     for q in singles:
         if q is not soc and len(flat):
             _add(inputs, readings[q.name], q, raws[q.name], flat, window, range(1))
@@ -219,9 +233,35 @@ def _add(
     """Gather and check the raw (bands, h * w) values of ``q`` (band positions ``positions``
     of q.bands) at the window's pixels ``flat`` in one pass, and count them into ``reading``;
     returns the (n, bands) values."""
+    values, status, band = _gather(inputs, q, raw, flat)
+    _count(inputs, reading, q, values, status, band, flat, window, positions)
+    return values
+
+
+def _gather(
+    inputs: Inputs, q: Quantity, raw: np.ndarray, flat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, bands) values of the raw (bands, h * w) values of ``q`` at the window's pixels
+    ``flat``, and their (status, first band concerned) of the invalid-input checks."""
     lo, hi, _ = inputs.limits[q.kind]
     values = np.empty((len(flat), raw.shape[0]))
     status, band = q.raster.gather(raw, flat, q.float32, out=values, check=(lo, hi))
+    return values, status, band
+
+
+def _count(
+    inputs: Inputs,
+    reading: Reading,
+    q: Quantity,
+    values: np.ndarray,
+    status: np.ndarray,
+    band: np.ndarray,
+    flat: np.ndarray,
+    window: Window,
+    positions: range,
+) -> None:
+    """Count (n, bands) gathered values of ``q`` at the window's pixels ``flat`` into
+    ``reading`` (a value beyond the range named by its file, band and pixel)."""
 
     def beyond(b: int, i: int, value: float) -> str:
         where = _where(inputs, q, flat, window, i, positions[b])
@@ -229,7 +269,6 @@ def _add(
         return range_message(where, q.name, q.kind, value, note, inputs.limits, reading.fix)
 
     reading.add(values, status, band, beyond)
-    return values
 
 
 def _where(inputs: Inputs, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
