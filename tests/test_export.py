@@ -25,7 +25,7 @@ from gsocseq.export import export_fao, template_parts, verify
 from gsocseq.pipeline import run
 from gsocseq.qa_protocol import MASKED_SHARE_MAX, fao_layers, protocol
 
-from .synthetic import make_area
+from .synthetic import make_area, write_raster
 from .test_pipeline_fao import T1000, _read, fao_config
 
 R = 1.0 / 120.0
@@ -323,16 +323,59 @@ def test_a_projected_grid_across_the_antimeridian_is_split_and_resampled(tmp_pat
     assert _check_resampled(Path(summary.output), e.folder, "FJI", "TST", "EPSG:3832") > 100
 
 
-def test_exclusions_without_mask_are_said(tmp_path):
+def test_excluded_pixels_are_modelled_masked_nationally_and_delivered(tmp_path):
+    """METHOD.md 2 and 7: a pixel an exclusion rule meets is modelled; the national layers
+    leave it out, the exclusion mask says which rule, and the FAO delivery has its values: the
+    same as a run with exclusions disabled, bit for bit, everywhere."""
     cfg = make_area(tmp_path / "a", rows=6, cols=8)
     with rasterio.open(cfg["inputs"]["soc"], "r+") as ds:
         soc = ds.read(1)
-        soc[0, 0] = 250.0  # above the 200 t C/ha exclusion
+        soc[0, 0] = 250.0  # above the 200 t C/ha rule (a paddy pixel of make_area)
         ds.write(soc, 1)
-    summary = run(cfg)
-    assert summary.counts.get("excluded:soc>200")
-    e = export_fao(summary.output, "TST")
-    assert any("continuous surface" in w for w in e.warnings)
+    kept_cfg = dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "kept")))
+    kept_cfg["exclusions"] = {"enabled": False}
+    kept = run(kept_cfg)
+    lu = _read(Path(kept.output) / "TST_GSOCseq_LandUse.tif")
+    sand = np.full(lu.shape, 40.0)
+    modelled = np.argwhere(~np.isnan(lu))
+    r, c = modelled[len(modelled) // 2]
+    sand[r, c] = 95.0  # above the 90 % rule
+    with rasterio.open(cfg["inputs"]["soc"]) as ds:
+        sand_path = write_raster(tmp_path / "sand.tif", sand, transform=ds.transform)
+    cfg["inputs"]["sand"] = kept_cfg["inputs"]["sand"] = str(sand_path)
+    kept = run(dict(kept_cfg, run=dict(kept_cfg["run"], overwrite=True)))
+    masked = run(cfg)
+    a, b = Path(masked.output), Path(kept.output)
+    assert masked.counts["excluded:soc>200"] == 1 and masked.counts["excluded:sand>90"] == 1
+    assert masked.counts["modelled"] == kept.counts["modelled"]  # excluded pixels modelled
+    with rasterio.open(a / "TST_GSOCseq_ExclusionMask.tif") as ds:
+        bits = ds.read(1)
+        assert ds.nodata == 255 and "1 SOC > 200 t C/ha" in ds.descriptions[0]
+    assert bits[0, 0] == 1 and bits[r, c] == 2
+    with rasterio.open(b / "TST_GSOCseq_ExclusionMask.tif") as ds:
+        assert np.array_equal(bits, ds.read(1))  # which rules: also when they are not applied
+    assert np.all((bits == 255) == np.isnan(lu))  # 255: not modelled
+    assert ((bits > 0) & (bits < 255)).sum() == 2
+    excluded = (bits > 0) & (bits < 255)
+    with rasterio.open(a / "TST_GSOCseq_ExcludedValues.tif") as ds:
+        band = {d: i for i, d in enumerate(ds.descriptions, start=1)}
+        extra = {d: ds.read(i, masked=True).filled(np.nan) for d, i in band.items()}
+    assert not (b / "TST_GSOCseq_ExcludedValues.tif").exists()
+    for lay in fao_layers():
+        national, whole = _read(a / lay.file_name("TST")), _read(b / lay.file_name("TST"))
+        assert np.all(np.isnan(national[excluded]))
+        assert np.array_equal(national[~excluded], whole[~excluded], equal_nan=True)
+        assert np.array_equal(extra[lay.key][excluded], whole[excluded], equal_nan=True)
+        assert np.all(np.isnan(extra[lay.key][~excluded]))
+    assert not np.isnan(extra[fao_layers()[0].key][excluded]).any()  # T0 of both
+    # the delivery: one continuous surface, as if nothing had been excluded
+    ea, eb = export_fao(a, "TST"), export_fao(b, "TST")
+    assert ea.warnings == []
+    for lay in [*fao_layers(), None]:
+        name = lay.file_name("TST") if lay else "TST_GSOCseq_ExclusionMask.tif"
+        assert np.array_equal(_read(ea.folder / name), _read(eb.folder / name), equal_nan=True), (
+            name
+        )
 
 
 def test_refusals(t1000_run, t1000_export, tmp_path):

@@ -1,8 +1,8 @@
 """The GSOCseq chain for n pixels (METHOD.md sections 2-7), one room for the raster pipeline,
 the site table, the Dask workers and the array API:
 
-1. which pixels are modelled (:class:`Modelled`: the class of the last warm-up year, SOC > 0,
-   the exclusion rules);
+1. which pixels are modelled (:class:`Modelled`: the class of the last warm-up year, SOC > 0),
+   and which the exclusion rules leave out of the national layers;
 2. the core's arguments from the values of each quantity (:func:`core_arguments`: the spin-up
    class and DPM/RPM, the forward climate and class, the reference NPP);
 3. one call into the Rust core for every phase (spin-up, warm-up, forward runs of every
@@ -47,8 +47,10 @@ def t0_year(warmup_years: int) -> int:
 class Modelled:
     """The rule of which pixels are modelled (METHOD.md section 2): the FAO class of the last
     warm-up year is one of ``[classes] modelled``, every quantity is valid (the invalid-input
-    rule of :mod:`gsocseq.inputs`), SOC > 0, and no exclusion rule (SOC, sand, EC above their
-    thresholds) applies. The readers are handed this rule; they import no phase rule."""
+    rule of :mod:`gsocseq.inputs`) and SOC > 0. The exclusion rules (SOC, sand, EC above their
+    thresholds) do not stop a pixel from being modelled: they mask the national layers
+    (:meth:`masked`), and the FAO delivery has the pixels' values. The readers are handed this
+    rule; they import no phase rule."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -68,32 +70,56 @@ class Modelled:
 
     def keep(
         self, singles: Mapping[str, np.ndarray], ok: np.ndarray, counts: Counter
-    ) -> np.ndarray:
-        """Of the valid pixels ``ok``, those with SOC > 0 (:meth:`carbon`) that no exclusion
-        rule removes; ``singles`` holds (1, n) values of the single-band quantities (``soc``,
-        and ``sand``, ``ec`` when given)."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Of the valid pixels ``ok``, those with SOC > 0 (:meth:`carbon`), and the exclusion
+        rules each of them meets (:func:`exclusion_bits`); ``singles`` holds (1, n) values of
+        the single-band quantities (``soc``, and ``sand``, ``ec`` when given)."""
         zero = ok & ~self.carbon(singles["soc"][0])
         counts["not modelled:soc_0"] += int(zero.sum())
         ok = ok & ~zero
-        return ok & exclusions(self.config, singles, ok, counts)
+        return ok, exclusion_bits(self.config, singles, ok, counts)
+
+    def masked(self, bits: np.ndarray) -> np.ndarray:
+        """Pixels of exclusion ``bits`` that the national layers leave out (nodata): those
+        meeting a rule, when ``[exclusions] enabled``."""
+        if not self.config.exclusions.enabled:
+            return np.zeros(bits.shape, dtype=bool)
+        return bits != 0
 
 
-def exclusions(
+def exclusion_rules(config: Config) -> list[tuple[str, int, float, str]]:
+    """(quantity, bit of :data:`gsocseq.products.EXCLUSION_BITS`, threshold, text) of each
+    exclusion rule with a threshold, e.g. ("soc", 1, 200.0, "SOC > 200 t C/ha")."""
+    ex = config.exclusions
+    out = []
+    for name, label, limit, unit in (
+        ("soc", "SOC", ex.soc_max, "t C/ha"),
+        ("sand", "sand", ex.sand_max, "%"),
+        ("ec", "EC", ex.ec_max, "dS/m"),
+    ):
+        if limit is not None:
+            out.append((name, products.EXCLUSION_BITS[name], limit, f"{label} > {limit:g} {unit}"))
+    return out
+
+
+def exclusion_bits(
     config: Config, data: Mapping[str, np.ndarray], ok: np.ndarray, counts: Counter
 ) -> np.ndarray:
-    """Pixels kept by the exclusion rules (SOC, sand, EC thresholds) of (1, n) ``data``."""
-    ex = config.exclusions
-    keep = np.ones_like(ok)
-    if not ex.enabled:
-        return keep
+    """uint8 per pixel: the sum of the bits of the exclusion rules (:func:`exclusion_rules`)
+    the pixels ``ok`` of (1, n) ``data`` meet (0 elsewhere); whether or not ``[exclusions]``
+    are enabled, so that the exclusion mask always says which rule a pixel meets. With
+    exclusions enabled, the pixels of each rule are counted (``excluded:soc>200``): the
+    national layers leave them out."""
+    bits = np.zeros(ok.shape, dtype=np.uint8)
     with np.errstate(invalid="ignore"):
-        for name, limit in (("soc", ex.soc_max), ("sand", ex.sand_max), ("ec", ex.ec_max)):
-            if limit is None or name not in data:
+        for name, bit, limit, _ in exclusion_rules(config):
+            if name not in data:
                 continue
             hit = ok & (data[name][0] > limit)
-            counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
-            keep &= ~hit
-    return keep
+            bits[hit] |= bit
+            if config.exclusions.enabled:
+                counts[f"excluded:{name}>{limit:g}"] += int(hit.sum())
+    return bits
 
 
 # -- 2. the core's arguments -----------------------------------------------------------------
@@ -318,18 +344,31 @@ class Chain:
                 out[text] = hit
         return out
 
-    def layer_values(self, sim: Mapping[str, Any], counts: Counter) -> dict[str, np.ndarray]:
+    def layer_values(
+        self,
+        sim: Mapping[str, Any],
+        counts: Counter,
+        counted: Optional[np.ndarray] = None,
+    ) -> dict[str, np.ndarray]:
         """Values (float64) of every layer for the pixels of ``sim``, by layer key
         (:attr:`gsocseq.products.Layer.key`), from the unrounded stocks; with ``qa_mask`` the
         stocks outside [0, 300] t C/ha are nodata before any difference (script 13) and each
-        layer's values outside its range are nodata (script 15), counted in ``counts``."""
-        values = self._values(sim, counts)
+        layer's values outside its range are nodata (script 15), counted in ``counts`` over
+        the pixels ``counted`` (all when None; the national layers' pixels in a run: an
+        excluded pixel's values go to the FAO delivery only)."""
+        values = self._values(sim, counts, counted)
         if self.config.run.qa_mask:
-            self.apply_qa(values, counts)
+            self.apply_qa(values, counts, counted)
         return values
 
-    def apply_qa(self, values: dict[str, np.ndarray], counts: Counter) -> None:
-        """Script 15: each layer's values outside its range become nodata (layer by layer)."""
+    def apply_qa(
+        self,
+        values: dict[str, np.ndarray],
+        counts: Counter,
+        counted: Optional[np.ndarray] = None,
+    ) -> None:
+        """Script 15: each layer's values outside its range become nodata (layer by layer);
+        those of the pixels ``counted`` (all when None) counted."""
         for layer in self.layers:
             rng = layer.qa_range
             v = values.get(layer.key)
@@ -341,10 +380,13 @@ class Chain:
                 above = v > hi if hi_in else v >= hi
                 bad = (below | above) & ~np.isnan(v)
             if bad.any():
-                counts[f"qa:{layer.key.lstrip('_')} outside range"] += int(bad.sum())
+                hits = int(bad.sum() if counted is None else (bad & counted).sum())
+                counts[f"qa:{layer.key.lstrip('_')} outside range"] += hits
                 v[bad] = np.nan
 
-    def _values(self, sim: Mapping[str, Any], counts: Counter) -> dict[str, np.ndarray]:
+    def _values(
+        self, sim: Mapping[str, Any], counts: Counter, counted: Optional[np.ndarray]
+    ) -> dict[str, np.ndarray]:
         config, scenarios, t0_year = self.config, self.scenarios, self.t0_year
         fao = config.run.mode == "fao-v1.2"
         minmax = config.run.uncertainty != "none"
@@ -366,9 +408,10 @@ class Chain:
                             bad = (v < lo) | (v > hi) | np.isinf(v)
                             if bad.any():
                                 run_name = ("", "_min", "_max")[r]
+                                hits = bad if counted is None else bad & counted
                                 counts[
                                     f"qa:finalSOC_{name}{run_name}{suffix} outside [0, 300]"
-                                ] += int(bad.sum())
+                                ] += int(hits.sum())
                                 v[bad] = np.nan
                 f = final[:, :, 0]
 

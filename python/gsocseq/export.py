@@ -67,9 +67,8 @@ GLOBE_COLS = 360 * 120
 GLOBE_ROWS = 180 * 120
 NODATA = products.NODATA
 LAND_USE_NODATA = products.LAND_USE_NODATA
-#: the exclusion mask: bits of the rules, and its nodata (pixels the run did not model)
-EXCLUSION_BITS = {"soc": 1, "sand": 2, "ec": 4}
-EXCLUSION_NODATA = 255
+#: the exclusion mask's nodata (pixels the run did not model)
+EXCLUSION_NODATA = products.EXCLUSION_NODATA
 BLOCK = 512
 MANIFEST_FORMAT = "gsocseq FAO GSOCseq submission 1"
 TEMPLATE_CRS = CRS.from_epsg(4326)
@@ -278,6 +277,34 @@ def _write_layer(
     tmp.unlink()
 
 
+def _bands_by_key(path: Path) -> dict[str, int]:
+    """Band (1-based) of each layer key in the excluded values' file of a run."""
+    with rasterio.open(path) as ds:
+        return {d: b for b, d in enumerate(ds.descriptions, start=1) if d}
+
+
+def _band_description(path: Path) -> str:
+    with rasterio.open(path) as ds:
+        return ds.descriptions[0] or ""
+
+
+def _fill(national: Path, excluded: Path, band: int, target: Path) -> None:
+    """``target``: the layer ``national`` with the values of the excluded pixels (band
+    ``band`` of ``excluded``) where it has none: the continuous surface, on the run's grid."""
+    with rasterio.open(national) as src, rasterio.open(excluded) as ex:
+        profile = dict(src.profile, driver="GTiff", tiled=True, blockxsize=256, blockysize=256)
+        profile.update(compress="deflate", predictor=3, BIGTIFF="IF_SAFER")
+        with rasterio.open(target, "w", **profile) as dst:
+            for w in windows(src.height, src.width, BLOCK):
+                v = src.read(1, window=w)
+                e = ex.read(band, window=w)
+                hole = (v == src.nodata) & (e != ex.nodata)
+                v[hole] = e[hole]
+                dst.write(v, 1, window=w)
+            dst.update_tags(**src.tags())
+            dst.set_band_description(1, src.descriptions[0] or "")
+
+
 # ----------------------------------------------------------------------------- the run
 
 
@@ -395,13 +422,16 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
     counts = run.summary.get("counts") or {}
     excluded = {k: v for k, v in counts.items() if k.startswith("excluded:") and v}
     mask = run.layer(products.exclusion_mask_file(run.name))
-    if excluded and not mask.exists():
+    excluded_values = run.layer(products.excluded_values_file(run.name))
+    if excluded and not excluded_values.exists():
         total = sum(excluded.values())
         warnings.append(
             f"{total} pixels excluded by the run ({', '.join(k[9:] for k in excluded)}) have no "
             "value in its layers and none here; FAO asks one continuous surface (the "
-            "Secretariat masks exclusions itself): run with [exclusions] enabled = false"
+            "Secretariat masks exclusions itself): run it again with this version of gsocseq "
+            "(which models excluded pixels) or with [exclusions] enabled = false"
         )
+    bands = _bands_by_key(excluded_values) if excluded and excluded_values.exists() else {}
     with rasterio.open(run.layer(layers[0].file_name(run.name))) as ds:
         method, parts = template_parts(ds)
         for lay in layers[1:]:
@@ -424,8 +454,13 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
         for k, part in enumerate(parts):
             for lay in layers:
                 target = stage / part_name(lay.file_name(iso), part)
+                source = run.layer(lay.file_name(run.name))
+                if lay.key in bands:  # the excluded pixels' values filled in
+                    if k == 0:
+                        _fill(source, excluded_values, bands[lay.key], stage / f".{lay.key}")
+                    source = stage / f".{lay.key}"
                 _write_layer(
-                    run.layer(lay.file_name(run.name)),
+                    source,
                     target,
                     part,
                     method,
@@ -459,11 +494,12 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
                     dtype="uint8",
                     nodata=EXCLUSION_NODATA,
                     categorical=True,
-                    description="exclusion rules met: 1 SOC > 200 t C/ha, 2 sand > 90 %, "
-                    "4 EC > 4 dS/m (sums: several), 0 none",
+                    description=_band_description(mask),
                     tags=tags,
                 )
                 files.append(target)
+        for key in bands:
+            (stage / f".{key}").unlink(missing_ok=True)
         modelled = options.get("modelled_classes") or [2, 3, 5, 12, 13]
         result = protocol(
             by_part,

@@ -35,6 +35,7 @@ from rasterio.vrt import WarpedVRT
 
 from gsocseq.config import (
     DEFAULT_SCENARIOS,
+    GROUPS,
     MODES,
     NATIVE_INPUTS,
     from_dict,
@@ -533,7 +534,7 @@ def _config_text(found: Found, base: Path, name: str, mode: str, output: str) ->
         lines.append("# These are the FAO defaults; change them to the country's own figures.")
         for sname, inc in DEFAULT_SCENARIOS.items():
             lines.append(f"[scenarios.{sname}]")
-            lines += [f"{g} = {toml_value(inc)}" for g in ("crops", "grass", "paddy")]
+            lines += [f"{g} = {toml_value(inc)}" for g in GROUPS]
             lines.append("")
     for section in ("classes", "exclusions", "checks"):
         if section in found.extra:

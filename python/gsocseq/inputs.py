@@ -60,8 +60,11 @@ class PixelRule(Protocol):
         """Pixels whose SOC (t C/ha) is modelled."""
         ...
 
-    def keep(self, singles: dict[str, np.ndarray], ok: np.ndarray, counts: Counter) -> np.ndarray:
-        """Of the valid pixels ``ok``, those modelled, from (1, n) single-band values."""
+    def keep(
+        self, singles: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Of the valid pixels ``ok``, those modelled, and the exclusion rules each meets
+        (uint8 bits), from (1, n) single-band values."""
         ...
 
 
@@ -133,6 +136,8 @@ class Block:
     pixel_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     arrays: dict[str, Any] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
+    # the exclusion rules each pixel meets (uint8 bits of gsocseq.products.EXCLUSION_BITS)
+    exclusion: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
     # buffers behind ``arrays`` and the pool they go back to (see :meth:`release`)
     _buffers: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _pool: Optional[dict[str, list[np.ndarray]]] = field(default=None, repr=False)
@@ -444,7 +449,7 @@ class Inputs:
                 status, band = q.raster.gather(raw, flat, q.float32, out=out, check=(lo, hi))
                 ok &= self._verdict(q, status, band, raw, flat, window, counts)
                 gathered[q.name] = out
-        ok = self.rule.keep(singles, ok, counts)
+        ok, bits = self.rule.keep(singles, ok, counts)
         keep = flat[ok]
         n = len(keep)
         block = Block(
@@ -456,6 +461,7 @@ class Inputs:
             _buffers=buffers,
             _pool=self._pool,
         )
+        block.exclusion = bits[ok]
         lu_keep = lu_c[:, ok].T.astype(np.uint8)  # (n, Y)
         block.land_use.ravel()[keep] = lu_keep[:, -1]
         # the arrays of the core: as gathered when every pixel is kept, else the kept pixels

@@ -195,7 +195,9 @@ def run_checked(
         )
     ok &= check_values("land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts)
     ok &= chain.modelled.candidates(lu[-1])
-    ok = chain.modelled.keep(data, ok, counts)
+    ok, bits = chain.modelled.keep(data, ok, counts)
+    # a site an exclusion rule leaves out of the national layers has no results
+    ok &= ~chain.modelled.masked(bits)
     result: dict[str, np.ndarray] = {"modelled": ok}
     keep = np.flatnonzero(ok)
     flags = np.zeros(n, dtype=np.uint8)

@@ -262,9 +262,25 @@ def stac_file(prefix: str) -> str:
     return f"{prefix}{_SEPARATOR}stac.json"
 
 
+#: bits of the exclusion mask, by the rule's quantity (METHOD.md section 2); a pixel meeting
+#: several rules has their sum, 0 none
+EXCLUSION_BITS = {"soc": 1, "sand": 2, "ec": 4}
+#: the exclusion mask's value of a pixel the run did not model
+EXCLUSION_NODATA = 255
+
+
 def exclusion_mask_file(prefix: str) -> str:
-    """The exclusion mask (uint8: bit 1 SOC, 2 sand, 4 EC rule met; 255 not modelled)."""
+    """The exclusion mask (uint8: the sum of :data:`EXCLUSION_BITS` of the rules a modelled
+    pixel meets, 0 none; :data:`EXCLUSION_NODATA` not modelled)."""
     return f"{prefix}{_SEPARATOR}ExclusionMask.tif"
+
+
+def excluded_values_file(prefix: str) -> str:
+    """The values of the pixels an exclusion rule leaves out of the national layers: one band
+    per map layer (its key as the band's description), nodata elsewhere. Written when the
+    run's exclusions are enabled; ``gsocseq export --fao`` delivers them (one continuous
+    surface, METHOD.md section 7)."""
+    return f"{prefix}{_SEPARATOR}ExcludedValues.tif"
 
 
 # -- the FAO delivery (gsocseq export --fao ISO3; {prefix}: the ISO3 code) ---------------------

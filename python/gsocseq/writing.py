@@ -12,10 +12,11 @@ import errno
 import functools
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import rasterio
@@ -25,10 +26,12 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from gsocseq import products
-from gsocseq.products import LAND_USE_NODATA, NODATA, POOLS, Layer
+from gsocseq.products import EXCLUSION_NODATA, LAND_USE_NODATA, NODATA, POOLS, Layer
 
 #: COG conversions at the same time at most (one per core up to this)
 COG_WORKERS = 4
+#: keys of the files a writer writes besides the layers
+LAND_USE, EXCLUSION, EXCLUDED = "landuse", "exclusion", "excluded"
 
 
 @functools.cache
@@ -128,12 +131,20 @@ class LayerWriter:
         layer_list: list[Layer],
         land_use: bool = True,
         tile: int = 256,
+        exclusion: Optional[str] = None,
+        excluded_layers: Sequence[Layer] = (),
+        tags: Optional[dict[str, str]] = None,
     ) -> None:
+        """``exclusion``: the description of the exclusion mask to write (None: none);
+        ``excluded_layers``: the layers whose values at the excluded pixels are written into
+        the one file of :func:`~gsocseq.products.excluded_values_file`, a band each;
+        ``tags``: the GeoTIFF tags of every file (provenance)."""
         # tiles of the temporary files match the processing blocks: each tile written once
         tile = tile if tile <= 512 else 256
         self.out_dir = out_dir
         self.prefix = prefix
         self.layers = list(layer_list)
+        self.excluded_layers = list(excluded_layers)
         self.tmp: dict[str, Path] = {}
         self.handles: dict[str, rasterio.io.DatasetWriter] = {}
         base = {
@@ -151,19 +162,33 @@ class LayerWriter:
             "BIGTIFF": "IF_SAFER",
         }
         self.targets: dict[str, Path] = {}
-        entries = [(layer.key, layer.file_name(prefix), layer) for layer in self.layers]
+        entries: list[tuple[str, str, Optional[Layer]]] = [
+            (layer.key, layer.file_name(prefix), layer) for layer in self.layers
+        ]
         if land_use:
-            entries.append(("landuse", products.land_use_file(prefix), None))
+            entries.append((LAND_USE, products.land_use_file(prefix), None))
+        if exclusion is not None:
+            entries.append((EXCLUSION, products.exclusion_mask_file(prefix), None))
+        if self.excluded_layers:
+            entries.append((EXCLUDED, products.excluded_values_file(prefix), None))
         try:
             for key, name, layer in entries:
                 tmp = out_dir / f".{name}.part.tif"
                 self.tmp[key] = tmp
                 self.targets[key] = out_dir / name
-                if layer is None:
+                if key == LAND_USE:
                     profile = dict(
                         base, dtype="int16", nodata=LAND_USE_NODATA, count=1, predictor=2
                     )
+                elif key == EXCLUSION:
+                    profile = dict(
+                        base, dtype="uint8", nodata=EXCLUSION_NODATA, count=1, predictor=2
+                    )
+                elif key == EXCLUDED:
+                    count = len(self.excluded_layers)
+                    profile = dict(base, dtype="float32", nodata=NODATA, count=count, predictor=3)
                 else:
+                    assert layer is not None
                     profile = dict(
                         base, dtype="float32", nodata=NODATA, count=layer.bands, predictor=3
                     )
@@ -172,18 +197,25 @@ class LayerWriter:
                 tmp.unlink(missing_ok=True)
                 with _gdal_writes(tmp):
                     ds = rasterio.open(tmp, "w", **profile)
-                if layer is None:
+                if key == LAND_USE:
                     ds.set_band_description(
                         1, "FAO land-use class of the forward runs (modelled pixels)"
                     )
+                elif key == EXCLUSION:
+                    ds.set_band_description(1, exclusion or "")
+                elif key == EXCLUDED:
+                    for b, lay in enumerate(self.excluded_layers, start=1):
+                        ds.set_band_description(b, lay.key)
+                    ds.units = tuple(lay.units for lay in self.excluded_layers)
                 else:
+                    assert layer is not None
                     if layer.bands == 5:
                         for b, pool in enumerate(POOLS, start=1):
                             ds.set_band_description(b, f"{pool}: {layer.description}")
                     else:
                         ds.set_band_description(1, layer.description or layer.product)
                     ds.units = tuple([layer.units] * layer.bands)
-                ds.update_tags(producer="gsocseq")
+                ds.update_tags(**(tags or {"producer": "gsocseq"}))
                 self.handles[key] = ds
         except Exception:
             self.abort()
@@ -196,8 +228,21 @@ class LayerWriter:
         cols: np.ndarray,
         values: dict[str, np.ndarray],
         land_use: np.ndarray,
+        exclusion: Optional[np.ndarray] = None,
+        masked: Optional[np.ndarray] = None,
     ) -> None:
+        """The values of the modelled pixels (``rows``, ``cols``) of ``window``, by layer
+        key; ``exclusion``: their exclusion bits; ``masked``: those the national layers leave
+        out (their values go to the excluded values' file)."""
         h, w = int(window.height), int(window.width)
+        if masked is not None and not masked.any():
+            masked = None
+        excluded = (
+            np.full((len(self.excluded_layers), h, w), NODATA, dtype=np.float32)
+            if self.excluded_layers
+            else None
+        )
+        band_of = {lay.key: b for b, lay in enumerate(self.excluded_layers)}
         for layer in self.layers:
             ds = self.handles[layer.key]
             v = values.get(layer.key)
@@ -206,12 +251,25 @@ class LayerWriter:
                 vv = v.reshape(len(rows), -1).T  # (bands, n)
                 f32 = vv.astype(np.float32)
                 f32[~np.isfinite(vv)] = NODATA
+                if masked is not None:
+                    b = band_of.get(layer.key)
+                    if excluded is not None and b is not None:
+                        excluded[b, rows[masked], cols[masked]] = f32[0, masked]
+                    f32[:, masked] = NODATA
                 block[:, rows, cols] = f32
             with _gdal_writes(self.tmp[layer.key]):
                 ds.write(block, window=window)
-        if "landuse" in self.handles:
-            with _gdal_writes(self.tmp["landuse"]):
-                self.handles["landuse"].write(land_use[None, :, :], window=window)
+        if LAND_USE in self.handles:
+            with _gdal_writes(self.tmp[LAND_USE]):
+                self.handles[LAND_USE].write(land_use[None, :, :], window=window)
+        if EXCLUSION in self.handles:
+            mask = np.full((1, h, w), EXCLUSION_NODATA, dtype=np.uint8)
+            mask[0, rows, cols] = 0 if exclusion is None else exclusion
+            with _gdal_writes(self.tmp[EXCLUSION]):
+                self.handles[EXCLUSION].write(mask, window=window)
+        if excluded is not None:
+            with _gdal_writes(self.tmp[EXCLUDED]):
+                self.handles[EXCLUDED].write(excluded, window=window)
 
     def finish(self) -> list[Path]:
         """Close the temporary files, convert them to COG and rename them into place.
@@ -231,7 +289,7 @@ class LayerWriter:
             cog = target.with_name(f".{target.name}.cog.part.tif")
             cog.unlink(missing_ok=True)  # (as above)
             with _gdal_writes(cog):
-                to_cog(tmp, cog, predictor="2" if key == "landuse" else "3")
+                to_cog(tmp, cog, predictor="2" if key in (LAND_USE, EXCLUSION) else "3")
             check_written(cog)
             os.replace(cog, target)
             tmp.unlink()

@@ -8,6 +8,7 @@ import click
 
 from gsocseq.cli.options import (
     fail,
+    notify,
     quiet_option,
     report_summary,
     stopped_by_signals,
@@ -40,7 +41,7 @@ def command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
                 config = generate_inputs(outdir, seed=seed)
                 summary = with_progress(
                     lambda progress: run(
-                        config, quiet=quiet, progress=progress, overwrite=overwrite
+                        config, quiet=quiet, progress=progress, overwrite=overwrite, notify=notify
                     ),
                     quiet,
                 )

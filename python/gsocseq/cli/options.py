@@ -95,26 +95,78 @@ def check_threads(threads: Optional[int]) -> None:
         )
 
 
+#: seconds between two progress lines when stderr is not a terminal (a batch log)
+LOG_EVERY_S = 30.0
+
+
+def _clock(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+class Progress:
+    """Progress of a run in pixels of the grid on stderr (``progress(done, total)``): a bar on
+    a terminal, shown from the first call (once the configuration has loaded and the inputs
+    opened); plain lines (at most every :data:`LOG_EVERY_S` seconds, and at 100 %) in a log."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.base: Optional[int] = None
+        self.terminal = sys.stderr.isatty()
+        self.started = 0.0
+        self.last_line = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if self.base is None:  # the first call: pixels done before (a resumed run)
+            self.base, self.started, self.last_line = done, now, now
+            if done:
+                click.echo(f"resuming: {done:,} of {total:,} pixels done", err=True)
+            if self.terminal:
+                # the bar (and its estimate of the time left) over the pixels still to compute
+                self.bar = click.progressbar(
+                    length=max(total - done, 1),
+                    label=f"computing {total:,} pixels",
+                    file=sys.stderr,
+                    show_eta=True,
+                )
+                self.bar.__enter__()
+            else:
+                click.echo(f"computing {total - done:,} of {total:,} pixels", err=True)
+            return
+        if self.bar is not None:
+            self.bar.update(done - self.base - self.bar.pos)
+            if done >= total:
+                self.close()
+            return
+        if done < total and now - self.last_line < LOG_EVERY_S:
+            return
+        self.last_line = now
+        share = 100.0 * done / total if total else 100.0
+        line = f"{share:5.1f} % of {total:,} pixels, {_clock(now - self.started)} elapsed"
+        if 0 < done - self.base and done < total:
+            rate = (done - self.base) / (now - self.started or 1e-9)
+            line += f", about {_clock((total - done) / rate)} left"
+        click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            bar, self.bar = self.bar, None
+            bar.__exit__(None, None, None)
+
+
 def with_progress(job: Callable[[Any], Any], quiet: bool) -> Any:
-    """``job(progress)`` with a progress bar on stderr over the blocks still to compute
-    (``progress(done, total)``); ``job(None)`` when ``quiet``."""
+    """``job(progress)`` with the progress of a run on stderr (:class:`Progress`, pixels of
+    the grid: ``progress(done, total)``); ``job(None)`` when ``quiet``."""
     if quiet:
         return job(None)
-    bar = click.progressbar(length=1, label="gsocseq", file=sys.stderr, show_eta=True)
-    base: Optional[int] = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal base
-        if base is None:  # the first call: blocks done before (a resumed run)
-            base = done
-            if done:
-                click.echo(f"resuming: {done} of {total} blocks done", err=True)
-            # the bar (and its ETA) over the blocks still to compute
-            bar.length = max(total - done, 1)
-        bar.update(done - base - bar.pos)
-
-    with bar:
+    progress = Progress()
+    try:
         return job(progress)
+    finally:
+        progress.close()
 
 
 def report_summary(summary: Any) -> None:

@@ -66,6 +66,7 @@ def tile_blocks(count: int, tile: tuple[int, int]) -> list[int]:
 def _existing_summary(plan: Plan) -> RunSummary:
     data = json.loads(plan.summary_path.read_text(encoding="utf-8"))
     data["status"] = "up to date"
+    data["output"] = str(plan.out_dir)  # the file has paths relative to it
     return RunSummary(**{k: v for k, v in data.items() if k in RunSummary.__dataclass_fields__})
 
 
@@ -90,8 +91,10 @@ def run(
     only tile i of N (then :func:`assemble_run`); ``scheduler`` ("local:N" or a
     dask.distributed address) spreads the blocks over a Dask cluster. The output folder is held
     by one run at a time: ``wait`` waits for another holder to finish (``notify`` is told
-    once) instead of raising :class:`~gsocseq.folder.FolderInUse`. ``progress(done, total)``
-    is called once before the first block (``done`` > 0: a resumed run) and after each block.
+    once; without ``quiet``, also when the layers are being assembled) instead of raising
+    :class:`~gsocseq.folder.FolderInUse`. ``progress(done, total)`` counts pixels of the grid:
+    called once before the first block (``done`` > 0: a resumed run) and as the parts of each
+    block are computed.
     Raises :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError` (and
     its :class:`~gsocseq.folder.OutputError` for the folder: in use, names too long, a write
     failure such as a full disk) for what the user can fix; :class:`RunInterrupted` when
@@ -121,28 +124,29 @@ def run(
             if plan.resumed:
                 plan.verify(chosen)
             todo = plan.pending(chosen)
-            total = len(chosen) if chosen is not None else len(plan.windows)
-            done = total - len(todo)
+            # progress in pixels of the grid (a block's, as its parts are computed)
+            total = plan.pixels(chosen if chosen is not None else range(len(plan.windows)))
+            done = total - plan.pixels(todo)
             if progress is not None:
                 progress(done, total)
+
+            def advance(pixels: int) -> None:
+                nonlocal done
+                done += pixels
+                if progress is not None:
+                    progress(done, total)
+
             assembly: Optional[Assembly] = None
             try:
                 if scheduler:
                     from gsocseq.pipeline.dask import compute_on_dask
 
-                    compute_on_dask(cfg, plan, todo, scheduler, progress=progress)
+                    compute_on_dask(cfg, plan, todo, scheduler, advance)
                 else:
-
-                    def one_more() -> None:
-                        nonlocal done
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-
                     # the layers are written while the blocks compute (not for a tile of a run)
                     assembly = None if tile or not todo else Assembly(plan)
                     try:
-                        compute_blocks(plan, todo, one_more, assembly)
+                        compute_blocks(plan, todo, advance, assembly)
                         plan.settle_fingerprint()
                     except BaseException:
                         if assembly is not None:
@@ -153,9 +157,11 @@ def run(
                         name=cfg.run.name,
                         mode=cfg.run.mode,
                         output=str(plan.out_dir),
-                        status=f"tile {tile} computed ({total} blocks); run gsocseq assemble "
-                        "when all tiles exist",
+                        status=f"tile {tile} computed ({len(chosen or [])} blocks); run "
+                        "gsocseq assemble when all tiles exist",
                     )
+                if notify is not None and not quiet:
+                    notify(f"assembling the layers in {plan.out_dir}")
                 return assemble(plan, started, assembly)
             except KeyboardInterrupt as exc:
                 raise _interrupted(plan, exc, chosen) from None

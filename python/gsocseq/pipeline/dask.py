@@ -85,9 +85,10 @@ def compute_on_dask(
     plan: Plan,
     todo: Sequence[int],
     scheduler: str,
-    progress: Optional[Callable[[int, int], None]] = None,
+    advance: Optional[Callable[[int], None]] = None,
 ) -> None:
-    """Compute the blocks ``todo`` of ``plan`` on a Dask cluster."""
+    """Compute the blocks ``todo`` of ``plan`` on a Dask cluster; ``advance(pixels)`` told
+    the pixels of each block done."""
     from dask.distributed import as_completed
 
     fingerprint = plan.checkpoint.load_manifest().get("fingerprint")
@@ -99,13 +100,10 @@ def compute_on_dask(
             )
             for i in todo
         ]
-        total = len(plan.windows)
-        done = total - len(todo)
         for future in as_completed(futures):
-            future.result()
-            done += 1
-            if progress is not None:
-                progress(done, total)
+            index = future.result()
+            if advance is not None:
+                advance(plan.pixels([index]))
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()

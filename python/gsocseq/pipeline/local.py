@@ -5,21 +5,26 @@ checkpoints (:class:`Assembly`, :func:`assemble`) and the run summary written la
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
 import platform
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+from gsocseq import __version__, products
+from gsocseq.chain import exclusion_rules
 from gsocseq.checkpoint import CorruptBlock
+from gsocseq.config import GROUPS, Config
 from gsocseq.folder import OutputError
-from gsocseq.inputs import Block
+from gsocseq.inputs import Block, WindowBands
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
 from gsocseq.rasters import InputError
 from gsocseq.writing import LayerWriter
@@ -34,48 +39,104 @@ def read_block(plan: Plan, index: int, threads: Optional[int] = None) -> tuple[B
     return block, time.perf_counter() - a
 
 
+#: the fewest pixels of one call into the core when a block is computed in parts (the parts
+#: advance the progress; a block of fewer pixels is one call)
+MIN_PART = 2048
+#: parts of a block at most
+PARTS = 16
+
+
+def part_bounds(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of the parts of a block of ``n`` modelled pixels: up to :data:`PARTS`
+    parts of at least :data:`MIN_PART` pixels, multiples of 16 (the core's lanes) but the
+    last. Each pixel is computed alone, so the parts give the bits of one call."""
+    if n <= MIN_PART:
+        return [(0, n)]
+    size = max(MIN_PART, -(-n // PARTS))
+    size = -(-size // 16) * 16
+    return [(a, min(a + size, n)) for a in range(0, n, size)]
+
+
+def part_of(arrays: dict[str, Any], n: int, a: int, b: int) -> dict[str, Any]:
+    """The core's arguments of pixels ``a:b`` of a block of ``n`` (views; the warm-up series
+    read where they lie: their pixel indices sliced)."""
+    if (a, b) == (0, n):
+        return arrays
+    out: dict[str, Any] = {}
+    for k, v in arrays.items():
+        if isinstance(v, WindowBands):
+            out[k] = replace(v, pixels=v.pixels[a:b])
+        elif isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n:
+            out[k] = v[a:b]
+        else:
+            out[k] = v
+    return out
+
+
 def compute_block(
     plan: Plan,
     index: int,
     threads: Optional[int] = None,
     read: Optional[tuple[Block, float]] = None,
+    advance: Optional[Callable[[int], None]] = None,
 ) -> None:
     """Run every phase for block ``index`` (read now, or as ``read`` by :func:`read_block`)
-    and save its checkpoint."""
+    and save its checkpoint; ``advance(pixels)`` is told the block's pixels (of the grid, the
+    window's) as its parts are computed (:func:`part_bounds`)."""
     block, read_s = read_block(plan, index, threads) if read is None else read
     b = time.perf_counter()
+    window = plan.windows[index]
+    pixels = int(window.height) * int(window.width)
     arrays: dict[str, np.ndarray] = {
         "rows": block.rows.astype(np.int32),
         "cols": block.cols.astype(np.int32),
         "land_use": block.land_use,
+        "exclusion": block.exclusion,
     }
-    flags: dict[str, int] = {}
+    flags: Counter = Counter()
+    told = 0
     if block.n:
-        sim = plan.chain.simulate(block.arrays, threads=threads)
-        flags = plan.chain.flag_counts(sim)
-        values = plan.chain.layer_values(sim, block.counts)
-        for key, v in values.items():
-            arrays[f"layer{key}"] = v.astype(np.float32)
+        # values of every modelled pixel (the excluded ones for the FAO delivery); the QA
+        # counts are the national layers'
+        masked = plan.chain.modelled.masked(block.exclusion)
+        parts: dict[str, list[np.ndarray]] = {}
+        bounds = part_bounds(block.n)
+        for k, (lo, hi) in enumerate(bounds):
+            sim = plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
+            flags.update(plan.chain.flag_counts(sim))
+            counted = ~masked[lo:hi] if masked[lo:hi].any() else None
+            values = plan.chain.layer_values(sim, block.counts, counted)
+            for key, v in values.items():
+                parts.setdefault(f"layer{key}", []).append(v.astype(np.float32))
+            del sim, values
+            if advance is not None and k + 1 < len(bounds):
+                share = pixels * (k + 1) // len(bounds)
+                advance(share - told)
+                told = share
+        for key, chunks in parts.items():
+            arrays[key] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     block.release()  # its buffers serve a later block
     c = time.perf_counter()
     meta = {
         "counts": {k: int(v) for k, v in block.counts.items() if v},
-        "flags": flags,
+        "flags": dict(flags),
         "timings": {"read_s": read_s, "model_s": c - b},
     }
     plan.checkpoint.save_block(index, arrays, meta)
+    if advance is not None:
+        advance(pixels - told)
 
 
 def compute_blocks(
     plan: Plan,
     todo: Sequence[int],
-    progress: Optional[Callable[[], None]] = None,
+    advance: Optional[Callable[[int], None]] = None,
     assembly: Optional[Assembly] = None,
 ) -> None:
     """:func:`compute_block` for every block of ``todo`` in order, the next block read while
-    this one computes (GDAL and the core release the GIL, so reading overlaps the model).
-    With ``assembly``, every block done (and every earlier one) is written into the layers
-    meanwhile, on a thread of its own."""
+    this one computes (GDAL and the core release the GIL, so reading overlaps the model);
+    ``advance(pixels)`` told the pixels computed. With ``assembly``, every block done (and
+    every earlier one) is written into the layers meanwhile, on a thread of its own."""
     if not todo:
         return
     ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
@@ -88,19 +149,61 @@ def compute_blocks(
             read = upcoming.result()
             if k + 1 < len(todo):
                 upcoming = ahead.submit(read_block, plan, todo[k + 1])
-            compute_block(plan, index, read=read)
+            compute_block(plan, index, read=read, advance=advance)
             if assembly is not None:
                 # blocks before this one are done too (``todo`` is in block order)
                 written += [writes.submit(assembly.add, j) for j in range(queued, index + 1)]
                 queued = index + 1
-            if progress is not None:
-                progress()
         for done in written:
             done.result()
     finally:
         # stopped (a signal, an error): the writes not started are dropped, not waited for
         ahead.shutdown(wait=True, cancel_futures=True)
         writes.shutdown(wait=True, cancel_futures=True)
+
+
+def exclusion_description(config: Config) -> str:
+    """The exclusion mask's band description: its bits, and whether the national layers leave
+    those pixels out."""
+    rules = ", ".join(f"{bit} {text}" for _, bit, _, text in exclusion_rules(config))
+    applied = (
+        "left out of the national layers (their values: "
+        f"{products.excluded_values_file(config.run.name)}, delivered by gsocseq export --fao)"
+        if config.exclusions.enabled
+        else "kept in the national layers ([exclusions] enabled = false)"
+    )
+    return f"exclusion rules met (sum of bits): {rules}; 0 none; 255 not modelled; {applied}"
+
+
+def provenance(config: Config) -> dict[str, str]:
+    """The GeoTIFF tags of every layer of a run: what made it and how (mode, version,
+    scenario input increases, exclusions, date)."""
+    run = config.run
+    increases = "; ".join(
+        f"{name}: " + ", ".join(f"{g} +{100 * v:g} %" for g, v in zip(GROUPS, table))
+        for name, table in config.scenarios.items()
+    )
+    return {
+        "producer": f"gsocseq {__version__}",
+        "gsocseq_run": run.name,
+        "gsocseq_mode": run.mode,
+        "gsocseq_spinup": run.spinup,
+        "gsocseq_uncertainty": run.uncertainty,
+        "gsocseq_years": str(run.years),
+        "gsocseq_scenarios": increases,
+        "gsocseq_exclusions": "masked" if config.exclusions.enabled else "not masked",
+        "gsocseq_qa_mask": "yes" if run.qa_mask else "no",
+        "gsocseq_date": _dt.datetime.now(_dt.timezone.utc).date().isoformat(),
+    }
+
+
+def _relative(path: Union[str, Path], base: Path) -> str:
+    """``path`` relative to ``base`` (a run summary names no user's directory layout), or as
+    it is where no relative path leads there (another drive on Windows)."""
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:
+        return str(path)
 
 
 class Assembly:
@@ -120,6 +223,9 @@ class Assembly:
             plan.inputs.master.dataset,
             plan.layers,
             tile=plan.config.run.block_size,
+            exclusion=exclusion_description(plan.config),
+            excluded_layers=plan.excluded_layers,
+            tags=provenance(plan.config),
         )
 
     def add(self, index: int) -> None:
@@ -133,7 +239,17 @@ class Assembly:
             raise OutputError(f"{exc}; run the same command again to compute it anew") from None
         values = {k[len("layer") :]: v for k, v in arrays.items() if k.startswith("layer")}
         window = self.plan.windows[index]
-        self.writer.write(window, arrays["rows"], arrays["cols"], values, arrays["land_use"])
+        # (a checkpoint of an earlier version has no exclusion bits: none met)
+        bits = arrays.get("exclusion", np.zeros(len(arrays["rows"]), dtype=np.uint8))
+        self.writer.write(
+            window,
+            arrays["rows"],
+            arrays["cols"],
+            values,
+            arrays["land_use"],
+            exclusion=bits,
+            masked=self.plan.chain.modelled.masked(bits),
+        )
         self.counts.update(meta["counts"])
         self.flags.update(meta["flags"])
         self.timings.update(meta["timings"])
@@ -195,7 +311,14 @@ def assemble(
     summary.options["platform"] = (
         f"{platform.system()} {platform.machine()} Python {sys.version.split()[0]}"
     )
-    write_json_atomic(plan.summary_path, summary.to_dict())
+    # paths in the file relative to the output folder; the summary returned has them whole
+    written_summary = summary.to_dict()
+    written_summary["output"] = "."
+    written_summary["options"]["output"] = "."
+    written_summary["inputs"] = {
+        k: _relative(v, plan.out_dir) for k, v in written_summary["inputs"].items()
+    }
+    write_json_atomic(plan.summary_path, written_summary)
     manifest = plan.checkpoint.load_manifest()
     manifest["complete"] = True
     plan.checkpoint.write_manifest(manifest)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -147,12 +147,24 @@ class Plan:
                 self._lock.acquire()
             self.chain = Chain(config, self.inputs.years)
             self.layers = self.chain.layers
+            # the map layers whose values at the excluded pixels go to the FAO delivery
+            self.excluded_layers = (
+                [layer for layer in self.layers if not layer.intermediate]
+                if config.exclusions.enabled
+                else []
+            )
             self.prefix = config.run.name
             m = self.inputs.master.dataset
             self.windows: list[Window] = list(windows(m.height, m.width, config.run.block_size))
             self.summary_path = self.out_dir / products.summary_file(self.prefix)
             self.outputs = [layer.file_name(self.prefix) for layer in self.layers]
-            self.outputs += [products.land_use_file(self.prefix), self.summary_path.name]
+            self.outputs += [
+                products.land_use_file(self.prefix),
+                products.exclusion_mask_file(self.prefix),
+                self.summary_path.name,
+            ]
+            if self.excluded_layers:
+                self.outputs.append(products.excluded_values_file(self.prefix))
             self.checkpoint = Checkpoint(self.out_dir, self.prefix)
             if mode == "worker":
                 self.complete = False
@@ -198,11 +210,17 @@ class Plan:
                     "into another output folder (-o) or under another [run] name"
                 )
 
+    def pixels(self, indices: Iterable[int]) -> int:
+        """Pixels of the grid in the blocks ``indices``."""
+        return sum(int(self.windows[i].height) * int(self.windows[i].width) for i in indices)
+
     def need_bytes(self) -> int:
-        """Space the run needs at most in its folder, bytes: the layers (float32 and the int16
-        land use) twice (temporary and COG, uncompressed at worst) and the block checkpoints."""
+        """Space the run needs at most in its folder, bytes: the layers (float32, the int16
+        land use, the uint8 exclusion mask, the values of excluded pixels) twice (temporary and
+        COG, uncompressed at worst) and the block checkpoints."""
         m = self.inputs.master.dataset
-        per_pixel = 4 * sum(layer.bands for layer in self.layers) + 2
+        bands = sum(layer.bands for layer in self.layers) + len(self.excluded_layers)
+        per_pixel = 4 * bands + 2 + 1
         return 3 * m.width * m.height * per_pixel
 
     def _open_checkpoint(self, defer_fingerprint: bool) -> bool:
