@@ -178,7 +178,7 @@ def test_fao_layout_equals_the_equivalent_native_config(tmp_path):
         }
     )
     a, b = layers(tmp_path / "stacks"), layers(tmp_path / "native_out")
-    assert set(a) == set(b) and len(a) == 30
+    assert set(a) == set(b) and len(a) == 31  # the 29, the land use, the exclusion mask
     for name in a:
         assert np.array_equal(a[name], b[name], equal_nan=True), name
 

@@ -120,10 +120,8 @@ class Progress:
         import time
 
         now = time.monotonic()
-        if self.base is None:  # the first call: pixels done before (a resumed run)
+        if self.base is None:  # the first call: pixels done before (a resumed run, said)
             self.base, self.started, self.last_line = done, now, now
-            if done:
-                click.echo(f"resuming: {done:,} of {total:,} pixels done", err=True)
             if self.terminal:
                 # the bar (and its estimate of the time left) over the pixels still to compute
                 self.bar = click.progressbar(

@@ -127,6 +127,9 @@ def run(
             # progress in pixels of the grid (a block's, as its parts are computed)
             total = plan.pixels(chosen if chosen is not None else range(len(plan.windows)))
             done = total - plan.pixels(todo)
+            blocks = len(chosen) if chosen is not None else len(plan.windows)
+            if notify is not None and not quiet and len(todo) < blocks:
+                notify(f"resuming: {blocks - len(todo)} of {blocks} blocks done")
             if progress is not None:
                 progress(done, total)
 
