@@ -15,7 +15,6 @@ use super::options::{
 use super::spinup::{equilibria_of, rothamsted_spinup, Equilibrium};
 use super::steady::chain_steady_state;
 use super::warmup::warm_up;
-use crate::rothc::lanes::LaneForcing;
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{total, Pools};
 use crate::rothc::step::MonthForcing;
@@ -35,11 +34,6 @@ pub struct Workspace {
     pub(crate) states: Vec<ChainState>,
     /// Spin-up equilibria of the chains of a batch.
     pub(crate) equilibria: Vec<Equilibrium>,
-    pub(crate) lanes1: LaneForcing<1>,
-    pub(crate) lanes2: LaneForcing<2>,
-    pub(crate) lanes4: LaneForcing<4>,
-    pub(crate) lanes8: LaneForcing<8>,
-    pub(crate) lanes16: LaneForcing<16>,
 }
 
 /// What the warm-up of a chain takes besides its pixel's series: climate multipliers, the
@@ -382,7 +376,7 @@ pub(crate) struct ChainJob {
 }
 
 /// Rothamsted-mode chains of a batch of pixels: each spun up, then the 20 warm-up years of
-/// all chains run side by side as the lanes of [`crate::rothc::lanes::run_lanes_prepared`] (each lane the same
+/// all chains run side by side as the lanes of one kernel ([`super::warmup::warm_up`]; each lane the same
 /// bits as a chain run alone), then the forward scenarios of each. `final_soc` and `steady`
 /// hold [`final_len`] and [`steady_len`] values per pixel (`steady` filled by run 0 only;
 /// empty when not wanted).
@@ -439,11 +433,11 @@ pub(crate) fn rothamsted_chains(
         let left = jobs.len() - start;
         let (st, js, w) = (&mut states[start..], &jobs[start..], &ws.warmup[start..]);
         start += match left {
-            1 => warm_up::<1>(table, st, js, pixels, w, &mut ws.lanes1, outs),
-            2 => warm_up::<2>(table, st, js, pixels, w, &mut ws.lanes2, outs),
-            0..=4 => warm_up::<4>(table, st, js, pixels, w, &mut ws.lanes4, outs),
-            5..=8 => warm_up::<8>(table, st, js, pixels, w, &mut ws.lanes8, outs),
-            _ => warm_up::<16>(table, st, js, pixels, w, &mut ws.lanes16, outs),
+            1 => warm_up::<1>(table, st, js, pixels, w, outs),
+            2 => warm_up::<2>(table, st, js, pixels, w, outs),
+            0..=4 => warm_up::<4>(table, st, js, pixels, w, outs),
+            5..=8 => warm_up::<8>(table, st, js, pixels, w, outs),
+            _ => warm_up::<16>(table, st, js, pixels, w, outs),
         };
     }
     let (flen, slen) = (final_len(opts), steady.len() / pixels.len().max(1));

@@ -5,114 +5,131 @@ use super::chain::{ChainJob, ChainState, WarmupChain};
 use super::classes::ClassTable;
 use super::options::{flags, PixelInput, PixelOutput};
 use crate::fao;
-use crate::rothc::lanes::{self, LaneForcing, LaneYear};
+use crate::rothc::lanes::{LaneSoils, LaneState, LaneYear};
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{split_fym, split_plant_input, Pools};
 
 /// The warm-up of the first (up to) `L` chains of `states` (updated in place), jobs `jobs` of
-/// `pixels` with `warmup`, as the lanes of one kernel call: year by year, each lane's plant
-/// input from its MIAMI NPP (`cin_t0`, `cin_mean` and flags into `outs`), and its forcing
-/// written straight into the kernel's month-major lanes. Lanes beyond the chains repeat the
-/// first one. Returns the chains done.
+/// `pixels` with `warmup`, as the lanes of one kernel: year by year, each lane's plant input
+/// from its MIAMI NPP (`cin_t0`, `cin_mean` and flags into `outs`), its forcing written
+/// straight into the kernel's month-major lanes, then the year's months run. Lanes beyond the
+/// chains repeat the first one. Returns the chains done.
 ///
 /// The lanes are the inner loop: the chains' years (each a serial chain of sums, exponentials
 /// and divisions) are independent of each other, so they overlap in the CPU, and each year's
-/// series are read once for both the NPP and the forcing.
+/// series are read once for both the NPP and the forcing. The whole warm-up is compiled for the
+/// CPU's vectors ([`crate::simd`]); a year's forcing stays in the cache between its writing and
+/// its months.
 pub(crate) fn warm_up<const L: usize>(
     table: &ClassTable,
     states: &mut [ChainState],
     jobs: &[ChainJob],
     pixels: &[PixelInput<'_>],
     warmup: &[WarmupChain],
-    buffers: &mut LaneForcing<L>,
     outs: &mut [PixelOutput],
 ) -> usize {
-    let n = states.len().min(L);
-    let lane = |l: usize| if l < n { l } else { 0 };
-    let mut pools: [Pools; L] = std::array::from_fn(|l| states[lane(l)].pools);
-    let mut tsmd: [f64; L] = std::array::from_fn(|l| states[lane(l)].tsmd);
-    let soils: [Soil; L] = std::array::from_fn(|l| states[lane(l)].soil);
-    let years = pixels[jobs[0].pixel].warmup_class.len();
-    buffers.prepare(12 * years);
-    let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
-    let mut v = LaneYear::<L>::default();
-    v.inputs[2] = [fym_dpm; L];
-    v.inputs[3] = [fym_rpm; L];
-    v.inputs[4] = [fym_hum; L];
-    for l in 0..L {
-        let px = &pixels[jobs[lane(l)].pixel];
-        for (m, cover) in px.warmup_cover.iter().enumerate() {
-            v.cover[m][l] = *cover;
-        }
-        assert_eq!(
-            px.warmup_class.len(),
-            years,
-            "chains of different warm-up lengths"
-        );
-    }
-    // the plant input of each lane: restarted from the equilibrium input after a year
-    // without a coefficient (and in the first year), else last year's scaled by the NPP of
-    // the year over last year's
-    let mut previous_npp = [f64::NAN; L];
-    let mut restart = [true; L];
-    let mut input = [0.0; L];
-    let mut input_sum = [0.0; L];
-    let mut flagged = [0u32; L];
-    for y in 0..years {
+    warm_up_lanes::<L>(table, states, jobs, pixels, warmup, outs)
+}
+
+simd_dispatch! {
+    fn warm_up_lanes<const L: usize>(
+        table: &ClassTable,
+        states: &mut [ChainState],
+        jobs: &[ChainJob],
+        pixels: &[PixelInput<'_>],
+        warmup: &[WarmupChain],
+        outs: &mut [PixelOutput],
+    ) -> usize {
+        let n = states.len().min(L);
+        let lane = |l: usize| if l < n { l } else { 0 };
+        let mut pools: [Pools; L] = std::array::from_fn(|l| states[lane(l)].pools);
+        let mut tsmd: [f64; L] = std::array::from_fn(|l| states[lane(l)].tsmd);
+        let soils: [Soil; L] = std::array::from_fn(|l| states[lane(l)].soil);
+        let lane_soils = LaneSoils::new(&soils);
+        let mut state = LaneState::new(&pools, &tsmd);
+        let years = pixels[jobs[0].pixel].warmup_class.len();
+        let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
+        let mut cover = [[0.0; L]; 12];
         for l in 0..L {
-            let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
-            let class = px.warmup_class[y];
-            let coef = table.coef[class as usize];
-            let evap = soils[l].evap_coefficient;
-            let t = px.warmup_temperature.year(y);
-            let pr = px.warmup_precipitation.year(y);
-            let pet = px.warmup_pet.year(y);
-            let mut t_sum = 0.0;
-            let mut p_sum = 0.0;
-            for m in 0..12 {
-                let temperature = t[m] * w.temperature;
-                let precipitation = pr[m] * w.precipitation;
-                t_sum += temperature;
-                p_sum += precipitation;
-                v.temperature[m][l] = temperature;
-                v.water_balance[m][l] = precipitation - evap * pet[m];
+            let px = &pixels[jobs[lane(l)].pixel];
+            for (m, c) in px.warmup_cover.iter().enumerate() {
+                cover[m][l] = *c;
             }
-            if coef.is_nan() {
-                input[l] = 0.0;
-                restart[l] = true;
-                flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
-            } else {
-                let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
-                input[l] = if restart[l] {
-                    w.ceq * npp / w.npp_reference * px.calibration.input
-                } else {
-                    input[l] * npp / previous_npp[l]
-                };
-                restart[l] = false;
-                previous_npp[l] = npp;
-            }
-            input_sum[l] += input[l];
-            // the bits of `LaneForcing::load` on the monthly columns: the plant input split
-            // by `split_plant_input(1.0, ratio)`, then times the month's input
-            let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
-            let plant = input[l] / 12.0;
-            v.rate_factor[l] = table.paddy[class as usize] * px.calibration.rate;
-            v.inputs[0][l] = to_dpm * plant;
-            v.inputs[1][l] = to_rpm * plant;
+            assert_eq!(
+                px.warmup_class.len(),
+                years,
+                "chains of different warm-up lengths"
+            );
         }
-        buffers.set_year(y, &v);
+        // the plant input of each lane: restarted from the equilibrium input after a year
+        // without a coefficient (and in the first year), else last year's scaled by the NPP of
+        // the year over last year's
+        let mut previous_npp = [f64::NAN; L];
+        let mut restart = [true; L];
+        let mut input = [0.0; L];
+        let mut input_sum = [0.0; L];
+        let mut flagged = [0u32; L];
+        let mut v = LaneYear::<L>::default();
+        for y in 0..years {
+            v.cover = cover;
+            v.inputs[2] = [fym_dpm; L];
+            v.inputs[3] = [fym_rpm; L];
+            v.inputs[4] = [fym_hum; L];
+            for l in 0..L {
+                let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
+                let class = px.warmup_class[y];
+                let coef = table.coef[class as usize];
+                let evap = soils[l].evap_coefficient;
+                let t = px.warmup_temperature.year(y);
+                let pr = px.warmup_precipitation.year(y);
+                let pet = px.warmup_pet.year(y);
+                let mut t_sum = 0.0;
+                let mut p_sum = 0.0;
+                for m in 0..12 {
+                    let temperature = t[m] * w.temperature;
+                    let precipitation = pr[m] * w.precipitation;
+                    t_sum += temperature;
+                    p_sum += precipitation;
+                    v.temperature[m][l] = temperature;
+                    v.water_balance[m][l] = precipitation - evap * pet[m];
+                }
+                if coef.is_nan() {
+                    input[l] = 0.0;
+                    restart[l] = true;
+                    flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
+                } else {
+                    let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
+                    input[l] = if restart[l] {
+                        w.ceq * npp / w.npp_reference * px.calibration.input
+                    } else {
+                        input[l] * npp / previous_npp[l]
+                    };
+                    restart[l] = false;
+                    previous_npp[l] = npp;
+                }
+                input_sum[l] += input[l];
+                // the bits of `LaneForcing::load` on the monthly columns: the plant input split
+                // by `split_plant_input(1.0, ratio)`, then times the month's input
+                let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
+                let plant = input[l] / 12.0;
+                v.rate_factor[l] = table.paddy[class as usize] * px.calibration.rate;
+                v.inputs[0][l] = to_dpm * plant;
+                v.inputs[1][l] = to_rpm * plant;
+            }
+            state.year(&lane_soils, &mut v);
+        }
+        state.store(&mut pools, &mut tsmd);
+        for (l, state) in states.iter_mut().take(n).enumerate() {
+            (state.pools, state.tsmd) = (pools[l], tsmd[l]);
+            let job = &jobs[l];
+            let out = &mut outs[job.pixel];
+            out.flags |= flagged[l];
+            let chain = &mut out.chains[job.run];
+            chain.cin_t0 = input[l];
+            chain.cin_mean = input_sum[l] / years as f64;
+        }
+        n
     }
-    lanes::run_lanes_prepared(&mut pools, &mut tsmd, &soils, buffers, 12 * years);
-    for (l, state) in states.iter_mut().take(n).enumerate() {
-        (state.pools, state.tsmd) = (pools[l], tsmd[l]);
-        let job = &jobs[l];
-        let out = &mut outs[job.pixel];
-        out.flags |= flagged[l];
-        let chain = &mut out.chains[job.run];
-        chain.cin_t0 = input[l];
-        chain.cin_mean = input_sum[l] / years as f64;
-    }
-    n
 }
 
 #[cfg(test)]
@@ -122,7 +139,7 @@ mod tests {
     use crate::phases::spinup::rothamsted_spinup;
     use crate::phases::testing::{options, TestArea};
     use crate::rothc::forcing::ForcingSeries;
-    use crate::rothc::lanes::RunBuffers;
+    use crate::rothc::lanes::{self, RunBuffers};
 
     #[test]
     fn warm_up_lanes_give_the_bits_of_run_on_monthly_columns() {
@@ -171,11 +188,10 @@ mod tests {
             })
             .collect();
         let mut lanes = states.clone();
-        let mut buffers = LaneForcing::<16>::default();
         let mut start = 0;
         while start < jobs.len() {
             let (st, js, w) = (&mut lanes[start..], &jobs[start..], &warmup[start..]);
-            start += warm_up::<16>(&table, st, js, &pixels, w, &mut buffers, &mut outs);
+            start += warm_up::<16>(&table, st, js, &pixels, w, &mut outs);
         }
         let mut restarts = 0;
         for (j, (job, state)) in jobs.iter().zip(&states).enumerate() {

@@ -4,8 +4,8 @@
 
 use super::forcing::{ForcingSeries, RateForcing};
 use super::modifiers::{is_bare, temperature_factor, Soil};
-use super::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, K, RPM};
-use super::step::{decay_and_add, MonthOutcome, MONTH};
+use super::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, RPM};
+use super::step::{decay_and_add, decay_factor_lanes, MonthOutcome};
 use super::water_retention::MoistureFunction;
 use crate::simd::transpose::{prefetch_part, rows_to_lanes, LaneMonth};
 use crate::simd::vmath;
@@ -46,7 +46,7 @@ impl<const L: usize> RunBuffers<L> {
 
     /// The rates of the months of `climate` of every lane from deficits `tsmd` (updated), the
     /// same bits as [`month_rate`] and [`decompose`] month by month; the exponentials go in
-    /// two vectorised batches and the deficits, the one sequential part, advance the lanes in
+    /// vectorised batches and the deficits, the one sequential part, advance the lanes in
     /// step so that their dependency chains overlap.
     #[inline(always)]
     fn rates(&mut self, soils: &[Soil; L], tsmd: &mut [f64; L], climate: &[RateForcing<'_>; L]) {
@@ -78,20 +78,15 @@ impl<const L: usize> RunBuffers<L> {
             }
         }
         let (b, rates) = (&mut self.b[..months], &mut self.rate[..months]);
-        let decay = &mut self.decay[..months];
         for (l, c) in climate.iter().enumerate() {
             let (cover, rate_factor) = (&c.cover[..months], &c.rate_factor[..months]);
             let moisture = &soils[l].moisture;
             for m in 0..months {
                 b[m][l] = moisture.moisture_factor(tsmd_out[m][l]);
-                let rate = a[m][l] * b[m][l] * cover[m] * rate_factor[m];
-                rates[m][l] = rate;
-                for i in [DPM, RPM, BIO, HUM] {
-                    decay[m][i][l] = -rate * K[i] * MONTH;
-                }
+                rates[m][l] = a[m][l] * b[m][l] * cover[m] * rate_factor[m];
             }
         }
-        vmath::exp_in_place(decay.as_flattened_mut().as_flattened_mut());
+        decay_factor_rows(rates, &mut self.decay[..months]);
     }
 
     /// The split inputs of every month of `forcing` of every lane.
@@ -143,6 +138,16 @@ impl<const L: usize> RunBuffers<L> {
             rate: self.rate[m][l],
             tsmd: self.tsmd[m][l],
             co2,
+        }
+    }
+}
+
+simd_dispatch! {
+    /// The decay factors of every month of `rates` (`[month][lane]`) into `decay`
+    /// (`[month][pool][lane]`): [`decay_factor_lanes`] month by month.
+    fn decay_factor_rows<const L: usize>(rates: &[[f64; L]], decay: &mut [[[f64; L]; 4]]) -> () {
+        for (rate, decay) in rates.iter().zip(decay.iter_mut()) {
+            *decay = decay_factor_lanes(rate);
         }
     }
 }
@@ -227,10 +232,10 @@ pub struct LaneForcing<const L: usize> {
     derived: Vec<f64>,
 }
 
-/// One year of the lanes of a [`LaneForcing`] filled directly ([`LaneForcing::set_year`]):
-/// the values [`LaneForcing`] would derive from a [`ForcingSeries`], with the same bits.
-/// Month-major (`temperature[m][l]`: month `m` of lane `l`), the layout of [`LaneForcing`],
-/// so that [`LaneForcing::set_year`] copies whole vectors of lanes.
+/// One year of `L` lanes filled directly and run by [`LaneState::year`]: the values
+/// [`LaneForcing`] would derive from a [`ForcingSeries`], with the same bits. Month-major
+/// (`temperature[m][l]`: month `m` of lane `l`), every quantity of a month one vector of
+/// lanes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LaneYear<const L: usize> {
     /// Temperature of each month of the lanes, degrees C.
@@ -260,29 +265,6 @@ impl<const L: usize> Default for LaneYear<L> {
 }
 
 impl<const L: usize> LaneForcing<L> {
-    /// Makes room for `months` months to be filled with [`LaneForcing::set_year`] (then run
-    /// with [`run_lanes_prepared`]).
-    pub fn prepare(&mut self, months: usize) {
-        if self.months.len() < months {
-            self.months.resize(months, LaneMonth::default());
-        }
-    }
-
-    /// Months `12 y .. 12 y + 12` of every lane (within [`LaneForcing::prepare`]'s months),
-    /// written month by month, all lanes of a quantity side by side.
-    #[inline(always)]
-    pub fn set_year(&mut self, y: usize, v: &LaneYear<L>) {
-        for (m, LaneMonth(f)) in self.months[12 * y..12 * y + 12].iter_mut().enumerate() {
-            f[TEMPERATURE] = v.temperature[m];
-            f[WATER_BALANCE] = v.water_balance[m];
-            f[COVER] = v.cover[m];
-            f[RATE_FACTOR] = v.rate_factor;
-            for (k, input) in v.inputs.iter().enumerate() {
-                f[INPUTS + k] = *input;
-            }
-        }
-    }
-
     /// Lays the series of the lanes out month by month (the one pass over the inputs); the
     /// water balance and the input split are computed here with the bits of [`super::step::step_month`].
     #[inline(always)]
@@ -365,9 +347,9 @@ impl<const L: usize> LaneForcing<L> {
 }
 
 /// [`run_lanes`] without observing the months, as a fused kernel: the forcing is laid out
-/// month-major once ([`LaneForcing`]), then every month of all lanes is a straight line of
-/// vector operations (temperature factors in a first pass; then deficit, rate, the four
-/// decay factors and the decomposition). Each lane gives the same bits as [`run`]. On x86-64
+/// month-major once ([`LaneForcing`]), then the months of all lanes are straight lines of
+/// vector operations (temperature factors in a first pass; then, a year at a time, deficits
+/// and rates, the four decay factors ([`decay_factor_lanes`]) and the decompositions). Each lane gives the same bits as [`run`]. On x86-64
 /// the kernel is compiled for AVX-512 and AVX2 too and chosen at run time (no fused
 /// multiply-add anywhere: the same bits on every CPU). 16 lanes keep two AVX-512 (or four
 /// AVX2) vectors of independent work in flight.
@@ -409,93 +391,131 @@ fn run_lanes_final_body<const L: usize>(
     lanes_kernel(pools, tsmd, soils, months, upcoming)
 }
 
-simd_dispatch! {
-    /// [`run_lanes_final`] on forcing filled a year at a time with [`LaneForcing::set_year`]
-    /// (months `0..months`): the same kernel, without laying out series first.
-    pub fn run_lanes_prepared<const L: usize>(
-        pools: &mut [Pools; L],
-        tsmd: &mut [f64; L],
-        soils: &[Soil; L],
-        buffers: &mut LaneForcing<L>,
-        months: usize,
-    ) -> [f64; L] {
-        lanes_kernel(pools, tsmd, soils, &mut buffers.months[..months], &[])
+/// The soil constants of `L` lanes, each a vector across the lanes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LaneSoils<const L: usize> {
+    covered: [f64; L],
+    bare: [f64; L],
+    one_bar: [f64; L],
+    wilting_point: [f64; L],
+    min_rate: [f64; L],
+    floor: [f64; L],
+    to_co2: [f64; L],
+    to_bio: [f64; L],
+    to_hum: [f64; L],
+}
+
+impl<const L: usize> LaneSoils<L> {
+    /// The constants of `soils`.
+    #[inline(always)]
+    pub(crate) fn new(soils: &[Soil; L]) -> Self {
+        let lanes = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
+        Self {
+            covered: lanes(|s| s.moisture.covered),
+            bare: lanes(|s| s.moisture.bare),
+            one_bar: lanes(|s| s.moisture.one_bar),
+            wilting_point: lanes(|s| s.moisture.wilting_point),
+            min_rate: lanes(|s| s.moisture.min_rate),
+            floor: lanes(|s| s.moisture.floor),
+            to_co2: lanes(|s| s.partition.co2),
+            to_bio: lanes(|s| s.partition.bio),
+            to_hum: lanes(|s| s.partition.hum),
+        }
     }
 }
 
-/// The kernel of [`run_lanes_final`] on month-major forcing (the temperature row is replaced by
-/// the temperature factor).
-#[inline(always)]
-fn lanes_kernel<const L: usize>(
-    pools: &mut [Pools; L],
-    tsmd: &mut [f64; L],
-    soils: &[Soil; L],
-    months: &mut [LaneMonth<L, STREAMS>],
-    upcoming: &[&[f64]],
-) -> [f64; L] {
-    let lanes = |f: fn(&Soil) -> f64| -> [f64; L] { std::array::from_fn(|l| f(&soils[l])) };
-    let (covered, bare, one_bar) = (
-        lanes(|s| s.moisture.covered),
-        lanes(|s| s.moisture.bare),
-        lanes(|s| s.moisture.one_bar),
-    );
-    let (wilting_point, min_rate, floor) = (
-        lanes(|s| s.moisture.wilting_point),
-        lanes(|s| s.moisture.min_rate),
-        lanes(|s| s.moisture.floor),
-    );
-    let to_co2 = lanes(|s| s.partition.co2);
-    let to_bio = lanes(|s| s.partition.bio);
-    let to_hum = lanes(|s| s.partition.hum);
-    // The temperature factor a first, in place of the temperature: a pass without any
-    // dependency from month to month (its divisions and exponential overlap freely), so that
-    // the pass below carries fewer long chains.
-    for LaneMonth(f) in months.iter_mut() {
-        let (t, mut a) = (f[TEMPERATURE], [0.0; L]);
-        for l in 0..L {
-            a[l] = temperature_factor(t[l]);
+/// The state of `L` lanes from month to month: active pools (t C/ha), deficit (mm) and the
+/// CO2-C released (t C/ha, when counted).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LaneState<const L: usize> {
+    c: [[f64; L]; 4],
+    acc: [f64; L],
+    co2: [f64; L],
+}
+
+impl<const L: usize> LaneState<L> {
+    /// Lanes starting from `pools` and `tsmd`.
+    #[inline(always)]
+    pub(crate) fn new(pools: &[Pools; L], tsmd: &[f64; L]) -> Self {
+        Self {
+            c: std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i])),
+            acc: *tsmd,
+            co2: [0.0; L],
         }
-        f[TEMPERATURE] = a;
     }
-    let mut c: [[f64; L]; 4] = std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i]));
-    let mut acc = *tsmd;
-    let mut co2 = [0.0; L];
-    let n_months = months.len();
-    for (m, LaneMonth(f)) in months.iter().enumerate() {
-        for values in upcoming {
-            prefetch_part(values, m, n_months);
+
+    /// The active pools and deficits into `pools` and `tsmd` (IOM unchanged); the CO2-C
+    /// released since [`LaneState::new`].
+    #[inline(always)]
+    pub(crate) fn store(&self, pools: &mut [Pools; L], tsmd: &mut [f64; L]) -> [f64; L] {
+        *tsmd = self.acc;
+        for (l, p) in pools.iter_mut().enumerate() {
+            for i in [DPM, RPM, BIO, HUM] {
+                p[i] = self.c[i][l];
+            }
         }
-        // `month_rate`, lane by lane (vectorised across the lanes)
-        let mut rate = [0.0; L];
-        for l in 0..L {
-            let moisture = MoistureFunction {
-                covered: covered[l],
-                bare: bare[l],
-                one_bar: one_bar[l],
-                wilting_point: wilting_point[l],
-                min_rate: min_rate[l],
-                floor: floor[l],
-            };
-            let a = f[TEMPERATURE][l];
-            let cover = f[COVER][l];
-            acc[l] = moisture.update_tsmd(acc[l], f[WATER_BALANCE][l], is_bare(cover));
-            let b = moisture.moisture_factor(acc[l]);
-            rate[l] = a * b * cover * f[RATE_FACTOR][l];
+        self.co2
+    }
+
+    /// The combined rates of `months` consecutive months of every lane (`a`, `water_balance`,
+    /// `cover`, `rate_factor` give month `m`'s temperature factor, water balance (mm), cover
+    /// and rate factor), the deficits carried from month to month: [`super::step::month_rate`]
+    /// lane by lane. The short chain of the deficits alone; the rest of each month waits for
+    /// [`LaneState::decompose`].
+    #[inline(always)]
+    fn rates<'a>(
+        &mut self,
+        soils: &LaneSoils<L>,
+        months: usize,
+        month: impl Fn(usize) -> [&'a [f64; L]; 4],
+        rate: &mut [[f64; L]; CHUNK],
+    ) {
+        for (m, rate) in rate.iter_mut().enumerate().take(months) {
+            let [a, water_balance, cover, rate_factor] = month(m);
+            for l in 0..L {
+                let moisture = MoistureFunction {
+                    covered: soils.covered[l],
+                    bare: soils.bare[l],
+                    one_bar: soils.one_bar[l],
+                    wilting_point: soils.wilting_point[l],
+                    min_rate: soils.min_rate[l],
+                    floor: soils.floor[l],
+                };
+                self.acc[l] =
+                    moisture.update_tsmd(self.acc[l], water_balance[l], is_bare(cover[l]));
+                let b = moisture.moisture_factor(self.acc[l]);
+                rate[l] = a[l] * b * cover[l] * rate_factor[l];
+            }
         }
-        // `decompose`, lane by lane
+    }
+
+    /// One month of every lane from its decay factors (`[pool][lane]`), with the carbon added
+    /// at its end (t C/ha: plant to DPM, plant to RPM, FYM to DPM, FYM to RPM, FYM to HUM); the
+    /// CO2-C released is counted when `CO2`. The bits of [`decay_and_add`] lane by lane.
+    #[inline(always)]
+    fn decompose<const CO2: bool>(
+        &mut self,
+        soils: &LaneSoils<L>,
+        decay: &[[f64; L]; 4],
+        inputs: [&[f64; L]; 5],
+    ) {
+        let c = &mut self.c;
         let mut d = [[0.0; L]; 4];
         for i in [DPM, RPM, BIO, HUM] {
             for l in 0..L {
-                let remaining = c[i][l] * vmath::exp_decay(-rate[l] * K[i] * MONTH);
+                let remaining = c[i][l] * decay[i][l];
                 d[i][l] = c[i][l] - remaining;
                 c[i][l] = remaining;
             }
         }
         // the rest of `decay_and_add`, one vector operation at a time
         let [dd, dr, db, dh] = d;
-        let inputs = &f[INPUTS..];
-        for l in 0..L {
-            co2[l] += dd[l] * to_co2[l] + dr[l] * to_co2[l] + db[l] * to_co2[l] + dh[l] * to_co2[l];
+        let (to_co2, to_bio, to_hum) = (&soils.to_co2, &soils.to_bio, &soils.to_hum);
+        if CO2 {
+            for l in 0..L {
+                self.co2[l] +=
+                    dd[l] * to_co2[l] + dr[l] * to_co2[l] + db[l] * to_co2[l] + dh[l] * to_co2[l];
+            }
         }
         for l in 0..L {
             c[BIO][l] = c[BIO][l]
@@ -521,13 +541,109 @@ fn lanes_kernel<const L: usize>(
             c[HUM][l] += inputs[4][l];
         }
     }
-    *tsmd = acc;
-    for (l, p) in pools.iter_mut().enumerate() {
-        for i in [DPM, RPM, BIO, HUM] {
-            p[i] = c[i][l];
+
+    /// Up to [`CHUNK`] months of every lane (see [`LaneState::rates`] for `month`; `inputs(m)`
+    /// the carbon added at the end of month `m`): the deficits and rates first, then the decay
+    /// factors of every month, then the pools month by month - three passes, so that the
+    /// decay factors (the bulk of the arithmetic) have no dependency from month to month and
+    /// overlap freely, leaving only the pools' additions to the chain.
+    #[inline(always)]
+    fn chunk<'a, const CO2: bool>(
+        &mut self,
+        soils: &LaneSoils<L>,
+        months: usize,
+        month: impl Fn(usize) -> [&'a [f64; L]; 4],
+        inputs: impl Fn(usize) -> [&'a [f64; L]; 5],
+    ) {
+        let mut rate = [[0.0; L]; CHUNK];
+        self.rates(soils, months, month, &mut rate);
+        let mut decay = [[[0.0; L]; 4]; CHUNK];
+        for (d, rate) in decay.iter_mut().zip(&rate).take(months) {
+            *d = decay_factor_lanes(rate);
+        }
+        for (m, decay) in decay.iter().enumerate().take(months) {
+            self.decompose::<CO2>(soils, decay, inputs(m));
         }
     }
-    co2
+
+    /// The 12 months of `year` (its temperatures replaced by the temperature factors), the
+    /// CO2-C not counted: the bits of [`run_lanes_final`] on the same forcing, lane by lane.
+    /// For callers compiled under their own [`simd_dispatch!`].
+    #[inline(always)]
+    pub(crate) fn year(&mut self, soils: &LaneSoils<L>, year: &mut LaneYear<L>) {
+        // the temperature factors first: no dependency from month to month
+        for t in year.temperature.iter_mut() {
+            for t in t.iter_mut() {
+                *t = temperature_factor(*t);
+            }
+        }
+        let year = &*year;
+        let inputs = [0, 1, 2, 3, 4].map(|k| &year.inputs[k]);
+        self.chunk::<false>(
+            soils,
+            12,
+            |m| {
+                [
+                    &year.temperature[m],
+                    &year.water_balance[m],
+                    &year.cover[m],
+                    &year.rate_factor,
+                ]
+            },
+            |_| inputs,
+        );
+    }
+}
+
+/// Months run as one chunk by [`LaneState`]'s passes: a year (its scratch stays in the first
+/// level cache).
+const CHUNK: usize = 12;
+
+/// The kernel of [`run_lanes_final`] on month-major forcing (the temperature row is replaced by
+/// the temperature factor).
+#[inline(always)]
+fn lanes_kernel<const L: usize>(
+    pools: &mut [Pools; L],
+    tsmd: &mut [f64; L],
+    soils: &[Soil; L],
+    months: &mut [LaneMonth<L, STREAMS>],
+    upcoming: &[&[f64]],
+) -> [f64; L] {
+    let soils = LaneSoils::new(soils);
+    // The temperature factor a first, in place of the temperature: a pass without any
+    // dependency from month to month (its divisions and exponential overlap freely), so that
+    // the pass below carries fewer long chains.
+    for LaneMonth(f) in months.iter_mut() {
+        let (t, mut a) = (f[TEMPERATURE], [0.0; L]);
+        for l in 0..L {
+            a[l] = temperature_factor(t[l]);
+        }
+        f[TEMPERATURE] = a;
+    }
+    let mut state = LaneState::new(pools, tsmd);
+    let n_months = months.len();
+    for (k, chunk) in months.chunks(CHUNK).enumerate() {
+        for values in upcoming {
+            for m in 0..chunk.len() {
+                prefetch_part(values, CHUNK * k + m, n_months);
+            }
+        }
+        state.chunk::<true>(
+            &soils,
+            chunk.len(),
+            |m| {
+                let f = &chunk[m].0;
+                [
+                    &f[TEMPERATURE],
+                    &f[WATER_BALANCE],
+                    &f[COVER],
+                    &f[RATE_FACTOR],
+                ]
+            },
+            |m| [0, 1, 2, 3, 4].map(|i| &chunk[m].0[INPUTS + i]),
+        );
+    }
+    state.store(pools, tsmd)
 }
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 //! side, [`YearMaps`]): the closed-form forward runs and the exact equilibria compose them.
 
 use super::modifiers::Soil;
-use super::pools::{Partition, BIO, DPM, HUM, K, RPM};
-use super::step::MONTH;
-use crate::simd::vmath;
+use super::pools::{Partition, BIO, DPM, HUM, RPM};
+use super::step::{decay_factor_lanes, decay_factors};
 
 /// The affine map C -> phi C + g of the four active pools over one or more months
 /// (rows and columns DPM, RPM, BIO, HUM; inputs in t C/ha).
@@ -45,8 +44,9 @@ impl YearMap {
     pub fn month(soil: &Soil, rate: f64, input: [f64; 4]) -> Self {
         let p = &soil.partition;
         let mut phi = [[0.0; 4]; 4];
+        let decay = decay_factors(rate);
         for j in 0..4 {
-            let e = vmath::exp_decay(-rate * K[j] * MONTH);
+            let e = decay[j];
             let d = 1.0 - e;
             phi[j][j] = e;
             phi[BIO][j] += p.bio * d;
@@ -193,12 +193,7 @@ impl<const L: usize> YearMaps<L> {
         rate: &[f64; L],
         input: &[[f64; L]; 4],
     ) {
-        let mut e = [[0.0; L]; 4];
-        for (j, e) in e.iter_mut().enumerate() {
-            for l in 0..L {
-                e[l] = vmath::exp_decay(-rate[l] * K[j] * MONTH);
-            }
-        }
+        let e = decay_factor_lanes(rate);
         // carbon decomposed this month from each column (and from the translation)
         let mut moved = [[0.0; L]; 4];
         let mut moved_g = [0.0; L];

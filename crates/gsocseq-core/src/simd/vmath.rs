@@ -1,8 +1,10 @@
-//! `exp` of slices with the same bits on every CPU, vectorised where the CPU allows.
+//! `exp` of slices with the same bits on every CPU, vectorised where the CPU allows, and e^x - 1
+//! of small x ([`expm1_small`], from which the RothC decay factors of RPM, BIO and HUM are
+//! formed: [`crate::rothc::step::decay_factor_lanes`]).
 //!
-//! About 95 % of a RothC month's arithmetic cost is five exponentials (the temperature factor
-//! and the decay of the four active pools). The hot loops compute them in batches with
-//! [`exp_in_place`], whose loop the compiler vectorises; on x86-64 CPUs with AVX2 or AVX-512
+//! Most of a RothC month's arithmetic is its exponentials (the temperature factor and the
+//! decay of the four active pools). The hot loops compute them in batches, whose loops the
+//! compiler vectorises; on x86-64 CPUs with AVX2 or AVX-512
 //! (detected at run time, [`crate::simd`]; the build target stays the x86-64 baseline) the same
 //! code runs 4 or 8 lanes wide.
 //!
@@ -194,6 +196,23 @@ pub fn exp_in_range(x: f64) -> f64 {
     f64::from_bits((t + t * q).to_bits().wrapping_add((k_bits & !127) << 45))
 }
 
+/// Largest |x| for which [`expm1_small`] is accurate: the first term left out, x^9 / 9!, is
+/// below 1e-19 |x| there.
+pub const EXPM1_SMALL_LIMIT: f64 = 0.02;
+
+/// e^x - 1 for |x| <= [`EXPM1_SMALL_LIMIT`], within about 1 ulp of the exact value (Taylor to
+/// degree 8, the last rounding on the sum x + x^2 q); larger |x| give inaccurate (but never
+/// undefined) results. No table and no range reduction: a short polynomial of one vector.
+#[inline(always)]
+pub fn expm1_small(x: f64) -> f64 {
+    let q = 1.0 / 2.0
+        + x * (1.0 / 6.0
+            + x * (1.0 / 24.0
+                + x * (1.0 / 120.0
+                    + x * (1.0 / 720.0 + x * (1.0 / 5040.0 + x * (1.0 / 40320.0))))));
+    x + (x * x) * q
+}
+
 #[inline(always)]
 fn exp_loop(xs: &mut [f64]) {
     for x in xs.iter_mut() {
@@ -294,6 +313,20 @@ mod tests {
             assert_eq!(exp_decay(x).to_bits(), exp(x).to_bits(), "{x}");
         }
         assert!(exp_decay(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn expm1_small_within_an_ulp() {
+        // against libm's expm1 (within an ulp itself) over the whole range
+        let mut worst = 0;
+        let mut x = -EXPM1_SMALL_LIMIT;
+        while x <= EXPM1_SMALL_LIMIT {
+            worst = worst.max(ulps(expm1_small(x), x.exp_m1()));
+            x += 1.0e-6 * std::f64::consts::E;
+        }
+        assert!(worst <= 1, "worst {worst} ulp");
+        assert_eq!(expm1_small(0.0).to_bits(), 0.0f64.to_bits());
+        assert!(expm1_small(f64::NAN).is_nan());
     }
 
     #[test]
