@@ -749,12 +749,13 @@ BOWTIE = [[30.3, 4.5], [30.66, 5.0], [30.66, 4.5], [30.3, 5.0], [30.3, 4.5]]
 
 def _report(demo_run: Path, out: Path, admin: Path, monkeypatch, draw: bool = False) -> Any:
     import gsocseq.report as rep
+    from gsocseq.report import figures
 
     def one_map(stats, folder):  # a map with the admin outlines (the full set: test_report)
         folder.mkdir(parents=True, exist_ok=True)
         t0 = [lay for lay in stats.run.layers if lay.family == "T0"]
         return {
-            "stocks": rep._map_figure(t0, folder / "t0.png", "t C/ha", False, stats.zones, "T0")
+            "stocks": figures._map_figure(t0, folder / "t0.png", "t C/ha", False, stats.zones, "T0")
         }
 
     monkeypatch.setattr(rep, "make_figures", one_map if draw else (lambda stats, folder: {}))

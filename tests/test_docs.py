@@ -11,7 +11,7 @@ from affine import Affine
 from rasterio.crs import CRS
 
 from gsocseq.config import RunOptions
-from gsocseq.report import WGS84_A, WGS84_F, row_areas_ha
+from gsocseq.report.areas import WGS84_A, WGS84_F, row_areas_ha
 
 DOCS = Path(__file__).parent.parent / "docs"
 

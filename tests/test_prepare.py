@@ -19,12 +19,12 @@ from rasterio.transform import from_origin
 from gsocseq.cli.prepare import command as prepare_command
 from gsocseq.config import ConfigError
 from gsocseq.prepare import (
-    _read_geojson,
     npp_reference_parts,
     prepare,
     soil_0_30,
 )
 from gsocseq.rasters import InputError
+from gsocseq.vectors import read_polygons
 
 # master grid: UTM 47N, 1 km pixels, 12 x 10 (around 100.0 E, 14.4 N)
 UTM = "EPSG:32647"
@@ -460,7 +460,7 @@ def test_geojson_polygon_crs(tmp_path: Path) -> None:
         '{"name": "EPSG:3857"}}, "features": [{"type": "Feature", "properties": {}, '
         '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}]}'
     )
-    geoms, crs = _read_geojson(p)
+    geoms, crs = read_polygons(p)
     assert crs.to_epsg() == 3857 and geoms[0]["type"] == "Polygon"
 
 
@@ -585,7 +585,7 @@ def test_written_files_get_the_users_umask(tmp_path: Path) -> None:
 
 
 def _fill_grid(crs: str, transform: Any, shape: tuple[int, int]) -> Any:
-    from gsocseq.prepare import Grid
+    from gsocseq.prepare.grid import Grid
 
     return Grid(
         crs=rasterio.crs.CRS.from_user_input(crs),
@@ -599,7 +599,7 @@ def _fill_grid(crs: str, transform: Any, shape: tuple[int, int]) -> Any:
 def test_coastal_fill_radius_follows_the_distance() -> None:
     """On a 10 m grid, a valid pixel 7 km away (700 pixels) fills with coastal_fill_km = 10
     (the search was capped at 500 pixels)."""
-    from gsocseq.prepare import CoastalFill
+    from gsocseq.prepare.climate import CoastalFill
 
     grid = _fill_grid(UTM, from_origin(600000.0, 1600000.0, 10.0, 10.0), (3, 800))
     values = np.full(grid.shape, np.nan)
@@ -614,7 +614,7 @@ def test_coastal_fill_takes_the_nearest_valid_pixel() -> None:
     """Every filled pixel takes a valid pixel at the smallest distance (km, longitude degrees
     x 111.32 cos(latitude) of the pixel's row, latitude x 110.574) within the radius: against
     all pairs by brute force, on a geographic grid with a random coast."""
-    from gsocseq.prepare import CoastalFill
+    from gsocseq.prepare.climate import CoastalFill
 
     rng = np.random.default_rng(3)
     grid = _fill_grid("EPSG:4326", from_origin(20.0, 62.0, 0.02, 0.01), (40, 50))
@@ -682,7 +682,7 @@ def test_land_use_majority_against_brute_force_whatever_the_block(tmp_path: Path
     degrees): every master pixel against the rule computed pixel by pixel, for three block
     sizes."""
     from gsocseq.classes import ESA_TO_FAO
-    from gsocseq.prepare import _land_use_classes
+    from gsocseq.prepare.land_use import _land_use_classes
 
     rng = np.random.default_rng(11)
     codes = np.array([10, 11, 30, 130, 50, 60, 120, 150, 210], dtype=np.uint8)

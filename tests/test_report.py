@@ -206,6 +206,7 @@ def test_admin_grouping_with_polygons_in_another_crs(
     run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gsocseq.report as rep
+    from gsocseq.report import figures
 
     drawn: list[Path] = []
 
@@ -215,7 +216,7 @@ def test_admin_grouping_with_polygons_in_another_crs(
             return {}
         folder.mkdir(parents=True, exist_ok=True)
         t0 = [lay for lay in stats.run.layers if lay.family == "T0"]
-        path = rep._map_figure(t0, folder / "t0.png", "t C/ha", False, stats.zones, "T0")
+        path = figures._map_figure(t0, folder / "t0.png", "t C/ha", False, stats.zones, "T0")
         drawn.append(path)
         return {"stocks": path}
 

@@ -167,13 +167,13 @@ def _suggest(key: str, allowed: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _check_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
+def check_keys(table: Mapping[str, Any], allowed: Any, where: str) -> None:
     for key in table:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r}{_suggest(key, allowed)}")
 
 
-def _typed(value: Any, kind: Any, where: str) -> Any:
+def typed(value: Any, kind: Any, where: str) -> Any:
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
@@ -194,7 +194,7 @@ def _typed(value: Any, kind: Any, where: str) -> Any:
 
 
 def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
-    value = _typed(value, str, where)
+    value = typed(value, str, where)
     if value not in choices:
         raise ConfigError(
             f"{where}: {value!r} is not one of {', '.join(choices)}{_suggest(value, choices)}"
@@ -204,7 +204,7 @@ def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
 
 def _parse_bands(value: Any, where: str) -> tuple[int, ...]:
     if isinstance(value, list):
-        bands = [_typed(v, int, where) for v in value]
+        bands = [typed(v, int, where) for v in value]
     elif isinstance(value, str):
         bands = []
         for part in value.split(","):
@@ -241,15 +241,15 @@ def _input(value: Any, where: str, base: Path, default_scale: float = 1.0) -> In
         path = resolve_path(base, value, where) if value else Path()
         return InputSpec(path=path, scale=default_scale)
     if isinstance(value, Mapping):
-        _check_keys(value, ("path", "scale", "offset", "bands"), where)
+        check_keys(value, ("path", "scale", "offset", "bands"), where)
         if "path" not in value:
             raise ConfigError(f"{where}: missing 'path'")
         bands = _parse_bands(value["bands"], f"{where}.bands") if "bands" in value else None
-        scale = _typed(value.get("scale", default_scale), float, f"{where}.scale")
-        offset = _typed(value.get("offset", 0.0), float, f"{where}.offset")
+        scale = typed(value.get("scale", default_scale), float, f"{where}.scale")
+        offset = typed(value.get("offset", 0.0), float, f"{where}.offset")
         if scale == 0:
             raise ConfigError(f"{where}.scale: must not be 0")
-        path = _typed(value["path"], str, f"{where}.path")
+        path = typed(value["path"], str, f"{where}.path")
         return InputSpec(
             path=resolve_path(base, path, f"{where}.path"), scale=scale, offset=offset, bands=bands
         )
@@ -268,7 +268,7 @@ def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
         fao = table["fao"]
         if not isinstance(fao, Mapping):
             raise ConfigError("[inputs.fao]: expected a table")
-        _check_keys(fao, FAO_INPUTS, "[inputs.fao]")
+        check_keys(fao, FAO_INPUTS, "[inputs.fao]")
         specs = {
             k: _input(v, f"[inputs.fao].{k}", base, FAO_SCALES.get(k, 1.0)) for k, v in fao.items()
         }
@@ -276,7 +276,7 @@ def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
         if missing:
             raise ConfigError(f"[inputs.fao]: missing {', '.join(missing)}")
         return "fao", specs
-    _check_keys(table, (*NATIVE_INPUTS, "fao"), "[inputs]")
+    check_keys(table, (*NATIVE_INPUTS, "fao"), "[inputs]")
     specs = {k: _input(v, f"[inputs].{k}", base) for k, v in table.items()}
     missing = [k for k, (req, _) in NATIVE_INPUTS.items() if req and k not in specs]
     if missing:
@@ -313,10 +313,10 @@ def _scenarios(table: Any) -> dict[str, tuple[float, float, float]]:
             raise ConfigError(f"{where}: scenario names are letters, digits, '-' and '_'")
         if not isinstance(groups, Mapping):
             raise ConfigError(f"{where}: expected crops, grass, paddy increases")
-        _check_keys(groups, GROUPS, where)
+        check_keys(groups, GROUPS, where)
         values = []
         for g in GROUPS:
-            v = _typed(groups.get(g, 0.0), float, f"{where}.{g}")
+            v = typed(groups.get(g, 0.0), float, f"{where}.{g}")
             if v < 0 or v > 10:
                 raise ConfigError(
                     f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %), got {v}"
@@ -330,8 +330,8 @@ def _checks(table: Any) -> Checks:
     if not isinstance(table, Mapping):
         raise ConfigError("[checks]: expected a table")
     fields = Checks.__dataclass_fields__
-    _check_keys(table, fields, "[checks]")
-    values = {k: _typed(v, float, f"[checks].{k}") for k, v in table.items()}
+    check_keys(table, fields, "[checks]")
+    values = {k: typed(v, float, f"[checks].{k}") for k, v in table.items()}
     for k, v in values.items():
         if v != v:
             raise ConfigError(f"[checks].{k}: expected a number, got nan")
@@ -361,14 +361,14 @@ def from_dict(
     """Validate a configuration given as a mapping (the parsed TOML). ``require_inputs=False``
     for runs whose inputs come from elsewhere (a table of sites)."""
     base = Path(base_dir or ".").resolve()
-    _check_keys(
+    check_keys(
         data, ("run", "inputs", "scenarios", "classes", "exclusions", "checks"), "configuration"
     )
     run_table = data.get("run", {})
     if not isinstance(run_table, Mapping):
         raise ConfigError("[run]: expected a table")
     fields = RunOptions.__dataclass_fields__
-    _check_keys(run_table, fields, "[run]")
+    check_keys(run_table, fields, "[run]")
     mode = _choice(run_table.get("mode", "rothamsted"), MODES, "[run].mode")
     fao = mode == "fao-v1.2"
     opts: dict[str, Any] = {"mode": mode}
@@ -383,7 +383,7 @@ def from_dict(
         "[run].numerical_pools",
     )
     if "name" in run_table:
-        name = _typed(run_table["name"], str, "[run].name")
+        name = typed(run_table["name"], str, "[run].name")
         if (
             not name
             or any(c in name for c in '/\\:*?"<>|')
@@ -392,56 +392,56 @@ def from_dict(
         ):
             raise ConfigError(f"[run].name: {name!r} cannot be a file name prefix")
         opts["name"] = name
-    output = _typed(run_table.get("output", "out"), str, "[run].output")
+    output = typed(run_table.get("output", "out"), str, "[run].output")
     opts["output"] = resolve_path(base, output, "[run].output")
-    years = _typed(run_table.get("years", 20), int, "[run].years")
+    years = typed(run_table.get("years", 20), int, "[run].years")
     if not 1 <= years <= 1000:
         raise ConfigError(f"[run].years: expected 1 to 1000 years, got {years}")
     opts["years"] = years
     horizons = run_table.get("horizons", [])
     if not isinstance(horizons, list):
         raise ConfigError("[run].horizons: expected a list of years, e.g. [50, 100]")
-    hs = tuple(_typed(h, int, "[run].horizons") for h in horizons)
+    hs = tuple(typed(h, int, "[run].horizons") for h in horizons)
     if any(not 1 <= h <= 1000 for h in hs):
         raise ConfigError("[run].horizons: every horizon is 1 to 1000 years")
     opts["horizons"] = hs
     opts["uncertainty"] = _choice(
         run_table.get("uncertainty", "minmax"), UNCERTAINTY, "[run].uncertainty"
     )
-    samples = _typed(run_table.get("samples", 100), int, "[run].samples")
+    samples = typed(run_table.get("samples", 100), int, "[run].samples")
     if not 2 <= samples <= 100_000:
         raise ConfigError(f"[run].samples: expected 2 to 100000 Monte Carlo samples, got {samples}")
     opts["samples"] = samples
-    seed = _typed(run_table.get("seed", 0), int, "[run].seed")
+    seed = typed(run_table.get("seed", 0), int, "[run].seed")
     if not 0 <= seed < 2**63:
         raise ConfigError(f"[run].seed: expected a whole number >= 0, got {seed}")
     opts["seed"] = seed
-    opts["steady_state"] = _typed(run_table.get("steady_state", False), bool, "[run].steady_state")
+    opts["steady_state"] = typed(run_table.get("steady_state", False), bool, "[run].steady_state")
     if fao and (opts["uncertainty"] == "montecarlo" or opts["steady_state"]):
         raise ConfigError(
             "[run]: Monte Carlo uncertainty and the steady-state layer use the official RothC "
             'numerics: set mode = "rothamsted"'
         )
-    opts["qa_mask"] = _typed(run_table.get("qa_mask", True), bool, "[run].qa_mask")
+    opts["qa_mask"] = typed(run_table.get("qa_mask", True), bool, "[run].qa_mask")
     opts["invalid"] = _choice(run_table.get("invalid", "error"), INVALID, "[run].invalid")
-    threads = _typed(run_table.get("threads", 0), int, "[run].threads")
+    threads = typed(run_table.get("threads", 0), int, "[run].threads")
     if threads < 0:
         raise ConfigError(f"[run].threads: expected 0 (all cores) or more, got {threads}")
     opts["threads"] = threads
-    opts["intermediate"] = _typed(run_table.get("intermediate", False), bool, "[run].intermediate")
-    block = _typed(run_table.get("block_size", 256), int, "[run].block_size")
+    opts["intermediate"] = typed(run_table.get("intermediate", False), bool, "[run].intermediate")
+    block = typed(run_table.get("block_size", 256), int, "[run].block_size")
     if not 16 <= block <= 4096 or block % 16:
         raise ConfigError(
             f"[run].block_size: expected a multiple of 16 from 16 to 4096, got {block}"
         )
     opts["block_size"] = block
-    depth = _typed(run_table.get("depth", 30.0), float, "[run].depth")
+    depth = typed(run_table.get("depth", 30.0), float, "[run].depth")
     if depth <= 0:
         raise ConfigError(f"[run].depth: expected > 0 cm, got {depth}")
     opts["depth"] = depth
-    opts["overwrite"] = _typed(run_table.get("overwrite", False), bool, "[run].overwrite")
+    opts["overwrite"] = typed(run_table.get("overwrite", False), bool, "[run].overwrite")
     if "scheduler" in run_table:
-        opts["scheduler"] = _typed(run_table["scheduler"], str, "[run].scheduler") or None
+        opts["scheduler"] = typed(run_table["scheduler"], str, "[run].scheduler") or None
 
     if "inputs" not in data:
         if require_inputs:
@@ -456,13 +456,13 @@ def from_dict(
     classes = data.get("classes", {})
     if not isinstance(classes, Mapping):
         raise ConfigError("[classes]: expected a table")
-    _check_keys(classes, ("modelled",), "[classes]")
+    check_keys(classes, ("modelled",), "[classes]")
     modelled = classes.get("modelled", [2, 3, 5, 12, 13])
     if not isinstance(modelled, list) or not modelled:
         raise ConfigError("[classes].modelled: expected a list of FAO classes, e.g. [2, 3, 5]")
     valid = {2, 3, 4, 5, 6, 8, 12, 13}
     for c in modelled:
-        c = _typed(c, int, "[classes].modelled")
+        c = typed(c, int, "[classes].modelled")
         if c not in valid:
             raise ConfigError(
                 f"[classes].modelled: class {c} has no coefficients "
@@ -471,12 +471,12 @@ def from_dict(
     excl_table = data.get("exclusions", {})
     if not isinstance(excl_table, Mapping):
         raise ConfigError("[exclusions]: expected a table")
-    _check_keys(excl_table, Exclusions.__dataclass_fields__, "[exclusions]")
+    check_keys(excl_table, Exclusions.__dataclass_fields__, "[exclusions]")
     excl = Exclusions(
-        enabled=_typed(excl_table.get("enabled", not fao), bool, "[exclusions].enabled"),
-        soc_max=_typed(excl_table.get("soc_max", 200.0), float, "[exclusions].soc_max"),
-        sand_max=_typed(excl_table.get("sand_max", 90.0), float, "[exclusions].sand_max"),
-        ec_max=_typed(excl_table.get("ec_max", 4.0), float, "[exclusions].ec_max"),
+        enabled=typed(excl_table.get("enabled", not fao), bool, "[exclusions].enabled"),
+        soc_max=typed(excl_table.get("soc_max", 200.0), float, "[exclusions].soc_max"),
+        sand_max=typed(excl_table.get("sand_max", 90.0), float, "[exclusions].sand_max"),
+        ec_max=typed(excl_table.get("ec_max", 4.0), float, "[exclusions].ec_max"),
     )
     checks = _checks(data.get("checks", {}))
     return Config(
@@ -545,18 +545,18 @@ def with_options(config: Config, **changes: Any) -> Config:
     """A copy of ``config`` with [run] options changed (command-line and API overrides),
     checked like the file's values."""
     fields = RunOptions.__dataclass_fields__
-    _check_keys(changes, fields, "run options")
+    check_keys(changes, fields, "run options")
     if "output" in changes:
         changes["output"] = resolve_path(Path("."), os.fspath(changes["output"]), "output")
-    if "threads" in changes and (_typed(changes["threads"], int, "threads") < 0):
+    if "threads" in changes and (typed(changes["threads"], int, "threads") < 0):
         raise ConfigError(f"threads: expected 0 (all cores) or more, got {changes['threads']}")
     if "block_size" in changes:
-        block = _typed(changes["block_size"], int, "block_size")
+        block = typed(changes["block_size"], int, "block_size")
         if not 16 <= block <= 4096 or block % 16:
             raise ConfigError(f"block_size: expected a multiple of 16 from 16 to 4096, got {block}")
     for key in ("qa_mask", "overwrite", "intermediate"):
         if key in changes:
-            _typed(changes[key], bool, key)
+            typed(changes[key], bool, key)
     for key, choices in (("mode", MODES), ("uncertainty", UNCERTAINTY), ("invalid", INVALID)):
         if key in changes:
             _choice(changes[key], choices, key)

@@ -35,9 +35,9 @@ import numpy as np
 from gsocseq import _core
 from gsocseq.chain import Chain
 from gsocseq.config import Config, load, with_options
+from gsocseq.errors import InputError
 from gsocseq.inputs import check_values, limits, range_message
 from gsocseq.plausibility import Reading, check
-from gsocseq.rasters import InputError
 
 #: inputs of 12 monthly values: kind of values (a key of gsocseq.inputs.RANGES)
 MONTHLY = {

@@ -25,7 +25,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from gsocseq.config import Checks
-from gsocseq.rasters import InputError
+from gsocseq.errors import InputError
 
 _BINS = 1 << 16
 # bins in the order of their values: negative floats (sign bit set) from the most negative

@@ -20,8 +20,8 @@ import numpy as np
 
 from gsocseq import csvsafe
 from gsocseq.config import Config
+from gsocseq.errors import InputError
 from gsocseq.pixels import MONTHLY, REQUIRED, SERIES, SINGLE, configure, run_checked
-from gsocseq.rasters import InputError
 
 
 def _columns(header: Sequence[str], prefix: str) -> list[str]:

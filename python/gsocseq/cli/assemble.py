@@ -15,9 +15,9 @@ from gsocseq.cli.options import (
     quiet_option,
     report_summary,
     stopped_by_signals,
-    user_errors,
     wait_option,
 )
+from gsocseq.errors import GsocseqError
 
 
 @click.command("assemble")
@@ -32,7 +32,7 @@ def command(config: Path, output: Optional[Path], wait: bool, quiet: bool) -> No
     try:
         with stopped_by_signals():
             summary = assemble_run(config, output=output, wait=wait, notify=notify)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         report_summary(summary)

@@ -12,9 +12,9 @@ from gsocseq.cli.options import (
     quiet_option,
     report_summary,
     stopped_by_signals,
-    user_errors,
     with_progress,
 )
+from gsocseq.errors import GsocseqError
 
 
 @click.command("demo")
@@ -25,7 +25,8 @@ from gsocseq.cli.options import (
 def command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
     """Generate a synthetic area into OUTDIR/inputs and run the full chain into OUTDIR."""
     from gsocseq.demo import generate_inputs
-    from gsocseq.folder import FolderLock, OutputError
+    from gsocseq.errors import OutputError
+    from gsocseq.folder import FolderLock
     from gsocseq.pipeline import run
 
     try:
@@ -45,7 +46,7 @@ def command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
                     ),
                     quiet,
                 )
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         report_summary(summary)

@@ -7,7 +7,8 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, overwrite_option, user_errors
+from gsocseq.cli.options import fail, overwrite_option
+from gsocseq.errors import GsocseqError
 
 
 @click.command("evaluate")
@@ -50,7 +51,7 @@ def command(
     try:
         result = evaluate(sites, observations, config, by=by)
         paths = write(result, output, overwrite=overwrite)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         click.echo(summary(result), err=True)

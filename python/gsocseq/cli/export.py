@@ -7,7 +7,8 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, quiet_option, user_errors, wait_option
+from gsocseq.cli.options import fail, quiet_option, wait_option
+from gsocseq.errors import GsocseqError
 
 
 @click.command("export")
@@ -38,7 +39,7 @@ def command(
 
     try:
         result = export_fao(run, iso3, output=output, overwrite=overwrite, wait=wait)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     for w in result.warnings:
         click.echo(f"warning: {w}", err=True)

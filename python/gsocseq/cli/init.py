@@ -8,7 +8,8 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, mode_option, quiet_option, user_errors
+from gsocseq.cli.options import fail, mode_option, quiet_option
+from gsocseq.errors import GsocseqError
 
 
 @click.command("init")
@@ -47,7 +48,7 @@ def command(
 
     try:
         path, found = init(folder, name=name, mode=mode, config=config, overwrite=overwrite)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     for w in found.warnings:
         click.echo(f"warning: {w}", err=True)

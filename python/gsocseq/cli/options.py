@@ -1,7 +1,9 @@
 """What the commands of ``gsocseq`` share: options, the error exit, progress, signals.
 
-Only the modules of :mod:`gsocseq.cli` import click. Each command imports the code it drives
-when it runs (numpy, rasterio, matplotlib), never at import: ``gsocseq --help`` stays fast.
+Only the modules of :mod:`gsocseq.cli` import click. A command catches
+:class:`~gsocseq.errors.GsocseqError` (what a user can fix), prints it and exits with 2. Each
+command imports the code it drives when it runs (numpy, rasterio, matplotlib), never at
+import: ``gsocseq --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -38,19 +40,11 @@ def config_argument(name: str = "config") -> Callable[[Any], Any]:
     return click.argument(name, type=click.Path(dir_okay=False, path_type=Path))
 
 
-def user_errors() -> tuple[type[Exception], ...]:
-    """The errors a user can fix: the message, exit code 2 (the raster stack is imported with
-    the commands that read rasters, not with ``gsocseq --help``)."""
-    from gsocseq.config import ConfigError
-    from gsocseq.rasters import InputError
-
-    return (ConfigError, InputError)
-
-
 def fail(exc: Exception) -> NoReturn:
-    """Print ``exc`` as an error and exit with code 2."""
+    """Print ``exc`` as an error and exit with its code (2 for every
+    :class:`~gsocseq.errors.GsocseqError`: what a user can fix)."""
     click.echo(f"Error: {exc}", err=True)
-    sys.exit(2)
+    sys.exit(getattr(exc, "exit_code", 2))
 
 
 def notify(text: str) -> None:

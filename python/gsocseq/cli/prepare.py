@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from gsocseq.cli.options import config_argument, fail, user_errors
+from gsocseq.cli.options import config_argument, fail
+from gsocseq.errors import GsocseqError
 
 
 @click.command("prepare")
@@ -20,7 +21,7 @@ def command(prepare_toml: Path, quiet: bool, overwrite: bool) -> None:
 
     try:
         path = prepare(prepare_toml, overwrite=overwrite, quiet=quiet)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         click.echo(f"run configuration: {path} (gsocseq run {path})", err=True)

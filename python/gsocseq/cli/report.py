@@ -7,7 +7,8 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, user_errors
+from gsocseq.cli.options import fail
+from gsocseq.errors import GsocseqError
 
 
 @click.command("report")
@@ -45,7 +46,7 @@ def command(
         path = report(
             run_output_dir, output=output, admin=admin, admin_field=admin_field, wait=wait
         )
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         click.echo(f"report: {path}")

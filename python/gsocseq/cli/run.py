@@ -16,10 +16,10 @@ from gsocseq.cli.options import (
     quiet_option,
     report_summary,
     stopped_by_signals,
-    user_errors,
     wait_option,
     with_progress,
 )
+from gsocseq.errors import GsocseqError
 
 
 @click.command("run")
@@ -77,7 +77,7 @@ def command(
                 ),
                 quiet,
             )
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         report_summary(summary)

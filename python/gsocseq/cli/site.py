@@ -7,7 +7,8 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, mode_option, user_errors
+from gsocseq.cli.options import fail, mode_option
+from gsocseq.errors import GsocseqError
 
 
 @click.command("site")
@@ -40,7 +41,7 @@ def command(
     try:
         result = run_sites(sites, config, **options)
         write_results(result, output)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         click.echo(

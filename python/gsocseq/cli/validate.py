@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from gsocseq.cli.options import config_argument, fail, quiet_option, user_errors
+from gsocseq.cli.options import config_argument, fail, quiet_option
+from gsocseq.errors import GsocseqError
 
 
 @click.command("validate")
@@ -18,7 +19,7 @@ def command(config: Path, quiet: bool) -> None:
 
     try:
         report = validate(config)
-    except user_errors() as exc:
+    except GsocseqError as exc:
         fail(exc)
     if not quiet:
         click.echo(report)

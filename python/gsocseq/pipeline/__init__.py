@@ -26,11 +26,11 @@ from typing import Any, Callable, Optional, Union
 
 import rasterio
 
-from gsocseq.config import Config, ConfigError, load, with_options
-from gsocseq.folder import OutputError, write_errors
+from gsocseq.config import Config, load, with_options
+from gsocseq.errors import ConfigError, InputError, OutputError
+from gsocseq.folder import write_errors
 from gsocseq.pipeline.local import Assembly, assemble, compute_blocks
 from gsocseq.pipeline.plan import Interrupted, Plan, RunInterrupted, RunSummary
-from gsocseq.rasters import InputError
 from gsocseq.survey import check_inputs
 
 #: GDAL settings of a run (a user's own settings win): a bounded block cache, so that memory

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
-from gsocseq.config import Config, ConfigError
+from gsocseq.config import Config
+from gsocseq.errors import ConfigError
 from gsocseq.pipeline.local import compute_block
 from gsocseq.pipeline.plan import Plan
 

@@ -23,10 +23,9 @@ from gsocseq import __version__, products
 from gsocseq.chain import exclusion_rules
 from gsocseq.checkpoint import CorruptBlock
 from gsocseq.config import GROUPS, Config
-from gsocseq.folder import OutputError
+from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
-from gsocseq.rasters import InputError
 from gsocseq.writing import LayerWriter
 
 

@@ -25,9 +25,10 @@ from gsocseq.checkpoint import (
     input_hashes,
 )
 from gsocseq.config import Config
-from gsocseq.folder import FolderLock, OutputError, check_names, remove_stale, write_errors
+from gsocseq.errors import InputError, OutputError
+from gsocseq.folder import FolderLock, check_names, remove_stale, write_errors
 from gsocseq.inputs import Inputs
-from gsocseq.rasters import InputError, windows
+from gsocseq.rasters import windows
 
 
 @dataclass

@@ -1,0 +1,239 @@
+"""``gsocseq prepare``: raw downloads to the inputs of a ``gsocseq run`` (docs/prepare.md).
+
+Reads a ``[prepare]`` TOML table naming the raw inputs (SOC map, clay/sand depth layers, ESA CCI
+land use, NDVI cover, TerraClimate or CRU climate, an optional area-of-interest polygon), clips
+and masks everything to the polygon and the SOC map (the master grid), reprojects/resamples each
+input onto that grid, converts units (METHOD.md sections 1, 2, 4, 6) and writes:
+
+- float32 GeoTIFFs in physical units (nodata -999): SOC t C/ha, clay and sand %, EC dS/m, cover
+  factor c, the 12-band 1981-2000 climatology (degrees C, mm/month, mm/month), the 12*Y-band
+  warm-up series (same units, scale 1), the 1981-2000 mean MIAMI NPP reference in t C/ha/yr
+  with its min (T x 1.02, P x 0.95) and max (T x 0.98, P x 1.05) variants;
+- the land use as uint8 FAO classes (nodata 255), one band per warm-up year;
+- ``gsocseq.toml``, the run configuration (relative paths), ``prepare_report.md`` and one
+  quick-look PNG per layer (``quicklook/``, when matplotlib is installed).
+
+Memory: rasters are processed one band at a time on the (clipped) master grid; the climate
+series is read, warped and written month by month, never all years at once.
+
+Rooms: :mod:`~gsocseq.prepare.settings` (the [prepare] table), :mod:`~gsocseq.prepare.grid`
+(the master grid, warping, writing), :mod:`~gsocseq.prepare.soil`,
+:mod:`~gsocseq.prepare.land_use`, :mod:`~gsocseq.prepare.cover`,
+:mod:`~gsocseq.prepare.climate`, :mod:`~gsocseq.prepare.summary` (the report, the run
+configuration, quick looks); the area of interest is read by :mod:`gsocseq.vectors`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+from gsocseq.config import from_dict as _run_config_from_dict
+from gsocseq.config import typed
+from gsocseq.errors import InputError
+from gsocseq.prepare.climate import npp_reference_parts, terraclimate_temperature, write_climate
+from gsocseq.prepare.cover import write_cover
+from gsocseq.prepare.grid import atomic_writer, f32, master_grid, open_source, resampling_for, warp
+from gsocseq.prepare.land_use import write_land_use
+from gsocseq.prepare.settings import REPORT, RUN_CONFIG, Settings, read_settings
+from gsocseq.prepare.soil import soil_0_30, soil_layer
+from gsocseq.prepare.summary import Report, quicklooks, run_config_text
+
+__all__ = [
+    "RUN_CONFIG",
+    "npp_reference_parts",
+    "prepare",
+    "soil_0_30",
+    "terraclimate_temperature",
+]
+
+
+def prepare(
+    config: Union[str, os.PathLike, Mapping[str, Any]],
+    *,
+    overwrite: bool = False,
+    quiet: bool = True,
+) -> Path:
+    """Prepare every input of a ``gsocseq run`` from raw downloads (see docs/prepare.md).
+
+    ``config``: a TOML file with a ``[prepare]`` table, or that table (or ``{"prepare": ...}``)
+    as a mapping (relative paths then relative to the working directory). Returns the path of
+    the written run configuration (``{output}/gsocseq.toml``). Raises
+    :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError`.
+    """
+    start = time.perf_counter()
+    settings = read_settings(config, overwrite)
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"prepare: {msg}", file=sys.stderr, flush=True)
+
+    out = settings.output
+    w0, w1 = settings.warmup
+    wy = f"{w0}-{w1}"
+    sy = f"{settings.spinup[0]}-{settings.spinup[1]}"
+    names: dict[str, str] = {
+        "soc": "SOC.tif",
+        "clay": "Clay.tif",
+        "land_use": f"LandUse_{wy}.tif",
+        "cover": "Cover.tif",
+        "spinup_temperature": f"Temp_{sy}.tif",
+        "spinup_precipitation": f"Prec_{sy}.tif",
+        "spinup_pet": f"PET_{sy}.tif",
+        "warmup_temperature": f"Temp_{wy}.tif",
+        "warmup_precipitation": f"Prec_{wy}.tif",
+        "warmup_pet": f"PET_{wy}.tif",
+        "npp_reference": f"NPP_MIAMI_MEAN_{sy}.tif",
+        "npp_reference_min": f"NPP_MIAMI_MEAN_{sy}_MIN.tif",
+        "npp_reference_max": f"NPP_MIAMI_MEAN_{sy}_MAX.tif",
+    }
+    if "sand" in settings.table:
+        names["sand"] = "Sand.tif"
+    if "ec" in settings.table:
+        names["ec"] = "EC.tif"
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: the output folder is a file")
+    existing = [n for n in (*names.values(), RUN_CONFIG, REPORT) if (out / n).exists()]
+    if existing and not settings.overwrite:
+        raise InputError(
+            f"{out / existing[0]}: already exists (use --overwrite or [prepare] overwrite = true)"
+        )
+    # everything is written into a folder of its own inside ``out`` and moved into ``out``
+    # once complete: a prepare that fails leaves nothing it wrote (nor replaced)
+    created = _make_folders(out)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=".gsocseq-prepare-"))
+    try:
+        _prepare_into(settings, stage, names, say, start)
+        _publish(stage, out, [*names.values(), REPORT, RUN_CONFIG])
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in reversed(created):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    path = out / RUN_CONFIG
+    say(f"run configuration {path}")
+    return path
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; the folders created, outermost first."""
+    missing = []
+    for f in (folder, *folder.parents):
+        if f.exists():
+            break
+        missing.append(f)
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def _publish(stage: Path, out: Path, names: Sequence[str]) -> None:
+    """Move the prepared files ``names`` (the run configuration last) and the quick looks from
+    ``stage`` into ``out``; remove ``stage``."""
+    looks = stage / "quicklook"
+    if looks.is_dir():
+        (out / "quicklook").mkdir(exist_ok=True)
+        for png in sorted(looks.iterdir()):
+            os.replace(png, out / "quicklook" / png.name)
+    for name in names:
+        os.replace(stage / name, out / name)
+    shutil.rmtree(stage)
+
+
+def _prepare_into(
+    settings: Settings, stage: Path, names: Mapping[str, str], say: Any, start: float
+) -> None:
+    """Write every prepared file into the folder ``stage``."""
+    files = {k: stage / v for k, v in names.items()}
+    report = Report()
+
+    say("master grid and area of interest")
+    grid, soc = master_grid(settings, report)
+    with atomic_writer(files["soc"], grid.profile(1)) as dst:
+        dst.write(f32(soc, grid.inside), 1)
+    say("soil")
+    for key in ("clay", "sand"):
+        values = soil_layer(settings, grid, report, key, "%")
+        if values is not None:
+            with atomic_writer(files[key], grid.profile(1)) as dst:
+                dst.write(f32(values, grid.inside), 1)
+    if "ec" in settings.table:
+        p = settings.path(typed(settings.table["ec"], str, "[prepare].ec"))
+        scale = typed(settings.table.get("ec_scale", 1.0), float, "[prepare].ec_scale")
+        with open_source(p, "EC") as ds:
+            res = resampling_for(ds, grid, True)
+            ec = warp(ds, 1, grid, res) * scale
+            crs = ds.crs.to_string()
+        with atomic_writer(files["ec"], grid.profile(1)) as dst:
+            dst.write(f32(ec, grid.inside), 1)
+        report.layer("ec", [p], crs, res.name, f"x {scale:g}", "dS/m", "exclusion mask input")
+    say("land use")
+    last_lu = write_land_use(settings, grid, report, files["land_use"])
+    say("cover")
+    write_cover(settings, grid, report, last_lu, files["cover"])
+    say("climate")
+    partial = write_climate(settings, grid, report, files)
+    for key, n in partial.items():
+        if n:
+            report.notes.append(f"{names[key]}: {n} pixels valid in some months only set to nodata")
+    report.notes.append(
+        "exclusions (SOC > 200 t C/ha, sand > 90 %, EC > 4 dS/m) are applied by the run, "
+        "[exclusions] of the run configuration"
+    )
+    config_text = run_config_text(settings, names)
+    _check_units(stage, settings.output, config_text)
+    if settings.quicklooks:
+        say("quick looks")
+        quicklooks(stage, names, report)
+    _write_text(stage / REPORT, report.text(settings, names, time.perf_counter() - start))
+    _write_text(stage / RUN_CONFIG, config_text)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+#: the [prepare] keys that set the unit of each prepared quantity
+_PREPARE_KEYS = {
+    "soc": "[prepare] soc_scale",
+    "clay": "[prepare] clay_scale",
+    "sand": "[prepare] sand_scale",
+    "ec": "[prepare] ec_scale",
+    "temperature": "the scale of [prepare.climate] tmax and tmin (or temperature)",
+    "precipitation": "the scale of [prepare.climate].precipitation",
+    "pet": "the scale (or units) of [prepare.climate].pet",
+}
+
+
+def _check_units(stage: Path, out: Path, config_text: str) -> None:
+    """The unit plausibility checks of a run (METHOD.md section 2) on the rasters prepared in
+    ``stage`` (named as they will be in ``out``): a raw input in a wrong unit stops here."""
+    from gsocseq import config as run_config
+    from gsocseq.survey import check_inputs
+
+    cfg = _run_config_from_dict(run_config.tomllib.loads(config_text), base_dir=stage)
+
+    def fix_for(name: str) -> Any:
+        part = name.rsplit("_", 1)[-1]
+        key = _PREPARE_KEYS.get(name) or _PREPARE_KEYS.get(part)
+        if key is None:
+            return lambda factor: f"x{factor:g} (the raw inputs it comes from: see {REPORT})"
+        return lambda factor: f"multiply {key} by {factor:g}"
+
+    try:
+        check_inputs(cfg, fix_for=fix_for)
+    except InputError as exc:
+        text = str(exc).replace(str(stage.resolve()), str(out))
+        raise InputError(
+            f"{text} (as gsocseq prepare made it from the [prepare] table: fix the table and "
+            "prepare again; nothing was written)"
+        ) from None

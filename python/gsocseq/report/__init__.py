@@ -1,0 +1,152 @@
+"""National report of a gsocseq run (METHOD.md section 8): statistics, figures, STAC item.
+
+``gsocseq report RUN_OUTPUT_DIR`` (or :func:`report`) reads the layers a run wrote
+(``{name}_GSOCseq_*_Map030.tif``, ``*_UncertaintyMap030.tif``, ``{name}_GSOCseq_LandUse.tif``
+and ``{name}_GSOCseq_run.json``) window by window and writes into the report folder:
+
+- ``{name}_GSOCseq_statistics.csv``: per administrative unit (optional), land-use class and
+  layer: pixels, area (ha), area-weighted mean and SD (t C/ha or t C/ha/yr), total (t C, or
+  t C/yr for rates) and in Mt CO2e (x 44/12 / 1e6), with the total's uncertainty where the
+  layer has an uncertainty layer (fully correlated rule: sum of U_i/100 x |X_i| x a_i).
+- ``report.html`` with PNG figures beside it in ``figures/`` (300 dpi): maps of the stocks and
+  rates, histograms and boxplots of ASR and RSR per land-use class, tables of totals.
+- ``{name}_GSOCseq_stac.json``: a STAC 1.0 item with one asset per layer (:mod:`gsocseq.stac`).
+
+Memory does not grow with the raster: statistics are accumulated over windows, histograms on a
+fixed fine grid of values, and maps are drawn from decimated reads.
+
+Rooms: :mod:`~gsocseq.report.load` (the run's layers), :mod:`~gsocseq.report.areas`,
+:mod:`~gsocseq.report.zones`, :mod:`~gsocseq.report.statistics`,
+:mod:`~gsocseq.report.figures`, :mod:`~gsocseq.report.html`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import rasterio
+
+from gsocseq import products
+from gsocseq.errors import InputError
+from gsocseq.report.areas import row_areas_ha
+from gsocseq.report.figures import make_figures
+from gsocseq.report.html import write_html
+from gsocseq.report.load import RunLayer, RunOutput, load_run
+from gsocseq.report.statistics import CO2_PER_C, compute_statistics, write_csv
+from gsocseq.report.zones import Zones, read_admin
+
+__all__ = [
+    "CO2_PER_C",
+    "RunLayer",
+    "RunOutput",
+    "Zones",
+    "compute_statistics",
+    "load_run",
+    "read_admin",
+    "report",
+    "row_areas_ha",
+]
+
+
+def report(
+    run_dir: str | os.PathLike[str],
+    output: Optional[str | os.PathLike[str]] = None,
+    admin: Optional[str | os.PathLike[str]] = None,
+    admin_field: Optional[str] = None,
+    wait: bool = False,
+) -> Path:
+    """Write the national report of the run in ``run_dir`` into ``output`` (default
+    ``run_dir/report``): statistics CSV, ``report.html`` with its figures (300 dpi PNGs in
+    ``figures/``; left out with a note if matplotlib is not installed) and the STAC item.
+    ``admin``: polygons (GeoJSON, or any OGR format with pyogrio) to group the
+    statistics by, named by ``admin_field``. The run folder is held shared meanwhile (a run
+    writing it makes this wait with ``wait``, else raise
+    :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``."""
+    from gsocseq.folder import FolderLock
+
+    if not Path(run_dir).is_dir():
+        raise InputError(f"{run_dir}: not a folder")
+    # shared: no run writes the folder meanwhile (the report never mixes two runs' layers)
+    with FolderLock(Path(run_dir), shared=True, wait=wait, what="report"):
+        return _report(run_dir, output, admin, admin_field)
+
+
+def _report(
+    run_dir: str | os.PathLike[str],
+    output: Optional[str | os.PathLike[str]],
+    admin: Optional[str | os.PathLike[str]],
+    admin_field: Optional[str],
+) -> Path:
+    from gsocseq import stac
+
+    run = load_run(run_dir)
+    folder = Path(output) if output is not None else run.dir / "report"
+    zones = None
+    notes: list[str] = []
+    if admin is not None:
+        with rasterio.open(run.land_use) as ds:
+            zones = read_admin(admin, admin_field, ds.crs)
+        for note in zones.notes:
+            notes.append(note)
+            print("warning: " + note, file=sys.stderr)
+    stats = compute_statistics(run, zones)
+    if zones and not any(r["unit"] not in ("all", "(outside)") for r in stats.rows):
+        raise InputError(f"{admin}: no admin polygon covers a pixel of the run's layers")
+    # the folder only once the inputs are good: a bad --admin leaves no empty folder behind
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the report folder ({exc})") from None
+    csv_path = write_csv(stats.rows, folder / products.statistics_file(run.name))
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        figures: dict[str, Path] = {}
+        notes.append(
+            "matplotlib is not installed: figures left out (pip install 'gsocseq[report]')."
+        )
+        print("warning: " + notes[-1], file=sys.stderr)
+    else:
+        figures = make_figures(stats, folder / "figures")
+
+    stac_path = folder / products.stac_file(run.name)
+    extra = {
+        "run_summary": {
+            "href": str(run.dir / products.summary_file(run.name)),
+            "type": "application/json",
+            "title": "run summary",
+            "roles": ["metadata"],
+        },
+        "statistics": {
+            "href": str(csv_path),
+            "type": "text/csv",
+            "title": "national statistics",
+            "roles": ["metadata"],
+        },
+        "report": {
+            "href": str(folder / "report.html"),
+            "type": "text/html",
+            "title": "national report",
+            "roles": ["overview"],
+        },
+    }
+    rasters = [p for p in run.all_rasters if p.suffix == ".tif"]
+    item = stac.build_item(
+        folder,
+        run.name,
+        rasters,
+        extra_assets=extra,
+        t0_year=run.t0_year,
+        final_year=run.final_year,
+        properties={
+            "title": f"{run.name} GSOCseq soil organic carbon sequestration potential",
+            "gsocseq:mode": run.summary.get("mode"),
+            "gsocseq:version": run.summary.get("version"),
+        },
+    )
+    stac.write_item(item, stac_path)
+    return write_html(stats, figures, folder, csv_path, stac_path, notes)

@@ -1,0 +1,200 @@
+"""``report.html``: tables of totals and means, the figures and the notes."""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gsocseq.report.load import RunLayer
+from gsocseq.report.statistics import HIST_BIN, Statistics
+
+
+def _fmt_t(v: float) -> str:
+    return "" if v == "" or (isinstance(v, float) and math.isnan(v)) else f"{v:,.0f}"
+
+
+def _fmt_mt(v: Any) -> str:
+    return "" if v == "" or (isinstance(v, float) and math.isnan(v)) else f"{v:,.4f}"
+
+
+def _cell(row: dict[str, Any]) -> str:
+    t = _fmt_t(row["total_t_C"])
+    mt = _fmt_mt(row["total_Mt_CO2e"])
+    if row["uncertainty_t_C"] != "":
+        t += f" &plusmn; {_fmt_t(row['uncertainty_t_C'])}"
+        mt += f" &plusmn; {_fmt_mt(row['uncertainty_Mt_CO2e'])}"
+    return f"{t}<br><span class='co2'>{mt}</span>"
+
+
+def _class_codes(rows: list[dict[str, Any]], unit: str) -> list[str]:
+    codes = {r["land_use"] for r in rows if r["unit"] == unit and r["land_use"] != "all"}
+    return sorted(codes, key=int)
+
+
+def _totals_table(
+    rows: list[dict[str, Any]], layers: list[RunLayer], unit: str, total_units: str
+) -> str:
+    by = {(r["land_use"], r["product"]): r for r in rows if r["unit"] == unit}
+    classes = [*_class_codes(rows, unit), "all"]
+    co2_units = "Mt CO2e/yr" if total_units.endswith("/yr") else "Mt CO2e"
+    head = "".join(f"<th>{html.escape(lay.product)}</th>" for lay in layers)
+    out = [f"<table><tr><th>land use</th><th>area (ha)</th>{head}</tr>"]
+    for c in classes:
+        first = next((by[(c, lay.product)] for lay in layers if (c, lay.product) in by), None)
+        if first is None:
+            continue
+        cells = "".join(
+            f"<td>{_cell(by[(c, lay.product)])}</td>" if (c, lay.product) in by else "<td></td>"
+            for lay in layers
+        )
+        name = html.escape(first["land_use_name"])
+        label = name if c == "all" else f"{c} {name}"
+        out.append(f"<tr><td>{label}</td><td>{_fmt_t(first['area_ha'])}</td>{cells}</tr>")
+    out.append("</table>")
+    out.append(
+        f"<p class='note'>Cells: total {total_units} &plusmn; uncertainty; below, {co2_units}.</p>"
+    )
+    return "\n".join(out)
+
+
+def _means_table(rows: list[dict[str, Any]], layers: list[RunLayer]) -> str:
+    by = {(r["land_use"], r["product"]): r for r in rows if r["unit"] == "all"}
+    classes = [*_class_codes(rows, "all"), "all"]
+    head = "".join(f"<th>{html.escape(lay.product)}</th>" for lay in layers)
+    out = [f"<table><tr><th>land use</th>{head}</tr>"]
+    for c in classes:
+        cells = []
+        name = ""
+        for lay in layers:
+            r = by.get((c, lay.product))
+            if r is None:
+                cells.append("<td></td>")
+                continue
+            name = r["land_use_name"]
+            cells.append(f"<td>{r['mean_per_ha']:.3f} &plusmn; {r['sd_per_ha']:.3f}</td>")
+        label = html.escape(name) if c == "all" else f"{c} {html.escape(name)}"
+        out.append(f"<tr><td>{label}</td>{''.join(cells)}</tr>")
+    out.append(
+        "</table><p class='note'>Area-weighted mean &plusmn; area-weighted SD over "
+        "pixels, t C/ha/yr.</p>"
+    )
+    return "\n".join(out)
+
+
+def _units_table(stats: Statistics, layers: list[RunLayer]) -> str:
+    rows = [r for r in stats.rows if r["land_use"] == "all"]
+    by = {(r["unit"], r["product"]): r for r in rows}
+    units = [
+        u
+        for u in [*stats.zone_names[1:], stats.zone_names[0], "all"]
+        if any((u, lay.product) in by for lay in layers)
+    ]
+    head = "".join(f"<th>{html.escape(lay.product)}</th>" for lay in layers)
+    out = [
+        f"<table><tr><th>{html.escape(stats.zones.field if stats.zones else 'unit')}</th>"
+        f"<th>area (ha)</th>{head}</tr>"
+    ]
+    for u in units:
+        first = next(by[(u, lay.product)] for lay in layers if (u, lay.product) in by)
+        cells = "".join(
+            f"<td>{_cell(by[(u, lay.product)])}</td>" if (u, lay.product) in by else "<td></td>"
+            for lay in layers
+        )
+        out.append(f"<tr><td>{html.escape(u)}</td><td>{_fmt_t(first['area_ha'])}</td>{cells}</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+_CSS = """
+body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;font-size:12px;margin:0.5em 0}
+td,th{border:1px solid #bbb;padding:3px 6px;text-align:right;vertical-align:top}
+td:first-child,th:first-child{text-align:left}
+.co2{color:#555}.note{font-size:12px;color:#555}
+img{max-width:100%;border:1px solid #eee;margin:0.5em 0}
+"""
+
+
+def write_html(
+    stats: Statistics,
+    figures: dict[str, Path],
+    folder: Path,
+    csv_path: Path,
+    stac_path: Path,
+    notes: Sequence[str] = (),
+) -> Path:
+    """Write ``report.html`` in ``folder`` (figures referenced by relative path)."""
+    run = stats.run
+    main = [lay for lay in run.layers if lay.year is None]
+    stocks = [lay for lay in main if lay.family in ("T0", "finalSOC")]
+    rates = [lay for lay in main if lay.family in ("ASR", "RSR")]
+    opts = run.summary.get("options") or {}
+    period = (
+        f"{run.t0_year}-{run.final_year}"
+        if run.t0_year and run.final_year
+        else f"{opts.get('years', '?')} years"
+    )
+
+    def img(key: str, alt: str) -> str:
+        if key not in figures:
+            return ""
+        rel = Path(os.path.relpath(figures[key], folder)).as_posix()
+        return f"<img src='{html.escape(rel)}' alt='{html.escape(alt)}'>"
+
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(run.name)} GSOCseq national report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(run.name)}: GSOCseq soil organic carbon sequestration potential</h1>",
+        f"<p>Run folder <code>{html.escape(str(run.dir))}</code>, mode "
+        f"<b>{html.escape(str(run.summary.get('mode', '?')))}</b>, period {period}, "
+        f"scenarios BAU, {html.escape(', '.join(sorted(opts.get('scenarios') or {})))}; "
+        f"gsocseq {html.escape(str(run.summary.get('version', '?')))}. Statistics: "
+        f"<a href='{html.escape(csv_path.name)}'>{html.escape(csv_path.name)}</a>; "
+        f"STAC item: <a href='{html.escape(stac_path.name)}'>{html.escape(stac_path.name)}</a>."
+        "</p>",
+        *(f"<p class='note'><b>Note:</b> {html.escape(n)}</p>" for n in notes),
+        "<h2>Totals per land-use class</h2>",
+        "<h3>SOC stocks (t C, 0-30 cm)</h3>",
+        _totals_table(stats.rows, stocks, "all", "t C"),
+        "<h3>Sequestration per year (t C/yr)</h3>",
+        _totals_table(stats.rows, rates, "all", "t C/yr"),
+        "<p class='note'>Area: pixel areas on the WGS84 ellipsoid (geographic grids) or from "
+        "the grid's transform (projected). Uncertainty of a total: the per-pixel uncertainty "
+        "layers (U %) summed as fully correlated, sum(U<sub>i</sub>/100 |X<sub>i</sub>| "
+        "a<sub>i</sub>); pixels whose uncertainty is nodata add nothing (the CSV's "
+        "uncertainty_area_share gives the share of the area covered).</p>",
+        "<h3>Mean rates per class (area-weighted)</h3>",
+        _means_table(stats.rows, rates),
+    ]
+    if stats.zones:
+        parts += [
+            f"<h2>Per administrative unit ({html.escape(stats.zones.field)})</h2>",
+            "<h3>SOC stocks (t C)</h3>",
+            _units_table(stats, stocks),
+            "<h3>Sequestration per year (t C/yr)</h3>",
+            _units_table(stats, rates),
+        ]
+    if figures:
+        parts += [
+            "<h2>Maps</h2>",
+            img("stocks", "SOC stock maps"),
+            img("ASR_map", "ASR maps"),
+            img("RSR_map", "RSR maps"),
+            "<h2>Distributions per land-use class</h2>",
+            img("ASR_histograms", "ASR histograms"),
+            img("ASR_boxplots", "ASR boxplots"),
+            img("RSR_histograms", "RSR histograms"),
+            img("RSR_boxplots", "RSR boxplots"),
+            "<p class='note'>Histograms count pixels; boxes are the quartiles and median, "
+            "whiskers the furthest values within 1.5 IQR (outliers not drawn), all to "
+            f"{HIST_BIN} t C/ha/yr.</p>",
+        ]
+    parts.append("</body></html>")
+    path = folder / "report.html"
+    path.write_text("\n".join(p for p in parts if p) + "\n", encoding="utf-8")
+    return path
