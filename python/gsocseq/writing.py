@@ -12,6 +12,7 @@ import errno
 import functools
 import os
 import secrets
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
 from gsocseq import products
+from gsocseq.errors import OutputError
 from gsocseq.products import EXCLUSION_NODATA, LAND_USE_NODATA, NODATA, POOLS, Layer
 
 #: COG conversions at the same time at most (one per core up to this)
@@ -147,6 +149,8 @@ class LayerWriter:
         self.excluded_layers = list(excluded_layers)
         self.tmp: dict[str, Path] = {}
         self.handles: dict[str, rasterio.io.DatasetWriter] = {}
+        # held while a block is written: abort() never closes a file under a write
+        self._writing = threading.Lock()
         base = {
             "driver": "GTiff",
             "width": master.width,
@@ -234,6 +238,21 @@ class LayerWriter:
         """The values of the modelled pixels (``rows``, ``cols``) of ``window``, by layer
         key; ``exclusion``: their exclusion bits; ``masked``: those the national layers leave
         out (their values go to the excluded values' file)."""
+        with self._writing:
+            if not self.handles:  # a write queued before abort() (or finish()) ran
+                raise OutputError(f"{self.out_dir}: the layers are no longer open for writing")
+            self._write(window, rows, cols, values, land_use, exclusion, masked)
+
+    def _write(
+        self,
+        window: Window,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        values: dict[str, np.ndarray],
+        land_use: np.ndarray,
+        exclusion: Optional[np.ndarray] = None,
+        masked: Optional[np.ndarray] = None,
+    ) -> None:
         h, w = int(window.height), int(window.width)
         if masked is not None and not masked.any():
             masked = None
@@ -307,7 +326,12 @@ class LayerWriter:
         return done
 
     def abort(self) -> None:
-        """Remove every temporary file (an interrupted or failed run leaves no partial layer)."""
+        """Remove every temporary file (an interrupted or failed run leaves no partial layer);
+        a block being written is finished first."""
+        with self._writing:
+            self._abort()
+
+    def _abort(self) -> None:
         for ds in self.handles.values():
             try:
                 ds.close()

@@ -141,6 +141,11 @@ def compute_blocks(
     ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
     writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
     try:
+        # each pool's one thread started before any real work: a signal that interrupts a
+        # thread's start (submit waits for it) leaves that thread out of the pool's list, so
+        # that shutdown would not wait for it (a block written while the layers are removed)
+        ahead.submit(int)
+        writes.submit(int)
         upcoming = ahead.submit(read_block, plan, todo[0])
         queued = assembly.written if assembly is not None else 0
         written: list[Future] = []
