@@ -3,7 +3,9 @@ layers, the HTML and its figures, grouping by admin polygons in another CRS, the
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
 import importlib.util
 import json
 import math
@@ -158,14 +160,18 @@ def test_windowed_accumulation_is_block_size_independent(run_dir: Path) -> None:
         assert a["total_t_C"] == pytest.approx(b["total_t_C"], rel=1e-12, abs=1e-9)
 
 
-def test_html_references_existing_300_dpi_pngs(html_path: Path) -> None:
+def test_html_embeds_the_300_dpi_pngs(html_path: Path) -> None:
+    """One file to e-mail: every figure embedded, the same bytes as the PNG beside it."""
     pytest.importorskip("matplotlib")
     text = html_path.read_text(encoding="utf-8")
     images = re.findall(r"<img src='([^']+)'", text)
-    assert len(images) >= 7  # stocks, ASR and RSR maps; histograms and boxplots of ASR, RSR
+    # stocks, ASR, RSR, uncertainty and land-use maps; histograms and boxplots of ASR, RSR
+    assert len(images) >= 9
+    pngs = {p.read_bytes() for p in (html_path.parent / "figures").glob("*.png")}
     for src in images:
-        png = html_path.parent / src
-        data = png.read_bytes()
+        assert src.startswith("data:image/png;base64,"), src[:40]
+        data = base64.b64decode(src.split(",", 1)[1])
+        assert data in pngs
         assert data[:8] == b"\x89PNG\r\n\x1a\n", src
         i = data.index(b"pHYs")
         ppm = int.from_bytes(data[i + 4 : i + 8], "big")
@@ -356,3 +362,79 @@ def test_without_matplotlib_tables_and_stac_still_written(
     assert "matplotlib is not installed" in capsys.readouterr().err
     assert (tmp_path / "plain" / "DEMO_GSOCseq_statistics.csv").exists()
     assert (tmp_path / "plain" / "DEMO_GSOCseq_stac.json").exists()
+
+
+def test_report_a_reader_needs_without_run_json(run_dir: Path, tmp_path: Path) -> None:
+    """The methods (mode and why, scenario increases, inputs), the pixel counts (excluded per
+    rule, masked by QA per layer, against run.json), the QA protocol, the files to send, the
+    emissions share (recomputed), a PDF; from the configuration as from the folder."""
+    pytest.importorskip("matplotlib")
+    summary = json.loads(next(run_dir.glob("*_GSOCseq_run.json")).read_text())
+    config = run_dir / "inputs" / "gsocseq.toml"
+    r = CliRunner().invoke(
+        report_command, [str(config), "-o", str(tmp_path / "r"), "--emissions", "12.5"]
+    )
+    assert r.exit_code == 0, r.output
+    text = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    plain = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    assert "rothamsted: the official RothC-26.3 numerics" in plain
+    assert "mode for a national submission" in plain
+    assert re.search(r"SSM3\s+20 %\s+20 %\s+20 %", plain)  # the demo's increases
+    assert "inputs/SOC.tif" in plain and str(run_dir) + "/inputs" not in plain
+    counts = summary["counts"]
+    excluded = {k: v for k, v in counts.items() if k.startswith("excluded:")}
+    masked = {k: v for k, v in counts.items() if k.startswith("qa:")}
+    assert excluded and masked  # the demo has both
+    for key, n in excluded.items():
+        assert re.search(rf"excluded: {re.escape(key[9:])}\s+{n:,}\s", plain), key
+    for key, n in masked.items():
+        stem = key[len("qa:GSOCseq_") : -len(".tif outside range")]
+        share = 100 * n / counts["modelled"]
+        assert re.search(rf"masked by QA: {stem}\s+{n:,}\s+{share:.1f} %", plain), key
+    assert "QA protocol (GSOCseq manual, Annex II)" in plain
+    assert "gsocseq export" in plain and "--fao ISO3" in plain  # no export yet
+    rows = _rows(next((tmp_path / "r").glob("*_statistics.csv")))
+    for scenario in ("BAU", "SSM1", "SSM2", "SSM3"):
+        row = next(
+            r
+            for r in rows
+            if r["unit"] == "all" and r["land_use"] == "all" and r["product"] == f"ASR_{scenario}"
+        )
+        share = 100 * float(row["total_Mt_CO2e"]) / 12.5
+        assert re.search(rf"{scenario}\s+\S+\s+{share:.2f} %", plain), scenario
+    pdf = (tmp_path / "r" / "report.pdf").read_bytes()
+    assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") >= 10  # text, then 9 figures
+    args = [str(run_dir), "-o", str(tmp_path / "e"), "--emissions", "-1"]
+    r = CliRunner().invoke(report_command, args)
+    assert r.exit_code == 2 and "Mt CO2e/yr" in r.output
+
+
+def test_outline_is_the_outer_boundary_not_every_hole() -> None:
+    """A realistic mask has thousands of holes: only the outer ring of the area is drawn."""
+    pytest.importorskip("matplotlib")
+    from gsocseq.report import _outline
+
+    mask = np.ones((60, 80), dtype=bool)
+    mask[5:55:3, 5:75:3] = False  # 17 x 24 one-pixel holes
+    mask[0:2, 0:2] = False
+    calls: list[str] = []
+
+    class Axes:
+        def plot(self, *a, **k):
+            calls.append("plot")
+
+        def contour(self, *a, **k):
+            calls.append("contour")
+
+    _outline(Axes(), mask, (0.0, 8.0, 0.0, 6.0), None)
+    assert calls == ["plot"]
+
+
+def test_rates_of_one_sign_get_a_sequential_scale() -> None:
+    from gsocseq.report import _scale
+
+    assert _scale(np.array([0.0, 0.1, 0.5, 2.0]), True)[2] != "RdBu"
+    assert _scale(np.array([0.0, 0.1, 0.5, 2.0]), True)[0] == 0.0
+    assert _scale(np.array([-1.0, -0.5]), True)[1] == 0.0
+    lo, hi, cmap = _scale(np.linspace(-1, 2, 101), True)
+    assert cmap == "RdBu" and lo == -hi

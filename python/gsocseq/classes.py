@@ -26,6 +26,22 @@ NAMES = {
     12: "tree crops",
     13: "paddy fields",
 }
+#: colours (R, G, B) of the classes in the land-use layer's colour table and the report's map
+COLOURS = {
+    1: (200, 30, 30),  # artificial
+    2: (240, 220, 60),  # cropland
+    3: (170, 215, 110),  # grassland
+    4: (30, 110, 40),  # tree covered
+    5: (140, 160, 60),  # shrub covered
+    6: (70, 170, 160),  # herbaceous vegetation flooded
+    7: (0, 120, 110),  # mangroves
+    8: (220, 200, 150),  # sparse vegetation
+    9: (180, 150, 120),  # bare soil
+    10: (235, 245, 250),  # snow and glaciers
+    11: (40, 90, 200),  # water
+    12: (230, 140, 40),  # tree crops
+    13: (120, 200, 230),  # paddy fields
+}
 #: codes that may appear in a land-use raster (0 = no data in the ESA table)
 VALID_CODES = frozenset(range(14))
 

@@ -322,9 +322,10 @@ def submission_file(prefix: str) -> str:
     return f"{prefix}{_SEPARATOR}submission.zip"
 
 
-#: globs of a delivery's manifest and checksums (any ISO3 code)
+#: globs of a delivery's manifest, checksums and zip (any ISO3 code)
 MANIFEST_GLOB = manifest_file("*")
 CHECKSUMS_GLOB = checksums_file("*")
+SUBMISSION_GLOB = submission_file("*")
 
 
 def checkpoint_folder(prefix: str) -> str:

@@ -1,4 +1,4 @@
-"""``gsocseq report RUN_OUTPUT_DIR``: the national report of a run."""
+"""``gsocseq report RUN``: the national report of a run (its output folder or configuration)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from gsocseq.errors import GsocseqError
 
 
 @click.command("report")
-@click.argument("run_output_dir", type=click.Path(path_type=Path))
+@click.argument("run", type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Report folder (default RUN_OUTPUT_DIR/report).",
+    help="Report folder (default: report in the run's output folder).",
 )
 @click.option(
     "--admin",
@@ -26,28 +26,46 @@ from gsocseq.errors import GsocseqError
 )
 @click.option("--admin-field", help="Property naming the units of --admin (default: name).")
 @click.option(
+    "--emissions",
+    type=float,
+    metavar="MT_CO2E",
+    help="National agricultural emissions, Mt CO2e/yr (e.g. FAOSTAT): the report gives the "
+    "share the sequestration of each scenario would offset.",
+)
+@click.option(
     "--wait", is_flag=True, help="If a run is writing the folder, wait for it instead of stopping."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 def command(
-    run_output_dir: Path,
+    run: Path,
     output: Optional[Path],
     admin: Optional[Path],
     admin_field: Optional[str],
+    emissions: Optional[float],
     wait: bool,
     quiet: bool,
 ) -> None:
-    """National report of a run: statistics (CSV), maps and plots (HTML, PNG), STAC item."""
+    """National report of RUN (its output folder or its configuration): methods, pixel counts,
+    warnings, the Annex II QA protocol, statistics (CSV), maps and plots; one HTML file with
+    its figures embedded, a PDF, the figures (PNG) and a STAC item."""
     from gsocseq.report import report
 
     if admin_field is not None and admin is None:
         fail(click.UsageError("--admin-field needs --admin"))
     try:
         path = report(
-            run_output_dir, output=output, admin=admin, admin_field=admin_field, wait=wait
+            run,
+            output=output,
+            admin=admin,
+            admin_field=admin_field,
+            wait=wait,
+            emissions=emissions,
         )
     except GsocseqError as exc:
         fail(exc)
     if not quiet:
         click.echo(f"report: {path}")
+        pdf = path.with_name("report.pdf")
+        if pdf.exists():
+            click.echo(f"as PDF: {pdf}")
         click.echo(f"statistics and STAC item in {path.parent}")

@@ -312,6 +312,10 @@ def assemble(
     )
     summary.options["scenarios"] = {k: list(v) for k, v in cfg.scenarios.items()}
     summary.options["modelled_classes"] = list(cfg.modelled)
+    summary.options["exclusions"] = {
+        "enabled": cfg.exclusions.enabled,
+        "rules": [text for _, _, _, text in exclusion_rules(cfg)],
+    }
     summary.options["platform"] = (
         f"{platform.system()} {platform.machine()} Python {sys.version.split()[0]}"
     )
