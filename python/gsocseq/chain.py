@@ -24,14 +24,12 @@ from typing import Any, Optional
 import numpy as np
 
 from gsocseq import _core, classes, fao, products
-from gsocseq.config import Config
+from gsocseq.config import WARMUP_START, Config
 
 #: bits of the per-pixel flags returned by the core, and their words (the core's)
 FLAGS: dict[int, str] = _core.FLAGS
 #: (temperature, precipitation) factors of the central, min and max runs (the core's)
 PERTURBATIONS = _core.MINMAX_CLIMATE
-#: calendar year before the first warm-up year (t0 = this + warm-up years)
-WARMUP_START = 2000
 #: defaults of the uncertainty inputs, %
 DEFAULT_UNCERTAINTY = {"soc_uncertainty": 20.0, "clay_uncertainty": 10.0}
 

@@ -28,6 +28,8 @@ FAO_SPINUP_METHODS = ("analytical", "numerical")
 NUMERICAL_POOLS = ("second-run", "weihermuller")
 UNCERTAINTY = ("none", "minmax", "montecarlo")
 INVALID = ("error", "mask")
+#: calendar year before the first warm-up year (t0 = this + warm-up years)
+WARMUP_START = 2000
 GROUPS = ("crops", "grass", "paddy")
 
 NATIVE_INPUTS = {

@@ -257,14 +257,18 @@ def _write_layer(
     description: str = "",
     units: str = "",
     tags: Optional[dict[str, str]] = None,
+    legend: bool = False,
 ) -> None:
     """One layer of one part as a Cloud Optimized GeoTIFF ``target`` (a tiled temporary
-    converted to COG and checked whole)."""
+    converted to COG and checked whole); ``legend``: the land use's colour table and class
+    names."""
     tmp = target.with_name(f".{target.name}.part.tif")
     with rasterio.open(src_path) as src:
         with rasterio.open(tmp, "w", **_profile(part, dtype, nodata)) as dst:
             for w, values in _values(src, part, method, categorical, nodata):
                 dst.write(values.astype(dtype), 1, window=w)
+            if legend:
+                writing.set_land_use_legend(dst)
             if description:
                 dst.set_band_description(1, description)
             if units:
@@ -476,8 +480,9 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
                 target,
                 part,
                 method,
-                dtype="int16",
+                dtype="uint8",
                 nodata=LAND_USE_NODATA,
+                legend=True,
                 categorical=True,
                 description="FAO land-use class of the forward runs (modelled pixels)",
                 tags=tags,

@@ -17,8 +17,9 @@ from typing import Any, Callable, Optional, Protocol
 import numpy as np
 from rasterio.windows import Window
 
-from gsocseq.config import Checks, Config
+from gsocseq.config import WARMUP_START, Checks, Config
 from gsocseq.plausibility import bound_note, hint
+from gsocseq.products import LAND_USE_NODATA
 from gsocseq.rasters import (
     InputError,
     Raster,
@@ -130,7 +131,7 @@ class Block:
     window: Window
     rows: np.ndarray  # row of each modelled pixel in the window
     cols: np.ndarray
-    land_use: np.ndarray  # (h, w) forward class of modelled pixels, -999 elsewhere
+    land_use: np.ndarray  # (h, w) uint8 forward class of modelled pixels, 0 (no data) elsewhere
     values: dict[str, Any] = field(default_factory=dict)
     classes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.uint8))
     pixel_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
@@ -189,6 +190,15 @@ class Inputs:
         # inputs of a block read side by side (GDAL releases the GIL), see _read_raw
         self._readers: Optional[ThreadPoolExecutor] = None
         self._reader_count = 0
+        lu = self.rasters.get("land_use")
+        if lu is not None and lu.count < self.years:
+            first = WARMUP_START + 1
+            self.warnings.append(
+                f"{lu.path}: land use of {lu.count} years for {self.years} warm-up years: its "
+                f"first band stands for {first}-{first + self.years - lu.count} (repeated "
+                f"{self.years - lu.count + 1} times, as FAO script 8 does); give a band per "
+                "year for the land-use changes of those years"
+            )
         if config.run.uncertainty == "minmax" and not self.fao_mode:
             have = {"npp_reference_min", "npp_reference_max"} <= set(self.rasters)
             if not have and "reference_temperature" not in self.rasters:
@@ -456,7 +466,7 @@ class Inputs:
             window=window,
             rows=keep // w,
             cols=keep % w,
-            land_use=np.full((h, w), -999, dtype=np.int16),
+            land_use=np.full((h, w), LAND_USE_NODATA, dtype=np.uint8),
             counts=counts,
             _buffers=buffers,
             _pool=self._pool,

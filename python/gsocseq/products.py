@@ -22,8 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the value of a pixel without a result in every float32 layer
 NODATA = -999.0
-#: the value of a pixel without a class in the int16 land-use layer
-LAND_USE_NODATA = -999
+#: the value of a pixel without a class in the uint8 land-use layer (class 0, "no data")
+LAND_USE_NODATA = 0
 UNITS_STOCK = "t C/ha"
 UNITS_RATE = "t C/ha/yr"
 UNITS_PERCENT = "%"
@@ -243,8 +243,14 @@ def extra_layers(config: Config, scenarios: list[str]) -> list[Layer]:
 
 
 def land_use_file(prefix: str) -> str:
-    """The land-use layer (int16 FAO class of the forward runs, modelled pixels)."""
+    """The land-use layer (uint8 FAO class of the forward runs of the modelled pixels, 0
+    elsewhere; a colour table, the class names in its tags)."""
     return f"{prefix}{_SEPARATOR}LandUse.tif"
+
+
+def style_file(file_name: str) -> str:
+    """The QGIS style beside a layer file (QGIS loads ``X.qml`` as the style of ``X.tif``)."""
+    return f"{os.path.splitext(file_name)[0]}.qml"
 
 
 def summary_file(prefix: str) -> str:

@@ -26,7 +26,7 @@ from rasterio._err import CPLE_BaseError
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
-from gsocseq import products
+from gsocseq import classes, products
 from gsocseq.errors import OutputError
 from gsocseq.products import EXCLUSION_NODATA, LAND_USE_NODATA, NODATA, POOLS, Layer
 
@@ -106,6 +106,25 @@ def check_written(path: Path) -> None:
         raise OSError(errno.EIO, f"unreadable after writing ({exc})", str(path)) from None
 
 
+def set_land_use_legend(ds: rasterio.io.DatasetWriter) -> None:
+    """The land-use layer's band description, colour table (the classes' colours) and class
+    names (tags ``class_1`` ... and ``classes``), so that a GIS shows the classes at once."""
+    ds.set_band_description(1, "FAO land-use class of the forward runs (modelled pixels)")
+    ds.write_colormap(
+        1,
+        {
+            code: (*classes.COLOURS.get(code, (0, 0, 0)), 0 if code == 0 else 255)
+            for code in range(256)
+            if code in classes.NAMES
+        },
+    )
+    ds.update_tags(
+        1,
+        classes="; ".join(f"{code} {name}" for code, name in sorted(classes.NAMES.items())),
+        **{f"class_{code}": name for code, name in classes.NAMES.items()},
+    )
+
+
 def to_cog(source: Path, target: Path, predictor: str) -> None:
     """``source`` copied to the Cloud Optimized GeoTIFF ``target`` the way every layer is
     written: DEFLATE with ``predictor`` ("3" floating point, "2" integers), 512-pixel blocks,
@@ -182,7 +201,7 @@ class LayerWriter:
                 self.targets[key] = out_dir / name
                 if key == LAND_USE:
                     profile = dict(
-                        base, dtype="int16", nodata=LAND_USE_NODATA, count=1, predictor=2
+                        base, dtype="uint8", nodata=LAND_USE_NODATA, count=1, predictor=2
                     )
                 elif key == EXCLUSION:
                     profile = dict(
@@ -202,9 +221,7 @@ class LayerWriter:
                 with _gdal_writes(tmp):
                     ds = rasterio.open(tmp, "w", **profile)
                 if key == LAND_USE:
-                    ds.set_band_description(
-                        1, "FAO land-use class of the forward runs (modelled pixels)"
-                    )
+                    set_land_use_legend(ds)
                 elif key == EXCLUSION:
                     ds.set_band_description(1, exclusion or "")
                 elif key == EXCLUDED:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from gsocseq import __version__, products
+from gsocseq import __version__, products, styles
 from gsocseq.chain import exclusion_rules
 from gsocseq.checkpoint import CorruptBlock
 from gsocseq.config import GROUPS, Config
@@ -284,6 +284,7 @@ def assemble(
             assembly.add(index)
         b = time.perf_counter()
         written = assembly.writer.finish()
+        styles.write_styles(written, plan.prefix)
     except BaseException:
         assembly.abort()
         raise
@@ -326,6 +327,9 @@ def assemble(
     written_summary["inputs"] = {
         k: _relative(v, plan.out_dir) for k, v in written_summary["inputs"].items()
     }
+    for k, v in summary.inputs.items():  # the warnings name inputs by the same paths
+        rel = written_summary["inputs"][k]
+        written_summary["warnings"] = [w.replace(v, rel) for w in written_summary["warnings"]]
     write_json_atomic(plan.summary_path, written_summary)
     manifest = plan.checkpoint.load_manifest()
     manifest["complete"] = True

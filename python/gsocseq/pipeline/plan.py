@@ -166,6 +166,15 @@ class Plan:
             ]
             if self.excluded_layers:
                 self.outputs.append(products.excluded_values_file(self.prefix))
+            # the QGIS styles beside the single-band layers
+            self.outputs += [
+                products.style_file(name)
+                for name in [
+                    *(lay.file_name(self.prefix) for lay in self.layers if lay.bands == 1),
+                    products.land_use_file(self.prefix),
+                    products.exclusion_mask_file(self.prefix),
+                ]
+            ]
             self.checkpoint = Checkpoint(self.out_dir, self.prefix)
             if mode == "worker":
                 self.complete = False

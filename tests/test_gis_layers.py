@@ -1,0 +1,74 @@
+"""Layers a GIS user reads at once: the land use with a colour table and class names, a QGIS
+style beside each layer, provenance tags in every GeoTIFF, a run summary without the user's
+directory layout, and the land use of fewer years than the warm-up said."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import rasterio
+
+from gsocseq import __version__
+from gsocseq.classes import NAMES
+from gsocseq.pipeline import run
+
+from .synthetic import make_area
+
+
+def test_land_use_styles_tags_and_relative_paths(tmp_path):
+    cfg = make_area(tmp_path / "in", rows=6, cols=8, lu_bands=5)
+    summary = run(cfg)
+    out = Path(summary.output)
+    assert out.is_absolute() and out == tmp_path / "in" / "out"
+    # the land use: uint8, 0 = no data, a colour table and the class names
+    with rasterio.open(out / "TST_GSOCseq_LandUse.tif") as ds:
+        assert ds.dtypes[0] == "uint8" and ds.nodata == 0
+        cmap = ds.colormap(1)
+        codes = np.unique(ds.read(1))
+        tags = ds.tags(1)
+    assert {2, 3} <= set(codes.tolist()) and cmap[2] != cmap[3]
+    assert all(tags[f"class_{c}"] == NAMES[c] for c in codes if c)
+    # a QGIS style beside every single-band layer, of the layer's kind
+    tifs = sorted(out.glob("*.tif"))
+    for tif in tifs:
+        qml = tif.with_suffix(".qml")
+        with rasterio.open(tif) as ds:
+            assert ds.tags()["producer"] == f"gsocseq {__version__}"  # provenance, every file
+            assert ds.tags()["gsocseq_mode"] == "rothamsted"
+            assert "SSM3: crops +20 %" in ds.tags()["gsocseq_scenarios"]
+            assert len(ds.tags()["gsocseq_date"]) == 10
+            if ds.count > 1:
+                assert not qml.exists()
+                continue
+            values = ds.read(1, masked=True).compressed()
+        renderer = ET.parse(qml).getroot().find("pipe/rasterrenderer")
+        assert renderer is not None, qml.name
+        if tif.name.endswith(("LandUse.tif", "ExclusionMask.tif")):
+            assert renderer.get("type") == "paletted"
+            labels = [e.get("label") for e in renderer.iter("paletteEntry")]
+            if "LandUse" in tif.name:
+                assert "2 cropland" in labels and "13 paddy fields" in labels
+            continue
+        assert renderer.get("type") == "singlebandpseudocolor"
+        lo, hi = float(renderer.get("classificationMin")), float(renderer.get("classificationMax"))
+        assert lo < hi
+        if "_ASR_" in tif.name or "_AbsDiff_" in tif.name:
+            if "Uncertainty" not in tif.name and values.min() < 0 < values.max():
+                assert lo == -hi  # diverging, centred on 0
+        if "_RSR_" in tif.name and "Uncertainty" not in tif.name and values.min() >= 0:
+            assert lo == 0.0  # one sign: sequential from 0
+    # run.json: paths relative to the output folder
+    text = (out / "TST_GSOCseq_run.json").read_text(encoding="utf-8")
+    assert str(tmp_path) not in text
+    data = json.loads(text)
+    assert data["output"] == "." and data["inputs"]["soc"] == "../soc.tif"
+    assert (out / data["inputs"]["soc"]).resolve() == (tmp_path / "in" / "soc.tif").resolve()
+    # the land use of 5 years for a warm-up of 20: said
+    said = [w for w in summary.warnings if "land use of 5 years for 20 warm-up years" in w]
+    assert said and "2001-2016" in said[0] and "repeated 16 times" in said[0]
+    # running again: up to date, the summary's output whole again
+    again = run(cfg)
+    assert again.status == "up to date" and Path(again.output) == out
