@@ -9,13 +9,16 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
+from affine import Affine
 
 from gsocseq import __version__
 from gsocseq.classes import NAMES
+from gsocseq.errors import InputError
 from gsocseq.pipeline import run
 
-from .synthetic import make_area
+from .synthetic import make_area, write_raster
 
 
 def test_land_use_styles_tags_and_relative_paths(tmp_path):
@@ -72,3 +75,28 @@ def test_land_use_styles_tags_and_relative_paths(tmp_path):
     # running again: up to date, the summary's output whole again
     again = run(cfg)
     assert again.status == "up to date" and Path(again.output) == out
+
+
+def test_a_grid_mismatch_says_how_to_fix_it(tmp_path):
+    cfg = make_area(tmp_path / "in", rows=6, cols=8)
+    with rasterio.open(cfg["inputs"]["clay"]) as ds:
+        clay = ds.read(1)
+    write_raster(tmp_path / "clay.tif", clay, transform=Affine(0.01, 0, 10.003, 0, -0.01, 50.0))
+    cfg["inputs"]["clay"] = str(tmp_path / "clay.tif")
+    with pytest.raises(InputError) as err:
+        run(cfg)
+    text = str(err.value)
+    assert "origin" in text and "gsocseq prepare" in text
+    assert "gdalwarp -t_srs EPSG:4326 -te 10 49.94 10.08 50 -ts 8 6 -r bilinear" in text
+
+
+def test_validate_names_the_classes_in_number_order(tmp_path):
+    from gsocseq.validate import validate
+
+    report = validate(make_area(tmp_path / "in", rows=6, cols=8))
+    lines = [line.strip() for line in report.splitlines()]
+    named = [line for line in lines if line.split(" ")[0].isdigit()]
+    codes = [int(line.split(" ")[0]) for line in named]
+    assert codes == sorted(codes) and len(codes) >= 3
+    assert any(line.startswith("2 cropland: ") for line in named)
+    assert any(line.startswith("12 tree crops: ") or line.startswith("13 paddy") for line in named)

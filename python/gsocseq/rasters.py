@@ -196,12 +196,21 @@ def same_grid(master: rasterio.io.DatasetReader, other: rasterio.io.DatasetReade
     return None
 
 
+#: inputs of classes (resampled with the nearest neighbour, never interpolated)
+CATEGORICAL = ("land_use", "spinup_land_use")
+
+
 def check_grid(master: Raster, other: Raster) -> None:
     problem = same_grid(master.dataset, other.dataset)
     if problem:
+        b = master.dataset.bounds
         raise InputError(
             f"{other.path}: input {other.key!r} is not on the master grid of {master.path}: "
-            f"{problem}"
+            f"{problem}. Put it on that grid with gsocseq prepare (docs/prepare.md), or with "
+            f"GDAL: gdalwarp -t_srs {master.dataset.crs} -te {b.left:.9g} {b.bottom:.9g} "
+            f"{b.right:.9g} {b.top:.9g} -ts {master.dataset.width} {master.dataset.height} "
+            f"-r {'near' if other.key in CATEGORICAL else 'bilinear'} {other.path} "
+            f"{Path(other.path).stem}_on_grid.tif"
         )
 
 

@@ -10,6 +10,7 @@ from typing import Union
 from gsocseq.chain import Modelled
 from gsocseq.config import Config, load
 from gsocseq.inputs import Inputs
+from gsocseq.methods import pixel_counts
 from gsocseq.plausibility import describe
 from gsocseq.rasters import windows
 from gsocseq.survey import check_inputs
@@ -32,9 +33,11 @@ def validate(config: Union[str, os.PathLike, dict, Config]) -> str:
             f"master grid {m.width} x {m.height}, {m.crs}, pixel {m.res[0]:g} x {m.res[1]:g}",
             f"pixels to model: {counts.get('modelled', 0)}",
         ]
-        for key, value in sorted(counts.items()):
-            if value and key != "modelled":
-                lines.append(f"  {key}: {value}")
+        # by class (codes with names, in number order), then by rule
+        rows = pixel_counts({"counts": {k: v for k, v in counts.items() if v}})
+        for row in rows[1:]:
+            share = "" if row.share is None else f" ({row.share:.1f} %)"
+            lines.append(f"  {row.what.strip()}: {row.pixels:,}{share}")
         lines.append("read over the modelled pixels (median, range, units):")
         lines += describe(readings)
         lines += [f"warning: {w}" for w in inputs.warnings]

@@ -28,7 +28,14 @@ from gsocseq.errors import GsocseqError
 @click.option("-j", "--threads", type=click.IntRange(min=0), help="Threads (0 = all cores).")
 @click.option("--no-qa-mask", is_flag=True, help="Skip the QA step (keep out-of-range values).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output layers.")
-@click.option("--block-size", type=int, help="Block size in pixels (multiple of 16).")
+@click.option(
+    "--block-size",
+    type=int,
+    help="Side of the blocks read and computed at a time, pixels (multiple of 16; default "
+    "[run] block_size, 256). Memory grows with its square: every pixel of a block holds its "
+    "monthly warm-up series and its results, and two blocks are in memory (one read while the "
+    "other computes); smaller blocks mean more, smaller reads.",
+)
 @click.option("--tile", help="Compute only tile i of N (e.g. 2/8), then run gsocseq assemble.")
 @click.option(
     "--scheduler",
