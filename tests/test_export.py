@@ -368,6 +368,13 @@ def test_excluded_pixels_are_modelled_masked_nationally_and_delivered(tmp_path):
         assert np.array_equal(extra[lay.key][excluded], whole[excluded], equal_nan=True)
         assert np.all(np.isnan(extra[lay.key][~excluded]))
     assert not np.isnan(extra[fao_layers()[0].key][excluded]).any()  # T0 of both
+    # the protocol on the national layers: the excluded pixels are not "masked"
+    row = next(
+        c
+        for c in masked.qa_protocol["checks"]
+        if c["item"] == "TST_GSOCseq_T0_Map030" and "masked" in c["check"]
+    )
+    assert f"(0 of {masked.counts['modelled'] - 2})" in row["measured"], row
     # the delivery: one continuous surface, as if nothing had been excluded
     ea, eb = export_fao(a, "TST"), export_fao(b, "TST")
     assert ea.warnings == []

@@ -68,6 +68,8 @@ def test_land_use_styles_tags_and_relative_paths(tmp_path):
     assert str(tmp_path) not in text
     data = json.loads(text)
     assert data["output"] == "." and data["inputs"]["soc"] == "../soc.tif"
+    # the Annex II protocol on the national layers, in run.json
+    assert data["qa_protocol"] == summary.qa_protocol and len(data["qa_protocol"]["checks"]) > 29
     assert (out / data["inputs"]["soc"]).resolve() == (tmp_path / "in" / "soc.tif").resolve()
     # the land use of 5 years for a warm-up of 20: said
     said = [w for w in summary.warnings if "land use of 5 years for 20 warm-up years" in w]

@@ -143,6 +143,7 @@ def protocol(
     template: bool,
     years: Optional[int] = None,
     block: int = BLOCK,
+    excluded: Optional[Sequence[Path]] = None,
 ) -> Protocol:
     """The protocol of a set of layers.
 
@@ -151,7 +152,9 @@ def protocol(
     missing), all of a part on the grid of its ``land_use`` file. ``prefix``: the name the
     files should carry (the ISO3 code). ``template``: whether the files are meant to be on the
     GSP template grid (an export; a run's national layers need not be: step 2 is then n/a).
-    ``years``: the forward horizon of the run (FAO asks 20)."""
+    ``years``: the forward horizon of the run (FAO asks 20). ``excluded``: for a run's
+    national layers, the exclusion mask of each part: pixels an exclusion rule leaves out are
+    not counted as masked (the FAO delivery has their values)."""
     layers = fao_layers()
     checks: list[Check] = []
     present = [lay for lay in layers if all(p.get(lay.key) is not None for p in parts)]
@@ -244,9 +247,12 @@ def protocol(
     final_sums: dict[int, np.ndarray] = {}
     rsr_sums: dict[int, np.ndarray] = {}
     modelled_codes = np.asarray(sorted(set(modelled)), dtype=np.int64)
-    for part, lu_path in zip(parts, land_use):
+    for k, (part, lu_path) in enumerate(zip(parts, land_use)):
         with ExitStack() as stack:
             lu_ds = stack.enter_context(rasterio.open(lu_path))
+            mask_ds = (
+                stack.enter_context(rasterio.open(excluded[k])) if excluded is not None else None
+            )
             handles = {
                 lay.key: stack.enter_context(rasterio.open(part[lay.key]))  # type: ignore[arg-type]
                 for lay in present
@@ -255,6 +261,10 @@ def protocol(
                 lu = read_values(lu_ds, window)
                 codes = np.where(np.isnan(lu), -1, lu).astype(np.int64)
                 support = np.isin(codes, modelled_codes)
+                expected = support
+                if mask_ds is not None:  # left out by an exclusion rule: not masked
+                    bits = read_values(mask_ds, window)
+                    expected = support & ~(bits > 0)
                 values: dict[str, np.ndarray] = {}
                 for lay in present:
                     v = read_values(handles[lay.key], window)
@@ -262,7 +272,7 @@ def protocol(
                     ok = ~np.isnan(v)
                     s = stats[lay.key]
                     s.valid += int(ok.sum())
-                    s.masked += int((support & ~ok).sum())
+                    s.masked += int((expected & ~ok).sum())
                     s.outside_land_use += int((ok & ~support).sum())
                     if ok.any():
                         s.low = min(s.low, float(v[ok].min()))
@@ -371,3 +381,29 @@ def protocol(
                     )
                 )
     return Protocol(checks)
+
+
+def national(folder: Path, prefix: str, options: Mapping[str, Any]) -> Optional[Protocol]:
+    """The protocol on the national layers of run ``prefix`` in ``folder`` (``options``: the
+    run summary's), or None for a run without any of the 29 products: their names carry the
+    run's name, their grid is the run's (step 2 n/a), and pixels that the run's exclusion
+    rules leave out are not counted as masked."""
+    paths: dict[str, Optional[Path]] = {}
+    for lay in fao_layers():
+        path = folder / lay.file_name(prefix)
+        paths[lay.key] = path if path.exists() else None
+    if not any(paths.values()):
+        return None
+    modelled = [int(c) for c in options.get("modelled_classes") or [2, 3, 5, 12, 13]]
+    mask = folder / products.exclusion_mask_file(prefix)
+    ex = options.get("exclusions")
+    applied = isinstance(ex, Mapping) and ex.get("enabled") and mask.exists()
+    return protocol(
+        [paths],
+        [folder / products.land_use_file(prefix)],
+        prefix,
+        modelled,
+        template=False,
+        years=options.get("years"),
+        excluded=[mask] if applied else None,
+    )

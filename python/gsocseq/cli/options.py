@@ -172,5 +172,12 @@ def report_summary(summary: Any) -> None:
         f"({summary.timings.get('total_s', 0):.1f} s)",
         err=True,
     )
+    qa = getattr(summary, "qa_protocol", None) or {}
+    if qa.get("checks"):
+        verdict = "passed" if qa.get("passed") else f"{qa.get('failed')} checks failed"
+        click.echo(
+            f"QA protocol (Annex II) on the national layers: {verdict} (run.json, the report)",
+            err=True,
+        )
     for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)

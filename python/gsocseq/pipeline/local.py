@@ -26,6 +26,7 @@ from gsocseq.config import GROUPS, Config
 from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
+from gsocseq.qa_protocol import national
 from gsocseq.writing import LayerWriter
 
 
@@ -330,6 +331,10 @@ def assemble(
     for k, v in summary.inputs.items():  # the warnings name inputs by the same paths
         rel = written_summary["inputs"][k]
         written_summary["warnings"] = [w.replace(v, rel) for w in written_summary["warnings"]]
+    # the Annex II QA protocol on the national layers (also in the report and the export)
+    qa = national(plan.out_dir, plan.prefix, written_summary["options"])
+    if qa is not None:
+        summary.qa_protocol = written_summary["qa_protocol"] = qa.to_dict()
     write_json_atomic(plan.summary_path, written_summary)
     manifest = plan.checkpoint.load_manifest()
     manifest["complete"] = True

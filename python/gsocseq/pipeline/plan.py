@@ -45,6 +45,8 @@ class RunSummary:
     options: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, str] = field(default_factory=dict)
     version: str = __version__
+    # the Annex II QA protocol on the national layers (gsocseq.qa_protocol.Protocol.to_dict)
+    qa_protocol: dict[str, Any] = field(default_factory=dict)
     status: str = "complete"
 
     @property
