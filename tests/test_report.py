@@ -438,3 +438,56 @@ def test_rates_of_one_sign_get_a_sequential_scale() -> None:
     assert _scale(np.array([-1.0, -0.5]), True)[1] == 0.0
     lo, hi, cmap = _scale(np.linspace(-1, 2, 101), True)
     assert cmap == "RdBu" and lo == -hi
+
+
+def test_zones_from_a_categorical_raster_on_another_grid(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--zones: an IPCC-like climate zone raster at twice the run's pixel size (each cell
+    covers 2 x 2 run pixels), codes named by a CSV, nodata outside; totals per zone against
+    numpy on the pixels each zone cell covers."""
+    import gsocseq.report as rep
+
+    monkeypatch.setattr(rep, "make_figures", lambda stats, folder: {})
+    prefix = run_dir / "DEMO_GSOCseq_"
+    with rasterio.open(f"{prefix}T0_Map030.tif") as ds:
+        t, (h, w) = ds.transform, ds.shape
+    coarse = np.zeros(((h + 1) // 2, (w + 1) // 2), dtype=np.uint8)
+    coarse[:, : coarse.shape[1] // 3] = 4  # "warm temperate moist" in the west
+    coarse[:, coarse.shape[1] // 3 :] = 7  # "tropical dry" elsewhere
+    coarse[0, :] = 0  # nodata: outside every zone
+    zone_path = tmp_path / "ipcc.tif"
+    profile = {
+        "driver": "GTiff",
+        "width": coarse.shape[1],
+        "height": coarse.shape[0],
+        "count": 1,
+        "dtype": "uint8",
+        "crs": "EPSG:4326",
+        "transform": Affine(2 * t.a, 0, t.c, 0, 2 * t.e, t.f),
+        "nodata": 0,
+    }
+    with rasterio.open(zone_path, "w", **profile) as ds:
+        ds.write(coarse, 1)
+    names = tmp_path / "names.csv"
+    names.write_text("code,name\n4,warm temperate moist\n7,tropical dry\n", encoding="utf-8")
+    out = tmp_path / "z"
+    args = [str(run_dir), "-o", str(out), "--zones", str(zone_path), "--zone-names", str(names)]
+    result = CliRunner().invoke(report_command, [*args, "-q"])
+    assert result.exit_code == 0, result.output
+    by = {
+        (r["unit"], r["land_use"], r["product"]): r
+        for r in _rows(out / "DEMO_GSOCseq_statistics.csv")
+    }
+    x = _read(Path(f"{prefix}T0_Map030.tif"))
+    area = _cell_areas_ha_by_quadrature(Path(f"{prefix}T0_Map030.tif"))
+    fine = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[:h, :w]
+    ok = np.isfinite(x)
+    for unit, code in (("warm temperate moist", 4), ("tropical dry", 7), ("(outside)", 0)):
+        sel = ok & (fine == code)
+        row = by[(unit, "all", "T0")]
+        assert int(row["pixels"]) == int(sel.sum()) > 0, unit
+        assert float(row["total_t_C"]) == pytest.approx(float(np.sum(x[sel] * area[sel])), rel=1e-9)
+    assert "Per zone (ipcc)" in (out / "report.html").read_text(encoding="utf-8")
+    both = CliRunner().invoke(report_command, [*args, "--admin", str(zone_path)])
+    assert both.exit_code == 2 and "exclude each other" in both.output

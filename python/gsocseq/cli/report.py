@@ -26,6 +26,17 @@ from gsocseq.errors import GsocseqError
 )
 @click.option("--admin-field", help="Property naming the units of --admin (default: name).")
 @click.option(
+    "--zones",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A categorical raster to group the statistics by instead of --admin (IPCC climate "
+    "zones, agro-ecological zones; any grid: taken at the run's pixels, nearest neighbour).",
+)
+@click.option(
+    "--zone-names",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV of code,name rows naming the codes of --zones.",
+)
+@click.option(
     "--emissions",
     type=float,
     metavar="MT_CO2E",
@@ -41,6 +52,8 @@ def command(
     output: Optional[Path],
     admin: Optional[Path],
     admin_field: Optional[str],
+    zones: Optional[Path],
+    zone_names: Optional[Path],
     emissions: Optional[float],
     wait: bool,
     quiet: bool,
@@ -52,6 +65,8 @@ def command(
 
     if admin_field is not None and admin is None:
         fail(click.UsageError("--admin-field needs --admin"))
+    if zone_names is not None and zones is None:
+        fail(click.UsageError("--zone-names needs --zones"))
     try:
         path = report(
             run,
@@ -60,6 +75,8 @@ def command(
             admin_field=admin_field,
             wait=wait,
             emissions=emissions,
+            zones=zones,
+            zone_names=zone_names,
         )
     except GsocseqError as exc:
         fail(exc)
