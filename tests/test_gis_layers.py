@@ -102,3 +102,28 @@ def test_validate_names_the_classes_in_number_order(tmp_path):
     assert codes == sorted(codes) and len(codes) >= 3
     assert any(line.startswith("2 cropland: ") for line in named)
     assert any(line.startswith("12 tree crops: ") or line.startswith("13 paddy") for line in named)
+
+
+def test_flags_layer_on_request(tmp_path):
+    cfg = make_area(tmp_path / "in", rows=6, cols=8)
+    plain = run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "plain"))))
+    assert not (Path(plain.output) / "TST_GSOCseq_Flags.tif").exists()
+    summary = run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "flags"), flags=True)))
+    out = Path(summary.output)
+    with rasterio.open(out / "TST_GSOCseq_Flags.tif") as ds:
+        assert ds.dtypes[0] == "uint16" and ds.nodata == 65535
+        assert "64 a warm-up year's class has no coefficients" in ds.descriptions[0]
+        bits = ds.read(1)
+    with rasterio.open(out / "TST_GSOCseq_LandUse.tif") as ds:
+        modelled = ds.read(1) != 0
+    assert np.array_equal(bits == 65535, ~modelled)
+    flagged = {k[len("flag:") :]: v for k, v in summary.counts.items() if k.startswith("flag:")}
+    assert flagged  # make_area has a year of a class without coefficients
+    from gsocseq.chain import FLAGS
+
+    for bit, text in FLAGS.items():
+        assert int(((bits & bit) > 0)[modelled].sum()) == flagged.get(text, 0), text
+    # the layers are those of the run without the flags layer, bit for bit
+    for name in ("TST_GSOCseq_T0_Map030.tif", "TST_GSOCseq_ASR_SSM1_Map030.tif"):
+        with rasterio.open(out / name) as a, rasterio.open(Path(plain.output) / name) as b:
+            assert np.array_equal(a.read(), b.read())

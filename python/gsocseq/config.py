@@ -104,6 +104,7 @@ class RunOptions:
     invalid: str = "error"
     threads: int = 0
     intermediate: bool = False
+    flags: bool = False
     samples: int = 100
     seed: int = 0
     steady_state: bool = False
@@ -431,6 +432,7 @@ def from_dict(
         raise ConfigError(f"[run].threads: expected 0 (all cores) or more, got {threads}")
     opts["threads"] = threads
     opts["intermediate"] = typed(run_table.get("intermediate", False), bool, "[run].intermediate")
+    opts["flags"] = typed(run_table.get("flags", False), bool, "[run].flags")
     block = typed(run_table.get("block_size", 256), int, "[run].block_size")
     if not 16 <= block <= 4096 or block % 16:
         raise ConfigError(
@@ -556,7 +558,7 @@ def with_options(config: Config, **changes: Any) -> Config:
         block = typed(changes["block_size"], int, "block_size")
         if not 16 <= block <= 4096 or block % 16:
             raise ConfigError(f"block_size: expected a multiple of 16 from 16 to 4096, got {block}")
-    for key in ("qa_mask", "overwrite", "intermediate"):
+    for key in ("qa_mask", "overwrite", "intermediate", "flags"):
         if key in changes:
             typed(changes[key], bool, key)
     for key, choices in (("mode", MODES), ("uncertainty", UNCERTAINTY), ("invalid", INVALID)):

@@ -281,6 +281,16 @@ def exclusion_mask_file(prefix: str) -> str:
     return f"{prefix}{_SEPARATOR}ExclusionMask.tif"
 
 
+#: the flags layer's value of a pixel the run did not model (uint16)
+FLAGS_NODATA = 65535
+
+
+def flags_file(prefix: str) -> str:
+    """The per-pixel flags ([run] flags: uint16 sum of the core's flag bits, 0 none;
+    :data:`FLAGS_NODATA` not modelled)."""
+    return f"{prefix}{_SEPARATOR}Flags.tif"
+
+
 def excluded_values_file(prefix: str) -> str:
     """The values of the pixels an exclusion rule leaves out of the national layers: one band
     per map layer (its key as the band's description), nodata elsewhere. Written when the

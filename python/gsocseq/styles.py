@@ -165,6 +165,8 @@ def style_of(path: Path, prefix: str) -> Optional[str]:
         return land_use_style()
     if name == products.exclusion_mask_file(prefix):
         return exclusion_style()
+    if name == products.flags_file(prefix):
+        return None  # bit sums: no scale reads them (the band description lists the bits)
     with rasterio.open(path) as ds:
         if ds.count != 1:
             return None

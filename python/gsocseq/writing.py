@@ -33,7 +33,7 @@ from gsocseq.products import EXCLUSION_NODATA, LAND_USE_NODATA, NODATA, POOLS, L
 #: COG conversions at the same time at most (one per core up to this)
 COG_WORKERS = 4
 #: keys of the files a writer writes besides the layers
-LAND_USE, EXCLUSION, EXCLUDED = "landuse", "exclusion", "excluded"
+LAND_USE, EXCLUSION, EXCLUDED, FLAGS = "landuse", "exclusion", "excluded", "flags"
 
 
 @functools.cache
@@ -155,11 +155,13 @@ class LayerWriter:
         exclusion: Optional[str] = None,
         excluded_layers: Sequence[Layer] = (),
         tags: Optional[dict[str, str]] = None,
+        flags: Optional[str] = None,
     ) -> None:
         """``exclusion``: the description of the exclusion mask to write (None: none);
         ``excluded_layers``: the layers whose values at the excluded pixels are written into
         the one file of :func:`~gsocseq.products.excluded_values_file`, a band each;
-        ``tags``: the GeoTIFF tags of every file (provenance)."""
+        ``tags``: the GeoTIFF tags of every file (provenance); ``flags``: the description of
+        the per-pixel flags layer to write (None: none)."""
         # tiles of the temporary files match the processing blocks: each tile written once
         tile = tile if tile <= 512 else 256
         self.out_dir = out_dir
@@ -194,6 +196,8 @@ class LayerWriter:
             entries.append((EXCLUSION, products.exclusion_mask_file(prefix), None))
         if self.excluded_layers:
             entries.append((EXCLUDED, products.excluded_values_file(prefix), None))
+        if flags is not None:
+            entries.append((FLAGS, products.flags_file(prefix), None))
         try:
             for key, name, layer in entries:
                 tmp = out_dir / f".{name}.part.tif"
@@ -206,6 +210,10 @@ class LayerWriter:
                 elif key == EXCLUSION:
                     profile = dict(
                         base, dtype="uint8", nodata=EXCLUSION_NODATA, count=1, predictor=2
+                    )
+                elif key == FLAGS:
+                    profile = dict(
+                        base, dtype="uint16", nodata=products.FLAGS_NODATA, count=1, predictor=2
                     )
                 elif key == EXCLUDED:
                     count = len(self.excluded_layers)
@@ -224,6 +232,8 @@ class LayerWriter:
                     set_land_use_legend(ds)
                 elif key == EXCLUSION:
                     ds.set_band_description(1, exclusion or "")
+                elif key == FLAGS:
+                    ds.set_band_description(1, flags or "")
                 elif key == EXCLUDED:
                     for b, lay in enumerate(self.excluded_layers, start=1):
                         ds.set_band_description(b, lay.key)
@@ -251,14 +261,15 @@ class LayerWriter:
         land_use: np.ndarray,
         exclusion: Optional[np.ndarray] = None,
         masked: Optional[np.ndarray] = None,
+        flags: Optional[np.ndarray] = None,
     ) -> None:
         """The values of the modelled pixels (``rows``, ``cols``) of ``window``, by layer
         key; ``exclusion``: their exclusion bits; ``masked``: those the national layers leave
-        out (their values go to the excluded values' file)."""
+        out (their values go to the excluded values' file); ``flags``: their flag bits."""
         with self._writing:
             if not self.handles:  # a write queued before abort() (or finish()) ran
                 raise OutputError(f"{self.out_dir}: the layers are no longer open for writing")
-            self._write(window, rows, cols, values, land_use, exclusion, masked)
+            self._write(window, rows, cols, values, land_use, exclusion, masked, flags)
 
     def _write(
         self,
@@ -269,6 +280,7 @@ class LayerWriter:
         land_use: np.ndarray,
         exclusion: Optional[np.ndarray] = None,
         masked: Optional[np.ndarray] = None,
+        flags: Optional[np.ndarray] = None,
     ) -> None:
         h, w = int(window.height), int(window.width)
         if masked is not None and not masked.any():
@@ -303,6 +315,11 @@ class LayerWriter:
             mask[0, rows, cols] = 0 if exclusion is None else exclusion
             with _gdal_writes(self.tmp[EXCLUSION]):
                 self.handles[EXCLUSION].write(mask, window=window)
+        if FLAGS in self.handles:
+            bits = np.full((1, h, w), products.FLAGS_NODATA, dtype=np.uint16)
+            bits[0, rows, cols] = 0 if flags is None else flags
+            with _gdal_writes(self.tmp[FLAGS]):
+                self.handles[FLAGS].write(bits, window=window)
         if excluded is not None:
             with _gdal_writes(self.tmp[EXCLUDED]):
                 self.handles[EXCLUDED].write(excluded, window=window)
@@ -325,7 +342,7 @@ class LayerWriter:
             cog = target.with_name(f".{target.name}.cog.part.tif")
             cog.unlink(missing_ok=True)  # (as above)
             with _gdal_writes(cog):
-                to_cog(tmp, cog, predictor="2" if key in (LAND_USE, EXCLUSION) else "3")
+                to_cog(tmp, cog, predictor="2" if key in (LAND_USE, EXCLUSION, FLAGS) else "3")
             check_written(cog)
             os.replace(cog, target)
             tmp.unlink()

@@ -27,6 +27,11 @@ from gsocseq.errors import GsocseqError
 @output_folder_option
 @click.option("-j", "--threads", type=click.IntRange(min=0), help="Threads (0 = all cores).")
 @click.option("--no-qa-mask", is_flag=True, help="Skip the QA step (keep out-of-range values).")
+@click.option(
+    "--flags",
+    is_flag=True,
+    help="Also write {name}_GSOCseq_Flags.tif: the warnings each pixel raised (bits).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output layers.")
 @click.option(
     "--block-size",
@@ -48,6 +53,7 @@ def command(
     output: Optional[Path],
     threads: Optional[int],
     no_qa_mask: bool,
+    flags: bool,
     overwrite: bool,
     block_size: Optional[int],
     tile: Optional[str],
@@ -74,6 +80,8 @@ def command(
         overrides["output"] = output  # resolved (and checked) with the configuration
     if no_qa_mask:
         overrides["qa_mask"] = False
+    if flags:
+        overrides["flags"] = True
     if overwrite:
         overrides["overwrite"] = True
     try:

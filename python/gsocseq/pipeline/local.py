@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from gsocseq import __version__, products, styles
-from gsocseq.chain import exclusion_rules
+from gsocseq.chain import FLAGS, exclusion_rules
 from gsocseq.checkpoint import CorruptBlock
 from gsocseq.config import GROUPS, Config
 from gsocseq.errors import InputError, OutputError
@@ -94,6 +94,7 @@ def compute_block(
         "exclusion": block.exclusion,
     }
     flags: Counter = Counter()
+    pixel_flags: list[np.ndarray] = []
     told = 0
     if block.n:
         # values of every modelled pixel (the excluded ones for the FAO delivery); the QA
@@ -104,6 +105,7 @@ def compute_block(
         for k, (lo, hi) in enumerate(bounds):
             sim = plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
             flags.update(plan.chain.flag_counts(sim))
+            pixel_flags.append(np.asarray(sim["flags"], dtype=np.uint8))
             counted = ~masked[lo:hi] if masked[lo:hi].any() else None
             values = plan.chain.layer_values(sim, block.counts, counted)
             for key, v in values.items():
@@ -115,6 +117,7 @@ def compute_block(
                 told = share
         for key, chunks in parts.items():
             arrays[key] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        arrays["flags"] = np.concatenate(pixel_flags)
     block.release()  # its buffers serve a later block
     c = time.perf_counter()
     meta = {
@@ -180,6 +183,12 @@ def exclusion_description(config: Config) -> str:
     return f"exclusion rules met (sum of bits): {rules}; 0 none; 255 not modelled; {applied}"
 
 
+def flags_description() -> str:
+    """The flags layer's band description: each bit and its words."""
+    words = "; ".join(f"{bit} {text}" for bit, text in sorted(FLAGS.items()))
+    return f"warnings raised (sum of bits): {words}; 0 none; {products.FLAGS_NODATA} not modelled"
+
+
 def provenance(config: Config) -> dict[str, str]:
     """The GeoTIFF tags of every layer of a run: what made it and how (mode, version,
     scenario input increases, exclusions, date)."""
@@ -231,6 +240,7 @@ class Assembly:
             exclusion=exclusion_description(plan.config),
             excluded_layers=plan.excluded_layers,
             tags=provenance(plan.config),
+            flags=flags_description() if plan.config.run.flags else None,
         )
 
     def add(self, index: int) -> None:
@@ -254,6 +264,7 @@ class Assembly:
             arrays["land_use"],
             exclusion=bits,
             masked=self.plan.chain.modelled.masked(bits),
+            flags=arrays.get("flags"),
         )
         self.counts.update(meta["counts"])
         self.flags.update(meta["flags"])

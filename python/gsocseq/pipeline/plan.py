@@ -168,6 +168,8 @@ class Plan:
             ]
             if self.excluded_layers:
                 self.outputs.append(products.excluded_values_file(self.prefix))
+            if config.run.flags:
+                self.outputs.append(products.flags_file(self.prefix))
             # the QGIS styles beside the single-band layers
             self.outputs += [
                 products.style_file(name)
