@@ -491,3 +491,23 @@ def test_zones_from_a_categorical_raster_on_another_grid(
     assert "Per zone (ipcc)" in (out / "report.html").read_text(encoding="utf-8")
     both = CliRunner().invoke(report_command, [*args, "--admin", str(zone_path)])
     assert both.exit_code == 2 and "exclude each other" in both.output
+
+
+def test_choropleth_per_admin_unit(run_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import gsocseq.report as rep
+
+    admin = tmp_path / "districts.geojson"
+    _admin_geojson(admin, 30.3)
+    run = load_run(run_dir)
+    with rasterio.open(run.land_use) as ds:
+        zones = rep.read_admin(admin, "district", ds.crs)
+    stats = compute_statistics(run, zones)
+    means = rep.unit_means(stats, "ASR_SSM2")
+    assert set(means) == {"West", "Middle"}
+    for r in stats.rows:
+        if r["land_use"] == "all" and r["product"] == "ASR_SSM2" and r["unit"] in means:
+            assert means[r["unit"]] == r["mean_per_ha"]
+    path = rep._choropleth_figure(stats, "ASR", tmp_path / "c.png")
+    assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert rep._choropleth_figure(compute_statistics(run), "ASR", tmp_path / "n.png") is None
