@@ -261,10 +261,10 @@ def protocol(
                 lu = read_values(lu_ds, window)
                 codes = np.where(np.isnan(lu), -1, lu).astype(np.int64)
                 support = np.isin(codes, modelled_codes)
-                expected = support
+                countable = support
                 if mask_ds is not None:  # left out by an exclusion rule: not masked
                     bits = read_values(mask_ds, window)
-                    expected = support & ~(bits > 0)
+                    countable = support & ~(bits > 0)
                 values: dict[str, np.ndarray] = {}
                 for lay in present:
                     v = read_values(handles[lay.key], window)
@@ -272,7 +272,7 @@ def protocol(
                     ok = ~np.isnan(v)
                     s = stats[lay.key]
                     s.valid += int(ok.sum())
-                    s.masked += int((expected & ~ok).sum())
+                    s.masked += int((countable & ~ok).sum())
                     s.outside_land_use += int((ok & ~support).sum())
                     if ok.any():
                         s.low = min(s.low, float(v[ok].min()))

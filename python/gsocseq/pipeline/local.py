@@ -339,9 +339,9 @@ def assemble(
     written_summary["inputs"] = {
         k: _relative(v, plan.out_dir) for k, v in written_summary["inputs"].items()
     }
-    for k, v in summary.inputs.items():  # the warnings name inputs by the same paths
-        rel = written_summary["inputs"][k]
-        written_summary["warnings"] = [w.replace(v, rel) for w in written_summary["warnings"]]
+    for key, path in summary.inputs.items():  # the warnings name inputs by the same paths
+        rel = written_summary["inputs"][key]
+        written_summary["warnings"] = [w.replace(path, rel) for w in written_summary["warnings"]]
     # the Annex II QA protocol on the national layers (also in the report and the export)
     qa = national(plan.out_dir, plan.prefix, written_summary["options"])
     if qa is not None:
