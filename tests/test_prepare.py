@@ -225,6 +225,19 @@ def test_prepare_polygon_other_crs_then_run(tmp_path: Path) -> None:
     lu = _read(out / "LandUse_2001-2002.tif")
     assert lu.shape[0] == 2
     assert set(np.unique(lu[:, inside])) <= {2.0, 3.0}
+    # every band says what it is, in which units
+    for name, first, units in (
+        ("PET_2001-2002.tif", "2001-01", "mm/month"),
+        ("Temp_1981-1982.tif", "01 (mean 1981-1982)", "degrees C"),
+        ("Cover.tif", "01: cover factor c (0.6 covered .. 1.0 bare)", "cover factor"),
+        ("SOC.tif", "SOC stock, 0-30 cm", "t C/ha"),
+        ("NPP_MIAMI_MEAN_1981-1982_MAX.tif", "MIAMI NPP, mean 1981-1982 (max run)", "t C/ha/yr"),
+        ("LandUse_2001-2002.tif", "2001 FAO land-use class", ""),
+    ):
+        with rasterio.open(out / name) as ds:
+            assert ds.descriptions[0] == first and (ds.units[0] or "") == units, name
+            if name.startswith("PET"):
+                assert ds.descriptions[-1] == "2002-12"
 
     # climate: T = (tmax + tmin)/2 from x10 ints with scale_factor metadata
     t = _read(out / "Temp_1981-1982.tif")
@@ -719,3 +732,14 @@ def test_land_use_majority_against_brute_force_whatever_the_block(tmp_path: Path
         for block in (28, 200, 100_000):
             got = _land_use_classes(ds, 1, grid, lut_codes, lut_vals, "esa", block_pixels=block)
             assert np.array_equal(got, want), block
+
+
+def test_land_use_of_fewer_years_than_the_warm_up_is_said(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    table["land_use"] = table["land_use"].format(year=2002)  # one year for two
+    cfg = prepare({"prepare": table})
+    out = cfg.parent
+    with rasterio.open(out / "LandUse_2001-2002.tif") as ds:
+        assert ds.count == 1 and ds.descriptions[0] == "2002 FAO land-use class"
+    report = (out / "prepare_report.md").read_text()
+    assert "land use: 1 band(s) for 2 warm-up years" in report and "2001-2002" in report
