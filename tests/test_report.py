@@ -412,7 +412,7 @@ def test_report_a_reader_needs_without_run_json(run_dir: Path, tmp_path: Path) -
 def test_outline_is_the_outer_boundary_not_every_hole() -> None:
     """A realistic mask has thousands of holes: only the outer ring of the area is drawn."""
     pytest.importorskip("matplotlib")
-    from gsocseq.report import _outline
+    from gsocseq.report.figures import _outline
 
     mask = np.ones((60, 80), dtype=bool)
     mask[5:55:3, 5:75:3] = False  # 17 x 24 one-pixel holes
@@ -431,7 +431,7 @@ def test_outline_is_the_outer_boundary_not_every_hole() -> None:
 
 
 def test_rates_of_one_sign_get_a_sequential_scale() -> None:
-    from gsocseq.report import _scale
+    from gsocseq.report.figures import _scale
 
     assert _scale(np.array([0.0, 0.1, 0.5, 2.0]), True)[2] != "RdBu"
     assert _scale(np.array([0.0, 0.1, 0.5, 2.0]), True)[0] == 0.0
@@ -496,6 +496,7 @@ def test_zones_from_a_categorical_raster_on_another_grid(
 def test_choropleth_per_admin_unit(run_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     import gsocseq.report as rep
+    from gsocseq.report import figures
 
     admin = tmp_path / "districts.geojson"
     _admin_geojson(admin, 30.3)
@@ -503,11 +504,11 @@ def test_choropleth_per_admin_unit(run_dir: Path, tmp_path: Path) -> None:
     with rasterio.open(run.land_use) as ds:
         zones = rep.read_admin(admin, "district", ds.crs)
     stats = compute_statistics(run, zones)
-    means = rep.unit_means(stats, "ASR_SSM2")
+    means = figures.unit_means(stats, "ASR_SSM2")
     assert set(means) == {"West", "Middle"}
     for r in stats.rows:
         if r["land_use"] == "all" and r["product"] == "ASR_SSM2" and r["unit"] in means:
             assert means[r["unit"]] == r["mean_per_ha"]
-    path = rep._choropleth_figure(stats, "ASR", tmp_path / "c.png")
+    path = figures._choropleth_figure(stats, "ASR", tmp_path / "c.png")
     assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert rep._choropleth_figure(compute_statistics(run), "ASR", tmp_path / "n.png") is None
+    assert figures._choropleth_figure(compute_statistics(run), "ASR", tmp_path / "n.png") is None

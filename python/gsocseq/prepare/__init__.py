@@ -39,7 +39,15 @@ from gsocseq.config import typed
 from gsocseq.errors import InputError
 from gsocseq.prepare.climate import npp_reference_parts, terraclimate_temperature, write_climate
 from gsocseq.prepare.cover import write_cover
-from gsocseq.prepare.grid import atomic_writer, f32, master_grid, open_source, resampling_for, warp
+from gsocseq.prepare.grid import (
+    atomic_writer,
+    describe_bands,
+    f32,
+    master_grid,
+    open_source,
+    resampling_for,
+    warp,
+)
 from gsocseq.prepare.land_use import write_land_use
 from gsocseq.prepare.settings import REPORT, RUN_CONFIG, Settings, read_settings
 from gsocseq.prepare.soil import soil_0_30, soil_layer
@@ -159,12 +167,14 @@ def _prepare_into(
     grid, soc = master_grid(settings, report)
     with atomic_writer(files["soc"], grid.profile(1)) as dst:
         dst.write(f32(soc, grid.inside), 1)
+        describe_bands(dst, ["SOC stock, 0-30 cm"], "t C/ha")
     say("soil")
     for key in ("clay", "sand"):
         values = soil_layer(settings, grid, report, key, "%")
         if values is not None:
             with atomic_writer(files[key], grid.profile(1)) as dst:
                 dst.write(f32(values, grid.inside), 1)
+                describe_bands(dst, [f"{key} content, 0-30 cm"], "%")
     if "ec" in settings.table:
         p = settings.path(typed(settings.table["ec"], str, "[prepare].ec"))
         scale = typed(settings.table.get("ec_scale", 1.0), float, "[prepare].ec_scale")
@@ -174,6 +184,7 @@ def _prepare_into(
             crs = ds.crs.to_string()
         with atomic_writer(files["ec"], grid.profile(1)) as dst:
             dst.write(f32(ec, grid.inside), 1)
+            describe_bands(dst, ["electrical conductivity"], "dS/m")
         report.layer("ec", [p], crs, res.name, f"x {scale:g}", "dS/m", "exclusion mask input")
     say("land use")
     last_lu = write_land_use(settings, grid, report, files["land_use"])

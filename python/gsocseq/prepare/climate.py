@@ -15,11 +15,15 @@ import numpy as np
 from gsocseq.chain import PERTURBATIONS, miami_npp
 from gsocseq.errors import ConfigError, InputError
 from gsocseq.prepare.grid import (
+    CLIMATE_UNITS,
     Grid,
     Series,
     atomic_writer,
     band_scale,
+    climatology_labels,
+    describe_bands,
     f32,
+    month_labels,
     open_source,
     resampling_for,
     warp,
@@ -303,7 +307,13 @@ def write_climate(
                 npp[k] += np.nan_to_num(part)
             npp_ok &= np.isfinite(t_sum) & np.isfinite(p_sum)
         for q, key in enumerate(("spinup_temperature", "spinup_precipitation", "spinup_pet")):
-            series = Series(files[key], grid, 12)
+            series = Series(
+                files[key],
+                grid,
+                12,
+                climatology_labels(s0, s1),
+                CLIMATE_UNITS[key.split("_", 1)[1]],
+            )
             for m in range(12):
                 full = counts[q, m] == n_years
                 series.write(
@@ -314,12 +324,14 @@ def write_climate(
         for k, key in enumerate(("npp_reference", "npp_reference_min", "npp_reference_max")):
             with atomic_writer(files[key], grid.profile(1)) as dst:
                 dst.write(f32(np.where(npp_ok, npp[k] / n_years, np.nan), grid.inside), 1)
+                run = ("central", "min", "max")[k]
+                describe_bands(dst, [f"MIAMI NPP, mean {s0}-{s1} ({run} run)"], "t C/ha/yr")
         del npp
         # 2001-2020: the monthly series, month by month
         w0, w1 = settings.warmup
         n = 12 * (w1 - w0 + 1)
         outs = [
-            Series(files[k], grid, n)
+            Series(files[k], grid, n, month_labels(w0, w1), CLIMATE_UNITS[k.split("_", 1)[1]])
             for k in ("warmup_temperature", "warmup_precipitation", "warmup_pet")
         ]
         try:

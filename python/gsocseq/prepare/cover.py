@@ -40,7 +40,13 @@ def write_cover(
 ) -> None:
     """The 12-band cover factor c (0.6 covered .. 1.0 bare)."""
     t = settings.table
-    series = Series(out, grid, 12)
+    series = Series(
+        out,
+        grid,
+        12,
+        [f"{m:02d}: cover factor c (0.6 covered .. 1.0 bare)" for m in range(1, 13)],
+        "cover factor",
+    )
     crs: set[str] = set()
     try:
         if "cover" in t:

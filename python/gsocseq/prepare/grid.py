@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -236,6 +237,29 @@ def affine(tr: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
 atomic_writer = atomic_raster
 
 
+def describe_bands(ds: Any, descriptions: Sequence[str], units: str) -> None:
+    """Band descriptions (``2001-01``, a month, a quantity) and units of an output, so that a
+    GIS and gdalinfo say what each band is."""
+    for b, text in enumerate(descriptions, start=1):
+        ds.set_band_description(b, text)
+    if units:
+        ds.units = tuple([units] * ds.count)
+
+
+def month_labels(first: int, last: int) -> list[str]:
+    """``2001-01`` ... ``2020-12``: the bands of a monthly series from ``first`` to ``last``."""
+    return [f"{y}-{m:02d}" for y in range(first, last + 1) for m in range(1, 13)]
+
+
+def climatology_labels(first: int, last: int) -> list[str]:
+    """The 12 bands of a monthly climatology: ``01 (mean 1981-2000)`` ..."""
+    return [f"{m:02d} (mean {first}-{last})" for m in range(1, 13)]
+
+
+#: units of the prepared climate quantities
+CLIMATE_UNITS = {"temperature": "degrees C", "precipitation": "mm/month", "pet": "mm/month"}
+
+
 def f32(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
     out = np.where(inside & np.isfinite(values), values, NODATA).astype(np.float32)
     return out
@@ -250,7 +274,14 @@ class Series:
     bands, :meth:`close` copies that file band by band into ``path`` with those pixels set to
     nodata (a written band is never read back from a file open for writing)."""
 
-    def __init__(self, path: Path, grid: Grid, count: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        grid: Grid,
+        count: int,
+        descriptions: Sequence[str] = (),
+        units: str = "",
+    ) -> None:
         self.path = path
         self.first = path.with_name(f".{path.stem}.bands{path.suffix}")
         self.grid = grid
@@ -258,6 +289,8 @@ class Series:
         self.valid = np.zeros(grid.shape, dtype=np.int32)
         self._cm = atomic_writer(self.first, grid.profile(count))
         self.ds = self._cm.__enter__()
+        self.descriptions, self.units = list(descriptions), units
+        describe_bands(self.ds, self.descriptions, units)
 
     def write(self, band: int, values: np.ndarray) -> None:
         ok = self.grid.inside & np.isfinite(values)
@@ -284,6 +317,7 @@ class Series:
                     data = src.read(b)
                     data[partial] = NODATA
                     dst.write(data, b)
+                describe_bands(dst, self.descriptions, self.units)
         finally:
             os.remove(self.first)
         return n

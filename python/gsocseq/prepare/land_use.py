@@ -26,6 +26,7 @@ from gsocseq.prepare.grid import (
     Grid,
     affine,
     atomic_writer,
+    describe_bands,
     open_source,
     transform_error,
 )
@@ -290,7 +291,18 @@ def write_land_use(settings: Settings, grid: Grid, report: Report, out: Path) ->
         )
     last = np.full(grid.shape, -1, dtype=np.int64)
     crs = set()
+    y0, y1 = settings.warmup
+    first_year = y1 - len(sources) + 1  # the bands are the last years of the warm-up
+    if len(sources) < years:
+        report.notes.append(
+            f"land use: {len(sources)} band(s) for {years} warm-up years: the first band stands "
+            f"for {y0}-{first_year} (the run repeats it {years - len(sources) + 1} times, as FAO "
+            "script 8 does); give a band per year for the land-use changes of those years"
+        )
     with atomic_writer(out, grid.profile(len(sources), "uint8", LU_NODATA)) as dst:
+        describe_bands(
+            dst, [f"{first_year + i} FAO land-use class" for i in range(len(sources))], ""
+        )
         for i, (path, band) in enumerate(sources, start=1):
             with open_source(path, "land use") as ds:
                 crs.add(ds.crs.to_string())

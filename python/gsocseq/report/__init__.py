@@ -22,6 +22,7 @@ Rooms: :mod:`~gsocseq.report.load` (the run's layers), :mod:`~gsocseq.report.are
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -31,12 +32,14 @@ import rasterio
 
 from gsocseq import products
 from gsocseq.errors import InputError
+from gsocseq.qa_protocol import Protocol
 from gsocseq.report.areas import row_areas_ha
 from gsocseq.report.figures import make_figures
 from gsocseq.report.html import write_html
 from gsocseq.report.load import RunLayer, RunOutput, load_run
+from gsocseq.report.pdf import write_pdf
 from gsocseq.report.statistics import CO2_PER_C, compute_statistics, write_csv
-from gsocseq.report.zones import Zones, read_admin
+from gsocseq.report.zones import Zones, read_admin, read_zone_raster
 
 __all__ = [
     "CO2_PER_C",
@@ -57,21 +60,36 @@ def report(
     admin: Optional[str | os.PathLike[str]] = None,
     admin_field: Optional[str] = None,
     wait: bool = False,
+    emissions: Optional[float] = None,
+    zones: Optional[str | os.PathLike[str]] = None,
+    zone_names: Optional[str | os.PathLike[str]] = None,
 ) -> Path:
     """Write the national report of the run in ``run_dir`` into ``output`` (default
     ``run_dir/report``): statistics CSV, ``report.html`` with its figures (300 dpi PNGs in
     ``figures/``; left out with a note if matplotlib is not installed) and the STAC item.
     ``admin``: polygons (GeoJSON, or any OGR format with pyogrio) to group the
-    statistics by, named by ``admin_field``. The run folder is held shared meanwhile (a run
-    writing it makes this wait with ``wait``, else raise
-    :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``."""
-    from gsocseq.folder import FolderLock
+    statistics by, named by ``admin_field``. ``emissions``: the national agricultural
+    emissions (Mt CO2e/yr, e.g. FAOSTAT), for the share the sequestration would offset.
+    ``zones``: a categorical raster (IPCC climate zones, agro-ecological zones; any grid,
+    taken at the run's pixels by the nearest neighbour) to group the statistics by instead of
+    ``admin``, its codes named by the CSV ``zone_names`` (``code,name``).
+    ``run_dir`` may be the run's configuration (TOML) too. The run folder is held shared
+    meanwhile (a run writing it makes this wait with ``wait``, else raise
+    :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``; a PDF of the
+    report (``report.pdf``) is written beside it when matplotlib is installed."""
+    from gsocseq.folder import FolderLock, run_folder
 
-    if not Path(run_dir).is_dir():
-        raise InputError(f"{run_dir}: not a folder")
+    if emissions is not None and not (emissions > 0 and math.isfinite(emissions)):
+        raise InputError(
+            f"--emissions {emissions:g}: expected the national agricultural emissions in Mt "
+            "CO2e/yr, a positive number (e.g. FAOSTAT's 'Emissions totals', agriculture)"
+        )
+    if zones is not None and admin is not None:
+        raise InputError("--zones and --admin exclude each other: group by one of them")
+    run_dir = run_folder(run_dir)
     # shared: no run writes the folder meanwhile (the report never mixes two runs' layers)
     with FolderLock(Path(run_dir), shared=True, wait=wait, what="report"):
-        return _report(run_dir, output, admin, admin_field)
+        return _report(run_dir, output, admin, admin_field, emissions, zones, zone_names)
 
 
 def _report(
@@ -79,6 +97,9 @@ def _report(
     output: Optional[str | os.PathLike[str]],
     admin: Optional[str | os.PathLike[str]],
     admin_field: Optional[str],
+    emissions: Optional[float] = None,
+    zone_raster: Optional[str | os.PathLike[str]] = None,
+    zone_names: Optional[str | os.PathLike[str]] = None,
 ) -> Path:
     from gsocseq import stac
 
@@ -86,6 +107,9 @@ def _report(
     folder = Path(output) if output is not None else run.dir / "report"
     zones = None
     notes: list[str] = []
+    if zone_raster is not None:
+        with rasterio.open(run.land_use) as ds:
+            zones = read_zone_raster(zone_raster, zone_names, ds)
     if admin is not None:
         with rasterio.open(run.land_use) as ds:
             zones = read_admin(admin, admin_field, ds.crs)
@@ -112,6 +136,7 @@ def _report(
         print("warning: " + notes[-1], file=sys.stderr)
     else:
         figures = make_figures(stats, folder / "figures")
+    qa = run_protocol(run)
 
     stac_path = folder / products.stac_file(run.name)
     extra = {
@@ -149,4 +174,14 @@ def _report(
         },
     )
     stac.write_item(item, stac_path)
-    return write_html(stats, figures, folder, csv_path, stac_path, notes)
+    path = write_html(stats, figures, folder, csv_path, stac_path, notes, qa, emissions)
+    if figures:
+        write_pdf(stats, figures, folder / "report.pdf", qa, notes)
+    return path
+
+
+def run_protocol(run: RunOutput) -> Optional[Protocol]:
+    """The Annex II QA protocol on the run's own layers (:func:`gsocseq.qa_protocol.national`)."""
+    from gsocseq.qa_protocol import national
+
+    return national(run.dir, run.name, run.summary.get("options") or {})

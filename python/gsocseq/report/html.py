@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-from gsocseq.report.load import RunLayer
+from gsocseq import methods, products
+from gsocseq.qa_protocol import Protocol
+from gsocseq.report.load import RunLayer, RunOutput
 from gsocseq.report.statistics import HIST_BIN, Statistics
 
 
@@ -109,6 +112,120 @@ def _units_table(stats: Statistics, layers: list[RunLayer]) -> str:
     return "\n".join(out)
 
 
+def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "") -> str:
+    out = [f"<table class='{cls}'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head)]
+    out[0] += "</tr>"
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _methods_html(summary: dict[str, Any]) -> str:
+    """The methods box: what was run and how, without run.json."""
+    scen = [
+        (name, f"{c:g} %", f"{g:g} %", f"{pd:g} %") for name, c, g, pd in methods.scenarios(summary)
+    ]
+    return "\n".join(
+        [
+            "<div class='box'><h2>Methods</h2>",
+            _table(["", ""], methods.methods(summary), "left"),
+            "<h3>Scenarios: increase of the carbon input over BAU, per group of classes</h3>",
+            _table(["scenario", "crops (2, 12)", "grass (3, 5, 6, 8)", "paddy (13)"], scen),
+            "<h3>Inputs (paths relative to the run's output folder)</h3>",
+            _table(["quantity", "file"], methods.inputs(summary), "left"),
+            "</div>",
+        ]
+    )
+
+
+def _counts_html(summary: dict[str, Any]) -> str:
+    rows = [
+        (c.what, f"{c.pixels:,}", "" if c.share is None else f"{c.share:.1f} %", c.meaning)
+        for c in methods.pixel_counts(summary)
+    ]
+    return "<h2>Pixels</h2>" + _table(
+        ["pixels", "count", "of the modelled", "what it means"], rows, "left"
+    )
+
+
+def _warnings_html(summary: dict[str, Any]) -> str:
+    rows = methods.warnings(summary)
+    if not rows:
+        return "<h2>Warnings</h2><p>None.</p>"
+    return "<h2>Warnings</h2>" + _table(
+        ["warning", "what it means", "the pixels' values"], rows, "left"
+    )
+
+
+def _emissions_html(
+    rows: list[dict[str, Any]], rates: list[RunLayer], emissions: Optional[float]
+) -> str:
+    """The national sequestration per year as a share of the national agricultural emissions
+    the user gave (Mt CO2e/yr, e.g. FAOSTAT)."""
+    if not emissions:
+        return ""
+    out = []
+    for lay in rates:
+        if lay.family != "ASR":
+            continue
+        r = next(
+            (
+                r
+                for r in rows
+                if r["unit"] == "all" and r["land_use"] == "all" and r["product"] == lay.product
+            ),
+            None,
+        )
+        if r is None or r["total_Mt_CO2e"] == "":
+            continue
+        mt = float(r["total_Mt_CO2e"])
+        out.append((lay.scenario, f"{mt:,.4f}", f"{100.0 * mt / emissions:.2f} %"))
+    return (
+        f"<h2>Share of the national agricultural emissions ({emissions:,g} Mt CO2e/yr)</h2>"
+        + _table(["scenario", "sequestration (Mt CO2e/yr)", "share of the emissions"], out)
+        + "<p class='note'>Sequestration: the national total of ASR (all modelled classes), "
+        "x 44/12; a negative value is a loss of soil carbon.</p>"
+    )
+
+
+def _protocol_html(qa: Optional[Protocol]) -> str:
+    if qa is None:
+        return ""
+    rows = [(c.step, c.item, c.check, c.measured, c.expected, c.result) for c in qa.checks]
+    verdict = "passed" if qa.passed else f"{len(qa.failures)} of {len(qa.checks)} checks failed"
+    return (
+        f"<h2>QA protocol (GSOCseq manual, Annex II): {verdict}</h2>"
+        + _table(["step", "item", "check", "measured", "expected", "result"], rows, "left")
+        + "<p class='note'>On the national layers of the run: their names carry the run's "
+        "name (gsocseq export --fao ISO3 names them with the ISO3 code) and they lie on the "
+        "run's grid; pixels left out by an exclusion rule are not counted as masked (the FAO "
+        "delivery has their values).</p>"
+    )
+
+
+def _files_html(run: RunOutput, folder: Path) -> str:
+    """The files to send to FAO: the export's zip when there is one, else how to make it."""
+    zips = sorted(run.dir.glob(f"*/{products.SUBMISSION_GLOB}"))
+    if zips:
+        items = "".join(
+            f"<li><code>{html.escape(os.path.relpath(z, folder))}</code> "
+            f"({z.stat().st_size / 1e6:.1f} MB)</li>"
+            for z in zips
+        )
+        return (
+            "<h2>Files to send to FAO</h2><ul>" + items + "</ul><p class='note'>The zip holds "
+            "the 29 products on the GSP template grid, the land use, the exclusion mask, the QA "
+            "protocol, a manifest and SHA256SUMS.</p>"
+        )
+    return (
+        "<h2>Files to send to FAO</h2><p>None yet: <code>gsocseq export "
+        f"{html.escape(str(run.dir))} --fao ISO3</code> writes the zip to send (the 29 products "
+        "on the GSP template grid, the QA protocol, a manifest), in "
+        f"<code>{html.escape(products.fao_folder('ISO3'))}</code> of the run folder.</p>"
+    )
+
+
 _CSS = """
 body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;font-size:12px;margin:0.5em 0}
@@ -116,6 +233,8 @@ td,th{border:1px solid #bbb;padding:3px 6px;text-align:right;vertical-align:top}
 td:first-child,th:first-child{text-align:left}
 .co2{color:#555}.note{font-size:12px;color:#555}
 img{max-width:100%;border:1px solid #eee;margin:0.5em 0}
+table.left td,table.left th{text-align:left}
+.box{border:1px solid #999;padding:0 1em 1em;margin:1em 0;background:#fafafa}
 """
 
 
@@ -126,8 +245,10 @@ def write_html(
     csv_path: Path,
     stac_path: Path,
     notes: Sequence[str] = (),
+    qa: Optional[Protocol] = None,
+    emissions: Optional[float] = None,
 ) -> Path:
-    """Write ``report.html`` in ``folder`` (figures referenced by relative path)."""
+    """Write ``report.html`` in ``folder``: one file, its figures embedded."""
     run = stats.run
     main = [lay for lay in run.layers if lay.year is None]
     stocks = [lay for lay in main if lay.family in ("T0", "finalSOC")]
@@ -140,10 +261,11 @@ def write_html(
     )
 
     def img(key: str, alt: str) -> str:
+        """The figure embedded (the report is one file, to e-mail or archive)."""
         if key not in figures:
             return ""
-        rel = Path(os.path.relpath(figures[key], folder)).as_posix()
-        return f"<img src='{html.escape(rel)}' alt='{html.escape(alt)}'>"
+        data = base64.b64encode(figures[key].read_bytes()).decode("ascii")
+        return f"<img src='data:image/png;base64,{data}' alt='{html.escape(alt)}'>"
 
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
@@ -158,6 +280,10 @@ def write_html(
         f"STAC item: <a href='{html.escape(stac_path.name)}'>{html.escape(stac_path.name)}</a>."
         "</p>",
         *(f"<p class='note'><b>Note:</b> {html.escape(n)}</p>" for n in notes),
+        _methods_html(run.summary),
+        _counts_html(run.summary),
+        _warnings_html(run.summary),
+        _emissions_html(stats.rows, rates, emissions),
         "<h2>Totals per land-use class</h2>",
         "<h3>SOC stocks (t C, 0-30 cm)</h3>",
         _totals_table(stats.rows, stocks, "all", "t C"),
@@ -173,11 +299,14 @@ def write_html(
     ]
     if stats.zones:
         parts += [
-            f"<h2>Per administrative unit ({html.escape(stats.zones.field)})</h2>",
+            f"<h2>Per {'zone' if stats.zones.raster else 'administrative unit'} "
+            f"({html.escape(stats.zones.field)})</h2>",
             "<h3>SOC stocks (t C)</h3>",
             _units_table(stats, stocks),
             "<h3>Sequestration per year (t C/yr)</h3>",
             _units_table(stats, rates),
+            img("ASR_choropleth", "mean ASR per unit"),
+            img("RSR_choropleth", "mean RSR per unit"),
         ]
     if figures:
         parts += [
@@ -185,6 +314,8 @@ def write_html(
             img("stocks", "SOC stock maps"),
             img("ASR_map", "ASR maps"),
             img("RSR_map", "RSR maps"),
+            img("uncertainty_map", "uncertainty maps"),
+            img("land_use_map", "land-use map"),
             "<h2>Distributions per land-use class</h2>",
             img("ASR_histograms", "ASR histograms"),
             img("ASR_boxplots", "ASR boxplots"),
@@ -194,6 +325,8 @@ def write_html(
             "whiskers the furthest values within 1.5 IQR (outliers not drawn), all to "
             f"{HIST_BIN} t C/ha/yr.</p>",
         ]
+    parts.append(_protocol_html(qa))
+    parts.append(_files_html(run, folder))
     parts.append("</body></html>")
     path = folder / "report.html"
     path.write_text("\n".join(p for p in parts if p) + "\n", encoding="utf-8")

@@ -4,6 +4,7 @@ uncertainty; written as CSV."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -14,6 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 import rasterio
+from rasterio.crs import CRS
 
 from gsocseq import csvsafe
 from gsocseq.errors import InputError
@@ -21,7 +23,7 @@ from gsocseq.rasters import read_values as _read
 from gsocseq.rasters import windows
 from gsocseq.report.areas import row_areas_ha
 from gsocseq.report.load import RunLayer, RunOutput
-from gsocseq.report.zones import Zones, rasterize_zones
+from gsocseq.report.zones import Zones, _on_grid, rasterize_zones
 
 #: t CO2 per t C
 CO2_PER_C = 44.0 / 12.0
@@ -88,6 +90,11 @@ class Statistics:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     @property
+    def run_crs(self) -> Optional[CRS]:
+        with rasterio.open(self.run.land_use) as ds:
+            return ds.crs
+
+    @property
     def zone_names(self) -> list[str]:
         return ["(outside)", *self.zones.names] if self.zones else ["all"]
 
@@ -106,9 +113,15 @@ def compute_statistics(
     hist: dict[str, dict[int, np.ndarray]] = {lay.product: {} for lay in rates}
     extremes: dict[str, dict[int, list[float]]] = {lay.product: {} for lay in rates}
     handles: dict[Path, rasterio.io.DatasetReader] = {}
+    zone_src: Any = None
+    zone_codes = np.asarray(zones.codes if zones else [], dtype=np.int64)
+    stack = contextlib.ExitStack()
     try:
         lu = rasterio.open(run.land_use)
         handles[run.land_use] = lu
+        if zones is not None and zones.raster is not None:
+            src = stack.enter_context(rasterio.open(zones.raster))
+            zone_src = stack.enter_context(_on_grid(src, lu))
         for lay in run.layers:
             for p in (lay.path, lay.uncertainty):
                 if p is not None and p not in handles:
@@ -124,11 +137,17 @@ def compute_statistics(
             if lu.nodata is not None:
                 bad |= raw_lu == lu.nodata
             codes[bad] = OTHER_CLASS
-            zone = (
-                rasterize_zones(zones, lu.window_transform(window), (h, w)).astype(np.int64)
-                if zones
-                else np.zeros((h, w), dtype=np.int64)
-            )
+            if zones is not None and zone_src is not None:
+                raw_zone = zone_src.read(1, window=window).astype(np.int64)
+                # the zone (1..n) of each code; 0 for nodata or a code that is no zone
+                at = np.minimum(np.searchsorted(zone_codes, raw_zone), len(zone_codes) - 1)
+                zone = np.where(zone_codes[at] == raw_zone, at + 1, 0)
+                if zone_src.nodata is not None:
+                    zone[raw_zone == zone_src.nodata] = 0
+            elif zones:
+                zone = rasterize_zones(zones, lu.window_transform(window), (h, w)).astype(np.int64)
+            else:
+                zone = np.zeros((h, w), dtype=np.int64)
             group = zone * NCLASS + codes
             area = np.broadcast_to(
                 row_areas_ha(lu.transform, lu.crs, int(window.row_off), h)[:, None], (h, w)
@@ -164,6 +183,7 @@ def compute_statistics(
                         ext[0] = min(ext[0], float(xv[sel].min()))
                         ext[1] = max(ext[1], float(xv[sel].max()))
     finally:
+        stack.close()
         for ds in handles.values():
             ds.close()
     stats = Statistics(run=run, zones=zones, sums=sums, hist=hist, extremes=extremes)

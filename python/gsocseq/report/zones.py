@@ -3,6 +3,7 @@ run's grid, grouped by a property, rasterized window by window."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+import rasterio
 from rasterio.crs import CRS
 
 from gsocseq.errors import InputError
+from gsocseq.rasters import windows
 from gsocseq.vectors import polygon, read_features
 
 
@@ -25,6 +28,72 @@ class Zones:
     shapes: list[tuple[dict[str, Any], int]]
     # geometries repaired or left out (dataclasses.field: ``field`` is the admin field here)
     notes: list[str] = dataclasses.field(default_factory=list)
+    # a categorical raster instead of polygons: its path and the code of each zone
+    raster: Optional[Path] = None
+    codes: list[int] = dataclasses.field(default_factory=list)
+
+
+def read_zone_raster(
+    path: str | os.PathLike[str], names: Optional[str | os.PathLike[str]], grid: Any
+) -> Zones:
+    """Zones from a categorical raster (an IPCC climate zone or agro-ecological zone map, any
+    grid and CRS: taken at the run's pixels by the nearest neighbour): a zone per code found
+    over the run's grid (``grid``: its land-use dataset), named by the CSV ``names``
+    (``code,name`` rows) or by the code."""
+    path = Path(path)
+    labels: dict[int, str] = {}
+    if names is not None:
+        try:
+            with open(names, encoding="utf-8-sig", newline="") as f:
+                for row in csv.reader(f):
+                    if not row or not row[0].strip().lstrip("-").isdigit():
+                        continue  # a header, an empty line
+                    labels[int(row[0])] = row[1].strip() if len(row) > 1 else row[0].strip()
+        except OSError as exc:
+            raise InputError(f"{names}: cannot read the zone names ({exc})") from None
+    found: set[int] = set()
+    try:
+        with rasterio.open(path) as src, _on_grid(src, grid) as vrt:
+            if src.count != 1 or not np.issubdtype(np.dtype(src.dtypes[0]), np.integer):
+                raise InputError(
+                    f"{path}: expected one band of integer zone codes, found {src.count} "
+                    f"{src.dtypes[0]} band(s)"
+                )
+            for window in windows(grid.height, grid.width, 512):
+                raw = vrt.read(1, window=window)
+                valid = raw != vrt.nodata if vrt.nodata is not None else np.ones_like(raw, bool)
+                found.update(int(c) for c in np.unique(raw[valid]))
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(f"{path}: cannot be read as a raster ({exc})") from None
+    if not found:
+        raise InputError(f"{path}: no zone code over the run's area")
+    codes = sorted(found)
+    return Zones(
+        field=path.stem,
+        names=[labels.get(c, str(c)) for c in codes],
+        shapes=[],
+        raster=path,
+        codes=codes,
+    )
+
+
+def _on_grid(src: Any, grid: Any) -> Any:
+    """``src`` read on the grid of ``grid`` (nearest neighbour; itself when already on it)."""
+    from contextlib import nullcontext
+
+    from rasterio.enums import Resampling
+    from rasterio.vrt import WarpedVRT
+
+    if src.crs == grid.crs and src.transform == grid.transform and src.shape == grid.shape:
+        return nullcontext(src)
+    return WarpedVRT(
+        src,
+        crs=grid.crs,
+        transform=grid.transform,
+        width=grid.width,
+        height=grid.height,
+        resampling=Resampling.nearest,
+    )
 
 
 def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs: CRS) -> Zones:
