@@ -267,6 +267,26 @@ def test_written_tables_and_plot(sites, tmp_path):
     assert not list((tmp_path / "eval").glob(".*part"))
 
 
+def test_written_tables_cannot_inject_formulas(sites, tmp_path):
+    """Site ids and groups come from the user's tables: a cell a spreadsheet would take for a
+    formula gets a leading ' (OWASP), as in the site results and the report's statistics."""
+    ids = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1-1", "-5"]
+    table = dict(sites, site=[*ids, *sites["site"][len(ids) :]])
+    obs = {
+        "site": ids,
+        "year": [2002, 2003, 2004, 2002],
+        "soc": [40.0, 50.0, 60.0, 45.0],
+        "group": ["=cmd|' /C calc'!A0", "-g", "=cmd|' /C calc'!A0", "-g"],
+    }
+    paths = write(evaluate(table, obs), tmp_path / "eval")
+    rows = list(csv.DictReader(open(paths["observations"], newline="")))
+    assert [r["site"] for r in rows] == ["'" + ids[0], "'@SUM(A1)", "'+1-1", "-5"]
+    assert {r["group"] for r in rows} == {"'=cmd|' /C calc'!A0", "'-g"}
+    assert all(float(r["residual"]) == float(r["residual"]) for r in rows)  # numbers stay numbers
+    stats = {r["group"] for r in csv.DictReader(open(paths["statistics"], newline=""))}
+    assert stats == {"all", "'=cmd|' /C calc'!A0", "'-g"}
+
+
 def _csv(path, table: dict[str, list]) -> None:
     names = list(table)
     with open(path, "w", newline="") as f:

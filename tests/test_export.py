@@ -165,6 +165,21 @@ def test_qa_protocol_recomputed(t1000_export):
     assert set(rows.values()) == {"pass"}  # names, ISO3, horizon, template grid, land use
 
 
+def test_qa_protocol_csv_has_no_formula_cells(tmp_path):
+    """A measured range such as "-7.1 to 4.3" is text a spreadsheet would read as a formula:
+    written with a leading ' (OWASP), as every CSV gsocseq writes."""
+    from gsocseq.qa_protocol import Check, Protocol
+
+    protocol = Protocol(
+        [Check(4, "KEN_GSOCseq_ASR_BAU_Map030", "range", "-7.1 to 4.3", "-5 to 5", "fail")]
+    )
+    path = protocol.write_csv(tmp_path / "qa.csv")
+    with open(path, newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["measured"] == "'-7.1 to 4.3" and row["expected"] == "'-5 to 5"
+    assert row["step"] == "4" and row["result"] == "fail"
+
+
 def test_qa_protocol_fails_what_it_should(t1000_export, tmp_path):
     """A T0 value outside [0, 800], a class whose SSM3 mean falls below SSM2, an RSR layer with
     many masked pixels and a missing product each fail their row (and only theirs)."""

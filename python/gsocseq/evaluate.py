@@ -27,6 +27,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from gsocseq import csvsafe
 from gsocseq.config import Config, load, with_options
 from gsocseq.errors import ConfigError, InputError, OutputError
 
@@ -486,7 +487,8 @@ def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(header)
-        w.writerows(rows)
+        # site ids and groups come from the user's tables: no formula for a spreadsheet
+        w.writerows([csvsafe.cell(v) for v in row] for row in rows)
     os.replace(tmp, path)
     return path
 

@@ -28,7 +28,7 @@ from typing import Any, Optional
 import numpy as np
 import rasterio
 
-from gsocseq import products
+from gsocseq import csvsafe, products
 from gsocseq.classes import NAMES
 from gsocseq.rasters import read_values, windows
 
@@ -91,7 +91,9 @@ class Protocol:
             writer = csv.writer(f)
             writer.writerow(["step", "item", "check", "measured", "expected", "result"])
             for c in self.checks:
-                writer.writerow([c.step, c.item, c.check, c.measured, c.expected, c.result])
+                cells = [c.step, c.item, c.check, c.measured, c.expected, c.result]
+                # "-7.1 to 4.3": text a spreadsheet would read as a formula
+                writer.writerow([csvsafe.cell(v) for v in cells])
         return path
 
     def summary(self) -> str:
