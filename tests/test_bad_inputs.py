@@ -718,6 +718,36 @@ def test_site_ids_cannot_inject_formulas(tmp_path):
     assert any(v.startswith("-") for v in numbers)  # negative ones included
 
 
+def test_site_results_never_replace_an_input_nor_follow_a_loop(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    before = path.read_bytes()
+    for out in (path, tmp_path / "." / path.name):  # the site table itself: refused, kept
+        res = _site(path, out)
+        assert res.exit_code == 2, res.output
+        assert "the results would replace it" in res.output and path.read_bytes() == before
+    os.symlink(tmp_path / "loop_b", tmp_path / "loop_a")
+    os.symlink(tmp_path / "loop_a", tmp_path / "loop_b")
+    for out in (tmp_path / "loop_a", tmp_path / "loop_a" / "r.csv"):
+        res = _site(path, out)
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert f"{out}: cannot be resolved" in res.output
+    assert os.path.islink(tmp_path / "loop_a")  # the link is not replaced by the results
+    res = _site(path, tmp_path / "nowhere" / "r.csv")
+    assert res.exit_code == 2 and "cannot write the results" in res.output, res.output
+    os.symlink(tmp_path / "real.csv", tmp_path / "link.csv")  # a link: its target is written
+    assert _site(path, tmp_path / "link.csv").exit_code == 0
+    assert os.path.islink(tmp_path / "link.csv") and (tmp_path / "real.csv").stat().st_size
+
+
+def test_demo_into_a_symlink_loop(tmp_path):
+    os.symlink(tmp_path / "loop_b", tmp_path / "loop_a")
+    os.symlink(tmp_path / "loop_a", tmp_path / "loop_b")
+    for out in (tmp_path / "loop_a", tmp_path / "loop_a" / "sub"):
+        res = CliRunner().invoke(main, ["demo", str(out), "-q"])
+        assert res.exit_code == 2, (res.output, res.exception)
+        assert f"{out}: cannot create the output folder" in res.output, res.output
+
+
 # -- the report's admin polygons ------------------------------------------------------------
 
 

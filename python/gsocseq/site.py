@@ -20,7 +20,7 @@ import numpy as np
 
 from gsocseq import csvsafe
 from gsocseq.config import Config
-from gsocseq.errors import InputError
+from gsocseq.errors import InputError, OutputError
 from gsocseq.pixels import MONTHLY, REQUIRED, SERIES, SINGLE, configure, run_checked
 
 
@@ -221,22 +221,50 @@ def _fix(name: str) -> Callable[[float], str]:
     return lambda factor: f"multiply the column(s) {columns} by {factor:g}"
 
 
+def results_path(
+    path: Union[str, os.PathLike], keep: Sequence[Union[str, os.PathLike, None]] = ()
+) -> Path:
+    """The result file ``path`` made absolute, its symlinks followed (the results replace a
+    link's target, not the link); an :class:`~gsocseq.errors.OutputError` for a symlink loop,
+    a folder, or one of the files ``keep`` (the site table, the configuration: the results
+    would replace them)."""
+    try:
+        target = Path(path).resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a loop (Python < 3.13)
+        raise OutputError(
+            f"{path}: cannot be resolved ({exc}); choose another result file"
+        ) from None
+    if target.is_dir():
+        raise OutputError(f"{path}: is a folder; give the result file, e.g. {path}/results.csv")
+    for other in keep:
+        if other is not None and Path(other).exists() and target == Path(other).resolve():
+            raise OutputError(
+                f"{path}: is the input {other}; the results would replace it: choose another "
+                "result file"
+            )
+    return target
+
+
 def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) -> Path:
     """Write result columns as CSV (atomically: a temporary file renamed when complete)."""
-    path = Path(path)
+    path = results_path(path)
     tmp = path.with_name(f".{path.name}.part")
     names = list(result)
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(names)
-        for i in range(len(result["site"])):
-            row = []
-            for name in names:
-                v = result[name][i]
-                if isinstance(v, (float, np.floating)):
-                    row.append("" if np.isnan(v) else repr(float(v)))
-                else:
-                    row.append(csvsafe.cell(str(v)))
-            w.writerow(row)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(names)
+            for i in range(len(result["site"])):
+                row = []
+                for name in names:
+                    v = result[name][i]
+                    if isinstance(v, (float, np.floating)):
+                        row.append("" if np.isnan(v) else repr(float(v)))
+                    else:
+                        row.append(csvsafe.cell(str(v)))
+                w.writerow(row)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the results ({exc})") from None
     return path

@@ -37,7 +37,11 @@ def command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
                     f"{outdir}: holds a demo already ({existing}); use --overwrite to replace "
                     "it, or choose another folder"
                 )
-            outdir.mkdir(parents=True, exist_ok=True)
+            try:
+                outdir = outdir.resolve()  # a symlink loop: RuntimeError (Python < 3.13)
+                outdir.mkdir(parents=True, exist_ok=True)
+            except (OSError, RuntimeError) as exc:
+                raise OutputError(f"{outdir}: cannot create the output folder ({exc})") from None
             with FolderLock(outdir, what="demo"):  # the inputs too are this process's
                 config = generate_inputs(outdir, seed=seed)
                 summary = with_progress(

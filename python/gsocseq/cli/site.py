@@ -32,13 +32,14 @@ def command(
     sites: Path, output: Path, config: Optional[Path], mode: Optional[str], quiet: bool
 ) -> None:
     """Run the GSOCseq phases for every row of the site table SITES (CSV)."""
-    from gsocseq.site import run_sites, write_results
+    from gsocseq.site import results_path, run_sites, write_results
 
     options = {"mode": mode} if mode else {}
     if mode == "fao-v1.2":
         options["spinup"] = "analytical"
         options["numerical_pools"] = "weihermuller"
     try:
+        output = results_path(output, keep=(sites, config))
         result = run_sites(sites, config, **options)
         write_results(result, output)
     except GsocseqError as exc:
