@@ -331,6 +331,56 @@ def cover_vegetated_share(cfg, tmp):
     return "the vegetated share P_veg instead of the cover factor?"
 
 
+def precipitation_x100_first_value_fits_x10(cfg, tmp):
+    # the first value beyond 3,000 would fit x10 (4,990 -> 499), the file as a whole only x100
+    path = _scale_file(cfg, "spinup_precipitation", 100)
+    with rasterio.open(path, "r+") as ds:
+        data = ds.read()
+        data[:, 0, 0] = np.linspace(4000, 4990, 12)
+        data[5, 2, 3] = 38_000.0
+        ds.write(data)
+    return "stored x100? (x0.01: set scale = 0.01 on input 'spinup_precipitation')"
+
+
+def undeclared_nodata_9999(cfg, tmp):
+    _set(cfg, "soc", 0, -9999.0, 1, 2)  # a -9999 fill whose nodata value is not declared
+    return "soc = -9999, expected 0 to 800 t C/ha: an undeclared nodata value or a broken file?"
+
+
+def undeclared_nodata_65535(cfg, tmp):
+    path = _path(cfg, "clay")
+    with rasterio.open(path) as ds:
+        clay = np.round(ds.read(1))
+    clay[2, 1] = 65535
+    _replace(cfg, "clay", clay, tmp, dtype="uint16", nodata=None)
+    return "clay = 65535, expected 0 to 100 %: an undeclared nodata value"
+
+
+def soc_kg_per_ha(cfg, tmp):
+    _scale_file(cfg, "soc", 1000)
+    return "kg C/ha? GSOCseq needs t C/ha (x0.001: set scale = 0.001 on input 'soc')"
+
+
+def soc_g_per_m2(cfg, tmp):
+    _scale_file(cfg, "soc", 100)
+    return "g C/m2? GSOCseq needs t C/ha (x0.01: set scale = 0.01 on input 'soc')"
+
+
+def soc_percent(cfg, tmp):
+    _scale_file(cfg, "soc", 1 / 40)  # a concentration in %, not a stock
+    return "or a concentration (% or g/kg) instead of a stock?"
+
+
+def precipitation_genuine_extreme(cfg, tmp):
+    _set(cfg, "spinup_precipitation", 6, 3100.0, 1, 1)  # a monsoon month beyond the default
+    return "if the value is right, raise [checks] precipitation_max"
+
+
+def ec_negative(cfg, tmp):
+    cfg["inputs"]["ec"] = _replace(cfg, "ec", np.full((ROWS, COLS), -1.0), tmp)
+    return "ec = -1, expected 0 or more dS/m"
+
+
 def checks_typo(cfg, tmp):
     cfg["checks"] = {"soc_median_mn": 5}
     return "did you mean 'soc_median_min'"
@@ -423,6 +473,14 @@ CASES: list[Case] = [
     clay_fraction,
     temperature_kelvin,
     cover_vegetated_share,
+    precipitation_x100_first_value_fits_x10,
+    undeclared_nodata_9999,
+    undeclared_nodata_65535,
+    soc_kg_per_ha,
+    soc_g_per_m2,
+    soc_percent,
+    precipitation_genuine_extreme,
+    ec_negative,
     checks_typo,
     checks_inverted,
     warmup_temperature_12_bands,
@@ -698,6 +756,19 @@ def test_site_units_are_checked(tmp_path):
         match=r"TerraClimate stores PET x10 \(x0\.1: multiply the column\(s\) warmup_pet_",
     ):
         run_sites(pet)
+
+
+def test_site_undeclared_nodata_gets_the_tables_advice(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("soc")] = "-9999"
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    res = _site(path, tmp_path / "r.csv")
+    assert res.exit_code == 2, res.output
+    assert "soc = -9999, expected 0 to 800 t C/ha: an undeclared nodata value" in res.output
+    assert "(an empty cell, NA or nan is nodata)" in res.output and "gdal" not in res.output
 
 
 def test_site_ids_cannot_inject_formulas(tmp_path):

@@ -18,7 +18,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from gsocseq.config import WARMUP_START, Checks, Config
-from gsocseq.plausibility import bound_note, hint
+from gsocseq.plausibility import RASTER_NODATA, Distribution, bound_note, hint
 from gsocseq.products import LAND_USE_NODATA
 from gsocseq.rasters import (
     InputError,
@@ -665,14 +665,17 @@ def range_message(
     note: str,
     bounds: Limits,
     fix: Optional[Callable[[float], str]] = None,
+    seen: Optional[Distribution] = None,
+    nodata: str = RASTER_NODATA,
 ) -> str:
     """ "{where}: clay = 150, expected 0 to 100 %: g/kg? ..." for a value beyond the plausible
-    range of ``kind`` (with the likely unit mistake when there is one)."""
+    range of ``kind`` (with the likely unit mistake when there is one, judged on every value
+    ``seen`` when given)."""
     lo, hi, unit = bounds[kind]
-    hi_text = "" if hi == INF else f" to {hi:g}"
-    text = f"{where}: {name} = {value:g}{note}, expected {lo:g}{hi_text} {unit}".rstrip()
+    expected = f"{lo:g} or more" if hi == INF else f"{lo:g} to {hi:g}"
+    text = f"{where}: {name} = {value:g}{note}, expected {expected} {unit}".rstrip()
     text += bound_note(kind, value)
-    likely = hint(kind, value, fix or scale_fix(name, 1.0), lo, hi)
+    likely = hint(kind, value, fix or scale_fix(name, 1.0), lo, hi, seen, nodata)
     return f"{text}: {likely}" if likely else text
 
 
@@ -686,6 +689,7 @@ def check_values(
     note: str = "",
     bounds: Optional[Limits] = None,
     fix: Optional[Callable[[float], str]] = None,
+    nodata: str = RASTER_NODATA,
 ) -> np.ndarray:
     """The invalid-input rule for one quantity, (bands, n) values: returns the usable pixels.
 
@@ -699,7 +703,18 @@ def check_values(
     lo, hi, _ = bounds[kind]
     status, band = _core.check_pixels(np.ascontiguousarray(values, dtype=np.float64), lo, hi)
     return apply_checks(
-        name, kind, status, band, lambda i: values[:, i], where, invalid, counts, note, bounds, fix
+        name,
+        kind,
+        status,
+        band,
+        lambda i: values[:, i],
+        where,
+        invalid,
+        counts,
+        note,
+        bounds,
+        fix,
+        nodata,
     )
 
 
@@ -715,6 +730,7 @@ def apply_checks(
     note: str = "",
     bounds: Optional[Limits] = None,
     fix: Optional[Callable[[float], str]] = None,
+    nodata: str = RASTER_NODATA,
 ) -> np.ndarray:
     """:func:`check_values` from the per-pixel (status, band) of the checks (``_core``);
     ``pixel_values(i)`` gives the values of pixel i in every band (for an error message)."""
@@ -733,6 +749,8 @@ def apply_checks(
                     f"{where(i, b)}: nodata in {k} of {len(v)} bands of {name} (a pixel "
                     "is valid in every band of a quantity, or nodata in all)"
                 )
-            raise InputError(range_message(where(i, b), name, kind, v[b], note, bounds, fix))
+            raise InputError(
+                range_message(where(i, b), name, kind, v[b], note, bounds, fix, None, nodata)
+            )
         counts[f"invalid:{name}"] += int(problem.sum())
     return ~(all_nan | problem)

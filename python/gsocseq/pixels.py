@@ -37,7 +37,7 @@ from gsocseq.chain import Chain
 from gsocseq.config import Config, load, with_options
 from gsocseq.errors import InputError
 from gsocseq.inputs import check_values, limits, range_message
-from gsocseq.plausibility import Reading, check
+from gsocseq.plausibility import Distribution, Reading, check
 
 #: inputs of 12 monthly values: kind of values (a key of gsocseq.inputs.RANGES)
 MONTHLY = {
@@ -84,6 +84,8 @@ REQUIRED = (
 CORE_COLUMNS = {"ceq": "ceq", "cin_t0": "cin_t0", "cin_mean": "cin_mean", "soc_t0": "soc_t0"}
 
 Locate = Callable[[str], Callable[[int, int], str]]
+#: how a table marks "no data" (the hint for an undeclared nodata value such as -9999)
+TABLE_NODATA = "an empty cell, NA or nan is nodata"
 Fix = Callable[[str], Callable[[float], str]]
 
 
@@ -191,9 +193,20 @@ def run_checked(
     for name, values in data.items():
         kind = kinds[name]
         ok &= check_values(
-            name, kind, values, locate(name), cfg.run.invalid, counts, "", bounds, fix(name)
+            name,
+            kind,
+            values,
+            locate(name),
+            cfg.run.invalid,
+            counts,
+            "",
+            bounds,
+            fix(name),
+            TABLE_NODATA,
         )
-    ok &= check_values("land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts)
+    ok &= check_values(
+        "land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts, nodata=TABLE_NODATA
+    )
     ok &= chain.modelled.candidates(lu[-1])
     ok, bits = chain.modelled.keep(data, ok, counts)
     # a site an exclusion rule leaves out of the national layers has no results
@@ -256,9 +269,11 @@ def _check_units(
         )
         lo, hi, _ = bounds[kind]
 
-        def beyond(b: int, i: int, value: float, name: str = name, kind: str = kind) -> str:
+        def beyond(
+            b: int, i: int, value: float, seen: Distribution, name: str = name, kind: str = kind
+        ) -> str:
             text = locate(name)(int(picked[i]), b)
-            return range_message(text, name, kind, value, "", bounds, fix(name))
+            return range_message(text, name, kind, value, "", bounds, fix(name), seen, TABLE_NODATA)
 
         chosen = np.ascontiguousarray(values[:, rows])
         status, band = _core.check_pixels(chosen, lo, hi)

@@ -82,9 +82,10 @@ class Reading:
 
     ``values``: every value read (the monthly values of a monthly quantity); ``annual``: per
     pixel, the mean (temperature) or sum (precipitation, PET) of 12 months, for 12-band groups;
-    ``first_beyond``: (value, where) of the first value outside the plausible range seen, for
-    the message; ``fix(factor)``: how the user rescales this input, e.g. "set scale = 0.1 on
-    input 'warmup_pet'"."""
+    ``first_beyond``: (value, message) of the first value outside the plausible range seen,
+    the message written when it is raised (``message(values)``: the hint looks at every value
+    read, e.g. x100 rather than x10); ``fix(factor)``: how the user rescales this input,
+    e.g. "set scale = 0.1 on input 'warmup_pet'"."""
 
     name: str
     kind: str
@@ -95,7 +96,7 @@ class Reading:
     values: Distribution = field(default_factory=Distribution)
     annual: Optional[Distribution] = None
     pixels: int = 0
-    first_beyond: Optional[tuple[float, str]] = None
+    first_beyond: Optional[tuple[float, Callable[[Distribution], str]]] = None
 
     @staticmethod
     def annual_for(kind: str, bands: int) -> Optional[Distribution]:
@@ -107,13 +108,14 @@ class Reading:
         values: np.ndarray,
         status: np.ndarray,
         band: np.ndarray,
-        beyond: Callable[[int, int, float], str],
+        beyond: Callable[[int, int, float, Distribution], str],
     ) -> None:
         """Count the (n, bands) values of n pixels, with their status and first band concerned
         from the invalid-input checks (``_core``: 0 valid, 1 nodata in every band, 2 in some,
         3 +-inf, 4 out of range). Nodata and +-inf are not counted. Whole years of 12 bands
         give the annual figures. The first value out of range (or +-inf) seen is kept,
-        described by ``beyond(band, pixel, value)``."""
+        described by ``beyond(band, pixel, value, values)`` when it is raised (``values``:
+        the distribution of everything read by then)."""
         n = len(status)
         if not n:
             return
@@ -134,7 +136,8 @@ class Reading:
             if len(culprits):
                 i = int(culprits[0])
                 b = int(band[i])
-                self.first_beyond = (float(values[i, b]), beyond(b, i, float(values[i, b])))
+                v = float(values[i, b])
+                self.first_beyond = (v, lambda seen: beyond(b, i, v, seen))
 
     def summary(self) -> str:
         """ "median 67.6 t C/ha, 20.1 to 119.8 (1,004,663 pixels: every modelled pixel)"."""
@@ -179,6 +182,10 @@ BOUND_KEYS = {
 
 #: the likely unit mistakes of a kind: (factor that fixes the values, what the mistake is)
 MISTAKES = {
+    "soc": (
+        (0.01, "g C/m2? GSOCseq needs t C/ha (x0.01"),
+        (0.001, "kg C/ha? GSOCseq needs t C/ha (x0.001"),
+    ),
     "clay": ((0.1, "g/kg? GSOCseq needs % (x0.1"),),
     "temperature": ((0.1, "stored x10, as TerraClimate does? (x0.1"),),
     "pet": ((0.1, "TerraClimate stores PET x10 (x0.1"),),
@@ -190,36 +197,68 @@ MISTAKES = {
 }
 
 
-def hint(kind: str, value: float, fix: Callable[[float], str], lo: float, hi: float) -> str:
+#: values that rasters (and tables) commonly hold for "no data": beyond the range of every
+#: quantity but an integer type's limits, the -9999 of many GIS tools, float32's lowest
+NODATA_VALUES = (-9999.0, -999.0, -99.0, -32768.0, -32767.0, 32767.0, 65535.0, -128.0, 255.0)
+#: the advice for an undeclared nodata value in a raster
+RASTER_NODATA = (
+    'declare the file\'s nodata value, e.g. gdal_edit -a_nodata; or [run] invalid = "mask"'
+)
+
+
+def hint(
+    kind: str,
+    value: float,
+    fix: Callable[[float], str],
+    lo: float,
+    hi: float,
+    seen: Optional[Distribution] = None,
+    nodata: str = RASTER_NODATA,
+) -> str:
     """The likely mistake behind ``value`` of ``kind`` outside its plausible range [lo, hi]: a
-    unit whose factor brings the value into the range, else an undeclared nodata value or a
-    broken file ("" when neither is likely, e.g. a negative precipitation)."""
+    unit whose factor brings the value into the range (of those, first one that brings every
+    value ``seen`` into it: x100 rather than x10 for precipitation read 40 to 38,490), an
+    undeclared nodata value (-9999, 65535, 1e30, ...; ``nodata``: how to declare it) or a
+    broken file ("" when none is likely, e.g. a negative precipitation)."""
     if not math.isfinite(value):
         return ""
     if kind == "cover" and 1 < value <= 100:
         return "NDVI share in %? The cover factor is c = 1 - 0.4 P_veg (0.6 covered .. 1.0 bare)"
     if kind == "cover" and 0 <= value < 0.6:
         return "the vegetated share P_veg instead of the cover factor? c = 1 - 0.4 P_veg"
-    for factor, text in MISTAKES.get(kind, ()):
-        if lo <= value * factor <= hi:
-            kelvin = ""
-            if kind == "temperature" and lo <= value - 273.15 <= hi:
-                kelvin = "; or kelvin? (offset = -273.15)"
-            return f"{text}: {fix(factor)}){kelvin}"
-    if abs(value) >= 1e6:
-        return (
-            "an undeclared nodata value or a broken file? (declare the file's nodata value, "
-            'e.g. gdal_edit -a_nodata; or [run] invalid = "mask")'
-        )
-    return ""
+    if value in NODATA_VALUES or abs(value) >= 1e6 or value <= -3.4e38:
+        return f"an undeclared nodata value or a broken file? ({nodata})"
+    fitting = [(f, text) for f, text in MISTAKES.get(kind, ()) if lo <= value * f <= hi]
+    every = []
+    if seen is not None and seen.count:
+        every = [(f, t) for f, t in fitting if lo <= seen.low * f and seen.high * f <= hi]
+    if not fitting:
+        return ""
+    # the units that fit every value read (x10 and x100 may both), else the first for this one
+    likely = " or ".join(f"{t}: {fix(f)})" for f, t in every) if every else ""
+    factor, text = fitting[0]
+    likely = likely or f"{text}: {fix(factor)})"
+    kelvin = ""
+    if kind == "temperature" and lo <= value - 273.15 <= hi:
+        kelvin = "; or kelvin? (offset = -273.15)"
+    right = ""
+    key = _bound_key(kind, value)
+    if key and abs(value) < 10 * max(abs(lo), abs(hi)):  # near the bound: a real extreme?
+        right = f"; if the value is right, {'lower' if value < lo else 'raise'} [checks] {key}"
+    return f"{likely}{kelvin}{right}"
+
+
+def _bound_key(kind: str, value: float) -> Optional[str]:
+    """The [checks] key of the bound of ``kind`` that ``value`` crosses (None: a fixed bound)."""
+    keys = BOUND_KEYS.get(kind)
+    if keys is None or not math.isfinite(value):
+        return None
+    return keys[1] if value > 0 else keys[0]
 
 
 def bound_note(kind: str, value: float) -> str:
     """ " ([checks] pet_max)" when the bound that ``value`` crosses is a [checks] threshold."""
-    keys = BOUND_KEYS.get(kind)
-    if keys is None or not math.isfinite(value):
-        return ""
-    key = keys[1] if value > 0 else keys[0]
+    key = _bound_key(kind, value)
     return f" ([checks] {key})" if key else ""
 
 
@@ -235,7 +274,7 @@ def check(readings: list[Reading], checks: Checks, pointwise: bool = True) -> No
         return
     for r in readings:
         if r.first_beyond is not None:
-            raise InputError(f"{r.first_beyond[1]}; read: {r.summary()}")
+            raise InputError(f"{r.first_beyond[1](r.values)}; read: {r.summary()}")
 
 
 #: the checks on a median: (kind, which median, [checks] key (``_min``: the median must not be
@@ -256,6 +295,15 @@ MEDIAN_CHECKS = (
 )
 
 
+#: what else a median beyond a [checks] threshold may mean
+OTHER_MISTAKES = {
+    "soc_median_min": (
+        "; or a concentration (% or g/kg) instead of a stock? t C/ha = g/kg x bulk density "
+        "(g/cm3) x depth (cm) x 0.1 (x (1 - coarse fragments))"
+    ),
+}
+
+
 def _median_problem(r: Reading, c: Checks) -> str:
     for kind, which, key, unit, mistake, factor in MEDIAN_CHECKS:
         dist = r.values if which == "median" else r.annual
@@ -265,10 +313,11 @@ def _median_problem(r: Reading, c: Checks) -> str:
         below = key.endswith("_min")
         if median < limit if below else median > limit:
             side = "below" if below else "above"
-            return (
+            text = (
                 f"{which} {fmt(median)} {unit} is {side} {fmt(limit)} {unit} ([checks] {key}): "
                 f"{mistake} (x{factor:g}: {r.fix(factor)})"
             )
+            return text + OTHER_MISTAKES.get(key, "")
     return ""
 
 

@@ -30,7 +30,7 @@ from rasterio.windows import Window
 from gsocseq.chain import Modelled
 from gsocseq.config import Config
 from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
-from gsocseq.plausibility import Reading, check
+from gsocseq.plausibility import Distribution, Reading, check
 from gsocseq.rasters import pixel_location, windows
 
 #: blocks read for the multi-band quantities
@@ -263,10 +263,10 @@ def _count(
     """Count (n, bands) gathered values of ``q`` at the window's pixels ``flat`` into
     ``reading`` (a value beyond the range named by its file, band and pixel)."""
 
-    def beyond(b: int, i: int, value: float) -> str:
+    def beyond(b: int, i: int, value: float, seen: Distribution) -> str:
         where = _where(inputs, q, flat, window, i, positions[b])
         note = scale_note(q.raster.spec.scale)
-        return range_message(where, q.name, q.kind, value, note, inputs.limits, reading.fix)
+        return range_message(where, q.name, q.kind, value, note, inputs.limits, reading.fix, seen)
 
     reading.add(values, status, band, beyond)
 
