@@ -381,6 +381,13 @@ def ec_negative(cfg, tmp):
     return "ec = -1, expected 0 or more dS/m"
 
 
+def ec_micro_siemens(cfg, tmp):
+    # EC in uS/cm: plausible numbers of dS/m to the range, every pixel above the 4 dS/m exclusion
+    ec = np.linspace(300.0, 2500.0, ROWS * COLS).reshape(ROWS, COLS)
+    cfg["inputs"]["ec"] = _replace(cfg, "ec", ec, tmp)
+    return "ec median 1,500 dS/m is above 50 dS/m ([checks] ec_median_max): uS/cm (x0.001)"
+
+
 def checks_typo(cfg, tmp):
     cfg["checks"] = {"soc_median_mn": 5}
     return "did you mean 'soc_median_min'"
@@ -481,6 +488,7 @@ CASES: list[Case] = [
     soc_percent,
     precipitation_genuine_extreme,
     ec_negative,
+    ec_micro_siemens,
     checks_typo,
     checks_inverted,
     warmup_temperature_12_bands,

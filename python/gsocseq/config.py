@@ -140,6 +140,7 @@ class Checks:
     pet_max: float = 1000.0  # mm, any monthly sum (TerraClimate x10?)
     pet_median_max: float = 4000.0  # mm, median annual sum (TerraClimate x10?)
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
+    ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,8 @@ def _checks(table: Any) -> Checks:
             f"[checks]: temperature_min ({checks.temperature_min:g}) must be below "
             f"temperature_max ({checks.temperature_max:g})"
         )
-    for k in ("precipitation_max", "pet_max", "pet_median_max", "npp_max", "clay_median_max"):
+    positive = ("precipitation_max", "pet_max", "pet_median_max", "npp_max", "clay_median_max")
+    for k in (*positive, "ec_median_max"):
         if getattr(checks, k) <= 0:
             raise ConfigError(f"[checks].{k}: expected > 0, got {getattr(checks, k):g}")
     return checks

@@ -292,6 +292,14 @@ MEDIAN_CHECKS = (
         0.1,
     ),
     ("pet", "median annual sum", "pet_median_max", "mm", "TerraClimate stores PET x10", 0.1),
+    (
+        "ec",
+        "median",
+        "ec_median_max",
+        "dS/m",
+        "uS/cm (x0.001) or mS/m (x0.01)? GSOCseq needs dS/m (the exclusion rule: EC > 4 dS/m)",
+        0.001,
+    ),
 )
 
 
