@@ -929,6 +929,35 @@ def test_admin_unit_with_a_nan_vertex_is_refused(demo_run, tmp_path, monkeypatch
     assert "feature 2 ('East'): vertex 3 is (nan, 5)" in res.output
 
 
+def test_admin_units_left_out_of_the_statistics_are_named(demo_run, tmp_path, monkeypatch):
+    east = [[30.3, 4.5], [30.67, 4.5], [30.67, 5.0], [30.3, 5.0], [30.3, 4.5]]
+    tiny = [[30.301, 4.601], [30.302, 4.601], [30.302, 4.602], [30.301, 4.602], [30.301, 4.601]]
+    far = [[50.0, 4.5], [50.3, 4.5], [50.3, 5.0], [50.0, 5.0], [50.0, 4.5]]
+    whole = [[30.0, 4.5], [30.67, 4.5], [30.67, 5.0], [30.0, 5.0], [30.0, 4.5]]
+    units = [_unit("West", WEST), _unit("East", east), _unit("Tiny", tiny), _unit("Far", far)]
+    admin = _admin(tmp_path / "a.geojson", units)
+    res = _report(demo_run, tmp_path / "r", admin, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert "unit 'Tiny' covers no pixel centre (smaller than a pixel?)" in res.output
+    assert "unit 'Far' lies outside the run's grid: not in the statistics" in res.output
+    assert "unit 'West'" not in res.output and "unit 'East'" not in res.output
+    assert "lies outside the run" in (tmp_path / "r" / "report.html").read_text()
+    # a unit under a later one (a pixel in two polygons counts for the last) is named too
+    admin = _admin(tmp_path / "b.geojson", [_unit("West", WEST), _unit("All", whole)])
+    res = _report(demo_run, tmp_path / "s", admin, monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert "unit 'West' is covered by the unit(s) after it ('All'" in res.output
+
+
+def test_admin_vertex_beyond_longitude_latitude_is_refused(demo_run, tmp_path, monkeypatch):
+    # a vertex of 1e308 made GDAL burn the whole row: West vanished from the statistics
+    east = [[30.3, 4.5], [1e308, 4.5], [30.67, 5.0], [30.3, 5.0], [30.3, 4.5]]
+    admin = _admin(tmp_path / "a.geojson", [_unit("West", WEST), _unit("East", east)])
+    res = _report(demo_run, tmp_path / "r", admin, monkeypatch)
+    assert res.exit_code == 2, res.output
+    assert "feature 2 ('East'): vertex 2 is (1e+308, 4.5), no longitude/latitude" in res.output
+
+
 def test_admin_names_cannot_inject_formulas_and_are_escaped(demo_run, tmp_path, monkeypatch):
     east = [[30.3, 4.5], [30.66, 4.5], [30.66, 5.0], [30.3, 5.0], [30.3, 4.5]]
     names = ['=HYPERLINK("http://x","y")', "<b>East</b>"]

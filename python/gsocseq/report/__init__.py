@@ -39,7 +39,7 @@ from gsocseq.report.html import write_html
 from gsocseq.report.load import RunLayer, RunOutput, load_run
 from gsocseq.report.pdf import write_pdf
 from gsocseq.report.statistics import CO2_PER_C, compute_statistics, write_csv
-from gsocseq.report.zones import Zones, read_admin, read_zone_raster
+from gsocseq.report.zones import Zones, missing_units, read_admin, read_zone_raster
 
 __all__ = [
     "CO2_PER_C",
@@ -119,6 +119,14 @@ def _report(
     stats = compute_statistics(run, zones)
     if zones and not any(r["unit"] not in ("all", "(outside)") for r in stats.rows):
         raise InputError(f"{admin}: no admin polygon covers a pixel of the run's layers")
+    if zones and stats.zone_pixels is not None:
+        with rasterio.open(run.land_use) as ds:
+            bounds = ds.bounds
+        present = {r["unit"] for r in stats.rows}
+        source = admin if admin is not None else zone_raster
+        for note in missing_units(zones, present, stats.zone_pixels, bounds, source):
+            notes.append(note)
+            print("warning: " + note, file=sys.stderr)
     # the folder only once the inputs are good: a bad --admin leaves no empty folder behind
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -88,6 +88,8 @@ class Statistics:
     hist: dict[str, dict[int, np.ndarray]]
     extremes: dict[str, dict[int, list[float]]]
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # grid pixels (valid or not) of each zone, "(outside)" first: a unit without any vanished
+    zone_pixels: Optional[np.ndarray] = None
 
     @property
     def run_crs(self) -> Optional[CRS]:
@@ -116,6 +118,7 @@ def compute_statistics(
     zone_src: Any = None
     zone_codes = np.asarray(zones.codes if zones else [], dtype=np.int64)
     stack = contextlib.ExitStack()
+    zone_pixels = np.zeros(nzones, dtype=np.int64)
     try:
         lu = rasterio.open(run.land_use)
         handles[run.land_use] = lu
@@ -148,6 +151,7 @@ def compute_statistics(
                 zone = rasterize_zones(zones, lu.window_transform(window), (h, w)).astype(np.int64)
             else:
                 zone = np.zeros((h, w), dtype=np.int64)
+            zone_pixels += np.bincount(zone.ravel(), minlength=nzones)
             group = zone * NCLASS + codes
             area = np.broadcast_to(
                 row_areas_ha(lu.transform, lu.crs, int(window.row_off), h)[:, None], (h, w)
@@ -187,6 +191,7 @@ def compute_statistics(
         for ds in handles.values():
             ds.close()
     stats = Statistics(run=run, zones=zones, sums=sums, hist=hist, extremes=extremes)
+    stats.zone_pixels = zone_pixels
     stats.rows = _rows(stats)
     return stats
 

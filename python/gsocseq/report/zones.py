@@ -149,6 +149,8 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
             names.append(value)
         label = f"{path}: feature {i + 1} ({value!r})"
         geom = polygon(feat["geometry"], label, notes)
+        if crs.is_geographic:
+            _longitudes_latitudes(geom, label)
         try:
             if crs != dst_crs:
                 geom = transform_geom(crs, dst_crs, geom)
@@ -156,6 +158,60 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
             raise InputError(f"{label} cannot be reprojected ({exc})") from None
         shapes.append((polygon(geom, label, notes), index[value]))
     return Zones(field=admin_field or "feature", names=names, shapes=shapes, notes=notes)
+
+
+def _longitudes_latitudes(geom: dict[str, Any], label: str) -> None:
+    """Refuse (naming ``label``) a vertex that is no longitude/latitude (1e308 broke the
+    rasterization of every unit: another unit vanished from the statistics)."""
+    import shapely
+    from shapely.geometry import shape
+
+    coords = shapely.get_coordinates(shape(geom))
+    bad = (np.abs(coords[:, 0]) > 540) | (np.abs(coords[:, 1]) > 90)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{label}: vertex {k + 1} is ({coords[k, 0]:g}, {coords[k, 1]:g}), no longitude/"
+            "latitude (the file's CRS is geographic: give its crs if it is projected)"
+        )
+
+
+def missing_units(
+    zones: Zones, present: set[str], zone_pixels: np.ndarray, grid_bounds: Any, admin: Any
+) -> list[str]:
+    """A note for every admin unit without a row in the statistics (``present``: the units
+    with one), saying why: it covers no pixel centre of the grid (``zone_pixels``: the grid
+    pixels of each zone, "(outside)" first) because it lies outside the grid, is smaller than
+    a pixel or lies under the features after it (a pixel in two polygons counts for the
+    last), or it covers only pixels without a value in the layers."""
+    import shapely
+    from shapely.geometry import shape
+
+    geoms = [(shape(g), z) for g, z in zones.shapes]
+    grid = shapely.box(*grid_bounds)
+    notes = []
+    for z, name in enumerate(zones.names, start=1):
+        if name in present:
+            continue
+        pixels = int(zone_pixels[z])
+        if pixels:
+            why = f"covers {pixels:,} pixels, none with a value in the run's layers"
+        elif not any(k == z for _, k in geoms):  # a zone raster's code
+            why = "covers no pixel of the run's grid"
+        else:
+            mine = shapely.union_all([g for g, k in geoms if k == z])
+            last = max(i for i, (_, k) in enumerate(geoms) if k == z)
+            later = [(g, zones.names[k - 1]) for g, k in geoms[last + 1 :] if k != z]
+            under = sorted({n for g, n in later if g.intersects(mine)})
+            if not mine.intersects(grid):
+                why = "lies outside the run's grid"
+            elif under and shapely.union_all([g for g, n in later]).contains(mine):
+                why = f"is covered by the unit(s) after it ({', '.join(map(repr, under))}: a "
+                why += "pixel in two polygons counts for the last)"
+            else:
+                why = "covers no pixel centre (smaller than a pixel?)"
+        notes.append(f"{admin}: unit {name!r} {why}: not in the statistics")
+    return notes
 
 
 def rasterize_zones(zones: Zones, window_transform: Any, shape: tuple[int, int]) -> np.ndarray:
