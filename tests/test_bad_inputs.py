@@ -746,6 +746,37 @@ def test_site_semicolons_and_decimal_commas_are_read(tmp_path):
     assert res.exit_code == 2 and "'45,5' is not a number (a decimal comma?" in res.output
 
 
+def test_site_table_encodings_quotes_and_case(tmp_path):
+    path, _ = _site_csv(tmp_path)
+    text = path.read_text()
+    assert _site(path, tmp_path / "utf8.csv").exit_code == 0
+    # Excel's "Unicode text": UTF-16 with its BOM, read as it is
+    (tmp_path / "u16.csv").write_bytes(text.encode("utf-16"))
+    res = _site(tmp_path / "u16.csv", tmp_path / "utf16.csv")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "utf16.csv").read_bytes() == (tmp_path / "utf8.csv").read_bytes()
+    # Excel's default CSV on Windows (cp1252): named, with the fix
+    lines = text.splitlines()
+    lines[2] = "Sété" + lines[2][lines[2].index(",") :]
+    (tmp_path / "cp.csv").write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    res = _site(tmp_path / "cp.csv", tmp_path / "r.csv")
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "cp.csv: line 3 is not UTF-8 text (byte 0xe9): save the table as 'CSV UTF-8'" in (
+        res.output
+    )
+    # a quote that is not closed swallows the next lines
+    lines = text.splitlines()
+    lines[1] = '"' + lines[1]
+    path.write_text("\n".join(lines) + "\n")
+    res = _site(path, tmp_path / "r.csv")
+    assert res.exit_code == 2 and 'a quote " that is not closed?' in res.output, res.output
+    # a column in capitals gets its suggestion
+    lines = text.splitlines()
+    path.write_text("\n".join([lines[0].replace("clay", "CLAY", 1), *lines[1:]]) + "\n")
+    res = _site(path, tmp_path / "r.csv")
+    assert res.exit_code == 2 and "unknown column 'CLAY' (did you mean 'clay'?)" in res.output
+
+
 def test_site_units_are_checked(tmp_path):
     from gsocseq.site import run_sites
 

@@ -7,6 +7,7 @@ site with the values the map layers would hold.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -56,12 +57,21 @@ def read_table(source: Union[str, os.PathLike, Mapping[str, Sequence[Any]]]) -> 
         return table
     path = Path(source)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.read()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputError(f"{path}: cannot read the site table ({exc})") from None
+    # UTF-8 (with or without Excel's BOM), or UTF-16 with its BOM (Excel's "Unicode text")
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    try:
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}: line {line} is not UTF-8 text (byte {raw[exc.start]:#04x}): save the "
+            "table as 'CSV UTF-8' (Excel: Save As, CSV UTF-8 (Comma delimited)) or convert it"
+        ) from None
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = _delimiter(first, path)
     try:
@@ -110,6 +120,8 @@ def _delimiter(header: str, path: Path) -> str:
 
 
 def _field_hint(row: list[str], header: list[str], delimiter: str) -> str:
+    if any("\n" in cell or "\r" in cell for cell in row):
+        return ' (a quote " that is not closed? a quoted value runs on over the next lines)'
     if len(row) > len(header) and delimiter == ",":
         return " (an unquoted decimal comma? write 12.5, or separate the columns with ';')"
     if len(row) > len(header):
@@ -126,7 +138,8 @@ def _known_columns(header: Sequence[str], where: str) -> None:
         if h in names or (m and m.group(1) in numbered):
             continue
         base = m.group(1) if m else h
-        close = difflib.get_close_matches(base, [*names, *numbered], n=1)
+        known = [*names, *numbered]
+        close = difflib.get_close_matches(base.lower(), known, n=1)  # 'SOC': 'soc'
         suggestion = ""
         if close:
             suggestion = f" (did you mean {close[0] + ('_' + m.group(2) if m else '')!r}?)"
