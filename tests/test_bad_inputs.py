@@ -407,6 +407,17 @@ def warmup_temperature_12_bands(cfg, tmp):
     return f"{path}: input 'warmup_temperature' has 12 bands, expected 240"
 
 
+def every_series_one_year(cfg, tmp):
+    # the three series of one year against 20 years of land use: both sides named
+    for key in ("warmup_temperature", "warmup_precipitation", "warmup_pet"):
+        with rasterio.open(_path(cfg, key)) as ds:
+            first = ds.read()[:12]
+        path = _replace(cfg, key, first, tmp)
+        if key != "warmup_precipitation":
+            cfg["inputs"][key] = {"path": path, "scale": 0.1}
+    return "hold 12 bands, 1 year(s): if the land use is right, the series are short"
+
+
 def complex_raster(cfg, tmp):
     path = _replace(cfg, "clay", np.full((ROWS, COLS), 20 + 0j), tmp, dtype="complex64")
     return f"{path}: input 'clay' holds complex numbers (complex64)"
@@ -492,6 +503,7 @@ CASES: list[Case] = [
     checks_typo,
     checks_inverted,
     warmup_temperature_12_bands,
+    every_series_one_year,
     complex_raster,
     nul_in_name,
     output_symlink_loop,
@@ -775,6 +787,20 @@ def test_site_table_encodings_quotes_and_case(tmp_path):
     path.write_text("\n".join([lines[0].replace("clay", "CLAY", 1), *lines[1:]]) + "\n")
     res = _site(path, tmp_path / "r.csv")
     assert res.exit_code == 2 and "unknown column 'CLAY' (did you mean 'clay'?)" in res.output
+
+
+def test_site_series_of_the_wrong_length_is_named(tmp_path):
+    from gsocseq.site import run_sites
+
+    from .test_site import site_table
+
+    table = site_table(make_area(tmp_path, rows=2, cols=2, seed=9))
+    short = {k: v for k, v in table.items() if not k.startswith("warmup_temperature_")}
+    short.update(
+        {f"warmup_temperature_{m}": table[f"warmup_temperature_{m}"] for m in range(1, 13)}
+    )
+    with pytest.raises(InputError, match=r"warmup_temperature has 12 monthly values, expected 240"):
+        run_sites(short)
 
 
 def test_site_units_are_checked(tmp_path):

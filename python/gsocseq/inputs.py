@@ -293,7 +293,9 @@ class Inputs:
         if lu.count > years:
             raise InputError(
                 f"{lu.path}: input 'land_use' has {lu.count} bands, expected 1 to {years} "
-                f"(one per warm-up year)"
+                f"(one per warm-up year; the warm-up series warmup_temperature, "
+                f"warmup_precipitation and warmup_pet hold {12 * years} bands, {years} "
+                f"year(s): if the land use is right, the series are short)"
             )
         if "reference_temperature" in rs:
             ref_years = self._series_years("reference_temperature")

@@ -152,17 +152,24 @@ def configure(
 
 
 def warmup_years(data: Mapping[str, np.ndarray], where: str) -> int:
-    """Y of (bands, n) ``data``: the warm-up series hold 12 Y values each."""
-    years: Optional[int] = None
-    for name in SERIES:
-        bands = data[name].shape[0]
+    """Y of (bands, n) ``data``: the warm-up series hold 12 Y values each (one that disagrees
+    with the other two is named, not the first)."""
+    counts = {name: data[name].shape[0] for name in SERIES}
+    for name, bands in counts.items():
         if bands % 12 or bands == 0:
             raise InputError(f"{where}: {name} has {bands} monthly values, not a multiple of 12")
-        if years is not None and bands != 12 * years:
-            raise InputError(f"{where}: {name} has {bands} monthly values, expected {12 * years}")
-        years = bands // 12
-    assert years is not None
-    return years
+    values = list(counts.values())
+    common = max(values, key=values.count)
+    if values.count(common) == 1:
+        listing = ", ".join(f"{name}: {bands}" for name, bands in counts.items())
+        raise InputError(f"{where}: the warm-up series disagree on their months ({listing})")
+    for name, bands in counts.items():
+        if bands != common:
+            like = " and ".join(k for k in counts if k != name)
+            raise InputError(
+                f"{where}: {name} has {bands} monthly values, expected {common} (like {like})"
+            )
+    return common // 12
 
 
 def run_checked(
@@ -178,7 +185,10 @@ def run_checked(
     the fix ``fix(name)(factor)``), the chain, the result arrays."""
     years = warmup_years(data, where)
     if lu.shape[0] > years:
-        raise InputError(f"{where}: {lu.shape[0]} land_use values for {years} warm-up years")
+        raise InputError(
+            f"{where}: {lu.shape[0]} land_use values for {years} warm-up year(s) (the warm-up "
+            f"series hold {12 * years} monthly values: if the land use is right, they are short)"
+        )
     if lu.shape[0] < years:  # the oldest year repeated at the start, as script 8 does
         lu = np.concatenate([np.repeat(lu[:1], years - lu.shape[0], axis=0), lu])
     n = lu.shape[1]
