@@ -287,6 +287,20 @@ def test_written_tables_cannot_inject_formulas(sites, tmp_path):
     assert stats == {"all", "'=cmd|' /C calc'!A0", "'-g"}
 
 
+def test_written_into_a_symlink_loop(sites, tmp_path):
+    from gsocseq.errors import OutputError
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    ev = evaluate(sites, {"site": ["s1"], "year": [2002], "soc": [40.0]})
+    for folder in (tmp_path / "a", tmp_path / "a" / "sub"):
+        with pytest.raises(OutputError, match=f"{folder}: cannot be resolved"):
+            write(ev, folder)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        write(ev, tmp_path / "file" / "sub")
+
+
 def _csv(path, table: dict[str, list]) -> None:
     names = list(table)
     with open(path, "w", newline="") as f:

@@ -412,6 +412,11 @@ def test_refusals(t1000_run, t1000_export, tmp_path):
     (partial / "THA_NP_GSOCseq_RSR_SSM3_UncertaintyMap030.tif").unlink()
     with pytest.raises(InputError, match="RSR_SSM3_UncertaintyMap030"):
         export_fao(partial, "THA")
+    (tmp_path / "loop_a").symlink_to(tmp_path / "loop_b")  # before any work, not a traceback
+    (tmp_path / "loop_b").symlink_to(tmp_path / "loop_a")
+    with pytest.raises(InputError, match="loop_a: cannot be resolved"):
+        export_fao(t1000_run, "THA", output=tmp_path / "loop_a")
+    assert not list(tmp_path.glob(".loop_a*"))
 
 
 def test_cli_and_overwrite(t1000_run, tmp_path):

@@ -437,7 +437,10 @@ def write_tables(evaluation: Evaluation, folder: Union[str, os.PathLike]) -> dic
     residual in t C/ha, status) and ``evaluation_statistics.csv`` (one row per group) in
     ``folder`` (created), each written whole before it takes its name."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the output folder ({exc})") from None
     obs = evaluation.observations
     rows = [
         [
@@ -545,6 +548,10 @@ def write(
     the 1:1 plot ``evaluation_1to1.png`` in ``folder``. Files of an earlier evaluation there
     are replaced only with ``overwrite`` (else an :class:`~gsocseq.errors.OutputError`)."""
     folder = Path(folder)
+    try:
+        folder.resolve()  # a symlink loop: RuntimeError (Python < 3.13)
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(f"{folder}: cannot be resolved ({exc}); choose another folder") from None
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: the output folder is a file")
     existing = [folder / f for f in FILES if (folder / f).exists()]

@@ -48,7 +48,7 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from gsocseq import __version__, products, writing
-from gsocseq.errors import InputError
+from gsocseq.errors import InputError, OutputError
 from gsocseq.folder import run_folder, run_summary
 from gsocseq.qa_protocol import (
     GRID_TOLERANCE,
@@ -406,6 +406,10 @@ def export_fao(
 def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
     run = _load_run(run_dir)
     out = Path(output) if output is not None else run_dir / products.fao_folder(iso)
+    try:
+        out.resolve()  # a symlink loop: RuntimeError (Python < 3.13), before any work
+    except (OSError, RuntimeError) as exc:
+        raise OutputError(f"{out}: cannot be resolved ({exc}); choose another folder") from None
     if out.exists() and not overwrite:
         raise InputError(f"{out}: exists already (use --overwrite to replace it)")
     layers = fao_layers()
