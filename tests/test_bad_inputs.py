@@ -587,6 +587,32 @@ def test_wrong_unit_is_no_maskable_pixel(tmp_path):
     assert summary.counts["invalid:npp_reference"] == 1
 
 
+def test_wrong_unit_beyond_the_range_is_no_maskable_pixel(tmp_path):
+    # with invalid = "mask", NPP in g C/m2/yr masked every pixel (exit 0, empty layers) and
+    # precipitation x100 modelled the pixels whose months stayed below 3,000 mm
+    for key, factor, needle in (
+        ("npp_reference", 100, "g C/m2/yr? GSOCseq needs t C/ha/yr"),
+        ("cover", 100, "NDVI share in %?"),
+        ("spinup_temperature", 10, "stored x10, as TerraClimate does?"),
+    ):
+        cfg = _area(tmp_path / key)
+        cfg["run"]["invalid"] = "mask"
+        _scale_file(cfg, key, factor)
+        res = _cli(tmp_path / key, cfg)
+        assert res.exit_code == 2, res.output
+        assert "is outside the plausible range" in res.output and needle in res.output
+        assert "a wrong unit, not pixels to mask" in res.output
+    # the same in a site table
+    from gsocseq.site import run_sites
+
+    from .test_site import site_table
+
+    table = site_table(make_area(tmp_path / "s", rows=2, cols=2, seed=9))
+    table["npp_reference"] = [v * 100 for v in table["npp_reference"]]
+    with pytest.raises(InputError, match="a wrong unit, not pixels to mask"):
+        run_sites(table, invalid="mask")
+
+
 def test_checks_thresholds_can_be_changed(tmp_path):
     cfg = _area(tmp_path)
     _scale_file(cfg, "soc", 0.1)

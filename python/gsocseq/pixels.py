@@ -289,4 +289,4 @@ def _check_units(
         status, band = _core.check_pixels(chosen, lo, hi)
         reading.add(chosen.T, status, band, beyond)
         readings.append(reading)
-    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")
+    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error", limits=bounds)

@@ -19,6 +19,7 @@ the business of :mod:`gsocseq.survey`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -262,12 +263,22 @@ def bound_note(kind: str, value: float) -> str:
     return f" ([checks] {key})" if key else ""
 
 
-def check(readings: list[Reading], checks: Checks, pointwise: bool = True) -> None:
+def check(
+    readings: list[Reading],
+    checks: Checks,
+    pointwise: bool = True,
+    limits: Optional[Mapping[str, tuple[float, float, str]]] = None,
+) -> None:
     """Raise an :class:`InputError` for the first implausible distribution (median checks of
     every quantity first: they name a wrong unit; then, with ``pointwise``, a value beyond its
-    plausible range), naming the source, what was read and the likely mistake."""
+    plausible range), naming the source, what was read and the likely mistake. Without
+    ``pointwise`` (``invalid = "mask"``: a value beyond its range is a pixel to mask) a median
+    beyond the plausible range ``limits[kind]`` stops too: half the pixels beyond it is a wrong
+    unit (NPP in g C/m2, cover in %), not pixels to mask."""
     for r in readings:
         problem = _median_problem(r, checks)
+        if not problem and not pointwise and limits is not None and r.kind in limits:
+            problem = _median_beyond(r, *limits[r.kind])
         if problem:
             raise InputError(f"{r.source}: {r.name} {problem}; read: {r.summary()}")
     if not pointwise:
@@ -275,6 +286,18 @@ def check(readings: list[Reading], checks: Checks, pointwise: bool = True) -> No
     for r in readings:
         if r.first_beyond is not None:
             raise InputError(f"{r.first_beyond[1](r.values)}; read: {r.summary()}")
+
+
+def _median_beyond(r: Reading, lo: float, hi: float, unit: str) -> str:
+    median = r.values.median
+    if not r.values.count or lo <= median <= hi:
+        return ""
+    likely = hint(r.kind, median, r.fix, lo, hi, r.values)
+    return (
+        f"median {fmt(median)} is outside the plausible range {fmt(lo)} to {fmt(hi)} {unit}"
+        f"{bound_note(r.kind, median)}: a wrong unit, not pixels to mask"
+        + (f" ({likely})" if likely else "")
+    )
 
 
 #: the checks on a median: (kind, which median, [checks] key (``_min``: the median must not be

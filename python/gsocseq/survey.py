@@ -149,12 +149,13 @@ def check_inputs(
     mistake); returns the readings."""
     if isinstance(config, Inputs):
         readings = survey(config, fix_for=fix_for)
-        cfg = config.config
+        cfg, limits = config.config, config.limits
     else:
         cfg = config
         with Inputs(config, Modelled(config)) as inputs:
             readings = survey(inputs, fix_for=fix_for)
-    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error")
+            limits = inputs.limits
+    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error", limits=limits)
     return readings
 
 
