@@ -585,6 +585,11 @@ def test_wrong_unit_is_no_maskable_pixel(tmp_path):
     _set(cfg, "npp_reference", 0, 1e30, 1, 1)
     summary = run(cfg)
     assert summary.counts["invalid:npp_reference"] == 1
+    # and said: a whole year x100 masks every pixel (exit 0, 0 pixels modelled, no word before)
+    (note,) = [w for w in summary.warnings if "invalid input" in w]
+    assert (
+        'pixels not modelled for invalid input ([run] invalid = "mask"): npp_reference 1;' in note
+    )
 
 
 def test_wrong_unit_beyond_the_range_is_no_maskable_pixel(tmp_path):

@@ -306,6 +306,14 @@ def assemble(
     for text, k in sorted(flags.items()):
         warnings.append(f"{k} pixels: {text}")
         counts[f"flag:{text}"] = k
+    # invalid = "mask": say what was masked (a whole year x100 masks every pixel, exit 0)
+    masked = {k.split(":", 1)[1]: int(v) for k, v in counts.items() if k.startswith("invalid:")}
+    if any(masked.values()):
+        listing = ", ".join(f"{name} {v:,}" for name, v in sorted(masked.items()) if v)
+        warnings.append(
+            f'pixels not modelled for invalid input ([run] invalid = "mask"): {listing}; '
+            'invalid = "error" names the first value'
+        )
     summary = RunSummary(
         name=cfg.run.name,
         mode=cfg.run.mode,
