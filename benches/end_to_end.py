@@ -42,7 +42,10 @@ Figures per size:
 - px/s, px/min: modelled pixels per second / minute of run wall time;
 - read s, write s, floor s: the I/O floor (read + write), measured as in 3.;
 - run/floor: run wall time / I/O floor (1.0 would be a run as fast as its own I/O);
-- peak MiB: ru_maxrss of the run subprocess (peak resident memory seen by the OS);
+- peak MiB: ru_maxrss of the run subprocess (peak resident memory seen by the OS); with
+  --memory-profile also the largest RSS of each phase of the run (sampled every 20 ms: start,
+  survey, plan, blocks, assemble, cog, summary; docs/scaling.md, "Memory"); --memory M runs
+  under the budget M ([run].memory); --no-floor skips the I/O floor;
 - model ns/px: summary timings model_s / modelled, in ns. model_s covers all phases for a
   block (spin-up, warm-up, forward scenarios, the layers and QA) for the three chains
   (central, min, max), i.e. roughly 3 x the cost of one chain.
@@ -368,13 +371,96 @@ def _peak_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 
 
+def _rss_kib() -> int:
+    """Resident memory of this process now, KiB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except OSError:  # pragma: no cover - not Linux
+        return 0
+
+
+class PhaseMemory:
+    """Peak resident memory per phase of a run (--memory-profile): a thread samples the
+    process's RSS every ``period`` s while the phase functions of gsocseq.pipeline, wrapped,
+    say which phase is on (start: imports and configuration; survey: the input checks; plan:
+    opening the inputs and the output folder; blocks: reading, computing and writing the
+    blocks; assemble: the last blocks written; cog: the layers converted to COGs; summary: the
+    rest). Each figure is the largest RSS seen in the phase (the sampling can miss a peak
+    shorter than ``period``; ru_maxrss, reported beside it, cannot)."""
+
+    def __init__(self, period: float = 0.02) -> None:
+        import threading
+
+        self.phase = "start"
+        self.peaks: dict[str, int] = {}
+        self.period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.note()
+            self._stop.wait(self.period)
+
+    def note(self) -> None:
+        rss = _rss_kib()
+        self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), rss)
+
+    def wrap(self, owner: Any, name: str, phase: str, after: str) -> None:
+        """``owner.name`` runs as ``phase``, and ``after`` follows it."""
+        function = getattr(owner, name)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.note()
+            self.phase = phase
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.note()
+                self.phase = after
+
+        setattr(owner, name, wrapped)
+
+    def __enter__(self) -> PhaseMemory:
+        from gsocseq import pipeline
+        from gsocseq.pipeline import plan
+        from gsocseq.writing import LayerWriter
+
+        self.wrap(pipeline, "check_inputs", "survey", "plan")
+        self.wrap(plan.Plan, "__enter__", "plan", "plan")
+        self.wrap(pipeline, "compute_blocks", "blocks", "assemble")
+        self.wrap(LayerWriter, "finish", "cog", "summary")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.note()
+
+    def mib(self) -> dict[str, float]:
+        return {k: round(v / 1024, 1) for k, v in self.peaks.items()}
+
+
 def child_run(params_json: str) -> None:
-    """(subprocess) gsocseq.pipeline.run on the area's configuration."""
+    """(subprocess) gsocseq.pipeline.run on the area's configuration (with the options of
+    ``params["options"]``), its peak memory per phase with ``params["profile"]``."""
+    from contextlib import nullcontext
+
     from gsocseq import pipeline
 
     p = json.loads(params_json)
+    profile = PhaseMemory() if p.get("profile") else None
     t0 = time.perf_counter()
-    summary = pipeline.run(p["config"], overwrite=True, output=p["output"], threads=p["threads"])
+    with profile if profile is not None else nullcontext():
+        summary = pipeline.run(
+            p["config"],
+            overwrite=True,
+            output=p["output"],
+            threads=p["threads"],
+            **p.get("options", {}),
+        )
     wall = time.perf_counter() - t0
     out = {
         "wall_s": wall,
@@ -383,6 +469,7 @@ def child_run(params_json: str) -> None:
         "status": summary.status,
         "layers": len(summary.layers),
         "maxrss_kib": _peak_kib(),
+        "phase_peak_mib": profile.mib() if profile is not None else {},
     }
     print(json.dumps(out))
 
@@ -489,9 +576,18 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
     for k in range(args.rounds):
         output = runs / f"out-{time.strftime('%Y%m%d-%H%M%S')}-{k}"
         print(f"  run ({area['side']} x {area['side']}) -> {output}", file=sys.stderr)
-        run = in_subprocess(
-            "child_run", {"config": area["config"], "output": str(output), "threads": args.threads}
-        )
+        params = {"config": area["config"], "output": str(output), "threads": args.threads}
+        params["profile"] = args.memory_profile
+        params["options"] = {"memory": args.memory} if args.memory else {}
+        run = in_subprocess("child_run", params)
+        if args.memory_profile:
+            print(f"  peak MiB by phase: {run['phase_peak_mib']}", file=sys.stderr)
+        if args.no_floor:
+            layers = 0
+            if not best_run or run["wall_s"] < best_run["wall_s"]:
+                best_run, best_output = run, output
+            best_run["maxrss_kib"] = max(run["maxrss_kib"], best_run["maxrss_kib"])
+            continue
         layers = len(list(output.glob("*Map030.tif"))) + len(list(output.glob("*_LandUse.tif")))
         print(f"  I/O floor ({layers} layers)", file=sys.stderr)
         floor_dir = workdir / "floor-tmp"
@@ -513,7 +609,8 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
             best_floor["read_s"] + best_floor["write_s"]
         ):
             best_floor = floor
-    run, floor, output = best_run, best_floor, best_output
+    run, output = best_run, best_output
+    floor = best_floor or {"read_s": math.nan, "write_s": math.nan, "maxrss_kib": math.nan}
     modelled = run["modelled"]
     floor_s = floor["read_s"] + floor["write_s"]
     model_s = run["timings"].get("model_s", float("nan"))
@@ -536,6 +633,8 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
         "peak_mib": run["maxrss_kib"] / 1024,
         "floor_peak_mib": floor["maxrss_kib"] / 1024,
         "model_ns_per_pixel": 1e9 * model_s / modelled if modelled else float("nan"),
+        "memory": args.memory,
+        "phase_peak_mib": run.get("phase_peak_mib", {}),
         "layers_written": layers,
         "run_timings": run["timings"],
         "output": str(output),
@@ -770,6 +869,13 @@ def main() -> None:
         "--rounds", type=int, default=1, help="run + floor measured this many times; best of each"
     )
     ap.add_argument("--skip-core", action="store_true", help="no core comparison")
+    ap.add_argument(
+        "--memory-profile",
+        action="store_true",
+        help="record the run's peak resident memory per phase (survey, plan, blocks, cog)",
+    )
+    ap.add_argument("--memory", help="the run's memory budget ([run].memory, e.g. 256M)")
+    ap.add_argument("--no-floor", action="store_true", help="the run only, no I/O floor")
     args = ap.parse_args()
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)

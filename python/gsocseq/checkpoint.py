@@ -82,9 +82,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def config_fingerprint(config: Config) -> dict[str, Any]:
-    """Everything of a configuration that changes the numbers (not threads, output, overwrite)."""
+    """Everything of a configuration that changes the numbers or the blocks (not threads,
+    output, overwrite; not the memory budget, whose choice is the block size)."""
     run = asdict(config.run)
-    for key in ("threads", "output", "overwrite", "scheduler"):
+    for key in ("threads", "output", "overwrite", "scheduler", "memory"):
         run.pop(key, None)
     return _jsonable(
         {

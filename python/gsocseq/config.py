@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -109,6 +110,7 @@ class RunOptions:
     seed: int = 0
     steady_state: bool = False
     block_size: int = 256
+    memory: str | None = None  # the run's memory budget ("512M"), see gsocseq.pipeline.memory
     depth: float = 30.0
     overwrite: bool = False
     scheduler: str | None = None
@@ -441,6 +443,10 @@ def from_dict(
             f"[run].block_size: expected a multiple of 16 from 16 to 4096, got {block}"
         )
     opts["block_size"] = block
+    if "memory" in run_table:
+        memory = run_table["memory"]
+        parse_memory(memory)  # checked now, used by the run
+        opts["memory"] = str(memory)
     depth = typed(run_table.get("depth", 30.0), float, "[run].depth")
     if depth <= 0:
         raise ConfigError(f"[run].depth: expected > 0 cm, got {depth}")
@@ -547,6 +553,33 @@ def load(
     )
 
 
+#: The smallest memory budget a run accepts, MiB (below, the interpreter and GDAL alone do not
+#: fit): see gsocseq.pipeline.memory.
+MIN_MEMORY_MIB = 224
+
+_UNITS = {"": 1, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}
+
+
+def parse_memory(text: str | int | float) -> int:
+    """A memory size as MiB: ``"256M"``, ``"1G"``, ``"1.5GiB"``, ``"512MB"`` (binary units;
+    a bare number is MiB)."""
+    if isinstance(text, bool):
+        raise ConfigError(f"memory: expected a size such as 256M or 2G, got {text!r}")
+    if isinstance(text, (int, float)):
+        value, unit = float(text), ""
+    else:
+        m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([KMGT]?)(?:I?B)?\s*", str(text).upper())
+        if m is None:
+            raise ConfigError(f"memory: expected a size such as 256M or 2G, got {text!r}")
+        value, unit = float(m.group(1)), m.group(2)
+    mib = int(value * _UNITS[unit])
+    if mib < MIN_MEMORY_MIB:
+        raise ConfigError(
+            f"memory: {text!r} is below the smallest budget a run fits in ({MIN_MEMORY_MIB}M)"
+        )
+    return mib
+
+
 def with_options(config: Config, **changes: Any) -> Config:
     """A copy of ``config`` with [run] options changed (command-line and API overrides),
     checked like the file's values."""
@@ -560,6 +593,9 @@ def with_options(config: Config, **changes: Any) -> Config:
         block = typed(changes["block_size"], int, "block_size")
         if not 16 <= block <= 4096 or block % 16:
             raise ConfigError(f"block_size: expected a multiple of 16 from 16 to 4096, got {block}")
+    if changes.get("memory") is not None:
+        parse_memory(changes["memory"])
+        changes["memory"] = str(changes["memory"])
     for key in ("qa_mask", "overwrite", "intermediate", "flags"):
         if key in changes:
             typed(changes[key], bool, key)

@@ -636,6 +636,13 @@ class Inputs:
         loc = pixel_location(self.master.dataset, row, col)
         return f"{q.raster.path}: band {q.raster.bands[q.bands[b]]}, {loc}"
 
+    def drop_buffers(self) -> None:
+        """Free the buffers kept for the blocks to come (the last block is read: the memory
+        serves the conversion of the layers)."""
+        self._pool.clear()
+        for r in self.rasters.values():
+            r.drop_buffer()
+
     def close(self) -> None:
         if getattr(self, "_readers", None) is not None:
             self._readers.shutdown()

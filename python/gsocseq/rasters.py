@@ -75,6 +75,10 @@ class Raster:
         stored = self.dataset.dtypes[0]
         return np.dtype(stored if stored in NATIVE_DTYPES else np.float64)
 
+    def drop_buffer(self) -> None:
+        """Free the buffer of :meth:`read_raw` (the next call allocates another)."""
+        self._buffer = None
+
     def read_raw(self, window: Window, bands: Sequence[int]) -> np.ndarray:
         """(bands, h * w) values of the window in the file's own type, nodata as stored.
         ``bands`` are 0-based positions in this input's band list. The values are read into a

@@ -156,14 +156,17 @@ class LayerWriter:
         excluded_layers: Sequence[Layer] = (),
         tags: Optional[dict[str, str]] = None,
         flags: Optional[str] = None,
+        gdal_cache_mib: int = 256,
     ) -> None:
         """``exclusion``: the description of the exclusion mask to write (None: none);
         ``excluded_layers``: the layers whose values at the excluded pixels are written into
         the one file of :func:`~gsocseq.products.excluded_values_file`, a band each;
         ``tags``: the GeoTIFF tags of every file (provenance); ``flags``: the description of
-        the per-pixel flags layer to write (None: none)."""
+        the per-pixel flags layer to write (None: none); ``gdal_cache_mib``: GDAL's block
+        cache of the conversions to COGs (the run's memory budget)."""
         # tiles of the temporary files match the processing blocks: each tile written once
         tile = tile if tile <= 512 else 256
+        self.gdal_cache_mib = gdal_cache_mib  # GDAL_CACHEMAX of the COG conversions
         self.out_dir = out_dir
         self.prefix = prefix
         self.layers = list(layer_list)
@@ -350,7 +353,7 @@ class LayerWriter:
 
         keys = list(self.tmp)
         workers = max(1, min(COG_WORKERS, os.cpu_count() or 1, len(keys)))
-        with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
+        with rasterio.Env(GDAL_CACHEMAX=self.gdal_cache_mib, GDAL_NUM_THREADS=1):
             if workers == 1:
                 done = [convert(k) for k in keys]
             else:

@@ -36,10 +36,15 @@ from gsocseq.errors import GsocseqError
 @click.option(
     "--block-size",
     type=int,
-    help="Side of the blocks read and computed at a time, pixels (multiple of 16; default "
-    "[run] block_size, 256). Memory grows with its square: every pixel of a block holds its "
-    "monthly warm-up series and its results, and two blocks are in memory (one read while the "
-    "other computes); smaller blocks mean more, smaller reads.",
+    help="Largest side of the blocks read and computed at a time, pixels (multiple of 16; "
+    "default [run] block_size, 256; the memory budget may choose smaller). Every pixel of a "
+    "block holds its monthly warm-up series and its results; smaller blocks mean more, smaller "
+    "reads.",
+)
+@click.option(
+    "--memory",
+    help="Memory budget of the run, e.g. 256M or 2G (default [run] memory, 512M): sets the "
+    "block size, reading ahead and GDAL's cache (docs/scaling.md).",
 )
 @click.option("--tile", help="Compute only tile i of N (e.g. 2/8), then run gsocseq assemble.")
 @click.option(
@@ -56,6 +61,7 @@ def command(
     flags: bool,
     overwrite: bool,
     block_size: Optional[int],
+    memory: Optional[str],
     tile: Optional[str],
     scheduler: Optional[str],
     wait: bool,
@@ -73,6 +79,7 @@ def command(
     overrides: dict[str, Any] = {
         "threads": threads,
         "block_size": block_size,
+        "memory": memory,
         "tile": tile,
         "scheduler": scheduler,
     }

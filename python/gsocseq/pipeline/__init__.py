@@ -10,9 +10,10 @@ written last. Blocks are the unit of resumption (a killed run continues where it
 tiling (``--tile i/N``) and of distribution (Dask).
 
 Rooms: :mod:`~gsocseq.pipeline.plan` (an opened run), :mod:`~gsocseq.pipeline.local` (blocks
-on this machine, assembly), :mod:`~gsocseq.pipeline.dask` (blocks on a Dask cluster); this
-module chooses among them. (A package named ``run`` would hide the function
-:func:`gsocseq.run` once imported.)
+on this machine, assembly), :mod:`~gsocseq.pipeline.dask` (blocks on a Dask cluster),
+:mod:`~gsocseq.pipeline.memory` (the settings a memory budget chooses); this module chooses
+among them. (A package named ``run`` would hide the function :func:`gsocseq.run` once
+imported.)
 """
 
 from __future__ import annotations
@@ -30,20 +31,45 @@ from gsocseq.config import Config, load, with_options
 from gsocseq.errors import ConfigError, InputError, OutputError
 from gsocseq.folder import write_errors
 from gsocseq.pipeline.local import Assembly, assemble, compute_blocks
+from gsocseq.pipeline.memory import MemoryPlan, input_bytes_per_pixel, plan_memory
 from gsocseq.pipeline.plan import Interrupted, Plan, RunInterrupted, RunSummary
 from gsocseq.survey import check_inputs
 
-#: GDAL settings of a run (a user's own settings win): a bounded block cache, so that memory
-#: does not grow with the area. GDAL_NUM_THREADS is left to the user: the inputs of a block are
+#: GDAL settings of a run (a user's own settings win): a bounded block cache (its size set by
+#: the run's memory budget, gsocseq.pipeline.memory), so that memory does not grow with the
+#: area. GDAL_NUM_THREADS is left to the user: the inputs of a block are
 #: already read side by side while the model computes, and on 2 cores GDAL's own threads cost
 #: more CPU than they save (2x the CPU for uncompressed inputs, measured). (GTIFF_DIRECT_IO=YES
 #: reads uncompressed inputs faster, but then a truncated file reads as zeros without an error.)
 GDAL_ENV = (("GDAL_CACHEMAX", 256),)
 
 
-def gdal_env() -> dict[str, Any]:
-    """The GDAL settings of :data:`GDAL_ENV` that the environment does not set already."""
-    return {k: v for k, v in GDAL_ENV if k not in os.environ}
+def gdal_env(cache_mib: Optional[int] = None) -> dict[str, Any]:
+    """The GDAL settings of :data:`GDAL_ENV` (GDAL_CACHEMAX ``cache_mib`` when given) that the
+    environment does not set already."""
+    env = dict(GDAL_ENV)
+    if cache_mib is not None:
+        env["GDAL_CACHEMAX"] = cache_mib
+    return {k: v for k, v in env.items() if k not in os.environ}
+
+
+def with_memory_plan(cfg: Config) -> tuple[Config, MemoryPlan]:
+    """``cfg`` with the block size its memory budget chooses, and the plan (block size, read
+    ahead, GDAL cache; :mod:`gsocseq.pipeline.memory`)."""
+    master = cfg.inputs["spinup_stack" if cfg.layout == "fao" else "soc"]
+    try:
+        with rasterio.open(master.path) as ds:
+            height, width = ds.height, ds.width
+            rows, cols = ds.block_shapes[0]
+        per_pixel = input_bytes_per_pixel(cfg)
+    except rasterio.errors.RasterioIOError:
+        # an input that does not open: the checks that follow name it
+        return cfg, plan_memory(cfg, 1, 1, 1)
+    tile = min(rows, cols) if min(rows, cols) % 16 == 0 else 16  # (16: strips)
+    mem = plan_memory(cfg, height, width, per_pixel, tile)
+    if mem.block_size != cfg.run.block_size:
+        cfg = with_options(cfg, block_size=mem.block_size)
+    return cfg, mem
 
 
 def parse_tile(tile: str) -> tuple[int, int]:
@@ -111,10 +137,11 @@ def run(
     chosen_tile = parse_tile(tile) if tile else None
     local = not (tile or scheduler)
     mode = "tile" if tile else "run"
-    with rasterio.Env(**gdal_env()):
+    cfg, mem = with_memory_plan(cfg)
+    with rasterio.Env(**gdal_env(mem.gdal_cache_mib)):
         check_inputs(cfg)  # the units, before any computation (METHOD.md 2)
     with (
-        rasterio.Env(**gdal_env()),
+        rasterio.Env(**gdal_env(mem.gdal_cache_mib)),
         Plan(cfg, defer_fingerprint=local, mode=mode, wait=wait, notify=notify) as plan,
     ):
         if plan.complete:
@@ -147,9 +174,9 @@ def run(
                     compute_on_dask(cfg, plan, todo, scheduler, advance)
                 else:
                     # the layers are written while the blocks compute (not for a tile of a run)
-                    assembly = None if tile or not todo else Assembly(plan)
+                    assembly = None if tile or not todo else Assembly(plan, mem.gdal_cache_mib)
                     try:
-                        compute_blocks(plan, todo, advance, assembly)
+                        compute_blocks(plan, todo, advance, assembly, mem.read_ahead)
                         plan.settle_fingerprint()
                     except BaseException:
                         if assembly is not None:
@@ -165,7 +192,7 @@ def run(
                     )
                 if notify is not None and not quiet:
                     notify(f"assembling the layers in {plan.out_dir}")
-                return assemble(plan, started, assembly)
+                return assemble(plan, started, assembly, mem.gdal_cache_mib)
             except KeyboardInterrupt as exc:
                 raise _interrupted(plan, exc, chosen) from None
 

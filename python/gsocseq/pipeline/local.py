@@ -135,12 +135,21 @@ def compute_blocks(
     todo: Sequence[int],
     advance: Optional[Callable[[int], None]] = None,
     assembly: Optional[Assembly] = None,
+    read_ahead: bool = True,
 ) -> None:
     """:func:`compute_block` for every block of ``todo`` in order, the next block read while
-    this one computes (GDAL and the core release the GIL, so reading overlaps the model);
+    this one computes (GDAL and the core release the GIL, so reading overlaps the model;
+    with ``read_ahead`` False, one block after the other: half the blocks in memory);
     ``advance(pixels)`` told the pixels computed. With ``assembly``, every block done (and
     every earlier one) is written into the layers meanwhile, on a thread of its own."""
     if not todo:
+        return
+    if not read_ahead:
+        for index in todo:
+            compute_block(plan, index, advance=advance)
+            if assembly is not None:
+                for j in range(assembly.written, index + 1):
+                    assembly.add(j)
         return
     ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
     writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
@@ -224,7 +233,7 @@ class Assembly:
     """The layers of a run being written from its block checkpoints, block after block in
     block order (into temporary tiled files; :meth:`finish` converts them to COGs)."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, gdal_cache_mib: int = 256) -> None:
         self.plan = plan
         self.counts: Counter = Counter()
         self.flags: Counter = Counter()
@@ -241,6 +250,7 @@ class Assembly:
             excluded_layers=plan.excluded_layers,
             tags=provenance(plan.config),
             flags=flags_description() if plan.config.run.flags else None,
+            gdal_cache_mib=gdal_cache_mib,
         )
 
     def add(self, index: int) -> None:
@@ -277,10 +287,13 @@ class Assembly:
 
 
 def assemble(
-    plan: Plan, started: Optional[float] = None, assembly: Optional[Assembly] = None
+    plan: Plan,
+    started: Optional[float] = None,
+    assembly: Optional[Assembly] = None,
+    gdal_cache_mib: int = 256,
 ) -> RunSummary:
     """Build the layers from the block checkpoints (all must exist; those not yet written by
-    ``assembly``, when given), then the summary."""
+    ``assembly``, when given; GDAL's cache ``gdal_cache_mib`` MiB), then the summary."""
     missing = plan.pending()
     if missing:
         if assembly is not None:
@@ -290,10 +303,11 @@ def assemble(
             f"computed yet (first: block {missing[0]}); run the missing tiles first"
         )
     started = time.perf_counter() if started is None else started
-    assembly = Assembly(plan) if assembly is None else assembly
+    assembly = Assembly(plan, gdal_cache_mib) if assembly is None else assembly
     try:
         for index in range(assembly.written, len(plan.windows)):
             assembly.add(index)
+        plan.inputs.drop_buffers()  # every block is read: their memory serves the COGs
         b = time.perf_counter()
         written = assembly.writer.finish()
         styles.write_styles(written, plan.prefix)

@@ -1,0 +1,110 @@
+"""The memory budget of a run ([run].memory, ``--memory``): the block size, whether the next
+block is read while this one computes, and GDAL's block cache, chosen so that the run's peak
+resident memory stays under the budget whatever the size of the map.
+
+What a run holds at its peak (measured with ``benches/end_to_end.py --memory-profile``): the
+interpreter, numpy, GDAL and the core (:data:`BASE_MIB`), GDAL's block cache, and the inputs of
+the blocks in flight - every band of every input of a block, as stored (a 20-year monthly
+series is 240 bands: 20 years of T, P and PET at float32 are 2.9 kB a pixel, 190 MB for a
+256 x 256 block). Only the blocks depend on the settings chosen here; a map larger than a block
+never holds more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+
+from gsocseq.config import Config, ConfigError, parse_memory
+from gsocseq.rasters import NATIVE_DTYPES
+
+#: The budget of a run that does not set one, MiB.
+DEFAULT_MIB = 512
+#: Resident memory of a run besides GDAL's cache and the blocks, MiB: the interpreter, numpy,
+#: rasterio and GDAL, the core, the opened inputs and the output folder (129-136 MiB measured
+#: after the plan phase, Linux x86-64, Python 3.11), and about 44 MiB more while the blocks
+#: compute (threads, the layers being written), with a margin.
+BASE_MIB = 180
+#: Resident bytes a pixel of the block being computed holds besides its inputs: the values
+#: gathered for the core, the chains' outputs, the layers and their checkpoint (1,210 fitted
+#: on runs of 10^6 pixels in blocks of 128 and 256 pixels, with a margin).
+COMPUTE_BYTES_PER_PIXEL = 1300
+#: Blocks smaller than this (pixels a side) lose more time to per-block work than reading
+#: ahead saves: below it, the next block is not read ahead (one block in flight instead).
+MIN_READ_AHEAD_BLOCK = 96
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """The settings of a run under a memory budget."""
+
+    budget_mib: int
+    block_size: int  # pixels a side
+    read_ahead: bool  # the next block read while this one computes
+    gdal_cache_mib: int  # GDAL_CACHEMAX of the run and of the COG conversions
+
+
+def budget_mib(config: Config) -> int:
+    """The run's budget, MiB ([run].memory, or :data:`DEFAULT_MIB`)."""
+    memory = config.run.memory
+    return DEFAULT_MIB if memory is None else parse_memory(memory)
+
+
+def gdal_cache_mib(budget: int) -> int:
+    """GDAL's block cache under ``budget`` MiB: a sixteenth of it, 16 to 256 MiB. Blocks of
+    whole tiles read each tile once, so the cache serves little more than the tile being
+    decoded."""
+    return max(16, min(256, budget // 16))
+
+
+def input_bytes_per_pixel(config: Config) -> int:
+    """Bytes a pixel of a block holds of the inputs as read: every band of every input at its
+    stored type (float64 for a type the core does not read in place)."""
+    total = 0
+    for spec in config.inputs.values():
+        with rasterio.open(spec.path) as ds:
+            stored = ds.dtypes[0]
+            dtype = np.dtype(stored if stored in NATIVE_DTYPES else np.float64)
+            total += ds.count * dtype.itemsize
+    return total
+
+
+def plan_memory(
+    config: Config, height: int, width: int, per_pixel: int, tile: int = 16
+) -> MemoryPlan:
+    """The settings of a run of ``config`` on a grid of ``height`` x ``width`` pixels whose
+    inputs hold ``per_pixel`` bytes a pixel and are tiled ``tile`` pixels a side: the largest
+    block (a multiple of 16, at most [run].block_size) whose blocks in flight fit in the
+    budget, in this order of preference: blocks of whole tiles reading ahead (two blocks in
+    flight), then one at a time; blocks that divide the tiles reading ahead (at least
+    :data:`MIN_READ_AHEAD_BLOCK` pixels), then one at a time; any block. A compressed tile is
+    decoded once for every block it meets (measured: 96-pixel blocks on 256-pixel DEFLATE
+    tiles read 5x slower), so fewer blocks in flight come before blocks that cut the tiles."""
+    budget = budget_mib(config)
+    cache = gdal_cache_mib(budget)
+    room = (budget - BASE_MIB - cache) * 2**20
+
+    def blocks_bytes(size: int, in_flight: int) -> float:
+        pixels = min(size, height) * min(size, width)
+        return pixels * (in_flight * per_pixel + COMPUTE_BYTES_PER_PIXEL)
+
+    sizes = range(config.run.block_size, 15, -16)
+    whole_tiles = [s for s in sizes if s % tile == 0 or s >= max(height, width)]
+    in_tiles = [s for s in sizes if tile % s == 0]
+    for in_flight, candidates in (
+        (2, whole_tiles),
+        (1, whole_tiles),
+        (2, [s for s in in_tiles if s >= MIN_READ_AHEAD_BLOCK]),
+        (1, in_tiles),
+        (2, [s for s in sizes if s >= MIN_READ_AHEAD_BLOCK]),
+        (1, sizes),
+    ):
+        for size in candidates:
+            if blocks_bytes(size, in_flight) <= room:
+                return MemoryPlan(budget, size, in_flight == 2, cache)
+    raise ConfigError(
+        f"memory: {budget}M cannot hold one block of 16 x 16 pixels of these inputs "
+        f"({per_pixel} bytes a pixel) besides {BASE_MIB}M for the run itself: give more"
+    )

@@ -1,0 +1,131 @@
+"""The memory budget of a run ([run].memory, --memory): sizes parsed and checked, the block
+size, reading ahead and GDAL's cache chosen within the budget, and the same layers bit for bit
+whatever the budget chooses."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from gsocseq.checkpoint import config_fingerprint
+from gsocseq.cli import main
+from gsocseq.config import ConfigError, from_dict, parse_memory, with_options
+from gsocseq.pipeline import memory, run
+
+from .synthetic import make_area
+
+
+def layers(folder):
+    out = {}
+    for path in sorted(folder.glob("*.tif")):
+        with rasterio.open(path) as ds:
+            out[path.name] = ds.read()
+    return out
+
+
+def test_sizes_are_parsed_in_binary_units():
+    assert parse_memory("256M") == 256
+    assert parse_memory("2G") == 2048
+    assert parse_memory("1.5GiB") == 1536
+    assert parse_memory("512mb") == 512
+    assert parse_memory(300) == 300
+    assert parse_memory("262144K") == 256
+    for bad in ("lots", "-1G", "256 X", True):
+        with pytest.raises(ConfigError, match="expected a size such as 256M"):
+            parse_memory(bad)
+    with pytest.raises(ConfigError, match="below the smallest budget"):
+        parse_memory("100M")
+
+
+def test_config_checks_the_budget_and_the_fingerprint_ignores_it(tmp_path):
+    cfg = make_area(tmp_path)
+    with pytest.raises(ConfigError, match="memory"):
+        from_dict({**cfg, "run": {**cfg["run"], "memory": "a lot"}}, base_dir=tmp_path)
+    loaded = from_dict({**cfg, "run": {**cfg["run"], "memory": "1G"}}, base_dir=tmp_path)
+    assert loaded.run.memory == "1G"
+    with pytest.raises(ConfigError, match="below the smallest budget"):
+        with_options(loaded, memory="64M")
+    # the budget chooses the blocks; the block size, not the budget, is the run's identity
+    assert config_fingerprint(loaded) == config_fingerprint(with_options(loaded, memory="256M"))
+
+
+def test_blocks_in_flight_fit_the_budget():
+    cfg = from_dict({"run": {}}, require_inputs=False)
+    per_pixel = 3112  # 20 years of monthly T, P and PET at float32, and the rest
+    previous = None
+    for budget in ("2G", "1G", "512M", "384M", "256M", "224M"):
+        plan = memory.plan_memory(with_options(cfg, memory=budget), 20_000, 20_000, per_pixel)
+        room = (plan.budget_mib - memory.BASE_MIB - plan.gdal_cache_mib) * 2**20
+        in_flight = 2 if plan.read_ahead else 1
+        per_block = in_flight * per_pixel + memory.COMPUTE_BYTES_PER_PIXEL
+        assert plan.block_size**2 * per_block <= room, budget
+        assert plan.block_size % 16 == 0 and 16 <= plan.block_size <= 256
+        assert 16 <= plan.gdal_cache_mib <= max(16, plan.budget_mib // 16)
+        if previous is not None:  # a smaller budget never holds more
+            assert plan.block_size <= previous.block_size
+            assert plan.gdal_cache_mib <= previous.gdal_cache_mib
+        previous = plan
+    # the default budget reads ahead in blocks of at least 128 pixels a side; 256M still
+    # reads ahead
+    default = memory.plan_memory(cfg, 20_000, 20_000, per_pixel)
+    assert default.budget_mib == memory.DEFAULT_MIB and default.read_ahead
+    assert default.block_size >= 128
+    assert memory.plan_memory(
+        with_options(cfg, memory="256M"), 20_000, 20_000, per_pixel
+    ).read_ahead
+    # inputs tiled 256 x 256 (as gsocseq prepare writes them): whole tiles first, one block
+    # at a time rather than blocks that cut the tiles (decoded again for every block)
+    tiled = memory.plan_memory(cfg, 20_000, 20_000, per_pixel, 256)
+    assert (tiled.block_size, tiled.read_ahead) == (256, False)
+    # a small map keeps the configured blocks (they hold only the map)
+    assert memory.plan_memory(cfg, 40, 60, per_pixel).block_size == cfg.run.block_size
+    # a budget that cannot hold one block of 16 x 16 pixels says so
+    with pytest.raises(ConfigError, match="cannot hold one block"):
+        memory.plan_memory(with_options(cfg, memory="224M"), 20_000, 20_000, 10**8)
+
+
+def test_a_tight_budget_gives_the_same_layers(tmp_path, monkeypatch):
+    """A budget that leaves room for one 16 x 16 block only (no reading ahead) gives the layers of
+    the default run bit for bit, and the summary says what it chose."""
+    make_area(tmp_path / "a", rows=20, cols=33, seed=11)
+    default = run(make_area(tmp_path / "a", rows=20, cols=33, seed=11))
+    assert default.options["block_size"] == 256 and default.options["memory"] is None
+    cfg = make_area(tmp_path / "b", rows=20, cols=33, seed=11)
+    cache = memory.gdal_cache_mib(224)
+    monkeypatch.setattr(memory, "BASE_MIB", 224 - cache - 1.5)  # 1.5 MiB left for blocks
+    chosen = []
+    real = memory.plan_memory
+    monkeypatch.setattr(
+        "gsocseq.pipeline.plan_memory", lambda *a: chosen.append(real(*a)) or chosen[-1]
+    )
+    tight = run(cfg, memory="224M")
+    assert chosen[-1].block_size == 16 and not chosen[-1].read_ahead
+    assert tight.options["block_size"] == 16 and tight.options["memory"] == "224M"
+    a, b = layers(tmp_path / "a" / "out"), layers(tmp_path / "b" / "out")
+    assert set(a) == set(b) and a
+    for name in a:
+        assert np.array_equal(a[name], b[name], equal_nan=True), name
+
+
+def test_cli_memory_option(tmp_path):
+    inputs = make_area(tmp_path, rows=2, cols=3, seed=2)["inputs"]
+
+    def value(v):  # a path, a number, or a table of them
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        return json.dumps(v if isinstance(v, float) else str(v))
+
+    toml = tmp_path / "run.toml"
+    run_table = '[run]\nname = "MEM"\noutput = "mem_out"\nuncertainty = "none"\n'
+    toml.write_text(
+        run_table + "[inputs]\n" + "".join(f"{k} = {value(v)}\n" for k, v in inputs.items())
+    )
+    res = CliRunner().invoke(main, ["run", str(toml), "-q", "--memory", "2 lots"])
+    assert res.exit_code == 2 and "expected a size such as 256M" in res.output, res.output
+    res = CliRunner().invoke(main, ["run", str(toml), "-q", "--memory", "256M"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "mem_out" / "MEM_GSOCseq_T0_Map030.tif").exists()
