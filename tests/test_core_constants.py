@@ -51,3 +51,37 @@ def test_one_miami_npp():
     # broadcasting, and no data in, no data out
     assert np.isnan(fao.miami_npp(np.array([10.0, np.nan]), 1000.0)).tolist() == [False, True]
     assert np.isnan(fao.miami_npp(np.nan, 1000.0)) and np.isnan(fao.miami_npp(10.0, np.nan))
+
+
+def _stub_literals() -> dict[str, tuple[str, ...]]:
+    """The typing aliases of _core.pyi (stub-only names) and their Literal values."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(_core.__file__).parent / "_core.pyi").read_text())
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript):
+            if getattr(node.value.value, "id", None) == "Literal":
+                values = ast.literal_eval(node.value.slice)
+                out[node.targets[0].id] = values if isinstance(values, tuple) else (values,)
+    return out
+
+
+def test_stub_literals_are_the_spellings_the_core_accepts():
+    literals = _stub_literals()
+    assert literals["Mode"] == _core.MODES
+    assert literals["SpinupMethod"] == _core.SPINUP_METHODS
+    assert literals["NumericalPools"] == _core.NUMERICAL_POOLS
+    base = dict(mode="rothamsted", spinup="equilibrium", horizons=[20], scenarios=[(0, 0, 0)])
+    for moisture in literals["MoistureModel"]:
+        for bare in literals["BareDeficit"]:
+            rate = 0.2 if moisture == "rothc-26.3" else 0.15
+            sim = _core.Simulator(
+                **base, moisture=moisture, bare_deficit=bare, min_moisture_rate=rate
+            )
+            assert sim.__getnewargs_ex__()[1]["moisture"] == moisture
+    with pytest.raises(ValueError, match="moisture"):
+        _core.Simulator(**base, moisture="farina-4")
+    with pytest.raises(ValueError, match="moisture: farina-2: the dryland"):
+        _core.Simulator(**dict(base, mode="fao-v1.2", spinup="analytical"), moisture="farina-2")

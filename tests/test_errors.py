@@ -69,14 +69,10 @@ def test_an_unknown_option_is_a_config_error():
     from gsocseq import _core
 
     with pytest.raises(errors.OptionError) as info:
-        _core.spinup(
-            "bogus",
-            *[np.zeros((1, 12))] * 8,
-            np.array([20.0]),
-            np.array([23.0]),
-            np.array([1.0]),
-            0.75,
-        )
+        names = ("temperature", "precipitation", "evaporation", "cover", "rate_factor")
+        monthly = {name: np.zeros((1, 12)) for name in names}
+        pixels = {"clay": np.array([20.0]), "depth": np.array([23.0]), "iom": np.array([1.0])}
+        _core.spinup("bogus", monthly, pixels, 0.75)
     assert isinstance(info.value, errors.ConfigError) and isinstance(info.value, ValueError)
     assert (info.value.argument, info.value.value) == ("method", "bogus")
 

@@ -1,6 +1,9 @@
-"""Type stubs of the compiled core (crates/gsocseq-py). Use the wrappers in gsocseq.rothc."""
+"""Type stubs of the compiled core (crates/gsocseq-py): the binding of gsocseq-core. Use the
+faces in gsocseq.rothc, gsocseq.fao and gsocseq.chain; the exceptions are re-exported, with
+the Python ones, by gsocseq.errors."""
 
-from typing import Any, Optional, final, overload
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal, Optional, Protocol, Union, final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -9,7 +12,12 @@ __all__ = [
     "FLAGS",
     "MINMAX_CLIMATE",
     "MINMAX_INCREASE",
+    "MODES",
     "MONTE_CARLO_SPREAD",
+    "NUMERICAL_POOLS",
+    "PIXEL_STATUS",
+    "PLAUSIBLE_RANGES",
+    "SPINUP_METHODS",
     "ClassTable",
     "ConfigError",
     "GsocseqError",
@@ -17,6 +25,8 @@ __all__ = [
     "OptionError",
     "OutOfRangeError",
     "ShapeError",
+    "SimulateResult",
+    "Simulator",
     "__version__",
     "analytical_equilibrium",
     "check_pixels",
@@ -31,12 +41,31 @@ __all__ = [
     "monte_carlo_draws",
     "rate_modifiers",
     "run",
-    "simulate",
     "spinup",
 ]
 __version__: str
 
-#: bits of the per-pixel flags of ``simulate`` and their words
+_F64 = npt.NDArray[np.float64]
+_U8 = npt.NDArray[np.uint8]
+
+#: numerical mode (METHOD.md section 0); the spellings are ``MODES``
+Mode = Literal["rothamsted", "fao-v1.2"]
+#: spin-up method (METHOD.md section 3); ``SPINUP_METHODS``
+SpinupMethod = Literal["equilibrium", "analytical", "numerical", "rothamsted-iterative"]
+#: pools of the numerical spin-up; ``NUMERICAL_POOLS``
+NumericalPools = Literal["second-run", "weihermuller"]
+#: spin-up rule of the array API (``spinup``)
+SpinupRule = Literal["rothamsted-iterative", "equilibrium"]
+#: moisture function of the Rothamsted mode (ROTHC.md section 8): RothC-26.3 or a dryland
+#: option of RothC v2.0.0
+MoistureModel = Literal["rothc-26.3", "farina-2", "farina-3"]
+#: bare-soil deficit limit of the moisture function
+BareDeficit = Literal["standard", "wilting-point"]
+
+MODES: tuple[Mode, ...]
+SPINUP_METHODS: tuple[SpinupMethod, ...]
+NUMERICAL_POOLS: tuple[NumericalPools, ...]
+#: bits of the per-pixel flags of ``Simulator.simulate`` and their words
 FLAGS: dict[int, str]
 #: (temperature, precipitation) factors of the central, min and max chains (METHOD.md 6)
 MINMAX_CLIMATE: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
@@ -44,8 +73,12 @@ MINMAX_CLIMATE: tuple[tuple[float, float], tuple[float, float], tuple[float, flo
 MINMAX_INCREASE: tuple[float, float, float]
 #: 95 % half-widths of the Monte Carlo draws' factors: temperature, precipitation, increase
 MONTE_CARLO_SPREAD: dict[str, float]
+#: status codes of the invalid-input checks (``gather_pixels``, ``check_pixels``): ok 0,
+#: all_nodata 1, some_nodata 2, infinite 3, out_of_range 4
+PIXEL_STATUS: dict[str, int]
+#: the plausible range of each kind of input of a run: {kind: (lo, hi, unit)}
+PLAUSIBLE_RANGES: dict[str, tuple[float, float, str]]
 
-# The exceptions the binding raises (re-exported, with the Python ones, by gsocseq.errors).
 class GsocseqError(Exception):
     exit_code: int
 
@@ -53,7 +86,7 @@ class ConfigError(GsocseqError, ValueError): ...
 
 class OptionError(ConfigError):
     argument: str
-    value: str
+    value: Optional[str]
 
 class InputError(GsocseqError): ...
 
@@ -70,6 +103,9 @@ class ShapeError(InputError, ValueError):
 class ClassTable:
     """The land-use class table (METHOD.md section 2), indexed by FAO class code 0..255."""
 
+    def __new__(
+        cls, coefficient: _F64, dpm_rpm: _F64, paddy_factor: _F64, ssm_group: _U8
+    ) -> ClassTable: ...
     @staticmethod
     def default() -> ClassTable: ...
     @property
@@ -79,126 +115,134 @@ class ClassTable:
     @property
     def paddy_factor(self) -> _F64: ...
     @property
-    def ssm_group(self) -> npt.NDArray[np.uint8]: ...
+    def ssm_group(self) -> _U8: ...
+    def __getnewargs__(self) -> tuple[_F64, _F64, _F64, _U8]: ...
 
-def miami_npp(
-    mean_temperature: npt.NDArray[np.float64], annual_precipitation: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]: ...
+class _WindowBands(Protocol):
+    """The bands of a window as read (``gsocseq.inputs.WindowBands``)."""
+
+    @property
+    def raw(self) -> npt.NDArray[Any]: ...
+    @property
+    def pixels(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def nodata(self) -> Optional[float]: ...
+    @property
+    def scale(self) -> float: ...
+    @property
+    def offset(self) -> float: ...
+    @property
+    def round_f32(self) -> bool: ...
+
+#: a monthly series argument: (n, months) float64, or the bands of a window as read
+_Series = Union[_F64, _WindowBands]
+
+@final
+class SimulateResult:
+    """Every phase of n pixels (S scenarios, H horizons; chains central, min, max)."""
+
+    ceq: _F64
+    tsmd_spinup: _F64
+    soc_t0: _F64
+    cin_t0: _F64
+    cin_mean: _F64
+    tsmd_t0: _F64
+    pools_spinup: _F64
+    pools_t0: _F64
+    final_soc: _F64
+    spinup_months: npt.NDArray[np.uint64]
+    steady_years: Optional[_F64]
+    mc: Optional[_F64]
+    flags: npt.NDArray[np.uint32]
+    def keys(self) -> list[str]: ...
+    def items(self) -> list[tuple[str, npt.NDArray[Any]]]: ...
+    def __getitem__(self, key: str, /) -> npt.NDArray[Any]: ...
+    def __contains__(self, key: str, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+
+@final
+class Simulator:
+    """The GSOCseq chain of one run: options checked once, then ``simulate`` per block."""
+
+    def __new__(
+        cls,
+        *,
+        mode: Mode,
+        spinup: SpinupMethod,
+        horizons: list[int],
+        scenarios: Union[_F64, list[tuple[float, float, float]]],
+        main_horizon: int = 0,
+        numerical_pools: NumericalPools = "second-run",
+        uncertainty: bool = False,
+        fao_uncertain_scenario: Optional[int] = None,
+        depth: float = 30.0,
+        evap_coefficient: float = 1.0,
+        steady_state: bool = False,
+        mc_samples: int = 0,
+        mc_seed: int = 0,
+        forward_stepping: bool = False,
+        moisture: MoistureModel = "rothc-26.3",
+        bare_deficit: BareDeficit = "standard",
+        min_moisture_rate: float = 0.2,
+        class_table: Optional[ClassTable] = None,
+        threads: Optional[int] = None,
+    ) -> Simulator: ...
+    @property
+    def horizons(self) -> list[int]: ...
+    @property
+    def mode(self) -> Mode: ...
+    def simulate(
+        self, block: Mapping[str, Any], /, *, threads: Optional[int] = None
+    ) -> SimulateResult:
+        """Every phase of every pixel of ``block``, a mapping of the arrays of n pixels: soc,
+        clay, soc_uncertainty, clay_uncertainty, spinup_dpm_rpm, forward_dpm_rpm (n,) float64;
+        spinup_class, forward_class (n,) uint8; spinup_cover, warmup_cover, forward_cover,
+        spinup_temperature, spinup_precipitation, spinup_pet (n, 12) float64;
+        warmup_temperature, warmup_precipitation, warmup_pet (n, 12 Y) float64 or window bands
+        (``_WindowBands``); warmup_class (n, Y) uint8; warmup_dpm_rpm (n, Y) float64;
+        npp_reference (n, 3) float64; pixel_id (n,) uint64; optional forward_temperature,
+        forward_precipitation, forward_pet (n, 12) and reference_temperature,
+        reference_precipitation (n, 12 R) float64; silt (%) and bulk_density (g/cm3), (n,)
+        float64, needed by the dryland moisture options, with optional organic_carbon (%);
+        optional calibration_input and calibration_rate multipliers (n,) float64 (rothamsted
+        mode)."""
+    def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
+
+def miami_npp(mean_temperature: _F64, annual_precipitation: _F64) -> _F64:
+    """MIAMI NPP, t C/ha/yr, of annual mean temperatures (degrees C) and precipitation (mm)."""
+
 def max_threads() -> int:
     """The most threads a call uses on this machine (4 per core; larger requests are capped)."""
 
-_F64 = npt.NDArray[np.float64]
-#: a monthly series argument of ``simulate``: (n, months) float64, or an object with the
-#: attributes of ``gsocseq.inputs.WindowBands`` (raw, pixels, nodata, scale, offset, round_f32)
-_Series = Any
+#: the per-month arguments by name, (n, months) float64 each: temperature, precipitation,
+#: evaporation, cover, rate_factor, and (not for every function) plant_input, fym_input, dpm_rpm
+_Monthly = Mapping[str, _F64]
+#: the per-pixel arguments by name, (n,) float64 each: clay, depth, and as a function needs
+#: them tsmd, iom, soc, pools (n, 5)
+_PerPixel = Mapping[str, _F64]
 
 def run(
-    pools: _F64,
-    temperature: _F64,
-    precipitation: _F64,
-    evaporation: _F64,
-    cover: _F64,
-    plant_input: _F64,
-    fym_input: _F64,
-    dpm_rpm: _F64,
-    rate_factor: _F64,
-    clay: _F64,
-    depth: _F64,
-    tsmd: _F64,
+    monthly: _Monthly,
+    pixels: _PerPixel,
     evap_coefficient: float,
     trajectory: bool,
-    threads: int | None = None,
-) -> tuple[_F64, _F64, _F64, _F64 | None, _F64 | None]: ...
+    threads: Optional[int] = None,
+) -> tuple[_F64, _F64, _F64, Optional[_F64], Optional[_F64]]: ...
 def rate_modifiers(
-    temperature: _F64,
-    precipitation: _F64,
-    evaporation: _F64,
-    cover: _F64,
-    rate_factor: _F64,
-    clay: _F64,
-    depth: _F64,
-    tsmd: _F64,
-    evap_coefficient: float,
-    threads: int | None = None,
+    monthly: _Monthly, pixels: _PerPixel, evap_coefficient: float, threads: Optional[int] = None
 ) -> tuple[_F64, _F64, _F64, _F64, _F64]: ...
 def spinup(
-    method: str,
-    temperature: _F64,
-    precipitation: _F64,
-    evaporation: _F64,
-    cover: _F64,
-    plant_input: _F64,
-    fym_input: _F64,
-    dpm_rpm: _F64,
-    rate_factor: _F64,
-    clay: _F64,
-    depth: _F64,
-    iom: _F64,
+    method: SpinupRule,
+    monthly: _Monthly,
+    pixels: _PerPixel,
     evap_coefficient: float,
-    threads: int | None = None,
-) -> tuple[_F64, _F64, npt.NDArray[np.int64] | None]: ...
+    threads: Optional[int] = None,
+) -> tuple[_F64, _F64, Optional[npt.NDArray[np.int64]]]: ...
 def equilibrium_inputs(
-    soc: _F64,
-    temperature: _F64,
-    precipitation: _F64,
-    evaporation: _F64,
-    cover: _F64,
-    fym_input: _F64,
-    dpm_rpm: _F64,
-    rate_factor: _F64,
-    clay: _F64,
-    depth: _F64,
-    evap_coefficient: float,
-    threads: int | None = None,
+    monthly: _Monthly, pixels: _PerPixel, evap_coefficient: float, threads: Optional[int] = None
 ) -> tuple[_F64, _F64, _F64]: ...
 def analytical_equilibrium(soc: _F64, xi: _F64, clay: _F64, dpm_rpm: _F64) -> tuple[_F64, _F64]: ...
-def simulate(
-    *,
-    mode: str,
-    spinup: str,
-    numerical_pools: str,
-    horizons: list[int],
-    scenarios: _F64,
-    uncertainty: bool,
-    fao_uncertain_scenario: int,
-    depth: float,
-    evap_coefficient: float,
-    class_coef: _F64,
-    class_paddy: _F64,
-    class_group: npt.NDArray[np.uint8],
-    soc: _F64,
-    clay: _F64,
-    soc_uncertainty: _F64,
-    clay_uncertainty: _F64,
-    spinup_cover: _F64,
-    warmup_cover: _F64,
-    forward_cover: _F64,
-    spinup_temperature: _F64,
-    spinup_precipitation: _F64,
-    spinup_pet: _F64,
-    spinup_class: npt.NDArray[np.uint8],
-    spinup_dpm_rpm: _F64,
-    warmup_temperature: _Series,
-    warmup_precipitation: _Series,
-    warmup_pet: _Series,
-    warmup_class: npt.NDArray[np.uint8],
-    warmup_dpm_rpm: _F64,
-    forward_class: npt.NDArray[np.uint8],
-    forward_dpm_rpm: _F64,
-    npp_reference: _F64,
-    pixel_id: npt.NDArray[np.uint64],
-    forward_temperature: Optional[_F64] = None,
-    forward_precipitation: Optional[_F64] = None,
-    forward_pet: Optional[_F64] = None,
-    reference_temperature: Optional[_F64] = None,
-    reference_precipitation: Optional[_F64] = None,
-    main_horizon: int = 0,
-    steady_state: bool = False,
-    mc_samples: int = 0,
-    mc_seed: int = 0,
-    forward_stepping: bool = False,
-    threads: Optional[int] = None,
-) -> dict[str, Any]: ...
 def monte_carlo_draws(
     pixel_id: int,
     seed: int,

@@ -293,6 +293,7 @@ class Chain:
         self.scenarios, self.increases, self.uncertain = scenario_table(config)
         self.layers = products.layers(config, self.scenarios, self.t0_year)
         self.modelled = Modelled(config)
+        self._simulator: Optional[_core.Simulator] = None
 
     def arguments(
         self, values: Mapping[str, Any], lu: np.ndarray, pixel_id: np.ndarray
@@ -304,47 +305,51 @@ class Chain:
         out["pixel_id"] = pixel_id
         return out
 
-    def simulate(self, arrays: Mapping[str, Any], threads: Optional[int] = None) -> dict[str, Any]:
+    @property
+    def simulator(self) -> _core.Simulator:
+        """The core's simulator of the run's options (built once, on first use)."""
+        if self._simulator is None:
+            run = self.config.run
+            horizons = list(self.config.all_horizons)
+            self._simulator = _core.Simulator(
+                mode=run.mode,
+                spinup=run.spinup,
+                numerical_pools=run.numerical_pools,
+                horizons=horizons,
+                main_horizon=horizons.index(run.years),
+                steady_state=run.steady_state,
+                mc_samples=run.samples if run.uncertainty == "montecarlo" else 0,
+                mc_seed=run.seed,
+                scenarios=self.increases,
+                uncertainty=run.uncertainty != "none",
+                fao_uncertain_scenario=self.uncertain,
+                depth=run.depth,
+                evap_coefficient=1.0,
+                threads=run.threads,
+            )
+        return self._simulator
+
+    def simulate(
+        self, arrays: Mapping[str, Any], threads: Optional[int] = None
+    ) -> _core.SimulateResult:
         """Every phase for the (n, ...) core arguments ``arrays`` (:func:`core_arguments` and
         ``pixel_id``, the seed of a pixel's Monte Carlo draws), in one call into the core on
         ``threads`` threads (None: the run's; 0: all cores)."""
-        _, coef, paddy, group = classes.lookup_tables()
-        run = self.config.run
-        horizons = list(self.config.all_horizons)
-        return _core.simulate(
-            mode=run.mode,
-            spinup=run.spinup,
-            numerical_pools=run.numerical_pools,
-            horizons=horizons,
-            main_horizon=horizons.index(run.years),
-            steady_state=run.steady_state,
-            mc_samples=run.samples if run.uncertainty == "montecarlo" else 0,
-            mc_seed=run.seed,
-            scenarios=self.increases,
-            uncertainty=run.uncertainty != "none",
-            fao_uncertain_scenario=self.uncertain,
-            depth=run.depth,
-            evap_coefficient=1.0,
-            class_coef=coef,
-            class_paddy=paddy,
-            class_group=group,
-            threads=run.threads if threads is None else threads,
-            **arrays,
-        )
+        return self.simulator.simulate(arrays, threads=threads)
 
     @staticmethod
-    def flag_counts(sim: Mapping[str, Any]) -> dict[str, int]:
+    def flag_counts(sim: _core.SimulateResult) -> dict[str, int]:
         """Pixels per flag of the core (:data:`FLAGS`), by the flag's words; only flags hit."""
         out: dict[str, int] = {}
         for bit, text in FLAGS.items():
-            hit = int(np.count_nonzero(sim["flags"] & bit))
+            hit = int(np.count_nonzero(sim.flags & bit))
             if hit:
                 out[text] = hit
         return out
 
     def layer_values(
         self,
-        sim: Mapping[str, Any],
+        sim: _core.SimulateResult,
         counts: Counter,
         counted: Optional[np.ndarray] = None,
     ) -> dict[str, np.ndarray]:
@@ -383,20 +388,20 @@ class Chain:
                 v[bad] = np.nan
 
     def _values(
-        self, sim: Mapping[str, Any], counts: Counter, counted: Optional[np.ndarray]
+        self, sim: _core.SimulateResult, counts: Counter, counted: Optional[np.ndarray]
     ) -> dict[str, np.ndarray]:
         config, scenarios, t0_year = self.config, self.scenarios, self.t0_year
         fao = config.run.mode == "fao-v1.2"
         minmax = config.run.uncertainty != "none"
         qa = config.run.qa_mask
-        t0 = sim["soc_t0"]  # (n, 3)
+        t0 = sim.soc_t0  # (n, 3)
         out: dict[str, np.ndarray] = {}
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             for h, years in enumerate(config.all_horizons):
                 main = years == config.run.years
                 year = None if main else t0_year + years
                 suffix = "" if main else f"_{year}"
-                final = sim["final_soc"][:, h].copy()  # (n, S, 3)
+                final = sim.final_soc[:, h].copy()  # (n, S, 3)
                 if qa:  # script 13: final stocks outside [0, 300] are nodata before differences
                     lo, hi = products.FINAL_RANGE
                     for s, name in enumerate(scenarios):
@@ -486,17 +491,17 @@ class Chain:
                         True,
                     )
         key = products.intermediate_key
-        if "mc" in sim:
+        if sim.mc is not None:
             for k, (product, _) in enumerate(products.mc_products(scenarios)):
                 for j, stat in enumerate(products.MC_STATS):
-                    out[key(products.mc_product(product, stat))] = sim["mc"][:, k, j]
-        if "steady_years" in sim:
+                    out[key(products.mc_product(product, stat))] = sim.mc[:, k, j]
+        if sim.steady_years is not None:
             for s, name in enumerate(scenarios):
-                out[key(products.steady_state_product(name))] = sim["steady_years"][:, s]
+                out[key(products.steady_state_product(name))] = sim.steady_years[:, s]
         if config.run.intermediate:
-            out[key("Ceq")] = sim["ceq"][:, 0]
-            out[key("Cin_t0")] = sim["cin_t0"][:, 0]
-            out[key("Cin_mean")] = sim["cin_mean"][:, 0]
-            out[key(products.spinup_pools_product())] = sim["pools_spinup"][:, 0, :]
-            out[key(products.t0_pools_product(t0_year))] = sim["pools_t0"][:, 0, :]
+            out[key("Ceq")] = sim.ceq[:, 0]
+            out[key("Cin_t0")] = sim.cin_t0[:, 0]
+            out[key("Cin_mean")] = sim.cin_mean[:, 0]
+            out[key(products.spinup_pools_product())] = sim.pools_spinup[:, 0, :]
+            out[key(products.t0_pools_product(t0_year))] = sim.pools_t0[:, 0, :]
         return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gsocseq import _core
 from gsocseq.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -23,10 +24,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-MODES = ("rothamsted", "fao-v1.2")
-SPINUP_METHODS = ("equilibrium", "analytical", "numerical", "rothamsted-iterative")
+#: the spellings of the core's options (the core parses them)
+MODES = _core.MODES
+SPINUP_METHODS = _core.SPINUP_METHODS
 FAO_SPINUP_METHODS = ("analytical", "numerical")
-NUMERICAL_POOLS = ("second-run", "weihermuller")
+NUMERICAL_POOLS = _core.NUMERICAL_POOLS
 UNCERTAINTY = ("none", "minmax", "montecarlo")
 INVALID = ("error", "mask")
 #: calendar year before the first warm-up year (t0 = this + warm-up years)
@@ -95,9 +97,9 @@ class RunOptions:
 
     name: str = "GSOCseq"
     output: Path = Path("out")
-    mode: str = "rothamsted"
-    spinup: str = "equilibrium"
-    numerical_pools: str = "second-run"
+    mode: _core.Mode = "rothamsted"
+    spinup: _core.SpinupMethod = "equilibrium"
+    numerical_pools: _core.NumericalPools = "second-run"
     years: int = 20
     horizons: tuple[int, ...] = ()
     uncertainty: str = "minmax"

@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Protocol
 import numpy as np
 from rasterio.windows import Window
 
+from gsocseq import _core
 from gsocseq.config import WARMUP_START, Checks, Config
 from gsocseq.plausibility import RASTER_NODATA, Distribution, bound_note, hint
 from gsocseq.products import LAND_USE_NODATA
@@ -32,21 +33,8 @@ from gsocseq.rasters import (
 INF = float("inf")
 #: quantities handed to the core as read (:class:`WindowBands`), not gathered into float64
 WARMUP_SERIES = ("warmup_temperature", "warmup_precipitation", "warmup_pet")
-#: quantity: (low, high, unit) of plausible values
-RANGES = {
-    "soc": (0.0, 800.0, "t C/ha"),
-    "clay": (0.0, 100.0, "%"),
-    "temperature": (-60.0, 60.0, "degrees C"),
-    "precipitation": (0.0, INF, "mm/month"),
-    "pet": (0.0, INF, "mm/month"),
-    "cover": (0.6 - 1e-6, 1.0 + 1e-6, "(cover factor 0.6 covered .. 1.0 bare)"),
-    "npp": (0.0, INF, "t C/ha/yr"),
-    "uncertainty": (0.0, 100.0, "%"),
-    "sand": (0.0, 100.0, "%"),
-    "ec": (0.0, INF, "dS/m"),
-    "dpm_rpm": (0.0, INF, "(DPM/RPM ratio)"),
-    "class": (0.0, 13.0, "(FAO land-use class 0-13)"),
-}
+#: quantity: (low, high, unit) of plausible values (the core's, METHOD.md section 2)
+RANGES: dict[str, tuple[float, float, str]] = dict(_core.PLAUSIBLE_RANGES)
 Limits = dict[str, tuple[float, float, str]]
 
 
@@ -114,8 +102,6 @@ class WindowBands:
 
     def to_array(self) -> np.ndarray:
         """The (n, months) float64 values."""
-        from gsocseq import _core
-
         values = _core.gather_pixels(
             self.raw, self.pixels, self.nodata, self.scale, self.offset, self.round_f32
         )
@@ -706,8 +692,6 @@ def check_values(
     value outside the plausible range: an :class:`InputError` naming ``where(pixel, band)``, or
     with ``invalid == "mask"`` not modelled and counted.
     """
-    from gsocseq import _core
-
     bounds = RANGES if bounds is None else bounds
     lo, hi, _ = bounds[kind]
     status, band = _core.check_pixels(np.ascontiguousarray(values, dtype=np.float64), lo, hi)

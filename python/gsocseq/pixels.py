@@ -237,9 +237,9 @@ def run_checked(
         {k: kept(v) for k, v in data.items()}, kept(lu).astype(np.uint8), keep.astype(np.uint64)
     )
     sim = chain.simulate(arrays)
-    flags[keep] = sim["flags"]
+    flags[keep] = sim.flags
     values = chain.layer_values(sim, counts)
-    columns = {name: sim[key][:, 0] for name, key in CORE_COLUMNS.items()}
+    columns = {name: getattr(sim, key)[:, 0] for name, key in CORE_COLUMNS.items()}
     by_key = {layer.key: layer for layer in chain.layers}
     for key, v in values.items():
         if v.ndim == 1 and key in by_key:

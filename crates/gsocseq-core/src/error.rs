@@ -1,4 +1,5 @@
-//! Typed errors of the core. The Python binding maps them to `ValueError`.
+//! Typed errors of the core, every one built here; the Python binding maps each variant to an
+//! exception of `gsocseq.errors` in one place.
 
 use thiserror::Error;
 
@@ -20,15 +21,13 @@ pub enum CoreError {
         /// The accepted range, in words.
         expected: &'static str,
     },
-    /// Arrays whose lengths do not agree.
-    #[error("{argument}: length {found}, expected {expected}")]
+    /// Arrays whose shapes, lengths or indices do not agree.
+    #[error("{argument}: {message}")]
     Shape {
         /// Name of the argument.
-        argument: &'static str,
-        /// Length found.
-        found: usize,
-        /// Length expected.
-        expected: usize,
+        argument: String,
+        /// What was found and what was expected.
+        message: String,
     },
     /// An option that is not known.
     #[error("{argument}: unknown value {value:?} (expected one of {expected})")]
@@ -40,4 +39,55 @@ pub enum CoreError {
         /// The accepted values.
         expected: &'static str,
     },
+    /// An option whose value cannot be used.
+    #[error("{argument}: {message}")]
+    InvalidOption {
+        /// Name of the option.
+        argument: &'static str,
+        /// The value and what was expected.
+        message: String,
+    },
+}
+
+impl CoreError {
+    /// A [`CoreError::Shape`] of `argument`.
+    pub fn shape(argument: impl Into<String>, message: impl Into<String>) -> Self {
+        CoreError::Shape {
+            argument: argument.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Defines `NAMES` (the spelling of each variant in a configuration, in order), `name()` and
+/// `FromStr` (an [`CoreError::UnknownOption`] naming `$argument` for any other text).
+macro_rules! spelled {
+    ($ty:ident, $argument:literal, $expected:literal, [$($variant:ident = $name:literal),+ $(,)?]) => {
+        impl $ty {
+            /// The spelling of each variant, as in a configuration.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The spelling of this variant.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::error::CoreError;
+
+            fn from_str(s: &str) -> $crate::error::Result<Self> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    other => Err($crate::error::CoreError::UnknownOption {
+                        argument: $argument,
+                        value: other.to_string(),
+                        expected: $expected,
+                    }),
+                }
+            }
+        }
+    };
 }

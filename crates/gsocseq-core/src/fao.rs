@@ -9,6 +9,8 @@
 
 use crate::rothc::pools::Pools;
 
+pub mod batch;
+
 /// Months of a year.
 pub const MONTHS: usize = 12;
 /// Layer depth of the GSOCseq scripts, cm.
@@ -116,6 +118,18 @@ pub fn euler_steps(years: f64) -> usize {
     let by = 1.0 / 12.0;
     // n + 1 points, n steps
     ((years - by) / by + 1e-10) as usize
+}
+
+/// Whether a run from `from` to `to` years can be made on R's time grid: `to` >= 1/12 year
+/// and 0 <= `from` <= `to` (an error naming `years` otherwise).
+pub fn check_span(to: f64, from: f64) -> crate::error::Result<()> {
+    if to >= 1.0 / 12.0 && (0.0..=to).contains(&from) {
+        return Ok(());
+    }
+    Err(crate::error::CoreError::InvalidOption {
+        argument: "years",
+        message: format!("{to} from {from}, expected years >= 1/12 and 0 <= start_years <= years"),
+    })
 }
 
 /// Time point k of R's `seq(1/12, to, by = 1/12)`.

@@ -23,9 +23,11 @@
 
 #[macro_use]
 pub mod simd;
+#[macro_use]
 pub mod error;
 pub mod fao;
 pub mod input;
+mod parallel;
 pub mod phases;
 pub mod rothc;
 

@@ -7,7 +7,7 @@
 //! ```text
 //! GsocseqError(Exception)                  exit_code = 2: every error a user fixes
 //! +-- ConfigError(GsocseqError, ValueError) a configuration or option that cannot be used
-//! |   +-- OptionError                       CoreError::UnknownOption, CoreError::Invalid
+//! |   +-- OptionError                       CoreError::UnknownOption, CoreError::InvalidOption
 //! +-- InputError(GsocseqError)              bad input data (file, band, pixel, value)
 //!     +-- OutOfRangeError(.., ValueError)   CoreError::OutOfRange
 //!     +-- ShapeError(.., ValueError)        CoreError::Shape
@@ -21,130 +21,101 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::IntoPyObjectExt;
 
-/// The exception classes of the binding, each created once per interpreter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
-    Gsocseq,
-    Config,
-    Input,
-    Option,
-    OutOfRange,
-    Shape,
-}
-
-const CLASSES: [Class; 6] = [
-    Class::Gsocseq,
-    Class::Config,
-    Class::Input,
-    Class::Option,
-    Class::OutOfRange,
-    Class::Shape,
+/// The classes: name, the class it derives from (an index here; None: Exception), whether it
+/// is a ValueError too, and its doc.
+const CLASSES: [(&str, Option<usize>, bool, &str); 6] = [
+    (
+        "GsocseqError",
+        None,
+        false,
+        "Every error a user can fix (configuration, inputs, output folder): the message names \
+         the key, file, band, pixel or folder and what was expected. The command line exits \
+         with ``exit_code`` (2).",
+    ),
+    (
+        "ConfigError",
+        Some(0),
+        true,
+        "A configuration or option that cannot be used: the message says which and why.",
+    ),
+    (
+        "InputError",
+        Some(0),
+        false,
+        "Bad input data: the message names the file, band, pixel and what was expected.",
+    ),
+    (
+        "OptionError",
+        Some(1),
+        false,
+        "An option value the core does not know (``value``) or accept (``argument``).",
+    ),
+    (
+        "OutOfRangeError",
+        Some(2),
+        true,
+        "A finite value outside the range the model accepts (``argument``, ``location``, \
+         ``value``, ``expected``).",
+    ),
+    (
+        "ShapeError",
+        Some(2),
+        true,
+        "Arrays whose shapes, lengths or indices do not agree (``argument``).",
+    ),
 ];
+const OPTION: usize = 3;
+const OUT_OF_RANGE: usize = 4;
+const SHAPE: usize = 5;
 
 static TYPES: [PyOnceLock<Py<PyType>>; 6] = [const { PyOnceLock::new() }; 6];
 
-impl Class {
-    fn name(self) -> &'static str {
-        match self {
-            Class::Gsocseq => "GsocseqError",
-            Class::Config => "ConfigError",
-            Class::Input => "InputError",
-            Class::Option => "OptionError",
-            Class::OutOfRange => "OutOfRangeError",
-            Class::Shape => "ShapeError",
+/// Class `k` of [`CLASSES`], created on first use: `type(name, bases, namespace)`.
+fn class(py: Python<'_>, k: usize) -> PyResult<Bound<'_, PyType>> {
+    let ty = TYPES[k].get_or_try_init(py, || -> PyResult<_> {
+        let (name, base, value_error, doc) = CLASSES[k];
+        let mut bases = vec![match base {
+            Some(b) => class(py, b)?,
+            None => py.get_type::<PyException>(),
+        }];
+        if value_error {
+            bases.push(py.get_type::<PyValueError>());
         }
-    }
-
-    fn doc(self) -> &'static str {
-        match self {
-            Class::Gsocseq => {
-                "Every error a user can fix (configuration, inputs, output folder): the message \
-                 names the key, file, band, pixel or folder and what was expected. The command \
-                 line exits with ``exit_code`` (2)."
-            }
-            Class::Config => {
-                "A configuration or an option that cannot be used; the message says which key \
-                 and why. Also a ValueError."
-            }
-            Class::Input => {
-                "Bad input data: the message names the file, band, pixel and what was expected."
-            }
-            Class::Option => "An option of the core with a value it does not know or accept.",
-            Class::OutOfRange => {
-                "A finite value outside the range the model accepts (``argument``, ``location``, \
-                 ``value``, ``expected``). Also a ValueError."
-            }
-            Class::Shape => {
-                "Arrays whose shapes or lengths do not agree (``argument``). Also a ValueError."
-            }
+        let ns = PyDict::new(py);
+        ns.set_item("__module__", "gsocseq.errors")?;
+        ns.set_item("__doc__", doc)?;
+        if base.is_none() {
+            ns.set_item("exit_code", 2)?;
         }
-    }
-
-    fn bases<'py>(self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let value_error = py.get_type::<PyValueError>();
-        match self {
-            Class::Gsocseq => PyTuple::new(py, [py.get_type::<PyException>()]),
-            Class::Config => PyTuple::new(py, [Class::Gsocseq.get(py)?, value_error]),
-            Class::Input => PyTuple::new(py, [Class::Gsocseq.get(py)?]),
-            Class::Option => PyTuple::new(py, [Class::Config.get(py)?]),
-            Class::OutOfRange | Class::Shape => {
-                PyTuple::new(py, [Class::Input.get(py)?, value_error])
-            }
-        }
-    }
-
-    /// The class, created on first use: `type(name, bases, namespace)`.
-    pub fn get(self, py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
-        let ty = TYPES[self as usize].get_or_try_init(py, || -> PyResult<_> {
-            let ns = PyDict::new(py);
-            ns.set_item("__module__", "gsocseq.errors")?;
-            ns.set_item("__doc__", self.doc())?;
-            if self == Class::Gsocseq {
-                ns.set_item("exit_code", 2)?;
-            }
-            let made = py
-                .get_type::<PyType>()
-                .call1((self.name(), self.bases(py)?, ns))?;
-            Ok(made.cast_into::<PyType>()?.unbind())
-        })?;
-        Ok(ty.bind(py).clone())
-    }
-
-    /// An exception of this class with `message` and the attributes `attrs`.
-    pub fn err(self, py: Python<'_>, message: String, attrs: &[(&str, Py<PyAny>)]) -> PyErr {
-        let made = self.get(py).and_then(|ty| {
-            let value = ty.call1((message,))?;
-            for (name, v) in attrs {
-                value.setattr(*name, v)?;
-            }
-            Ok(PyErr::from_value(value))
-        });
-        made.unwrap_or_else(|e| e)
-    }
+        let made = (py.get_type::<PyType>()).call1((name, PyTuple::new(py, bases)?, ns))?;
+        Ok(made.cast_into::<PyType>()?.unbind())
+    })?;
+    Ok(ty.bind(py).clone())
 }
 
 /// Adds every class to the module (as `GsocseqError`, ...).
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    for class in CLASSES {
-        m.add(class.name(), class.get(m.py())?)?;
+    for (k, (name, ..)) in CLASSES.iter().enumerate() {
+        m.add(*name, class(m.py(), k)?)?;
     }
     Ok(())
 }
 
-/// The Python exception of a core error (the one place that maps them).
+/// The Python exception of a core error (the one place that maps them), with the error's
+/// fields as attributes.
 pub fn to_py(e: CoreError) -> PyErr {
     Python::attach(|py| exception(py, &e).unwrap_or_else(|failed| failed))
 }
 
 fn exception(py: Python<'_>, e: &CoreError) -> PyResult<PyErr> {
-    let (class, attrs) = match e {
+    let (k, attrs) = match e {
         CoreError::OutOfRange {
             argument,
             location,
             value,
             expected,
         } => (
-            Class::OutOfRange,
+            OUT_OF_RANGE,
             vec![
                 ("argument", argument.into_py_any(py)?),
                 ("location", location.into_py_any(py)?),
@@ -152,20 +123,29 @@ fn exception(py: Python<'_>, e: &CoreError) -> PyResult<PyErr> {
                 ("expected", expected.into_py_any(py)?),
             ],
         ),
-        CoreError::Shape { argument, .. } => {
-            (Class::Shape, vec![("argument", argument.into_py_any(py)?)])
-        }
+        CoreError::Shape { argument, .. } => (SHAPE, vec![("argument", argument.into_py_any(py)?)]),
         CoreError::UnknownOption {
             argument, value, ..
         } => (
-            Class::Option,
+            OPTION,
             vec![
                 ("argument", argument.into_py_any(py)?),
                 ("value", value.into_py_any(py)?),
             ],
         ),
+        CoreError::InvalidOption { argument, .. } => (
+            OPTION,
+            vec![
+                ("argument", argument.into_py_any(py)?),
+                ("value", py.None()),
+            ],
+        ),
     };
-    Ok(class.err(py, e.to_string(), &attrs))
+    let value = class(py, k)?.call1((e.to_string(),))?;
+    for (name, v) in attrs {
+        value.setattr(name, v)?;
+    }
+    Ok(PyErr::from_value(value))
 }
 
 /// `?` on core results in the binding: `result.py()?`.

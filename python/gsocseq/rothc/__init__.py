@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 POOLS = ("DPM", "RPM", "BIO", "HUM", "IOM")
-SPINUP_METHODS = ("rothamsted-iterative", "equilibrium")
 
 
 @dataclass(frozen=True)
@@ -178,23 +177,7 @@ def run(
     layout.add_per_pixel("tsmd", tsmd)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    out = _core.run(
-        p["pools"],
-        m["temperature"],
-        m["precipitation"],
-        m["evaporation"],
-        m["cover"],
-        m["plant_input"],
-        m["fym_input"],
-        m["dpm_rpm"],
-        m["rate_factor"],
-        p["clay"],
-        p["depth"],
-        p["tsmd"],
-        _evap(evap_coefficient),
-        bool(trajectory),
-        _threads(threads),
-    )
+    out = _core.run(m, p, _evap(evap_coefficient), bool(trajectory), _threads(threads))
     return RunResult(*out)
 
 
@@ -230,23 +213,12 @@ def rate_modifiers(
     layout.add_per_pixel("tsmd", tsmd)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    return _core.rate_modifiers(
-        m["temperature"],
-        m["precipitation"],
-        m["evaporation"],
-        m["cover"],
-        m["rate_factor"],
-        p["clay"],
-        p["depth"],
-        p["tsmd"],
-        _evap(evap_coefficient),
-        _threads(threads),
-    )
+    return _core.rate_modifiers(m, p, _evap(evap_coefficient), _threads(threads))
 
 
 def spinup(
     *,
-    method: str,
+    method: _core.SpinupRule,
     temperature: Any,
     precipitation: Any,
     evaporation: Any,
@@ -269,8 +241,6 @@ def spinup(
     deficit cycled from 0 to its periodic year, then the fixed point of the 12 composed monthly
     affine maps. ``iom`` (t C/ha) is the inert pool.
     """
-    if method not in SPINUP_METHODS:
-        raise ValueError(f"method: expected one of {', '.join(SPINUP_METHODS)}, got {method!r}")
     layout = Layout(months=12)
     _forcing(
         layout,
@@ -289,22 +259,7 @@ def spinup(
     layout.add_per_pixel("iom", iom)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    pools, tsmd, months = _core.spinup(
-        method,
-        m["temperature"],
-        m["precipitation"],
-        m["evaporation"],
-        m["cover"],
-        m["plant_input"],
-        m["fym_input"],
-        m["dpm_rpm"],
-        m["rate_factor"],
-        p["clay"],
-        p["depth"],
-        p["iom"],
-        _evap(evap_coefficient),
-        _threads(threads),
-    )
+    pools, tsmd, months = _core.spinup(method, m, p, _evap(evap_coefficient), _threads(threads))
     return SpinupResult(pools, tsmd, months)
 
 
@@ -345,20 +300,7 @@ def equilibrium_inputs(
     layout.add_per_pixel("soc", soc)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    return _core.equilibrium_inputs(
-        p["soc"],
-        m["temperature"],
-        m["precipitation"],
-        m["evaporation"],
-        m["cover"],
-        m["fym_input"],
-        m["dpm_rpm"],
-        m["rate_factor"],
-        p["clay"],
-        p["depth"],
-        _evap(evap_coefficient),
-        _threads(threads),
-    )
+    return _core.equilibrium_inputs(m, p, _evap(evap_coefficient), _threads(threads))
 
 
 def analytical_equilibrium(soc: Any, *, xi: Any, clay: Any, dpm_rpm: Any) -> tuple[F64, F64]:

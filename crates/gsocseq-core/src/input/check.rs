@@ -103,6 +103,31 @@ simd_dispatch! {
     fn all_accepted_dispatch[](range: &Range, values: &[f64]) -> bool => all_accepted[]
 }
 
+/// The plausible range of each kind of input of a run (the invalid-input rule of METHOD.md
+/// section 2): kind, lowest and highest plausible value, unit. A finite value outside is an
+/// input error; the run's `[checks]` may narrow the temperature and the upper bounds of
+/// precipitation, PET and NPP (unit plausibility).
+pub const PLAUSIBLE: [(&str, f64, f64, &str); 12] = [
+    ("soc", 0.0, 800.0, "t C/ha"),
+    ("clay", 0.0, 100.0, "%"),
+    ("temperature", -60.0, 60.0, "degrees C"),
+    ("precipitation", 0.0, f64::INFINITY, "mm/month"),
+    ("pet", 0.0, f64::INFINITY, "mm/month"),
+    // the cover factors of the FAO stacks are float32: 0.6 and 1.0 within their rounding
+    (
+        "cover",
+        0.6 - 1e-6,
+        1.0 + 1e-6,
+        "(cover factor 0.6 covered .. 1.0 bare)",
+    ),
+    ("npp", 0.0, f64::INFINITY, "t C/ha/yr"),
+    ("uncertainty", 0.0, 100.0, "%"),
+    ("sand", 0.0, 100.0, "%"),
+    ("ec", 0.0, f64::INFINITY, "dS/m"),
+    ("dpm_rpm", 0.0, f64::INFINITY, "(DPM/RPM ratio)"),
+    ("class", 0.0, 13.0, "(FAO land-use class 0-13)"),
+];
+
 /// Clay content, %.
 pub const CLAY: Range = Range::closed(0.0, 100.0, "[0, 100] %");
 /// Layer depth, cm.

@@ -3,4 +3,5 @@
 //! with the invalid-input checks, and the accepted range of every quantity.
 
 pub mod check;
+pub mod gather;
 pub mod series;

@@ -1,9 +1,44 @@
 //! Monthly series of one pixel, read where they lie: a float64 slice of the pixel's own, or one
 //! pixel of a window of raster bands as read from the file (band-major, in the raster's own
 //! type, `raw * scale + offset`). The second saves converting and transposing hundreds of bands
-//! of every pixel before the model runs; both give the same values.
+//! of every pixel before the model runs; both give the same values. A [`SeriesColumn`] is such
+//! a series for every pixel of a block.
 
+use crate::error::{CoreError, Result};
 use crate::simd::transpose::prefetch_value;
+
+/// A type rasters store values in: f64, f32, i32, u32, i16, u16, i8, u8 (every one converts to
+/// float64 exactly).
+pub trait Stored: Copy + Default + Into<f64> + Send + Sync + 'static {
+    /// Whether it is a floating-point type.
+    const FLOAT: bool;
+    /// `x` as this type stores it (Rust's `as`: saturating, NaN to 0 for integers).
+    fn from_f64(x: f64) -> Self;
+    /// A slice of this type as [`Values`].
+    fn values(values: &[Self]) -> Values<'_>;
+}
+
+macro_rules! stored {
+    ($($t:ty: $variant:ident, $float:expr);* $(;)?) => {
+        $(
+            impl Stored for $t {
+                const FLOAT: bool = $float;
+                #[inline(always)]
+                fn from_f64(x: f64) -> Self {
+                    x as $t
+                }
+                fn values(values: &[Self]) -> Values<'_> {
+                    Values::$variant(values)
+                }
+            }
+        )*
+    };
+}
+
+stored!(
+    f64: F64, true; f32: F32, true; i32: I32, false; u32: U32, false;
+    i16: I16, false; u16: U16, false; i8: I8, false; u8: U8, false
+);
 
 /// `$body` with `$v` bound to the slice of `$values`, whatever its type (one copy of the loop
 /// per stored type, chosen once outside it).
@@ -72,6 +107,23 @@ pub struct Conversion {
 }
 
 impl Conversion {
+    /// The conversion of values stored as `T`: `raw * scale + offset`, optionally rounded to
+    /// float32, with the raster's `nodata` as `T` stores it: floats compare in their own
+    /// precision (as numpy does); an integer raster's nodata only matches when it is a whole
+    /// number in range; a NaN nodata is no value (NaN is missing anyway).
+    pub fn new<T: Stored>(scale: f64, offset: f64, nodata: Option<f64>, round_f32: bool) -> Self {
+        let nodata = nodata.filter(|x| !x.is_nan()).and_then(|x| {
+            let stored: f64 = T::from_f64(x).into();
+            (T::FLOAT || stored == x).then_some(stored)
+        });
+        Conversion {
+            scale,
+            offset,
+            nodata,
+            round_f32,
+        }
+    }
+
     /// Values as stored: scale 1, no offset, no nodata, no rounding.
     pub const IDENTITY: Conversion = Conversion {
         scale: 1.0,
@@ -137,7 +189,7 @@ impl<'a> Series<'a> {
         stride: usize,
         months: usize,
         conversion: Conversion,
-    ) -> Result<Self, OutOfBounds> {
+    ) -> std::result::Result<Self, OutOfBounds> {
         let last = months
             .checked_sub(1)
             .map(|m| m.checked_mul(stride).and_then(|k| k.checked_add(first)));
@@ -249,7 +301,7 @@ impl<'a> Window<'a> {
         width: usize,
         months: usize,
         conversion: Conversion,
-    ) -> Result<Self, OutOfBounds> {
+    ) -> std::result::Result<Self, OutOfBounds> {
         match width.checked_mul(months) {
             Some(k) if k <= values.len() => Ok(Window {
                 values,
@@ -341,6 +393,144 @@ impl<'a> Window<'a> {
             };
         }
         with_values!(self.values, v => fill!(v));
+    }
+}
+
+/// The indices `pixels` of pixels of a window of `width` pixels, checked (an error naming
+/// `argument` for one outside).
+pub fn window_pixels(argument: &str, pixels: &[i64], width: usize) -> Result<Vec<usize>> {
+    pixels
+        .iter()
+        .map(|&p| match usize::try_from(p) {
+            Ok(i) if i < width => Ok(i),
+            _ => Err(CoreError::shape(
+                argument,
+                format!("index {p} outside the window's {width} pixels"),
+            )),
+        })
+        .collect()
+}
+
+/// A monthly series of every pixel of a block: (n, months) float64 rows, pixel i in row i, or
+/// the bands of a window as read, pixel i at window pixel `pixels[i]`.
+#[derive(Debug, Clone, Copy)]
+pub enum SeriesColumn<'a> {
+    /// (n, months) float64, row-major.
+    Rows {
+        /// The values, pixel after pixel.
+        values: &'a [f64],
+        /// Months of a pixel.
+        months: usize,
+    },
+    /// Bands of a window.
+    Window {
+        /// The bands as read.
+        window: Window<'a>,
+        /// The window pixel of each pixel ([`window_pixels`]).
+        pixels: &'a [usize],
+    },
+}
+
+impl<'a> SeriesColumn<'a> {
+    /// `values` of pixels of `months` months each, one after the other.
+    pub fn rows(argument: &str, values: &'a [f64], months: usize) -> Result<Self> {
+        if months == 0 || !values.len().is_multiple_of(months) {
+            return Err(CoreError::shape(
+                argument,
+                format!(
+                    "{} values, not whole pixels of {months} months",
+                    values.len()
+                ),
+            ));
+        }
+        Ok(SeriesColumn::Rows { values, months })
+    }
+
+    /// The `months` rows of `width` values of a window (as [`Window::new`]) and the window
+    /// pixel of each pixel.
+    pub fn window(
+        argument: &str,
+        values: Values<'a>,
+        width: usize,
+        months: usize,
+        conversion: Conversion,
+        pixels: &'a [usize],
+    ) -> Result<Self> {
+        let window = Window::new(values, width, months, conversion)
+            .map_err(|e| CoreError::shape(argument, e.to_string()))?;
+        if let Some(p) = pixels.iter().find(|&&p| p >= width) {
+            return Err(CoreError::shape(
+                format!("{argument}.pixels"),
+                format!("index {p} outside the window's {width} pixels"),
+            ));
+        }
+        Ok(SeriesColumn::Window { window, pixels })
+    }
+
+    /// Number of pixels.
+    pub fn pixels(&self) -> usize {
+        match self {
+            SeriesColumn::Rows { values, months } => values.len() / months,
+            SeriesColumn::Window { pixels, .. } => pixels.len(),
+        }
+    }
+
+    /// Months of every pixel.
+    pub fn months(&self) -> usize {
+        match self {
+            SeriesColumn::Rows { months, .. } => *months,
+            SeriesColumn::Window { window, .. } => window.months(),
+        }
+    }
+
+    /// Whether it holds `n` pixels of `months` months (an error naming `argument` if not).
+    pub fn expect(&self, argument: &str, n: usize, months: usize) -> Result<()> {
+        if self.pixels() != n || self.months() != months {
+            return Err(CoreError::shape(
+                argument,
+                format!(
+                    "{} pixels of {} months, expected {n} of {months}",
+                    self.pixels(),
+                    self.months()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Makes pixels `first..first + m` ready for [`SeriesColumn::pixel`]: a window's are read
+    /// into `scratch` (m x months, month by month), rows are used where they are.
+    pub fn load(&self, first: usize, m: usize, scratch: &mut Vec<f64>) {
+        if let SeriesColumn::Window { window, pixels } = self {
+            scratch.resize(m * window.months(), 0.0);
+            window.gather(&pixels[first..first + m], scratch);
+        }
+    }
+
+    /// Asks for pixels `first..first + m` (those that exist) to be brought into cache, for a
+    /// later [`SeriesColumn::load`].
+    pub fn prefetch(&self, first: usize, m: usize) {
+        if let SeriesColumn::Window { window, pixels } = self {
+            let to = (first + m).min(pixels.len());
+            if first < to {
+                window.prefetch(&pixels[first..to]);
+            }
+        }
+    }
+
+    /// The series of pixel `first + k` after [`SeriesColumn::load`] of `first..` into
+    /// `scratch`.
+    pub fn pixel<'s>(&'s self, first: usize, k: usize, scratch: &'s [f64]) -> Series<'s> {
+        match self {
+            SeriesColumn::Rows { values, months } => {
+                let i = first + k;
+                Series::from(&values[i * months..(i + 1) * months])
+            }
+            SeriesColumn::Window { window, .. } => {
+                let months = window.months();
+                Series::from(&scratch[k * months..(k + 1) * months])
+            }
+        }
     }
 }
 

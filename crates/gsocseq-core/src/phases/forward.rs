@@ -1,4 +1,5 @@
-//! Phase 3, the forward runs (METHOD.md section 5) of Rothamsted-mode chains from t0: every
+//! Phase 3, the forward runs (METHOD.md section 5): the forward climate when no forward layers
+//! are given ([`forward_climatology`]), and the runs of Rothamsted-mode chains from t0, every
 //! scenario and horizon in closed form (the periodic year's affine map raised to the years left,
 //! up to 16 chains as lanes) or month by month (for checking).
 
@@ -7,10 +8,26 @@ use super::chain::{
 };
 use super::classes::ClassTable;
 use super::options::{final_len, flags, Options, PixelInput, PixelOutput};
+use crate::input::series::Series;
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{total, Pools};
 use crate::rothc::step::{decompose, MonthForcing, YearRates};
 use crate::rothc::year_map::{YearMap, YearMaps};
+
+/// The forward climate of a pixel without forward layers (METHOD.md section 5): the 12 monthly
+/// means of its warm-up series (degrees C or mm), as numpy's
+/// `series.reshape(years, 12).mean(axis=0)` computes them (the years added in order from the
+/// first, then divided by their number).
+pub fn forward_climatology(series: &Series<'_>) -> [f64; 12] {
+    let years = series.len() / 12;
+    let mut sum = series.year(0);
+    for y in 1..years {
+        for (s, x) in sum.iter_mut().zip(series.year(y)) {
+            *s += x;
+        }
+    }
+    sum.map(|s| s / years as f64)
+}
 
 /// Forward scenarios of a Rothamsted-mode chain from its state at t0, one chain at a time:
 /// stepped month by month, or in closed form.

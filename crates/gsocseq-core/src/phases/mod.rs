@@ -3,6 +3,7 @@
 //! warm-up and forward phases, years to the new steady state, Monte Carlo draws, the fao-v1.2
 //! chain, and a block of pixels (the batches, threads and defaults of a run).
 
+pub mod block;
 pub mod chain;
 pub mod classes;
 pub mod fao;

@@ -1,8 +1,10 @@
 //! What a run asks and what one pixel takes and gives: the numerical mode, spin-up method and
-//! pools of the numerical spin-up (spelled as in the configuration, [`std::str::FromStr`]), the
-//! run [`Options`], a pixel's inputs ([`PixelInput`]) and
-//! outputs ([`PixelOutput`], [`ChainOutput`], [`flags`]), and how many values a pixel writes.
+//! pools of the numerical spin-up (spelled as in the configuration: [`std::str::FromStr`] and
+//! `NAMES`), the run [`Options`] (checked by [`Options::new`] and [`Options::check`]), a pixel's
+//! inputs ([`PixelInput`]) and outputs ([`PixelOutput`], [`ChainOutput`], [`flags`]), and how
+//! many values a pixel writes.
 
+use crate::error::{CoreError, Result};
 use crate::input::series::Series;
 use crate::rothc::pools::Pools;
 use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
@@ -37,6 +39,33 @@ pub enum NumericalPools {
     /// Pedotransfer functions of Weihermuller et al. (2013).
     Weihermuller,
 }
+
+spelled!(
+    Mode,
+    "mode",
+    "'rothamsted', 'fao-v1.2'",
+    [Rothamsted = "rothamsted", Fao = "fao-v1.2",]
+);
+spelled!(
+    SpinupMethod,
+    "spinup",
+    "'equilibrium', 'analytical', 'numerical', 'rothamsted-iterative'",
+    [
+        Equilibrium = "equilibrium",
+        Analytical = "analytical",
+        Numerical = "numerical",
+        RothamstedIterative = "rothamsted-iterative",
+    ]
+);
+spelled!(
+    NumericalPools,
+    "numerical_pools",
+    "'second-run', 'weihermuller'",
+    [SecondRun = "second-run", Weihermuller = "weihermuller"]
+);
+
+/// The most warm-up years a pixel may have (the fao-v1.2 chain keeps each year's input).
+pub const MAX_WARMUP_YEARS: usize = 128;
 
 /// Run options shared by every pixel.
 #[derive(Debug, Clone)]
@@ -95,6 +124,106 @@ impl Calibration {
         input: 1.0,
         rate: 1.0,
     };
+}
+
+impl Options {
+    /// The options of a run of `mode` and spin-up `spinup` over the forward `horizons`
+    /// (years, ascending, `main_horizon` the index of the main one) and `scenarios` (input
+    /// increases per SSM group, BAU first), checked ([`Options::check`]). Everything else at
+    /// its default: no uncertainty, script 13's SSM2 (index 2, or the last) for the fao-v1.2
+    /// min/max, 30 cm, PET (evaporation coefficient 1), the second-run pools of the numerical
+    /// spin-up, closed-form forward runs, no steady state, no Monte Carlo; set those fields and
+    /// check again.
+    pub fn new(
+        mode: Mode,
+        spinup: SpinupMethod,
+        horizons: Vec<usize>,
+        main_horizon: usize,
+        scenarios: Vec<[f64; 3]>,
+    ) -> Result<Options> {
+        let options = Options {
+            mode,
+            spinup,
+            numerical_pools: NumericalPools::SecondRun,
+            fao_uncertain_scenario: 2.min(scenarios.len().saturating_sub(1)),
+            horizons,
+            scenarios,
+            uncertainty: false,
+            depth: 30.0,
+            forward_stepping: false,
+            steady_state: false,
+            main_horizon,
+            mc_samples: 0,
+            mc_seed: 0,
+            evap_coefficient: 1.0,
+            moisture: MoistureOptions::default(),
+        };
+        options.check()?;
+        Ok(options)
+    }
+
+    /// Whether every option can be used: horizons ascending whole years >= 1, `main_horizon`
+    /// one of them, at least one scenario (BAU) with finite increases, `fao_uncertain_scenario`
+    /// one of them, depth > 0 cm, a finite evaporation coefficient >= 0, and the dryland
+    /// moisture options in Rothamsted mode only (the fao-v1.2 numerics have RothC-26.3's).
+    pub fn check(&self) -> Result<()> {
+        let invalid =
+            |argument, message: String| Err(CoreError::InvalidOption { argument, message });
+        let h = &self.horizons;
+        if h.is_empty() || h[0] == 0 || h.windows(2).any(|w| w[0] >= w[1]) {
+            return invalid(
+                "horizons",
+                format!("{h:?}, expected ascending whole years >= 1"),
+            );
+        }
+        if self.main_horizon >= h.len() {
+            return invalid(
+                "main_horizon",
+                format!(
+                    "{} is not an index of the {} horizons",
+                    self.main_horizon,
+                    h.len()
+                ),
+            );
+        }
+        let s = &self.scenarios;
+        if s.is_empty() || s.iter().flatten().any(|v| !v.is_finite()) {
+            return invalid(
+                "scenarios",
+                "expected (S, 3) finite increases (crops, grass, paddy), BAU first".into(),
+            );
+        }
+        if self.fao_uncertain_scenario >= s.len() {
+            return invalid(
+                "fao_uncertain_scenario",
+                format!(
+                    "{} is not an index of the {} scenarios",
+                    self.fao_uncertain_scenario,
+                    s.len()
+                ),
+            );
+        }
+        if !(self.depth > 0.0 && self.depth.is_finite()) {
+            return invalid("depth", format!("{}, expected > 0 cm", self.depth));
+        }
+        if !(self.evap_coefficient >= 0.0 && self.evap_coefficient.is_finite()) {
+            return invalid(
+                "evap_coefficient",
+                format!("{}, expected a finite value >= 0", self.evap_coefficient),
+            );
+        }
+        if self.mode == Mode::Fao && !self.moisture.is_standard() {
+            return invalid(
+                "moisture",
+                format!(
+                    "{}: the dryland moisture options are of mode 'rothamsted' (fao-v1.2 \
+                     computes RothC-26.3's moisture)",
+                    self.moisture.model.name()
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Everything known about one pixel. Temperatures degrees C, precipitation and PET mm/month,
@@ -256,5 +385,84 @@ pub fn steady_len(opts: &Options) -> usize {
         opts.scenarios.len()
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_spelled_as_in_a_configuration_and_checked() {
+        for (name, mode) in [("rothamsted", Mode::Rothamsted), ("fao-v1.2", Mode::Fao)] {
+            assert_eq!((name.parse::<Mode>().unwrap(), mode.name()), (mode, name));
+        }
+        assert_eq!(Mode::NAMES, ["rothamsted", "fao-v1.2"]);
+        for &name in SpinupMethod::NAMES {
+            assert_eq!(name.parse::<SpinupMethod>().unwrap().name(), name);
+        }
+        let e = "magic".parse::<NumericalPools>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "numerical_pools: unknown value \"magic\" (expected one of 'second-run', 'weihermuller')"
+        );
+        let scenarios = vec![[0.0; 3], [0.05; 3], [0.1; 3]];
+        let new = |horizons: Vec<usize>, main: usize| {
+            Options::new(
+                Mode::Rothamsted,
+                SpinupMethod::Equilibrium,
+                horizons,
+                main,
+                scenarios.clone(),
+            )
+        };
+        let ok = new(vec![20, 50], 1).unwrap();
+        assert_eq!(
+            (ok.fao_uncertain_scenario, ok.depth, ok.evap_coefficient),
+            (2, 30.0, 1.0)
+        );
+        for (horizons, main, argument) in [
+            (vec![50, 20], 0, "horizons"),
+            (vec![0, 20], 0, "horizons"),
+            (vec![], 0, "horizons"),
+            (vec![20], 1, "main_horizon"),
+        ] {
+            let e = new(horizons, main).unwrap_err();
+            assert!(
+                matches!(e, CoreError::InvalidOption { argument: a, .. } if a == argument),
+                "{e}"
+            );
+        }
+        let mut o = ok.clone();
+        o.depth = 0.0;
+        assert!(o
+            .check()
+            .unwrap_err()
+            .to_string()
+            .starts_with("depth: 0, expected > 0 cm"));
+        let mut o = ok;
+        o.scenarios.push([f64::NAN, 0.0, 0.0]);
+        assert!(o.check().is_err());
+        let one = Options::new(
+            Mode::Fao,
+            SpinupMethod::Analytical,
+            vec![20],
+            0,
+            vec![[0.0; 3]],
+        );
+        let mut one = one.unwrap();
+        assert_eq!(one.fao_uncertain_scenario, 0);
+        // the dryland moisture options are not silently ignored by the fao-v1.2 numerics
+        one.moisture = MoistureOptions {
+            model: crate::rothc::water_retention::MoistureModel::Farina2,
+            ..Default::default()
+        };
+        let e = one.check().unwrap_err();
+        assert!(
+            e.to_string().starts_with("moisture: farina-2: the dryland"),
+            "{e}"
+        );
+        one.mode = Mode::Rothamsted;
+        assert!(one.check().is_ok());
     }
 }

@@ -7,6 +7,25 @@ use super::pools::{split_fym, split_plant_input};
 use super::step::{decompose, month_rate, MonthForcing};
 use super::year_map::{YearMap, YearMaps};
 
+/// How the array API's spin-up gets to the state of a repeated year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpinupRule {
+    /// The official rule: the year repeated from empty active pools ([`iterative`]).
+    RothamstedIterative,
+    /// The exact discrete periodic equilibrium ([`equilibrium`]).
+    Equilibrium,
+}
+
+spelled!(
+    SpinupRule,
+    "method",
+    "'rothamsted-iterative', 'equilibrium'",
+    [
+        RothamstedIterative = "rothamsted-iterative",
+        Equilibrium = "equilibrium"
+    ]
+);
+
 /// Official spin-up stop: the year-end active carbon changes by at most this (t C/ha).
 pub const ITERATIVE_TOLERANCE: f64 = 1e-6;
 /// Years the moisture deficit is cycled at most to find its periodic year.

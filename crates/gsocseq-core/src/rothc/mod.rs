@@ -3,6 +3,7 @@
 //! (one pixel, or lanes of pixels in step), affine maps of months and years, equilibria, the
 //! dryland moisture options of RothC v2.0.0, and runs of many pixels.
 
+pub mod batch;
 pub mod equilibrium;
 pub mod forcing;
 pub mod lanes;

@@ -1,0 +1,63 @@
+//! How the drivers of many pixels spread their work: over rayon's threads (the `rayon`
+//! feature, the current pool: the caller chooses its size), else on the calling thread; and the
+//! scratch space each thread keeps from call to call. A driver cuts its outputs into disjoint
+//! pieces first (one item a batch of pixels), so that every piece is written by one thread and
+//! the numbers never depend on the threads.
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::error::CoreError;
+
+/// Runs `work` on every item, on rayon's threads when the feature is on.
+pub fn for_each<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync + Send) {
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        items.into_par_iter().for_each(work);
+    }
+    #[cfg(not(feature = "rayon"))]
+    items.into_iter().for_each(work);
+}
+
+thread_local! {
+    /// Scratch space of this thread, one value per type, kept from call to call.
+    static SCRATCH: RefCell<HashMap<TypeId, Box<dyn Any>>> = RefCell::new(HashMap::new());
+}
+
+/// Runs `f` with this thread's scratch value of type `T`, kept from call to call (rayon's
+/// threads outlive the calls): a fresh value for every piece of work would cost page faults as
+/// large as the work itself on its first writes.
+pub fn with_scratch<T: Default + 'static, R>(f: impl FnOnce(&mut T) -> R) -> R {
+    let key = TypeId::of::<T>();
+    let taken = SCRATCH.with_borrow_mut(|map| map.remove(&key));
+    let mut value = taken.unwrap_or_else(|| Box::new(T::default()));
+    let out = f(value.downcast_mut::<T>().expect("scratch of its own type"));
+    SCRATCH.with_borrow_mut(|map| map.insert(key, value));
+    out
+}
+
+/// The error of the lowest pixel index met in a parallel pass (the one a run on one thread
+/// would meet first).
+#[derive(Debug, Default)]
+pub struct FirstError(Mutex<Option<(usize, CoreError)>>);
+
+impl FirstError {
+    /// Keeps `e`, the error of pixel `i`, when no pixel before it had one.
+    pub fn record(&self, i: usize, e: CoreError) {
+        let mut first = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if first.as_ref().is_none_or(|(j, _)| i < *j) {
+            *first = Some((i, e));
+        }
+    }
+
+    /// The error kept, if any.
+    pub fn into_result(self) -> Result<(), CoreError> {
+        match self.0.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

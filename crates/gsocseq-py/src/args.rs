@@ -1,0 +1,210 @@
+//! Marshalling shared by the binding's functions: numpy arrays as slices, the raster types of a
+//! window's bands (one list, [`RawArray`]), the thread pools (one per size, kept), and running
+//! the core with the GIL released while Ctrl-C still stops it.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use gsocseq_core::input::series::{Conversion, Stored, Values};
+use gsocseq_core::CoreError;
+use numpy::ndarray::{ArrayView2, Dimension};
+use numpy::{PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::error::to_py;
+
+/// The values of a numpy array as one slice in row-major order: the array's own when it is
+/// C-contiguous, else a copy. (rust-numpy's `as_slice` also accepts a Fortran-ordered array,
+/// whose values it would hand over column after column.)
+pub fn slice<'a, T: numpy::Element + Clone, D: Dimension>(
+    a: &'a PyReadonlyArray<'_, T, D>,
+) -> Cow<'a, [T]> {
+    match a.is_c_contiguous() {
+        true => Cow::Borrowed(a.as_slice().expect("C-contiguous")),
+        false => Cow::Owned(a.as_array().iter().cloned().collect()),
+    }
+}
+
+/// `a` itself when it is C-contiguous, else a C-ordered copy (see [`slice`]).
+pub fn c_order<'py, T: numpy::Element + Clone, D: Dimension>(
+    a: PyReadonlyArray<'py, T, D>,
+) -> PyReadonlyArray<'py, T, D> {
+    if a.is_c_contiguous() {
+        return a;
+    }
+    let copy = a.as_array().as_standard_layout().into_owned();
+    PyArray::from_owned_array(a.py(), copy).readonly()
+}
+
+/// Receives the core's functions of the stored types (see [`RawArray::visit`]).
+pub trait RawVisitor {
+    /// What the visit gives.
+    type Out;
+    /// Visits the values of type `T`.
+    fn visit<T: Stored + numpy::Element>(self, values: ArrayView2<'_, T>) -> Self::Out;
+}
+
+/// The raster types the core reads as stored: a window's bands as numpy holds them, one
+/// variant a type (listed once, here).
+macro_rules! raster_types {
+    ($($variant:ident: $t:ty),* $(,)?) => {
+        /// A 2-D array of a raster type, borrowed from Python for the call.
+        pub enum RawArray<'py> {
+            $(
+                #[allow(missing_docs)]
+                $variant(PyReadonlyArray2<'py, $t>),
+            )*
+        }
+
+        impl<'py> RawArray<'py> {
+            /// `obj` as the first raster type it is, C-contiguous (a copy when it is not); a
+            /// TypeError naming `name` otherwise.
+            pub fn extract(name: &str, obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+                $(
+                    if let Ok(a) = obj.extract::<PyReadonlyArray2<'py, $t>>() {
+                        return Ok(RawArray::$variant(c_order(a)));
+                    }
+                )*
+                Err(PyTypeError::new_err(format!(
+                    "{name}: expected a 2-D array of a raster data type (float64, float32, \
+                     int32, uint32, int16, uint16, int8, uint8)"
+                )))
+            }
+
+            /// (rows, columns).
+            pub fn dim(&self) -> (usize, usize) {
+                let shape = match self {
+                    $(RawArray::$variant(a) => a.shape(),)*
+                };
+                (shape[0], shape[1])
+            }
+
+            /// The values in row-major order ([`RawArray::extract`] made them C-contiguous).
+            pub fn values(&self) -> Values<'_> {
+                match self {
+                    $(RawArray::$variant(a) => <$t as Stored>::values(a.as_slice().expect("C-contiguous")),)*
+                }
+            }
+
+            /// How its values become model values (`Conversion::new` of its type).
+            pub fn conversion(
+                &self,
+                scale: f64,
+                offset: f64,
+                nodata: Option<f64>,
+                round_f32: bool,
+            ) -> Conversion {
+                match self {
+                    $(RawArray::$variant(_) => Conversion::new::<$t>(scale, offset, nodata, round_f32),)*
+                }
+            }
+
+            /// `visitor` on the array in its own type.
+            pub fn visit<V: RawVisitor>(&self, visitor: V) -> V::Out {
+                match self {
+                    $(RawArray::$variant(a) => visitor.visit(a.as_array()),)*
+                }
+            }
+        }
+    };
+}
+
+raster_types!(F64: f64, F32: f32, I32: i32, U32: u32, I16: i16, U16: u16, I8: i8, U8: u8);
+
+/// Threads a call uses at most, per core of the machine: more only queue on the same cores,
+/// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests
+/// are capped (the numbers do not depend on the thread count).
+const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The most threads a call uses on this machine ([`MAX_THREADS_PER_CORE`] per core).
+#[pyfunction]
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * MAX_THREADS_PER_CORE
+}
+
+/// The rayon pool of `threads` threads (capped at [`max_threads`]), built once per size and
+/// kept (a Dask worker asks for the same size block after block); None for None or 0 (the
+/// global pool, all cores).
+fn pool(threads: Option<usize>) -> PyResult<Option<Arc<rayon::ThreadPool>>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let n = match threads {
+        None | Some(0) => return Ok(None),
+        Some(n) => n.min(max_threads()),
+    };
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(pool) = pools.get(&n) {
+        return Ok(Some(pool.clone()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("gsocseq-{i}"))
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.insert(n, pool.clone());
+    Ok(Some(pool))
+}
+
+/// How often a computation checks for Python signals (Ctrl-C, SIGTERM) while it runs.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+/// Runs `work` with the GIL released on a pool of `threads` threads (None or 0: the global
+/// pool, all cores) while the calling thread checks for Python signals every [`SIGNAL_POLL`].
+/// When a signal handler raises (Ctrl-C's KeyboardInterrupt), `cancel` is set: the core's
+/// drivers poll it between groups of pixels and skip the rest, and the call returns the
+/// handler's exception within a group's time instead of when the whole work is done. An error
+/// of the core goes through the bridge.
+pub fn interruptible<T: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    work: impl FnOnce(&AtomicBool) -> Result<T, CoreError> + Send,
+) -> PyResult<T> {
+    let pool = pool(threads)?;
+    let cancel = AtomicBool::new(false);
+    let out = match &pool {
+        Some(pool) => pool.in_place_scope(|scope| watch(py, scope, &cancel, work)),
+        None => rayon::in_place_scope(|scope| watch(py, scope, &cancel, work)),
+    }?;
+    out.expect("the work returned a value or panicked")
+        .map_err(to_py)
+}
+
+/// [`interruptible`] inside its rayon scope: `work` on the pool, signals checked here.
+fn watch<'s, T: Send + 's>(
+    py: Python<'_>,
+    scope: &rayon::Scope<'s>,
+    cancel: &'s AtomicBool,
+    work: impl FnOnce(&AtomicBool) -> T + Send + 's,
+) -> PyResult<Option<T>> {
+    let (tx, mut rx) = mpsc::channel();
+    scope.spawn(move |_| {
+        // a receiver gone (the caller raised) only means nobody waits for the value
+        let _ = tx.send(work(cancel));
+    });
+    let mut raised = None;
+    loop {
+        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+        rx = back;
+        match got {
+            Ok(value) => return raised.map_or(Ok(Some(value)), Err),
+            // the work panicked: the scope re-raises the panic when it ends
+            Err(RecvTimeoutError::Disconnected) => return raised.map_or(Ok(None), Err),
+            Err(RecvTimeoutError::Timeout) => {
+                if raised.is_none() {
+                    if let Err(e) = py.check_signals() {
+                        cancel.store(true, Ordering::Relaxed);
+                        raised = Some(e);
+                    }
+                }
+            }
+        }
+    }
+}

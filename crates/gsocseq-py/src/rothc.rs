@@ -1,0 +1,235 @@
+//! The array API of RothC (`gsocseq.rothc`, the core's `rothc::batch`): numpy in, the core's
+//! driver with the GIL released, numpy out. Shapes and broadcasting are settled by the Python
+//! wrappers: the per-month arrays come as one mapping of (n, months) arrays, the per-pixel ones
+//! as another of (n,) arrays (pools (n, 5)), possibly with zero strides.
+
+use gsocseq_core::rothc::batch::{self, PixelForcing, Sites};
+use gsocseq_core::rothc::equilibrium::SpinupRule;
+use gsocseq_core::Pools;
+use numpy::ndarray::{Array1, Array2, Array3};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+
+use crate::args::interruptible;
+use crate::error::IntoPyResult;
+
+type Arr1<'py> = Bound<'py, PyArray1<f64>>;
+type Arr2<'py> = Bound<'py, PyArray2<f64>>;
+type F2<'py> = PyReadonlyArray2<'py, f64>;
+type F1<'py> = PyReadonlyArray1<'py, f64>;
+
+/// The per-month arguments by name (the inputs and the DPM/RPM ratio may be left out).
+#[derive(FromPyObject)]
+pub struct Monthly<'py> {
+    #[pyo3(item)]
+    temperature: F2<'py>,
+    #[pyo3(item)]
+    precipitation: F2<'py>,
+    #[pyo3(item)]
+    evaporation: F2<'py>,
+    #[pyo3(item)]
+    cover: F2<'py>,
+    #[pyo3(item)]
+    rate_factor: F2<'py>,
+    #[pyo3(item, default)]
+    plant_input: Option<F2<'py>>,
+    #[pyo3(item, default)]
+    fym_input: Option<F2<'py>>,
+    #[pyo3(item, default)]
+    dpm_rpm: Option<F2<'py>>,
+}
+
+impl Monthly<'_> {
+    fn forcing(&self) -> PixelForcing<'_> {
+        let climate = [
+            &self.temperature,
+            &self.precipitation,
+            &self.evaporation,
+            &self.cover,
+            &self.rate_factor,
+        ];
+        let inputs = [&self.plant_input, &self.fym_input, &self.dpm_rpm];
+        PixelForcing::new(
+            climate.map(|a| a.as_array()),
+            inputs.map(|a| a.as_ref().map(|a| a.as_array())),
+        )
+    }
+}
+
+/// The per-pixel arguments by name.
+#[derive(FromPyObject)]
+pub struct PerPixel<'py> {
+    #[pyo3(item)]
+    clay: F1<'py>,
+    #[pyo3(item)]
+    depth: F1<'py>,
+    #[pyo3(item, default)]
+    tsmd: Option<F1<'py>>,
+    #[pyo3(item, default)]
+    iom: Option<F1<'py>>,
+    #[pyo3(item, default)]
+    soc: Option<F1<'py>>,
+    #[pyo3(item, default)]
+    pools: Option<F2<'py>>,
+}
+
+impl PerPixel<'_> {
+    fn sites(&self, evap_coefficient: f64) -> Sites<'_> {
+        Sites {
+            clay: self.clay.as_array(),
+            depth: self.depth.as_array(),
+            evap_coefficient,
+        }
+    }
+}
+
+/// The per-pixel argument `name` a function needs (a KeyError when it is missing).
+fn needed<'a, T>(name: &str, a: &'a Option<T>) -> PyResult<&'a T> {
+    a.as_ref()
+        .ok_or_else(|| PyKeyError::new_err(name.to_string()))
+}
+
+fn pools_array(py: Python<'_>, pools: impl Iterator<Item = Pools>) -> Arr2<'_> {
+    let flat: Vec<f64> = pools.flat_map(|p| p.into_iter()).collect();
+    Array2::from_shape_vec((flat.len() / 5, 5), flat)
+        .expect("n x 5")
+        .into_pyarray(py)
+}
+
+type RunOutput<'py> = (
+    Arr2<'py>,
+    Arr1<'py>,
+    Arr1<'py>,
+    Option<Bound<'py, PyArray3<f64>>>,
+    Option<Arr2<'py>>,
+);
+
+/// RothC over `months` months for n pixels from `pixels["pools"]` and `pixels["tsmd"]`.
+/// Returns (pools, tsmd, co2, monthly, monthly_co2).
+#[pyfunction]
+#[pyo3(signature = (monthly, pixels, evap_coefficient, trajectory, threads=None))]
+pub fn run<'py>(
+    py: Python<'py>,
+    monthly: Monthly<'py>,
+    pixels: PerPixel<'py>,
+    evap_coefficient: f64,
+    trajectory: bool,
+    threads: Option<usize>,
+) -> PyResult<RunOutput<'py>> {
+    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let pools = needed("pools", &pixels.pools)?.as_array();
+    let tsmd = needed("tsmd", &pixels.tsmd)?.as_array();
+    let (n, months) = (f.pixels(), f.months());
+    let out = interruptible(py, threads, |cancel| {
+        batch::run(pools, &f, &s, tsmd, trajectory, cancel)
+    })?;
+    let monthly = out.monthly.map(|m| {
+        let shape = (n, months, 5);
+        Array3::from_shape_vec(shape, m).expect("n x months x 5")
+    });
+    let monthly_co2 = out
+        .monthly_co2
+        .map(|m| Array2::from_shape_vec((n, months), m).expect("n x months"));
+    Ok((
+        pools_array(
+            py,
+            out.pools.chunks(5).map(|p| p.try_into().expect("5 pools")),
+        ),
+        Array1::from_vec(out.tsmd).into_pyarray(py),
+        Array1::from_vec(out.co2).into_pyarray(py),
+        monthly.map(|m| m.into_pyarray(py)),
+        monthly_co2.map(|m| m.into_pyarray(py)),
+    ))
+}
+
+type Modifiers<'py> = (Arr2<'py>, Arr2<'py>, Arr2<'py>, Arr2<'py>, Arr2<'py>);
+
+/// Rate modifiers a, b, c, rate and the deficit after every month, each (n, months), from
+/// `pixels["tsmd"]`.
+#[pyfunction]
+#[pyo3(signature = (monthly, pixels, evap_coefficient, threads=None))]
+pub fn rate_modifiers<'py>(
+    py: Python<'py>,
+    monthly: Monthly<'py>,
+    pixels: PerPixel<'py>,
+    evap_coefficient: f64,
+    threads: Option<usize>,
+) -> PyResult<Modifiers<'py>> {
+    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let tsmd = needed("tsmd", &pixels.tsmd)?.as_array();
+    let (n, months) = (f.pixels(), f.months());
+    let out = interruptible(py, threads, |_| batch::rate_modifiers(&f, &s, tsmd))?;
+    let take = |k: usize| {
+        Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]).into_pyarray(py)
+    };
+    Ok((take(0), take(1), take(2), take(3), take(4)))
+}
+
+type SpinupOutput<'py> = (Arr2<'py>, Arr1<'py>, Option<Bound<'py, PyArray1<i64>>>);
+
+/// Spin-up of n pixels over one 12-month year with inert pools `pixels["iom"]`. Returns
+/// (pools, tsmd, months or None).
+#[pyfunction]
+#[pyo3(signature = (method, monthly, pixels, evap_coefficient, threads=None))]
+pub fn spinup<'py>(
+    py: Python<'py>,
+    method: &str,
+    monthly: Monthly<'py>,
+    pixels: PerPixel<'py>,
+    evap_coefficient: f64,
+    threads: Option<usize>,
+) -> PyResult<SpinupOutput<'py>> {
+    let rule: SpinupRule = method.parse().py()?;
+    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let iom = needed("iom", &pixels.iom)?.as_array();
+    let out = interruptible(py, threads, |cancel| {
+        batch::spinup(rule, &f, &s, iom, cancel)
+    })?;
+    let months = (rule == SpinupRule::RothamstedIterative)
+        .then(|| Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py));
+    Ok((
+        pools_array(py, out.iter().map(|o| o.0)),
+        Array1::from_iter(out.iter().map(|o| o.1)).into_pyarray(py),
+        months,
+    ))
+}
+
+/// Plant input (t C/ha/yr, 1/12 a month) holding `pixels["soc"]` at the exact discrete
+/// equilibrium. Returns (annual_input, pools, tsmd).
+#[pyfunction]
+#[pyo3(signature = (monthly, pixels, evap_coefficient, threads=None))]
+pub fn equilibrium_inputs<'py>(
+    py: Python<'py>,
+    monthly: Monthly<'py>,
+    pixels: PerPixel<'py>,
+    evap_coefficient: f64,
+    threads: Option<usize>,
+) -> PyResult<(Arr1<'py>, Arr2<'py>, Arr1<'py>)> {
+    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let soc = needed("soc", &pixels.soc)?.as_array();
+    let out = interruptible(py, threads, |_| batch::equilibrium_inputs(soc, &f, &s))?;
+    Ok((
+        Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
+        pools_array(py, out.iter().map(|o| o.1)),
+        Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py),
+    ))
+}
+
+/// Continuous equilibrium of Dechow et al. (2019) as FAO v1.2 script 11. Returns
+/// (annual_input, pools).
+#[pyfunction]
+pub fn analytical_equilibrium<'py>(
+    py: Python<'py>,
+    soc: F1<'py>,
+    xi: F1<'py>,
+    clay: F1<'py>,
+    dpm_rpm: F1<'py>,
+) -> PyResult<(Arr1<'py>, Arr2<'py>)> {
+    let [soc, xi, clay, dpm_rpm] = [&soc, &xi, &clay, &dpm_rpm].map(|a| a.as_array());
+    let out = batch::analytical_equilibrium(soc, xi, clay, dpm_rpm).py()?;
+    Ok((
+        Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
+        pools_array(py, out.iter().map(|o| o.1)),
+    ))
+}
