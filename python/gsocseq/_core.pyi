@@ -206,7 +206,7 @@ class Simulator:
         reference_precipitation (n, 12 R) float64; silt (%) and bulk_density (g/cm3), (n,)
         float64, needed by the dryland moisture options, with optional organic_carbon (%);
         optional calibration_input and calibration_rate multipliers (n,) float64 (rothamsted
-        mode)."""
+        mode). Any other key is a KeyError (a misspelt optional array is not ignored)."""
     def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
 
 def miami_npp(mean_temperature: _F64, annual_precipitation: _F64) -> _F64:

@@ -21,22 +21,18 @@ type F1<'py> = PyReadonlyArray1<'py, f64>;
 
 /// The per-month arguments by name (the inputs and the DPM/RPM ratio may be left out).
 #[derive(FromPyObject)]
+#[pyo3(from_item_all)]
 pub struct Monthly<'py> {
-    #[pyo3(item)]
     temperature: F2<'py>,
-    #[pyo3(item)]
     precipitation: F2<'py>,
-    #[pyo3(item)]
     evaporation: F2<'py>,
-    #[pyo3(item)]
     cover: F2<'py>,
-    #[pyo3(item)]
     rate_factor: F2<'py>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     plant_input: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     fym_input: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     dpm_rpm: Option<F2<'py>>,
 }
 
@@ -59,18 +55,17 @@ impl Monthly<'_> {
 
 /// The per-pixel arguments by name.
 #[derive(FromPyObject)]
+#[pyo3(from_item_all)]
 pub struct PerPixel<'py> {
-    #[pyo3(item)]
     clay: F1<'py>,
-    #[pyo3(item)]
     depth: F1<'py>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     tsmd: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     iom: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     soc: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     pools: Option<F2<'py>>,
 }
 

@@ -15,7 +15,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyIterator, PyList, PyTuple};
+use pyo3::types::{PyDict, PyIterator, PyList, PyMapping, PyTuple};
 
 use crate::args::{c_order, interruptible, slice, RawArray};
 use crate::error::IntoPyResult;
@@ -93,70 +93,62 @@ type U1<'py> = PyReadonlyArray1<'py, u8>;
 /// meaning and units): (n,) per pixel, (n, 12) a month, (n, Y) warm-up classes and DPM/RPM,
 /// (n, 3) reference NPP; the warm-up series as [`SeriesArg`].
 #[derive(FromPyObject)]
+#[pyo3(from_item_all)]
 struct Block<'py> {
-    #[pyo3(item)]
     soc: F1<'py>,
-    #[pyo3(item)]
     clay: F1<'py>,
-    #[pyo3(item)]
     soc_uncertainty: F1<'py>,
-    #[pyo3(item)]
     clay_uncertainty: F1<'py>,
-    #[pyo3(item)]
     spinup_cover: F2<'py>,
-    #[pyo3(item)]
     warmup_cover: F2<'py>,
-    #[pyo3(item)]
     forward_cover: F2<'py>,
-    #[pyo3(item)]
     spinup_temperature: F2<'py>,
-    #[pyo3(item)]
     spinup_precipitation: F2<'py>,
-    #[pyo3(item)]
     spinup_pet: F2<'py>,
-    #[pyo3(item)]
     spinup_class: U1<'py>,
-    #[pyo3(item)]
     spinup_dpm_rpm: F1<'py>,
-    #[pyo3(item)]
     warmup_temperature: Bound<'py, PyAny>,
-    #[pyo3(item)]
     warmup_precipitation: Bound<'py, PyAny>,
-    #[pyo3(item)]
     warmup_pet: Bound<'py, PyAny>,
-    #[pyo3(item)]
     warmup_class: PyReadonlyArray2<'py, u8>,
-    #[pyo3(item)]
     warmup_dpm_rpm: F2<'py>,
-    #[pyo3(item)]
     forward_class: U1<'py>,
-    #[pyo3(item)]
     forward_dpm_rpm: F1<'py>,
-    #[pyo3(item)]
     npp_reference: F2<'py>,
-    #[pyo3(item)]
     pixel_id: PyReadonlyArray1<'py, u64>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     forward_temperature: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     forward_precipitation: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     forward_pet: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     reference_temperature: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     reference_precipitation: Option<F2<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     silt: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     bulk_density: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     organic_carbon: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     calibration_input: Option<F1<'py>>,
-    #[pyo3(item, default)]
+    #[pyo3(default)]
     calibration_rate: Option<F1<'py>>,
 }
+
+/// The names of [`Block`]'s arrays: any other key (a misspelt optional array) is an error.
+#[rustfmt::skip]
+const BLOCK_KEYS: [&str; 31] = [
+    "soc", "clay", "soc_uncertainty", "clay_uncertainty", "spinup_cover", "warmup_cover",
+    "forward_cover", "spinup_temperature", "spinup_precipitation", "spinup_pet", "spinup_class",
+    "spinup_dpm_rpm", "warmup_temperature", "warmup_precipitation", "warmup_pet", "warmup_class",
+    "warmup_dpm_rpm", "forward_class", "forward_dpm_rpm", "npp_reference", "pixel_id",
+    "forward_temperature", "forward_precipitation", "forward_pet", "reference_temperature",
+    "reference_precipitation", "silt", "bulk_density", "organic_carbon", "calibration_input",
+    "calibration_rate",
+];
 
 /// The view of an optional array.
 fn view<'a, D: numpy::ndarray::Dimension>(
@@ -396,9 +388,18 @@ impl Simulator {
     fn simulate(
         &self,
         py: Python<'_>,
-        block: Block<'_>,
+        block: &Bound<'_, PyMapping>,
         threads: Option<usize>,
     ) -> PyResult<SimulateResult> {
+        for key in block.keys()? {
+            let key: String = key.extract()?;
+            if !BLOCK_KEYS.contains(&key.as_str()) {
+                let expected = BLOCK_KEYS.join(", ");
+                let message = format!("{key}: not an array of a block (expected {expected})");
+                return Err(PyKeyError::new_err(message));
+            }
+        }
+        let block: Block<'_> = block.extract()?;
         let b = &block;
         let series = [
             SeriesArg::extract("warmup_temperature", &b.warmup_temperature)?,
