@@ -176,7 +176,7 @@ class Checkpoint:
         self.blocks.mkdir(parents=True, exist_ok=True)
         path = self.block_path(index)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.part.npz")
-        payload = dict(arrays)
+        payload: dict[str, Any] = dict(arrays)
         payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         payload["__digest__"] = np.frombuffer(_payload_digest(payload), dtype=np.uint8)
         try:

@@ -460,7 +460,7 @@ def from_dict(
     if "inputs" not in data:
         if require_inputs:
             raise ConfigError("configuration: missing [inputs]")
-        layout, inputs = "native", {}
+        layout, inputs = "native", dict[str, InputSpec]()
     else:
         layout, inputs = _inputs(data["inputs"], base)
     if layout == "fao" and mode != "fao-v1.2" and "spinup_land_use" in inputs:

@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, Union
 
 import numpy as np
 from rasterio.windows import Window
@@ -464,7 +464,7 @@ class Inputs:
         block.land_use.ravel()[keep] = lu_keep[:, -1]
         # the arrays of the core: as gathered when every pixel is kept, else the kept pixels
         # gathered again from the window's values
-        data: dict[str, np.ndarray] = {}
+        data: dict[str, Union[np.ndarray, WindowBands]] = {}
         every = n == len(flat)
         for q in self.quantities:
             if q.in_place:
@@ -630,8 +630,9 @@ class Inputs:
             r.drop_buffer()
 
     def close(self) -> None:
-        if getattr(self, "_readers", None) is not None:
-            self._readers.shutdown()
+        readers = getattr(self, "_readers", None)
+        if readers is not None:
+            readers.shutdown()
             self._readers = None
         for r in self.rasters.values():
             r.close()

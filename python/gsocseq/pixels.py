@@ -238,10 +238,10 @@ def run_checked(
     )
     sim = chain.simulate(arrays)
     flags[keep] = sim.flags
-    values = chain.layer_values(sim, counts)
+    layers = chain.layer_values(sim, counts)
     columns = {name: getattr(sim, key)[:, 0] for name, key in CORE_COLUMNS.items()}
     by_key = {layer.key: layer for layer in chain.layers}
-    for key, v in values.items():
+    for key, v in layers.items():
         if v.ndim == 1 and key in by_key:
             columns[by_key[key].column] = v
     for name, v in columns.items():

@@ -51,6 +51,11 @@ def npp_reference_parts(t_mean: np.ndarray, p_sum: np.ndarray) -> list[np.ndarra
     ]
 
 
+#: (rows, cols) of the pixels to fill, (rows, cols) of their nearest valid pixels, and the
+#: count of those left without one
+Index = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.int64]
+
+
 class CoastalFill:
     """Fills master-grid pixels in the AOI that a coarse climate grid misses with the value of
     the nearest valid climate pixel (on the master grid) within ``radius_km``."""
@@ -58,7 +63,7 @@ class CoastalFill:
     def __init__(self, grid: Grid, radius_km: float) -> None:
         self.grid = grid
         self.radius = radius_km
-        self.cache: dict[bytes, tuple[np.ndarray, ...]] = {}
+        self.cache: dict[bytes, Index] = {}
         self.filled: dict[str, int] = {}
         self.unfilled: dict[str, int] = {}
         tr = grid.transform
@@ -71,7 +76,7 @@ class CoastalFill:
             self.dx = np.full(grid.height, abs(tr.a) * unit)
             self.dy = abs(tr.e) * unit
 
-    def _index(self, valid: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _index(self, valid: np.ndarray) -> Index:
         """(rows, cols) of the AOI pixels without a value, (rows, cols) of the nearest valid
         pixel of each within the radius, and the count of those left without one.
 
@@ -349,16 +354,17 @@ def write_climate(
         clim.close()
     label = {"temperature": "degrees C", "precipitation": "mm/month", "pet": "mm/month"}
     for key, info in clim.used.items():
-        q = "temperature" if key in ("tmax", "tmin") else key
+        quantity = "temperature" if key in ("tmax", "tmin") else key
         report.layer(
             f"climate {key}",
             info["files"],
             info["crs"],
             info["res"],
             "; ".join(sorted(info["scale"])),
-            info["units"] or label[q],
+            info["units"] or label[quantity],
             f"coastal pixels filled (<= {settings.coastal_fill_km:g} km): "
-            f"{clim.fill.filled.get(q, 0)}; left nodata: {clim.fill.unfilled.get(q, 0)}",
+            f"{clim.fill.filled.get(quantity, 0)}; left nodata: "
+            f"{clim.fill.unfilled.get(quantity, 0)}",
         )
     if settings.source == "terraclimate" and "tmax" in settings.variables:
         report.notes.append("temperature = (tmax + tmin) / 2 of each month")

@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def read_input(path: str | Path) -> RothCInput:
     )
 
 
-def _months(data: RothCInput, part: slice) -> dict[str, F64]:
+def _months(data: RothCInput, part: slice) -> dict[str, Any]:
     return {
         "temperature": data.temperature[part],
         "precipitation": data.precipitation[part],
