@@ -16,8 +16,8 @@ import rasterio
 from gsocseq import classes, rothc
 from gsocseq.pipeline import run
 
-from .oracles import miami_npp
-from .test_pipeline_fao import INPUTS, fao_config
+from ..oracles import miami_npp
+from .test_fao import INPUTS, fao_config
 
 SSM = {"SSM1": 0.05, "SSM2": 0.10, "SSM3": 0.20}
 

@@ -14,7 +14,7 @@ from gsocseq.pipeline import run
 from gsocseq.rasters import InputError
 from gsocseq.site import run_sites
 
-from .synthetic import make_area
+from ..synthetic import make_area
 
 
 def _read(path, scale=1.0):

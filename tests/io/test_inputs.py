@@ -16,8 +16,8 @@ from gsocseq.config import ConfigError
 from gsocseq.pipeline import run
 from gsocseq.rasters import InputError
 
-from .synthetic import make_area, write
-from .test_pipeline_fao import INPUTS, fao_config
+from ..chain.test_fao import INPUTS, fao_config
+from ..synthetic import make_area, write
 
 
 def read(path):
@@ -256,7 +256,7 @@ def test_series_read_in_place_equal_gathered_arrays(tmp_path, dtype):
     from gsocseq.inputs import WindowBands
     from gsocseq.rasters import windows
 
-    from .blocks import read_block
+    from ..blocks import read_block
 
     cfg = make_area(tmp_path, rows=9, cols=21, seed=5)
     # the series stored as whole numbers of tenths in the chosen type
@@ -296,7 +296,7 @@ def test_window_series_argument_errors(tmp_path):
     from gsocseq.inputs import WindowBands
     from gsocseq.rasters import windows
 
-    from .blocks import read_block
+    from ..blocks import read_block
 
     config = from_dict(make_area(tmp_path, rows=3, cols=4, seed=3))
     chain, block = read_block(config, next(windows(3, 4, 16)))

@@ -11,9 +11,9 @@ import rasterio
 from gsocseq import _core, rothc
 from gsocseq.pipeline import run
 
-from .oracles import miami_npp
-from .synthetic import make_area
-from .test_pipeline_rothamsted import by_hand
+from ..oracles import miami_npp
+from ..synthetic import make_area
+from .test_rothamsted import by_hand
 
 
 def read(path):
@@ -204,7 +204,7 @@ def test_monte_carlo_draws_by_hand_for_a_dry_pixel(tmp_path):
 
 def test_monte_carlo_npp_follows_the_1981_2000_series_when_given(tmp_path):
     """With 240-band 1981-2000 series (and no NPP raster), M is taken over those series."""
-    from .synthetic import write
+    from ..synthetic import write
 
     cfg = make_area(tmp_path, rows=4, cols=3, seed=5)
     inputs = cfg["inputs"]

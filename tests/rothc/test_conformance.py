@@ -8,7 +8,7 @@ import pytest
 from gsocseq import rothc
 from gsocseq.rothc.example import read_input, simulate
 
-from .conftest import DATA
+from ..conftest import DATA
 
 RTOL = 1e-9
 POOL_COLUMNS_R = ["DPM_t_C_ha", "RPM_t_C_ha", "Bio_t_C_ha", "Hum_t_C_ha", "IOM_t_C_ha"]

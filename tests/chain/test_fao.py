@@ -15,7 +15,7 @@ import rasterio
 from gsocseq import classes, fao
 from gsocseq.pipeline import run
 
-from .conftest import DATA
+from ..conftest import DATA
 
 T1000 = DATA / "fao_v1.2_t1000"
 INPUTS = T1000 / "inputs"
@@ -190,7 +190,7 @@ def test_per_pixel_tables_within_1e12(tmp_path):
     from gsocseq.config import from_dict
     from gsocseq.rasters import windows
 
-    from .blocks import read_block
+    from ..blocks import read_block
 
     cfg = from_dict(fao_config(tmp_path))
     chain, block = read_block(cfg, next(windows(41, 41, 256)))
@@ -233,7 +233,7 @@ def test_numerical_spinup_subset():
     from gsocseq.config import from_dict
     from gsocseq.rasters import windows
 
-    from .blocks import read_block
+    from ..blocks import read_block
 
     cfg = from_dict(fao_config(Path("/nonexistent"), spinup="numerical"))
     chain, block = read_block(cfg, next(windows(41, 41, 256)))

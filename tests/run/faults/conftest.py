@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from ..synthetic import make_area
+from ...synthetic import make_area
 from ..test_scaleout import write_toml
 
 __all__ = ["Area", "cli", "layers", "same", "start", "wait_blocks"]

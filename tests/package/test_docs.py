@@ -13,7 +13,7 @@ from rasterio.crs import CRS
 from gsocseq.config import RunOptions
 from gsocseq.report.areas import WGS84_A, WGS84_F, row_areas_ha
 
-DOCS = Path(__file__).parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_every_run_option_is_documented() -> None:

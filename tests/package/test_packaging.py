@@ -11,7 +11,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # PyPI name -> conda-forge name where they differ
 CONDA_NAMES = {"matplotlib": "matplotlib-base", "dask": "dask-core"}
 

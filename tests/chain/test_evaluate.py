@@ -22,7 +22,7 @@ from gsocseq.evaluate import (
 )
 from gsocseq.rasters import InputError
 
-from .oracles import miami_npp
+from ..oracles import miami_npp
 
 #: class: (DPM/RPM, NPP coefficient, rate factor)
 CLASSES = {2: (1.44, 0.53, 1.0), 3: (0.67, 0.72, 1.0), 13: (1.44, 0.53, 0.4), 4: (0.25, 0.88, 1.0)}

@@ -19,7 +19,7 @@ from gsocseq.pipeline import run
 from gsocseq.rasters import InputError
 from gsocseq.validate import validate
 
-from .synthetic import make_area, write
+from ..synthetic import make_area, write
 
 ROWS, COLS = 3, 4
 
@@ -661,7 +661,7 @@ def test_validate_prints_median_and_range_with_units(tmp_path):
 def test_fao_layout_terraclimate_series_scale_defaults_to_01(tmp_path):
     from gsocseq.config import load
 
-    from .test_pipeline_fao import fao_config
+    from ..chain.test_fao import fao_config
 
     cfg = fao_config(tmp_path / "out")
     fao = cfg["inputs"]["fao"]
@@ -711,7 +711,7 @@ def test_prepare_outputs_get_the_unit_checks(tmp_path):
 
 
 def _site_csv(tmp_path: Path, delimiter: str = ",", decimal: str = ".") -> tuple[Path, dict]:
-    from .test_site import site_table
+    from ..chain.test_site import site_table
 
     cfg = make_area(tmp_path / "sites_in", rows=2, cols=2, seed=9)
     table = site_table(cfg)
@@ -837,7 +837,7 @@ def test_site_series_of_the_wrong_length_is_named(tmp_path):
 def test_site_units_are_checked(tmp_path):
     from gsocseq.site import run_sites
 
-    from .test_site import site_table
+    from ..chain.test_site import site_table
 
     cfg = make_area(tmp_path, rows=2, cols=2, seed=9)
     table = site_table(cfg)

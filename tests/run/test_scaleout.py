@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from gsocseq.cli import main
 from gsocseq.pipeline import run
 
-from .synthetic import make_area
+from ..synthetic import make_area
 
 
 def layers(out: Path) -> dict[str, np.ndarray]:

@@ -12,8 +12,8 @@ import rasterio
 from gsocseq import classes, rothc
 from gsocseq.pipeline import run
 
-from .oracles import miami_npp
-from .synthetic import make_area
+from ..oracles import miami_npp
+from ..synthetic import make_area
 
 PERTURB = {
     0: (1.0, 1.0, 1.0, 1.0, 1.0),
