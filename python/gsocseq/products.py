@@ -268,6 +268,11 @@ def stac_file(prefix: str) -> str:
     return f"{prefix}{_SEPARATOR}stac.json"
 
 
+def stac_id(prefix: str) -> str:
+    """The id of the report's STAC item (``KEN_GSOCseq``)."""
+    return prefix + _SEPARATOR.rstrip("_")
+
+
 #: bits of the exclusion mask, by the rule's quantity (METHOD.md section 2); a pixel meeting
 #: several rules has their sum, 0 none
 EXCLUSION_BITS = {"soc": 1, "sand": 2, "ec": 4}

@@ -149,7 +149,7 @@ def build_item(
         "type": "Feature",
         "stac_version": STAC_VERSION,
         "stac_extensions": [PROJECTION_EXT, RASTER_EXT],
-        "id": f"{name}_GSOCseq",
+        "id": products.stac_id(name),
         "geometry": geometry,
         "bbox": bbox,
         "properties": props,
