@@ -25,9 +25,11 @@ not modelled or the QA step removed its value.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -36,7 +38,7 @@ from gsocseq import _core
 from gsocseq.chain import Chain
 from gsocseq.config import Config, load, with_options
 from gsocseq.errors import InputError
-from gsocseq.inputs import check_values, limits, range_message
+from gsocseq.inputs import apply_checks, check_values, limits, range_message
 from gsocseq.plausibility import Distribution, Reading, check
 
 #: inputs of 12 monthly values: kind of values (a key of gsocseq.inputs.RANGES)
@@ -92,6 +94,8 @@ Fix = Callable[[str], Callable[[float], str]]
 def run_pixels(
     inputs: Mapping[str, Any],
     config: Union[str, os.PathLike, Mapping[str, Any], Config, None] = None,
+    *,
+    pixel_id: Optional[np.ndarray] = None,
     **options: Any,
 ) -> dict[str, np.ndarray]:
     """The GSOCseq chain for n pixels given as arrays named as the columns of docs/sites.md
@@ -99,7 +103,9 @@ def run_pixels(
     per result (the module's docstring). ``config`` gives [run] options, scenarios, classes,
     exclusions and checks (a TOML path, a mapping or a :class:`~gsocseq.config.Config`; its
     [inputs] are not needed); ``options`` override [run] keys (``mode="fao-v1.2"``,
-    ``threads=1``, ``uncertainty="none"``). Bad values raise
+    ``threads=1``, ``uncertainty="none"``). ``pixel_id``: (n,) integers that seed each
+    pixel's Monte Carlo draws (default: its position, 0..n-1; give a pixel the same id in every
+    call for the same draws). Bad values raise
     :class:`~gsocseq.errors.InputError` naming the input, the pixel and the month; a bad
     option :class:`~gsocseq.errors.ConfigError`."""
     cfg = configure(config, **options)
@@ -131,6 +137,8 @@ def run_pixels(
     if missing:
         raise InputError(f"missing inputs: {', '.join(missing)} (see docs/sites.md)")
     lu = data.pop("land_use")
+    if pixel_id is not None and np.shape(pixel_id) != (n,):
+        raise InputError(f"pixel_id: expected ({n},) values, got shape {np.shape(pixel_id)}")
 
     def locate(name: str) -> Callable[[int, int], str]:
         return lambda i, b: f"{name}, pixel {i}, value {b + 1}"
@@ -138,7 +146,7 @@ def run_pixels(
     def fix(name: str) -> Callable[[float], str]:
         return lambda factor: f"multiply {name} by {factor:g}"
 
-    return run_checked(cfg, data, lu, "inputs", locate, fix)
+    return run_checked(cfg, data, lu, "inputs", locate, fix, pixel_id)
 
 
 def configure(
@@ -179,6 +187,7 @@ def run_checked(
     where: str,
     locate: Locate,
     fix: Fix,
+    pixel_id: Optional[np.ndarray] = None,
 ) -> dict[str, np.ndarray]:
     """:func:`run_pixels` on (bands, n) float64 ``data`` (views of any strides) and (Y', n)
     land use ``lu``: the checks (messages name ``where``, ``locate(name)(pixel, band)`` and
@@ -198,14 +207,27 @@ def run_checked(
     kinds = {name: SINGLE.get(name) or MONTHLY.get(name) or SERIES[name] for name in data}
     with np.errstate(invalid="ignore"):
         candidates = chain.modelled.candidates(lu[-1]) & chain.modelled.carbon(data["soc"][0])
-    _check_units(data, kinds, candidates, cfg, where, locate, fix, bounds)
+    # every value checked once by the core: (status, band) per pixel serve the unit
+    # plausibility checks (of the candidates) and then the invalid-input rule (of all); the
+    # quantities side by side on the run's threads (the core and numpy release the GIL)
+    workers = min(len(data), cfg.run.threads or os.cpu_count() or 1)
+    with ThreadPoolExecutor(max(workers, 1), thread_name_prefix="gsocseq-check") as pool:
+
+        def check_one(name: str) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi, _ = bounds[kinds[name]]
+            return _check_pixels(data[name], lo, hi)
+
+        checked = dict(zip(data, pool.map(check_one, data)))
+        _check_units(data, kinds, checked, candidates, cfg, where, locate, fix, bounds, pool)
     ok = np.ones(n, dtype=bool)
     for name, values in data.items():
-        kind = kinds[name]
-        ok &= check_values(
+        status, band = checked[name]
+        ok &= apply_checks(
             name,
-            kind,
-            values,
+            kinds[name],
+            status,
+            band,
+            functools.partial(_pixel_values, values),
             locate(name),
             cfg.run.invalid,
             counts,
@@ -232,9 +254,10 @@ def run_checked(
     def kept(v: np.ndarray) -> np.ndarray:  # (n kept, bands)
         return v.T if every else v.T[ok]
 
-    # the pixel's position (row of the table) seeds its Monte Carlo draws
+    # the pixel's id (default: its position, the row of a table) seeds its Monte Carlo draws
+    ids = keep if pixel_id is None else np.asarray(pixel_id)[keep]
     arrays = chain.arguments(
-        {k: kept(v) for k, v in data.items()}, kept(lu).astype(np.uint8), keep.astype(np.uint64)
+        {k: kept(v) for k, v in data.items()}, kept(lu).astype(np.uint8), ids.astype(np.uint64)
     )
     sim = chain.simulate(arrays)
     flags[keep] = sim.flags
@@ -251,20 +274,56 @@ def run_checked(
     return result
 
 
+def _pixel_values(values: np.ndarray, i: int) -> np.ndarray:
+    """The values of pixel ``i`` in every band of (bands, n) ``values`` (for a message)."""
+    return values[:, i]
+
+
+#: values copied into band-major order at a time by :func:`_check_pixels` (8 MiB)
+CHECK_CHUNK = 1 << 20
+
+
+def _check_pixels(values: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """The core's (status, band) of each pixel of (bands, n) float64 ``values`` of any
+    strides (the transposed view of the caller's (n, bands) arrays), copied into a band-major
+    buffer a few thousand pixels at a time: no copy of the whole input, and a copy that stays
+    in the cache. The same (status, band) as one call on the whole array: each pixel's are its
+    own."""
+    if values.flags.c_contiguous:
+        return _core.check_pixels(values, lo, hi)
+    bands, n = values.shape
+    step = max(1, CHECK_CHUNK // max(bands, 1))
+    buffer = np.empty(bands * min(step, n))
+    status = np.empty(n, dtype=np.uint8)
+    band = np.empty(n, dtype=np.int32)
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        block = buffer[: bands * m].reshape(bands, m)
+        np.copyto(block, values[:, start : start + m])
+        status[start : start + m], band[start : start + m] = _core.check_pixels(block, lo, hi)
+    return status, band
+
+
 def _check_units(
     data: dict[str, np.ndarray],
     kinds: dict[str, str],
+    checked: dict[str, tuple[np.ndarray, np.ndarray]],
     rows: np.ndarray,
     cfg: Config,
     where: str,
     locate: Locate,
     fix: Fix,
     bounds: Any,
+    pool: ThreadPoolExecutor,
 ) -> None:
     """The unit plausibility checks of a run (METHOD.md section 2) over the pixels ``rows``
-    (those with a modelled class and SOC > 0): every value of every row is read."""
+    (those with a modelled class and SOC > 0): every value of every row is read (the
+    quantities side by side in ``pool``). ``checked``: the core's (status, band) of every pixel
+    of each quantity."""
     readings = []
+    reads = []
     picked = np.flatnonzero(rows)
+    every = len(picked) == len(rows)
     for name, values in data.items():
         kind = kinds[name]
         columns = name if name in SINGLE else f"{name}_1..{name}_{values.shape[0]}"
@@ -277,7 +336,6 @@ def _check_units(
             fix(name),
             annual=Reading.annual_for(kind, values.shape[0]),
         )
-        lo, hi, _ = bounds[kind]
 
         def beyond(
             b: int, i: int, value: float, seen: Distribution, name: str = name, kind: str = kind
@@ -285,8 +343,13 @@ def _check_units(
             text = locate(name)(int(picked[i]), b)
             return range_message(text, name, kind, value, "", bounds, fix(name), seen, TABLE_NODATA)
 
-        chosen = np.ascontiguousarray(values[:, rows])
-        status, band = _core.check_pixels(chosen, lo, hi)
-        reading.add(chosen.T, status, band, beyond)
+        status, band = checked[name]
+        if not every:
+            status, band = status[rows], band[rows]
+        # (pixels, bands): the caller's own rows when they are C-ordered (no copy)
+        chosen = values.T if every else values.T[rows]
+        reads.append(pool.submit(reading.add, chosen, status, band, beyond))
         readings.append(reading)
+    for done in reads:
+        done.result()
     check(readings, cfg.checks, pointwise=cfg.run.invalid == "error", limits=bounds)

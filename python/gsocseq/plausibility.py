@@ -29,6 +29,8 @@ from gsocseq.config import Checks
 from gsocseq.errors import InputError
 
 _BINS = 1 << 16
+#: values counted at a time
+_CHUNK = 1 << 18
 # bins in the order of their values: negative floats (sign bit set) from the most negative
 # (largest pattern) up to -0, then +0 up to the largest positive
 _ORDER = np.concatenate([np.arange(_BINS - 1, _BINS // 2 - 1, -1), np.arange(0, _BINS // 2)])
@@ -50,11 +52,14 @@ class Distribution:
         if not v.size:
             return
         self.count += v.size
-        self.low = min(self.low, float(v.min()))
-        self.high = max(self.high, float(v.max()))
-        with np.errstate(over="ignore"):  # beyond float32: the last bin (inf), max exact
-            keys = v.astype(np.float32).view(np.uint32) >> 16
-        self.counts += np.bincount(keys, minlength=_BINS)
+        # a chunk at a time, read once from memory: the same extremes and counts
+        for start in range(0, v.size, _CHUNK):
+            chunk = v[start : start + _CHUNK]
+            self.low = min(self.low, float(chunk.min()))
+            self.high = max(self.high, float(chunk.max()))
+            with np.errstate(over="ignore"):  # beyond float32: the last bin (inf), max exact
+                keys = chunk.astype(np.float32).view(np.uint32) >> 16
+            self.counts += np.bincount(keys, minlength=_BINS)
 
     def quantile(self, q: float) -> float:
         """The value of rank q (0..1), the middle of its bin (NaN when empty)."""

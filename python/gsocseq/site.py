@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -39,6 +39,8 @@ def _columns(header: Sequence[str], prefix: str) -> list[str]:
 
 #: separators a site table may use (the one that splits the header into most columns)
 DELIMITERS = (",", ";", "\t")
+#: the text before the first line break (as str.splitlines() breaks lines)
+_FIRST_LINE = re.compile("[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")
 
 
@@ -72,8 +74,94 @@ def read_table(source: Union[str, os.PathLike, Mapping[str, Sequence[Any]]]) -> 
             f"{path}: line {line} is not UTF-8 text (byte {raw[exc.start]:#04x}): save the "
             "table as 'CSV UTF-8' (Excel: Save As, CSV UTF-8 (Comma delimited)) or convert it"
         ) from None
-    first = text.splitlines()[0] if text.strip() else ""
+    first = _FIRST_LINE.match(text).group(0) if text.strip() else ""  # type: ignore[union-attr]
     delimiter = _delimiter(first, path)
+    try:  # in one pass (the rows checked below)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header = [h.strip() for h in next(reader, [])]
+        rows = [row for row in reader if any(cell.strip() for cell in row)]  # no blank lines
+        regular = all(len(row) == len(header) for row in rows)
+    except csv.Error:
+        regular = False
+    if not regular:  # row by row: the first error, naming its row and line
+        header, rows = _rows(text, delimiter, path)
+    _check_header(header, len(rows), path)
+    table = dict(zip(header, map(list, zip(*rows))))
+    if delimiter != ",":  # a ';' or tab table: decimal commas are decimal points
+        for name, cells in table.items():
+            if name != "site":
+                table[name] = [c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in cells]
+    return table
+
+
+def _check_header(header: list[str], rows: int, path: Path) -> None:
+    """Every column named, once; some rows."""
+    for i, name in enumerate(header):
+        if not name:
+            raise InputError(f"{path}: column {i + 1} of the header has no name")
+        if header.index(name) != i:
+            raise InputError(
+                f"{path}: column {name!r} appears twice (columns {header.index(name) + 1} and "
+                f"{i + 1})"
+            )
+    if not rows:
+        raise InputError(f"{path}: no sites (the table has a header and no rows)")
+
+
+def _plain_numbers(
+    source: Union[str, os.PathLike],
+) -> Optional[tuple[list[str], Optional[list[str]], np.ndarray]]:
+    """A plain site table read by numpy's C parser: (header, the site column or None, (n,
+    columns) float64 values of every other column in header order). Only for a table that
+    :func:`read_table` would read to the same cells: separated by ``,``, no quotes, every line
+    a row with the header's fields, every cell other than the site a number (numpy parses as
+    ``float()`` does); None for any other table, which :func:`read_table` then reads (and
+    names what is wrong)."""
+    try:
+        with open(source, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if '"' in text or "\r" in text.replace("\r\n", "\n"):
+        return None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the last line's end
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if len(lines) < 2 or _FIRST_LINE.match(text).group(0) != lines[0]:  # type: ignore[union-attr]
+        return None  # another line break (str.splitlines() breaks lines at more characters)
+    if _delimiter(lines[0], Path(source)) != ",":
+        return None
+    commas = lines[0].count(",")
+    if any(line.count(",") != commas or not line.strip(", \t") for line in lines):
+        return None  # a row of another length, or a blank one
+    header = [h.strip() for h in lines[0].split(",")]
+    _check_header(header, len(lines) - 1, Path(source))
+    site = header.index("site") if "site" in header else None
+    ids = [line.split(",")[site] for line in lines[1:]] if site is not None else None
+    columns = [i for i in range(len(header)) if i != site]
+    if not columns:
+        return None
+    try:
+        values = np.loadtxt(
+            io.StringIO("\n".join(lines[1:])),
+            delimiter=",",
+            usecols=columns,
+            comments=None,
+            dtype=np.float64,
+            ndmin=2,
+        )
+    except ValueError:  # an empty cell, NA, a word: read_table's way
+        return None
+    if values.shape != (len(lines) - 1, len(columns)):
+        return None
+    return header, ids, values
+
+
+def _rows(text: str, delimiter: str, path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a site table read row by row, raising an InputError at the first
+    row whose field count is not the header's (naming its row and line) or that csv cannot
+    read."""
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         header = [h.strip() for h in next(reader, [])]
@@ -89,22 +177,7 @@ def read_table(source: Union[str, os.PathLike, Mapping[str, Sequence[Any]]]) -> 
             rows.append(row)
     except csv.Error as exc:
         raise InputError(f"{path}: cannot read the site table ({exc})") from None
-    for i, name in enumerate(header):
-        if not name:
-            raise InputError(f"{path}: column {i + 1} of the header has no name")
-        if header.index(name) != i:
-            raise InputError(
-                f"{path}: column {name!r} appears twice (columns {header.index(name) + 1} and "
-                f"{i + 1})"
-            )
-    if not rows:
-        raise InputError(f"{path}: no sites (the table has a header and no rows)")
-    table = {h: [r[i] for r in rows] for i, h in enumerate(header)}
-    if delimiter != ",":  # a ';' or tab table: decimal commas are decimal points
-        for name, cells in table.items():
-            if name != "site":
-                table[name] = [c.replace(",", ".") if _DECIMAL_COMMA.match(c) else c for c in cells]
-    return table
+    return header, rows
 
 
 def _delimiter(header: str, path: Path) -> str:
@@ -149,8 +222,15 @@ def _known_columns(header: Sequence[str], where: str) -> None:
 
 
 def _numbers(table: dict[str, Any], names: list[str], where: str) -> np.ndarray:
-    out = np.empty((len(names), len(table[names[0]])))
+    """(bands, n) float64 values of the columns ``names`` (empty, NA, nan: NaN)."""
+    n = len(table[names[0]])
+    out = np.empty((len(names), n))
     for b, name in enumerate(names):
+        try:  # every cell a number: float() of each (as below), in one pass
+            out[b] = np.fromiter(map(float, table[name]), dtype=np.float64, count=n)
+            continue
+        except (TypeError, ValueError):
+            pass  # nodata cells, or a bad one: cell by cell
         for i, v in enumerate(table[name]):
             if v is None or (isinstance(v, str) and v.strip().lower() in ("", "na", "nan")):
                 out[b, i] = np.nan
@@ -180,15 +260,30 @@ def run_sites(
     """
     cfg = configure(config, **options)
     where = str(sites) if not isinstance(sites, Mapping) else "site table"
-    table = read_table(sites)
-    header = list(table)
+    plain = None if isinstance(sites, Mapping) else _plain_numbers(sites)
+    if plain is None:
+        table = read_table(sites)
+        header = list(table)
+        n = len(next(iter(table.values())))
+        ids = table.get("site", [str(i + 1) for i in range(n)])
+
+        def numbers(names: list[str]) -> np.ndarray:  # (bands, n)
+            return _numbers(table, names, where)
+
+    else:
+        header, site_ids, values = plain
+        n = values.shape[0]
+        ids = site_ids if site_ids is not None else [str(i + 1) for i in range(n)]
+        position = {h: i for i, h in enumerate(h for h in header if h != "site")}
+
+        def numbers(names: list[str]) -> np.ndarray:  # (bands, n), a view of (n, bands)
+            return values[:, [position[name] for name in names]].T
+
     _known_columns(header, where)
-    n = len(next(iter(table.values())))
-    ids = table.get("site", [str(i + 1) for i in range(n)])
     data: dict[str, np.ndarray] = {}
     for name in SINGLE:
-        if name in table:
-            data[name] = _numbers(table, [name], where)
+        if name in header:
+            data[name] = numbers([name])
     for name in MONTHLY:
         cols = _columns(header, name)
         if cols:
@@ -196,19 +291,19 @@ def run_sites(
                 raise InputError(
                     f"{where}: {name}_1..{name}_12 expected, found {len(cols)} columns"
                 )
-            data[name] = _numbers(table, cols, where)
+            data[name] = numbers(cols)
     for name in SERIES:
         cols = _columns(header, name)
         if cols:
-            data[name] = _numbers(table, cols, where)
+            data[name] = numbers(cols)
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise InputError(f"{where}: missing columns for {', '.join(missing)} (see docs/sites.md)")
     lu_cols = _columns(header, "land_use")
     if lu_cols:
-        lu = _numbers(table, lu_cols, where)
-    elif "land_use" in table:
-        lu = _numbers(table, ["land_use"], where)
+        lu = np.ascontiguousarray(numbers(lu_cols))
+    elif "land_use" in header:
+        lu = np.ascontiguousarray(numbers(["land_use"]))
     else:
         raise InputError(f"{where}: missing column land_use (or land_use_1..land_use_Y)")
 
@@ -263,21 +358,28 @@ def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) 
     path = results_path(path)
     tmp = path.with_name(f".{path.name}.part")
     names = list(result)
+    columns = [_cells(np.asarray(result[name])) for name in names]
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(names)
-            for i in range(len(result["site"])):
-                row = []
-                for name in names:
-                    v = result[name][i]
-                    if isinstance(v, (float, np.floating)):
-                        row.append("" if np.isnan(v) else repr(float(v)))
-                    else:
-                        row.append(csvsafe.cell(str(v)))
-                w.writerow(row)
+            w.writerows(zip(*columns))
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write the results ({exc})") from None
     return path
+
+
+def _cells(column: np.ndarray) -> list[str]:
+    """The CSV cells of a result column: a float as its shortest repr (NaN: empty), anything
+    else as text made safe for spreadsheets."""
+    if column.dtype.kind == "f":
+        return ["" if v != v else repr(v) for v in column.tolist()]
+    out = []
+    for v in column:
+        if isinstance(v, (float, np.floating)):
+            out.append("" if np.isnan(v) else repr(float(v)))
+        else:
+            out.append(csvsafe.cell(str(v)))
+    return out

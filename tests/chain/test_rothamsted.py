@@ -53,7 +53,7 @@ def by_hand(
     t_spin = read(inp["spinup_temperature"])[:, r, c] * f_t
     p_spin = read(inp["spinup_precipitation"])[:, r, c] * f_p
     e_spin = read(inp["spinup_pet"])[:, r, c]
-    soil = dict(clay=clay, depth=30.0, evap_coefficient=1.0)
+    soil = dict(clay=clay, **rothc.GSOCSEQ)  # the chain's settings (PET, 30 cm)
     forcing = dict(
         temperature=t_spin,
         precipitation=p_spin,

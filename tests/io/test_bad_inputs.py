@@ -610,7 +610,7 @@ def test_wrong_unit_beyond_the_range_is_no_maskable_pixel(tmp_path):
     # the same in a site table
     from gsocseq.site import run_sites
 
-    from .test_site import site_table
+    from ..chain.test_site import site_table
 
     table = site_table(make_area(tmp_path / "s", rows=2, cols=2, seed=9))
     table["npp_reference"] = [v * 100 for v in table["npp_reference"]]
@@ -823,7 +823,7 @@ def test_site_table_encodings_quotes_and_case(tmp_path):
 def test_site_series_of_the_wrong_length_is_named(tmp_path):
     from gsocseq.site import run_sites
 
-    from .test_site import site_table
+    from ..chain.test_site import site_table
 
     table = site_table(make_area(tmp_path, rows=2, cols=2, seed=9))
     short = {k: v for k, v in table.items() if not k.startswith("warmup_temperature_")}

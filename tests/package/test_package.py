@@ -42,4 +42,4 @@ def test_metadata_agrees_with_the_extension() -> None:
     assert scripts == ["gsocseq.cli:main"]
     # the extras the install docs name
     extras = set(distribution.metadata.get_all("Provides-Extra") or [])
-    assert {"prepare", "report", "dask", "test"} <= extras, extras
+    assert {"prepare", "report", "dask", "xarray", "test"} <= extras, extras

@@ -40,7 +40,7 @@ def test_conda_recipe_has_every_dependency_of_pyproject() -> None:
     extras = project["optional-dependencies"]
     optional = {
         CONDA_NAMES.get(n, n)
-        for extra in ("prepare", "report", "dask")
+        for extra in ("prepare", "report", "dask", "xarray")
         for n in map(_name, extras[extra])
     }
     assert optional == constraints, (sorted(optional - constraints), sorted(constraints - optional))

@@ -15,6 +15,14 @@ Bad values raise ``ValueError`` naming the argument and the first offending pixe
 depth <= 0, a positive deficit). Negative evaporation (dew) and precipitation are accepted as
 the official programs accept them. A pixel with any non-finite input (NaN, +-inf) gets
 NaN outputs; the other pixels are unaffected.
+
+Defaults are the official RothC-26.3 program's: open-pan ``evaporation`` (multiplied by
+``evap_coefficient`` 0.75 inside the model) and a 23 cm topsoil (:data:`OFFICIAL`). The GSOCseq
+methodology (METHOD.md section 2) takes PET (coefficient 1.0) and 0-30 cm: pass
+``**rothc.GSOCSEQ`` to compute as ``gsocseq run`` does. The two differ: with the GSOCseq
+settings the soil dries more (the whole PET, a deeper layer's larger deficit), decomposition is
+slower, and the plant input that holds a given SOC at equilibrium is 20-24 % lower than with
+the defaults (the README's example climate).
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from gsocseq import _core
 from gsocseq._arrays import F64, Layout, as_float
 
 __all__ = [
+    "GSOCSEQ",
+    "OFFICIAL",
     "RunResult",
     "SpinupResult",
     "analytical_equilibrium",
@@ -39,6 +49,11 @@ __all__ = [
 ]
 
 POOLS = ("DPM", "RPM", "BIO", "HUM", "IOM")
+#: the official RothC-26.3 settings, the functions' defaults: open-pan evaporation x 0.75, 23 cm
+OFFICIAL: dict[str, float] = {"evap_coefficient": 0.75, "depth": 23.0}
+#: the GSOCseq methodology's settings (METHOD.md section 2, ``gsocseq run``'s chain): the
+#: evaporation argument is PET (coefficient 1.0), the layer 0-30 cm (``[run] depth``'s default)
+GSOCSEQ: dict[str, float] = {"evap_coefficient": 1.0, "depth": 30.0}
 
 
 @dataclass(frozen=True)
@@ -141,8 +156,8 @@ def run(
     dpm_rpm: Any,
     clay: Any,
     fym_input: Any = 0.0,
-    depth: Any = 23.0,
-    evap_coefficient: float = 0.75,
+    depth: Any = OFFICIAL["depth"],
+    evap_coefficient: float = OFFICIAL["evap_coefficient"],
     rate_factor: Any = 1.0,
     tsmd: Any = 0.0,
     trajectory: bool = False,
@@ -187,8 +202,8 @@ def rate_modifiers(
     evaporation: Any,
     cover: Any,
     clay: Any,
-    depth: Any = 23.0,
-    evap_coefficient: float = 0.75,
+    depth: Any = OFFICIAL["depth"],
+    evap_coefficient: float = OFFICIAL["evap_coefficient"],
     rate_factor: Any = 1.0,
     tsmd: Any = 0.0,
     threads: int | None = None,
@@ -228,8 +243,8 @@ def spinup(
     clay: Any,
     iom: Any,
     fym_input: Any = 0.0,
-    depth: Any = 23.0,
-    evap_coefficient: float = 0.75,
+    depth: Any = OFFICIAL["depth"],
+    evap_coefficient: float = OFFICIAL["evap_coefficient"],
     rate_factor: Any = 1.0,
     threads: int | None = None,
 ) -> SpinupResult:
@@ -273,8 +288,8 @@ def equilibrium_inputs(
     dpm_rpm: Any,
     clay: Any,
     fym_input: Any = 0.0,
-    depth: Any = 23.0,
-    evap_coefficient: float = 0.75,
+    depth: Any = OFFICIAL["depth"],
+    evap_coefficient: float = OFFICIAL["evap_coefficient"],
     rate_factor: Any = 1.0,
     threads: int | None = None,
 ) -> tuple[F64, F64, F64]:
