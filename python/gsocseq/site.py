@@ -122,8 +122,8 @@ def _plain_numbers(
             text = f.read()
     except (OSError, UnicodeDecodeError):
         return None
-    if '"' in text or "\r" in text.replace("\r\n", "\n"):
-        return None
+    if '"' in text or text.count("\r") != text.count("\r\n"):
+        return None  # quotes, or a line ended by "\r" alone
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the last line's end
@@ -138,7 +138,7 @@ def _plain_numbers(
     header = [h.strip() for h in lines[0].split(",")]
     _check_header(header, len(lines) - 1, Path(source))
     site = header.index("site") if "site" in header else None
-    ids = [line.split(",")[site] for line in lines[1:]] if site is not None else None
+    ids = [line.split(",", site + 1)[site] for line in lines[1:]] if site is not None else None
     columns = [i for i in range(len(header)) if i != site]
     if not columns:
         return None
