@@ -55,13 +55,24 @@ def notify(text: str) -> None:
 def stopped_by_signals() -> Iterator[None]:
     """SIGTERM (batch schedulers, ``timeout``; SIGBREAK on Windows) stops a command as Ctrl-C
     does: the run removes its temporaries and says what it kept; exit 128 + the signal's
-    number (130 for Ctrl-C, 143 for SIGTERM)."""
+    number (130 for Ctrl-C, 143 for SIGTERM). Only the first signal stops: the ones that
+    follow (Ctrl-C twice, SIGTERM then SIGINT) are ignored until the command has exited, so
+    that none cuts the clean-up short. An exception in ``Thread.join`` marks the thread it
+    waits for as ended while it still runs (CPython, bpo-45274): a block then read or written
+    in GDAL while the run closes the files and exits crashed the process (SIGSEGV, GDAL's
+    "CPLDestroyMutex: Error = 16") instead of exit 130/143."""
     from gsocseq.pipeline import Interrupted, RunInterrupted
 
+    stopping: list[int] = []
+
     def stop(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
+        if not stopping:
+            stopping.append(signum)
+            raise Interrupted(signum)
 
     caught = [getattr(signal, name) for name in ("SIGTERM", "SIGBREAK") if hasattr(signal, name)]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not if ignored)
+        caught.append(signal.SIGINT)
     before = {sig: signal.signal(sig, stop) for sig in caught}
     try:
         yield
@@ -73,8 +84,9 @@ def stopped_by_signals() -> Iterator[None]:
         click.echo("interrupted: nothing computed yet", err=True)
         sys.exit(128 + signum)
     finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
+        if not stopping:  # (stopping: the signals stay ignored until the process exits)
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
 
 
 def check_threads(threads: Optional[int]) -> None:
