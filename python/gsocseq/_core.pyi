@@ -219,8 +219,11 @@ def max_threads() -> int:
 #: evaporation, cover, rate_factor, and (not for every function) plant_input, fym_input, dpm_rpm
 _Monthly = Mapping[str, _F64]
 #: the per-pixel arguments by name, (n,) float64 each: clay, depth, and as a function needs
-#: them tsmd, iom, soc, pools (n, 5)
+#: them tsmd, iom, soc, pools (n, 5); silt, bulk_density, organic_carbon for the van
+#: Genuchten moisture options
 _PerPixel = Mapping[str, _F64]
+#: (moisture, bare_deficit, min_moisture_rate), e.g. ("farina-2", "standard", 0.2)
+_Moisture = tuple[str, str, float]
 
 def run(
     monthly: _Monthly,
@@ -228,9 +231,14 @@ def run(
     evap_coefficient: float,
     trajectory: bool,
     threads: Optional[int] = None,
+    moisture: Optional[_Moisture] = None,
 ) -> tuple[_F64, _F64, _F64, Optional[_F64], Optional[_F64]]: ...
 def rate_modifiers(
-    monthly: _Monthly, pixels: _PerPixel, evap_coefficient: float, threads: Optional[int] = None
+    monthly: _Monthly,
+    pixels: _PerPixel,
+    evap_coefficient: float,
+    threads: Optional[int] = None,
+    moisture: Optional[_Moisture] = None,
 ) -> tuple[_F64, _F64, _F64, _F64, _F64]: ...
 def spinup(
     method: SpinupRule,
@@ -238,9 +246,14 @@ def spinup(
     pixels: _PerPixel,
     evap_coefficient: float,
     threads: Optional[int] = None,
+    moisture: Optional[_Moisture] = None,
 ) -> tuple[_F64, _F64, Optional[npt.NDArray[np.int64]]]: ...
 def equilibrium_inputs(
-    monthly: _Monthly, pixels: _PerPixel, evap_coefficient: float, threads: Optional[int] = None
+    monthly: _Monthly,
+    pixels: _PerPixel,
+    evap_coefficient: float,
+    threads: Optional[int] = None,
+    moisture: Optional[_Moisture] = None,
 ) -> tuple[_F64, _F64, _F64]: ...
 def analytical_equilibrium(soc: _F64, xi: _F64, clay: _F64, dpm_rpm: _F64) -> tuple[_F64, _F64]: ...
 def monte_carlo_draws(

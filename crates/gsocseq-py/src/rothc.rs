@@ -5,6 +5,7 @@
 
 use gsocseq_core::rothc::batch::{self, PixelForcing, Sites};
 use gsocseq_core::rothc::equilibrium::SpinupRule;
+use gsocseq_core::rothc::water_retention::MoistureOptions;
 use gsocseq_core::Pools;
 use numpy::ndarray::{Array1, Array2, Array3};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
@@ -67,15 +68,39 @@ pub struct PerPixel<'py> {
     soc: Option<F1<'py>>,
     #[pyo3(default)]
     pools: Option<F2<'py>>,
+    #[pyo3(default)]
+    silt: Option<F1<'py>>,
+    #[pyo3(default)]
+    bulk_density: Option<F1<'py>>,
+    #[pyo3(default)]
+    organic_carbon: Option<F1<'py>>,
 }
 
+/// The moisture options of the array API: (moisture, bare_deficit, min_moisture_rate); None
+/// for RothC-26.3.
+type MoistureArg = Option<(String, String, f64)>;
+
 impl PerPixel<'_> {
-    fn sites(&self, evap_coefficient: f64) -> Sites<'_> {
-        Sites {
+    fn sites(&self, evap_coefficient: f64, moisture: &MoistureArg) -> PyResult<Sites<'_>> {
+        let moisture = match moisture {
+            None => MoistureOptions::default(),
+            Some((model, bare, min_rate)) => {
+                MoistureOptions::new(model.parse().py()?, bare.parse().py()?, *min_rate).py()?
+            }
+        };
+        let soil_water = match (&self.silt, &self.bulk_density, &self.organic_carbon) {
+            (Some(s), Some(b), Some(o)) if moisture.model.uses_van_genuchten() => {
+                Some([s.as_array(), b.as_array(), o.as_array()])
+            }
+            _ => None,
+        };
+        Ok(Sites {
             clay: self.clay.as_array(),
             depth: self.depth.as_array(),
             evap_coefficient,
-        }
+            moisture,
+            soil_water,
+        })
     }
 }
 
@@ -103,7 +128,7 @@ type RunOutput<'py> = (
 /// RothC over `months` months for n pixels from `pixels["pools"]` and `pixels["tsmd"]`.
 /// Returns (pools, tsmd, co2, monthly, monthly_co2).
 #[pyfunction]
-#[pyo3(signature = (monthly, pixels, evap_coefficient, trajectory, threads=None))]
+#[pyo3(signature = (monthly, pixels, evap_coefficient, trajectory, threads=None, moisture=None))]
 pub fn run<'py>(
     py: Python<'py>,
     monthly: Monthly<'py>,
@@ -111,8 +136,12 @@ pub fn run<'py>(
     evap_coefficient: f64,
     trajectory: bool,
     threads: Option<usize>,
+    moisture: MoistureArg,
 ) -> PyResult<RunOutput<'py>> {
-    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let (f, s) = (
+        monthly.forcing(),
+        pixels.sites(evap_coefficient, &moisture)?,
+    );
     let pools = needed("pools", &pixels.pools)?.as_array();
     let tsmd = needed("tsmd", &pixels.tsmd)?.as_array();
     let (n, months) = (f.pixels(), f.months());
@@ -143,15 +172,19 @@ type Modifiers<'py> = (Arr2<'py>, Arr2<'py>, Arr2<'py>, Arr2<'py>, Arr2<'py>);
 /// Rate modifiers a, b, c, rate and the deficit after every month, each (n, months), from
 /// `pixels["tsmd"]`.
 #[pyfunction]
-#[pyo3(signature = (monthly, pixels, evap_coefficient, threads=None))]
+#[pyo3(signature = (monthly, pixels, evap_coefficient, threads=None, moisture=None))]
 pub fn rate_modifiers<'py>(
     py: Python<'py>,
     monthly: Monthly<'py>,
     pixels: PerPixel<'py>,
     evap_coefficient: f64,
     threads: Option<usize>,
+    moisture: MoistureArg,
 ) -> PyResult<Modifiers<'py>> {
-    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let (f, s) = (
+        monthly.forcing(),
+        pixels.sites(evap_coefficient, &moisture)?,
+    );
     let tsmd = needed("tsmd", &pixels.tsmd)?.as_array();
     let (n, months) = (f.pixels(), f.months());
     let out = interruptible(py, threads, |_| batch::rate_modifiers(&f, &s, tsmd))?;
@@ -166,7 +199,7 @@ type SpinupOutput<'py> = (Arr2<'py>, Arr1<'py>, Option<Bound<'py, PyArray1<i64>>
 /// Spin-up of n pixels over one 12-month year with inert pools `pixels["iom"]`. Returns
 /// (pools, tsmd, months or None).
 #[pyfunction]
-#[pyo3(signature = (method, monthly, pixels, evap_coefficient, threads=None))]
+#[pyo3(signature = (method, monthly, pixels, evap_coefficient, threads=None, moisture=None))]
 pub fn spinup<'py>(
     py: Python<'py>,
     method: &str,
@@ -174,9 +207,13 @@ pub fn spinup<'py>(
     pixels: PerPixel<'py>,
     evap_coefficient: f64,
     threads: Option<usize>,
+    moisture: MoistureArg,
 ) -> PyResult<SpinupOutput<'py>> {
     let rule: SpinupRule = method.parse().py()?;
-    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let (f, s) = (
+        monthly.forcing(),
+        pixels.sites(evap_coefficient, &moisture)?,
+    );
     let iom = needed("iom", &pixels.iom)?.as_array();
     let out = interruptible(py, threads, |cancel| {
         batch::spinup(rule, &f, &s, iom, cancel)
@@ -193,15 +230,19 @@ pub fn spinup<'py>(
 /// Plant input (t C/ha/yr, 1/12 a month) holding `pixels["soc"]` at the exact discrete
 /// equilibrium. Returns (annual_input, pools, tsmd).
 #[pyfunction]
-#[pyo3(signature = (monthly, pixels, evap_coefficient, threads=None))]
+#[pyo3(signature = (monthly, pixels, evap_coefficient, threads=None, moisture=None))]
 pub fn equilibrium_inputs<'py>(
     py: Python<'py>,
     monthly: Monthly<'py>,
     pixels: PerPixel<'py>,
     evap_coefficient: f64,
     threads: Option<usize>,
+    moisture: MoistureArg,
 ) -> PyResult<(Arr1<'py>, Arr2<'py>, Arr1<'py>)> {
-    let (f, s) = (monthly.forcing(), pixels.sites(evap_coefficient));
+    let (f, s) = (
+        monthly.forcing(),
+        pixels.sites(evap_coefficient, &moisture)?,
+    );
     let soc = needed("soc", &pixels.soc)?.as_array();
     let out = interruptible(py, threads, |_| batch::equilibrium_inputs(soc, &f, &s))?;
     Ok((

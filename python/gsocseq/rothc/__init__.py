@@ -128,6 +128,34 @@ def _forcing(
     layout.add_per_pixel("depth", depth)
 
 
+#: the soil inputs of the van Genuchten moisture options
+SOIL_WATER = ("silt", "bulk_density", "organic_carbon")
+
+
+def _moisture(
+    layout: Layout,
+    moisture: str,
+    bare_deficit: str,
+    min_moisture_rate: float,
+    water: dict[str, Any],
+) -> Any:
+    """The core's moisture argument (None for RothC-26.3 with its defaults); the per-pixel
+    soil water of the van Genuchten options added to ``layout``."""
+    options = (str(moisture), str(bare_deficit), float(min_moisture_rate))
+    if options == ("rothc-26.3", "standard", 0.2):
+        return None
+    if moisture in ("farina-2", "farina-3"):
+        missing = [k for k in SOIL_WATER if water.get(k) is None]
+        if missing:
+            raise ValueError(
+                f"{', '.join(missing)}: needed by moisture {moisture!r} (silt %, bulk_density "
+                "g/cm3, organic_carbon %; e.g. SOC / (bulk density x depth))"
+            )
+        for k in SOIL_WATER:
+            layout.add_per_pixel(k, water[k])
+    return options
+
+
 def _evap(evap_coefficient: float) -> float:
     value = float(evap_coefficient)
     if not np.isfinite(value) or value < 0:
@@ -162,6 +190,12 @@ def run(
     tsmd: Any = 0.0,
     trajectory: bool = False,
     threads: int | None = None,
+    moisture: str = "rothc-26.3",
+    bare_deficit: str = "standard",
+    min_moisture_rate: float = 0.2,
+    silt: Any = None,
+    bulk_density: Any = None,
+    organic_carbon: Any = None,
 ) -> RunResult:
     """Run RothC month by month from ``pools`` and deficit ``tsmd``.
 
@@ -172,7 +206,12 @@ def run(
     DPM/RPM ratio of the plant input; ``clay`` %; ``depth`` cm; ``rate_factor`` an extra
     multiplier of the decomposition rate (0.4 for paddy fields); ``trajectory`` also returns
     the pools and CO2 of every month; ``threads`` None or 0 for all cores.
-    """
+
+    Moisture (ROTHC.md section 8): ``moisture`` "rothc-26.3" (default), or the van Genuchten
+    options of the official RothC v2.0.0, "farina-2" and "farina-3", which need ``silt`` (%),
+    ``bulk_density`` (g/cm3) and ``organic_carbon`` (%) per pixel; ``bare_deficit``
+    "standard" or "wilting-point"; ``min_moisture_rate`` the moisture factor at wilting point
+    (0.2; other values with the van Genuchten options only)."""
     layout = Layout()
     layout.add_pools("pools", pools)
     _forcing(
@@ -190,9 +229,13 @@ def run(
         with_inputs=True,
     )
     layout.add_per_pixel("tsmd", tsmd)
+    water = {"silt": silt, "bulk_density": bulk_density, "organic_carbon": organic_carbon}
+    opts = _moisture(layout, moisture, bare_deficit, min_moisture_rate, water)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    out = _core.run(m, p, _evap(evap_coefficient), bool(trajectory), _threads(threads))
+    out = _core.run(
+        m, p, _evap(evap_coefficient), bool(trajectory), _threads(threads), moisture=opts
+    )
     return RunResult(*out)
 
 
@@ -207,12 +250,20 @@ def rate_modifiers(
     rate_factor: Any = 1.0,
     tsmd: Any = 0.0,
     threads: int | None = None,
+    *,
+    moisture: str = "rothc-26.3",
+    bare_deficit: str = "standard",
+    min_moisture_rate: float = 0.2,
+    silt: Any = None,
+    bulk_density: Any = None,
+    organic_carbon: Any = None,
 ) -> tuple[F64, F64, F64, F64, F64]:
     """Monthly rate modifiers ``(a, b, c, rate, tsmd)``, each (n, months).
 
     a: temperature factor; b: moisture factor from the deficit after the month's water
     balance; c: cover factor as given; rate: a b c x rate_factor; tsmd: deficit after the
-    month, mm, carried from month to month starting at ``tsmd``.
+    month, mm, carried from month to month starting at ``tsmd``. Moisture options as for
+    :func:`run`.
     """
     layout = Layout()
     _forcing(
@@ -226,9 +277,11 @@ def rate_modifiers(
         depth=depth,
     )
     layout.add_per_pixel("tsmd", tsmd)
+    water = {"silt": silt, "bulk_density": bulk_density, "organic_carbon": organic_carbon}
+    opts = _moisture(layout, moisture, bare_deficit, min_moisture_rate, water)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    return _core.rate_modifiers(m, p, _evap(evap_coefficient), _threads(threads))
+    return _core.rate_modifiers(m, p, _evap(evap_coefficient), _threads(threads), moisture=opts)
 
 
 def spinup(
@@ -247,6 +300,12 @@ def spinup(
     evap_coefficient: float = OFFICIAL["evap_coefficient"],
     rate_factor: Any = 1.0,
     threads: int | None = None,
+    moisture: str = "rothc-26.3",
+    bare_deficit: str = "standard",
+    min_moisture_rate: float = 0.2,
+    silt: Any = None,
+    bulk_density: Any = None,
+    organic_carbon: Any = None,
 ) -> SpinupResult:
     """Spin RothC up on one 12-month year of forcing (per-month arguments have 12 months).
 
@@ -254,7 +313,7 @@ def spinup(
     pools and deficit 0 until the year-end active carbon changes by <= 1e-6 t C/ha (the month
     count is returned). ``method="equilibrium"``: the exact discrete periodic equilibrium, the
     deficit cycled from 0 to its periodic year, then the fixed point of the 12 composed monthly
-    affine maps. ``iom`` (t C/ha) is the inert pool.
+    affine maps. ``iom`` (t C/ha) is the inert pool. Moisture options as for :func:`run`.
     """
     layout = Layout(months=12)
     _forcing(
@@ -272,9 +331,13 @@ def spinup(
         with_inputs=True,
     )
     layout.add_per_pixel("iom", iom)
+    water = {"silt": silt, "bulk_density": bulk_density, "organic_carbon": organic_carbon}
+    opts = _moisture(layout, moisture, bare_deficit, min_moisture_rate, water)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    pools, tsmd, months = _core.spinup(method, m, p, _evap(evap_coefficient), _threads(threads))
+    pools, tsmd, months = _core.spinup(
+        method, m, p, _evap(evap_coefficient), _threads(threads), moisture=opts
+    )
     return SpinupResult(pools, tsmd, months)
 
 
@@ -292,12 +355,19 @@ def equilibrium_inputs(
     evap_coefficient: float = OFFICIAL["evap_coefficient"],
     rate_factor: Any = 1.0,
     threads: int | None = None,
+    moisture: str = "rothc-26.3",
+    bare_deficit: str = "standard",
+    min_moisture_rate: float = 0.2,
+    silt: Any = None,
+    bulk_density: Any = None,
+    organic_carbon: Any = None,
 ) -> tuple[F64, F64, F64]:
     """Annual plant input that holds total SOC ``soc`` (t C/ha) at the exact discrete equilibrium.
 
     IOM = 0.049 soc^1.139 (Falloon). The input enters as 1/12 at the end of every month; 12-month
     forcing as for :func:`spinup`. Returns ``(annual_input, pools, tsmd)``: t C/ha/yr (n,), the
-    end-of-December pools (n, 5) t C/ha, the periodic year-end deficit (n,) mm.
+    end-of-December pools (n, 5) t C/ha, the periodic year-end deficit (n,) mm. Moisture options
+    as for :func:`run`.
     """
     layout = Layout(months=12)
     _forcing(
@@ -313,9 +383,11 @@ def equilibrium_inputs(
         dpm_rpm=dpm_rpm,
     )
     layout.add_per_pixel("soc", soc)
+    water = {"silt": silt, "bulk_density": bulk_density, "organic_carbon": organic_carbon}
+    opts = _moisture(layout, moisture, bare_deficit, min_moisture_rate, water)
     m = layout.monthly_arrays()
     p = layout.pixel_arrays()
-    return _core.equilibrium_inputs(m, p, _evap(evap_coefficient), _threads(threads))
+    return _core.equilibrium_inputs(m, p, _evap(evap_coefficient), _threads(threads), moisture=opts)
 
 
 def analytical_equilibrium(soc: Any, *, xi: Any, clay: Any, dpm_rpm: Any) -> tuple[F64, F64]:

@@ -8,7 +8,7 @@ month by month and prints the yearly SOC next to the official program's output.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,15 +42,53 @@ class RothCInput:
     fym_input: F64
     cover: F64
     dpm_rpm: F64
+    #: RothC v2.0.0 inputs (None in the version 1 layout): silt %, bulk density g/cm3,
+    #: organic carbon %, and the moisture options as gsocseq names them
+    silt: float | None = None
+    bulk_density: float | None = None
+    organic_carbon: float | None = None
+    moisture: dict[str, Any] = field(default_factory=dict)
+
+    def soil_water(self) -> dict[str, Any]:
+        """The moisture arguments of :func:`gsocseq.rothc.run` and :func:`gsocseq.rothc.spinup`
+        for this input (none for RothC-26.3)."""
+        if not self.moisture or self.moisture["moisture"] == "rothc-26.3":
+            return dict(self.moisture)
+        water = {
+            "silt": self.silt,
+            "bulk_density": self.bulk_density,
+            "organic_carbon": self.organic_carbon,
+        }
+        return {**self.moisture, **water}
+
+
+#: opt_RMmoist and opt_SMDbare of RothC v2.0.0 by gsocseq's names (ROTHC.md section 8)
+MOISTURE_OPTIONS = {1: "rothc-26.3", 2: "farina-2", 3: "farina-3"}
+BARE_DEFICIT_OPTIONS = {1: "standard", 2: "wilting-point"}
+
+
+def moisture_options(opt_rm_moist: int, opt_smd_bare: int, min_rm_moist: float) -> dict[str, Any]:
+    """gsocseq's moisture arguments for the options of the official RothC v2.0.0 program (its
+    option 1 runs with 0.2 whatever minRM_Moist says)."""
+    model = MOISTURE_OPTIONS[opt_rm_moist]
+    return {
+        "moisture": model,
+        "bare_deficit": BARE_DEFICIT_OPTIONS[opt_smd_bare],
+        "min_moisture_rate": 0.2 if model == "rothc-26.3" else min_rm_moist,
+    }
 
 
 def read_input(path: str | Path) -> RothCInput:
-    """Parse an official ``RothC_input.dat`` (version 1 or 2 layout)."""
+    """Parse an official ``RothC_input.dat`` (version 1 layout, or the v2.0.0 one with its
+    moisture options, silt, bulk density and organic carbon)."""
     lines = Path(path).read_text().splitlines()
     soil: list[float] | None = None
+    options: list[int] | None = None
     rows: list[list[float]] = []
     for i, line in enumerate(lines):
         words = line.split()
+        if words[:1] == ["opt_RMmoist"] and i + 1 < len(lines):
+            options = [int(v) for v in lines[i + 1].split()[:2]]
         if words and words[0] == "clay" and soil is None and i + 1 < len(lines):
             try:
                 soil = [float(v) for v in lines[i + 1].split()]
@@ -81,6 +119,12 @@ def read_input(path: str | Path) -> RothCInput:
         fym_input=table[:, 7],
         cover=np.where(table[:, 8] == 1, COVERED, BARE),
         dpm_rpm=table[:, 9],
+        silt=soil[4] if len(soil) >= 8 else None,
+        bulk_density=soil[5] if len(soil) >= 8 else None,
+        organic_carbon=soil[6] if len(soil) >= 8 else None,
+        moisture=moisture_options(options[0], options[1], soil[7])
+        if options is not None and len(soil) >= 8
+        else {},
     )
 
 
@@ -96,13 +140,19 @@ def _months(data: RothCInput, part: slice) -> dict[str, Any]:
     }
 
 
-def simulate(data: RothCInput) -> tuple[rothc.SpinupResult, rothc.RunResult]:
-    """Official spin-up on rows 1-12, then the forward run on the rest, month by month."""
+def simulate(
+    data: RothCInput, moisture: dict[str, Any] | None = None
+) -> tuple[rothc.SpinupResult, rothc.RunResult]:
+    """Official spin-up on rows 1-12, then the forward run on the rest, month by month; with
+    the input's moisture options (RothC v2.0.0) or ``moisture`` (the arguments of
+    :meth:`RothCInput.soil_water`)."""
+    water = data.soil_water() if moisture is None else moisture
     spin = rothc.spinup(
         method="rothamsted-iterative",
         clay=data.clay,
         depth=data.depth,
         iom=data.iom,
+        **water,
         **_months(data, slice(0, 12)),
     )
     forward = rothc.run(
@@ -111,6 +161,7 @@ def simulate(data: RothCInput) -> tuple[rothc.SpinupResult, rothc.RunResult]:
         clay=data.clay,
         depth=data.depth,
         trajectory=True,
+        **water,
         **_months(data, slice(12, None)),
     )
     return spin, forward

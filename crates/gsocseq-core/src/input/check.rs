@@ -1,6 +1,7 @@
 //! Range checks of model inputs, with errors that say where the offending value is.
 
 use crate::error::{CoreError, Result};
+use crate::rothc::water_retention;
 
 /// An accepted range of an input quantity.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,7 +108,7 @@ simd_dispatch! {
 /// section 2): kind, lowest and highest plausible value, unit. A finite value outside is an
 /// input error; the run's `[checks]` may narrow the temperature and the upper bounds of
 /// precipitation, PET and NPP (unit plausibility).
-pub const PLAUSIBLE: [(&str, f64, f64, &str); 12] = [
+pub const PLAUSIBLE: [(&str, f64, f64, &str); 16] = [
     ("soc", 0.0, 800.0, "t C/ha"),
     ("clay", 0.0, 100.0, "%"),
     ("temperature", -60.0, 60.0, "degrees C"),
@@ -126,6 +127,27 @@ pub const PLAUSIBLE: [(&str, f64, f64, &str); 12] = [
     ("ec", 0.0, f64::INFINITY, "dS/m"),
     ("dpm_rpm", 0.0, f64::INFINITY, "(DPM/RPM ratio)"),
     ("class", 0.0, 13.0, "(FAO land-use class 0-13)"),
+    // the soil water of the dryland moisture options (0 is read, and not modelled: the
+    // pedotransfer functions need > 0)
+    ("silt", 0.0, water_retention::SILT.max, "%"),
+    (
+        "bulk_density",
+        0.0,
+        water_retention::BULK_DENSITY.max,
+        "g/cm3",
+    ),
+    (
+        "organic_carbon",
+        0.0,
+        water_retention::ORGANIC_CARBON.max,
+        "%",
+    ),
+    (
+        "zone",
+        0.0,
+        f64::INFINITY,
+        "(zone code, a whole number >= 0)",
+    ),
 ];
 
 /// Clay content, %.

@@ -16,6 +16,7 @@ use super::lanes::{self, LaneForcing, RunBuffers};
 use super::modifiers::Soil;
 use super::pools::Pools;
 use super::step::{month_rate, MonthOutcome};
+use super::water_retention::{MoistureFunction, MoistureOptions, SoilWater};
 use crate::error::{CoreError, Result};
 use crate::input::check::{self, Range};
 use crate::parallel::{self, with_scratch, FirstError};
@@ -46,7 +47,9 @@ pub struct PixelForcing<'a> {
     pub rate_factor: ArrayView2<'a, f64>,
 }
 
-/// The per-pixel soil of n pixels: clay %, depth cm, and the evaporation coefficient of all.
+/// The per-pixel soil of n pixels: clay %, depth cm, the evaporation coefficient of all, and
+/// the moisture function (ROTHC.md section 8) with, for its van Genuchten options, each
+/// pixel's silt %, bulk density g/cm3 and organic carbon %.
 #[derive(Debug, Clone, Copy)]
 pub struct Sites<'a> {
     /// Clay, %.
@@ -55,20 +58,73 @@ pub struct Sites<'a> {
     pub depth: ArrayView1<'a, f64>,
     /// Evaporation coefficient (0.75 open pan, 1.0 PET).
     pub evap_coefficient: f64,
+    /// The moisture options (RothC-26.3 by default).
+    pub moisture: MoistureOptions,
+    /// Silt, bulk density and organic carbon, (n,) each, when the options need them.
+    pub soil_water: Option<[ArrayView1<'a, f64>; 3]>,
 }
 
 impl Sites<'_> {
+    fn soil_water(&self, i: usize) -> Option<SoilWater> {
+        self.soil_water.as_ref().map(|[silt, bd, oc]| SoilWater {
+            clay: self.clay[i],
+            silt: silt[i],
+            bulk_density: bd[i],
+            organic_carbon: oc[i],
+        })
+    }
+
+    fn moisture_function(&self, i: usize) -> Result<MoistureFunction> {
+        MoistureFunction::new(
+            &self.moisture,
+            self.clay[i],
+            self.depth[i],
+            self.soil_water(i).as_ref(),
+            || format!("pixel {i}"),
+        )
+    }
+
     fn validate(&self) -> Result<()> {
         check_per_pixel("clay", &self.clay, check::CLAY)?;
-        check_per_pixel("depth", &self.depth, check::DEPTH)
+        check_per_pixel("depth", &self.depth, check::DEPTH)?;
+        if let Some(water) = &self.soil_water {
+            for (argument, a) in ["silt", "bulk_density", "organic_carbon"]
+                .into_iter()
+                .zip(water)
+            {
+                if a.len() != self.clay.len() {
+                    return Err(CoreError::shape(
+                        argument,
+                        format!("{} pixels, expected {}", a.len(), self.clay.len()),
+                    ));
+                }
+            }
+        }
+        if !self.moisture.is_standard() {
+            // the limits of every pixel (a value out of its range, or a missing input, is the
+            // error of the first such pixel)
+            for i in (0..self.clay.len()).filter(|&i| self.finite(i)) {
+                self.moisture_function(i)?;
+            }
+        }
+        Ok(())
     }
 
     fn finite(&self, i: usize) -> bool {
-        self.clay[i].is_finite() && self.depth[i].is_finite()
+        let water = self
+            .soil_water
+            .as_ref()
+            .is_none_or(|w| w.iter().all(|a| a[i].is_finite()));
+        self.clay[i].is_finite() && self.depth[i].is_finite() && water
     }
 
     fn soil(&self, i: usize) -> Soil {
-        Soil::new(self.clay[i], self.depth[i], self.evap_coefficient)
+        if self.moisture.is_standard() {
+            return Soil::new(self.clay[i], self.depth[i], self.evap_coefficient);
+        }
+        // checked by `validate`: only a pixel with a value that is not finite gets NaN limits
+        let moisture = self.moisture_function(i).unwrap_or(MoistureFunction::NAN);
+        Soil::with_moisture(self.clay[i], self.depth[i], self.evap_coefficient, moisture)
     }
 }
 
@@ -595,6 +651,8 @@ mod tests {
             clay: clay.view(),
             depth: depth.view(),
             evap_coefficient: 0.75,
+            moisture: Default::default(),
+            soil_water: None,
         };
         let never = AtomicBool::new(false);
         for trajectory in [false, true] {
@@ -653,6 +711,8 @@ mod tests {
             clay: clay.view(),
             depth: depth.view(),
             evap_coefficient: 0.75,
+            moisture: Default::default(),
+            soil_water: None,
         };
         let e = run(
             pools.view(),
