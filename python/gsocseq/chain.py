@@ -25,6 +25,9 @@ import numpy as np
 
 from gsocseq import _core, classes, fao, products
 from gsocseq.config import WARMUP_START, Config
+from gsocseq.errors import ConfigError
+from gsocseq.inputs import RANGES
+from gsocseq.multipliers import CalibrationTable, load_table
 
 #: bits of the per-pixel flags returned by the core, and their words (the core's)
 FLAGS: dict[int, str] = _core.FLAGS
@@ -75,6 +78,7 @@ class Modelled:
         zero = ok & ~self.carbon(singles["soc"][0])
         counts["not modelled:soc_0"] += int(zero.sum())
         ok = ok & ~zero
+        ok = ok & self.soil_water(singles, ok, counts)
         return ok, exclusion_bits(self.config, singles, ok, counts)
 
     def masked(self, bits: np.ndarray) -> np.ndarray:
@@ -83,6 +87,42 @@ class Modelled:
         if not self.config.exclusions.enabled:
             return np.zeros(bits.shape, dtype=bool)
         return bits != 0
+
+    def soil_water(
+        self, singles: Mapping[str, np.ndarray], ok: np.ndarray, counts: Counter
+    ) -> np.ndarray:
+        """With a van Genuchten moisture option (ROTHC.md section 8), the pixels whose clay,
+        silt, bulk density and organic carbon (given, or SOC / (bulk density x depth)) are all
+        > 0 and organic carbon at most 58.1 % (the Wösten pedotransfer functions take their
+        logarithms and inverses); the others are not modelled and counted by the quantity."""
+        if self.config.run.moisture == "rothc-26.3":
+            return np.ones_like(ok)
+        keep = np.ones_like(ok)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name in ("clay", "silt", "bulk_density", "organic_carbon"):
+                if name in singles:
+                    hit = ok & keep & ~(singles[name][0] > 0)
+                    counts[f"not modelled:{name}_0"] += int(hit.sum())
+                    keep &= ~hit
+            if "organic_carbon" not in singles and "bulk_density" in singles:
+                oc = organic_carbon_from_soc(
+                    singles["soc"][0], singles["bulk_density"][0], self.config.run.depth
+                )
+                hit = ok & keep & ~(oc <= MAX_ORGANIC_CARBON)
+                counts["not modelled:organic_carbon_from_soc>58.1"] += int(hit.sum())
+                keep &= ~hit
+        return keep
+
+
+#: organic carbon, %, at which organic matter (1.72 OC) is the whole soil
+MAX_ORGANIC_CARBON = RANGES["organic_carbon"][1]
+
+
+def organic_carbon_from_soc(soc: Any, bulk_density: Any, depth: float) -> Any:
+    """Organic carbon, %, of a layer of ``depth`` cm at ``bulk_density`` g/cm3 holding ``soc``
+    t C/ha: SOC / (bulk density x depth) (ROTHC.md section 8; the core's rule, for the
+    checks)."""
+    return soc / (bulk_density * depth)
 
 
 def exclusion_rules(config: Config) -> list[tuple[str, int, float, str]]:
@@ -266,6 +306,10 @@ def core_arguments(
     )
     out.update(spinup_class(config, lu, data, fao_layout))
     out.update(forward_climate(config, data, lu, fao_layout))
+    if config.run.moisture != "rothc-26.3":  # the soil water of the van Genuchten options
+        for name in ("silt", "bulk_density", "organic_carbon"):
+            if name in data:
+                out[name] = t(name)[:, 0]
     out["npp_reference"] = npp_reference(data)
     # the climate a Monte Carlo draw's reference NPP follows (else the warm-up series)
     for part in ("temperature", "precipitation"):
@@ -286,7 +330,12 @@ class Chain:
     layers and the core's options; then :meth:`simulate` and :meth:`layer_values` for any
     number of blocks of pixels. ``warmup_years``: Y, the years of the warm-up series."""
 
-    def __init__(self, config: Config, warmup_years: int) -> None:
+    def __init__(
+        self,
+        config: Config,
+        warmup_years: int,
+        calibration: Optional[CalibrationTable] = None,
+    ) -> None:
         self.config = config
         self.warmup_years = warmup_years
         self.t0_year = t0_year(warmup_years)
@@ -294,15 +343,36 @@ class Chain:
         self.layers = products.layers(config, self.scenarios, self.t0_year)
         self.modelled = Modelled(config)
         self._simulator: Optional[_core.Simulator] = None
+        #: multipliers per group (``[run] calibration``, or given), None: none
+        self.calibration = (
+            calibration if calibration is not None else load_table(config.run.calibration)
+        )
+        if self.calibration is not None and self.calibration.by == "zone" and config.inputs:
+            if "zone" not in config.inputs:
+                raise ConfigError(
+                    f"{self.calibration.source}: multipliers by zone: give the zone raster "
+                    "([inputs] zone, one whole-number code per pixel)"
+                )
 
     def arguments(
-        self, values: Mapping[str, Any], lu: np.ndarray, pixel_id: np.ndarray
+        self,
+        values: Mapping[str, Any],
+        lu: np.ndarray,
+        pixel_id: np.ndarray,
+        counts: Optional[Counter] = None,
     ) -> dict[str, Any]:
         """The core's arguments (:func:`core_arguments`) of n pixels from the values of each
         quantity, their (n, Y) warm-up classes ``lu`` and their ``pixel_id`` (uint64: the
-        seed of a pixel's Monte Carlo draws, its position in the grid or table)."""
+        seed of a pixel's Monte Carlo draws, its position in the grid or table); with a
+        calibration table, each pixel's multipliers (pixels of no calibrated group counted in
+        ``counts``)."""
         out = core_arguments(self.config, values, lu, self.config.layout == "fao")
         out["pixel_id"] = pixel_id
+        if self.calibration is not None:
+            zone = values["zone"][:, 0] if "zone" in values else None
+            out["calibration_input"], out["calibration_rate"] = self.calibration.multipliers(
+                lu[:, -1], zone, counts
+            )
         return out
 
     @property
@@ -325,6 +395,9 @@ class Chain:
                 fao_uncertain_scenario=self.uncertain,
                 depth=run.depth,
                 evap_coefficient=1.0,
+                moisture=run.moisture,
+                bare_deficit=run.bare_deficit,
+                min_moisture_rate=run.min_moisture_rate,
                 threads=run.threads,
             )
         return self._simulator

@@ -34,6 +34,14 @@ INVALID = ("error", "mask")
 #: calendar year before the first warm-up year (t0 = this + warm-up years)
 WARMUP_START = 2000
 GROUPS = ("crops", "grass", "paddy")
+#: the moisture functions (ROTHC.md section 8): RothC-26.3, or the van Genuchten options 2 and
+#: 3 of RothC v2.0.0 (Farina et al. 2013), and the deficit of a bare soil
+MOISTURE = ("rothc-26.3", "farina-2", "farina-3")
+BARE_DEFICIT = ("standard", "wilting-point")
+#: the moisture rate modifier at wilting point of RothC-26.3 (minRM_Moist of RothC v2.0.0)
+STANDARD_MIN_MOISTURE_RATE = 0.2
+#: the soil inputs of the van Genuchten moisture options (organic carbon: default from SOC)
+SOIL_WATER_INPUTS = ("silt", "bulk_density")
 
 NATIVE_INPUTS = {
     # key: (required, description)
@@ -60,6 +68,10 @@ NATIVE_INPUTS = {
     "clay_uncertainty": (False, "clay uncertainty, %"),
     "sand": (False, "sand, % (exclusion mask)"),
     "ec": (False, "electrical conductivity, dS/m (exclusion mask)"),
+    "silt": (False, "silt, % (moisture farina-2, farina-3)"),
+    "bulk_density": (False, "bulk density, g/cm3 (moisture farina-2, farina-3)"),
+    "organic_carbon": (False, "organic carbon, % (moisture farina-2, farina-3; default from SOC)"),
+    "zone": (False, "zone code, whole number >= 0 (a calibration table by zone)"),
 }
 FAO_INPUTS = {
     "spinup_stack": (True, "FAO spin-up stack, 52 bands"),
@@ -75,6 +87,10 @@ FAO_INPUTS = {
     "clay_uncertainty": (False, "clay uncertainty, %"),
     "sand": (False, "sand, % (exclusion mask)"),
     "ec": (False, "electrical conductivity, dS/m (exclusion mask)"),
+    "silt": (False, "silt, % (moisture farina-2, farina-3)"),
+    "bulk_density": (False, "bulk density, g/cm3 (moisture farina-2, farina-3)"),
+    "organic_carbon": (False, "organic carbon, % (moisture farina-2, farina-3; default from SOC)"),
+    "zone": (False, "zone code, whole number >= 0 (a calibration table by zone)"),
 }
 #: TerraClimate stores T and PET x10; the FAO layout holds the raw series (METHOD.md 1, 2)
 FAO_SCALES = {"warmup_temperature": 0.1, "warmup_pet": 0.1}
@@ -116,6 +132,10 @@ class RunOptions:
     depth: float = 30.0
     overwrite: bool = False
     scheduler: str | None = None
+    moisture: _core.MoistureModel = "rothc-26.3"
+    bare_deficit: _core.BareDeficit = "standard"
+    min_moisture_rate: float = STANDARD_MIN_MOISTURE_RATE
+    calibration: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -307,6 +327,61 @@ def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
     return "native", specs
 
 
+def soil_water_missing(moisture: str, missing: list[str], where: str) -> str:
+    """The message of a run with a van Genuchten moisture option and no ``missing`` soil
+    inputs."""
+    return (
+        f'{where}: moisture = "{moisture}" needs {" and ".join(missing)} (silt %, bulk_density '
+        "g/cm3; organic_carbon % is optional: default SOC / (bulk density x depth)); "
+        '`gsocseq prepare` writes them from SoilGrids, or use moisture = "rothc-26.3"'
+    )
+
+
+def _moisture(table: Mapping[str, Any], mode: str, prefix: str) -> dict[str, Any]:
+    """The moisture options of ``table`` ([run] keys moisture, bare_deficit,
+    min_moisture_rate), checked: the RothC v2.0.0 options run in rothamsted mode only, and
+    min_moisture_rate is 0.2 with RothC-26.3 (as the official program: refused, not ignored)."""
+    out: dict[str, Any] = {}
+    if "moisture" in table:
+        out["moisture"] = _choice(table["moisture"], MOISTURE, f"{prefix}moisture")
+    if "bare_deficit" in table:
+        out["bare_deficit"] = _choice(table["bare_deficit"], BARE_DEFICIT, f"{prefix}bare_deficit")
+    if "min_moisture_rate" in table:
+        rate = typed(table["min_moisture_rate"], float, f"{prefix}min_moisture_rate")
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(
+                f"{prefix}min_moisture_rate: expected 0 to 1 (the moisture rate modifier at "
+                f"wilting point; 0.2, Farina et al. also used 0.15 and 0.1), got {rate:g}"
+            )
+        out["min_moisture_rate"] = rate
+    return out
+
+
+def _check_moisture(run: RunOptions, prefix: str) -> None:
+    if run.mode != "rothamsted" and (
+        run.moisture != "rothc-26.3" or run.bare_deficit != "standard"
+    ):
+        raise ConfigError(
+            f"{prefix}moisture: the dryland moisture options of RothC v2.0.0 (moisture, "
+            'bare_deficit) run in mode = "rothamsted"; fao-v1.2 keeps the scripts\' moisture '
+            "function"
+        )
+    if run.moisture == "rothc-26.3" and run.min_moisture_rate != STANDARD_MIN_MOISTURE_RATE:
+        raise ConfigError(
+            f"{prefix}min_moisture_rate: {run.min_moisture_rate:g} needs moisture = "
+            '"farina-2" or "farina-3" (RothC-26.3 uses 0.2, as the official RothC v2.0.0 '
+            "does for its option 1)"
+        )
+
+
+def _calibration_mode(table: Any, mode: str, prefix: str) -> None:
+    if table is not None and mode != "rothamsted":
+        raise ConfigError(
+            f'{prefix}calibration: calibrated multipliers need mode = "rothamsted" (they were '
+            "fitted to year-end states of the official RothC numerics)"
+        )
+
+
 def _scenarios(table: Any) -> dict[str, tuple[float, float, float]]:
     if table is None:
         return {k: (v, v, v) for k, v in DEFAULT_SCENARIOS.items()}
@@ -456,6 +531,11 @@ def from_dict(
     opts["overwrite"] = typed(run_table.get("overwrite", False), bool, "[run].overwrite")
     if "scheduler" in run_table:
         opts["scheduler"] = typed(run_table["scheduler"], str, "[run].scheduler") or None
+    opts.update(_moisture(run_table, mode, "[run]."))
+    if "calibration" in run_table:
+        table = typed(run_table["calibration"], str, "[run].calibration")
+        opts["calibration"] = resolve_path(base, table, "[run].calibration") if table else None
+    _calibration_mode(opts.get("calibration"), mode, "[run].")
 
     if "inputs" not in data:
         if require_inputs:
@@ -465,6 +545,11 @@ def from_dict(
         layout, inputs = _inputs(data["inputs"], base)
     if layout == "fao" and mode != "fao-v1.2" and "spinup_land_use" in inputs:
         raise ConfigError("[inputs.fao]: spinup_land_use is not part of the FAO layout")
+    if inputs and opts.get("moisture", "rothc-26.3") != "rothc-26.3":
+        missing = [k for k in SOIL_WATER_INPUTS if k not in inputs]
+        if missing:
+            table = "[inputs.fao]" if layout == "fao" else "[inputs]"
+            raise ConfigError(soil_water_missing(opts["moisture"], missing, table))
 
     scenarios = _scenarios(data.get("scenarios"))
     classes = data.get("classes", {})
@@ -493,8 +578,10 @@ def from_dict(
         ec_max=typed(excl_table.get("ec_max", 4.0), float, "[exclusions].ec_max"),
     )
     checks = _checks(data.get("checks", {}))
+    run = RunOptions(**opts)
+    _check_moisture(run, "[run].")
     return Config(
-        run=RunOptions(**opts),
+        run=run,
         inputs=inputs,
         layout=layout,
         scenarios=scenarios,
@@ -504,6 +591,23 @@ def from_dict(
         base_dir=base,
         source=source,
     )
+
+
+def model_words(options: Mapping[str, Any]) -> str:
+    """The model options of a run (its summary's ``options``) that change numbers beyond the
+    mode, in words: the dryland moisture function and the calibration table ("" when
+    neither)."""
+    words = []
+    moisture = options.get("moisture", "rothc-26.3")
+    bare = options.get("bare_deficit", "standard")
+    if moisture != "rothc-26.3" or bare != "standard":
+        text = f"moisture {moisture} (RothC v2.0.0, Farina et al. 2013; bare deficit {bare}"
+        if moisture != "rothc-26.3":
+            text += f", minimum rate {options.get('min_moisture_rate', 0.2):g}"
+        words.append(text + ")")
+    if options.get("calibration"):
+        words.append(f"calibrated ({Path(str(options['calibration'])).name})")
+    return ", ".join(words)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -604,4 +708,16 @@ def with_options(config: Config, **changes: Any) -> Config:
     for key, choices in (("mode", MODES), ("uncertainty", UNCERTAINTY), ("invalid", INVALID)):
         if key in changes:
             _choice(changes[key], choices, key)
-    return replace(config, run=replace(config.run, **changes))
+    changes.update(_moisture(changes, changes.get("mode", config.run.mode), ""))
+    if changes.get("calibration") is not None:
+        changes["calibration"] = resolve_path(
+            Path("."), os.fspath(changes["calibration"]), "calibration"
+        )
+    run = replace(config.run, **changes)
+    _check_moisture(run, "")
+    _calibration_mode(run.calibration, run.mode, "")
+    if config.inputs and run.moisture != "rothc-26.3":
+        missing = [k for k in SOIL_WATER_INPUTS if k not in config.inputs]
+        if missing:
+            raise ConfigError(soil_water_missing(run.moisture, missing, "[inputs]"))
+    return replace(config, run=run)

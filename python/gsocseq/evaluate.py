@@ -30,6 +30,7 @@ import numpy as np
 from gsocseq import csvsafe
 from gsocseq.config import Config, load, with_options
 from gsocseq.errors import ConfigError, InputError, OutputError
+from gsocseq.multipliers import CalibrationTable, group_name, load_table
 
 Source = Union[str, os.PathLike, Mapping[str, Sequence[Any]]]
 
@@ -284,13 +285,34 @@ def _subset(arrays: Mapping[str, np.ndarray], rows: np.ndarray, years: int) -> d
     return out
 
 
+def site_multipliers(sites: SiteTable, table: CalibrationTable) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's multipliers of plant inputs and of decomposition rates from a calibration
+    table: by the class of its last warm-up year (as a run takes them), or its ``zone``."""
+    arrays = site_arrays(sites)
+    zone = arrays.get("zone")
+    if table.by == "zone" and zone is None:
+        raise InputError(
+            f"{sites.source}: the multipliers of {table.source} are by zone: give each site's "
+            "zone (column zone)"
+        )
+    return table.multipliers(arrays["land_use"][:, -1], zone)
+
+
 def simulate_at_years(
-    sites: SiteTable, site_index: np.ndarray, years: np.ndarray, config: Config
+    sites: SiteTable,
+    site_index: np.ndarray,
+    years: np.ndarray,
+    config: Config,
+    multipliers: Optional[tuple[np.ndarray, np.ndarray]] = None,
+    modelled: Optional[np.ndarray] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simulated SOC (t C/ha) at the end of calendar year ``years[j]`` of site
     ``site_index[j]``, and the status of each (:data:`SIMULATED`, :data:`STARTING_STATE`,
     :data:`NOT_MODELLED`); NaN where not simulated. Years before a site's start year are an
-    :class:`InputError` (raised by :func:`match_sites`, which knows the rows)."""
+    :class:`InputError` (raised by :func:`match_sites`, which knows the rows).
+    ``multipliers``: each site's multipliers of plant inputs and of decomposition rates
+    (:func:`site_multipliers`); the configuration's calibration table is not read here.
+    ``modelled``: whether each site is modelled, when known (else from a run of the sites)."""
     from gsocseq.chain import spinup_year
     from gsocseq.pixels import run_pixels
     from gsocseq.site import run_sites
@@ -301,8 +323,9 @@ def simulate_at_years(
     status[k == 0] = STARTING_STATE
     # the site table checked as `gsocseq site` checks it; whether a site is modelled is the
     # rule of the full run
-    full = run_sites(sites.table, config, years=1)
-    modelled = np.asarray(full["modelled"]) == 1
+    config = replace(config, run=replace(config.run, calibration=None))
+    if modelled is None:
+        modelled = np.asarray(run_sites(sites.table, config, years=1)["modelled"]) == 1
     arrays = site_arrays(sites)
     if "spinup_land_use" not in arrays:  # the spin-up class of the full run
         lu = np.nan_to_num(arrays["land_use"], nan=255).astype(np.uint8)
@@ -313,12 +336,13 @@ def simulate_at_years(
         if pick.size == 0:
             continue
         rows = np.unique(site_index[pick])
+        given = None if multipliers is None else (multipliers[0][rows], multipliers[1][rows])
         if year <= sites.years:
-            res = run_pixels(_subset(arrays, rows, int(year)), truncated)
+            res = run_pixels(_subset(arrays, rows, int(year)), truncated, calibration=given)
             values = np.asarray(res["soc_t0"], dtype=np.float64)
         else:
             inputs = _subset(arrays, rows, sites.years)
-            res = run_pixels(inputs, config, years=int(year) - sites.years)
+            res = run_pixels(inputs, config, calibration=given, years=int(year) - sites.years)
             values = np.asarray(res["finalSOC_BAU"], dtype=np.float64)
         at = {int(r): j for j, r in enumerate(rows)}
         for p in pick:
@@ -364,9 +388,10 @@ def match_sites(sites: SiteTable, obs: Observations) -> np.ndarray:
     return out
 
 
-def _groups(
-    sites: SiteTable, obs: Observations, index: np.ndarray, by: Optional[str]
-) -> np.ndarray:
+def groups(sites: SiteTable, obs: Observations, index: np.ndarray, by: Optional[str]) -> np.ndarray:
+    """The group of every observation: the value of column ``by`` of the observations, else
+    of the site table, or ``land_use`` (the site's class in its last warm-up year); "all"
+    without ``by`` and a group column."""
     if by is None:
         if "group" in obs.columns:
             by = "group"
@@ -376,7 +401,9 @@ def _groups(
         values = obs.columns[by]
     elif by == "land_use":  # the class of the last warm-up year, as the run's
         last = site_arrays(sites)["land_use"][:, -1]
-        values = np.array([None if np.isnan(v) else _name(v) for v in last[index]], dtype=object)
+        values = np.array(
+            [None if np.isnan(v) else group_name(v) for v in last[index]], dtype=object
+        )
     elif by in sites.table:
         column = [_cell(v) for v in sites.table[by]]
         values = np.array([column[i] for i in index], dtype=object)
@@ -385,17 +412,7 @@ def _groups(
             f"--by {by}: no such column in {obs.source} or {sites.source} (columns: "
             f"{', '.join(sorted(set(obs.columns) | set(sites.table)))[:300]})"
         )
-    return np.array(["(none)" if v is None else _name(v) for v in values], dtype=object)
-
-
-def _name(value: Any) -> str:
-    """A group value as text (a class code 2.0 as "2")."""
-    text = str(value)
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else text
+    return np.array(["(none)" if v is None else group_name(v) for v in values], dtype=object)
 
 
 def evaluate(
@@ -418,8 +435,10 @@ def evaluate(
     site_table = read_sites(sites)
     obs = read_observations(observations)
     index = match_sites(site_table, obs)
-    simulated, status = simulate_at_years(site_table, index, obs.year, cfg)
-    group = _groups(site_table, obs, index, by)
+    table = load_table(cfg.run.calibration)
+    multipliers = None if table is None else site_multipliers(site_table, table)
+    simulated, status = simulate_at_years(site_table, index, obs.year, cfg, multipliers)
+    group = groups(site_table, obs, index, by)
     used = status == SIMULATED
     statistics = {ALL: metrics(obs.soc[used], simulated[used])}
     for g in sorted(set(group[used])):

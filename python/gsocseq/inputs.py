@@ -153,6 +153,7 @@ class Inputs:
         self.rule = rule
         self.fao_mode = config.run.mode == "fao-v1.2"
         self.rasters: dict[str, Raster] = {}
+        self.notes: list[str] = []
         try:
             for key, spec in config.inputs.items():
                 self.rasters[key] = open_raster(key, spec)
@@ -167,7 +168,7 @@ class Inputs:
         except Exception:
             self.close()
             raise
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(self.notes)
         self.limits = limits(config.checks)
         # float64 buffers of the block arrays, by quantity, reused by the blocks read after a
         # block's release(): the first writes to fresh memory (page faults) cost as much as
@@ -209,9 +210,24 @@ class Inputs:
             ("sand", "sand"),
             ("ec", "ec"),
             ("spinup_land_use", "class"),
+            ("zone", "zone"),
+            *self._soil_water(),
         ):
             if key in self.rasters:
                 self._q(key, key, (0,), kind)
+
+    def _soil_water(self) -> list[tuple[str, str]]:
+        """The soil inputs of the van Genuchten moisture options, read only with them (else
+        named in a warning)."""
+        keys = [k for k in ("silt", "bulk_density", "organic_carbon") if k in self.rasters]
+        if self.config.run.moisture == "rothc-26.3":
+            if keys:
+                self.notes.append(
+                    f'{", ".join(keys)} not used: moisture = "rothc-26.3" takes clay and '
+                    'depth only (the soil water inputs are for "farina-2" and "farina-3")'
+                )
+            return []
+        return [(k, k) for k in keys]
 
     def _series_years(self, key: str) -> int:
         r = self.rasters[key]
@@ -256,6 +272,10 @@ class Inputs:
             "sand",
             "ec",
             "spinup_land_use",
+            "zone",
+            "silt",
+            "bulk_density",
+            "organic_carbon",
             "npp_reference",
             "npp_reference_min",
             "npp_reference_max",
@@ -335,6 +355,10 @@ class Inputs:
             "clay_uncertainty",
             "sand",
             "ec",
+            "zone",
+            "silt",
+            "bulk_density",
+            "organic_carbon",
         ):
             if key in rs:
                 expect_bands(rs[key], 1, "a single band")

@@ -36,9 +36,10 @@ import numpy as np
 
 from gsocseq import _core
 from gsocseq.chain import Chain
-from gsocseq.config import Config, load, with_options
+from gsocseq.config import SOIL_WATER_INPUTS, Config, load, soil_water_missing, with_options
 from gsocseq.errors import InputError
 from gsocseq.inputs import apply_checks, check_values, limits, range_message
+from gsocseq.multipliers import CalibrationTable
 from gsocseq.plausibility import Distribution, Reading, check
 
 #: inputs of 12 monthly values: kind of values (a key of gsocseq.inputs.RANGES)
@@ -69,7 +70,13 @@ SINGLE = {
     "sand": "sand",
     "ec": "ec",
     "spinup_land_use": "class",
+    "silt": "silt",
+    "bulk_density": "bulk_density",
+    "organic_carbon": "organic_carbon",
+    "zone": "zone",
 }
+#: soil inputs of the van Genuchten moisture options (read with them only)
+SOIL_WATER = ("silt", "bulk_density", "organic_carbon")
 REQUIRED = (
     "soc",
     "clay",
@@ -89,6 +96,28 @@ Locate = Callable[[str], Callable[[int, int], str]]
 #: how a table marks "no data" (the hint for an undeclared nodata value such as -9999)
 TABLE_NODATA = "an empty cell, NA or nan is nodata"
 Fix = Callable[[str], Callable[[float], str]]
+#: each pixel's multipliers of plant inputs and of decomposition rates, (n,) each
+Multipliers = tuple[np.ndarray, np.ndarray]
+
+
+def _multipliers(given: Any, n: int) -> Multipliers:
+    """Two (n,) float64 arrays of multipliers in [0.001, 1000] (else a ValueError)."""
+    from gsocseq.multipliers import BOUNDS
+
+    try:
+        inp, rate = (np.asarray(v, dtype=np.float64) for v in given)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "calibration: expected a CalibrationTable or two (n,) arrays of multipliers"
+        ) from None
+    for name, a in (("input", inp), ("rate", rate)):
+        if a.shape != (n,):
+            raise ValueError(f"calibration: {name} multipliers of shape {a.shape}, expected ({n},)")
+        if not np.all((a >= BOUNDS[0]) & (a <= BOUNDS[1])):
+            raise ValueError(
+                f"calibration: {name} multipliers outside {BOUNDS[0]:g}..{BOUNDS[1]:g}"
+            )
+    return inp, rate
 
 
 def run_pixels(
@@ -96,6 +125,7 @@ def run_pixels(
     config: Union[str, os.PathLike, Mapping[str, Any], Config, None] = None,
     *,
     pixel_id: Optional[np.ndarray] = None,
+    calibration: Union[CalibrationTable, Multipliers, None] = None,
     **options: Any,
 ) -> dict[str, np.ndarray]:
     """The GSOCseq chain for n pixels given as arrays named as the columns of docs/sites.md
@@ -107,7 +137,10 @@ def run_pixels(
     pixel's Monte Carlo draws (default: its position, 0..n-1; give a pixel the same id in every
     call for the same draws). Bad values raise
     :class:`~gsocseq.errors.InputError` naming the input, the pixel and the month; a bad
-    option :class:`~gsocseq.errors.ConfigError`."""
+    option :class:`~gsocseq.errors.ConfigError`. ``calibration``: multipliers per group
+    (:class:`~gsocseq.calibrate.CalibrationTable`) instead of the table of ``[run]
+    calibration``, or each pixel's multipliers of plant inputs and of decomposition rates as
+    two (n,) arrays."""
     cfg = configure(config, **options)
     data: dict[str, np.ndarray] = {}
     n: Optional[int] = None
@@ -146,7 +179,7 @@ def run_pixels(
     def fix(name: str) -> Callable[[float], str]:
         return lambda factor: f"multiply {name} by {factor:g}"
 
-    return run_checked(cfg, data, lu, "inputs", locate, fix, pixel_id)
+    return run_checked(cfg, data, lu, "inputs", locate, fix, pixel_id, calibration)
 
 
 def configure(
@@ -188,10 +221,17 @@ def run_checked(
     locate: Locate,
     fix: Fix,
     pixel_id: Optional[np.ndarray] = None,
+    calibration: Union[CalibrationTable, Multipliers, None] = None,
 ) -> dict[str, np.ndarray]:
     """:func:`run_pixels` on (bands, n) float64 ``data`` (views of any strides) and (Y', n)
     land use ``lu``: the checks (messages name ``where``, ``locate(name)(pixel, band)`` and
     the fix ``fix(name)(factor)``), the chain, the result arrays."""
+    if cfg.run.moisture == "rothc-26.3":  # the soil water inputs are not read
+        data = {k: v for k, v in data.items() if k not in SOIL_WATER}
+    else:
+        missing = [k for k in SOIL_WATER_INPUTS if k not in data]
+        if missing:
+            raise InputError(soil_water_missing(cfg.run.moisture, missing, where))
     years = warmup_years(data, where)
     if lu.shape[0] > years:
         raise InputError(
@@ -201,7 +241,17 @@ def run_checked(
     if lu.shape[0] < years:  # the oldest year repeated at the start, as script 8 does
         lu = np.concatenate([np.repeat(lu[:1], years - lu.shape[0], axis=0), lu])
     n = lu.shape[1]
-    chain = Chain(cfg, years)
+    table = calibration if isinstance(calibration, CalibrationTable) else None
+    chain = Chain(cfg, years, table)
+    given: Optional[Multipliers] = None
+    if calibration is not None and table is None:
+        given = _multipliers(calibration, lu.shape[1])
+        chain.calibration = None
+    if chain.calibration is not None and chain.calibration.by == "zone" and "zone" not in data:
+        raise InputError(
+            f"{where}: the multipliers of {chain.calibration.source} are by zone: give each "
+            "site's zone (column zone)"
+        )
     counts: Counter = Counter()
     bounds = limits(cfg.checks)
     kinds = {name: SINGLE.get(name) or MONTHLY.get(name) or SERIES[name] for name in data}
@@ -257,8 +307,14 @@ def run_checked(
     # the pixel's id (default: its position, the row of a table) seeds its Monte Carlo draws
     ids = keep if pixel_id is None else np.asarray(pixel_id)[keep]
     arrays = chain.arguments(
-        {k: kept(v) for k, v in data.items()}, kept(lu).astype(np.uint8), ids.astype(np.uint64)
+        {k: kept(v) for k, v in data.items()},
+        kept(lu).astype(np.uint8),
+        ids.astype(np.uint64),
+        counts,
     )
+    if given is not None:
+        arrays["calibration_input"] = np.ascontiguousarray(given[0][keep])
+        arrays["calibration_rate"] = np.ascontiguousarray(given[1][keep])
     sim = chain.simulate(arrays)
     flags[keep] = sim.flags
     layers = chain.layer_values(sim, counts)

@@ -200,6 +200,12 @@ MISTAKES = {
         (0.01, "not mm/month? stored x100? (x0.01"),
     ),
     "npp": ((0.01, "g C/m2/yr? GSOCseq needs t C/ha/yr (x0.01"),),
+    "silt": ((0.1, "g/kg (SoilGrids)? GSOCseq needs % (x0.1"),),
+    "bulk_density": (
+        (0.01, "cg/cm3 (SoilGrids bdod)? GSOCseq needs g/cm3 (x0.01"),
+        (0.001, "kg/m3? GSOCseq needs g/cm3 (x0.001"),
+    ),
+    "organic_carbon": ((0.1, "g/kg? GSOCseq needs % (x0.1"),),
 }
 
 

@@ -211,7 +211,10 @@ def test_start_year_shifts_the_calendar_and_groups(sites):
     with pytest.raises(InputError, match=r"row 1: year 1989 is before the start year 1990"):
         evaluate(shifted, before)
     # the other columns are those of docs/sites.md
-    with pytest.raises(InputError, match="unknown column 'zone'"):
+    with pytest.raises(InputError, match="unknown column 'region'"):
+        evaluate({**sites, "region": obs["zone"]}, {**obs, "year": [2003] * 6})
+    # zone is one of them: a whole-number code (of a calibration by zone)
+    with pytest.raises(InputError, match="column zone: 'north' is not a number"):
         evaluate({**sites, "zone": obs["zone"]}, {**obs, "year": [2003] * 6})
 
 

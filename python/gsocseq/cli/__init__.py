@@ -8,6 +8,7 @@ import click
 from gsocseq import __version__
 from gsocseq.cli import (
     assemble,
+    calibrate,
     demo,
     evaluate,
     export,
@@ -26,7 +27,19 @@ def main() -> None:
     """GSOCseq soil organic carbon sequestration potential maps (FAO methodology, RothC)."""
 
 
-for _module in (init, run, assemble, validate, demo, site, evaluate, prepare, report, export):
+for _module in (
+    init,
+    run,
+    assemble,
+    validate,
+    demo,
+    site,
+    evaluate,
+    calibrate,
+    prepare,
+    report,
+    export,
+):
     main.add_command(_module.command)
 
 __all__ = ["main"]

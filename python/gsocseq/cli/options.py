@@ -178,8 +178,11 @@ def report_summary(summary: Any) -> None:
     if summary.status != "complete":
         click.echo(f"{summary.name}: {summary.status} ({summary.output})", err=True)
         return
+    from gsocseq.config import model_words
+
+    model = model_words(summary.options or {})
     click.echo(
-        f"{summary.modelled} pixels modelled ({summary.mode}); "
+        f"{summary.modelled} pixels modelled ({summary.mode}{', ' + model if model else ''}); "
         f"{len(summary.layers)} layers in {summary.output} "
         f"({summary.timings.get('total_s', 0):.1f} s)",
         err=True,

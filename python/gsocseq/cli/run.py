@@ -51,6 +51,11 @@ from gsocseq.errors import GsocseqError
     "--scheduler",
     help="Run the blocks on Dask: local:N (N worker processes) or a scheduler address.",
 )
+@click.option(
+    "--calibration",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Calibration table of gsocseq calibrate (multipliers per class or zone).",
+)
 @wait_option
 @quiet_option
 def command(
@@ -64,6 +69,7 @@ def command(
     memory: Optional[str],
     tile: Optional[str],
     scheduler: Optional[str],
+    calibration: Optional[Path],
     wait: bool,
     quiet: bool,
 ) -> None:
@@ -82,6 +88,7 @@ def command(
         "memory": memory,
         "tile": tile,
         "scheduler": scheduler,
+        "calibration": calibration,
     }
     if output is not None:
         overrides["output"] = output  # resolved (and checked) with the configuration

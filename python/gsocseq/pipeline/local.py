@@ -35,7 +35,7 @@ def read_block(plan: Plan, index: int, threads: Optional[int] = None) -> tuple[B
     a = time.perf_counter()
     threads = plan.config.run.threads if threads is None else threads
     block = plan.inputs.read_block(plan.windows[index], threads)
-    block.arrays = plan.chain.arguments(block.values, block.classes, block.pixel_id)
+    block.arrays = plan.chain.arguments(block.values, block.classes, block.pixel_id, block.counts)
     return block, time.perf_counter() - a
 
 
