@@ -585,6 +585,29 @@ def write(
     return paths
 
 
+def read_written(folder: Union[str, os.PathLike]) -> tuple[list[dict[str, str]], Optional[Path]]:
+    """The statistics (one dict per group, the columns of ``evaluation_statistics.csv``) and
+    the 1:1 plot (None when it was not drawn) of an evaluation written into ``folder`` by
+    :func:`write` (``gsocseq evaluate -o FOLDER``); a folder without the statistics is an
+    :class:`InputError`."""
+    folder = Path(folder)
+    path = folder / FILES[1]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: not found (the folder of gsocseq evaluate -o FOLDER holds it)"
+        ) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read the evaluation statistics ({exc})") from None
+    needed = {"group", "n", "rmse", "relative_rmse_percent", "mean_error", "efficiency", "r"}
+    if not rows or not needed <= set(rows[0]):
+        raise InputError(f"{path}: not the statistics of gsocseq evaluate")
+    plot = folder / FILES[2]
+    return rows, plot if plot.exists() else None
+
+
 def summary(evaluation: Evaluation) -> str:
     """The statistics as a text table (t C/ha; relative RMSE in %), one line per group."""
     head = f"{'group':<16} {'n':>5} {'RMSE':>8} {'RMSE %':>7} {'ME':>8} {'EF':>6} {'r':>6}"
