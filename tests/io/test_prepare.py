@@ -743,3 +743,38 @@ def test_land_use_of_fewer_years_than_the_warm_up_is_said(tmp_path: Path) -> Non
         assert ds.count == 1 and ds.descriptions[0] == "2002 FAO land-use class"
     report = (out / "prepare_report.md").read_text()
     assert "land use: 1 band(s) for 2 warm-up years" in report and "2001-2002" in report
+
+
+def test_soil_water_layers_for_the_dryland_moisture_options(tmp_path: Path) -> None:
+    table = _raw_inputs(tmp_path)
+    raw = tmp_path / "raw"
+    fine_t = from_origin(99.85, 14.55, 0.005, 0.005)
+    # SoilGrids units: silt g/kg, bdod cg/cm3, 3 layer means
+    for name, silt, bd in (("0-5", 300, 120), ("5-15", 360, 130), ("15-30", 420, 140)):
+        _tif(raw / f"silt_{name}cm.tif", np.full((40, 60), float(silt)), "EPSG:4326", fine_t)
+        _tif(raw / f"bdod_{name}cm.tif", np.full((40, 60), float(bd)), "EPSG:4326", fine_t)
+    layers = ("0-5", "5-15", "15-30")
+    table["silt"] = [str(raw / f"silt_{n}cm.tif") for n in layers]
+    table["silt_scale"] = 0.1
+    table["bulk_density"] = [str(raw / f"bdod_{n}cm.tif") for n in layers]
+    bad = {**table, "output": str(tmp_path / "bad")}
+    with pytest.raises(InputError, match=r"bulk_density: median 133.*cg/cm3.*by 0.01"):
+        prepare({"prepare": bad})
+    assert not (tmp_path / "bad" / "BulkDensity.tif").exists()
+    table["bulk_density_scale"] = 0.01
+    table["run"] = {**table["run"], "moisture": "farina-2"}
+    cfg = prepare({"prepare": table})
+    out = cfg.parent
+    inside = np.isfinite(_read(out / "SOC.tif")[0])
+    silt = _read(out / "Silt.tif")[0]
+    np.testing.assert_allclose(silt[inside], (30 * 5 + 36 * 10 + 42 * 15) / 30, rtol=1e-6)
+    bd = _read(out / "BulkDensity.tif")[0]
+    np.testing.assert_allclose(bd[inside], (1.2 * 5 + 1.3 * 10 + 1.4 * 15) / 30, rtol=1e-6)
+    text = cfg.read_text()
+    assert 'silt = "Silt.tif"' in text and 'bulk_density = "BulkDensity.tif"' in text
+    assert 'moisture = "farina-2"' in text
+    import gsocseq
+
+    summary = gsocseq.run(cfg, quiet=True)
+    assert summary.options["moisture"] == "farina-2"
+    assert summary.modelled == int(inside.sum())

@@ -34,6 +34,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
+import numpy as np
+
 from gsocseq.config import from_dict as _run_config_from_dict
 from gsocseq.config import typed
 from gsocseq.errors import InputError
@@ -103,6 +105,9 @@ def prepare(
     }
     if "sand" in settings.table:
         names["sand"] = "Sand.tif"
+    for key, file in SOIL_WATER_FILES.items():
+        if key in settings.table:
+            names[key] = file
     if "ec" in settings.table:
         names["ec"] = "EC.tif"
     if out.exists() and not out.is_dir():
@@ -169,9 +174,11 @@ def _prepare_into(
         dst.write(f32(soc, grid.inside), 1)
         describe_bands(dst, ["SOC stock, 0-30 cm"], "t C/ha")
     say("soil")
-    for key in ("clay", "sand"):
-        values = soil_layer(settings, grid, report, key, "%")
+    for key, units in (("clay", "%"), ("sand", "%"), *SOIL_WATER_UNITS.items()):
+        values = soil_layer(settings, grid, report, key, units)
         if values is not None:
+            if key in SOIL_WATER_UNITS:
+                _check_soil_water(key, values[grid.inside])
             with atomic_writer(files[key], grid.profile(1)) as dst:
                 dst.write(f32(values, grid.inside), 1)
                 describe_bands(dst, [f"{key} content, 0-30 cm"], "%")
@@ -208,6 +215,36 @@ def _prepare_into(
     _write_text(stage / RUN_CONFIG, config_text)
 
 
+#: the soil layers of the dryland moisture options (ROTHC.md section 8): file, units
+SOIL_WATER_FILES = {
+    "silt": "Silt.tif",
+    "bulk_density": "BulkDensity.tif",
+    "organic_carbon": "OrganicCarbon.tif",
+}
+SOIL_WATER_UNITS = {"silt": "%", "bulk_density": "g/cm3", "organic_carbon": "%"}
+
+
+def _check_soil_water(key: str, values: np.ndarray) -> None:
+    """The median of a prepared soil water layer within its plausible range (the run reads
+    these layers with the dryland moisture options only, so prepare checks their unit
+    itself): SoilGrids' silt in g/kg, bdod in cg/cm3 and soc in dg/kg need a scale."""
+    from gsocseq.inputs import RANGES
+    from gsocseq.plausibility import hint
+
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    lo, hi, unit = RANGES[key]
+    median = float(np.median(finite))
+    if lo < median <= hi:
+        return
+    likely = hint(key, median, lambda f: f"multiply [prepare] {key}_scale by {f:g}", lo, hi)
+    raise InputError(
+        f"[prepare].{key}: median {median:g} after {key}_scale, expected {lo:g} to {hi:g} "
+        f"{unit}" + (f": {likely}" if likely else "")
+    )
+
+
 def _write_text(path: Path, text: str) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
@@ -218,6 +255,9 @@ _PREPARE_KEYS = {
     "soc": "[prepare] soc_scale",
     "clay": "[prepare] clay_scale",
     "sand": "[prepare] sand_scale",
+    "silt": "[prepare] silt_scale",
+    "bulk_density": "[prepare] bulk_density_scale",
+    "organic_carbon": "[prepare] organic_carbon_scale",
     "ec": "[prepare] ec_scale",
     "temperature": "the scale of [prepare.climate] tmax and tmin (or temperature)",
     "precipitation": "the scale of [prepare.climate].precipitation",

@@ -17,7 +17,9 @@ REPORT = "prepare_report.md"
 
 PREPARE_KEYS = (
     "name", "output", "aoi", "aoi_layer", "soc", "soc_scale", "clay", "clay_depths",
-    "clay_scale", "sand", "sand_depths", "sand_scale", "ec", "ec_scale", "land_use",
+    "clay_scale", "sand", "sand_depths", "sand_scale", "silt", "silt_depths", "silt_scale",
+    "bulk_density", "bulk_density_depths", "bulk_density_scale", "organic_carbon",
+    "organic_carbon_depths", "organic_carbon_scale", "ec", "ec_scale", "land_use",
     "land_use_table", "cover", "cover_scale", "cover_ndvi", "ndvi_threshold", "ndvi_scale",
     "cover_defaults",
     "climate", "run", "classes", "scenarios", "exclusions", "checks", "quicklooks", "overwrite",
