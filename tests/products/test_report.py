@@ -512,3 +512,26 @@ def test_choropleth_per_admin_unit(run_dir: Path, tmp_path: Path) -> None:
     path = figures._choropleth_figure(stats, "ASR", tmp_path / "c.png")
     assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert figures._choropleth_figure(compute_statistics(run), "ASR", tmp_path / "n.png") is None
+
+
+def test_evaluation_section_and_model_options(run_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "evaluation"
+    folder.mkdir()
+    (folder / "evaluation_statistics.csv").write_text(
+        "group,n,observed_mean,simulated_mean,rmse,relative_rmse_percent,mean_error,"
+        "efficiency,r\nall,12,50.0,51.0,2.5,5.0,1.0,0.81,0.93\n"
+    )
+    (folder / "evaluation_1to1.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(
+        report_command, [str(run_dir), "-o", str(out), "--evaluation", str(folder), "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    text = (out / "report.html").read_text()
+    assert "Evaluation against measured SOC" in text and "<td>2.500</td>" in text
+    assert "<td>+1.000</td>" in text and "alt='simulated against observed SOC'" in text
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = [str(run_dir), "-o", str(out), "--evaluation", str(empty)]
+    res = CliRunner().invoke(report_command, args)
+    assert res.exit_code == 2 and "evaluation_statistics.csv: not found" in res.output

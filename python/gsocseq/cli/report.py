@@ -44,6 +44,11 @@ from gsocseq.errors import GsocseqError
     "share the sequestration of each scenario would offset.",
 )
 @click.option(
+    "--evaluation",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of gsocseq evaluate -o FOLDER: its statistics and 1:1 plot as a section.",
+)
+@click.option(
     "--wait", is_flag=True, help="If a run is writing the folder, wait for it instead of stopping."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
@@ -55,6 +60,7 @@ def command(
     zones: Optional[Path],
     zone_names: Optional[Path],
     emissions: Optional[float],
+    evaluation: Optional[Path],
     wait: bool,
     quiet: bool,
 ) -> None:
@@ -77,6 +83,7 @@ def command(
             emissions=emissions,
             zones=zones,
             zone_names=zone_names,
+            evaluation=evaluation,
         )
     except GsocseqError as exc:
         fail(exc)

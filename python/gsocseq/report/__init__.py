@@ -63,6 +63,7 @@ def report(
     emissions: Optional[float] = None,
     zones: Optional[str | os.PathLike[str]] = None,
     zone_names: Optional[str | os.PathLike[str]] = None,
+    evaluation: Optional[str | os.PathLike[str]] = None,
 ) -> Path:
     """Write the national report of the run in ``run_dir`` into ``output`` (default
     ``run_dir/report``): statistics CSV, ``report.html`` with its figures (300 dpi PNGs in
@@ -72,7 +73,8 @@ def report(
     emissions (Mt CO2e/yr, e.g. FAOSTAT), for the share the sequestration would offset.
     ``zones``: a categorical raster (IPCC climate zones, agro-ecological zones; any grid,
     taken at the run's pixels by the nearest neighbour) to group the statistics by instead of
-    ``admin``, its codes named by the CSV ``zone_names`` (``code,name``).
+    ``admin``, its codes named by the CSV ``zone_names`` (``code,name``). ``evaluation``: the
+    folder of ``gsocseq evaluate -o FOLDER``, whose statistics and 1:1 plot become a section.
     ``run_dir`` may be the run's configuration (TOML) too. The run folder is held shared
     meanwhile (a run writing it makes this wait with ``wait``, else raise
     :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``; a PDF of the
@@ -89,7 +91,9 @@ def report(
     run_dir = run_folder(run_dir)
     # shared: no run writes the folder meanwhile (the report never mixes two runs' layers)
     with FolderLock(Path(run_dir), shared=True, wait=wait, what="report"):
-        return _report(run_dir, output, admin, admin_field, emissions, zones, zone_names)
+        return _report(
+            run_dir, output, admin, admin_field, emissions, zones, zone_names, evaluation
+        )
 
 
 def _report(
@@ -100,10 +104,13 @@ def _report(
     emissions: Optional[float] = None,
     zone_raster: Optional[str | os.PathLike[str]] = None,
     zone_names: Optional[str | os.PathLike[str]] = None,
+    evaluation: Optional[str | os.PathLike[str]] = None,
 ) -> Path:
     from gsocseq import stac
+    from gsocseq.evaluate import read_written
 
     run = load_run(run_dir)
+    measured = read_written(evaluation) if evaluation is not None else None
     folder = Path(output) if output is not None else run.dir / "report"
     zones = None
     notes: list[str] = []
@@ -182,7 +189,7 @@ def _report(
         },
     )
     stac.write_item(item, stac_path)
-    path = write_html(stats, figures, folder, csv_path, stac_path, notes, qa, emissions)
+    path = write_html(stats, figures, folder, csv_path, stac_path, notes, qa, emissions, measured)
     if figures:
         write_pdf(stats, figures, folder / "report.pdf", qa, notes)
     return path

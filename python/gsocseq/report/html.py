@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from gsocseq import methods, products
+from gsocseq.config import model_words
 from gsocseq.qa_protocol import Protocol
 from gsocseq.report.load import RunLayer, RunOutput
 from gsocseq.report.statistics import HIST_BIN, Statistics
@@ -238,6 +239,44 @@ table.left td,table.left th{text-align:left}
 """
 
 
+def _evaluation_section(evaluation: tuple[list[dict[str, str]], Optional[Path]]) -> list[str]:
+    """The statistics of ``gsocseq evaluate`` per group and its 1:1 plot (docs/evaluation.md)."""
+    rows, plot = evaluation
+    columns = (
+        ("group", "group", ""),
+        ("n", "n", ""),
+        ("rmse", "RMSE (t C/ha)", ".3f"),
+        ("relative_rmse_percent", "RMSE (%)", ".1f"),
+        ("mean_error", "mean error (t C/ha)", "+.3f"),
+        ("efficiency", "EF", ".3f"),
+        ("r", "r", ".3f"),
+    )
+
+    def cell(value: str, fmt: str) -> str:
+        if not fmt or value == "":
+            return html.escape(value)
+        return format(float(value), fmt)
+
+    head = "".join(f"<th>{html.escape(title)}</th>" for _, title, _ in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(r.get(k, ''), f)}</td>" for k, _, f in columns) + "</tr>"
+        for r in rows
+    )
+    parts = [
+        "<h2>Evaluation against measured SOC</h2>",
+        f"<table><tr>{head}</tr>{body}</table>",
+        "<p class='note'>Simulated SOC at the years of the measurements (gsocseq evaluate; "
+        "FAO GSOCseq manual ch. 12): RMSE, mean error (simulated - observed), modelling "
+        "efficiency EF = 1 - SSE / sum (O - mean O)<sup>2</sup> and Pearson's r.</p>",
+    ]
+    if plot is not None:
+        data = base64.b64encode(plot.read_bytes()).decode("ascii")
+        parts.append(
+            f"<img src='data:image/png;base64,{data}' alt='simulated against observed SOC'>"
+        )
+    return parts
+
+
 def write_html(
     stats: Statistics,
     figures: dict[str, Path],
@@ -247,8 +286,11 @@ def write_html(
     notes: Sequence[str] = (),
     qa: Optional[Protocol] = None,
     emissions: Optional[float] = None,
+    evaluation: Optional[tuple[list[dict[str, str]], Optional[Path]]] = None,
 ) -> Path:
-    """Write ``report.html`` in ``folder``: one file, its figures embedded."""
+    """Write ``report.html`` in ``folder``: one file, its figures embedded; with
+    ``evaluation`` (the statistics and the 1:1 plot of ``gsocseq evaluate``), a section on the
+    agreement with measured SOC."""
     run = stats.run
     main = [lay for lay in run.layers if lay.year is None]
     stocks = [lay for lay in main if lay.family in ("T0", "finalSOC")]
@@ -259,6 +301,9 @@ def write_html(
         if run.t0_year and run.final_year
         else f"{opts.get('years', '?')} years"
     )
+
+    words = model_words(opts)
+    model = f" ({html.escape(words)})" if words else ""
 
     def img(key: str, alt: str) -> str:
         """The figure embedded (the report is one file, to e-mail or archive)."""
@@ -273,7 +318,7 @@ def write_html(
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(run.name)}: GSOCseq soil organic carbon sequestration potential</h1>",
         f"<p>Run folder <code>{html.escape(str(run.dir))}</code>, mode "
-        f"<b>{html.escape(str(run.summary.get('mode', '?')))}</b>, period {period}, "
+        f"<b>{html.escape(str(run.summary.get('mode', '?')))}</b>{model}, period {period}, "
         f"scenarios BAU, {html.escape(', '.join(sorted(opts.get('scenarios') or {})))}; "
         f"gsocseq {html.escape(str(run.summary.get('version', '?')))}. Statistics: "
         f"<a href='{html.escape(csv_path.name)}'>{html.escape(csv_path.name)}</a>; "
@@ -327,6 +372,8 @@ def write_html(
         ]
     parts.append(_protocol_html(qa))
     parts.append(_files_html(run, folder))
+    if evaluation is not None:
+        parts += _evaluation_section(evaluation)
     parts.append("</body></html>")
     path = folder / "report.html"
     path.write_text("\n".join(p for p in parts if p) + "\n", encoding="utf-8")
