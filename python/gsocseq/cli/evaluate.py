@@ -7,13 +7,17 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, overwrite_option
+from gsocseq.cli.options import (
+    fail,
+    measurements_arguments,
+    overwrite_option,
+    site_config_option,
+)
 from gsocseq.errors import GsocseqError
 
 
 @click.command("evaluate")
-@click.argument("sites", type=click.Path(dir_okay=False, path_type=Path))
-@click.argument("observations", type=click.Path(dir_okay=False, path_type=Path))
+@measurements_arguments
 @click.option(
     "-o",
     "--output",
@@ -21,12 +25,7 @@ from gsocseq.errors import GsocseqError
     required=True,
     help="Folder of evaluation.csv, evaluation_statistics.csv and evaluation_1to1.png.",
 )
-@click.option(
-    "-c",
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration for [run] options, scenarios and classes.",
-)
+@site_config_option
 @click.option(
     "--by",
     help="Column whose values group the statistics (of OBSERVATIONS, else of SITES; "

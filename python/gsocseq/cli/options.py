@@ -35,6 +35,22 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace earli
 mode_option = click.option("--mode", type=click.Choice(MODES), help="Numerical mode.")
 
 
+#: the -c option of the commands on site tables (its [inputs] are not needed)
+site_config_option = click.option(
+    "-c",
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration for [run] options, scenarios and classes.",
+)
+
+
+def measurements_arguments(command: Any) -> Any:
+    """SITES and OBSERVATIONS, the two tables of ``evaluate`` and ``calibrate``."""
+    for name in ("observations", "sites"):
+        command = click.argument(name, type=click.Path(dir_okay=False, path_type=Path))(command)
+    return command
+
+
 def config_argument(name: str = "config") -> Callable[[Any], Any]:
     """A TOML file argument."""
     return click.argument(name, type=click.Path(dir_okay=False, path_type=Path))
