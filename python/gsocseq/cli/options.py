@@ -73,10 +73,13 @@ def stopped_by_signals() -> Iterator[None]:
     does: the run removes its temporaries and says what it kept; exit 128 + the signal's
     number (130 for Ctrl-C, 143 for SIGTERM). Only the first signal stops: the ones that
     follow (Ctrl-C twice, SIGTERM then SIGINT) are ignored until the command has exited, so
-    that none cuts the clean-up short. An exception in ``Thread.join`` marks the thread it
-    waits for as ended while it still runs (CPython, bpo-45274): a block then read or written
-    in GDAL while the run closes the files and exits crashed the process (SIGSEGV, GDAL's
-    "CPLDestroyMutex: Error = 16") instead of exit 130/143."""
+    that none cuts the clean-up short. They are ignored by the system (SIG_IGN), not by a
+    Python handler: Python puts its handlers back to the default while it shuts down, and a
+    Ctrl-C then killed the process (-2) after the command had stopped cleanly. An exception
+    in ``Thread.join`` marks the thread it waits for as ended while it still runs (CPython,
+    bpo-45274): a block then read or written in GDAL while the run closes the files and exits
+    crashed the process (SIGSEGV, GDAL's "CPLDestroyMutex: Error = 16") instead of exit
+    130/143."""
     from gsocseq.pipeline import Interrupted, RunInterrupted
 
     stopping: list[int] = []
@@ -84,6 +87,8 @@ def stopped_by_signals() -> Iterator[None]:
     def stop(signum: int, frame: object) -> None:
         if not stopping:
             stopping.append(signum)
+            for sig in caught:
+                signal.signal(sig, signal.SIG_IGN)
             raise Interrupted(signum)
 
     caught = [getattr(signal, name) for name in ("SIGTERM", "SIGBREAK") if hasattr(signal, name)]
