@@ -231,6 +231,7 @@ class LayerWriter:
                 tmp.unlink(missing_ok=True)
                 with _gdal_writes(tmp):
                     ds = rasterio.open(tmp, "w", **profile)
+                self.handles[key] = ds  # (closed by abort() if what follows fails)
                 if key == LAND_USE:
                     set_land_use_legend(ds)
                 elif key == EXCLUSION:
@@ -250,8 +251,7 @@ class LayerWriter:
                         ds.set_band_description(1, layer.description or layer.product)
                     ds.units = tuple([layer.units] * layer.bands)
                 ds.update_tags(**(tags or {"producer": "gsocseq"}))
-                self.handles[key] = ds
-        except Exception:
+        except BaseException:  # a signal (KeyboardInterrupt) too: no temporary left behind
             self.abort()
             raise
 

@@ -108,3 +108,20 @@ def test_a_write_after_abort_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="no longer open"):
         writer.write(Window(0, 0, 8, 8), np.arange(1), np.arange(1), {}, np.ones((8, 8)))
     assert not [p for p in tmp_path.iterdir() if p.name != "master.tif"]
+
+
+def test_a_signal_while_the_files_are_created_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the writer creates its temporary files (the land use after the layers):
+    the KeyboardInterrupt goes on, and no .part.tif is left in the output folder."""
+    from gsocseq import writing
+
+    def interrupted(ds: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writing, "set_land_use_legend", interrupted)
+    with rasterio.open(_master(tmp_path / "master.tif")) as master:
+        with pytest.raises(KeyboardInterrupt):
+            LayerWriter(tmp_path, "x", master, [Layer("T0", units="t C/ha")])
+    assert [p.name for p in tmp_path.iterdir()] == ["master.tif"]
