@@ -320,6 +320,35 @@ def test_a_failed_report_creates_no_folder(run_dir: Path, tmp_path: Path) -> Non
         assert not out.parent.exists(), extra
 
 
+def test_a_unit_name_with_a_control_character_is_refused(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An admin unit (or zone) named with a NUL or a line break: exit 2 naming the file and the
+    feature, never a statistics CSV holding the raw character (a NUL ends the line for many
+    readers: the unit's rows no longer match its name)."""
+    import gsocseq.report as rep
+
+    monkeypatch.setattr(rep, "make_figures", lambda stats, folder: {})
+    admin = tmp_path / "a.geojson"
+    _admin_geojson(admin, 30.3)
+    data = json.loads(admin.read_text(encoding="utf-8"))
+    for bad in ("Mid\x00dle", "Mid\ndle"):
+        data["features"][1]["properties"]["district"] = bad
+        admin.write_text(json.dumps(data), encoding="utf-8")
+        out = tmp_path / "rep"
+        args = [str(run_dir), "-o", str(out), "--admin", str(admin), "--admin-field", "district"]
+        r = CliRunner().invoke(report_command, [*args, "-q"])
+        assert r.exit_code == 2, r.output
+        assert f"{admin}: feature 2" in r.output and "control character" in r.output
+        assert not out.exists()
+    names = tmp_path / "names.csv"
+    names.write_text("code,name\n4,warm\x00moist\n", encoding="utf-8")
+    zones = tmp_path / "zones.tif"
+    args = [str(run_dir), "-o", str(tmp_path / "z"), "--zones", str(zones)]
+    r = CliRunner().invoke(report_command, [*args, "--zone-names", str(names), "-q"])
+    assert r.exit_code == 2 and f"{names}: the name of zone 4" in r.output, r.output
+
+
 def test_stac_item_has_an_asset_per_layer(run_dir: Path, html_path: Path) -> None:
     item_path = html_path.parent / "DEMO_GSOCseq_stac.json"
     item = json.loads(item_path.read_text(encoding="utf-8"))

@@ -14,6 +14,7 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
+from gsocseq.csvsafe import control_character
 from gsocseq.errors import InputError
 from gsocseq.rasters import windows
 from gsocseq.vectors import polygon, read_features
@@ -48,7 +49,14 @@ def read_zone_raster(
                 for row in csv.reader(f):
                     if not row or not row[0].strip().lstrip("-").isdigit():
                         continue  # a header, an empty line
-                    labels[int(row[0])] = row[1].strip() if len(row) > 1 else row[0].strip()
+                    label = row[1].strip() if len(row) > 1 else row[0].strip()
+                    bad = control_character(label)
+                    if bad is not None:
+                        raise InputError(
+                            f"{names}: the name of zone {row[0].strip()} ({label!r}) holds a "
+                            f"control character ({bad}): fix the name in the file"
+                        )
+                    labels[int(row[0])] = label
         except OSError as exc:
             raise InputError(f"{names}: cannot read the zone names ({exc})") from None
     found: set[int] = set()
@@ -144,6 +152,13 @@ def read_admin(path: str | os.PathLike[str], admin_field: Optional[str], dst_crs
             )
         else:
             value = str(props[admin_field])
+            bad = control_character(value)
+            if bad is not None:
+                raise InputError(
+                    f"{path}: feature {i + 1}: its {admin_field} {value!r} holds a control "
+                    f"character ({bad}), which cannot be written into the statistics: fix the "
+                    "name in the file, or group by another field (--admin-field)"
+                )
         if value not in index:
             index[value] = len(names) + 1
             names.append(value)
