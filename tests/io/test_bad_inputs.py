@@ -702,7 +702,7 @@ def test_prepare_outputs_get_the_unit_checks(tmp_path):
 
     table = _raw_inputs(tmp_path)
     table["soc_scale"] = 0.1  # a raw SOC map already in t C/ha, "converted" from kg C/m2
-    with pytest.raises(InputError, match=r"SOC\.tif: soc median 4 t C/ha .*soc_scale by 10"):
+    with pytest.raises(InputError, match=r"soc\.tif\) as prepared .*: soc median 4 t C/ha .*by 10"):
         prepare(table)
     assert not (tmp_path / "prepared" / RUN_CONFIG).exists()
 

@@ -563,6 +563,22 @@ def test_failed_prepare_leaves_nothing_it_wrote(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
 
 
+def test_a_unit_error_names_the_raw_input_and_the_output_folder(tmp_path: Path) -> None:
+    """SOC in kg C/ha: the error names the raw SOC file and the output folder, never the
+    prepared SOC.tif that prepare never wrote."""
+    table = _raw_inputs(tmp_path)
+    raw_soc = tmp_path / "raw" / "soc.tif"
+    _tif(raw_soc, np.full((10, 12), 40000.0), UTM, UTM_T)
+    out = Path(table["output"])
+    with pytest.raises(InputError) as failed:
+        prepare(table)
+    text = str(failed.value)
+    assert text.startswith(f"[prepare].soc ({raw_soc})"), text
+    assert "soc_scale by 0.001" in text and f"nothing was written into {out}:" in text
+    assert "SOC.tif" not in text and ".gsocseq-prepare-" not in text
+    assert not out.exists()
+
+
 def test_ndvi_shares_in_percent_are_an_error_with_a_hint(tmp_path: Path) -> None:
     table = _raw_inputs(tmp_path)
     merc_t = from_origin(11110000.0, 1630000.0, 2000.0, 2000.0)

@@ -207,7 +207,7 @@ def _prepare_into(
         "[exclusions] of the run configuration"
     )
     config_text = run_config_text(settings, names)
-    _check_units(stage, settings.output, config_text)
+    _check_units(stage, settings, names, config_text)
     if settings.quicklooks:
         say("quick looks")
         quicklooks(stage, names, report)
@@ -265,9 +265,36 @@ _PREPARE_KEYS = {
 }
 
 
-def _check_units(stage: Path, out: Path, config_text: str) -> None:
+def _source(settings: Settings, key: str) -> str:
+    """The raw input(s) of the [prepare] table that the prepared layer ``key`` comes from."""
+
+    def files(value: Any) -> str:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(str(settings.path(v)) if isinstance(v, str) else repr(v) for v in values)
+
+    quantity = key.rsplit("_", 1)[-1]
+    if key.startswith("npp_reference"):
+        return "the MIAMI NPP reference of " + ", ".join(
+            f"[prepare.climate].{k} ({files(settings.variables[k].paths)})"
+            for k in ("tmax", "tmin", "temperature", "precipitation")
+            if k in settings.variables
+        )
+    if quantity in ("temperature", "precipitation", "pet"):
+        variables = [quantity]
+        if quantity == "temperature" and "temperature" not in settings.variables:
+            variables = ["tmax", "tmin"]
+        return " and ".join(
+            f"[prepare.climate].{k} ({files(settings.variables[k].paths)})" for k in variables
+        )
+    return f"[prepare].{key} ({files(settings.table.get(key))})"
+
+
+def _check_units(
+    stage: Path, settings: Settings, names: Mapping[str, str], config_text: str
+) -> None:
     """The unit plausibility checks of a run (METHOD.md section 2) on the rasters prepared in
-    ``stage`` (named as they will be in ``out``): a raw input in a wrong unit stops here."""
+    ``stage`` (the files ``names``): a raw input in a wrong unit stops here, named with the
+    output folder (the prepared file itself is never written)."""
     from gsocseq import config as run_config
     from gsocseq.survey import check_inputs
 
@@ -283,8 +310,14 @@ def _check_units(stage: Path, out: Path, config_text: str) -> None:
     try:
         check_inputs(cfg, fix_for=fix_for)
     except InputError as exc:
-        text = str(exc).replace(str(stage.resolve()), str(out))
+        text = str(exc)
+        for key, name in names.items():
+            made = f"{_source(settings, key)} as prepared onto the master grid"
+            for folder in {str(stage), str(stage.resolve())}:
+                text = text.replace(str(Path(folder) / name), made)
+        for folder in {str(stage), str(stage.resolve())}:
+            text = text.replace(folder, str(settings.output))
         raise InputError(
-            f"{text} (as gsocseq prepare made it from the [prepare] table: fix the table and "
-            "prepare again; nothing was written)"
+            f"{text} (nothing was written into {settings.output}: fix the [prepare] table and "
+            "prepare again)"
         ) from None
