@@ -6,8 +6,11 @@ Two kinds of folder are recognised:
   warm-up and forward stacks of scripts 7-9), ``INPUTS/TERRA_CLIMATE`` (the 12*Y-band 2001-2020
   series that script 12 reads; ``INPUTS/CRU_LAYERS`` for CRU), ``INPUTS/NPP_TERRA`` (the 1981-2000
   MIAMI NPP reference and its _MIN/_MAX variants) and ``INPUTS/AOI_POLYGON``. The folder given may
-  be the project folder holding ``INPUTS`` or ``INPUTS`` itself; names are matched without regard
-  to case, and the files are told apart by their names and band counts;
+  be the project folder holding ``INPUTS`` or ``INPUTS`` itself (the configuration then goes into
+  the project folder, its parent), or a folder of another name laid out as ``INPUTS`` (the
+  configuration then goes into that folder itself, never into its parent or the current
+  folder); names are matched without regard to case, and the files are told apart by their
+  names and band counts;
 - the output folder of ``gsocseq prepare`` (its ``gsocseq.toml`` names the prepared rasters).
 
 The scales are decided from the data, not assumed: the warm-up series are compared with the
@@ -182,9 +185,19 @@ def discover(folder: Union[str, os.PathLike]) -> Found:
 def _discover_fao(folder: Path, inputs: Path) -> Found:
     stack_dir = _child(inputs, "STACK")
     assert stack_dir is not None
-    # the project folder (where the FAO scripts also write OUTPUTS): INPUTS' parent
-    root = folder.parent if inputs == folder else folder
+    # the project folder (where the FAO scripts also write OUTPUTS): INPUTS' parent (of the
+    # absolute path: the parent of "." is "." itself); a folder of another name holding STACK
+    # has no known project folder, so the configuration goes into the folder the user gave
+    root = folder
+    absolute = Path(os.path.abspath(folder))
+    if inputs == folder and absolute.name.lower() == "inputs":
+        root = absolute.parent
     found = Found(kind="fao", root=root, inputs={})
+    if inputs == folder and root == folder:
+        found.notes.append(
+            f"{folder} holds STACK itself and is not called INPUTS: the configuration goes "
+            "into it (-o/--config to write it elsewhere)"
+        )
     stacks = _tifs(stack_dir)
     for key, pattern in _STACKS.items():
         what, script, layout = _STACK_TEXT[key]
@@ -576,8 +589,9 @@ def init(
     it the file prefix of the FAO stacks (or the prepared configuration's name) is used, with a
     warning, and with neither it is a :class:`~gsocseq.config.ConfigError`. ``mode``:
     "rothamsted" (default) or "fao-v1.2" (default: a prepared configuration's). ``config``: where
-    to write (default ``{name}_gsocseq.toml`` in the project folder); an existing file is kept
-    unless ``overwrite``.
+    to write (default ``{name}_gsocseq.toml`` in the project folder: see :func:`discover`); an
+    existing file (the configuration, a series resampled before) is kept unless ``overwrite``:
+    an :class:`~gsocseq.rasters.InputError` before anything is written.
     """
     found = discover(folder)
     if mode is None:
@@ -610,6 +624,12 @@ def init(
     if path.exists() and not overwrite:
         raise InputError(f"{path}: exists already (use --overwrite to replace it)")
     base = path.resolve().parent
+    for source in found.resample.values():
+        if (base / RESAMPLED / source.name).exists() and not overwrite:
+            raise InputError(
+                f"{base / RESAMPLED / source.name}: exists already (use --overwrite to replace "
+                "it, or -o to write the configuration into another folder)"
+            )
     output = "OUTPUTS/gsocseq" if found.kind == "fao" else "out"
     text = _config_text(found, base, name, mode, output)
     try:  # the configuration must be one that run and validate accept

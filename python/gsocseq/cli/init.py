@@ -26,7 +26,8 @@ from gsocseq.errors import GsocseqError
     "--config",
     "config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration to write (default: {name}_gsocseq.toml in the project folder).",
+    help="Configuration to write (default: {name}_gsocseq.toml in the project folder, the "
+    "parent of INPUTS; in FOLDER itself if it holds STACK under another name).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing configuration.")
 @quiet_option
