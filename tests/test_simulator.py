@@ -72,3 +72,35 @@ def test_a_simulator_pickles_with_its_options(block):
     )
     kw = pickle.loads(pickle.dumps(dry)).__getnewargs_ex__()[1]
     assert (kw["moisture"], kw["bare_deficit"]) == ("farina-3", "wilting-point")
+
+
+def test_a_simulator_pickles_with_its_refinements(block):
+    """Input patterns, practices and the forward inputs survive pickling (Dask workers), and
+    each changes the numbers (so a lost one would show)."""
+    sim, arrays = block
+    options = dict(sim.__getnewargs_ex__()[1], threads=1)
+    scenarios = len(options["scenarios"])
+    pattern = np.full((256, 12), np.nan)
+    pattern[2] = [0.0] * 4 + [0.25] * 4 + [0.0] * 4
+    pattern[3] = [0.2] * 2 + [0.06] * 10
+    practices = [{}] + [
+        {"fym": ("everywhere", 0.5), "rate_factor": ("group", [0.95, None, None])}
+    ] * (scenarios - 1)
+    refined = _core.Simulator(**dict(options, class_input_pattern=pattern, practices=practices))
+    back = pickle.loads(pickle.dumps(refined))
+    kw = back.__getnewargs_ex__()[1]
+    assert np.array_equal(kw["class_input_pattern"], pattern, equal_nan=True)
+    assert kw["practices"] == practices and kw["forward_inputs"] == "constant"
+    got = refined.simulate(arrays)
+    assert same(back.simulate(arrays), got)
+    plain = sim.simulate(arrays)
+    assert not np.array_equal(got.soc_t0, plain.soc_t0)
+    # BAU (scenario 0) of the pattern alone equals the refined run's: the practices act on
+    # the other scenarios only
+    patterned = _core.Simulator(**dict(options, class_input_pattern=pattern)).simulate(arrays)
+    assert np.array_equal(patterned.final_soc[:, :, 0], got.final_soc[:, :, 0])
+    assert not np.array_equal(patterned.final_soc[:, :, 1:], got.final_soc[:, :, 1:])
+    with pytest.raises(GsocseqError, match="practices: 1, expected one per scenario"):
+        _core.Simulator(**dict(options, practices=[{}]))
+    with pytest.raises(GsocseqError, match="forward_inputs"):
+        _core.Simulator(**dict(options, forward_inputs="scaled"))

@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 __all__ = [
     "FLAGS",
+    "FORWARD_INPUTS",
     "MINMAX_CLIMATE",
     "MINMAX_INCREASE",
     "MODES",
@@ -61,10 +62,14 @@ SpinupRule = Literal["rothamsted-iterative", "equilibrium"]
 MoistureModel = Literal["rothc-26.3", "farina-2", "farina-3"]
 #: bare-soil deficit limit of the moisture function
 BareDeficit = Literal["standard", "wilting-point"]
+#: plant input of the forward runs of a forward climate series (METHOD.md section 10);
+#: ``FORWARD_INPUTS``
+ForwardInputs = Literal["constant", "npp-scaled"]
 
 MODES: tuple[Mode, ...]
 SPINUP_METHODS: tuple[SpinupMethod, ...]
 NUMERICAL_POOLS: tuple[NumericalPools, ...]
+FORWARD_INPUTS: tuple[ForwardInputs, ...]
 #: bits of the per-pixel flags of ``Simulator.simulate`` and their words
 FLAGS: dict[int, str]
 #: (temperature, precipitation) factors of the central, min and max chains (METHOD.md 6)
@@ -186,6 +191,9 @@ class Simulator:
         bare_deficit: BareDeficit = "standard",
         min_moisture_rate: float = 0.2,
         class_table: Optional[ClassTable] = None,
+        class_input_pattern: Optional[_F64] = None,
+        practices: Optional[list[dict[str, tuple[str, Any]]]] = None,
+        forward_inputs: ForwardInputs = "constant",
         threads: Optional[int] = None,
     ) -> Simulator: ...
     @property
@@ -206,7 +214,10 @@ class Simulator:
         reference_precipitation (n, 12 R) float64; silt (%) and bulk_density (g/cm3), (n,)
         float64, needed by the dryland moisture options, with optional organic_carbon (%);
         optional calibration_input and calibration_rate multipliers (n,) float64 (rothamsted
-        mode). Any other key is a KeyError (a misspelt optional array is not ignored)."""
+        mode); the country refinements (rothamsted mode): scenario_values (n, columns) of the
+        practices' per-pixel settings, forward_series_temperature, _precipitation, _pet (n,
+        12 H) and warmup_npp or warmup_carbon_input (n, Y) t C/ha/yr, float64. Any other key
+        is a KeyError (a misspelt optional array is not ignored)."""
     def __getnewargs_ex__(self) -> tuple[tuple[()], dict[str, Any]]: ...
 
 def miami_npp(mean_temperature: _F64, annual_precipitation: _F64) -> _F64:

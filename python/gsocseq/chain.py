@@ -24,7 +24,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gsocseq import _core, classes, fao, products
-from gsocseq.config import WARMUP_START, Config
+from gsocseq.config import GROUPS, WARMUP_START, Config
 from gsocseq.errors import ConfigError
 from gsocseq.inputs import RANGES
 from gsocseq.multipliers import CalibrationTable, load_table
@@ -174,6 +174,74 @@ def scenario_table(config: Config) -> tuple[list[str], np.ndarray, int]:
     return names, table, uncertain
 
 
+#: Inputs of the refinements passed to the core as read (METHOD.md section 10): a forward climate
+#: series (12 H months), the NPP or the carbon input of each warm-up year.
+REFINED_INPUTS = (
+    "forward_series_temperature",
+    "forward_series_precipitation",
+    "forward_series_pet",
+    "warmup_npp",
+    "warmup_carbon_input",
+)
+
+#: Columns of a pixel's values a per-zone practice setting takes (12 for a cover).
+_WIDTH = {"cover": 12}
+
+
+def practice_table(
+    config: Config,
+) -> tuple[list[dict[str, Any]], list[tuple[int, int, dict]]]:
+    """What each scenario does besides its input increase (METHOD.md section 10), for the
+    core: one dict of settings per scenario, BAU first (empty: none), each setting (kind,
+    value) with kind everywhere, group (crops, grass, paddy; None: BAU's), class or pixel (the
+    first of the pixel's value columns); and the columns of the per-zone settings: (first
+    column, width, {zone: value}). Empty lists without practices."""
+    if not config.practices:
+        return [], []
+    out: list[dict[str, Any]] = [{}]
+    columns: list[tuple[int, int, dict]] = []
+    width = 0
+    for name in config.scenarios:
+        settings: dict[str, Any] = {}
+        for key, (kind, value) in config.practices.get(name, {}).items():
+            if kind == "group":
+                settings[key] = ("group", [value.get(g) for g in GROUPS])
+            elif kind == "zone":
+                settings[key] = ("pixel", width)
+                columns.append((width, _WIDTH.get(key, 1), value))
+                width += _WIDTH.get(key, 1)
+            else:
+                settings[key] = (kind, value)
+        out.append(settings)
+    return out, columns
+
+
+def scenario_values(
+    columns: list[tuple[int, int, dict]],
+    zones: np.ndarray,
+    forward_class: np.ndarray,
+    table: classes.ClassTable,
+) -> np.ndarray:
+    """(n, K) values of the per-zone practice settings for pixels of ``zones`` (zone codes) and
+    forward classes ``forward_class``: each setting's value in the pixel's zone (for its SSM
+    group or class when the zone's value is given so), NaN (BAU's) where the table leaves the
+    zone, group or class out."""
+    width = max(c + w for c, w, _ in columns)
+    out = np.full((zones.shape[0], width), np.nan)
+    group = table.ssm_group[forward_class.astype(np.intp)]
+    for c, w, by_zone in columns:
+        for zone, value in by_zone.items():
+            in_zone = zones == zone
+            if isinstance(value, tuple) and value and value[0] in ("group", "class"):
+                kind, values = value
+                for k, v in values.items():
+                    of = (group == GROUPS.index(k)) if kind == "group" else (forward_class == k)
+                    out[in_zone & of, c : c + w] = v
+            else:
+                out[in_zone, c : c + w] = value
+    return out
+
+
 def miami_npp(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:
     """Yearly MIAMI NPP (Lieth 1975) in t C/ha/yr from (..., 12) monthly temperature (degrees C)
     and precipitation (mm): :func:`gsocseq.fao.miami_npp` (the core's) of the mean temperature
@@ -204,10 +272,11 @@ def npp_reference(data: Mapping[str, Any]) -> np.ndarray:
     )
 
 
-def spinup_year(lu: np.ndarray) -> np.ndarray:
+def spinup_year(lu: np.ndarray, table: Optional[classes.ClassTable] = None) -> np.ndarray:
     """Position of the spin-up year of rothamsted mode, per pixel, in (n, Y) warm-up classes:
-    the first year whose class has coefficients (0 when none has)."""
-    _, coef, _, _ = classes.lookup_tables()
+    the first year whose class has coefficients in ``table`` (the run's; None: the default
+    table) (0 when none has)."""
+    _, coef, _, _ = (table or classes.ClassTable.default()).lookup()
     return np.argmax(~np.isnan(coef[lu.astype(np.intp)]), axis=1)
 
 
@@ -223,19 +292,20 @@ def spinup_class(
     fao-v1.2 takes the spin-up stack's DR band, rothamsted the warm-up stack's DR band of its
     spin-up year, so that spin-up and warm-up year 1 use the same bits (METHOD.md section 3).
     """
+    table = config.class_table
     if config.run.mode == "fao-v1.2":
         cls = lu[:, -1]
-        dr = data["spinup_dpm_rpm"][:, 0] if fao_layout else classes.dpm_rpm_of(cls, float32=True)
+        dr = data["spinup_dpm_rpm"][:, 0] if fao_layout else table.dpm_rpm_of(cls, float32=True)
     elif "spinup_land_use" in data:
         cls = data["spinup_land_use"][:, 0].astype(np.uint8)
-        dr = classes.dpm_rpm_of(cls)
+        dr = table.dpm_rpm_of(cls)
     else:
-        year = spinup_year(lu)
+        year = spinup_year(lu, table)
         cls = lu[np.arange(lu.shape[0]), year]
         if fao_layout:
             dr = data["warmup_dpm_rpm"][np.arange(lu.shape[0]), year]
         else:
-            dr = classes.dpm_rpm_of(cls)
+            dr = table.dpm_rpm_of(cls)
     return {
         "spinup_class": np.ascontiguousarray(cls, dtype=np.uint8),
         "spinup_dpm_rpm": np.ascontiguousarray(dr, dtype=np.float64),
@@ -262,7 +332,8 @@ def forward_climate(
     if fao_layout:
         res["forward_dpm_rpm"] = np.ascontiguousarray(data["forward_dpm_rpm"][:, 0])
     else:
-        res["forward_dpm_rpm"] = classes.dpm_rpm_of(cls, float32=config.run.mode == "fao-v1.2")
+        fao_mode = config.run.mode == "fao-v1.2"
+        res["forward_dpm_rpm"] = config.class_table.dpm_rpm_of(cls, float32=fao_mode)
     return res
 
 
@@ -302,7 +373,7 @@ def core_arguments(
     out["warmup_dpm_rpm"] = (
         t("warmup_dpm_rpm")
         if fao_layout
-        else classes.dpm_rpm_of(out["warmup_class"], float32=fao_mode)
+        else config.class_table.dpm_rpm_of(out["warmup_class"], float32=fao_mode)
     )
     out.update(spinup_class(config, lu, data, fao_layout))
     out.update(forward_climate(config, data, lu, fao_layout))
@@ -310,6 +381,24 @@ def core_arguments(
         for name in ("silt", "bulk_density", "organic_carbon"):
             if name in data:
                 out[name] = t(name)[:, 0]
+    for key in REFINED_INPUTS:
+        if key in data:
+            if fao_mode:
+                raise ConfigError(
+                    f"{key}: the refinements of METHOD.md section 10 are rothamsted mode's "
+                    "(fao-v1.2 reproduces the scripts)"
+                )
+            out[key] = np.ascontiguousarray(data[key], dtype=np.float64)
+    _, columns = practice_table(config)
+    if columns:
+        if "zone" not in data:
+            raise ConfigError(
+                "[scenarios]: a practice is given per zone, and there is no zone input "
+                "([inputs] zone = the zone raster)"
+            )
+        out["scenario_values"] = scenario_values(
+            columns, data["zone"][:, 0], out["forward_class"], config.class_table
+        )
     out["npp_reference"] = npp_reference(data)
     # the climate a Monte Carlo draw's reference NPP follows (else the warm-up series)
     for part in ("temperature", "precipitation"):
@@ -340,6 +429,7 @@ class Chain:
         self.warmup_years = warmup_years
         self.t0_year = t0_year(warmup_years)
         self.scenarios, self.increases, self.uncertain = scenario_table(config)
+        self.practices, _ = practice_table(config)
         self.layers = products.layers(config, self.scenarios, self.t0_year)
         self.modelled = Modelled(config)
         self._simulator: Optional[_core.Simulator] = None
@@ -379,7 +469,7 @@ class Chain:
     def simulator(self) -> _core.Simulator:
         """The core's simulator of the run's options (built once, on first use)."""
         if self._simulator is None:
-            run = self.config.run
+            run, table = self.config.run, self.config.class_table
             horizons = list(self.config.all_horizons)
             self._simulator = _core.Simulator(
                 mode=run.mode,
@@ -398,6 +488,12 @@ class Chain:
                 moisture=run.moisture,
                 bare_deficit=run.bare_deficit,
                 min_moisture_rate=run.min_moisture_rate,
+                class_table=_core.ClassTable(
+                    table.coefficient, table.dpm_rpm, table.rate_factor, table.ssm_group
+                ),
+                class_input_pattern=None if table.uniform_input else table.input_pattern,
+                practices=self.practices or None,
+                forward_inputs=run.forward_inputs,
                 threads=run.threads,
             )
         return self._simulator

@@ -87,17 +87,22 @@ def config_fingerprint(config: Config) -> dict[str, Any]:
     run = asdict(config.run)
     for key in ("threads", "output", "overwrite", "scheduler", "memory"):
         run.pop(key, None)
-    return _jsonable(
-        {
-            "run": run,
-            "inputs": {k: asdict(v) for k, v in sorted(config.inputs.items())},
-            "layout": config.layout,
-            "scenarios": dict(config.scenarios),
-            "modelled": list(config.modelled),
-            "exclusions": asdict(config.exclusions),
-            "version": __version__,
-        }
-    )
+    if run.get("forward_inputs") == "constant":  # the default: earlier runs stay resumable
+        run.pop("forward_inputs")
+    out = {
+        "run": run,
+        "inputs": {k: asdict(v) for k, v in sorted(config.inputs.items())},
+        "layout": config.layout,
+        "scenarios": dict(config.scenarios),
+        "modelled": list(config.modelled),
+        "exclusions": asdict(config.exclusions),
+        "version": __version__,
+    }
+    if config.practices:  # (absent without: earlier checkpoints stay resumable)
+        out["practices"] = {k: dict(v) for k, v in config.practices.items()}
+    if config.class_table.changes:
+        out["classes"] = {str(c): dict(e) for c, e in sorted(config.class_table.changes.items())}
+    return _jsonable(out)
 
 
 def fingerprint(configuration: dict[str, Any], hashes: dict[str, str]) -> str:

@@ -14,10 +14,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gsocseq import _core
 from gsocseq.errors import ConfigError
+
+if TYPE_CHECKING:  # numpy and the core stay out of `gsocseq --help`
+    from gsocseq.classes import ClassTable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,7 +74,7 @@ NATIVE_INPUTS = {
     "silt": (False, "silt, % (moisture farina-2, farina-3)"),
     "bulk_density": (False, "bulk density, g/cm3 (moisture farina-2, farina-3)"),
     "organic_carbon": (False, "organic carbon, % (moisture farina-2, farina-3; default from SOC)"),
-    "zone": (False, "zone code, whole number >= 0 (a calibration table by zone)"),
+    "zone": (False, "zone code, whole number >= 0 (calibration tables and practices by zone)"),
 }
 FAO_INPUTS = {
     "spinup_stack": (True, "FAO spin-up stack, 52 bands"),
@@ -90,10 +93,12 @@ FAO_INPUTS = {
     "silt": (False, "silt, % (moisture farina-2, farina-3)"),
     "bulk_density": (False, "bulk density, g/cm3 (moisture farina-2, farina-3)"),
     "organic_carbon": (False, "organic carbon, % (moisture farina-2, farina-3; default from SOC)"),
-    "zone": (False, "zone code, whole number >= 0 (a calibration table by zone)"),
+    "zone": (False, "zone code, whole number >= 0 (calibration tables and practices by zone)"),
 }
 #: TerraClimate stores T and PET x10; the FAO layout holds the raw series (METHOD.md 1, 2)
 FAO_SCALES = {"warmup_temperature": 0.1, "warmup_pet": 0.1}
+#: The plant input of the forward runs of a forward climate series (METHOD.md section 10).
+FORWARD_INPUTS: tuple[str, ...] = _core.FORWARD_INPUTS
 DEFAULT_SCENARIOS = {"SSM1": 0.05, "SSM2": 0.10, "SSM3": 0.20}
 
 
@@ -136,6 +141,7 @@ class RunOptions:
     bare_deficit: _core.BareDeficit = "standard"
     min_moisture_rate: float = STANDARD_MIN_MOISTURE_RATE
     calibration: Path | None = None
+    forward_inputs: _core.ForwardInputs = "constant"
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,9 @@ class Config:
     layout: str  # "native" or "fao"
     scenarios: Mapping[str, tuple[float, float, float]]
     modelled: tuple[int, ...] = (2, 3, 5, 12, 13)
+    #: practice settings of the scenarios that have some (METHOD.md section 10)
+    practices: Mapping[str, Mapping[str, Setting]] = field(default_factory=dict)
+    class_table: ClassTable = field(default_factory=lambda: _default_class_table())
     exclusions: Exclusions = field(default_factory=Exclusions)
     checks: Checks = field(default_factory=Checks)
     base_dir: Path = Path(".")
@@ -188,6 +197,36 @@ class Config:
     @property
     def all_horizons(self) -> tuple[int, ...]:
         return tuple(sorted({self.run.years, *self.run.horizons}))
+
+
+def _default_class_table() -> ClassTable:
+    from gsocseq.classes import ClassTable
+
+    return ClassTable.default()
+
+
+def _class_table(classes: Mapping[str, Any]) -> ClassTable:
+    """The run's class table: the default with the ``[classes.N]`` changes (METHOD.md
+    section 10), each checked."""
+    from gsocseq.classes import ClassTable, check_class
+
+    changes: dict[int, dict[str, Any]] = {}
+    for key, entry in classes.items():
+        if key == "modelled":
+            continue
+        where = f"[classes.{key}]"
+        if not str(key).isdigit() or not 0 <= int(key) <= 255:
+            raise ConfigError(
+                f"[classes]: unknown key {key!r} (expected modelled, or a class code 0-255 "
+                "with its table, e.g. [classes.14])"
+            )
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: expected a table (name, dpm_rpm, npp_coefficient, ...)")
+        try:
+            changes[int(key)] = check_class(int(key), entry, where)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+    return ClassTable.default().with_changes(changes)
 
 
 def _suggest(key: str, allowed: Any) -> str:
@@ -382,12 +421,153 @@ def _calibration_mode(table: Any, mode: str, prefix: str) -> None:
         )
 
 
-def _scenarios(table: Any) -> dict[str, tuple[float, float, float]]:
+#: The practice settings of a scenario (METHOD.md section 10): key -> (what a value is, its
+#: lowest and highest value, whether the lowest is excluded).
+PRACTICE_KEYS: dict[str, tuple[str, float, float, bool]] = {
+    "added_input": ("plant input added, t C/ha/yr", 0.0, 50.0, False),
+    "fym": ("farmyard manure or compost, t C/ha/yr", 0.0, 50.0, False),
+    "rate_factor": ("multiplier of the decomposition rates (0.95: no-till)", 0.0, 5.0, True),
+    "cover": ("12 monthly cover factors 0.6 (covered) .. 1.0 (bare)", 0.6, 1.0, False),
+    "land_use": ("the forward land-use class (land-use change)", 0.0, 255.0, False),
+    "adoption_years": ("years of linear adoption, whole", 0.0, 1000.0, False),
+}
+
+#: A practice setting as the configuration gives it: ("everywhere", value), ("group",
+#: {group: value}), ("class", {code: value}) or ("zone", {zone: value}); a value is a number,
+#: or 12 numbers for ``cover``; a zone's value may itself be ("group", ...) or ("class", ...).
+Setting = tuple[str, Any]
+
+
+def _practice_value(key: str, value: Any, where: str) -> Any:
+    what, low, high, strict = PRACTICE_KEYS[key]
+    if key == "cover":
+        if not (
+            isinstance(value, list)
+            and len(value) == 12
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+            and all(low <= v <= high for v in value)
+        ):
+            raise ConfigError(f"{where}: {value!r}, expected {what}")
+        return tuple(float(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: {value!r}, expected a number ({what})")
+    v = float(value)
+    if not (low < v if strict else low <= v) or v > high or v != v:
+        raise ConfigError(f"{where}: {value!r}, expected {what}")
+    if key in ("land_use", "adoption_years") and v != int(v):
+        raise ConfigError(f"{where}: {value!r}, expected a whole number ({what})")
+    return int(v) if key in ("land_use", "adoption_years") else v
+
+
+def _by_group_or_class(key: str, value: Mapping[str, Any], where: str) -> Setting | None:
+    """A table per SSM group ("group", {...}) or per class code ("class", {...}); None when
+    ``value`` is neither."""
+    if set(value) <= set(GROUPS):
+        return ("group", {g: _practice_value(key, v, f"{where}.{g}") for g, v in value.items()})
+    if all(str(c).isdigit() and int(c) <= 255 for c in value):
+        return (
+            "class",
+            {int(c): _practice_value(key, v, f"{where}.{c}") for c, v in value.items()},
+        )
+    return None
+
+
+def _zone_value(key: str, value: Any, where: str) -> Any:
+    """The value of one zone: a value, or a table per SSM group or per class within the zone
+    (("group", {...}) or ("class", {...}))."""
+    if not isinstance(value, Mapping):
+        return _practice_value(key, value, where)
+    setting = _by_group_or_class(key, value, where)
+    if setting is None:
+        raise ConfigError(f"{where}: expected a value, or a table per SSM group or per class")
+    return setting
+
+
+def _practice_setting(key: str, value: Any, where: str) -> Setting:
+    """A practice setting: a value everywhere, per SSM group (crops, grass, paddy), per class
+    ("2" = ...) or per zone of the `zone` input (zones = {"1" = ...})."""
+    if not isinstance(value, Mapping):
+        return ("everywhere", _practice_value(key, value, where))
+    if set(value) == {"zones"}:
+        zones = value["zones"]
+        if not isinstance(zones, Mapping) or not zones or not all(str(z).isdigit() for z in zones):
+            raise ConfigError(
+                f"{where}.zones: expected a table of zone codes of the zone input, e.g. "
+                '{ "1" = 0.5, "2" = 1.0 }'
+            )
+        return (
+            "zone",
+            {int(z): _zone_value(key, v, f"{where}.zones.{z}") for z, v in zones.items()},
+        )
+    setting = _by_group_or_class(key, value, where)
+    if setting is not None:
+        return setting
+    raise ConfigError(
+        f"{where}: expected a value, a table per SSM group (crops, grass, paddy), per class "
+        '("2" = ...) or per zone (zones = { "1" = ... })'
+    )
+
+
+def _describe_value(key: str, value: Any) -> str:
+    unit = {"added_input": " t C/ha/yr", "fym": " t C/ha/yr", "adoption_years": " years"}
+    if key == "cover":
+        return "c " + "/".join(f"{v:g}" for v in value)
+    if key == "land_use":
+        return f"class {value}"
+    return f"{value:g}{unit.get(key, '')}"
+
+
+def _describe_setting(key: str, setting: Setting) -> str:
+    kind, value = setting
+    if kind == "everywhere":
+        return _describe_value(key, value)
+    if kind == "zone":
+        parts = []
+        for zone, v in value.items():
+            nested = isinstance(v, tuple) and len(v) == 2 and v[0] in ("group", "class")
+            inner = _describe_setting(key, v) if nested else _describe_value(key, v)
+            parts.append(f"zone {zone}: {inner}")
+        return "; ".join(parts)
+    label = "" if kind == "group" else "class "
+    return ", ".join(f"{label}{k}: {_describe_value(key, v)}" for k, v in value.items())
+
+
+#: What each practice is called in a scenario's description.
+PRACTICE_WORDS = {
+    "added_input": "plant input added",
+    "fym": "manure/compost",
+    "rate_factor": "decomposition rate x",
+    "cover": "cover",
+    "land_use": "land use changed to",
+    "adoption_years": "adopted over",
+}
+
+
+def describe_scenarios(config: Config) -> dict[str, str]:
+    """What each scenario does, in words (the run summary and the report's scenario table)."""
+    out = {"BAU": "the warm-up's mean input (Cin_mean), the land use and cover of t0"}
+    for name, inc in config.scenarios.items():
+        if len(set(inc)) == 1:
+            parts = [f"input +{100 * inc[0]:g} %"] if inc[0] else []
+        else:
+            parts = ["input " + ", ".join(f"{g} +{100 * v:g} %" for g, v in zip(GROUPS, inc))]
+        for key, setting in config.practices.get(name, {}).items():
+            parts.append(f"{PRACTICE_WORDS[key]} {_describe_setting(key, setting)}")
+        out[name] = "; ".join(parts) or "as BAU"
+    return out
+
+
+def _scenarios(
+    table: Any,
+) -> tuple[dict[str, tuple[float, float, float]], dict[str, dict[str, Setting]]]:
+    """The input increase of every scenario per SSM group, and the practice settings of those
+    that have some (METHOD.md sections 5 and 10)."""
     if table is None:
-        return {k: (v, v, v) for k, v in DEFAULT_SCENARIOS.items()}
+        return {k: (v, v, v) for k, v in DEFAULT_SCENARIOS.items()}, {}
     if not isinstance(table, Mapping) or not table:
         raise ConfigError("[scenarios]: expected tables like [scenarios.SSM1]")
     out: dict[str, tuple[float, float, float]] = {}
+    practices: dict[str, dict[str, Setting]] = {}
     for name, groups in table.items():
         where = f"[scenarios.{name}]"
         if name == "BAU":
@@ -396,17 +576,27 @@ def _scenarios(table: Any) -> dict[str, tuple[float, float, float]]:
             raise ConfigError(f"{where}: scenario names are letters, digits, '-' and '_'")
         if not isinstance(groups, Mapping):
             raise ConfigError(f"{where}: expected crops, grass, paddy increases")
-        check_keys(groups, GROUPS, where)
+        check_keys(groups, (*GROUPS, "increase", *PRACTICE_KEYS), where)
+        if "increase" in groups and any(g in groups for g in GROUPS):
+            raise ConfigError(f"{where}: give increase or crops/grass/paddy, not both")
         values = []
         for g in GROUPS:
-            v = typed(groups.get(g, 0.0), float, f"{where}.{g}")
+            default = groups.get("increase", 0.0)
+            v = typed(groups.get(g, default), float, f"{where}.{g}")
             if v < 0 or v > 10:
                 raise ConfigError(
                     f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %), got {v}"
                 )
             values.append(v)
         out[name] = (values[0], values[1], values[2])
-    return out
+        settings = {
+            key: _practice_setting(key, groups[key], f"{where}.{key}")
+            for key in PRACTICE_KEYS
+            if key in groups
+        }
+        if settings:
+            practices[name] = settings
+    return out, practices
 
 
 def _checks(table: Any) -> Checks:
@@ -506,6 +696,9 @@ def from_dict(
             "[run]: Monte Carlo uncertainty and the steady-state layer use the official RothC "
             'numerics: set mode = "rothamsted"'
         )
+    opts["forward_inputs"] = _choice(
+        run_table.get("forward_inputs", "constant"), FORWARD_INPUTS, "[run].forward_inputs"
+    )
     opts["qa_mask"] = typed(run_table.get("qa_mask", True), bool, "[run].qa_mask")
     opts["invalid"] = _choice(run_table.get("invalid", "error"), INVALID, "[run].invalid")
     threads = typed(run_table.get("threads", 0), int, "[run].threads")
@@ -551,21 +744,41 @@ def from_dict(
             table = "[inputs.fao]" if layout == "fao" else "[inputs]"
             raise ConfigError(soil_water_missing(opts["moisture"], missing, table))
 
-    scenarios = _scenarios(data.get("scenarios"))
+    scenarios, practices = _scenarios(data.get("scenarios"))
     classes = data.get("classes", {})
     if not isinstance(classes, Mapping):
         raise ConfigError("[classes]: expected a table")
-    check_keys(classes, ("modelled",), "[classes]")
+    class_table = _class_table(classes)
+    if practices and fao:
+        raise ConfigError(
+            f"[scenarios.{next(iter(practices))}]: practice settings are refinements of "
+            "rothamsted mode (fao-v1.2 reproduces the scripts' increases only)"
+        )
+    for name, settings in practices.items():
+        if "land_use" in settings:
+            kind, value = settings["land_use"]
+            for code in [value] if kind == "everywhere" else list(value.values()):
+                if code not in class_table.modellable:
+                    having = ", ".join(map(str, class_table.modellable))
+                    raise ConfigError(
+                        f"[scenarios.{name}].land_use: class {code} has no coefficients "
+                        f"(classes with coefficients: {having})"
+                    )
+    if fao and any("input_pattern" in e for e in class_table.changes.values()):
+        raise ConfigError(
+            "[classes]: input_pattern is a refinement of rothamsted mode (fao-v1.2 reproduces "
+            "the scripts' I/12 a month)"
+        )
     modelled = classes.get("modelled", [2, 3, 5, 12, 13])
     if not isinstance(modelled, list) or not modelled:
         raise ConfigError("[classes].modelled: expected a list of FAO classes, e.g. [2, 3, 5]")
-    valid = {2, 3, 4, 5, 6, 8, 12, 13}
+    valid = set(class_table.modellable)
     for c in modelled:
         c = typed(c, int, "[classes].modelled")
         if c not in valid:
             raise ConfigError(
                 f"[classes].modelled: class {c} has no coefficients "
-                "(modellable: 2, 3, 4, 5, 6, 8, 12, 13)"
+                f"(modellable: {', '.join(str(v) for v in sorted(valid))})"
             )
     excl_table = data.get("exclusions", {})
     if not isinstance(excl_table, Mapping):
@@ -586,6 +799,8 @@ def from_dict(
         layout=layout,
         scenarios=scenarios,
         modelled=tuple(int(c) for c in modelled),
+        practices=practices,
+        class_table=class_table,
         exclusions=excl,
         checks=checks,
         base_dir=base,
@@ -705,7 +920,12 @@ def with_options(config: Config, **changes: Any) -> Config:
     for key in ("qa_mask", "overwrite", "intermediate", "flags"):
         if key in changes:
             typed(changes[key], bool, key)
-    for key, choices in (("mode", MODES), ("uncertainty", UNCERTAINTY), ("invalid", INVALID)):
+    for key, choices in (
+        ("mode", MODES),
+        ("uncertainty", UNCERTAINTY),
+        ("invalid", INVALID),
+        ("forward_inputs", FORWARD_INPUTS),
+    ):
         if key in changes:
             _choice(changes[key], choices, key)
     changes.update(_moisture(changes, changes.get("mode", config.run.mode), ""))

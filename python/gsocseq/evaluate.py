@@ -329,7 +329,8 @@ def simulate_at_years(
     arrays = site_arrays(sites)
     if "spinup_land_use" not in arrays:  # the spin-up class of the full run
         lu = np.nan_to_num(arrays["land_use"], nan=255).astype(np.uint8)
-        arrays["spinup_land_use"] = lu[np.arange(len(lu)), spinup_year(lu)].astype(np.float64)
+        first = spinup_year(lu, config.class_table)
+        arrays["spinup_land_use"] = lu[np.arange(len(lu)), first].astype(np.float64)
     truncated = replace(config, modelled=_ALL_CLASSES)
     for year in np.unique(k[k > 0]):
         pick = np.flatnonzero((k == year) & modelled[site_index])

@@ -57,10 +57,13 @@ class PixelRule(Protocol):
         ...
 
 
-def limits(checks: Checks) -> Limits:
+def limits(checks: Checks, max_class: Optional[int] = None) -> Limits:
     """:data:`RANGES` with the bounds that are [checks] thresholds (METHOD.md section 2, unit
-    plausibility): temperature, and the upper bounds of precipitation, PET and NPP."""
+    plausibility): temperature, and the upper bounds of precipitation, PET and NPP; land-use
+    codes up to ``max_class`` (the highest code of the run's class table)."""
     out = dict(RANGES)
+    if max_class is not None and max_class != RANGES["class"][1]:
+        out["class"] = (0.0, float(max_class), f"(land-use class of the table, 0-{max_class})")
     out["temperature"] = (checks.temperature_min, checks.temperature_max, "degrees C")
     out["precipitation"] = (0.0, checks.precipitation_max, "mm/month")
     out["pet"] = (0.0, checks.pet_max, "mm/month")
@@ -169,7 +172,7 @@ class Inputs:
             self.close()
             raise
         self.warnings: list[str] = list(self.notes)
-        self.limits = limits(config.checks)
+        self.limits = limits(config.checks, config.class_table.max_code)
         # float64 buffers of the block arrays, by quantity, reused by the blocks read after a
         # block's release(): the first writes to fresh memory (page faults) cost as much as
         # gathering the values
@@ -417,8 +420,12 @@ class Inputs:
         self, raster: Raster, lu: np.ndarray, window: Window, offset: int
     ) -> np.ndarray:
         """Pixels with a land-use code absent from the table (any pixel)."""
+        table = self.config.class_table
         with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(lu) & ((lu != np.round(lu)) | (lu < 0) | (lu > 13))
+            bad = ~np.isnan(lu) & ((lu != np.round(lu)) | (lu < 0) | (lu > table.max_code))
+            if not table.known[: table.max_code + 1].all():  # codes the table leaves out
+                codes = np.where(bad | np.isnan(lu), 0, lu).astype(np.intp)
+                bad |= ~table.known[codes]
         bad_px = bad.any(axis=0)
         if bad_px.any() and self.config.run.invalid == "error":
             b, r, c = (int(v[0]) for v in np.nonzero(bad))
@@ -426,7 +433,8 @@ class Inputs:
             where = pixel_location(self.master.dataset, window.row_off + r, window.col_off + c)
             raise InputError(
                 f"{raster.path}: band {band}, {where}: land-use code {lu[b, r, c]:g} is not in the "
-                f"FAO class table (0-13; convert ESA CCI codes with gsocseq prepare)"
+                f"FAO class table (0-{table.max_code}: classes 0-13 and the configuration's "
+                "[classes.N]; convert land-cover codes with gsocseq prepare)"
             )
         return bad_px
 

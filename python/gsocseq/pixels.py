@@ -58,6 +58,16 @@ SERIES = {
     "warmup_precipitation": "precipitation",
     "warmup_pet": "pet",
 }
+#: inputs of the refinements (METHOD.md section 10), any number of values: a forward climate
+#: series of 12 H months (H >= the longest horizon), the NPP or the carbon input of each warm-up
+#: year (t C/ha/yr)
+REFINED = {
+    "forward_series_temperature": "temperature",
+    "forward_series_precipitation": "precipitation",
+    "forward_series_pet": "pet",
+    "warmup_npp": "npp",
+    "warmup_carbon_input": "npp",
+}
 #: inputs of one value per pixel
 SINGLE = {
     "soc": "soc",
@@ -144,7 +154,7 @@ def run_pixels(
     cfg = configure(config, **options)
     data: dict[str, np.ndarray] = {}
     n: Optional[int] = None
-    unknown = sorted(set(inputs) - {*SINGLE, *MONTHLY, *SERIES, "land_use"})
+    unknown = sorted(set(inputs) - {*SINGLE, *MONTHLY, *SERIES, *REFINED, "land_use"})
     if unknown:
         raise InputError(
             f"unknown input {unknown[0]!r}: the inputs are named as the columns of docs/sites.md"
@@ -253,8 +263,11 @@ def run_checked(
             "site's zone (column zone)"
         )
     counts: Counter = Counter()
-    bounds = limits(cfg.checks)
-    kinds = {name: SINGLE.get(name) or MONTHLY.get(name) or SERIES[name] for name in data}
+    bounds = limits(cfg.checks, cfg.class_table.max_code)
+    kinds = {
+        name: SINGLE.get(name) or MONTHLY.get(name) or SERIES.get(name) or REFINED[name]
+        for name in data
+    }
     with np.errstate(invalid="ignore"):
         candidates = chain.modelled.candidates(lu[-1]) & chain.modelled.carbon(data["soc"][0])
     # every value checked once by the core: (status, band) per pixel serve the unit
@@ -287,7 +300,14 @@ def run_checked(
             TABLE_NODATA,
         )
     ok &= check_values(
-        "land_use", "class", lu, locate("land_use"), cfg.run.invalid, counts, nodata=TABLE_NODATA
+        "land_use",
+        "class",
+        lu,
+        locate("land_use"),
+        cfg.run.invalid,
+        counts,
+        bounds=bounds,
+        nodata=TABLE_NODATA,
     )
     ok &= chain.modelled.candidates(lu[-1])
     ok, bits = chain.modelled.keep(data, ok, counts)

@@ -22,7 +22,7 @@ import numpy as np
 from gsocseq import csvsafe
 from gsocseq.config import Config
 from gsocseq.errors import InputError, OutputError
-from gsocseq.pixels import MONTHLY, REQUIRED, SERIES, SINGLE, configure, run_checked
+from gsocseq.pixels import MONTHLY, REFINED, REQUIRED, SERIES, SINGLE, configure, run_checked
 
 
 def _columns(header: Sequence[str], prefix: str) -> list[str]:
@@ -204,7 +204,7 @@ def _field_hint(row: list[str], header: list[str], delimiter: str) -> str:
 
 def _known_columns(header: Sequence[str], where: str) -> None:
     """Every column is one of docs/sites.md (else an error suggesting the closest one)."""
-    numbered = (*MONTHLY, *SERIES, "land_use")
+    numbered = (*MONTHLY, *SERIES, *REFINED, "land_use")
     names = ("site", "land_use", *SINGLE)
     for h in header:
         m = re.match(r"^(.*)_(\d+)$", h)
@@ -292,7 +292,7 @@ def run_sites(
                     f"{where}: {name}_1..{name}_12 expected, found {len(cols)} columns"
                 )
             data[name] = numbers(cols)
-    for name in SERIES:
+    for name in (*SERIES, *REFINED):
         cols = _columns(header, name)
         if cols:
             data[name] = numbers(cols)

@@ -73,6 +73,7 @@ def test_stub_literals_are_the_spellings_the_core_accepts():
     assert literals["Mode"] == _core.MODES
     assert literals["SpinupMethod"] == _core.SPINUP_METHODS
     assert literals["NumericalPools"] == _core.NUMERICAL_POOLS
+    assert literals["ForwardInputs"] == _core.FORWARD_INPUTS
     base = dict(mode="rothamsted", spinup="equilibrium", horizons=[20], scenarios=[(0, 0, 0)])
     for moisture in literals["MoistureModel"]:
         for bare in literals["BareDeficit"]:

@@ -394,6 +394,39 @@ def test_reclassification_csv_and_absent_code(tmp_path: Path) -> None:
         prepare(table, overwrite=True)
 
 
+def test_builtin_reclassification_tables(tmp_path: Path) -> None:
+    """Copernicus LC100, ESA WorldCover and GLC-SHARE land use give the map the ESA CCI codes
+    of the same land give (cropland west, grassland east); their tables follow METHOD.md."""
+    from gsocseq.classes import RECLASS_TABLES, reclass_table
+
+    for name, (table, _) in RECLASS_TABLES.items():
+        assert set(table.values()) <= set(range(14)), name
+    copernicus, _ = reclass_table("Copernicus")
+    assert (copernicus[40], copernicus[30], copernicus[20], copernicus[90]) == (2, 3, 5, 6)
+    assert {copernicus[c] for c in (111, 116, 121, 126)} == {4}
+    worldcover, _ = reclass_table("worldcover")
+    assert (worldcover[10], worldcover[40], worldcover[95], worldcover[80]) == (4, 2, 7, 11)
+    assert reclass_table("glc-share")[0][11] == 11 and reclass_table("table.csv") is None
+
+    table = _raw_inputs(tmp_path)
+    esa = _read(prepare(table).parent / "LandUse_2001-2002.tif")
+    raw = tmp_path / "raw"
+    fine_t = from_origin(99.85, 14.55, 0.005, 0.005)
+    for name, crop, grass in (("copernicus", 40, 30), ("worldcover", 40, 30), ("glc-share", 2, 3)):
+        lu = np.full((40, 60), grass, dtype=np.uint8)
+        lu[:, :30] = crop
+        for y in range(WARM[0], WARM[1] + 1):
+            _tif(raw / f"{name}_{y}.tif", lu, "EPSG:4326", fine_t, nodata=None, dtype="uint8")
+        table["land_use"] = str(raw / f"{name}_{{year}}.tif")
+        table["land_use_table"] = name
+        out = prepare(table, overwrite=True).parent
+        np.testing.assert_array_equal(_read(out / "LandUse_2001-2002.tif"), esa)
+        assert RECLASS_TABLES[name][1] in (out / "prepare_report.md").read_text()
+    table["land_use_table"] = "corine"
+    with pytest.raises(InputError, match=r"corine: file not found .*copernicus, worldcover"):
+        prepare(table, overwrite=True)
+
+
 def test_cover_defaults_and_ndvi_threshold(tmp_path: Path) -> None:
     table = _raw_inputs(tmp_path)
     del table["cover"]

@@ -7,7 +7,8 @@ use gsocseq_core::phases::chain::{simulate_pixel, simulate_pixels, Workspace, BA
 use gsocseq_core::phases::classes::ClassTable;
 use gsocseq_core::phases::forward::forward_closed_form;
 use gsocseq_core::phases::options::{
-    final_len, Calibration, Mode, NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod,
+    final_len, Calibration, Mode, NumericalPools, Options, PixelInput, PixelOutput,
+    PixelRefinements, SpinupMethod,
 };
 use gsocseq_core::rothc::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::rothc::forcing::ForcingTable;
@@ -131,6 +132,7 @@ fn benches(c: &mut Criterion) {
         reference_climate: None,
         soil_water: None,
         calibration: Calibration::NONE,
+        refinements: PixelRefinements::NONE,
     };
     let table = ClassTable::default();
     let options = |uncertainty: bool, stepping: bool, mode: Mode| Options {
@@ -153,6 +155,8 @@ fn benches(c: &mut Criterion) {
         main_horizon: 0,
         mc_samples: 0,
         mc_seed: 0,
+        practices: Vec::new(),
+        forward_inputs: Default::default(),
     };
     // the forward phase alone: BAU + 3 SSMs over 20 years from t0, closed form
     let forward_opts = options(false, false, Mode::Rothamsted);

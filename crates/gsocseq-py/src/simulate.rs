@@ -9,11 +9,12 @@ use gsocseq_core::phases::chain::{MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
 use gsocseq_core::phases::classes::ClassTable as CoreClassTable;
 use gsocseq_core::phases::montecarlo::Draws;
 use gsocseq_core::phases::options::{flags, Mode, NumericalPools, Options, SpinupMethod};
+use gsocseq_core::phases::practices::{ForwardInputs, Practice, Setting, SettingValue};
 use gsocseq_core::rothc::water_retention::MoistureOptions;
 use numpy::ndarray::{Array1, Array2, Array3, Array4};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1};
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyList, PyMapping, PyTuple};
 
@@ -136,18 +137,31 @@ struct Block<'py> {
     calibration_input: Option<F1<'py>>,
     #[pyo3(default)]
     calibration_rate: Option<F1<'py>>,
+    #[pyo3(default)]
+    scenario_values: Option<F2<'py>>,
+    #[pyo3(default)]
+    forward_series_temperature: Option<F2<'py>>,
+    #[pyo3(default)]
+    forward_series_precipitation: Option<F2<'py>>,
+    #[pyo3(default)]
+    forward_series_pet: Option<F2<'py>>,
+    #[pyo3(default)]
+    warmup_npp: Option<F2<'py>>,
+    #[pyo3(default)]
+    warmup_carbon_input: Option<F2<'py>>,
 }
 
 /// The names of [`Block`]'s arrays: any other key (a misspelt optional array) is an error.
 #[rustfmt::skip]
-const BLOCK_KEYS: [&str; 31] = [
+const BLOCK_KEYS: [&str; 37] = [
     "soc", "clay", "soc_uncertainty", "clay_uncertainty", "spinup_cover", "warmup_cover",
     "forward_cover", "spinup_temperature", "spinup_precipitation", "spinup_pet", "spinup_class",
     "spinup_dpm_rpm", "warmup_temperature", "warmup_precipitation", "warmup_pet", "warmup_class",
     "warmup_dpm_rpm", "forward_class", "forward_dpm_rpm", "npp_reference", "pixel_id",
     "forward_temperature", "forward_precipitation", "forward_pet", "reference_temperature",
     "reference_precipitation", "silt", "bulk_density", "organic_carbon", "calibration_input",
-    "calibration_rate",
+    "calibration_rate", "scenario_values", "forward_series_temperature",
+    "forward_series_precipitation", "forward_series_pet", "warmup_npp", "warmup_carbon_input",
 ];
 
 /// The view of an optional array.
@@ -316,13 +330,17 @@ impl SimulateResult {
 pub struct Simulator {
     options: Options,
     table: ClassTable,
+    /// The class table's input patterns as given (pickling), (256, 12) shares.
+    class_input_pattern: Option<Vec<[f64; 12]>>,
+    /// The practices as given (pickling).
+    practices: Option<Py<PyList>>,
     threads: Option<usize>,
 }
 
 #[pymethods]
 impl Simulator {
     #[new]
-    #[pyo3(signature = (*, mode, spinup, horizons, scenarios, main_horizon=0, numerical_pools="second-run", uncertainty=false, fao_uncertain_scenario=None, depth=30.0, evap_coefficient=1.0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, moisture="rothc-26.3", bare_deficit="standard", min_moisture_rate=0.2, class_table=None, threads=None))]
+    #[pyo3(signature = (*, mode, spinup, horizons, scenarios, main_horizon=0, numerical_pools="second-run", uncertainty=false, fao_uncertain_scenario=None, depth=30.0, evap_coefficient=1.0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, moisture="rothc-26.3", bare_deficit="standard", min_moisture_rate=0.2, class_table=None, class_input_pattern=None, practices=None, forward_inputs="constant", threads=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         mode: &str,
@@ -343,6 +361,9 @@ impl Simulator {
         bare_deficit: &str,
         min_moisture_rate: f64,
         class_table: Option<ClassTable>,
+        class_input_pattern: Option<F2<'_>>,
+        practices: Option<Bound<'_, PyList>>,
+        forward_inputs: &str,
         threads: Option<usize>,
     ) -> PyResult<Self> {
         let mode: Mode = mode.parse().py()?;
@@ -361,10 +382,23 @@ impl Simulator {
         options.forward_stepping = forward_stepping;
         let (model, bare) = (moisture.parse().py()?, bare_deficit.parse().py()?);
         options.moisture = MoistureOptions::new(model, bare, min_moisture_rate).py()?;
+        if let Some(list) = &practices {
+            options.practices = (list.iter())
+                .map(|d| practice(d.cast::<PyDict>()?))
+                .collect::<PyResult<_>>()?;
+        }
+        options.forward_inputs = forward_inputs.parse().py()?;
         options.check().py()?;
+        let mut table = class_table.unwrap_or_else(ClassTable::default);
+        let patterns = match &class_input_pattern {
+            Some(p) => Some(input_patterns(&mut table.0, p)?),
+            None => None,
+        };
         Ok(Simulator {
             options,
-            table: class_table.unwrap_or_else(ClassTable::default),
+            table,
+            class_input_pattern: patterns,
+            practices: practices.map(|p| p.unbind()),
             threads,
         })
     }
@@ -438,6 +472,12 @@ impl Simulator {
             organic_carbon: view(&b.organic_carbon),
             calibration_input: view(&b.calibration_input),
             calibration_rate: view(&b.calibration_rate),
+            scenario_values: view(&b.scenario_values),
+            forward_series_temperature: view(&b.forward_series_temperature),
+            forward_series_precipitation: view(&b.forward_series_precipitation),
+            forward_series_pet: view(&b.forward_series_pet),
+            warmup_npp: view(&b.warmup_npp),
+            warmup_carbon_input: view(&b.warmup_carbon_input),
         };
         let (opts, table) = (&self.options, &self.table.0);
         let out = interruptible(py, threads.or(self.threads), |cancel| {
@@ -516,6 +556,15 @@ impl Simulator {
         kw.set_item("bare_deficit", o.moisture.bare_deficit.name())?;
         kw.set_item("min_moisture_rate", o.moisture.min_rate)?;
         kw.set_item("class_table", self.table.clone())?;
+        let pattern = self.class_input_pattern.as_ref().map(|rows| {
+            Array2::from_shape_fn((rows.len(), 12), |(c, m)| rows[c][m]).into_pyarray(py)
+        });
+        kw.set_item("class_input_pattern", pattern)?;
+        kw.set_item(
+            "practices",
+            self.practices.as_ref().map(|p| p.clone_ref(py)),
+        )?;
+        kw.set_item("forward_inputs", o.forward_inputs.name())?;
         kw.set_item("threads", self.threads)?;
         Ok((PyTuple::empty(py), kw))
     }
@@ -548,7 +597,8 @@ pub fn monte_carlo_draws<'py>(
 /// Adds the phases' constants to the module: `FLAGS` {bit: words}, `MINMAX_CLIMATE`
 /// ((temperature, precipitation) factors of the central, min and max chains), `MINMAX_INCREASE`
 /// (factors of the SSM increase), `MONTE_CARLO_SPREAD` (95 % half-widths of the draws' factors),
-/// and the spellings of the options (`MODES`, `SPINUP_METHODS`, `NUMERICAL_POOLS`).
+/// and the spellings of the options (`MODES`, `SPINUP_METHODS`, `NUMERICAL_POOLS`,
+/// `FORWARD_INPUTS`).
 pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let words = PyDict::new(py);
@@ -571,7 +621,78 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MODES", PyTuple::new(py, Mode::NAMES)?)?;
     m.add("SPINUP_METHODS", PyTuple::new(py, SpinupMethod::NAMES)?)?;
     m.add("NUMERICAL_POOLS", PyTuple::new(py, NumericalPools::NAMES)?)?;
+    m.add("FORWARD_INPUTS", PyTuple::new(py, ForwardInputs::NAMES)?)?;
     m.add_class::<ClassTable>()?;
     m.add_class::<Simulator>()?;
     m.add_class::<SimulateResult>()
+}
+
+/// Sets the input patterns of `table` from `pattern`, (256, 12) monthly shares of the annual
+/// plant input (rows of NaN: I / 12 a month, left as they are); the rows as given.
+fn input_patterns(table: &mut CoreClassTable, pattern: &F2<'_>) -> PyResult<Vec<[f64; 12]>> {
+    let pattern = pattern.as_array();
+    if pattern.shape() != [256, 12] {
+        let shape = pattern.shape();
+        return Err(PyValueError::new_err(format!(
+            "class_input_pattern: shape {shape:?}, expected (256, 12) monthly shares (NaN rows: \
+             1/12 each)"
+        )));
+    }
+    let rows: Vec<[f64; 12]> = (pattern.rows().into_iter())
+        .map(|row| std::array::from_fn(|m| row[m]))
+        .collect();
+    for (c, shares) in rows.iter().enumerate() {
+        if !shares.iter().all(|v| v.is_nan()) {
+            table.set_input_pattern(c as u8, shares).py()?;
+        }
+    }
+    Ok(rows)
+}
+
+/// One setting of a practice from Python: None, or (kind, payload) with kind "everywhere"
+/// (the value), "group" (3 values or None: crops, grass, paddy), "class" ({code: value}) or
+/// "pixel" (the first column of the pixel's scenario values).
+fn setting<'py, T>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Setting<T>>
+where
+    T: SettingValue + for<'a> FromPyObject<'a, 'py>,
+{
+    let Some(item) = d.get_item(key)? else {
+        return Ok(Setting::Unset);
+    };
+    let bad = |what: &str| PyValueError::new_err(format!("practices: {key}: {what}"));
+    let (kind, payload): (String, Bound<'py, PyAny>) =
+        item.extract().map_err(|_| bad("expected (kind, value)"))?;
+    Ok(match kind.as_str() {
+        "everywhere" => Setting::Everywhere(payload.extract().map_err(|_| bad("a value"))?),
+        "group" => {
+            let v: Vec<Option<T>> = payload.extract().map_err(|_| bad("3 values or None"))?;
+            let v: [Option<T>; 3] = v.try_into().map_err(|_| bad("3 values or None"))?;
+            Setting::ByGroup(v)
+        }
+        "class" => {
+            let map: std::collections::HashMap<u8, T> = payload
+                .extract()
+                .map_err(|_| bad("{class code 0-255: value}"))?;
+            let mut by = Box::new([None; 256]);
+            for (c, v) in map {
+                by[c as usize] = Some(v);
+            }
+            Setting::ByClass(by)
+        }
+        "pixel" => Setting::ByPixel(payload.extract().map_err(|_| bad("a column"))?),
+        other => return Err(bad(&format!("unknown kind {other:?}"))),
+    })
+}
+
+/// A scenario's practice (METHOD.md section 10) from a dict of settings ([`setting`]).
+fn practice(d: &Bound<'_, PyDict>) -> PyResult<Practice> {
+    Ok(Practice {
+        increase: setting(d, "increase")?,
+        added_input: setting(d, "added_input")?,
+        fym: setting(d, "fym")?,
+        rate_factor: setting(d, "rate_factor")?,
+        cover: setting(d, "cover")?,
+        land_use: setting(d, "land_use")?,
+        adoption_years: setting(d, "adoption_years")?,
+    })
 }

@@ -22,7 +22,7 @@ import numpy as np
 from gsocseq import __version__, products, styles
 from gsocseq.chain import FLAGS, exclusion_rules
 from gsocseq.checkpoint import CorruptBlock
-from gsocseq.config import GROUPS, Config
+from gsocseq.config import GROUPS, Config, describe_scenarios
 from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
@@ -346,6 +346,7 @@ def assemble(
         inputs={k: str(v.path) for k, v in cfg.inputs.items()},
     )
     summary.options["scenarios"] = {k: list(v) for k, v in cfg.scenarios.items()}
+    summary.options["scenario_descriptions"] = describe_scenarios(cfg)
     summary.options["modelled_classes"] = list(cfg.modelled)
     summary.options["exclusions"] = {
         "enabled": cfg.exclusions.enabled,

@@ -18,7 +18,7 @@ import rasterio.warp
 import rasterio.windows
 from rasterio.errors import RasterioIOError
 
-from gsocseq.classes import ESA_TO_FAO, NAMES
+from gsocseq.classes import NAMES, RECLASS_TABLES, reclass_table
 from gsocseq.config import typed
 from gsocseq.errors import ConfigError, InputError
 from gsocseq.prepare.grid import (
@@ -239,11 +239,15 @@ def _unknown_code(
 def _land_use_table(settings: Settings) -> tuple[dict[int, int], str]:
     spec = settings.table.get("land_use_table", "esa-cci")
     spec = typed(spec, str, "[prepare].land_use_table")
-    if spec.lower() in ("esa-cci", "esa", "esacci"):
-        return dict(ESA_TO_FAO), "ESA CCI -> FAO (v1.2 land-use script)"
+    builtin = reclass_table(spec)
+    if builtin is not None:
+        return builtin
     path = settings.path(spec)
     if not path.exists():
-        raise InputError(f"{path}: file not found ([prepare].land_use_table)")
+        raise InputError(
+            f"{path}: file not found ([prepare].land_use_table: a CSV code,fao_class or one of "
+            f"{', '.join(RECLASS_TABLES)})"
+        )
     table: dict[int, int] = {}
     with path.open(newline="", encoding="utf-8") as f:
         for n, row in enumerate(csv.reader(f), start=1):

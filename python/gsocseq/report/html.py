@@ -39,6 +39,18 @@ def _class_codes(rows: list[dict[str, Any]], unit: str) -> list[str]:
     return sorted(codes, key=int)
 
 
+def _scenario_table(descriptions: dict[str, str]) -> str:
+    """The table of what each scenario does (the run summary's words); empty for runs whose
+    summary has none (written before gsocseq had practices)."""
+    if not descriptions:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{html.escape(text)}</td></tr>"
+        for name, text in descriptions.items()
+    )
+    return f"<h2>Scenarios</h2><table><tr><th>scenario</th><th>what it does</th></tr>{rows}</table>"
+
+
 def _totals_table(
     rows: list[dict[str, Any]], layers: list[RunLayer], unit: str, total_units: str
 ) -> str:
@@ -326,6 +338,7 @@ def write_html(
         "</p>",
         *(f"<p class='note'><b>Note:</b> {html.escape(n)}</p>" for n in notes),
         _methods_html(run.summary),
+        _scenario_table(opts.get("scenario_descriptions") or {}),
         _counts_html(run.summary),
         _warnings_html(run.summary),
         _emissions_html(stats.rows, rates, emissions),

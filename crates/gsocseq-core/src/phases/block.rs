@@ -13,7 +13,7 @@ use super::classes::ClassTable;
 use super::forward::forward_climatology;
 use super::options::{
     final_len, mc_len, steady_len, Calibration, Mode, Options, PixelInput, PixelOutput,
-    MAX_WARMUP_YEARS,
+    PixelRefinements, WarmupInputs, MAX_WARMUP_YEARS,
 };
 use crate::error::{CoreError, Result};
 use crate::input::series::{Series, SeriesColumn};
@@ -96,6 +96,22 @@ pub struct Block<'a> {
     pub calibration_input: Option<F1<'a>>,
     /// Calibrated multiplier of the decomposition rates (Rothamsted mode); None: 1.
     pub calibration_rate: Option<F1<'a>>,
+    /// The pixels' values of the scenario settings given per pixel (n, columns: at least the
+    /// columns [`Options::practices`] read; NaN: BAU's value); None: no setting per pixel.
+    pub scenario_values: Option<F2<'a>>,
+    /// A forward climate series (METHOD.md section 10): temperature, degrees C (n, 12 H, H
+    /// at least the longest horizon); with the precipitation and PET or not at all. The forward
+    /// runs are then stepped month by month.
+    pub forward_series_temperature: Option<F2<'a>>,
+    /// A forward climate series: precipitation, mm (n, 12 H).
+    pub forward_series_precipitation: Option<F2<'a>>,
+    /// A forward climate series: PET, mm (n, 12 H).
+    pub forward_series_pet: Option<F2<'a>>,
+    /// NPP of each warm-up year, t C/ha/yr (n, Y): replaces MIAMI in the warm-up's scaling.
+    pub warmup_npp: Option<F2<'a>>,
+    /// Carbon input of each warm-up year, t C/ha/yr (n, Y), used as given (not with
+    /// `warmup_npp`).
+    pub warmup_carbon_input: Option<F2<'a>>,
 }
 
 /// A field of a [`Block`] with contiguous rows, pixel after pixel.
@@ -226,6 +242,7 @@ impl Block<'_> {
             }
             _ => {}
         }
+        self.check_refinements(opts, years)?;
         for (name, series) in [
             ("warmup_temperature", &self.warmup_temperature),
             ("warmup_precipitation", &self.warmup_precipitation),
@@ -234,6 +251,96 @@ impl Block<'_> {
             series.expect(name, n, 12 * years)?;
         }
         Ok(years)
+    }
+}
+
+impl Block<'_> {
+    /// The fields of the country refinements (METHOD.md section 10): the scenario values of
+    /// the per-pixel settings of `opts`' practices, a forward series of 12 months a year for
+    /// at least the longest horizon (all three quantities or none), warm-up NPP or carbon
+    /// inputs (one or neither) of Y years.
+    fn check_refinements(&self, opts: &Options, years: usize) -> Result<()> {
+        let n = self.len();
+        let needed = (opts.practices.iter().map(|p| p.columns_end()).max()).unwrap_or(0);
+        match self.scenario_values {
+            Some(v) if v.nrows() != n || v.ncols() < needed => {
+                return Err(CoreError::shape(
+                    "scenario_values",
+                    format!(
+                        "shape {:?}, expected ({n}, >= {needed}) values of the per-pixel \
+                         settings",
+                        v.shape()
+                    ),
+                ))
+            }
+            None if needed > 0 => {
+                return Err(CoreError::shape(
+                    "scenario_values",
+                    format!("the practices read {needed} values a pixel; none given"),
+                ))
+            }
+            _ => {}
+        }
+        let series = [
+            self.forward_series_temperature,
+            self.forward_series_precipitation,
+            self.forward_series_pet,
+        ];
+        match series {
+            [None, None, None] => {}
+            [Some(t), Some(_), Some(_)] => {
+                let months = t.ncols();
+                let needed = 12 * opts.horizons.last().copied().unwrap_or(0);
+                if !months.is_multiple_of(12) || months < needed {
+                    return Err(CoreError::shape(
+                        "forward_series_temperature",
+                        format!(
+                            "{months} months, expected 12 per year and at least {needed} (the \
+                             longest horizon)"
+                        ),
+                    ));
+                }
+                for (name, a) in [
+                    "forward_series_temperature",
+                    "forward_series_precipitation",
+                    "forward_series_pet",
+                ]
+                .into_iter()
+                .zip(series.into_iter().flatten())
+                {
+                    if a.shape() != [n, months] {
+                        return Err(CoreError::shape(
+                            name,
+                            format!("shape {:?}, expected [{n}, {months}]", a.shape()),
+                        ));
+                    }
+                }
+            }
+            _ => {
+                return Err(CoreError::shape(
+                    "forward_series_temperature, _precipitation, _pet",
+                    "give all three or none",
+                ))
+            }
+        }
+        if self.warmup_npp.is_some() && self.warmup_carbon_input.is_some() {
+            return Err(CoreError::shape(
+                "warmup_npp and warmup_carbon_input",
+                "give one or neither",
+            ));
+        }
+        for (name, a) in [
+            ("warmup_npp", self.warmup_npp),
+            ("warmup_carbon_input", self.warmup_carbon_input),
+        ] {
+            if let Some(a) = a.filter(|a| a.shape() != [n, years]) {
+                return Err(CoreError::shape(
+                    name,
+                    format!("shape {:?}, expected [{n}, {years}]", a.shape()),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -313,11 +420,27 @@ pub fn simulate_block(
     };
     let organic_carbon = b.organic_carbon.map(rows);
     let calibration = [b.calibration_input, b.calibration_rate].map(|a| a.map(rows));
+    let scenario_values = b.scenario_values.map(rows);
+    let columns = b.scenario_values.map_or(0, |v| v.ncols());
+    let forward_series = [
+        b.forward_series_temperature,
+        b.forward_series_precipitation,
+        b.forward_series_pet,
+    ];
+    let forward_months = b.forward_series_temperature.map_or(0, |a| a.ncols());
+    let forward_series = match forward_series {
+        [Some(t), Some(p), Some(e)] => Some([t, p, e].map(rows)),
+        _ => None,
+    };
+    let warmup_inputs = [b.warmup_npp, b.warmup_carbon_input].map(|a| a.map(rows));
     let (wclass, wdr, ids, npp) = (values(&wclass), values(&wdr), values(&ids), values(&npp));
     let covers = covers.each_ref().map(values);
     let spinup_climate = spinup_climate.each_ref().map(values);
     let forward = forward.each_ref().map(|a| a.as_ref().map(values));
     let reference = reference.as_ref().map(|r| r.each_ref().map(values));
+    let scenario_values = scenario_values.as_ref().map_or(&[][..], values);
+    let forward_series = forward_series.as_ref().map(|r| r.each_ref().map(values));
+    let [warmup_npp, warmup_carbon] = warmup_inputs.each_ref().map(|a| a.as_ref().map(values));
     // Pixels go in batches (their warm-ups run side by side in the core's lanes).
     let batches: Vec<_> = out
         .pixels
@@ -399,6 +522,20 @@ pub fn simulate_block(
                         calibration: Calibration {
                             input: calibration[0].as_ref().map_or(1.0, |c| c[i]),
                             rate: calibration[1].as_ref().map_or(1.0, |c| c[i]),
+                        },
+                        refinements: PixelRefinements {
+                            scenario_values: &scenario_values[i * columns..(i + 1) * columns],
+                            forward_climate: forward_series.map(|series| {
+                                let f = forward_months;
+                                series.map(|v| Series::from(&v[i * f..(i + 1) * f]))
+                            }),
+                            warmup_inputs: match (warmup_npp, warmup_carbon) {
+                                (Some(v), _) => WarmupInputs::Npp(&v[i * years..(i + 1) * years]),
+                                (_, Some(v)) => {
+                                    WarmupInputs::Carbon(&v[i * years..(i + 1) * years])
+                                }
+                                _ => WarmupInputs::Miami,
+                            },
                         },
                     }
                 });
@@ -525,6 +662,12 @@ mod tests {
             organic_carbon: None,
             calibration_input: None,
             calibration_rate: None,
+            scenario_values: None,
+            forward_series_temperature: None,
+            forward_series_precipitation: None,
+            forward_series_pet: None,
+            warmup_npp: None,
+            warmup_carbon_input: None,
         }
     }
 

@@ -46,6 +46,9 @@ pub(crate) struct WarmupChain {
     pub(crate) ceq: f64,
     /// NPP of the reference climate x the spin-up class's coefficient, t C/ha/yr.
     pub(crate) npp_reference: f64,
+    /// Whether the warm-up also takes the mean MIAMI NPP of its years (the inputs of a forward
+    /// series follow the NPP: [`super::practices::ForwardInputs::NppScaled`]).
+    pub(crate) npp_mean: bool,
 }
 
 /// A Rothamsted-mode chain between its phases.
@@ -54,6 +57,9 @@ pub(crate) struct ChainState {
     pub(crate) soil: Soil,
     pub(crate) pools: Pools,
     pub(crate) tsmd: f64,
+    /// Mean MIAMI NPP of the warm-up years (t C/ha/yr, before land-use coefficients), when
+    /// asked for ([`WarmupChain::npp_mean`]), else NaN.
+    pub(crate) npp_mean: f64,
 }
 
 /// Perturbation of a chain.
@@ -305,8 +311,9 @@ pub(crate) fn chain_soil(opts: &Options, px: &PixelInput<'_>, p: &Perturbation) 
 }
 
 /// A year of a chain: the monthly temperature, precipitation and PET of a climatology
-/// (temperature and precipitation perturbed by `p`), the cover, the class's rate factor (x the
-/// pixel's calibrated `rate_multiplier`) and DPM/RPM ratio, no input.
+/// (temperature and precipitation perturbed by `p`), the cover (the class's default where the
+/// pixel has none), the class's rate factor (x the pixel's calibrated `rate_multiplier`) and
+/// DPM/RPM ratio, no input.
 pub(crate) fn chain_year(
     table: &ClassTable,
     [t, pr, pet, cover]: [&[f64; 12]; 4],
@@ -314,6 +321,7 @@ pub(crate) fn chain_year(
     p: &Perturbation,
 ) -> [MonthForcing; 12] {
     let paddy = table.paddy[class as usize] * rate_multiplier;
+    let cover = &table.cover_or_default(cover, class);
     std::array::from_fn(|m| MonthForcing {
         temperature: t[m] * p.temperature,
         precipitation: pr[m] * p.precipitation,
@@ -447,7 +455,8 @@ pub(crate) fn rothamsted_chains(
         chain.soc_t0 = total(&state.pools);
         chain.tsmd_t0 = state.tsmd;
     }
-    if opts.forward_stepping {
+    let stepped = |job: &ChainJob| pixels[job.pixel].refinements.forward_climate.is_some();
+    if opts.forward_stepping || jobs.iter().any(stepped) {
         for (job, state) in jobs.iter().zip(&states) {
             let k = job.pixel;
             let fin = &mut final_soc[k * flen..(k + 1) * flen];
@@ -458,7 +467,6 @@ pub(crate) fn rothamsted_chains(
                 &job.perturb,
                 job.run,
                 state,
-                ws,
                 &mut outs[k],
                 fin,
             );

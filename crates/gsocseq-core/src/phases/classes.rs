@@ -1,6 +1,7 @@
-//! The land-use class table (METHOD.md section 2), the one copy of its numbers: per FAO class
-//! code, the NPP-to-input coefficient, the DPM/RPM ratio, the rate factor of paddy fields and
-//! the SSM group.
+//! The land-use class table (METHOD.md sections 2 and 10), the one copy of its numbers: per
+//! class code, the NPP-to-input coefficient, the DPM/RPM ratio, the rate factor (paddy fields),
+//! the SSM group, the monthly pattern of the plant input and the default cover. The table of
+//! section 2 is the default; a country may change or extend it (`[classes.N]`).
 
 use crate::error::{CoreError, Result};
 
@@ -38,12 +39,95 @@ pub struct ClassTable {
     /// each pixel's ratios as given (rasters of the FAO layout hold their own); this is the
     /// table they come from otherwise.
     pub dpm_rpm: [f64; 256],
+    /// Monthly weights of the annual plant input I (t C/ha/yr): month m receives
+    /// I / 12 x weight (12 x the month's share of I). 1 every month (I / 12 a month, METHOD.md
+    /// section 1) unless a class has its own pattern ([`ClassTable::set_input_pattern`]).
+    pub input_weights: [[f64; 12]; 256],
+    /// Default cover factors c of the 12 months, for pixels without a cover value; NaN for
+    /// classes without (such a pixel is not modelled).
+    pub cover: [[f64; 12]; 256],
+    /// Whether some class has an input pattern other than I / 12 a month (set by
+    /// [`ClassTable::set_input_pattern`]; the phases skip the weights without).
+    pub patterned: bool,
 }
 
+/// The monthly weights of a uniform input pattern (I / 12 every month).
+pub const UNIFORM_WEIGHTS: [f64; 12] = [1.0; 12];
+
+/// How far from 1 the 12 shares of an input pattern may sum.
+pub const PATTERN_SUM_TOLERANCE: f64 = 1e-6;
+
 impl ClassTable {
+    /// A table without classes: no coefficients or ratios (NaN), rate factors 1, no SSM group
+    /// (255), I / 12 a month, no default cover. The one list of the table's fields.
+    fn blank() -> Self {
+        ClassTable {
+            coef: [f64::NAN; 256],
+            paddy: [1.0; 256],
+            group: [255; 256],
+            dpm_rpm: [f64::NAN; 256],
+            input_weights: [UNIFORM_WEIGHTS; 256],
+            cover: [[f64::NAN; 12]; 256],
+            patterned: false,
+        }
+    }
+
+    /// Sets the monthly input pattern of `class`: `shares`, the share of the annual plant
+    /// input entering at the end of each month (>= 0, summing to 1 within
+    /// [`PATTERN_SUM_TOLERANCE`]; divided by their sum). The equilibria and closed forms take
+    /// any pattern.
+    pub fn set_input_pattern(&mut self, class: u8, shares: &[f64; 12]) -> Result<()> {
+        let sum: f64 = shares.iter().sum();
+        if shares.iter().any(|v| !(*v >= 0.0 && v.is_finite()))
+            || (sum - 1.0).abs() > PATTERN_SUM_TOLERANCE
+        {
+            return Err(CoreError::InvalidOption {
+                argument: "input_pattern",
+                message: format!(
+                    "class {class}: {shares:?}, expected 12 shares >= 0 that sum to 1 (sum {sum})"
+                ),
+            });
+        }
+        self.input_weights[class as usize] = shares.map(|v| 12.0 * v / sum);
+        self.patterned |= !self.uniform_input(class);
+        Ok(())
+    }
+
+    /// Sets the default cover factors of `class` (12 values in [0.6, 1], the range of a cover
+    /// raster, METHOD.md section 2; all NaN: none).
+    pub fn set_cover(&mut self, class: u8, cover: &[f64; 12]) -> Result<()> {
+        let none = cover.iter().all(|v| v.is_nan());
+        if !none && cover.iter().any(|v| !(0.6..=1.0).contains(v)) {
+            return Err(CoreError::InvalidOption {
+                argument: "cover",
+                message: format!("class {class}: {cover:?}, expected 12 cover factors in [0.6, 1]"),
+            });
+        }
+        self.cover[class as usize] = *cover;
+        Ok(())
+    }
+
+    /// Whether the plant input of `class` enters as I / 12 every month.
+    #[inline]
+    pub fn uniform_input(&self, class: u8) -> bool {
+        self.input_weights[class as usize] == UNIFORM_WEIGHTS
+    }
+
+    /// The cover of a phase of a pixel: the pixel's own factors, or, where it has none (NaN),
+    /// the default cover of its class `class` (METHOD.md section 10).
+    #[inline]
+    pub fn cover_or_default(&self, own: &[f64; 12], class: u8) -> [f64; 12] {
+        if own[0].is_nan() {
+            self.cover[class as usize]
+        } else {
+            *own
+        }
+    }
+
     /// A table of its 256 columns (NPP-to-input coefficient, DPM/RPM ratio, rate factor, SSM
     /// group), checked: 256 entries each; coefficients and ratios >= 0 or NaN (no coefficient),
-    /// rate factors >= 0, groups 0, 1, 2 or 255.
+    /// rate factors >= 0, groups 0, 1, 2 or 255. Input patterns I / 12 a month and no default
+    /// covers until set ([`ClassTable::set_input_pattern`], [`ClassTable::set_cover`]).
     pub fn new(coef: &[f64], dpm_rpm: &[f64], paddy: &[f64], group: &[u8]) -> Result<Self> {
         for (name, len) in [
             ("coefficient", coef.len()),
@@ -92,6 +176,7 @@ impl ClassTable {
             dpm_rpm: array(dpm_rpm),
             paddy: array(paddy),
             group: group.try_into().expect("256 entries"),
+            ..ClassTable::blank()
         })
     }
 }
@@ -99,12 +184,7 @@ impl ClassTable {
 impl Default for ClassTable {
     /// The FAO GLC-SHARE table of METHOD.md section 2 ([`FAO_CLASSES`]).
     fn default() -> Self {
-        let mut t = ClassTable {
-            coef: [f64::NAN; 256],
-            paddy: [1.0; 256],
-            group: [255; 256],
-            dpm_rpm: [f64::NAN; 256],
-        };
+        let mut t = ClassTable::blank();
         for (class, dpm_rpm, coef, group) in FAO_CLASSES {
             t.coef[class as usize] = coef;
             t.group[class as usize] = group;
@@ -155,5 +235,35 @@ mod tests {
             e.to_string(),
             "coefficient: 255 classes, expected 256 (codes 0 to 255)"
         );
+    }
+
+    #[test]
+    fn input_patterns_and_default_covers_are_checked() {
+        let mut t = ClassTable::default();
+        // uniform by default: I / 12 a month, and no default cover
+        assert!((0..=255).all(|c| t.uniform_input(c) && t.cover[c as usize][0].is_nan()));
+        let summer: [f64; 12] = std::array::from_fn(|m| if m < 6 { 0.05 } else { 0.7 / 6.0 });
+        t.set_input_pattern(2, &summer).unwrap();
+        assert!(!t.uniform_input(2) && t.uniform_input(3));
+        let weights = t.input_weights[2];
+        assert!((weights.iter().sum::<f64>() - 12.0).abs() < 1e-12);
+        assert!((weights[0] - 0.6).abs() < 1e-12 && (weights[11] - 1.4).abs() < 1e-12);
+        for bad in [[0.1; 12], {
+            let mut v = summer;
+            v[0] = -0.05;
+            v[1] += 0.1;
+            v
+        }] {
+            let e = t.set_input_pattern(3, &bad).unwrap_err();
+            assert!(e.to_string().starts_with("input_pattern: class 3"), "{e}");
+        }
+        assert!(t.uniform_input(3));
+        let own = [0.7; 12];
+        assert_eq!(t.cover_or_default(&own, 3), own);
+        assert!(t.cover_or_default(&[f64::NAN; 12], 3)[0].is_nan());
+        t.set_cover(3, &[0.6; 12]).unwrap();
+        assert_eq!(t.cover_or_default(&[f64::NAN; 12], 3), [0.6; 12]);
+        assert_eq!(t.cover_or_default(&own, 3), own);
+        assert!(t.set_cover(3, &[1.2; 12]).is_err());
     }
 }

@@ -1,17 +1,20 @@
-//! Phase 3, the forward runs (METHOD.md section 5): the forward climate when no forward layers
-//! are given ([`forward_climatology`]), and the runs of Rothamsted-mode chains from t0, every
-//! scenario and horizon in closed form (the periodic year's affine map raised to the years left,
-//! up to 16 chains as lanes) or month by month (for checking).
+//! Phase 3, the forward runs (METHOD.md sections 5 and 10): the forward climate when no
+//! forward layers are given ([`forward_climatology`]), and the runs of Rothamsted-mode chains
+//! from t0: every scenario and horizon in closed form (the periodic year's affine map raised to
+//! the years left, up to 16 chains as lanes), BAU's maps shared by the scenarios that only scale
+//! its plant input and each other scenario on its own maps after its adoption years (stepped
+//! month by month); a forward climate series, or the checking option `forward_stepping`, steps
+//! every month.
 
-use super::chain::{
-    forward_year, index, scenario_input, ChainJob, ChainState, Perturbation, Workspace,
-};
+use super::chain::{forward_year, index, scenario_input, ChainJob, ChainState, Perturbation};
 use super::classes::ClassTable;
 use super::options::{final_len, flags, Options, PixelInput, PixelOutput};
+use super::practices::{management, ForwardInputs, Management};
+use crate::fao;
 use crate::input::series::Series;
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{total, Pools};
-use crate::rothc::step::{decompose, MonthForcing, YearRates};
+use crate::rothc::step::{decompose_split, month_rate, MonthForcing, YearRates};
 use crate::rothc::year_map::{YearMap, YearMaps};
 
 /// The forward climate of a pixel without forward layers (METHOD.md section 5): the 12 monthly
@@ -29,8 +32,131 @@ pub fn forward_climatology(series: &Series<'_>) -> [f64; 12] {
     sum.map(|s| s / years as f64)
 }
 
-/// Forward scenarios of a Rothamsted-mode chain from its state at t0, one chain at a time:
-/// stepped month by month, or in closed form.
+/// The climate of a chain's forward runs: the 12 months of the forward climatology repeated,
+/// or a forward climate series (METHOD.md section 10) with the chain's temperature and
+/// precipitation factors.
+#[derive(Debug, Clone, Copy)]
+#[allow(clippy::large_enum_variant)] // one a chain, on the stack
+pub(crate) enum ForwardClimate<'a> {
+    /// The forward year of the chain ([`forward_year`]: climate already perturbed).
+    Periodic(&'a [MonthForcing; 12]),
+    /// 12 H months of temperature, precipitation and PET, and the chain's factors of the
+    /// first two.
+    Series {
+        series: [Series<'a>; 3],
+        temperature: f64,
+        precipitation: f64,
+    },
+}
+
+impl<'a> ForwardClimate<'a> {
+    /// The forward climate of a chain of `px` perturbed by `p`: its series, else `year` (the
+    /// chain's [`forward_year`]).
+    pub(crate) fn of(px: &PixelInput<'a>, p: &Perturbation, year: &'a [MonthForcing; 12]) -> Self {
+        match px.refinements.forward_climate {
+            Some(series) => ForwardClimate::Series {
+                series,
+                temperature: p.temperature,
+                precipitation: p.precipitation,
+            },
+            None => ForwardClimate::Periodic(year),
+        }
+    }
+
+    /// Temperature (degrees C), precipitation and PET (mm) of month `m` of year `y` (from 0).
+    #[inline]
+    fn month(&self, y: usize, m: usize) -> [f64; 3] {
+        match self {
+            ForwardClimate::Periodic(year) => {
+                let f = &year[m];
+                [f.temperature, f.precipitation, f.evaporation]
+            }
+            ForwardClimate::Series {
+                series: [t, p, e],
+                temperature,
+                precipitation,
+            } => {
+                let k = 12 * y + m;
+                [
+                    t.month(k) * temperature,
+                    p.month(k) * precipitation,
+                    e.month(k),
+                ]
+            }
+        }
+    }
+
+    /// MIAMI NPP of year `y` (t C/ha/yr, before a land-use coefficient).
+    fn miami_npp(&self, y: usize) -> f64 {
+        let (mut t_sum, mut p_sum) = (0.0, 0.0);
+        for m in 0..12 {
+            let [t, p, _] = self.month(y, m);
+            t_sum += t;
+            p_sum += p;
+        }
+        fao::miami_npp(t_sum / 12.0, p_sum)
+    }
+}
+
+/// One scenario of one chain stepped month by month: its soil and climate, BAU's management
+/// and the scenario's (the adoption moves from the first to the second), and the warm-up's
+/// mean MIAMI NPP when the inputs follow the NPP of a forward series.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScenarioRun<'a> {
+    pub(crate) soil: Soil,
+    pub(crate) climate: ForwardClimate<'a>,
+    pub(crate) bau: Management,
+    pub(crate) scenario: Management,
+    pub(crate) npp_mean: Option<f64>,
+}
+
+impl ScenarioRun<'_> {
+    /// NPP of forward year `y` over the warm-up's mean (1 unless the inputs follow the NPP).
+    #[inline]
+    fn npp_scale(&self, y: usize) -> f64 {
+        match self.npp_mean {
+            Some(mean) => self.climate.miami_npp(y) / mean,
+            None => 1.0,
+        }
+    }
+
+    /// Steps the forward years `years` (from 0) from `pools` and `tsmd` (updated);
+    /// `year_end(y, pools)` sees the pools at the end of each year y + 1.
+    pub(crate) fn step(
+        &self,
+        pools: &mut Pools,
+        tsmd: &mut f64,
+        years: std::ops::Range<usize>,
+        year_end: &mut dyn FnMut(usize, &Pools),
+    ) {
+        let (bau, s) = (&self.bau, &self.scenario);
+        for y in years {
+            let scale = self.npp_scale(y);
+            let plant = [bau.monthly_plant(scale), s.monthly_plant(scale)];
+            for m in 0..12 {
+                let [temperature, precipitation, evaporation] = self.climate.month(y, m);
+                let (cover, rate_factor, inputs) = s.adopted_month(bau, y + 1, m, plant);
+                let forcing = MonthForcing {
+                    temperature,
+                    precipitation,
+                    evaporation,
+                    cover,
+                    plant_input: 0.0,
+                    fym_input: 0.0,
+                    dpm_rpm: s.dpm_rpm,
+                    rate_factor,
+                };
+                let rate = month_rate(&self.soil, tsmd, &forcing).rate;
+                decompose_split(pools, &self.soil, rate, inputs);
+            }
+            year_end(y + 1, pools);
+        }
+    }
+}
+
+/// Every scenario of a Rothamsted-mode chain from its state at t0 stepped month by month (a
+/// forward climate series, or the checking option `forward_stepping`): the final total SOC of
+/// each horizon into `final_soc` (chain `r`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn rothamsted_forward(
     opts: &Options,
@@ -39,31 +165,46 @@ pub(crate) fn rothamsted_forward(
     p: &Perturbation,
     r: usize,
     state: &ChainState,
-    ws: &mut Workspace,
     out: &mut PixelOutput,
     final_soc: &mut [f64],
 ) {
-    let (soil, tsmd) = (state.soil, state.tsmd);
-    // Phase 3: forward. The rates do not depend on the input, so every scenario shares them.
+    let chain = out.chains[r];
     let year = forward_year(table, px, p);
-    let forcing = |m: usize| year[m];
-    let cin_mean = out.chains[r].cin_mean;
-    let inputs = |s: usize| scenario_input(opts, table, px, p, cin_mean, s);
-    let pools_t0 = out.chains[r].pools_t0;
-    let negative = if opts.forward_stepping {
-        forward_stepping(
-            opts, &soil, &forcing, tsmd, pools_t0, &inputs, r, ws, final_soc,
-        )
-    } else {
-        forward_closed_form(opts, &soil, &forcing, tsmd, pools_t0, &inputs, r, final_soc)
+    let climate = ForwardClimate::of(px, p, &year);
+    let npp_mean = match (climate, opts.forward_inputs) {
+        (ForwardClimate::Series { .. }, ForwardInputs::NppScaled) => Some(state.npp_mean),
+        _ => None,
     };
+    let bau = management(opts, table, px, p, chain.cin_mean, 0);
+    let max_years = opts.horizons.last().copied().unwrap_or(0);
+    let mut negative = false;
+    for s in 0..opts.scenarios.len() {
+        let run = ScenarioRun {
+            soil: state.soil,
+            climate,
+            bau,
+            scenario: management(opts, table, px, p, chain.cin_mean, s),
+            npp_mean,
+        };
+        let (mut pools, mut tsmd) = (chain.pools_t0, state.tsmd);
+        run.step(&mut pools, &mut tsmd, 0..max_years, &mut |y, pools| {
+            for (h, years) in opts.horizons.iter().enumerate() {
+                if *years == y {
+                    final_soc[index(opts, h, s, r)] = total(pools);
+                }
+            }
+        });
+        negative |= pools.iter().any(|v| *v < 0.0);
+    }
     if negative {
         out.flags |= flags::NEGATIVE_POOL;
     }
 }
 
 /// Closed-form forward runs of up to `L` chains of a batch as lanes (lanes beyond the chains
-/// repeat the first one); the chain outputs at t0 must be set.
+/// repeat the first one); the chain outputs at t0 must be set. BAU and the scenarios that only
+/// scale its plant input share BAU's maps; each other scenario gets its own (after its
+/// adoption years, stepped).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward_lanes<const L: usize>(
     opts: &Options,
@@ -81,73 +222,154 @@ pub(crate) fn forward_lanes<const L: usize>(
         let j = job(l);
         forward_year(table, &pixels[j.pixel], &j.perturb)
     });
-    let rates: [YearRates; L] =
-        std::array::from_fn(|l| YearRates::new(&soils[l], &|m| years[l][m]));
     let cin_mean: [f64; L] =
         std::array::from_fn(|l| outs[job(l).pixel].chains[job(l).run].cin_mean);
+    let flen = final_len(opts);
+    let n_s = opts.scenarios.len();
+    let plain = |s: usize| opts.practices.get(s).is_none_or(|p| p.is_plain());
+    // The monthly input (t C/ha) of each plain scenario of each lane.
     let inputs = |l: usize, s: usize| {
         let j = job(l);
-        scenario_input(opts, table, &pixels[j.pixel], &j.perturb, cin_mean[l], s)
+        let px = &pixels[j.pixel];
+        if opts.practices.is_empty() {
+            scenario_input(opts, table, px, &j.perturb, cin_mean[l], s)
+        } else {
+            management(opts, table, px, &j.perturb, cin_mean[l], s).monthly_plant(1.0)
+        }
     };
-    let flen = final_len(opts);
-    let negative = forward_closed_form_lanes(
-        opts,
-        &soils,
-        &rates,
-        &years.map(|y| y[0].dpm_rpm),
-        &std::array::from_fn(|l| states[at(l)].tsmd),
-        &std::array::from_fn(|l| states[at(l)].pools),
-        &inputs,
-        &std::array::from_fn(|l| job(l).run),
-        &mut |l, i, v| {
-            if l < jobs.len() {
-                final_soc[jobs[l].pixel * flen + i] = v;
+    let c0: [[f64; 4]; L] = std::array::from_fn(|l| {
+        let p = states[at(l)].pools;
+        [p[0], p[1], p[2], p[3]]
+    });
+    let iom: [f64; L] = std::array::from_fn(|l| states[at(l)].pools[4]);
+    let mut negative = [false; L];
+    let mut write = |l: usize, h: usize, s: usize, c: [f64; 4], negative: &mut [bool; L]| {
+        negative[l] |= c.iter().any(|v| *v < 0.0);
+        if l < jobs.len() {
+            let i = index(opts, h, s, jobs[l].run);
+            final_soc[jobs[l].pixel * flen + i] = c[0] + c[1] + c[2] + c[3] + iom[l];
+        }
+    };
+
+    // BAU's maps, for a unit monthly input split by each lane's ratio and pattern
+    let weights: [&[f64; 12]; L] =
+        std::array::from_fn(|l| &table.input_weights[pixels[job(l).pixel].forward_class as usize]);
+    let split: [(f64, f64); L] = std::array::from_fn(|l| {
+        let r = years[l][0].dpm_rpm;
+        (r / (r + 1.0), 1.0 / (r + 1.0))
+    });
+    let unit = |m: usize| -> [[f64; L]; 4] {
+        let mut u = [[0.0; L]; 4];
+        for (l, (to_dpm, to_rpm)) in split.iter().enumerate() {
+            [u[0][l], u[1][l]] = [to_dpm * weights[l][m], to_rpm * weights[l][m]];
+        }
+        u
+    };
+    let rates: [YearRates; L] =
+        std::array::from_fn(|l| YearRates::new(&soils[l], &|m| years[l][m]));
+    let tsmd: [f64; L] = std::array::from_fn(|l| states[at(l)].tsmd);
+    let mut bau = |unit_inputs: &[[[f64; L]; 4]]| {
+        closed_form_lanes(
+            &opts.horizons,
+            &[0; L],
+            &soils,
+            &rates,
+            unit_inputs,
+            &tsmd,
+            &mut |l, h, map| {
+                for s in (0..n_s).filter(|&s| plain(s)) {
+                    let c = map.apply_scaled(c0[l], inputs(l, s));
+                    write(l, h, s, c, &mut negative);
+                }
+            },
+        )
+    };
+    // one month's inputs for every month without input patterns
+    if table.patterned {
+        bau(&std::array::from_fn::<_, 12, _>(unit));
+    } else {
+        bau(&[unit(0)]);
+    }
+
+    // every other scenario on its own maps, after its adoption years
+    for s in (0..n_s).filter(|&s| !plain(s)) {
+        let chain_of = |l: usize| {
+            let j = job(l);
+            (&pixels[j.pixel], &j.perturb)
+        };
+        let managed: [Management; L] = std::array::from_fn(|l| {
+            let (px, p) = chain_of(l);
+            management(opts, table, px, p, cin_mean[l], s)
+        });
+        let max_years = opts.horizons.last().copied().unwrap_or(0);
+        let offset: [usize; L] =
+            std::array::from_fn(|l| managed[l].adoption_years.saturating_sub(1).min(max_years));
+        let mut pools: [Pools; L] = std::array::from_fn(|l| states[at(l)].pools);
+        let mut tsmd = tsmd;
+        for l in (0..L).filter(|&l| offset[l] > 0) {
+            let (px, p) = chain_of(l);
+            let run = ScenarioRun {
+                soil: soils[l],
+                climate: ForwardClimate::Periodic(&years[l]),
+                bau: management(opts, table, px, p, cin_mean[l], 0),
+                scenario: managed[l],
+                npp_mean: None,
+            };
+            run.step(
+                &mut pools[l],
+                &mut tsmd[l],
+                0..offset[l],
+                &mut |y, pools| {
+                    for (h, years) in opts.horizons.iter().enumerate() {
+                        if *years == y {
+                            let c = [pools[0], pools[1], pools[2], pools[3]];
+                            write(l, h, s, c, &mut negative);
+                        }
+                    }
+                },
+            );
+        }
+        // the scenario's year: its cover and rate factor, its inputs month by month
+        let own: [[MonthForcing; 12]; L] = std::array::from_fn(|l| {
+            let mg = &managed[l];
+            years[l].map(|f| MonthForcing {
+                rate_factor: mg.rate_factor,
+                ..f
+            })
+        });
+        let mut month_inputs = [[[0.0; L]; 4]; 12];
+        let mut own = own;
+        for (l, mg) in managed.iter().enumerate() {
+            let plant = mg.monthly_plant(1.0);
+            for (m, inputs) in month_inputs.iter_mut().enumerate() {
+                own[l][m].cover = mg.cover[m];
+                let v = Management::map_inputs(mg.month_inputs(m, plant));
+                for i in 0..4 {
+                    inputs[i][l] = v[i];
+                }
             }
-        },
-    );
+        }
+        let rates: [YearRates; L] =
+            std::array::from_fn(|l| YearRates::new(&soils[l], &|m| own[l][m]));
+        let c0: [[f64; 4]; L] = pools.map(|p| [p[0], p[1], p[2], p[3]]);
+        closed_form_lanes(
+            &opts.horizons,
+            &offset,
+            &soils,
+            &rates,
+            &month_inputs,
+            &tsmd,
+            &mut |l, h, map| {
+                let c = map.apply_scaled(c0[l], 1.0);
+                write(l, h, s, c, &mut negative);
+            },
+        );
+    }
     for (job, negative) in jobs.iter().zip(negative) {
         if negative {
             outs[job.pixel].flags |= flags::NEGATIVE_POOL;
         }
     }
-}
-
-/// Month-by-month forward runs of every scenario (the reference for the closed form).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn forward_stepping(
-    opts: &Options,
-    soil: &Soil,
-    forcing: &dyn Fn(usize) -> MonthForcing,
-    tsmd: f64,
-    pools_t0: Pools,
-    inputs: &dyn Fn(usize) -> f64,
-    r: usize,
-    ws: &mut Workspace,
-    final_soc: &mut [f64],
-) -> bool {
-    let months = 12 * opts.horizons.last().copied().unwrap_or(0);
-    ws.rates.clear();
-    let mut acc = tsmd;
-    let rates = YearRates::new(soil, forcing);
-    for k in 0..months {
-        ws.rates.push(rates.rate(soil, &mut acc, k % 12));
-    }
-    let dpm_rpm = forcing(0).dpm_rpm;
-    let mut negative = false;
-    for s in 0..opts.scenarios.len() {
-        let monthly_input = inputs(s);
-        let mut fp = pools_t0;
-        let mut h = 0;
-        for (k, rate) in ws.rates.iter().enumerate() {
-            decompose(&mut fp, soil, *rate, monthly_input, dpm_rpm, 0.0);
-            while h < opts.horizons.len() && k + 1 == 12 * opts.horizons[h] {
-                final_soc[index(opts, h, s, r)] = total(&fp);
-                h += 1;
-            }
-        }
-        negative |= fp.iter().any(|v| *v < 0.0);
-    }
-    negative
 }
 
 /// Forward runs in closed form: months are stepped (as affine maps, for a unit input) only
@@ -171,68 +393,55 @@ pub fn forward_closed_form(
     r: usize,
     final_soc: &mut [f64],
 ) -> bool {
-    let [negative] = forward_closed_form_lanes(
-        opts,
+    let r_dpm = forcing(0).dpm_rpm;
+    let unit = [[[r_dpm / (r_dpm + 1.0)], [1.0 / (r_dpm + 1.0)], [0.0], [0.0]]];
+    let c0 = [pools_t0[0], pools_t0[1], pools_t0[2], pools_t0[3]];
+    let mut negative = false;
+    closed_form_lanes(
+        &opts.horizons,
+        &[0],
         &[*soil],
         &[YearRates::new(soil, forcing)],
-        &[forcing(0).dpm_rpm],
+        &unit,
         &[tsmd],
-        &[pools_t0],
-        &|_, s| inputs(s),
-        &[r],
-        &mut |_, i, v| final_soc[i] = v,
+        &mut |_, h, map| {
+            negative |= write_finals(opts, map, c0, pools_t0[4], inputs, h, r, &mut |i, v| {
+                final_soc[i] = v
+            });
+        },
     );
     negative
 }
 
 simd_dispatch! {
-    /// [`forward_closed_form`] of `L` chains side by side, the same bits lane by lane: soils,
-    /// rates of the forward year, DPM/RPM ratio, deficit and pools at t0 of each lane;
-    /// `inputs(lane, s)` the monthly input of scenario `s`; `runs` the chain (0 central, 1 min,
-    /// 2 max) of each lane; each final total SOC goes to `write(lane, index, value)` (index as in
-    /// [`simulate_pixel`]). The year maps of all lanes are composed as vectors; the transient
-    /// years before each lane's deficit is periodic are composed for every lane (and kept for
-    /// those still in them).
-    fn forward_closed_form_lanes<const L: usize>(
-        opts: &Options,
+    /// The year maps of `L` chains side by side, the same bits lane by lane, from their soils,
+    /// the rates of their forward year and the carbon added at the end of each month (t C/ha
+    /// to DPM, RPM, BIO, HUM: `inputs[m][pool][lane]`, 12 months or one for every month, for a
+    /// unit input or the actual ones) and
+    /// their deficits: `at_horizon(lane, h, map)` gets the map from the lane's start to
+    /// horizon h, `horizons[h] - offset[lane]` years later (horizons not after the offset are
+    /// skipped). The maps of all lanes are composed as vectors; the transient years before
+    /// each lane's deficit is periodic are composed for every lane (and kept for those still
+    /// in them).
+    fn closed_form_lanes<const L: usize>(
+        horizons: &[usize],
+        offset: &[usize; L],
         soils: &[Soil; L],
         rates: &[YearRates; L],
-        dpm_rpm: &[f64; L],
+        inputs: &[[[f64; L]; 4]],
         tsmd: &[f64; L],
-        pools_t0: &[Pools; L],
-        inputs: &dyn Fn(usize, usize) -> f64,
-        runs: &[usize; L],
-        write: &mut dyn FnMut(usize, usize, f64),
-    ) -> [bool; L] {
-        let (max_years, n_h) = (
-            opts.horizons.last().copied().unwrap_or(0),
-            opts.horizons.len(),
-        );
-        let mut unit = [[0.0; L]; 4];
-        for (l, r) in dpm_rpm.iter().enumerate() {
-            [unit[0][l], unit[1][l]] = [r / (r + 1.0), 1.0 / (r + 1.0)];
-        }
+        at_horizon: &mut dyn FnMut(usize, usize, &YearMap),
+    ) -> () {
+        let (max_years, n_h) = (horizons.last().copied().unwrap_or(0), horizons.len());
         let partition = soils.map(|s| s.partition);
-        let c0 = pools_t0.map(|p| [p[0], p[1], p[2], p[3]]);
-        let mut negative = [false; L];
-        let mut finals = |l: usize, map: &YearMap, h: usize, negative: &mut [bool; L]| {
-            let iom = pools_t0[l][4];
-            negative[l] |= write_finals(
-                opts,
-                map,
-                c0[l],
-                iom,
-                &|s| inputs(l, s),
-                h,
-                runs[l],
-                &mut |i, v| write(l, i, v),
-            );
-        };
         // Years before the deficit is periodic, composed; then the periodic year.
         let mut acc = *tsmd;
         let (mut pre, mut periodic) = (YearMaps::<L>::identity(), YearMaps::<L>::identity());
-        let (mut pre_years, mut next_h) = ([0usize; L], [0usize; L]);
-        let (mut transient, mut found) = ([true; L], [false; L]);
+        let mut pre_years = [0usize; L];
+        let mut next_h: [usize; L] =
+            std::array::from_fn(|l| horizons.iter().take_while(|&&h| h <= offset[l]).count());
+        let mut transient: [bool; L] = std::array::from_fn(|l| next_h[l] < n_h);
+        let mut found = [false; L];
         for y in 0..max_years {
             if !transient.iter().any(|&t| t) {
                 break;
@@ -240,11 +449,12 @@ simd_dispatch! {
             let start = acc;
             let mut year = YearMaps::<L>::identity();
             for m in 0..12 {
+                let input = &inputs[m % inputs.len()];
                 let mut rate = [0.0; L];
                 for l in 0..L {
                     rate[l] = rates[l].rate(&soils[l], &mut acc[l], m);
                 }
-                year.push_month(&partition, &rate, &unit);
+                year.push_month(&partition, &rate, input);
             }
             let joined: [bool; L] = std::array::from_fn(|l| transient[l] && acc[l] == start[l]);
             periodic.take_lanes(&year, &joined);
@@ -255,8 +465,8 @@ simd_dispatch! {
             pre.take_lanes(&pre.then(&year), &transient);
             for l in (0..L).filter(|&l| transient[l]) {
                 pre_years[l] += 1;
-                while next_h[l] < n_h && opts.horizons[next_h[l]] == y + 1 {
-                    finals(l, &pre.lane(l), next_h[l], &mut negative);
+                while next_h[l] < n_h && horizons[next_h[l]] - offset[l] == y + 1 {
+                    at_horizon(l, next_h[l], &pre.lane(l));
                     next_h[l] += 1;
                 }
             }
@@ -264,14 +474,14 @@ simd_dispatch! {
         // The remaining horizons: the periodic year raised to the years left after the transient.
         let mut power = YearMaps::<L>::identity();
         let mut power_years = [0usize; L];
-        for h in 0..n_h {
+        for (h, &horizon) in horizons.iter().enumerate() {
             let todo: [bool; L] = std::array::from_fn(|l| found[l] && h >= next_h[l]);
             if !todo.iter().any(|&t| t) {
                 continue;
             }
             let k: [usize; L] = std::array::from_fn(|l| {
                 if todo[l] {
-                    opts.horizons[h] - pre_years[l] - power_years[l]
+                    horizon - offset[l] - pre_years[l] - power_years[l]
                 } else {
                     0
                 }
@@ -280,10 +490,9 @@ simd_dispatch! {
             let map = pre.then(&power);
             for l in (0..L).filter(|&l| todo[l]) {
                 power_years[l] += k[l];
-                finals(l, &map.lane(l), h, &mut negative);
+                at_horizon(l, h, &map.lane(l));
             }
         }
-        negative
     }
 }
 
@@ -313,7 +522,7 @@ pub(crate) fn write_finals(
 mod tests {
     use super::*;
     use crate::phases::chain::{simulate_pixel, Workspace};
-    use crate::phases::options::{Calibration, PixelInput, PixelOutput};
+    use crate::phases::options::{Calibration, PixelInput, PixelOutput, PixelRefinements};
     use crate::phases::testing::{moisture_options, options, soil_water};
 
     #[test]
@@ -366,6 +575,7 @@ mod tests {
                 reference_climate: None,
                 soil_water: None,
                 calibration: Calibration::NONE,
+                refinements: PixelRefinements::NONE,
             };
             for (k, moisture) in moisture_options().into_iter().enumerate() {
                 let px = PixelInput {

@@ -4,7 +4,7 @@
 
 use super::chain::{index, rothamsted_chains, ChainJob, Perturbation, Workspace, BATCH, MC_SPREAD};
 use super::classes::ClassTable;
-use super::options::{final_len, Options, PixelInput, PixelOutput};
+use super::options::{final_len, Options, PixelInput, PixelOutput, WarmupInputs};
 use crate::fao;
 
 /// Monte Carlo chains (METHOD.md section 6): SOC, clay, temperature, precipitation and the
@@ -237,9 +237,17 @@ pub fn mean_miami_npp(px: &PixelInput<'_>, temperature: f64, precipitation: f64)
 
 /// The reference NPP of a Monte Carlo draw, before the land-use coefficient (METHOD.md
 /// section 6): consistent with the draw's climate, as the _MIN/_MAX rasters are with theirs,
-/// NPP_ref x M(T fT, P fP) / M(T, P) ([`mean_miami_npp`]; `central` = M(T, P)).
+/// NPP_ref x M(T fT, P fP) / M(T, P) ([`mean_miami_npp`]; `central` = M(T, P)); NPP_ref itself
+/// when the warm-up takes the pixel's NPP or carbon inputs (METHOD.md section 10), which do not
+/// follow the climate.
 pub fn draw_npp_reference(px: &PixelInput<'_>, draw: &Draw, central: f64) -> f64 {
-    px.npp_reference[0] * mean_miami_npp(px, draw.temperature, draw.precipitation) / central
+    match px.refinements.warmup_inputs {
+        // the warm-up's NPP (or inputs) do not follow the climate: nor does its reference
+        WarmupInputs::Npp(_) | WarmupInputs::Carbon(_) => px.npp_reference[0],
+        WarmupInputs::Miami => {
+            px.npp_reference[0] * mean_miami_npp(px, draw.temperature, draw.precipitation) / central
+        }
+    }
 }
 
 /// Mean and the 2.5 and 97.5 percentiles (linear interpolation between order statistics, as
@@ -268,7 +276,7 @@ pub(crate) fn summarize(values: &mut [f64]) -> (f64, f64, f64) {
 mod tests {
     use super::*;
     use crate::phases::chain::{perturbations, simulate_pixel};
-    use crate::phases::options::{mc_len, Calibration};
+    use crate::phases::options::{mc_len, Calibration, PixelRefinements};
     use crate::phases::testing::options;
 
     #[test]
@@ -309,6 +317,7 @@ mod tests {
             reference_climate: None,
             soil_water: None,
             calibration: Calibration::NONE,
+            refinements: PixelRefinements::NONE,
         };
         // by hand: yearly MIAMI NPP of the perturbed months, averaged over the years
         let by_hand = |t: &[f64], p: &[f64], ft: f64, fp: f64| {
@@ -391,6 +400,7 @@ mod tests {
             reference_climate: None,
             soil_water: None,
             calibration: Calibration::NONE,
+            refinements: PixelRefinements::NONE,
         };
         let mut opts = options(false);
         opts.horizons = vec![20];

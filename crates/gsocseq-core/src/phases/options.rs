@@ -4,6 +4,7 @@
 //! inputs ([`PixelInput`]) and outputs ([`PixelOutput`], [`ChainOutput`], [`flags`]), and how
 //! many values a pixel writes.
 
+use super::practices::{ForwardInputs, Practice};
 use crate::error::{CoreError, Result};
 use crate::input::series::Series;
 use crate::rothc::pools::Pools;
@@ -104,6 +105,12 @@ pub struct Options {
     /// Rothamsted mode: the moisture function (RothC-26.3 by default; the dryland options of
     /// RothC v2.0.0 take each pixel's [`PixelInput::soil_water`]).
     pub moisture: MoistureOptions,
+    /// What each scenario does besides its input increase (METHOD.md section 10), one per
+    /// scenario (BAU first) or none: empty, every scenario is its increase of
+    /// [`Options::scenarios`].
+    pub practices: Vec<Practice>,
+    /// The plant input of the forward runs of a forward climate series.
+    pub forward_inputs: ForwardInputs,
 }
 
 /// Multipliers fitted to measurements (`gsocseq calibrate`, METHOD.md section 10), Rothamsted
@@ -157,6 +164,8 @@ impl Options {
             mc_seed: 0,
             evap_coefficient: 1.0,
             moisture: MoistureOptions::default(),
+            practices: Vec::new(),
+            forward_inputs: ForwardInputs::default(),
         };
         options.check()?;
         Ok(options)
@@ -210,6 +219,24 @@ impl Options {
             return invalid(
                 "evap_coefficient",
                 format!("{}, expected a finite value >= 0", self.evap_coefficient),
+            );
+        }
+        let practices = self.practices.len();
+        if practices > 0 && practices != s.len() {
+            return invalid(
+                "practices",
+                format!(
+                    "{practices}, expected one per scenario ({}, BAU first)",
+                    s.len()
+                ),
+            );
+        }
+        if self.mode == Mode::Fao && (practices > 0 || self.forward_inputs != Default::default()) {
+            return invalid(
+                "practices",
+                "practice scenarios and forward inputs are refinements of mode 'rothamsted' \
+                 (fao-v1.2 reproduces the scripts' increases only)"
+                    .into(),
             );
         }
         if self.mode == Mode::Fao && !self.moisture.is_standard() {
@@ -286,6 +313,45 @@ pub struct PixelInput<'a> {
     pub soil_water: Option<SoilWaterInput>,
     /// The pixel's multipliers of plant inputs and decomposition rates (Rothamsted mode).
     pub calibration: Calibration,
+    /// What the pixel brings for the country refinements (METHOD.md section 10).
+    pub refinements: PixelRefinements<'a>,
+}
+
+/// Where the plant inputs of the warm-up years come from (METHOD.md sections 4 and 10).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum WarmupInputs<'a> {
+    /// MIAMI NPP of each year's climate (section 4).
+    #[default]
+    Miami,
+    /// The pixel's NPP of each warm-up year (t C/ha/yr, Y values) replaces MIAMI:
+    /// I_y = C_eq NPP_y coef_y / (NPP_ref coef_spin-up), NPP_ref the spin-up-period NPP.
+    Npp(&'a [f64]),
+    /// The pixel's carbon input of each warm-up year (t C/ha/yr, Y values), used as given.
+    Carbon(&'a [f64]),
+}
+
+/// What a pixel brings for the country refinements of METHOD.md section 10
+/// ([`PixelRefinements::NONE`] without them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PixelRefinements<'a> {
+    /// Where the warm-up's plant inputs come from.
+    pub warmup_inputs: WarmupInputs<'a>,
+    /// A forward climate series instead of the 12-month forward climatology: temperature
+    /// (degrees C), precipitation and PET (mm), 12 H months each (H at least the longest
+    /// horizon); the forward runs are then stepped month by month.
+    pub forward_climate: Option<[Series<'a>; 3]>,
+    /// The pixel's values of the scenario settings given per pixel
+    /// ([`super::practices::Setting::ByPixel`]); NaN: BAU's value.
+    pub scenario_values: &'a [f64],
+}
+
+impl PixelRefinements<'_> {
+    /// No refinement.
+    pub const NONE: PixelRefinements<'static> = PixelRefinements {
+        warmup_inputs: WarmupInputs::Miami,
+        forward_climate: None,
+        scenario_values: &[],
+    };
 }
 
 /// Flags raised for a pixel (bits of [`PixelOutput::flags`]).

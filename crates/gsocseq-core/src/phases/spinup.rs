@@ -5,6 +5,7 @@
 use super::chain::{chain_soil, spin_year, ChainJob, ChainState, Perturbation, WarmupChain};
 use super::classes::ClassTable;
 use super::options::{flags, NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod};
+use super::practices::ForwardInputs;
 use crate::fao::{self, PedotransferGroup};
 use crate::rothc::equilibrium::{self, periodic_tsmd};
 use crate::rothc::modifiers::Soil;
@@ -35,18 +36,26 @@ pub(crate) fn rothamsted_spinup(
     let year = spin_year(table, px, p);
     let spin_year = |m: usize| year[m];
     let iom = falloon_iom(soc);
+    let weights = &table.input_weights[px.spinup_class as usize];
 
     // Phase 1: spin-up
     let (ceq, pools, tsmd) = match opts.spinup {
         SpinupMethod::Equilibrium | SpinupMethod::RothamstedIterative => {
-            let (ceq, pools, tsmd, periodic) = equilibrium
-                .unwrap_or_else(|| equilibrium::equilibrium_inputs(&soil, &spin_year, soc));
+            let (ceq, pools, tsmd, periodic) = equilibrium.unwrap_or_else(|| {
+                let [e] = equilibrium::equilibrium_inputs_weighted_lanes(
+                    &[soil],
+                    &[year],
+                    &[soc],
+                    &[*weights],
+                );
+                e
+            });
             if !periodic {
                 out.flags |= flags::DEFICIT_NOT_PERIODIC;
             }
             if opts.spinup == SpinupMethod::RothamstedIterative {
                 let year = |m: usize| MonthForcing {
-                    plant_input: ceq / 12.0,
+                    plant_input: ceq / 12.0 * weights[m],
                     ..spin_year(m)
                 };
                 let it = equilibrium::iterative(&soil, &year, iom);
@@ -81,7 +90,8 @@ pub(crate) fn rothamsted_spinup(
             for k in 0..6000 {
                 let f = spin_year(k % 12);
                 let rate = month_rate(&soil, &mut acc, &f).rate;
-                decompose(&mut unit, &soil, rate, 1.0 / 12.0, f.dpm_rpm, 0.0);
+                let plant = 1.0 / 12.0 * weights[k % 12];
+                decompose(&mut unit, &soil, rate, plant, f.dpm_rpm, 0.0);
             }
             let ceq = (soc - iom) / active(&unit);
             let pools = match opts.numerical_pools {
@@ -117,8 +127,14 @@ pub(crate) fn rothamsted_spinup(
         precipitation: p.precipitation,
         ceq,
         npp_reference: p.npp_reference * table.coef[px.spinup_class as usize],
+        npp_mean: opts.forward_inputs == ForwardInputs::NppScaled,
     };
-    ChainState { soil, pools, tsmd }
+    ChainState {
+        soil,
+        pools,
+        tsmd,
+        npp_mean: f64::NAN,
+    }
 }
 
 /// The equilibria of the chains `jobs` (at most `L`) as lanes, appended to `out`; lanes beyond
@@ -143,6 +159,10 @@ pub(crate) fn equilibria_of<const L: usize>(
         let j = job(l);
         pixels[j.pixel].soc * j.perturb.soc
     });
-    let lanes = equilibrium::equilibrium_inputs_lanes(&soils, &years, &soc);
+    let weights: [[f64; 12]; L] = std::array::from_fn(|l| {
+        let class = pixels[job(l).pixel].spinup_class;
+        table.input_weights[class as usize]
+    });
+    let lanes = equilibrium::equilibrium_inputs_weighted_lanes(&soils, &years, &soc, &weights);
     out.extend_from_slice(&lanes[..jobs.len()]);
 }

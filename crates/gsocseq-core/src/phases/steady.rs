@@ -2,11 +2,12 @@
 //! chain, on year-end stocks.
 
 use super::chain::{forward_year, scenario_input, ChainState, Perturbation, Workspace};
-use super::classes::ClassTable;
+use super::classes::{ClassTable, UNIFORM_WEIGHTS};
 use super::options::{ChainOutput, Options, PixelInput};
+use super::practices::{management, Management};
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{total, Pools};
-use crate::rothc::step::{MonthForcing, YearRates};
+use crate::rothc::step::{month_rate, MonthForcing, YearRates};
 use crate::rothc::year_map::YearMap;
 
 /// Years to the new steady state of every scenario of a chain (`steady`), from its state at t0
@@ -22,18 +23,84 @@ pub(crate) fn chain_steady_state(
     ws: &mut Workspace,
     steady: &mut [f64],
 ) {
+    if px.refinements.forward_climate.is_some() {
+        // no periodic forward year: no steady state
+        steady.fill(f64::NAN);
+        return;
+    }
     let year = forward_year(table, px, p);
-    // the monthly maps (for a unit input) are shared by every scenario
+    // the monthly maps (for a unit input) are shared by every scenario that only scales BAU's
+    // plant input
     let mut pre = std::mem::take(&mut ws.maps);
-    let unit_year = forward_unit_maps(&state.soil, &|m| year[m], state.tsmd, &mut pre);
-    for (s, years) in steady.iter_mut().enumerate() {
-        let input = scenario_input(opts, table, px, p, chain.cin_mean, s);
+    let weights = &table.input_weights[px.forward_class as usize];
+    let unit_year = forward_unit_maps(&state.soil, &|m| year[m], weights, state.tsmd, &mut pre);
+    let plain = |s: usize| opts.practices.get(s).is_none_or(|p| p.is_plain());
+    for (s, years) in steady.iter_mut().enumerate().filter(|(s, _)| plain(*s)) {
+        let input = if opts.practices.is_empty() {
+            scenario_input(opts, table, px, p, chain.cin_mean, s)
+        } else {
+            management(opts, table, px, p, chain.cin_mean, s).monthly_plant(1.0)
+        };
         *years = match &unit_year {
             Some(y) => steady_years(&pre, y, chain.pools_t0, input),
             None => f64::NAN,
         };
     }
+    // every other scenario on its own maps (its adoption years first), actual inputs
+    let bau = management(opts, table, px, p, chain.cin_mean, 0);
+    for (s, years) in steady.iter_mut().enumerate().filter(|(s, _)| !plain(*s)) {
+        let scenario = management(opts, table, px, p, chain.cin_mean, s);
+        let own = scenario_maps(&state.soil, &year, &bau, &scenario, state.tsmd, &mut pre);
+        *years = match &own {
+            Some(y) => steady_years(&pre, y, chain.pools_t0, 1.0),
+            None => f64::NAN,
+        };
+    }
     ws.maps = pre;
+}
+
+/// The monthly maps of a scenario with its actual inputs, from the deficit `tsmd` (mm) at t0:
+/// the months of its adoption years and those before the deficit is periodic go to `pre`
+/// (whole years), the periodic year is returned (None when the deficit is not periodic within
+/// 10,000 years). `year`: the chain's forward climate.
+pub(crate) fn scenario_maps(
+    soil: &Soil,
+    year: &[MonthForcing; 12],
+    bau: &Management,
+    scenario: &Management,
+    tsmd: f64,
+    pre: &mut Vec<YearMap>,
+) -> Option<[YearMap; 12]> {
+    pre.clear();
+    let mut acc = tsmd;
+    let plant = [bau.monthly_plant(1.0), scenario.monthly_plant(1.0)];
+    let month = |y: usize, m: usize, acc: &mut f64| {
+        let (cover, rate_factor, inputs) = scenario.adopted_month(bau, y, m, plant);
+        let f = MonthForcing {
+            cover,
+            rate_factor,
+            ..year[m]
+        };
+        let rate = month_rate(soil, acc, &f).rate;
+        YearMap::month(soil, rate, Management::map_inputs(inputs))
+    };
+    for y in 1..scenario.adoption_years {
+        for m in 0..12 {
+            pre.push(month(y, m, &mut acc));
+        }
+    }
+    let mut maps = [YearMap::identity(); 12];
+    for _ in 0..STEADY_MAX_YEARS {
+        let start = acc;
+        for (m, map) in maps.iter_mut().enumerate() {
+            *map = month(scenario.adoption_years.max(1), m, &mut acc);
+        }
+        if acc == start {
+            return Some(maps);
+        }
+        pre.extend_from_slice(&maps);
+    }
+    None
 }
 
 /// Years after t0 to the new steady state (METHOD.md section 5, manual 5.2), on year-end
@@ -52,23 +119,26 @@ pub fn years_to_steady_state(
     monthly_input: f64,
 ) -> f64 {
     let mut pre = Vec::new();
-    match forward_unit_maps(soil, forcing, tsmd, &mut pre) {
+    match forward_unit_maps(soil, forcing, &UNIFORM_WEIGHTS, tsmd, &mut pre) {
         Some(year) => steady_years(&pre, &year, pools_t0, monthly_input),
         None => f64::NAN,
     }
 }
 
-/// Monthly maps of the forward climate for a unit monthly input, from the deficit `tsmd`
-/// (mm): the months before the deficit is periodic go to `pre` (whole years), the periodic
-/// year is returned (None when the deficit is not periodic within 10,000 years).
+/// Monthly maps of the forward climate for a unit monthly input entering month m x
+/// `weights[m]` (a class's input pattern, [`ClassTable::input_weights`]), from the deficit
+/// `tsmd` (mm): the months before the deficit is periodic go to `pre` (whole years), the
+/// periodic year is returned (None when the deficit is not periodic within 10,000 years).
 pub(crate) fn forward_unit_maps(
     soil: &Soil,
     forcing: &dyn Fn(usize) -> MonthForcing,
+    weights: &[f64; 12],
     tsmd: f64,
     pre: &mut Vec<YearMap>,
 ) -> Option<[YearMap; 12]> {
     let dpm_rpm = forcing(0).dpm_rpm;
-    let unit = [dpm_rpm / (dpm_rpm + 1.0), 1.0 / (dpm_rpm + 1.0), 0.0, 0.0];
+    let (to_dpm, to_rpm) = (dpm_rpm / (dpm_rpm + 1.0), 1.0 / (dpm_rpm + 1.0));
+    let unit = |m: usize| [to_dpm * weights[m], to_rpm * weights[m], 0.0, 0.0];
     pre.clear();
     let mut year: [YearMap; 12] = [YearMap::identity(); 12];
     let mut acc = tsmd;
@@ -76,7 +146,7 @@ pub(crate) fn forward_unit_maps(
     for _ in 0..STEADY_MAX_YEARS {
         let start = acc;
         for (m, map) in year.iter_mut().enumerate() {
-            *map = YearMap::month(soil, rates.rate(soil, &mut acc, m), unit);
+            *map = YearMap::month(soil, rates.rate(soil, &mut acc, m), unit(m));
         }
         if acc == start {
             return Some(year);
@@ -233,7 +303,8 @@ mod tests {
         // no band where SOC(t0) is the equilibrium exactly
         let eq = {
             let mut pre = Vec::new();
-            let year = forward_unit_maps(&soil, &forcing, -20.0, &mut pre).unwrap();
+            let year =
+                forward_unit_maps(&soil, &forcing, &UNIFORM_WEIGHTS, -20.0, &mut pre).unwrap();
             assert!(pre.is_empty() || pre.len() % 12 == 0);
             let composed = year.iter().fold(YearMap::identity(), |a, m| a.then(m));
             YearMap {

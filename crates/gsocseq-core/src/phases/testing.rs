@@ -1,7 +1,9 @@
 //! Test data of the phases: run options and an area of pixels of different climates, soils
 //! and land-use histories.
 
-use super::options::{Calibration, Mode, NumericalPools, Options, PixelInput, SpinupMethod};
+use super::options::{
+    Calibration, Mode, NumericalPools, Options, PixelInput, PixelRefinements, SpinupMethod,
+};
 use crate::rothc::water_retention::{MoistureOptions, SoilWaterInput};
 
 /// The moisture options the chain tests run with: RothC-26.3 and two dryland options of
@@ -44,6 +46,8 @@ pub(crate) fn options(stepping: bool) -> Options {
         main_horizon: 1,
         mc_samples: 0,
         mc_seed: 0,
+        practices: Vec::new(),
+        forward_inputs: Default::default(),
     }
 }
 
@@ -124,6 +128,7 @@ impl TestArea {
                 reference_climate: None,
                 soil_water: Some(soil_water(i)),
                 calibration: Calibration::NONE,
+                refinements: PixelRefinements::NONE,
             })
             .collect()
     }

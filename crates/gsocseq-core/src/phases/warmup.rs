@@ -1,9 +1,11 @@
-//! Phase 2, the warm-up (METHOD.md section 4) of Rothamsted-mode chains as the lanes of one
-//! kernel: each year's input from its MIAMI NPP, the months run from the spin-up's state.
+//! Phase 2, the warm-up (METHOD.md sections 4 and 10) of Rothamsted-mode chains as the lanes of
+//! one kernel: each year's input from its MIAMI NPP (or the pixel's NPP, or its carbon input,
+//! of the year), entering by the class's monthly pattern, the months run from the spin-up's
+//! state.
 
 use super::chain::{ChainJob, ChainState, WarmupChain};
 use super::classes::ClassTable;
-use super::options::{flags, PixelInput, PixelOutput};
+use super::options::{flags, PixelInput, PixelOutput, WarmupInputs};
 use crate::fao;
 use crate::rothc::lanes::{LaneSoils, LaneState, LaneYear};
 use crate::rothc::modifiers::Soil;
@@ -50,8 +52,11 @@ simd_dispatch! {
         let years = pixels[jobs[0].pixel].warmup_class.len();
         let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
         let mut cover = [[0.0; L]; 12];
+        // lanes without cover values take their class's default cover year by year
+        let mut class_cover = [false; L];
         for l in 0..L {
             let px = &pixels[jobs[lane(l)].pixel];
+            class_cover[l] = px.warmup_cover[0].is_nan();
             for (m, c) in px.warmup_cover.iter().enumerate() {
                 cover[m][l] = *c;
             }
@@ -69,6 +74,13 @@ simd_dispatch! {
         let mut input = [0.0; L];
         let mut input_sum = [0.0; L];
         let mut flagged = [0u32; L];
+        let patterns = table.patterned
+            && (0..L).any(|l| {
+                let px = &pixels[jobs[lane(l)].pixel];
+                px.warmup_class.iter().any(|c| !table.uniform_input(*c))
+            });
+        let mut weights = [[1.0; L]; 12];
+        let mut npp_sum = [0.0; L];
         let mut v = LaneYear::<L>::default();
         for y in 0..years {
             v.cover = cover;
@@ -93,12 +105,20 @@ simd_dispatch! {
                     v.temperature[m][l] = temperature;
                     v.water_balance[m][l] = precipitation - evap * pet[m];
                 }
-                if coef.is_nan() {
+                if w.npp_mean {
+                    npp_sum[l] += fao::miami_npp(t_sum / 12.0, p_sum);
+                }
+                if let WarmupInputs::Carbon(given) = px.refinements.warmup_inputs {
+                    input[l] = given[y] * px.calibration.input;
+                } else if coef.is_nan() {
                     input[l] = 0.0;
                     restart[l] = true;
                     flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
                 } else {
-                    let npp = fao::miami_npp(t_sum / 12.0, p_sum) * coef;
+                    let npp = match px.refinements.warmup_inputs {
+                        WarmupInputs::Npp(given) => given[y],
+                        _ => fao::miami_npp(t_sum / 12.0, p_sum),
+                    } * coef;
                     input[l] = if restart[l] {
                         w.ceq * npp / w.npp_reference * px.calibration.input
                     } else {
@@ -106,6 +126,16 @@ simd_dispatch! {
                     };
                     restart[l] = false;
                     previous_npp[l] = npp;
+                }
+                if class_cover[l] {
+                    for (m, c) in table.cover[class as usize].iter().enumerate() {
+                        v.cover[m][l] = *c;
+                    }
+                }
+                if patterns {
+                    for (m, w) in table.input_weights[class as usize].iter().enumerate() {
+                        weights[m][l] = *w;
+                    }
                 }
                 input_sum[l] += input[l];
                 // the bits of `LaneForcing::load` on the monthly columns: the plant input split
@@ -116,11 +146,16 @@ simd_dispatch! {
                 v.inputs[0][l] = to_dpm * plant;
                 v.inputs[1][l] = to_rpm * plant;
             }
-            state.year(&lane_soils, &mut v);
+            if patterns {
+                state.year_weighted(&lane_soils, &mut v, &weights);
+            } else {
+                state.year(&lane_soils, &mut v);
+            }
         }
         state.store(&mut pools, &mut tsmd);
         for (l, state) in states.iter_mut().take(n).enumerate() {
             (state.pools, state.tsmd) = (pools[l], tsmd[l]);
+            state.npp_mean = npp_sum[l] / years as f64;
             let job = &jobs[l];
             let out = &mut outs[job.pixel];
             out.flags |= flagged[l];

@@ -139,14 +139,26 @@ pub fn equilibrium_inputs<F: Fn(usize) -> MonthForcing>(
     out
 }
 
+/// [`equilibrium_inputs`] of `L` sites side by side (soils, years of 12 months and target SOC
+/// of each lane): the year maps composed as vectors across the lanes, the same bits lane by
+/// lane.
+pub fn equilibrium_inputs_lanes<const L: usize>(
+    soils: &[Soil; L],
+    years: &[[MonthForcing; 12]; L],
+    soc: &[f64; L],
+) -> [(f64, Pools, f64, bool); L] {
+    equilibrium_inputs_weighted_lanes(soils, years, soc, &[[1.0; 12]; L])
+}
+
 simd_dispatch! {
-    /// [`equilibrium_inputs`] of `L` sites side by side (soils, years of 12 months and target
-    /// SOC of each lane): the year maps composed as vectors across the lanes, the same bits
-    /// lane by lane.
-    pub fn equilibrium_inputs_lanes<const L: usize>(
+    /// [`equilibrium_inputs_lanes`] with the annual plant input entering month m as
+    /// 1/12 x `weights[lane][m]` (12 x the month's share; 1 every month: 1/12 a month, the
+    /// same bits as [`equilibrium_inputs_lanes`]).
+    pub fn equilibrium_inputs_weighted_lanes<const L: usize>(
         soils: &[Soil; L],
         years: &[[MonthForcing; 12]; L],
         soc: &[f64; L],
+        weights: &[[f64; 12]; L],
     ) -> [(f64, Pools, f64, bool); L] {
         let cycles: [TsmdCycle; L] =
             std::array::from_fn(|l| periodic_tsmd(&soils[l], &|m| years[l][m], 0.0));
@@ -161,8 +173,8 @@ simd_dispatch! {
             for l in 0..L {
                 let f = &years[l][m];
                 rate[l] = month_rate(&soils[l], &mut acc[l], f).rate;
-                // as `year_map` with the plant input 1/12 and no manure
-                let (pd, pr) = split_plant_input(1.0 / 12.0, f.dpm_rpm);
+                // as `year_map` with the plant input 1/12 (x the month's weight), no manure
+                let (pd, pr) = split_plant_input(1.0 / 12.0 * weights[l][m], f.dpm_rpm);
                 let (fd, fr, fh) = split_fym(0.0);
                 [input[0][l], input[1][l], input[2][l], input[3][l]] = [pd + fd, pr + fr, 0.0, fh];
             }

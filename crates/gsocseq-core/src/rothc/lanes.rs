@@ -595,6 +595,50 @@ impl<const L: usize> LaneState<L> {
     }
 }
 
+impl<const L: usize> LaneState<L> {
+    /// [`LaneState::year`] with the plant inputs (to DPM and RPM) of month m times
+    /// `weights[m][lane]` (the monthly weights of a class's input pattern, 12 x the month's
+    /// share of the annual input).
+    #[inline(always)]
+    pub(crate) fn year_weighted(
+        &mut self,
+        soils: &LaneSoils<L>,
+        year: &mut LaneYear<L>,
+        weights: &[[f64; L]; 12],
+    ) {
+        for t in year.temperature.iter_mut() {
+            for t in t.iter_mut() {
+                *t = temperature_factor(*t);
+            }
+        }
+        let year = &*year;
+        let plant: [[[f64; L]; 2]; 12] = std::array::from_fn(|m| {
+            std::array::from_fn(|k| std::array::from_fn(|l| year.inputs[k][l] * weights[m][l]))
+        });
+        self.chunk::<false>(
+            soils,
+            12,
+            |m| {
+                [
+                    &year.temperature[m],
+                    &year.water_balance[m],
+                    &year.cover[m],
+                    &year.rate_factor,
+                ]
+            },
+            |m| {
+                [
+                    &plant[m][0],
+                    &plant[m][1],
+                    &year.inputs[2],
+                    &year.inputs[3],
+                    &year.inputs[4],
+                ]
+            },
+        );
+    }
+}
+
 /// Months run as one chunk by [`LaneState`]'s passes: a year (its scratch stays in the first
 /// level cache).
 const CHUNK: usize = 12;

@@ -186,6 +186,14 @@ pub fn decompose(
     )
 }
 
+/// [`decompose`] with the inputs already split (t C/ha at the end of the month: plant to DPM,
+/// plant to RPM, FYM to DPM, FYM to RPM, FYM to HUM). Returns the CO2-C released (t C/ha).
+#[inline]
+pub fn decompose_split(pools: &mut Pools, soil: &Soil, rate: f64, inputs: [f64; 5]) -> f64 {
+    let decay = decay_factors(rate);
+    decay_and_add(pools, soil, decay, inputs)
+}
+
 /// The month of [`decompose`] from the decay factors exp(-rate k_i / 12) of the four active
 /// pools and the split inputs (t C/ha: plant to DPM, plant to RPM, FYM to DPM, FYM to RPM,
 /// FYM to HUM). Returns the CO2-C released (t C/ha).

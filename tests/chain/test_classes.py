@@ -1,0 +1,261 @@
+"""The class table a country may change or extend (METHOD.md section 10, `[classes.N]`): the
+configuration's checks, and runs whose changed table must give the numbers of an equivalent
+default run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gsocseq.classes import ClassTable
+from gsocseq.config import ConfigError, from_dict
+from gsocseq.pixels import run_pixels
+
+N = 6
+
+
+def _inputs(land_use: int) -> dict[str, Any]:
+    """Six pixels of different climates and soils, all of class ``land_use``, 20 years."""
+    rng = np.random.default_rng(21)
+    months = np.arange(12)
+    season = np.cos(months * np.pi / 6)
+    t = 12 + rng.uniform(-6, 10, (N, 1)) - 8 * season
+    p = rng.uniform(30, 120, (N, 1)) * (1 + 0.5 * season)
+    e = rng.uniform(40, 90, (N, 1)) * (1 - 0.6 * season)
+    years = 20
+    return {
+        "soc": rng.uniform(20, 90, N),
+        "clay": rng.uniform(5, 45, N),
+        "npp_reference": rng.uniform(3, 6, N),
+        "cover": np.where(months < 3, 1.0, 0.6)[None, :].repeat(N, 0),
+        "spinup_temperature": t,
+        "spinup_precipitation": p,
+        "spinup_pet": e,
+        "warmup_temperature": np.tile(t, years) + 0.02 * np.arange(12 * years),
+        "warmup_precipitation": np.tile(p, years),
+        "warmup_pet": np.tile(e, years),
+        "land_use": np.full(N, land_use),
+    }
+
+
+def _config(classes: dict[str, Any], mode: str = "rothamsted") -> dict[str, Any]:
+    return {"run": {"mode": mode, "uncertainty": "minmax", "threads": 1}, "classes": classes}
+
+
+def test_class_table_entries_are_checked() -> None:
+    ok = from_dict(
+        _config(
+            {
+                "14": {
+                    "name": "agroforestry",
+                    "dpm_rpm": 0.5,
+                    "npp_coefficient": 0.8,
+                    "ssm_group": "crops",
+                },
+                "modelled": [2, 14],
+            }
+        ),
+        require_inputs=False,
+    )
+    t = ok.class_table
+    assert (t.name(14), t.dpm_rpm[14], t.coefficient[14], t.ssm_group[14]) == (
+        "agroforestry",
+        0.5,
+        0.8,
+        0,
+    )
+    assert t.max_code == 14 and 14 in t.modellable and t.known[14] and not t.known[15]
+    assert ClassTable.default().max_code == 13
+    for classes, message in [
+        ({"14": {"name": "x", "dpm_rpm": 0.5}}, r"\[classes.14\]: class 14 is new; give npp_"),
+        ({"9": {"npp_coefficient": 0.5}}, r"class 9 has no coefficients; give dpm_rpm"),
+        ({"2": {"dpm_rmp": 1.0}}, r"\[classes.2\]: unknown key 'dpm_rmp'"),
+        ({"2": {"rate_factor": 0}}, r"\[classes.2\].rate_factor: 0, expected a number > 0"),
+        ({"2": {"ssm_group": "forest"}}, r"ssm_group: 'forest', expected one of crops"),
+        ({"2": {"input_pattern": [0.1] * 12}}, r"input_pattern: .*expected 12 monthly shares"),
+        ({"2": {"cover": [0.6] * 12}}, r"\[classes.2\].cover: a class's default cover is not used"),
+        ({"300": {"name": "x"}}, r"\[classes\]: unknown key '300'"),
+        ({"modelled": [2, 15]}, r"class 15 has no coefficients"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            from_dict(_config(classes), require_inputs=False)
+    with pytest.raises(ConfigError, match="input_pattern is a refinement of rothamsted mode"):
+        from_dict(
+            _config({"2": {"input_pattern": [1 / 12] * 12}}, "fao-v1.2"), require_inputs=False
+        )
+
+
+def test_a_changed_or_added_class_gives_the_numbers_of_its_equivalent() -> None:
+    """Cropland given grassland's coefficients runs as grassland; a new class 14 with
+    cropland's values runs as cropland (bit for bit); an input pattern moves every stock."""
+    grass = run_pixels(_inputs(3), _config({}))
+    as_grass = run_pixels(
+        _inputs(2),
+        _config({"2": {"dpm_rpm": 0.67, "npp_coefficient": 0.72, "ssm_group": "grass"}}),
+    )
+    crops = run_pixels(_inputs(2), _config({}))
+    new = run_pixels(
+        _inputs(14),
+        _config(
+            {
+                "14": {
+                    "name": "my crops",
+                    "dpm_rpm": 1.44,
+                    "npp_coefficient": 0.53,
+                    "ssm_group": "crops",
+                },
+                "modelled": [14],
+            }
+        ),
+    )
+    for key in ("T0", "finalSOC_BAU", "finalSOC_SSM3", "ASR_SSM2_uncertainty", "cin_mean"):
+        np.testing.assert_array_equal(as_grass[key], grass[key], err_msg=key)
+        np.testing.assert_array_equal(new[key], crops[key], err_msg=key)
+    assert np.isfinite(crops["T0"]).all()
+    assert not np.allclose(crops["finalSOC_SSM3"], grass["finalSOC_SSM3"])
+    # an input pattern: the spin-up still ends at the map's SOC, the rest moves
+    summer = [0.0] * 4 + [0.25] * 4 + [0.0] * 4
+    patterned = run_pixels(_inputs(2), _config({"2": {"input_pattern": summer}}))
+    np.testing.assert_allclose(patterned["T0"], crops["T0"], rtol=0.2)
+    assert not np.allclose(patterned["finalSOC_BAU"], crops["finalSOC_BAU"], rtol=1e-6)
+    uniform = run_pixels(_inputs(2), _config({"2": {"input_pattern": [1 / 12] * 12}}))
+    np.testing.assert_allclose(uniform["finalSOC_SSM1"], crops["finalSOC_SSM1"], rtol=1e-12)
+
+
+def test_practice_scenarios_of_the_worked_example() -> None:
+    """Cover crops on cropland in zone 1, +0.5 t C/ha/yr manure in zone 2, no-till on cropland
+    everywhere (docs/refinements.md): BAU keeps its bits; a per-zone setting gives in each zone
+    (and group) the numbers of the same setting given everywhere, and BAU's where its table
+    leaves the zone or group out."""
+    inputs = _inputs(2)
+    inputs["land_use"] = np.array([2, 2, 3, 2, 3, 2])
+    inputs["zone"] = np.array([1, 2, 1, 2, 3, 1])
+    cover = [0.6] * 12
+    example = {
+        "COVER": {"cover": {"zones": {"1": {"crops": cover}}}},
+        "MANURE": {"fym": {"zones": {"2": 0.5}}},
+        "NOTILL": {"rate_factor": {"crops": 0.95}},
+    }
+    plain = run_pixels(inputs, _config({}))
+    got = run_pixels(inputs, {**_config({}), "scenarios": example})
+    everywhere = run_pixels(
+        inputs,
+        {
+            **_config({}),
+            "scenarios": {
+                "COVER": {"cover": cover},
+                "MANURE": {"fym": 0.5},
+                "NOTILL": {"rate_factor": 0.95},
+            },
+        },
+    )
+    for key in ("T0", "finalSOC_BAU", "BAU_uncertainty"):
+        np.testing.assert_array_equal(got[key], plain[key], err_msg=key)
+    zone, crops = inputs["zone"], inputs["land_use"] == 2
+    for name, where in (
+        ("COVER", (zone == 1) & crops),
+        ("MANURE", zone == 2),
+        ("NOTILL", crops),
+    ):
+        assert where.any() and (~where).any()
+        final = got[f"finalSOC_{name}"]
+        np.testing.assert_array_equal(final[where], everywhere[f"finalSOC_{name}"][where])
+        np.testing.assert_allclose(final[~where], plain["finalSOC_BAU"][~where], rtol=1e-13)
+        assert (final[where] > plain["finalSOC_BAU"][where]).all(), name
+    with pytest.raises(ConfigError, match="no zone input"):
+        run_pixels(_inputs(2), {**_config({}), "scenarios": example})
+    with pytest.raises(ConfigError, match="refinements of rothamsted mode"):
+        from_dict({**_config({}, "fao-v1.2"), "scenarios": example}, require_inputs=False)
+    with pytest.raises(ConfigError, match=r"land_use: class 9 has no coefficients"):
+        from_dict({**_config({}), "scenarios": {"X": {"land_use": 9}}}, require_inputs=False)
+
+
+def test_practices_in_a_raster_run(tmp_path) -> None:
+    """The worked example on rasters (a zones raster): the layers of the zone's pixels equal
+    those of `gsocseq.pixels.run_pixels` for the same pixels (the site chain), the summary
+    says what each scenario does, and a changed practice is a changed run (not resumed)."""
+    import json
+
+    import rasterio
+
+    from gsocseq.pipeline import run
+
+    from ..synthetic import make_area, write_raster
+
+    cfg = make_area(tmp_path / "area")
+    with rasterio.open(cfg["inputs"]["soc"]) as ds:
+        transform, crs, shape = ds.transform, ds.crs, ds.shape
+    zones = (np.arange(shape[0] * shape[1]).reshape(shape) % 3 + 1).astype(np.float32)
+    cfg["inputs"]["zone"] = str(
+        write_raster(tmp_path / "area" / "zones.tif", zones[None], transform=transform, crs=crs)
+    )
+    cfg["run"].update(uncertainty="minmax", threads=1)
+    cfg["scenarios"] = {
+        "COVER": {"cover": {"zones": {"1": {"crops": [0.6] * 12}}}},
+        "MANURE": {"fym": {"zones": {"2": 0.5}}},
+        "NOTILL": {"rate_factor": {"crops": 0.95}},
+    }
+    summary = run(cfg)
+    out = tmp_path / "area" / "out"
+    described = json.loads((out / "TST_GSOCseq_run.json").read_text())["options"][
+        "scenario_descriptions"
+    ]
+    assert described["MANURE"] == "manure/compost zone 2: 0.5 t C/ha/yr"
+    assert described["NOTILL"] == "decomposition rate x crops: 0.95"
+
+    def layer(name):
+        with rasterio.open(out / f"TST_GSOCseq_{name}_Map030.tif") as ds:
+            a = ds.read(1).astype(np.float64)
+            return np.where(a == ds.nodata, np.nan, a)
+
+    manure, bau = layer("finalSOC_MANURE"), layer("finalSOC_BAU")
+    inside = np.isfinite(bau)
+    assert (manure[inside & (zones == 2)] > bau[inside & (zones == 2)]).all()
+    np.testing.assert_allclose(manure[inside & (zones != 2)], bau[inside & (zones != 2)], rtol=1e-6)
+    # another manure rate is another run: refused without overwrite, not resumed
+    cfg["scenarios"]["MANURE"] = {"fym": {"zones": {"2": 1.0}}}
+    with pytest.raises(Exception, match=r"(?i)differ|overwrite"):
+        run(cfg)
+    assert summary is not None
+
+
+def test_forward_series_and_warmup_inputs() -> None:
+    """A forward climate series that repeats the forward climatology gives the closed form's
+    stocks (stepped month by month instead); the NPP of each warm-up year given as MIAMI's
+    gives the default run; carbon inputs given are the warm-up's inputs (Cin_mean)."""
+    from gsocseq.chain import miami_npp
+
+    inputs = _inputs(2)
+    plain = run_pixels(inputs, _config({}))
+    years = 20
+    climatology = {
+        part: inputs[f"warmup_{part}"].reshape(N, years, 12).mean(axis=1)
+        for part in ("temperature", "precipitation", "pet")
+    }
+    series = {f"forward_series_{k}": np.tile(v, years) for k, v in climatology.items()}
+    stepped = run_pixels({**inputs, **series}, _config({}))
+    for key in ("T0", "finalSOC_BAU", "finalSOC_SSM3", "ASR_SSM2_uncertainty"):
+        np.testing.assert_allclose(stepped[key], plain[key], rtol=1e-11, err_msg=key)
+    scaled = run_pixels(
+        {**inputs, **series},
+        {
+            **_config({}),
+            "run": {"uncertainty": "minmax", "threads": 1, "forward_inputs": "npp-scaled"},
+        },
+    )
+    np.testing.assert_array_equal(scaled["T0"], plain["T0"])
+    assert not np.allclose(scaled["finalSOC_BAU"], plain["finalSOC_BAU"], rtol=1e-9)
+
+    t = inputs["warmup_temperature"].reshape(N, years, 12)
+    p = inputs["warmup_precipitation"].reshape(N, years, 12)
+    npp = run_pixels({**inputs, "warmup_npp": miami_npp(t, p)}, _config({}))
+    for key in ("T0", "finalSOC_BAU", "cin_mean"):
+        np.testing.assert_allclose(npp[key], plain[key], rtol=1e-12, err_msg=key)
+    carbon = np.linspace(1.5, 2.5, years)[None, :].repeat(N, 0)
+    given = run_pixels({**inputs, "warmup_carbon_input": carbon}, _config({}))
+    np.testing.assert_allclose(given["cin_mean"], carbon.mean(axis=1), rtol=1e-15)
+    with pytest.raises(ValueError, match="at least 240"):
+        short = {k: v[:, :120] for k, v in series.items()}
+        run_pixels({**inputs, **short}, _config({}))
