@@ -10,6 +10,7 @@
 use crate::rothc::pools::Pools;
 
 pub mod batch;
+pub mod lanes;
 
 /// Months of a year.
 pub const MONTHS: usize = 12;
@@ -162,6 +163,15 @@ impl EulerModel {
             o: dpm_rpm / (1.0 + dpm_rpm),
             a3,
             a4,
+        }
+    }
+
+    /// The model of the same clay with DPM/RPM ratio `dpm_rpm` (the same bits as
+    /// [`EulerModel::new`]; only o depends on the ratio).
+    pub fn with_dpm_rpm(&self, dpm_rpm: f64) -> Self {
+        Self {
+            o: dpm_rpm / (1.0 + dpm_rpm),
+            ..*self
         }
     }
 

@@ -6,7 +6,7 @@
 //! `Fao` (the v1.2 R scripts, [`super::fao`]).
 
 use super::classes::ClassTable;
-use super::fao::fao_chain;
+use super::fao::fao_chains;
 use super::forward::{forward_lanes, rothamsted_forward};
 use super::montecarlo::monte_carlo;
 use super::options::{
@@ -236,15 +236,7 @@ pub fn simulate_pixels(
                 );
             }
         }
-        Mode::Fao => {
-            for (k, px) in pixels.iter().enumerate() {
-                let perturb = perturbations(px);
-                for r in 0..runs {
-                    let fin = &mut final_soc[k * flen..(k + 1) * flen];
-                    fao_chain(opts, table, px, &perturb, r, &mut outs[k], fin);
-                }
-            }
-        }
+        Mode::Fao => fao_chains(opts, table, pixels, runs, outs, final_soc),
     }
     for (k, out) in outs.iter_mut().enumerate() {
         for chain in out.chains.iter().take(runs) {
