@@ -3,7 +3,7 @@
 //! fused multiply-add; the constants it recomputes every step computed once), while the
 //! chains' sequential dependencies overlap and, where the CPU has them, run as vectors.
 
-use super::{euler_steps, seq_point, EulerModel, MONTHS};
+use super::{euler_steps, seq_point, EulerModel, MONTHS, THICKNESS};
 use crate::rothc::pools::Pools;
 
 /// Chains advanced side by side by the fao-v1.2 chain (two AVX-512 vectors, four AVX2 ones:
@@ -113,6 +113,103 @@ simd_dispatch! {
     }
 }
 
+/// A year of monthly values of `L` chains, `[month][lane]`.
+pub type MonthLanes<const L: usize> = [[f64; L]; MONTHS];
+
+/// [`super::xi_months`] of the first `lanes` of `L` chains (temperature degrees C,
+/// precipitation and PET mm, cover factor; clay %, paddy factor of each lane): the same bits
+/// lane by lane (the other lanes' values are meaningless). The exponentials are the C
+/// library's, one at a time as in [`super::temperature_factor`]; the moisture function's branches
+/// are selections across the lanes.
+pub fn xi_lanes<const L: usize>(
+    [temperature, precipitation, pet, cover]: [&MonthLanes<L>; 4],
+    clay: &[f64; L],
+    paddy: &[f64; L],
+    lanes: usize,
+) -> MonthLanes<L> {
+    let mut xi = moisture_lanes(precipitation, pet, cover, clay);
+    // 106 / (T + 18.3) as vectors, its exponential one at a time, then fT fW fC fPR
+    let mut e = temperature_arguments(temperature);
+    for e in e.iter_mut() {
+        for e in e.iter_mut().take(lanes) {
+            *e = e.exp();
+        }
+    }
+    modifier_lanes(&mut xi, temperature, &e, cover, paddy);
+    xi
+}
+
+simd_dispatch! {
+    /// 106 / (T + 18.3) of each month of `L` chains (T degrees C).
+    fn temperature_arguments<const L: usize>(temperature: &MonthLanes<L>) -> MonthLanes<L> {
+        temperature.map(|t| t.map(|t| 106.0 / (t + 18.3)))
+    }
+}
+
+simd_dispatch! {
+    /// xi = fT fW fC fPR of each month of `L` chains into `xi` (holding fW), from `e` =
+    /// exp(106 / (T + 18.3)) ([`temperature_factor`], NaN below -18.3 degrees C).
+    fn modifier_lanes<const L: usize>(
+        xi: &mut MonthLanes<L>,
+        temperature: &MonthLanes<L>,
+        e: &MonthLanes<L>,
+        cover: &MonthLanes<L>,
+        paddy: &[f64; L],
+    ) -> () {
+        for m in 0..MONTHS {
+            for l in 0..L {
+                let ft = if temperature[m][l] >= -18.3 {
+                    47.9 / (1.0 + e[m][l])
+                } else {
+                    f64::NAN
+                };
+                xi[m][l] = ft * xi[m][l] * cover[m][l] * paddy[l];
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    /// [`super::moisture_factors`] of `L` chains (bare where the cover factor > 0.8).
+    fn moisture_lanes<const L: usize>(
+        precipitation: &MonthLanes<L>,
+        pet: &MonthLanes<L>,
+        cover: &MonthLanes<L>,
+        clay: &[f64; L],
+    ) -> MonthLanes<L> {
+        let mut acc = [[0.0; L]; MONTHS];
+        for l in 0..L {
+            let m0 = precipitation[0][l] - pet[0][l];
+            acc[0][l] = if m0 > 0.0 { 0.0 } else { m0 };
+        }
+        let mut max_tsmd = [0.0; L];
+        let limit: [f64; L] =
+            std::array::from_fn(|l| -(20.0 + 1.3 * clay[l] - 0.01 * (clay[l] * clay[l])));
+        for i in 1..MONTHS {
+            for l in 0..L {
+                let b = if cover[i][l] > 0.8 { 1.8 } else { 1.0 };
+                max_tsmd[l] = limit[l] * (THICKNESS / 23.0) * (1.0 / b);
+                let s = acc[i - 1][l] + (precipitation[i][l] - pet[i][l]);
+                let a = if s < 0.0 { s } else { 0.0 };
+                acc[i][l] = if a <= max_tsmd[l] { max_tsmd[l] } else { a };
+            }
+        }
+        let mut out = [[0.0; L]; MONTHS];
+        for (o, a) in out.iter_mut().zip(acc.iter()) {
+            for l in 0..L {
+                let max = max_tsmd[l];
+                let b = if a[l] > 0.444 * max {
+                    1.0
+                } else {
+                    0.2 + 0.8 * ((max - a[l]) / (max - 0.444 * max))
+                };
+                o[l] = if b < 0.2 { 0.2 } else { b };
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +258,53 @@ mod tests {
         for l in n..L {
             assert_eq!(again.pools(l), [0.0; 5]);
         }
+    }
+
+    #[test]
+    fn xi_of_each_lane_is_the_bits_of_its_chain_alone() {
+        const L: usize = 16;
+        // wet and dry years, bare months, a clay past the limit's maximum, a missing month
+        let month = |l: usize, m: usize| -> [f64; 4] {
+            let dry = (l % 4) as f64;
+            [
+                -20.0 + 2.9 * l as f64 + 1.7 * m as f64,
+                (80.0 - 19.0 * dry) * (1.0 + ((l * 5 + m) % 7) as f64 / 7.0),
+                30.0 + 12.0 * dry + 9.0 * ((m + l) % 5) as f64,
+                [0.6, 1.0, 0.9, 0.81, 0.8][(l + m) % 5],
+            ]
+        };
+        let mut lanes = [[[0.0; L]; MONTHS]; 4];
+        for (l, m) in (0..L).flat_map(|l| (0..MONTHS).map(move |m| (l, m))) {
+            for (q, v) in month(l, m).into_iter().enumerate() {
+                lanes[q][m][l] = if (l, m, q) == (7, 4, 1) { f64::NAN } else { v };
+            }
+        }
+        let clay: [f64; L] = std::array::from_fn(|l| 2.0 + 6.1 * l as f64);
+        let paddy: [f64; L] = std::array::from_fn(|l| [1.0, 0.4][l % 2]);
+        let xi = xi_lanes(
+            [&lanes[0], &lanes[1], &lanes[2], &lanes[3]],
+            &clay,
+            &paddy,
+            L,
+        );
+        let mut clamped = 0;
+        for l in 0..L {
+            let [t, p, e, c] = lanes.map(|q| std::array::from_fn(|m| q[m][l]));
+            let alone = super::super::xi_months(&t, &p, &e, &c, clay[l], paddy[l]);
+            let bare = c.map(|c| c > 0.8);
+            clamped += super::super::moisture_factors(&p, &e, clay[l], &bare)
+                .iter()
+                .filter(|v| **v == 0.2)
+                .count();
+            for m in 0..MONTHS {
+                assert_eq!(
+                    xi[m][l].to_bits(),
+                    alone[m].to_bits(),
+                    "lane {l}, month {m}"
+                );
+            }
+        }
+        assert!(clamped > 0 && xi.iter().flatten().any(|v| v.is_nan()));
     }
 
     #[test]

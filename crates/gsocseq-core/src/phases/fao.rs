@@ -7,7 +7,7 @@ use super::classes::ClassTable;
 use super::options::{
     final_len, flags, NumericalPools, Options, PixelInput, PixelOutput, SpinupMethod,
 };
-use crate::fao::lanes::{EulerLanes, LANES};
+use crate::fao::lanes::{xi_lanes, EulerLanes, LANES};
 use crate::fao::{self, EulerModel, PedotransferGroup, MONTHS};
 use crate::rothc::pools::{total, Pools};
 
@@ -215,6 +215,8 @@ fn chain_group(
     let (mut input, mut previous_npp) = ([f64::NAN; LANES], [f64::NAN; LANES]);
     let mut inputs = [[0.0f64; KEPT_INPUTS]; LANES];
     let mut cin_t0 = [f64::NAN; LANES];
+    let mut climate = [[[0.0; LANES]; MONTHS]; 4];
+    let mut paddy = [1.0; LANES];
     for y in 0..years {
         for (l, &(k, _)) in group.iter().enumerate() {
             let (px, p) = (px(l), &perturb[l]);
@@ -241,16 +243,19 @@ fn chain_group(
             if y == 17 {
                 cin_t0[l] = input[l];
             }
-            let xi = fao::xi_months(
-                &t,
-                &pr,
-                &pet,
-                px.warmup_cover,
-                clay[l],
-                table.paddy[class as usize],
-            );
-            let model = model[l].with_dpm_rpm(px.warmup_dpm_rpm[y]);
-            lanes.set_forcing(l, &model, input[l], &xi);
+            for m in 0..MONTHS {
+                climate[0][m][l] = t[m];
+                climate[1][m][l] = pr[m];
+                climate[2][m][l] = pet[m];
+                climate[3][m][l] = px.warmup_cover[m];
+            }
+            paddy[l] = table.paddy[class as usize];
+        }
+        let [t, pr, pet, cover] = &climate;
+        let xi = xi_lanes([t, pr, pet, cover], &clay, &paddy, m);
+        for l in 0..m {
+            let model = model[l].with_dpm_rpm(px(l).warmup_dpm_rpm[y]);
+            lanes.set_forcing(l, &model, input[l], &std::array::from_fn(|m| xi[m][l]));
         }
         let year = lanes.run_between(1.0, 0.0);
         for (a, y) in amplification.iter_mut().zip(year) {
