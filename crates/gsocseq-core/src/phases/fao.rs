@@ -34,50 +34,23 @@ pub(crate) fn fao_chains(
     final_soc: &mut [f64],
 ) {
     let mut forward = ForwardLanes::default();
+    let mut spin_and_warm = |group: &[(usize, usize)]| {
+        chain_group(opts, table, pixels, group, outs, &mut forward, final_soc)
+    };
     let mut group = [(0, 0); LANES];
     let mut m = 0;
-    for k in 0..pixels.len() {
+    for (k, r) in (0..pixels.len()).flat_map(|k| (0..runs).map(move |r| (k, r))) {
         // a group's warm-ups are as long as each other
-        let years = pixels[k].warmup_class.len();
-        if m > 0 && pixels[group[0].0].warmup_class.len() != years {
-            chain_group(
-                opts,
-                table,
-                pixels,
-                &group[..m],
-                outs,
-                &mut forward,
-                final_soc,
-            );
+        let years = |k: usize| pixels[k].warmup_class.len();
+        if m == LANES || (m > 0 && years(group[0].0) != years(k)) {
+            spin_and_warm(&group[..m]);
             m = 0;
         }
-        for r in 0..runs {
-            group[m] = (k, r);
-            m += 1;
-            if m == LANES {
-                chain_group(
-                    opts,
-                    table,
-                    pixels,
-                    &group[..m],
-                    outs,
-                    &mut forward,
-                    final_soc,
-                );
-                m = 0;
-            }
-        }
+        group[m] = (k, r);
+        m += 1;
     }
     if m > 0 {
-        chain_group(
-            opts,
-            table,
-            pixels,
-            &group[..m],
-            outs,
-            &mut forward,
-            final_soc,
-        );
+        spin_and_warm(&group[..m]);
     }
     forward.flush(opts, outs, final_soc);
 }
