@@ -26,11 +26,17 @@ def test_help_lists_every_command_without_the_raster_stack() -> None:
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('numpy', 'rasterio', 'matplotlib', 'dask'))\n"
         "print('HEAVY', heavy)\n"
+        "ours = sorted(m for m in sys.modules if m.startswith('gsocseq.') and not "
+        "m.startswith('gsocseq.cli'))\n"
+        "print('OURS', ours)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out, out
+    # the commands' modules, the core (its constants) and the errors only: no configuration
+    # module (TOML, dataclasses, ~15 ms) before a command runs
+    assert "OURS ['gsocseq._core', 'gsocseq.errors']" in out, out
     for name in ("prepare", "report", "site", "run", "validate", "assemble", "demo"):
         assert f"\n  {name} " in out, (name, out)
 

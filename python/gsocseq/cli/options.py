@@ -17,7 +17,7 @@ from typing import Any, Callable, NoReturn, Optional
 
 import click
 
-from gsocseq.config import MODES
+from gsocseq._core import MODES  # the core owns the spellings (not config: --help stays fast)
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or report.")
 wait_option = click.option(
