@@ -13,7 +13,7 @@ import pytest
 from gsocseq import rothc
 from gsocseq.rothc.example import moisture_options, read_input, simulate
 
-DATA = Path(__file__).parent / "data" / "rothc_v2_farina"
+DATA = Path(__file__).parents[1] / "data" / "rothc_v2_farina"
 POOLS = ["DPM_t_C_ha", "RPM_t_C_ha", "BIO_t_C_ha", "HUM_t_C_ha", "IOM_t_C_ha"]
 
 

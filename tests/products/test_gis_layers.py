@@ -18,7 +18,7 @@ from gsocseq.classes import NAMES
 from gsocseq.errors import InputError
 from gsocseq.pipeline import run
 
-from .synthetic import make_area, write_raster
+from ..synthetic import make_area, write_raster
 
 
 def test_land_use_styles_tags_and_relative_paths(tmp_path):

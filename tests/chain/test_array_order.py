@@ -11,7 +11,7 @@ from gsocseq import rothc
 from gsocseq.inputs import WindowBands
 from gsocseq.rasters import windows
 
-from .synthetic import make_area
+from ..synthetic import make_area
 
 
 def fortran(a):
@@ -21,7 +21,7 @@ def fortran(a):
 def test_simulator_reads_fortran_ordered_arrays_in_row_order(tmp_path):
     from gsocseq.config import from_dict
 
-    from .blocks import read_block
+    from ..blocks import read_block
 
     config = from_dict(make_area(tmp_path, rows=5, cols=9, seed=11))
     chain, block = read_block(config, next(windows(5, 9, 16)))

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from gsocseq.cli import main
 from gsocseq.pipeline import local, run
 
-from .run.test_scaleout import layers, same, write_toml
-from .synthetic import make_area
+from ..synthetic import make_area
+from .test_scaleout import layers, same, write_toml
 
 
 def test_part_bounds_cover_the_block_in_lane_multiples(monkeypatch):

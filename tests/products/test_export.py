@@ -25,8 +25,8 @@ from gsocseq.export import export_fao, template_parts, verify
 from gsocseq.pipeline import run
 from gsocseq.qa_protocol import MASKED_SHARE_MAX, fao_layers, protocol
 
-from .chain.test_fao import T1000, _read, fao_config
-from .synthetic import make_area, write_raster
+from ..chain.test_fao import T1000, _read, fao_config
+from ..synthetic import make_area, write_raster
 
 R = 1.0 / 120.0
 FAO_NAMES = sorted(lay.file_name("THA") for lay in fao_layers())

@@ -16,7 +16,7 @@ from gsocseq.cli import main
 from gsocseq.config import ConfigError, from_dict, parse_memory, with_options
 from gsocseq.pipeline import memory, run
 
-from .synthetic import make_area
+from ..synthetic import make_area
 
 
 def layers(folder):

@@ -16,9 +16,9 @@ from gsocseq.multipliers import CalibrationTable, read_table
 from gsocseq.pipeline import run
 from gsocseq.site import run_sites
 
-from .chain.test_evaluate import make_sites
-from .chain.test_site import site_table
-from .synthetic import make_area
+from ..synthetic import make_area
+from .test_evaluate import make_sites
+from .test_site import site_table
 
 #: the true multipliers of each class of the last warm-up year
 TRUTH = {"input": {"2": 1.25, "3": 0.8, "13": 1.1}, "rate": {"2": 0.85, "3": 1.2, "13": 1.05}}

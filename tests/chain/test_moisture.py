@@ -16,8 +16,8 @@ from gsocseq.pixels import run_pixels
 from gsocseq.rasters import InputError
 from gsocseq.site import run_sites
 
-from .chain.test_site import site_table
-from .synthetic import make_area, write
+from ..synthetic import make_area, write
+from .test_site import site_table
 
 FARINA = {"moisture": "farina-2"}
 

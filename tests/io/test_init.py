@@ -20,9 +20,9 @@ from gsocseq.init import RESAMPLED, discover, init
 from gsocseq.pipeline import run
 from gsocseq.validate import validate
 
-from .chain.test_fao import _read
-from .conftest import DATA
-from .synthetic import make_area
+from ..chain.test_fao import _read
+from ..conftest import DATA
+from ..synthetic import make_area
 
 T1000 = DATA / "fao_v1.2_t1000"
 

@@ -11,9 +11,9 @@ import rasterio
 from gsocseq.qa_protocol import fao_layers
 from gsocseq.site import run_sites
 
-from .conftest import DATA
+from ..conftest import DATA
 
-EXAMPLE = Path(__file__).parents[1] / "docs/examples/sites.csv"
+EXAMPLE = Path(__file__).parents[2] / "docs/examples/sites.csv"
 MAPS = DATA / "fao_v1.2_t1000/outputs/maps"
 
 
