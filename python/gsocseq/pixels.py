@@ -278,7 +278,7 @@ def run_checked(
 
         def check_one(name: str) -> tuple[np.ndarray, np.ndarray]:
             lo, hi, _ = bounds[kinds[name]]
-            return _check_pixels(data[name], lo, hi)
+            return _core.check_pixels(data[name], lo, hi)
 
         checked = dict(zip(data, pool.map(check_one, data)))
         _check_units(data, kinds, checked, candidates, cfg, where, locate, fix, bounds, pool)
@@ -353,31 +353,6 @@ def run_checked(
 def _pixel_values(values: np.ndarray, i: int) -> np.ndarray:
     """The values of pixel ``i`` in every band of (bands, n) ``values`` (for a message)."""
     return values[:, i]
-
-
-#: values copied into band-major order at a time by :func:`_check_pixels` (8 MiB)
-CHECK_CHUNK = 1 << 20
-
-
-def _check_pixels(values: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """The core's (status, band) of each pixel of (bands, n) float64 ``values`` of any
-    strides (the transposed view of the caller's (n, bands) arrays), copied into a band-major
-    buffer a few thousand pixels at a time: no copy of the whole input, and a copy that stays
-    in the cache. The same (status, band) as one call on the whole array: each pixel's are its
-    own."""
-    if values.flags.c_contiguous:
-        return _core.check_pixels(values, lo, hi)
-    bands, n = values.shape
-    step = max(1, CHECK_CHUNK // max(bands, 1))
-    buffer = np.empty(bands * min(step, n))
-    status = np.empty(n, dtype=np.uint8)
-    band = np.empty(n, dtype=np.int32)
-    for start in range(0, n, step):
-        m = min(step, n - start)
-        block = buffer[: bands * m].reshape(bands, m)
-        np.copyto(block, values[:, start : start + m])
-        status[start : start + m], band[start : start + m] = _core.check_pixels(block, lo, hi)
-    return status, band
 
 
 def _check_units(

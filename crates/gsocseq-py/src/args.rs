@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gsocseq_core::input::series::{Conversion, Stored, Values};
 use gsocseq_core::CoreError;
-use numpy::ndarray::{ArrayView2, Dimension};
+use numpy::ndarray::Dimension;
 use numpy::{PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -39,14 +39,6 @@ pub fn c_order<'py, T: numpy::Element + Clone, D: Dimension>(
     }
     let copy = a.as_array().as_standard_layout().into_owned();
     PyArray::from_owned_array(a.py(), copy).readonly()
-}
-
-/// Receives the core's functions of the stored types (see [`RawArray::visit`]).
-pub trait RawVisitor {
-    /// What the visit gives.
-    type Out;
-    /// Visits the values of type `T`.
-    fn visit<T: Stored + numpy::Element>(self, values: ArrayView2<'_, T>) -> Self::Out;
 }
 
 /// The raster types the core reads as stored: a window's bands as numpy holds them, one
@@ -90,31 +82,24 @@ macro_rules! raster_types {
                     $(RawArray::$variant(a) => <$t as Stored>::values(a.as_slice().expect("C-contiguous")),)*
                 }
             }
-
-            /// How its values become model values (`Conversion::new` of its type).
-            pub fn conversion(
-                &self,
-                scale: f64,
-                offset: f64,
-                nodata: Option<f64>,
-                round_f32: bool,
-            ) -> Conversion {
-                match self {
-                    $(RawArray::$variant(_) => Conversion::new::<$t>(scale, offset, nodata, round_f32),)*
-                }
-            }
-
-            /// `visitor` on the array in its own type.
-            pub fn visit<V: RawVisitor>(&self, visitor: V) -> V::Out {
-                match self {
-                    $(RawArray::$variant(a) => visitor.visit(a.as_array()),)*
-                }
-            }
         }
     };
 }
 
 raster_types!(F64: f64, F32: f32, I32: i32, U32: u32, I16: i16, U16: u16, I8: i8, U8: u8);
+
+impl RawArray<'_> {
+    /// How its values become model values (`Conversion::new` of its type).
+    pub fn conversion(
+        &self,
+        scale: f64,
+        offset: f64,
+        nodata: Option<f64>,
+        round: bool,
+    ) -> Conversion {
+        self.values().conversion(scale, offset, nodata, round)
+    }
+}
 
 /// Threads a call uses at most, per core of the machine: more only queue on the same cores,
 /// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests

@@ -2,51 +2,16 @@
 //! `input::gather`): a window's bands in their own type in, the modelled pixels' float64
 //! values or the invalid-input rule's verdicts out.
 
-use gsocseq_core::input::gather::{self, Verdicts};
-use gsocseq_core::input::series::{window_pixels, Conversion, Stored};
-use gsocseq_core::CoreError;
-use numpy::ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2};
+use gsocseq_core::input::gather::{self, Gathered, Verdicts};
+use gsocseq_core::input::series::window_pixels;
+use numpy::ndarray::Array1;
 use numpy::{IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 
-use crate::args::{RawArray, RawVisitor};
+use crate::args::RawArray;
 use crate::error::IntoPyResult;
-
-/// What a gather gives: the (bands, n) values, or the verdicts of the checks.
-enum Gathered {
-    Values(Array2<f64>),
-    Verdicts(Verdicts),
-}
-
-/// One gather of a raster type's values, with the GIL released.
-struct Gather<'a, 'py> {
-    py: Python<'py>,
-    pixels: &'a [usize],
-    nodata: Option<f64>,
-    scale: f64,
-    offset: f64,
-    round_f32: bool,
-    out: Option<ArrayViewMut2<'a, f64>>,
-    check: Option<(f64, f64)>,
-}
-
-impl RawVisitor for Gather<'_, '_> {
-    type Out = Result<Gathered, CoreError>;
-
-    fn visit<T: Stored + numpy::Element>(self, raw: ArrayView2<'_, T>) -> Self::Out {
-        let conv = Conversion::new::<T>(self.scale, self.offset, self.nodata, self.round_f32);
-        let (pixels, out, check) = (self.pixels, self.out, self.check);
-        self.py.detach(move || {
-            if out.is_none() && check.is_none() {
-                gather::gather(raw, pixels, conv).map(Gathered::Values)
-            } else {
-                gather::gather_checked(raw, pixels, conv, out, check).map(Gathered::Verdicts)
-            }
-        })
-    }
-}
 
 fn verdicts(py: Python<'_>, v: Verdicts) -> PyResult<Bound<'_, PyAny>> {
     (
@@ -79,8 +44,8 @@ pub fn gather_pixels<'py>(
     check: Option<(f64, f64)>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let raw = RawArray::extract("raw", raw)?;
-    let width = raw.dim().1;
-    let pixels = window_pixels("pixels", &crate::args::slice(&pixels), width).py()?;
+    let dim = raw.dim();
+    let pixels = window_pixels("pixels", &crate::args::slice(&pixels), dim.1).py()?;
     let mut guard = match &out {
         Some(o) => Some(
             o.try_readwrite()
@@ -88,16 +53,12 @@ pub fn gather_pixels<'py>(
         ),
         None => None,
     };
-    let gathered = raw.visit(Gather {
-        py,
-        pixels: &pixels,
-        nodata,
-        scale,
-        offset,
-        round_f32,
-        out: guard.as_mut().map(|g| g.as_array_mut()),
-        check,
-    });
+    let (values, conv) = (
+        raw.values(),
+        raw.conversion(scale, offset, nodata, round_f32),
+    );
+    let out = guard.as_mut().map(|g| g.as_array_mut());
+    let gathered = py.detach(|| gather::gather_window(values, dim, &pixels, conv, out, check));
     match gathered.py()? {
         Gathered::Values(values) => Ok(values.into_pyarray(py).into_any()),
         Gathered::Verdicts(v) if check.is_some() => verdicts(py, v),

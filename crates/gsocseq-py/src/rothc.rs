@@ -6,9 +6,9 @@
 use gsocseq_core::rothc::batch::{self, PixelForcing, Sites};
 use gsocseq_core::rothc::equilibrium::SpinupRule;
 use gsocseq_core::rothc::water_retention::MoistureOptions;
-use gsocseq_core::Pools;
-use numpy::ndarray::{Array1, Array2, Array3};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::ndarray::{ArrayView, Dimension};
+use numpy::PyReadonlyArray2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray, PyReadonlyArray1};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 
@@ -17,6 +17,7 @@ use crate::error::IntoPyResult;
 
 type Arr1<'py> = Bound<'py, PyArray1<f64>>;
 type Arr2<'py> = Bound<'py, PyArray2<f64>>;
+type Arr3<'py> = Bound<'py, PyArray3<f64>>;
 type F2<'py> = PyReadonlyArray2<'py, f64>;
 type F1<'py> = PyReadonlyArray1<'py, f64>;
 
@@ -105,23 +106,21 @@ impl PerPixel<'_> {
 }
 
 /// The per-pixel argument `name` a function needs (a KeyError when it is missing).
-fn needed<'a, T>(name: &str, a: &'a Option<T>) -> PyResult<&'a T> {
-    a.as_ref()
-        .ok_or_else(|| PyKeyError::new_err(name.to_string()))
-}
-
-fn pools_array(py: Python<'_>, pools: impl Iterator<Item = Pools>) -> Arr2<'_> {
-    let flat: Vec<f64> = pools.flat_map(|p| p.into_iter()).collect();
-    Array2::from_shape_vec((flat.len() / 5, 5), flat)
-        .expect("n x 5")
-        .into_pyarray(py)
+fn needed<'a, D: Dimension>(
+    name: &str,
+    a: &'a Option<PyReadonlyArray<'_, f64, D>>,
+) -> PyResult<ArrayView<'a, f64, D>> {
+    let a = a
+        .as_ref()
+        .ok_or_else(|| PyKeyError::new_err(name.to_string()));
+    Ok(a?.as_array())
 }
 
 type RunOutput<'py> = (
     Arr2<'py>,
     Arr1<'py>,
     Arr1<'py>,
-    Option<Bound<'py, PyArray3<f64>>>,
+    Option<Arr3<'py>>,
     Option<Arr2<'py>>,
 );
 
@@ -142,28 +141,19 @@ pub fn run<'py>(
         monthly.forcing(),
         pixels.sites(evap_coefficient, &moisture)?,
     );
-    let pools = needed("pools", &pixels.pools)?.as_array();
-    let tsmd = needed("tsmd", &pixels.tsmd)?.as_array();
-    let (n, months) = (f.pixels(), f.months());
-    let out = interruptible(py, threads, |cancel| {
+    let (pools, tsmd) = (
+        needed("pools", &pixels.pools)?,
+        needed("tsmd", &pixels.tsmd)?,
+    );
+    let (pools, tsmd, co2, by_month, co2_by_month) = interruptible(py, threads, |cancel| {
         batch::run(pools, &f, &s, tsmd, trajectory, cancel)
     })?;
-    let monthly = out.monthly.map(|m| {
-        let shape = (n, months, 5);
-        Array3::from_shape_vec(shape, m).expect("n x months x 5")
-    });
-    let monthly_co2 = out
-        .monthly_co2
-        .map(|m| Array2::from_shape_vec((n, months), m).expect("n x months"));
     Ok((
-        pools_array(
-            py,
-            out.pools.chunks(5).map(|p| p.try_into().expect("5 pools")),
-        ),
-        Array1::from_vec(out.tsmd).into_pyarray(py),
-        Array1::from_vec(out.co2).into_pyarray(py),
-        monthly.map(|m| m.into_pyarray(py)),
-        monthly_co2.map(|m| m.into_pyarray(py)),
+        pools.into_pyarray(py),
+        tsmd.into_pyarray(py),
+        co2.into_pyarray(py),
+        by_month.map(|m| m.into_pyarray(py)),
+        co2_by_month.map(|m| m.into_pyarray(py)),
     ))
 }
 
@@ -185,13 +175,10 @@ pub fn rate_modifiers<'py>(
         monthly.forcing(),
         pixels.sites(evap_coefficient, &moisture)?,
     );
-    let tsmd = needed("tsmd", &pixels.tsmd)?.as_array();
-    let (n, months) = (f.pixels(), f.months());
+    let tsmd = needed("tsmd", &pixels.tsmd)?;
     let out = interruptible(py, threads, |_| batch::rate_modifiers(&f, &s, tsmd))?;
-    let take = |k: usize| {
-        Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]).into_pyarray(py)
-    };
-    Ok((take(0), take(1), take(2), take(3), take(4)))
+    let [a, b, c, rate, tsmd] = out.map(|m| m.into_pyarray(py));
+    Ok((a, b, c, rate, tsmd))
 }
 
 type SpinupOutput<'py> = (Arr2<'py>, Arr1<'py>, Option<Bound<'py, PyArray1<i64>>>);
@@ -214,17 +201,13 @@ pub fn spinup<'py>(
         monthly.forcing(),
         pixels.sites(evap_coefficient, &moisture)?,
     );
-    let iom = needed("iom", &pixels.iom)?.as_array();
-    let out = interruptible(py, threads, |cancel| {
+    let iom = needed("iom", &pixels.iom)?;
+    let (pools, tsmd, months) = interruptible(py, threads, |cancel| {
         batch::spinup(rule, &f, &s, iom, cancel)
     })?;
-    let months = (rule == SpinupRule::RothamstedIterative)
-        .then(|| Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py));
-    Ok((
-        pools_array(py, out.iter().map(|o| o.0)),
-        Array1::from_iter(out.iter().map(|o| o.1)).into_pyarray(py),
-        months,
-    ))
+    let iterative = rule == SpinupRule::RothamstedIterative;
+    let months = iterative.then(|| months.into_pyarray(py));
+    Ok((pools.into_pyarray(py), tsmd.into_pyarray(py), months))
 }
 
 /// Plant input (t C/ha/yr, 1/12 a month) holding `pixels["soc"]` at the exact discrete
@@ -243,12 +226,13 @@ pub fn equilibrium_inputs<'py>(
         monthly.forcing(),
         pixels.sites(evap_coefficient, &moisture)?,
     );
-    let soc = needed("soc", &pixels.soc)?.as_array();
-    let out = interruptible(py, threads, |_| batch::equilibrium_inputs(soc, &f, &s))?;
+    let soc = needed("soc", &pixels.soc)?;
+    let (input, pools, tsmd) =
+        interruptible(py, threads, |_| batch::equilibrium_inputs(soc, &f, &s))?;
     Ok((
-        Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
-        pools_array(py, out.iter().map(|o| o.1)),
-        Array1::from_iter(out.iter().map(|o| o.2)).into_pyarray(py),
+        input.into_pyarray(py),
+        pools.into_pyarray(py),
+        tsmd.into_pyarray(py),
     ))
 }
 
@@ -263,9 +247,6 @@ pub fn analytical_equilibrium<'py>(
     dpm_rpm: F1<'py>,
 ) -> PyResult<(Arr1<'py>, Arr2<'py>)> {
     let [soc, xi, clay, dpm_rpm] = [&soc, &xi, &clay, &dpm_rpm].map(|a| a.as_array());
-    let out = batch::analytical_equilibrium(soc, xi, clay, dpm_rpm).py()?;
-    Ok((
-        Array1::from_iter(out.iter().map(|o| o.0)).into_pyarray(py),
-        pools_array(py, out.iter().map(|o| o.1)),
-    ))
+    let (input, pools) = batch::analytical_equilibrium(soc, xi, clay, dpm_rpm).py()?;
+    Ok((input.into_pyarray(py), pools.into_pyarray(py)))
 }

@@ -6,7 +6,7 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 
-use super::series::{Conversion, Stored};
+use super::series::{with_values, Conversion, Stored, Values};
 use crate::error::{CoreError, Result};
 use crate::parallel;
 
@@ -144,6 +144,35 @@ pub fn gather<T: Stored>(
         }
     });
     Ok(Array2::from_shape_vec((bands, n), out).expect("bands x pixels"))
+}
+
+/// What [`gather_window`] gives: the (bands, n) values, or the verdicts of the checks.
+#[derive(Debug)]
+pub enum Gathered {
+    /// The values of [`gather`].
+    Values(Array2<f64>),
+    /// The verdicts of [`gather_checked`] (empty without checks).
+    Verdicts(Verdicts),
+}
+
+/// A window's bands as read, `values` ((bands, width) row-major, in the raster's own type):
+/// [`gather`] without `out` and `check`, else [`gather_checked`].
+pub fn gather_window(
+    values: Values<'_>,
+    dim: (usize, usize),
+    pixels: &[usize],
+    conv: Conversion,
+    out: Option<ArrayViewMut2<'_, f64>>,
+    check: Option<(f64, f64)>,
+) -> Result<Gathered> {
+    with_values!(values, v => {
+        let raw = ArrayView2::from_shape(dim, v)
+            .map_err(|e| CoreError::shape("raw", format!("{e}")))?;
+        match (out, check) {
+            (None, None) => gather(raw, pixels, conv).map(Gathered::Values),
+            (out, check) => gather_checked(raw, pixels, conv, out, check).map(Gathered::Verdicts),
+        }
+    })
 }
 
 /// Pixels per task of [`gather_checked`]: the output rows of a task and the source values of
@@ -332,10 +361,18 @@ fn check_dense<T: Stored>(
     }
 }
 
-/// The verdicts of (bands, n) float64 values against [`lo`, `hi`], band by band (rows are
-/// contiguous), keeping per-pixel state.
+/// The verdicts of (bands, n) float64 values against [`lo`, `hi`], in the order they lie: pixel
+/// after pixel when each pixel's values are contiguous (the transpose of a caller's (n, bands)
+/// array: no band-major copy needed), else band by band keeping per-pixel state.
 pub fn check_values(values: ArrayView2<'_, f64>, lo: f64, hi: f64) -> Verdicts {
     let (bands, n) = values.dim();
+    if bands > 1 && values.stride_of(Axis(0)) == 1 {
+        let columns = values.columns().into_iter();
+        let (status, band) = columns
+            .map(|c| pixel_values_verdict(c.to_slice().expect("contiguous"), lo, hi))
+            .unzip();
+        return Verdicts { status, band };
+    }
     let mut state = vec![PixelCheck::NEW; n];
     for b in 0..bands {
         for (st, &x) in state.iter_mut().zip(values.row(b)) {
@@ -344,6 +381,25 @@ pub fn check_values(values: ArrayView2<'_, f64>, lo: f64, hi: f64) -> Verdicts {
     }
     let (status, band) = state.iter().map(|st| st.verdict(bands)).unzip();
     Verdicts { status, band }
+}
+
+/// The verdict of one pixel's values (band after band): a NaN count and "any other value
+/// fails" in one pass the compiler vectorises; a pixel that failed is scanned again for the first
+/// band concerned.
+fn pixel_values_verdict(values: &[f64], lo: f64, hi: f64) -> (u8, i32) {
+    let (mut nan, mut bad) = (0u32, 0u32);
+    for &x in values {
+        nan += u32::from(x.is_nan());
+        bad |= u32::from(x.is_infinite() | (x < lo) | (x > hi));
+    }
+    if nan == 0 && bad == 0 {
+        return (PixelStatus::Ok as u8, -1);
+    }
+    let mut st = PixelCheck::NEW;
+    for (b, &x) in values.iter().enumerate() {
+        st.see(x, b, lo, hi);
+    }
+    st.verdict(values.len())
 }
 
 #[cfg(test)]
@@ -388,6 +444,9 @@ mod tests {
         let mut out = wide.slice_mut(ndarray::s![.., ..;2]);
         let both = gather_checked(raw.view(), &pixels, conv, Some(out.view_mut()), Some(check));
         assert_eq!(both.unwrap(), want);
+        // the same values pixel-major (the transpose of an (n, bands) array): the same verdicts
+        let pixel_major = values.t().as_standard_layout().into_owned();
+        assert_eq!(check_values(pixel_major.t(), check.0, check.1), want);
         let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&out.t().to_owned()), bits(&values));
         // an index outside the window, an output of the wrong shape

@@ -57,6 +57,8 @@ macro_rules! with_values {
     };
 }
 
+pub(crate) use with_values;
+
 /// The values behind a [`Series`], in the raster's own type.
 #[derive(Debug, Clone, Copy)]
 pub enum Values<'a> {
@@ -87,6 +89,20 @@ impl Values<'_> {
     /// True when no values are stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How these values become model values ([`Conversion::new`] of their type).
+    pub fn conversion(
+        &self,
+        scale: f64,
+        offset: f64,
+        nodata: Option<f64>,
+        round: bool,
+    ) -> Conversion {
+        fn of<T: Stored>(_: &[T], s: f64, o: f64, n: Option<f64>, r: bool) -> Conversion {
+            Conversion::new::<T>(s, o, n, r)
+        }
+        with_values!(self, v => of(v, scale, offset, nodata, round))
     }
 }
 

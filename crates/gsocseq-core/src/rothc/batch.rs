@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ndarray::{s, ArrayView1, ArrayView2, ShapeBuilder};
+use ndarray::{s, Array1, Array2, Array3, ArrayView1, ArrayView2, ShapeBuilder};
 
 use super::equilibrium::{self, SpinupRule};
 use super::forcing::{ForcingSeries, RateForcing};
@@ -312,21 +312,21 @@ impl<'a> PixelForcing<'a> {
     }
 }
 
-/// What [`run`] computes: pools (n x 5, t C/ha) and deficit (n, mm) at the end, the CO2-C
-/// released over the run (n, t C/ha) and, with a trajectory, the pools (n x months x 5) and
-/// CO2-C (n x months) of every month.
-#[derive(Debug, Clone, Default)]
-pub struct RunOutput {
-    /// Pools at the end, pixel after pixel.
-    pub pools: Vec<f64>,
-    /// Deficit at the end, mm.
-    pub tsmd: Vec<f64>,
-    /// CO2-C released over the run, t C/ha.
-    pub co2: Vec<f64>,
-    /// Pools at the end of every month (pixel, month, pool), with a trajectory.
-    pub monthly: Option<Vec<f64>>,
-    /// CO2-C released in every month (pixel, month), with a trajectory.
-    pub monthly_co2: Option<Vec<f64>>,
+/// What [`run`] computes: pools (n, 5) t C/ha and deficit (n,) mm at the end, the CO2-C
+/// released over the run (n,) t C/ha and, with a trajectory, the pools (n, months, 5) and
+/// CO2-C (n, months) of every month.
+pub type RunOutput = (
+    Array2<f64>,
+    Array1<f64>,
+    Array1<f64>,
+    Option<Array3<f64>>,
+    Option<Array2<f64>>,
+);
+
+/// (n, 5) pools of n pixels.
+fn pools_array(pools: impl Iterator<Item = Pools>) -> Array2<f64> {
+    let flat: Vec<f64> = pools.flat_map(|p| p.into_iter()).collect();
+    Array2::from_shape_vec((flat.len() / 5, 5), flat).expect("n x 5")
 }
 
 /// Per-thread buffers of [`run`]: forcing rows, the lanes kernel's month-major forcing, the
@@ -469,23 +469,23 @@ pub fn run(
         },
     );
     first.into_result()?;
-    Ok(RunOutput {
-        pools: out_pools,
-        tsmd: out_tsmd,
-        co2: out_co2,
-        monthly: trajectory.then_some(monthly),
-        monthly_co2: trajectory.then_some(monthly_co2),
-    })
+    let shape = |v, dim| Array2::from_shape_vec(dim, v).expect("pixels x values");
+    Ok((
+        shape(out_pools, (n, 5)),
+        Array1::from_vec(out_tsmd),
+        Array1::from_vec(out_co2),
+        trajectory.then(|| Array3::from_shape_vec((n, months, 5), monthly).expect("n x m x 5")),
+        trajectory.then(|| shape(monthly_co2, (n, months))),
+    ))
 }
 
-/// The rate modifiers of every month of n pixels from deficits `tsmd`: (a, b, c, rate, deficit
-/// after the month) of each (pixel, month), pixel after pixel (the inputs of `forcing` do not
-/// enter).
+/// The rate modifiers of every month of n pixels from deficits `tsmd`: a, b, c, rate and the
+/// deficit after the month, each (n, months) (the inputs of `forcing` do not enter).
 pub fn rate_modifiers(
     forcing: &PixelForcing<'_>,
     sites: &Sites<'_>,
     tsmd: ArrayView1<'_, f64>,
-) -> Result<Vec<[f64; 5]>> {
+) -> Result<[Array2<f64>; 5]> {
     forcing.check_shapes()?;
     let (n, months) = (forcing.pixels(), forcing.months());
     sites.validate()?;
@@ -503,18 +503,19 @@ pub fn rate_modifiers(
         }
         _ => row.fill([f64::NAN; 5]),
     })?;
-    Ok(out)
+    let take = |k| Array2::from_shape_fn((n, months), |(i, m)| out[i * months + m][k]);
+    Ok([take(0), take(1), take(2), take(3), take(4)])
 }
 
 /// The spin-up of n pixels over one 12-month year by `rule`, with inert pools `iom` (t C/ha):
-/// (pools, deficit carried into January, months run by the iterative rule) of each pixel.
+/// pools (n, 5), deficit carried into January (n,) and months run by the iterative rule (n,).
 pub fn spinup(
     rule: SpinupRule,
     forcing: &PixelForcing<'_>,
     sites: &Sites<'_>,
     iom: ArrayView1<'_, f64>,
     cancel: &AtomicBool,
-) -> Result<Vec<(Pools, f64, i64)>> {
+) -> Result<(Array2<f64>, Array1<f64>, Array1<i64>)> {
     forcing.check_shapes()?;
     sites.validate()?;
     check_per_pixel("iom", &iom, check::INPUT)?;
@@ -533,17 +534,21 @@ pub fn spinup(
             *o = (s.pools, s.tsmd, s.count as i64);
         }
     })?;
-    Ok(out)
+    Ok((
+        pools_array(out.iter().map(|o| o.0)),
+        out.iter().map(|o| o.1).collect(),
+        out.iter().map(|o| o.2).collect(),
+    ))
 }
 
 /// The plant input (t C/ha/yr, 1/12 a month) that holds `soc` (t C/ha) of each of n pixels at
-/// the exact discrete equilibrium of its 12-month forcing: (annual input, pools, periodic
-/// year-end deficit) of each. The plant input of `forcing` is not used.
+/// the exact discrete equilibrium of its 12-month forcing: annual input (n,), pools (n, 5) and
+/// periodic year-end deficit (n,). The plant input of `forcing` is not used.
 pub fn equilibrium_inputs(
     soc: ArrayView1<'_, f64>,
     forcing: &PixelForcing<'_>,
     sites: &Sites<'_>,
-) -> Result<Vec<(f64, Pools, f64)>> {
+) -> Result<(Array1<f64>, Array2<f64>, Array1<f64>)> {
     forcing.check_shapes()?;
     sites.validate()?;
     check_per_pixel("soc", &soc, check::INPUT)?;
@@ -556,17 +561,21 @@ pub fn equilibrium_inputs(
             *o = (annual, pools, tsmd);
         }
     })?;
-    Ok(out)
+    Ok((
+        out.iter().map(|o| o.0).collect(),
+        pools_array(out.iter().map(|o| o.1)),
+        out.iter().map(|o| o.2).collect(),
+    ))
 }
 
 /// The continuous equilibrium of Dechow et al. (2019) of each of n pixels, as FAO v1.2 script
-/// 11 computes it: (annual input t C/ha/yr, pools t C/ha).
+/// 11 computes it: annual input (n,) t C/ha/yr and pools (n, 5) t C/ha.
 pub fn analytical_equilibrium(
     soc: ArrayView1<'_, f64>,
     xi: ArrayView1<'_, f64>,
     clay: ArrayView1<'_, f64>,
     dpm_rpm: ArrayView1<'_, f64>,
-) -> Result<Vec<(f64, Pools)>> {
+) -> Result<(Array1<f64>, Array2<f64>)> {
     let n = soc.len();
     for (name, a) in [("xi", &xi), ("clay", &clay), ("dpm_rpm", &dpm_rpm)] {
         if a.len() != n {
@@ -580,9 +589,13 @@ pub fn analytical_equilibrium(
     check_per_pixel("xi", &xi, check::NON_NEGATIVE)?;
     check_per_pixel("clay", &clay, check::CLAY)?;
     check_per_pixel("dpm_rpm", &dpm_rpm, check::NON_NEGATIVE)?;
-    Ok((0..n)
+    let out: Vec<(f64, Pools)> = (0..n)
         .map(|i| equilibrium::analytical_equilibrium(soc[i], xi[i], clay[i], dpm_rpm[i]))
-        .collect())
+        .collect();
+    Ok((
+        out.iter().map(|o| o.0).collect(),
+        pools_array(out.iter().map(|o| o.1)),
+    ))
 }
 
 #[cfg(test)]
@@ -683,15 +696,15 @@ mod tests {
                     &mut RunBuffers::default(),
                     |_, _, _| {},
                 );
-                let got = &out.pools[5 * i..5 * i + 5];
+                let got = out.0.row(i).to_vec();
                 if i == 20 {
-                    assert!(got.iter().all(|v| v.is_nan()) && out.co2[i].is_nan());
+                    assert!(got.iter().all(|v| v.is_nan()) && out.2[i].is_nan());
                     continue;
                 }
                 assert_eq!(got, &p[..], "pixel {i}");
-                assert_eq!((out.tsmd[i], out.co2[i]), (t, co2), "pixel {i}");
+                assert_eq!((out.1[i], out.2[i]), (t, co2), "pixel {i}");
             }
-            assert_eq!(out.monthly.is_some(), trajectory);
+            assert_eq!(out.3.is_some(), trajectory);
         }
     }
 
@@ -739,7 +752,7 @@ mod tests {
             &AtomicBool::new(true),
         )
         .unwrap();
-        assert!(out.pools.iter().all(|&v| v == 0.0));
+        assert!(out.0.iter().all(|&v| v == 0.0));
         // shapes that disagree
         let short = Array2::<f64>::zeros((n, 11));
         let mut f = forcing(&c);
