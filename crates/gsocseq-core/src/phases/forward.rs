@@ -522,8 +522,8 @@ pub(crate) fn write_finals(
 mod tests {
     use super::*;
     use crate::phases::chain::{simulate_pixel, Workspace};
-    use crate::phases::options::{Calibration, PixelInput, PixelOutput, PixelRefinements};
-    use crate::phases::testing::{moisture_options, options, soil_water};
+    use crate::phases::options::{PixelInput, PixelOutput};
+    use crate::phases::testing::{moisture_options, options, soil_water, OnePixel};
 
     #[test]
     fn closed_form_forward_equals_month_by_month() {
@@ -543,40 +543,8 @@ mod tests {
             let pr: [f64; 12] = std::array::from_fn(|m| p_mean * (1.0 + 0.8 * season[m]));
             let e: [f64; 12] = std::array::from_fn(|m| e_mean * (1.0 - 0.5 * season[m]));
             let cover: [f64; 12] = std::array::from_fn(|m| if m < 3 { 1.0 } else { 0.6 });
-            let wt: Vec<f64> = (0..240).map(|k| t[k % 12] + 0.01 * k as f64).collect();
-            let wp: Vec<f64> = (0..240).map(|k| pr[k % 12]).collect();
-            let we: Vec<f64> = (0..240).map(|k| e[k % 12]).collect();
-            let classes = [class; 20];
-            let dr = [1.44; 20];
-            let px = PixelInput {
-                soc: 55.0,
-                clay: 28.0,
-                soc_uncertainty: 0.2,
-                clay_uncertainty: 0.1,
-                spinup_cover: &cover,
-                warmup_cover: &cover,
-                forward_cover: &cover,
-                spinup_temperature: &t,
-                spinup_precipitation: &pr,
-                spinup_pet: &e,
-                spinup_class: class,
-                spinup_dpm_rpm: 1.44,
-                warmup_temperature: (&wt).into(),
-                warmup_precipitation: (&wp).into(),
-                warmup_pet: (&we).into(),
-                warmup_class: &classes,
-                warmup_dpm_rpm: &dr,
-                forward_temperature: &t,
-                forward_precipitation: &pr,
-                forward_pet: &e,
-                forward_class: class,
-                forward_dpm_rpm: 1.44,
-                npp_reference: [5.0, 4.8, 5.2],
-                reference_climate: None,
-                soil_water: None,
-                calibration: Calibration::NONE,
-                refinements: PixelRefinements::NONE,
-            };
+            let one = OnePixel::new(t, pr, e, cover, class, 0.01);
+            let px = one.input(55.0, 28.0, [5.0, 4.8, 5.2]);
             for (k, moisture) in moisture_options().into_iter().enumerate() {
                 let px = PixelInput {
                     soil_water: Some(soil_water(k)),

@@ -276,48 +276,24 @@ pub(crate) fn summarize(values: &mut [f64]) -> (f64, f64, f64) {
 mod tests {
     use super::*;
     use crate::phases::chain::{perturbations, simulate_pixel};
-    use crate::phases::options::{mc_len, Calibration, PixelRefinements};
-    use crate::phases::testing::options;
+    use crate::phases::options::mc_len;
+    use crate::phases::testing::{options, OnePixel};
 
     #[test]
     fn draw_npp_reference_follows_the_drawn_climate() {
         // a dry pixel: MIAMI is limited by precipitation, so the draw's P moves the reference
         let t: [f64; 12] = std::array::from_fn(|m| 24.0 + 4.0 * (m as f64 * 0.5).sin());
-        let wt: Vec<f64> = (0..240).map(|k| t[k % 12] + 0.01 * k as f64).collect();
+        let one = OnePixel::new(t, t, t, [0.6; 12], 2, 0.01);
+        let wt = one.wt.clone();
         let wp: Vec<f64> = (0..240)
             .map(|k| 20.0 + (k % 12) as f64 + (k / 12) as f64)
             .collect();
         let rt: Vec<f64> = wt.iter().map(|v| v - 0.5).collect();
         let rp: Vec<f64> = wp.iter().map(|v| v * 0.8).collect();
-        let (cover, classes, dr) = ([0.6; 12], [2u8; 20], [1.44; 20]);
         let mut px = PixelInput {
-            soc: 40.0,
-            clay: 20.0,
-            soc_uncertainty: 0.2,
-            clay_uncertainty: 0.1,
-            spinup_cover: &cover,
-            warmup_cover: &cover,
-            forward_cover: &cover,
-            spinup_temperature: &t,
-            spinup_precipitation: &t,
-            spinup_pet: &t,
-            spinup_class: 2,
-            spinup_dpm_rpm: 1.44,
-            warmup_temperature: (&wt).into(),
             warmup_precipitation: (&wp).into(),
             warmup_pet: (&wp).into(),
-            warmup_class: &classes,
-            warmup_dpm_rpm: &dr,
-            forward_temperature: &t,
-            forward_precipitation: &t,
-            forward_pet: &t,
-            forward_class: 2,
-            forward_dpm_rpm: 1.44,
-            npp_reference: [3.0, 2.9, 3.1],
-            reference_climate: None,
-            soil_water: None,
-            calibration: Calibration::NONE,
-            refinements: PixelRefinements::NONE,
+            ..one.input(40.0, 20.0, [3.0, 2.9, 3.1])
         };
         // by hand: yearly MIAMI NPP of the perturbed months, averaged over the years
         let by_hand = |t: &[f64], p: &[f64], ft: f64, fp: f64| {
@@ -367,41 +343,8 @@ mod tests {
         let t: [f64; 12] = std::array::from_fn(|m| 12.0 + 7.0 * (m as f64 * 0.5).sin());
         let pr = [80.0; 12];
         let e: [f64; 12] = std::array::from_fn(|m| 40.0 + 30.0 * (m as f64 * 0.5).sin());
-        let cover = [0.6; 12];
-        let wt: Vec<f64> = (0..240).map(|k| t[k % 12]).collect();
-        let wp: Vec<f64> = (0..240).map(|k| pr[k % 12]).collect();
-        let we: Vec<f64> = (0..240).map(|k| e[k % 12]).collect();
-        let classes = [2u8; 20];
-        let dr = [1.44; 20];
-        let px = PixelInput {
-            soc: 60.0,
-            clay: 30.0,
-            soc_uncertainty: 0.2,
-            clay_uncertainty: 0.1,
-            spinup_cover: &cover,
-            warmup_cover: &cover,
-            forward_cover: &cover,
-            spinup_temperature: &t,
-            spinup_precipitation: &pr,
-            spinup_pet: &e,
-            spinup_class: 2,
-            spinup_dpm_rpm: 1.44,
-            warmup_temperature: (&wt).into(),
-            warmup_precipitation: (&wp).into(),
-            warmup_pet: (&we).into(),
-            warmup_class: &classes,
-            warmup_dpm_rpm: &dr,
-            forward_temperature: &t,
-            forward_precipitation: &pr,
-            forward_pet: &e,
-            forward_class: 2,
-            forward_dpm_rpm: 1.44,
-            npp_reference: [5.0, 4.9, 5.1],
-            reference_climate: None,
-            soil_water: None,
-            calibration: Calibration::NONE,
-            refinements: PixelRefinements::NONE,
-        };
+        let one = OnePixel::new(t, pr, e, [0.6; 12], 2, 0.0);
+        let px = one.input(60.0, 30.0, [5.0, 4.9, 5.1]);
         let mut opts = options(false);
         opts.horizons = vec![20];
         opts.main_horizon = 0;

@@ -133,3 +133,78 @@ impl TestArea {
             .collect()
     }
 }
+
+/// One pixel with the climate of one year of months in every phase (the 20 warm-up years
+/// repeat it, the temperature rising by `trend` degrees C a month), one cover and one class.
+pub(crate) struct OnePixel {
+    pub(crate) t: [f64; 12],
+    pub(crate) p: [f64; 12],
+    pub(crate) e: [f64; 12],
+    pub(crate) cover: [f64; 12],
+    pub(crate) class: u8,
+    pub(crate) wt: Vec<f64>,
+    pub(crate) wp: Vec<f64>,
+    pub(crate) we: Vec<f64>,
+    pub(crate) classes: [u8; 20],
+    pub(crate) dr: [f64; 20],
+}
+
+impl OnePixel {
+    /// `t` degrees C, `p` and `e` mm a month.
+    pub(crate) fn new(
+        t: [f64; 12],
+        p: [f64; 12],
+        e: [f64; 12],
+        cover: [f64; 12],
+        class: u8,
+        trend: f64,
+    ) -> Self {
+        let months = |v: &[f64; 12]| -> Vec<f64> { (0..240).map(|k| v[k % 12]).collect() };
+        OnePixel {
+            wt: (0..240).map(|k| t[k % 12] + trend * k as f64).collect(),
+            wp: months(&p),
+            we: months(&e),
+            t,
+            p,
+            e,
+            cover,
+            class,
+            classes: [class; 20],
+            dr: [1.44; 20],
+        }
+    }
+
+    /// The pixel with `soc` t C/ha, `clay` % and the MIAMI NPP `npp_reference` (central, min,
+    /// max) t C/ha/yr; no soil water inputs.
+    pub(crate) fn input(&self, soc: f64, clay: f64, npp_reference: [f64; 3]) -> PixelInput<'_> {
+        PixelInput {
+            soc,
+            clay,
+            soc_uncertainty: 0.2,
+            clay_uncertainty: 0.1,
+            spinup_cover: &self.cover,
+            warmup_cover: &self.cover,
+            forward_cover: &self.cover,
+            spinup_temperature: &self.t,
+            spinup_precipitation: &self.p,
+            spinup_pet: &self.e,
+            spinup_class: self.class,
+            spinup_dpm_rpm: 1.44,
+            warmup_temperature: (&self.wt).into(),
+            warmup_precipitation: (&self.wp).into(),
+            warmup_pet: (&self.we).into(),
+            warmup_class: &self.classes,
+            warmup_dpm_rpm: &self.dr,
+            forward_temperature: &self.t,
+            forward_precipitation: &self.p,
+            forward_pet: &self.e,
+            forward_class: self.class,
+            forward_dpm_rpm: 1.44,
+            npp_reference,
+            reference_climate: None,
+            soil_water: None,
+            calibration: Calibration::NONE,
+            refinements: PixelRefinements::NONE,
+        }
+    }
+}

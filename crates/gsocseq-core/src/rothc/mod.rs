@@ -12,3 +12,6 @@ pub mod pools;
 pub mod step;
 pub mod water_retention;
 pub mod year_map;
+
+#[cfg(test)]
+mod testing;

@@ -239,19 +239,7 @@ pub fn step_month(
 mod tests {
     use super::*;
     use crate::rothc::pools::total;
-
-    fn forcing() -> MonthForcing {
-        MonthForcing {
-            temperature: 12.0,
-            precipitation: 40.0,
-            evaporation: 80.0,
-            cover: 0.6,
-            plant_input: 0.3,
-            fym_input: 0.1,
-            dpm_rpm: 1.44,
-            rate_factor: 1.0,
-        }
-    }
+    use crate::rothc::testing::forcing;
 
     fn ulps(a: f64, b: f64) -> u64 {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()

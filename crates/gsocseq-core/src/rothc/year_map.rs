@@ -287,20 +287,8 @@ impl<const L: usize> YearMaps<L> {
 mod tests {
     use super::*;
     use crate::rothc::pools::{split_fym, split_plant_input};
-    use crate::rothc::step::{step_month, MonthForcing};
-
-    fn forcing() -> MonthForcing {
-        MonthForcing {
-            temperature: 12.0,
-            precipitation: 40.0,
-            evaporation: 80.0,
-            cover: 0.6,
-            plant_input: 0.3,
-            fym_input: 0.1,
-            dpm_rpm: 1.44,
-            rate_factor: 1.0,
-        }
-    }
+    use crate::rothc::step::step_month;
+    use crate::rothc::testing::forcing;
 
     #[test]
     fn affine_map_equals_step() {
