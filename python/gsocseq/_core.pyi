@@ -168,7 +168,9 @@ class SimulateResult:
 
 @final
 class Simulator:
-    """The GSOCseq chain of one run: options checked once, then ``simulate`` per block."""
+    """The GSOCseq chain of one run: options checked once, then ``simulate`` per block. An
+    option left out takes the core's default (``Options::new``); an unknown one is a
+    TypeError."""
 
     def __new__(
         cls,
@@ -177,24 +179,24 @@ class Simulator:
         spinup: SpinupMethod,
         horizons: list[int],
         scenarios: Union[_F64, list[tuple[float, float, float]]],
-        main_horizon: int = 0,
-        numerical_pools: NumericalPools = "second-run",
-        uncertainty: bool = False,
-        fao_uncertain_scenario: Optional[int] = None,
-        depth: float = 30.0,
-        evap_coefficient: float = 1.0,
-        steady_state: bool = False,
-        mc_samples: int = 0,
-        mc_seed: int = 0,
-        forward_stepping: bool = False,
-        moisture: MoistureModel = "rothc-26.3",
-        bare_deficit: BareDeficit = "standard",
-        min_moisture_rate: float = 0.2,
-        class_table: Optional[ClassTable] = None,
-        class_input_pattern: Optional[_F64] = None,
-        practices: Optional[list[dict[str, tuple[str, Any]]]] = None,
-        forward_inputs: ForwardInputs = "constant",
-        threads: Optional[int] = None,
+        main_horizon: int = ...,
+        numerical_pools: NumericalPools = ...,
+        uncertainty: bool = ...,
+        fao_uncertain_scenario: Optional[int] = ...,
+        depth: float = ...,
+        evap_coefficient: float = ...,
+        steady_state: bool = ...,
+        mc_samples: int = ...,
+        mc_seed: int = ...,
+        forward_stepping: bool = ...,
+        moisture: MoistureModel = ...,
+        bare_deficit: BareDeficit = ...,
+        min_moisture_rate: float = ...,
+        class_table: Optional[ClassTable] = ...,
+        class_input_pattern: Optional[_F64] = ...,
+        practices: Optional[list[dict[str, tuple[str, Any]]]] = ...,
+        forward_inputs: ForwardInputs = ...,
+        threads: Optional[int] = ...,
     ) -> Simulator: ...
     @property
     def horizons(self) -> list[int]: ...

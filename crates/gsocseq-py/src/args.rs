@@ -15,8 +15,50 @@ use numpy::ndarray::Dimension;
 use numpy::{PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyMapping;
+use pyo3::PyTypeInfo;
 
 use crate::error::to_py;
+
+/// Named arguments from a mapping, listed once: a struct of them (`required` ones, `optional`
+/// ones that may be left out) and its [`FromMapping::KEYS`] (any other key is an error).
+macro_rules! from_mapping {
+    ($(#[$doc:meta])* $vis:vis $name:ident { $($r:ident: $rt:ty),* $(,)? } optional { $($o:ident: $ot:ty),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(pyo3::FromPyObject)]
+        #[pyo3(from_item_all)]
+        $vis struct $name<'py> {
+            $($r: $rt,)*
+            $(#[pyo3(default)] $o: Option<$ot>,)*
+        }
+
+        impl<'py> $crate::args::FromMapping<'py> for $name<'py> {
+            const KEYS: &'static [&'static str] = &[$(stringify!($r),)* $(stringify!($o),)*];
+        }
+    };
+}
+pub(crate) use from_mapping;
+
+/// A struct of named arguments ([`from_mapping!`]; the block of `simulate.rs`).
+pub trait FromMapping<'py>: for<'a> FromPyObject<'a, 'py, Error = PyErr> {
+    /// The names it takes.
+    const KEYS: &'static [&'static str];
+
+    /// From `mapping`, whose keys must be among [`FromMapping::KEYS`] (else an exception `E`
+    /// naming the key and `what` the keys are).
+    fn checked<E: PyTypeInfo>(mapping: &Bound<'py, PyMapping>, what: &str) -> PyResult<Self> {
+        for key in mapping.keys()? {
+            let key: String = key.extract()?;
+            if !Self::KEYS.contains(&key.as_str()) {
+                let expected = Self::KEYS.join(", ");
+                return Err(PyErr::new::<E, _>(format!(
+                    "{key}: not {what} (expected {expected})"
+                )));
+            }
+        }
+        mapping.extract()
+    }
+}
 
 /// The values of a numpy array as one slice in row-major order: the array's own when it is
 /// C-contiguous, else a copy. (rust-numpy's `as_slice` also accepts a Fortran-ordered array,

@@ -12,7 +12,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray, PyReadon
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 
-use crate::args::interruptible;
+use crate::args::{from_mapping, interruptible};
 use crate::error::IntoPyResult;
 
 type Arr1<'py> = Bound<'py, PyArray1<f64>>;
@@ -21,21 +21,13 @@ type Arr3<'py> = Bound<'py, PyArray3<f64>>;
 type F2<'py> = PyReadonlyArray2<'py, f64>;
 type F1<'py> = PyReadonlyArray1<'py, f64>;
 
-/// The per-month arguments by name (the inputs and the DPM/RPM ratio may be left out).
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-pub struct Monthly<'py> {
-    temperature: F2<'py>,
-    precipitation: F2<'py>,
-    evaporation: F2<'py>,
-    cover: F2<'py>,
-    rate_factor: F2<'py>,
-    #[pyo3(default)]
-    plant_input: Option<F2<'py>>,
-    #[pyo3(default)]
-    fym_input: Option<F2<'py>>,
-    #[pyo3(default)]
-    dpm_rpm: Option<F2<'py>>,
+from_mapping! {
+    /// The per-month arguments by name, (n, months) (the inputs and the DPM/RPM ratio may be
+    /// left out).
+    pub Monthly {
+        temperature: F2<'py>, precipitation: F2<'py>, evaporation: F2<'py>, cover: F2<'py>,
+        rate_factor: F2<'py>,
+    } optional { plant_input: F2<'py>, fym_input: F2<'py>, dpm_rpm: F2<'py> }
 }
 
 impl Monthly<'_> {
@@ -55,26 +47,14 @@ impl Monthly<'_> {
     }
 }
 
-/// The per-pixel arguments by name.
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-pub struct PerPixel<'py> {
-    clay: F1<'py>,
-    depth: F1<'py>,
-    #[pyo3(default)]
-    tsmd: Option<F1<'py>>,
-    #[pyo3(default)]
-    iom: Option<F1<'py>>,
-    #[pyo3(default)]
-    soc: Option<F1<'py>>,
-    #[pyo3(default)]
-    pools: Option<F2<'py>>,
-    #[pyo3(default)]
-    silt: Option<F1<'py>>,
-    #[pyo3(default)]
-    bulk_density: Option<F1<'py>>,
-    #[pyo3(default)]
-    organic_carbon: Option<F1<'py>>,
+from_mapping! {
+    /// The per-pixel arguments by name, (n,) (pools (n, 5)).
+    pub PerPixel {
+        clay: F1<'py>, depth: F1<'py>,
+    } optional {
+        tsmd: F1<'py>, iom: F1<'py>, soc: F1<'py>, pools: F2<'py>, silt: F1<'py>,
+        bulk_density: F1<'py>, organic_carbon: F1<'py>,
+    }
 }
 
 /// The moisture options of the array API: (moisture, bare_deficit, min_moisture_rate); None

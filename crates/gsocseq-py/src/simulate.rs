@@ -4,21 +4,21 @@
 //! sees them; a pixel's Monte Carlo draws.
 
 use gsocseq_core::input::series::{window_pixels, SeriesColumn};
-use gsocseq_core::phases::block::{simulate_block, Block as CoreBlock};
+use gsocseq_core::phases::block::{simulate_block, Block as CoreBlock, BlockArrays};
 use gsocseq_core::phases::chain::{MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
 use gsocseq_core::phases::classes::ClassTable as CoreClassTable;
 use gsocseq_core::phases::montecarlo::Draws;
 use gsocseq_core::phases::options::{flags, Mode, NumericalPools, Options, SpinupMethod};
 use gsocseq_core::phases::practices::{ForwardInputs, Practice, Setting, SettingValue};
 use gsocseq_core::rothc::water_retention::MoistureOptions;
-use numpy::ndarray::{Array1, Array2, Array3, Array4};
+use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1};
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyIterator, PyList, PyMapping, PyTuple};
 
-use crate::args::{c_order, interruptible, slice, RawArray};
+use crate::args::{c_order, from_mapping, interruptible, slice, FromMapping, RawArray};
 use crate::error::IntoPyResult;
 
 /// The land-use class table of the phases (METHOD.md section 2), indexed by FAO class code
@@ -75,14 +75,12 @@ impl ClassTable {
 
     fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         use pyo3::IntoPyObjectExt;
-        let t = &self.0;
-        (
-            PyArray1::from_slice(py, &t.coef),
-            PyArray1::from_slice(py, &t.dpm_rpm),
-            PyArray1::from_slice(py, &t.paddy),
-            PyArray1::from_slice(py, &t.group),
-        )
-            .into_bound_py_any(py)
+        let columns = (
+            self.coefficient(py),
+            self.dpm_rpm(py),
+            self.paddy_factor(py),
+        );
+        (columns.0, columns.1, columns.2, self.ssm_group(py)).into_bound_py_any(py)
     }
 }
 
@@ -90,85 +88,63 @@ type F1<'py> = PyReadonlyArray1<'py, f64>;
 type F2<'py> = PyReadonlyArray2<'py, f64>;
 type U1<'py> = PyReadonlyArray1<'py, u8>;
 
-/// The arrays of a block of n pixels, from a mapping by name (see the core's `Block` for their
-/// meaning and units): (n,) per pixel, (n, 12) a month, (n, Y) warm-up classes and DPM/RPM,
-/// (n, 3) reference NPP; the warm-up series as [`SeriesArg`].
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
-struct Block<'py> {
-    soc: F1<'py>,
-    clay: F1<'py>,
-    soc_uncertainty: F1<'py>,
-    clay_uncertainty: F1<'py>,
-    spinup_cover: F2<'py>,
-    warmup_cover: F2<'py>,
-    forward_cover: F2<'py>,
-    spinup_temperature: F2<'py>,
-    spinup_precipitation: F2<'py>,
-    spinup_pet: F2<'py>,
-    spinup_class: U1<'py>,
-    spinup_dpm_rpm: F1<'py>,
-    warmup_temperature: Bound<'py, PyAny>,
-    warmup_precipitation: Bound<'py, PyAny>,
-    warmup_pet: Bound<'py, PyAny>,
-    warmup_class: PyReadonlyArray2<'py, u8>,
-    warmup_dpm_rpm: F2<'py>,
-    forward_class: U1<'py>,
-    forward_dpm_rpm: F1<'py>,
-    npp_reference: F2<'py>,
-    pixel_id: PyReadonlyArray1<'py, u64>,
-    #[pyo3(default)]
-    forward_temperature: Option<F2<'py>>,
-    #[pyo3(default)]
-    forward_precipitation: Option<F2<'py>>,
-    #[pyo3(default)]
-    forward_pet: Option<F2<'py>>,
-    #[pyo3(default)]
-    reference_temperature: Option<F2<'py>>,
-    #[pyo3(default)]
-    reference_precipitation: Option<F2<'py>>,
-    #[pyo3(default)]
-    silt: Option<F1<'py>>,
-    #[pyo3(default)]
-    bulk_density: Option<F1<'py>>,
-    #[pyo3(default)]
-    organic_carbon: Option<F1<'py>>,
-    #[pyo3(default)]
-    calibration_input: Option<F1<'py>>,
-    #[pyo3(default)]
-    calibration_rate: Option<F1<'py>>,
-    #[pyo3(default)]
-    scenario_values: Option<F2<'py>>,
-    #[pyo3(default)]
-    forward_series_temperature: Option<F2<'py>>,
-    #[pyo3(default)]
-    forward_series_precipitation: Option<F2<'py>>,
-    #[pyo3(default)]
-    forward_series_pet: Option<F2<'py>>,
-    #[pyo3(default)]
-    warmup_npp: Option<F2<'py>>,
-    #[pyo3(default)]
-    warmup_carbon_input: Option<F2<'py>>,
+/// The arrays of a block, listed once: [`Block`] by name (any other key is an error) and its
+/// conversion into the core's [`CoreBlock`], field by field of the same name (see it for
+/// their meaning and units); the warm-up series are [`SeriesArg`]s.
+macro_rules! block {
+    ({ $($r:ident: $rt:ty),* $(,)? } series { $($s:ident),* } optional { $($o:ident: $ot:ty),* $(,)? }) => {
+        /// The arrays of a block of n pixels: (n,) per pixel, (n, 12) a month, (n, Y) warm-up
+        /// classes and DPM/RPM, (n, 3) reference NPP.
+        #[derive(FromPyObject)]
+        #[pyo3(from_item_all)]
+        struct Block<'py> {
+            $($r: $rt,)*
+            $($s: Bound<'py, PyAny>,)*
+            $(#[pyo3(default)] $o: Option<$ot>,)*
+        }
+
+        impl<'py> FromMapping<'py> for Block<'py> {
+            const KEYS: &'static [&'static str] =
+                &[$(stringify!($r),)* $(stringify!($s),)* $(stringify!($o),)*];
+        }
+
+        impl<'py> Block<'py> {
+            /// The warm-up series (borrowed for the call).
+            fn series(&self) -> PyResult<Vec<SeriesArg<'py>>> {
+                Ok(vec![$(SeriesArg::extract(stringify!($s), &self.$s)?),*])
+            }
+
+            /// The core's view of the block, its series read from `series`.
+            fn core<'a>(&'a self, series: &'a [SeriesArg<'py>]) -> PyResult<CoreBlock<'a>> {
+                let mut series = series.iter();
+                Ok(CoreBlock {
+                    $($r: self.$r.as_array(),)*
+                    $($s: series.next().expect("a series").column(stringify!($s))?,)*
+                    $($o: self.$o.as_ref().map(|a| a.as_array()),)*
+                })
+            }
+        }
+    };
 }
 
-/// The names of [`Block`]'s arrays: any other key (a misspelt optional array) is an error.
-#[rustfmt::skip]
-const BLOCK_KEYS: [&str; 37] = [
-    "soc", "clay", "soc_uncertainty", "clay_uncertainty", "spinup_cover", "warmup_cover",
-    "forward_cover", "spinup_temperature", "spinup_precipitation", "spinup_pet", "spinup_class",
-    "spinup_dpm_rpm", "warmup_temperature", "warmup_precipitation", "warmup_pet", "warmup_class",
-    "warmup_dpm_rpm", "forward_class", "forward_dpm_rpm", "npp_reference", "pixel_id",
-    "forward_temperature", "forward_precipitation", "forward_pet", "reference_temperature",
-    "reference_precipitation", "silt", "bulk_density", "organic_carbon", "calibration_input",
-    "calibration_rate", "scenario_values", "forward_series_temperature",
-    "forward_series_precipitation", "forward_series_pet", "warmup_npp", "warmup_carbon_input",
-];
-
-/// The view of an optional array.
-fn view<'a, D: numpy::ndarray::Dimension>(
-    a: &'a Option<numpy::PyReadonlyArray<'_, f64, D>>,
-) -> Option<numpy::ndarray::ArrayView<'a, f64, D>> {
-    a.as_ref().map(|a| a.as_array())
+block! {
+    {
+        soc: F1<'py>, clay: F1<'py>, soc_uncertainty: F1<'py>, clay_uncertainty: F1<'py>,
+        spinup_cover: F2<'py>, warmup_cover: F2<'py>, forward_cover: F2<'py>,
+        spinup_temperature: F2<'py>, spinup_precipitation: F2<'py>, spinup_pet: F2<'py>,
+        spinup_class: U1<'py>, spinup_dpm_rpm: F1<'py>, warmup_class: PyReadonlyArray2<'py, u8>,
+        warmup_dpm_rpm: F2<'py>, forward_class: U1<'py>, forward_dpm_rpm: F1<'py>,
+        npp_reference: F2<'py>, pixel_id: PyReadonlyArray1<'py, u64>,
+    }
+    series { warmup_temperature, warmup_precipitation, warmup_pet }
+    optional {
+        forward_temperature: F2<'py>, forward_precipitation: F2<'py>, forward_pet: F2<'py>,
+        reference_temperature: F2<'py>, reference_precipitation: F2<'py>, silt: F1<'py>,
+        bulk_density: F1<'py>, organic_carbon: F1<'py>, calibration_input: F1<'py>,
+        calibration_rate: F1<'py>, scenario_values: F2<'py>, forward_series_temperature: F2<'py>,
+        forward_series_precipitation: F2<'py>, forward_series_pet: F2<'py>, warmup_npp: F2<'py>,
+        warmup_carbon_input: F2<'py>,
+    }
 }
 
 /// A monthly series argument, borrowed for the call: an (n, months) float64 array, or the
@@ -239,88 +215,96 @@ impl<'py> SeriesArg<'py> {
     }
 }
 
-/// What [`Simulator::simulate`] gives for n pixels (S scenarios, H horizons; chains central,
-/// min, max; t C/ha, t C/ha/yr, mm).
-#[pyclass(frozen, get_all, module = "gsocseq._core")]
-pub struct SimulateResult {
-    /// Equilibrium input of the spin-up, (n, 3) t C/ha/yr.
-    ceq: Py<PyArray2<f64>>,
-    /// Deficit carried out of the spin-up, (n, 3) mm.
-    tsmd_spinup: Py<PyArray2<f64>>,
-    /// SOC at t0, (n, 3) t C/ha.
-    soc_t0: Py<PyArray2<f64>>,
-    /// Input of the last warm-up year (fao-v1.2: year 18), (n, 3) t C/ha/yr.
-    cin_t0: Py<PyArray2<f64>>,
-    /// Mean warm-up input, (n, 3) t C/ha/yr.
-    cin_mean: Py<PyArray2<f64>>,
-    /// Deficit at t0, (n, 3) mm.
-    tsmd_t0: Py<PyArray2<f64>>,
-    /// Pools at the end of the spin-up, (n, 3, 5) t C/ha.
-    pools_spinup: Py<PyArray3<f64>>,
-    /// Pools at t0, (n, 3, 5) t C/ha.
-    pools_t0: Py<PyArray3<f64>>,
-    /// Final total SOC, (n, H, S, 3) t C/ha.
-    final_soc: Py<PyArray4<f64>>,
-    /// Months of the official iterative spin-up (central chain), (n,).
-    spinup_months: Py<PyArray1<u64>>,
-    /// Years to the new steady state of each scenario, (n, S), when asked for.
-    steady_years: Option<Py<PyArray2<f64>>>,
-    /// Monte Carlo statistics, (n, products, 4: mean, P2.5, P97.5, U %), when asked for.
-    mc: Option<Py<PyArray3<f64>>>,
-    /// Bits of the flags of each pixel (`FLAGS`), (n,).
-    flags: Py<PyArray1<u32>>,
+/// The arrays of a result, listed once: [`SimulateResult`] of the core's [`BlockArrays`] (the
+/// same names; see it for their shapes and units), read as attributes and as a mapping.
+macro_rules! result {
+    ($($a:ident: $at:ty),*; optional $($o:ident: $ot:ty),*; $($z:ident: $zt:ty),*) => {
+        /// What [`Simulator::simulate`] gives for n pixels (the core's `BlockArrays`); it reads
+        /// as a mapping too, `result["final_soc"]`, `dict(result)`.
+        #[pyclass(frozen, get_all, module = "gsocseq._core")]
+        pub struct SimulateResult {
+            $($a: Py<$at>,)*
+            $($o: Option<Py<$ot>>,)*
+            $($z: Py<$zt>,)*
+        }
+
+        impl SimulateResult {
+            fn new(py: Python<'_>, out: BlockArrays) -> Self {
+                SimulateResult {
+                    $($a: out.$a.into_pyarray(py).unbind(),)*
+                    $($o: out.$o.map(|v| v.into_pyarray(py).unbind()),)*
+                    $($z: out.$z.into_pyarray(py).unbind(),)*
+                }
+            }
+
+            /// The names of the arrays held (the optional ones when asked for).
+            fn names(&self) -> Vec<&'static str> {
+                let mut names = vec![$(stringify!($a)),*];
+                $(if self.$o.is_some() { names.push(stringify!($o)); })*
+                names.extend([$(stringify!($z)),*]);
+                names
+            }
+        }
+    };
+}
+
+result! {
+    ceq: PyArray2<f64>, tsmd_spinup: PyArray2<f64>, soc_t0: PyArray2<f64>,
+    cin_t0: PyArray2<f64>, cin_mean: PyArray2<f64>, tsmd_t0: PyArray2<f64>,
+    pools_spinup: PyArray3<f64>, pools_t0: PyArray3<f64>, final_soc: PyArray4<f64>,
+    spinup_months: PyArray1<u64>;
+    optional steady_years: PyArray2<f64>, mc: PyArray3<f64>;
+    flags: PyArray1<u32>
 }
 
 #[pymethods]
 impl SimulateResult {
-    /// The names of the arrays held (`steady_years` and `mc` only when asked for): the result
-    /// reads as a mapping too, `result["final_soc"]`, `dict(result)`.
+    /// The names of the arrays held (`steady_years` and `mc` only when asked for).
     fn keys(&self) -> Vec<&'static str> {
-        let mut names = vec![
-            "ceq",
-            "tsmd_spinup",
-            "soc_t0",
-            "cin_t0",
-            "cin_mean",
-            "tsmd_t0",
-            "pools_spinup",
-            "pools_t0",
-            "final_soc",
-            "spinup_months",
-        ];
-        if self.steady_years.is_some() {
-            names.push("steady_years");
-        }
-        if self.mc.is_some() {
-            names.push("mc");
-        }
-        names.push("flags");
-        names
+        self.names()
     }
 
     fn __getitem__<'py>(slf: &Bound<'py, Self>, key: &str) -> PyResult<Bound<'py, PyAny>> {
-        match slf.get().keys().contains(&key) {
+        match slf.get().names().contains(&key) {
             true => slf.getattr(key),
             false => Err(PyKeyError::new_err(key.to_string())),
         }
     }
 
     fn __contains__(&self, key: &str) -> bool {
-        self.keys().contains(&key)
+        self.names().contains(&key)
     }
 
     fn __len__(&self) -> usize {
-        self.keys().len()
+        self.names().len()
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
-        PyList::new(py, self.keys())?.try_iter()
+        PyList::new(py, self.names())?.try_iter()
     }
 
     /// (name, array) of every array held.
     fn items<'py>(slf: &Bound<'py, Self>) -> PyResult<Vec<(&'static str, Bound<'py, PyAny>)>> {
-        let keys = slf.get().keys();
-        keys.into_iter().map(|k| Ok((k, slf.getattr(k)?))).collect()
+        let names = slf.get().names();
+        names
+            .into_iter()
+            .map(|k| Ok((k, slf.getattr(k)?)))
+            .collect()
+    }
+}
+
+from_mapping! {
+    /// The keywords of [`Simulator`]: the options of a run (the core's default for each one
+    /// left out, `Options::new`), the class table and its input patterns, the threads.
+    SimulatorArgs {
+        mode: String, spinup: String, horizons: Vec<usize>, scenarios: Vec<[f64; 3]>,
+    } optional {
+        main_horizon: usize, numerical_pools: String, uncertainty: bool,
+        fao_uncertain_scenario: usize, depth: f64, evap_coefficient: f64, steady_state: bool,
+        mc_samples: usize, mc_seed: u64, forward_stepping: bool, moisture: String,
+        bare_deficit: String, min_moisture_rate: f64, class_table: ClassTable,
+        class_input_pattern: F2<'py>, practices: Bound<'py, PyList>, forward_inputs: String,
+        threads: usize,
     }
 }
 
@@ -330,76 +314,65 @@ impl SimulateResult {
 pub struct Simulator {
     options: Options,
     table: ClassTable,
-    /// The class table's input patterns as given (pickling), (256, 12) shares.
-    class_input_pattern: Option<Vec<[f64; 12]>>,
-    /// The practices as given (pickling).
-    practices: Option<Py<PyList>>,
     threads: Option<usize>,
+    /// The keywords as given (a deep copy): what rebuilds it (pickling, e.g. to Dask workers).
+    keywords: Py<PyDict>,
 }
 
 #[pymethods]
 impl Simulator {
+    /// A simulator of the keywords of [`SimulatorArgs`].
     #[new]
-    #[pyo3(signature = (*, mode, spinup, horizons, scenarios, main_horizon=0, numerical_pools="second-run", uncertainty=false, fao_uncertain_scenario=None, depth=30.0, evap_coefficient=1.0, steady_state=false, mc_samples=0, mc_seed=0, forward_stepping=false, moisture="rothc-26.3", bare_deficit="standard", min_moisture_rate=0.2, class_table=None, class_input_pattern=None, practices=None, forward_inputs="constant", threads=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        mode: &str,
-        spinup: &str,
-        horizons: Vec<usize>,
-        scenarios: Vec<[f64; 3]>,
-        main_horizon: usize,
-        numerical_pools: &str,
-        uncertainty: bool,
-        fao_uncertain_scenario: Option<usize>,
-        depth: f64,
-        evap_coefficient: f64,
-        steady_state: bool,
-        mc_samples: usize,
-        mc_seed: u64,
-        forward_stepping: bool,
-        moisture: &str,
-        bare_deficit: &str,
-        min_moisture_rate: f64,
-        class_table: Option<ClassTable>,
-        class_input_pattern: Option<F2<'_>>,
-        practices: Option<Bound<'_, PyList>>,
-        forward_inputs: &str,
-        threads: Option<usize>,
-    ) -> PyResult<Self> {
-        let mode: Mode = mode.parse().py()?;
-        let spinup: SpinupMethod = spinup.parse().py()?;
-        let mut options = Options::new(mode, spinup, horizons, main_horizon, scenarios).py()?;
-        options.numerical_pools = numerical_pools.parse::<NumericalPools>().py()?;
-        options.uncertainty = uncertainty;
-        if let Some(s) = fao_uncertain_scenario {
-            options.fao_uncertain_scenario = s;
+    #[pyo3(signature = (**keywords))]
+    fn new(py: Python<'_>, keywords: Option<Bound<'_, PyDict>>) -> PyResult<Self> {
+        let keywords = keywords.unwrap_or_else(|| PyDict::new(py));
+        let a = SimulatorArgs::checked::<PyTypeError>(
+            keywords.as_mapping(),
+            "an option of a Simulator",
+        )?;
+        let (mode, spinup) = (a.mode.parse().py()?, a.spinup.parse().py()?);
+        let main = a.main_horizon.unwrap_or_default();
+        let mut o = Options::new(mode, spinup, a.horizons, main, a.scenarios).py()?;
+        macro_rules! given {
+            ($($f:ident),*) => { $(if let Some(v) = a.$f { o.$f = v; })* };
         }
-        options.depth = depth;
-        options.evap_coefficient = evap_coefficient;
-        options.steady_state = steady_state;
-        options.mc_samples = mc_samples;
-        options.mc_seed = mc_seed;
-        options.forward_stepping = forward_stepping;
-        let (model, bare) = (moisture.parse().py()?, bare_deficit.parse().py()?);
-        options.moisture = MoistureOptions::new(model, bare, min_moisture_rate).py()?;
-        if let Some(list) = &practices {
-            options.practices = (list.iter())
-                .map(|d| practice(d.cast::<PyDict>()?))
-                .collect::<PyResult<_>>()?;
+        given!(
+            uncertainty,
+            fao_uncertain_scenario,
+            depth,
+            evap_coefficient,
+            steady_state
+        );
+        given!(mc_samples, mc_seed, forward_stepping);
+        if let Some(v) = a.numerical_pools {
+            o.numerical_pools = v.parse().py()?;
         }
-        options.forward_inputs = forward_inputs.parse().py()?;
-        options.check().py()?;
-        let mut table = class_table.unwrap_or_else(ClassTable::default);
-        let patterns = match &class_input_pattern {
-            Some(p) => Some(input_patterns(&mut table.0, p)?),
-            None => None,
-        };
+        if let Some(v) = a.forward_inputs {
+            o.forward_inputs = v.parse().py()?;
+        }
+        let m = &o.moisture;
+        let model = a.moisture.map_or(Ok(m.model), |v| v.parse()).py()?;
+        let bare = a
+            .bare_deficit
+            .map_or(Ok(m.bare_deficit), |v| v.parse())
+            .py()?;
+        let rate = a.min_moisture_rate.unwrap_or(m.min_rate);
+        o.moisture = MoistureOptions::new(model, bare, rate).py()?;
+        if let Some(list) = &a.practices {
+            let dicts = list.iter().map(|d| practice(d.cast::<PyDict>()?));
+            o.practices = dicts.collect::<PyResult<_>>()?;
+        }
+        o.check().py()?;
+        let mut table = a.class_table.unwrap_or_else(ClassTable::default);
+        if let Some(pattern) = &a.class_input_pattern {
+            input_patterns(&mut table.0, pattern)?;
+        }
+        let copy = py.import("copy")?.call_method1("deepcopy", (&keywords,))?;
         Ok(Simulator {
-            options,
+            options: o,
             table,
-            class_input_pattern: patterns,
-            practices: practices.map(|p| p.unbind()),
-            threads,
+            threads: a.threads,
+            keywords: copy.cast_into::<PyDict>()?.unbind(),
         })
     }
 
@@ -425,148 +398,22 @@ impl Simulator {
         block: &Bound<'_, PyMapping>,
         threads: Option<usize>,
     ) -> PyResult<SimulateResult> {
-        for key in block.keys()? {
-            let key: String = key.extract()?;
-            if !BLOCK_KEYS.contains(&key.as_str()) {
-                let expected = BLOCK_KEYS.join(", ");
-                let message = format!("{key}: not an array of a block (expected {expected})");
-                return Err(PyKeyError::new_err(message));
-            }
-        }
-        let block: Block<'_> = block.extract()?;
-        let b = &block;
-        let series = [
-            SeriesArg::extract("warmup_temperature", &b.warmup_temperature)?,
-            SeriesArg::extract("warmup_precipitation", &b.warmup_precipitation)?,
-            SeriesArg::extract("warmup_pet", &b.warmup_pet)?,
-        ];
-        let block = CoreBlock {
-            soc: b.soc.as_array(),
-            clay: b.clay.as_array(),
-            soc_uncertainty: b.soc_uncertainty.as_array(),
-            clay_uncertainty: b.clay_uncertainty.as_array(),
-            spinup_cover: b.spinup_cover.as_array(),
-            warmup_cover: b.warmup_cover.as_array(),
-            forward_cover: b.forward_cover.as_array(),
-            spinup_temperature: b.spinup_temperature.as_array(),
-            spinup_precipitation: b.spinup_precipitation.as_array(),
-            spinup_pet: b.spinup_pet.as_array(),
-            spinup_class: b.spinup_class.as_array(),
-            spinup_dpm_rpm: b.spinup_dpm_rpm.as_array(),
-            warmup_temperature: series[0].column("warmup_temperature")?,
-            warmup_precipitation: series[1].column("warmup_precipitation")?,
-            warmup_pet: series[2].column("warmup_pet")?,
-            warmup_class: b.warmup_class.as_array(),
-            warmup_dpm_rpm: b.warmup_dpm_rpm.as_array(),
-            forward_temperature: view(&b.forward_temperature),
-            forward_precipitation: view(&b.forward_precipitation),
-            forward_pet: view(&b.forward_pet),
-            forward_class: b.forward_class.as_array(),
-            forward_dpm_rpm: b.forward_dpm_rpm.as_array(),
-            npp_reference: b.npp_reference.as_array(),
-            reference_temperature: view(&b.reference_temperature),
-            reference_precipitation: view(&b.reference_precipitation),
-            pixel_id: b.pixel_id.as_array(),
-            silt: view(&b.silt),
-            bulk_density: view(&b.bulk_density),
-            organic_carbon: view(&b.organic_carbon),
-            calibration_input: view(&b.calibration_input),
-            calibration_rate: view(&b.calibration_rate),
-            scenario_values: view(&b.scenario_values),
-            forward_series_temperature: view(&b.forward_series_temperature),
-            forward_series_precipitation: view(&b.forward_series_precipitation),
-            forward_series_pet: view(&b.forward_series_pet),
-            warmup_npp: view(&b.warmup_npp),
-            warmup_carbon_input: view(&b.warmup_carbon_input),
-        };
+        let block = Block::checked::<PyKeyError>(block, "an array of a block")?;
+        let series = block.series()?;
+        let block = block.core(&series)?;
         let (opts, table) = (&self.options, &self.table.0);
         let out = interruptible(py, threads.or(self.threads), |cancel| {
             simulate_block(opts, table, &block, cancel)
         })?;
-        let n = block.len();
-        let pixels = &out.pixels;
-        let per_chain = |f: &dyn Fn(usize, usize) -> f64| {
-            Array2::from_shape_fn((n, 3), |(i, r)| f(i, r))
-                .into_pyarray(py)
-                .unbind()
-        };
-        let pools = |f: &dyn Fn(usize, usize) -> [f64; 5]| {
-            Array3::from_shape_fn((n, 3, 5), |(i, r, k)| f(i, r)[k])
-                .into_pyarray(py)
-                .unbind()
-        };
-        let (h, s) = (opts.horizons.len(), opts.scenarios.len());
-        let (slen, mlen) = (out.steady.len() / n.max(1), out.mc.len() / n.max(1));
-        Ok(SimulateResult {
-            ceq: per_chain(&|i, r| pixels[i].chains[r].ceq),
-            tsmd_spinup: per_chain(&|i, r| pixels[i].chains[r].tsmd_spinup),
-            soc_t0: per_chain(&|i, r| pixels[i].chains[r].soc_t0),
-            cin_t0: per_chain(&|i, r| pixels[i].chains[r].cin_t0),
-            cin_mean: per_chain(&|i, r| pixels[i].chains[r].cin_mean),
-            tsmd_t0: per_chain(&|i, r| pixels[i].chains[r].tsmd_t0),
-            pools_spinup: pools(&|i, r| pixels[i].chains[r].pools_spinup),
-            pools_t0: pools(&|i, r| pixels[i].chains[r].pools_t0),
-            final_soc: Array4::from_shape_vec((n, h, s, 3), out.final_soc)
-                .expect("n x horizons x scenarios x 3")
-                .into_pyarray(py)
-                .unbind(),
-            spinup_months: Array1::from_iter(pixels.iter().map(|o| o.spinup_months))
-                .into_pyarray(py)
-                .unbind(),
-            steady_years: opts.steady_state.then(|| {
-                Array2::from_shape_vec((n, slen), out.steady)
-                    .expect("n x scenarios")
-                    .into_pyarray(py)
-                    .unbind()
-            }),
-            mc: (opts.mc_samples > 0).then(|| {
-                Array3::from_shape_vec((n, mlen / 4, 4), out.mc)
-                    .expect("n x products x 4")
-                    .into_pyarray(py)
-                    .unbind()
-            }),
-            flags: Array1::from_iter(pixels.iter().map(|o| o.flags))
-                .into_pyarray(py)
-                .unbind(),
-        })
+        Ok(SimulateResult::new(py, out.into_arrays(opts)))
     }
 
-    /// The arguments that rebuild this simulator (pickling, e.g. to Dask workers).
+    /// The keywords that rebuild this simulator (pickling, e.g. to Dask workers).
     fn __getnewargs_ex__<'py>(
         &self,
         py: Python<'py>,
     ) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
-        let o = &self.options;
-        let kw = PyDict::new(py);
-        kw.set_item("mode", o.mode.name())?;
-        kw.set_item("spinup", o.spinup.name())?;
-        kw.set_item("horizons", o.horizons.clone())?;
-        kw.set_item("scenarios", o.scenarios.clone())?;
-        kw.set_item("main_horizon", o.main_horizon)?;
-        kw.set_item("numerical_pools", o.numerical_pools.name())?;
-        kw.set_item("uncertainty", o.uncertainty)?;
-        kw.set_item("fao_uncertain_scenario", o.fao_uncertain_scenario)?;
-        kw.set_item("depth", o.depth)?;
-        kw.set_item("evap_coefficient", o.evap_coefficient)?;
-        kw.set_item("steady_state", o.steady_state)?;
-        kw.set_item("mc_samples", o.mc_samples)?;
-        kw.set_item("mc_seed", o.mc_seed)?;
-        kw.set_item("forward_stepping", o.forward_stepping)?;
-        kw.set_item("moisture", o.moisture.model.name())?;
-        kw.set_item("bare_deficit", o.moisture.bare_deficit.name())?;
-        kw.set_item("min_moisture_rate", o.moisture.min_rate)?;
-        kw.set_item("class_table", self.table.clone())?;
-        let pattern = self.class_input_pattern.as_ref().map(|rows| {
-            Array2::from_shape_fn((rows.len(), 12), |(c, m)| rows[c][m]).into_pyarray(py)
-        });
-        kw.set_item("class_input_pattern", pattern)?;
-        kw.set_item(
-            "practices",
-            self.practices.as_ref().map(|p| p.clone_ref(py)),
-        )?;
-        kw.set_item("forward_inputs", o.forward_inputs.name())?;
-        kw.set_item("threads", self.threads)?;
-        Ok((PyTuple::empty(py), kw))
+        Ok((PyTuple::empty(py), self.keywords.bind(py).copy()?))
     }
 }
 
@@ -628,8 +475,8 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Sets the input patterns of `table` from `pattern`, (256, 12) monthly shares of the annual
-/// plant input (rows of NaN: I / 12 a month, left as they are); the rows as given.
-fn input_patterns(table: &mut CoreClassTable, pattern: &F2<'_>) -> PyResult<Vec<[f64; 12]>> {
+/// plant input (rows of NaN: I / 12 a month, left as they are).
+fn input_patterns(table: &mut CoreClassTable, pattern: &F2<'_>) -> PyResult<()> {
     let pattern = pattern.as_array();
     if pattern.shape() != [256, 12] {
         let shape = pattern.shape();
@@ -638,15 +485,13 @@ fn input_patterns(table: &mut CoreClassTable, pattern: &F2<'_>) -> PyResult<Vec<
              1/12 each)"
         )));
     }
-    let rows: Vec<[f64; 12]> = (pattern.rows().into_iter())
-        .map(|row| std::array::from_fn(|m| row[m]))
-        .collect();
-    for (c, shares) in rows.iter().enumerate() {
+    for (c, row) in pattern.rows().into_iter().enumerate() {
+        let shares: [f64; 12] = std::array::from_fn(|m| row[m]);
         if !shares.iter().all(|v| v.is_nan()) {
-            table.set_input_pattern(c as u8, shares).py()?;
+            table.set_input_pattern(c as u8, &shares).py()?;
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// One setting of a practice from Python: None, or (kind, payload) with kind "everywhere"

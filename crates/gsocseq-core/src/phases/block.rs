@@ -6,18 +6,19 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ndarray::{ArrayView1, ArrayView2, CowArray, Dimension, Ix2};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, CowArray, Dimension, Ix2};
 
 use super::chain::{simulate_pixels, Workspace, BATCH};
 use super::classes::ClassTable;
 use super::forward::forward_climatology;
 use super::options::{
-    final_len, mc_len, steady_len, Calibration, Mode, Options, PixelInput, PixelOutput,
-    PixelRefinements, WarmupInputs, MAX_WARMUP_YEARS,
+    final_len, mc_len, steady_len, Calibration, ChainOutput, Mode, Options, PixelInput,
+    PixelOutput, PixelRefinements, WarmupInputs, MAX_WARMUP_YEARS,
 };
 use crate::error::{CoreError, Result};
 use crate::input::series::{Series, SeriesColumn};
 use crate::parallel::{self, with_scratch};
+use crate::rothc::pools::Pools;
 use crate::rothc::water_retention::SoilWaterInput;
 
 type F1<'a> = ArrayView1<'a, f64>;
@@ -357,6 +358,73 @@ pub struct BlockOutput {
     pub steady: Vec<f64>,
     /// Monte Carlo statistics, `[pixel][product][mean, P2.5, P97.5, U %]`.
     pub mc: Vec<f64>,
+}
+
+/// [`BlockOutput`] as arrays, pixel first (S scenarios, H horizons; chains central, min, max;
+/// t C/ha, t C/ha/yr, mm): what a binding hands over as they are.
+#[derive(Debug, Clone)]
+pub struct BlockArrays {
+    /// Equilibrium input of the spin-up, (n, 3) t C/ha/yr.
+    pub ceq: Array2<f64>,
+    /// Deficit carried out of the spin-up, (n, 3) mm.
+    pub tsmd_spinup: Array2<f64>,
+    /// SOC at t0, (n, 3) t C/ha.
+    pub soc_t0: Array2<f64>,
+    /// Input of the last warm-up year (fao-v1.2: year 18), (n, 3) t C/ha/yr.
+    pub cin_t0: Array2<f64>,
+    /// Mean warm-up input, (n, 3) t C/ha/yr.
+    pub cin_mean: Array2<f64>,
+    /// Deficit at t0, (n, 3) mm.
+    pub tsmd_t0: Array2<f64>,
+    /// Pools at the end of the spin-up, (n, 3, 5) t C/ha.
+    pub pools_spinup: Array3<f64>,
+    /// Pools at t0, (n, 3, 5) t C/ha.
+    pub pools_t0: Array3<f64>,
+    /// Final total SOC, (n, H, S, 3) t C/ha.
+    pub final_soc: Array4<f64>,
+    /// Months of the official iterative spin-up (central chain), (n,).
+    pub spinup_months: Array1<u64>,
+    /// Years to the new steady state of each scenario, (n, S), when asked for.
+    pub steady_years: Option<Array2<f64>>,
+    /// Monte Carlo statistics, (n, products, 4: mean, P2.5, P97.5, U %), when asked for.
+    pub mc: Option<Array3<f64>>,
+    /// Bits of the flags of each pixel ([`super::options::flags`]), (n,).
+    pub flags: Array1<u32>,
+}
+
+impl BlockOutput {
+    /// The outputs as arrays ([`BlockArrays`]) of a block simulated with `opts`.
+    pub fn into_arrays(self, opts: &Options) -> BlockArrays {
+        let (n, p) = (self.pixels.len(), &self.pixels);
+        let chain =
+            |f: fn(&ChainOutput) -> f64| Array2::from_shape_fn((n, 3), |(i, r)| f(&p[i].chains[r]));
+        let pools = |f: fn(&ChainOutput) -> Pools| {
+            Array3::from_shape_fn((n, 3, 5), |(i, r, k)| f(&p[i].chains[r])[k])
+        };
+        let (h, s) = (opts.horizons.len(), opts.scenarios.len());
+        let per_pixel = |v: &Vec<f64>| v.len() / n.max(1);
+        let (steady, mc) = (per_pixel(&self.steady), per_pixel(&self.mc));
+        BlockArrays {
+            ceq: chain(|c| c.ceq),
+            tsmd_spinup: chain(|c| c.tsmd_spinup),
+            soc_t0: chain(|c| c.soc_t0),
+            cin_t0: chain(|c| c.cin_t0),
+            cin_mean: chain(|c| c.cin_mean),
+            tsmd_t0: chain(|c| c.tsmd_t0),
+            pools_spinup: pools(|c| c.pools_spinup),
+            pools_t0: pools(|c| c.pools_t0),
+            final_soc: Array4::from_shape_vec((n, h, s, 3), self.final_soc)
+                .expect("n x horizons x scenarios x 3"),
+            spinup_months: p.iter().map(|o| o.spinup_months).collect(),
+            steady_years: opts
+                .steady_state
+                .then(|| Array2::from_shape_vec((n, steady), self.steady).expect("n x scenarios")),
+            mc: (opts.mc_samples > 0).then(|| {
+                Array3::from_shape_vec((n, mc / 4, 4), self.mc).expect("n x products x 4")
+            }),
+            flags: p.iter().map(|o| o.flags).collect(),
+        }
+    }
 }
 
 /// Per-thread buffers of the warm-up series of a batch read from a window.
