@@ -14,14 +14,14 @@ from gsocseq.errors import GsocseqError
 from gsocseq.inputs import WindowBands
 from gsocseq.rasters import windows
 
-from .synthetic import make_area
+from ..synthetic import make_area
 
 
 @pytest.fixture(scope="module")
 def block(tmp_path_factory):
     from gsocseq.config import from_dict
 
-    from .blocks import read_block
+    from ..blocks import read_block
 
     config = from_dict(make_area(tmp_path_factory.mktemp("sim"), rows=4, cols=9, seed=7))
     chain, block = read_block(config, next(windows(4, 9, 16)))
@@ -104,3 +104,27 @@ def test_a_simulator_pickles_with_its_refinements(block):
         _core.Simulator(**dict(options, practices=[{}]))
     with pytest.raises(GsocseqError, match="forward_inputs"):
         _core.Simulator(**dict(options, forward_inputs="scaled"))
+
+
+def test_options_left_out_take_the_core_defaults(block):
+    """The binding restates no default: a Simulator of the four required options equals one
+    given the core's documented defaults (30 cm, PET coefficient 1, second-run pools,
+    RothC-26.3 moisture), pickles with what it was given, and refuses an unknown option."""
+    sim, arrays = block
+    given = sim.__getnewargs_ex__()[1]
+    required = {k: given[k] for k in ("mode", "spinup", "horizons", "scenarios")}
+    bare = _core.Simulator(**required, threads=1)
+    documented = _core.Simulator(
+        **required,
+        threads=1,
+        depth=30.0,
+        evap_coefficient=1.0,
+        numerical_pools="second-run",
+        moisture="rothc-26.3",
+        bare_deficit="standard",
+        min_moisture_rate=0.2,
+    )
+    assert same(bare.simulate(arrays), documented.simulate(arrays))
+    assert sorted(bare.__getnewargs_ex__()[1]) == sorted([*required, "threads"])
+    with pytest.raises(TypeError, match="depht: not an option of a Simulator"):
+        _core.Simulator(**required, depht=30.0)
