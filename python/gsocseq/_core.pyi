@@ -194,6 +194,7 @@ class Simulator:
         min_moisture_rate: float = ...,
         class_table: Optional[ClassTable] = ...,
         class_input_pattern: Optional[_F64] = ...,
+        class_cover: Optional[_F64] = ...,
         practices: Optional[list[dict[str, tuple[str, Any]]]] = ...,
         forward_inputs: ForwardInputs = ...,
         threads: Optional[int] = ...,

@@ -190,23 +190,24 @@ _WIDTH = {"cover": 12}
 
 def practice_table(
     config: Config,
-) -> tuple[list[dict[str, Any]], list[tuple[int, int, dict]]]:
+) -> tuple[list[dict[str, Any]], list[tuple[int, int, Any]]]:
     """What each scenario does besides its input increase (METHOD.md section 10), for the
     core: one dict of settings per scenario, BAU first (empty: none), each setting (kind,
     value) with kind everywhere, group (crops, grass, paddy; None: BAU's), class or pixel (the
-    first of the pixel's value columns); and the columns of the per-zone settings: (first
-    column, width, {zone: value}). Empty lists without practices."""
+    first of the pixel's value columns); and the columns of the settings given per zone or as
+    a raster: (first column, width, {zone: value} or the raster's input key). Empty lists
+    without practices."""
     if not config.practices:
         return [], []
     out: list[dict[str, Any]] = [{}]
-    columns: list[tuple[int, int, dict]] = []
+    columns: list[tuple[int, int, Any]] = []
     width = 0
     for name in config.scenarios:
         settings: dict[str, Any] = {}
         for key, (kind, value) in config.practices.get(name, {}).items():
             if kind == "group":
                 settings[key] = ("group", [value.get(g) for g in GROUPS])
-            elif kind == "zone":
+            elif kind in ("zone", "raster"):
                 settings[key] = ("pixel", width)
                 columns.append((width, _WIDTH.get(key, 1), value))
                 width += _WIDTH.get(key, 1)
@@ -217,19 +218,26 @@ def practice_table(
 
 
 def scenario_values(
-    columns: list[tuple[int, int, dict]],
-    zones: np.ndarray,
+    columns: list[tuple[int, int, Any]],
+    zones: Optional[np.ndarray],
     forward_class: np.ndarray,
     table: classes.ClassTable,
+    rasters: Optional[Mapping[str, np.ndarray]] = None,
 ) -> np.ndarray:
-    """(n, K) values of the per-zone practice settings for pixels of ``zones`` (zone codes) and
-    forward classes ``forward_class``: each setting's value in the pixel's zone (for its SSM
-    group or class when the zone's value is given so), NaN (BAU's) where the table leaves the
-    zone, group or class out."""
+    """(n, K) values of the practice settings given per zone or as rasters for pixels of
+    ``zones`` (zone codes) and forward classes ``forward_class``: each setting's value in the
+    pixel's zone (for its SSM group or class when the zone's value is given so), NaN (BAU's)
+    where the table leaves the zone, group or class out; a raster's values ((n, width) in
+    ``rasters`` by input key) as read, NaN (nodata) keeping BAU's."""
     width = max(c + w for c, w, _ in columns)
-    out = np.full((zones.shape[0], width), np.nan)
+    out = np.full((forward_class.shape[0], width), np.nan)
     group = table.ssm_group[forward_class.astype(np.intp)]
     for c, w, by_zone in columns:
+        if isinstance(by_zone, str):  # a raster's input key
+            assert rasters is not None
+            out[:, c : c + w] = rasters[by_zone]
+            continue
+        assert zones is not None
         for zone, value in by_zone.items():
             in_zone = zones == zone
             if isinstance(value, tuple) and value and value[0] in ("group", "class"):
@@ -391,13 +399,16 @@ def core_arguments(
             out[key] = np.ascontiguousarray(data[key], dtype=np.float64)
     _, columns = practice_table(config)
     if columns:
-        if "zone" not in data:
+        by_zone = any(not isinstance(v, str) for _, _, v in columns)
+        if by_zone and "zone" not in data:
             raise ConfigError(
                 "[scenarios]: a practice is given per zone, and there is no zone input "
                 "([inputs] zone = the zone raster)"
             )
+        rasters = {v: data[v] for _, _, v in columns if isinstance(v, str)}
+        zones = data["zone"][:, 0] if by_zone else None
         out["scenario_values"] = scenario_values(
-            columns, data["zone"][:, 0], out["forward_class"], config.class_table
+            columns, zones, out["forward_class"], config.class_table, rasters
         )
     out["npp_reference"] = npp_reference(data)
     # the climate a Monte Carlo draw's reference NPP follows (else the warm-up series)
@@ -492,6 +503,7 @@ class Chain:
                     table.coefficient, table.dpm_rpm, table.rate_factor, table.ssm_group
                 ),
                 class_input_pattern=None if table.uniform_input else table.input_pattern,
+                class_cover=table.cover if table.default_cover else None,
                 practices=self.practices or None,
                 forward_inputs=run.forward_inputs,
                 threads=run.threads,

@@ -199,6 +199,23 @@ class ClassTable:
         """Whether every class takes its plant input as I/12 a month."""
         return bool(np.isnan(self.input_pattern).all())
 
+    @property
+    def default_cover(self) -> bool:
+        """Whether some class has a default cover (12 monthly cover factors)."""
+        return not bool(np.isnan(self.cover).all())
+
+    def has_cover(self, code: int) -> bool:
+        """Whether class ``code`` has a default cover."""
+        return not bool(np.isnan(self.cover[code, 0]))
+
+    def covered(self, codes: np.ndarray) -> np.ndarray:
+        """Bool, of the shape of ``codes`` (class codes; NaN: none): whether the class has a
+        default cover."""
+        has = ~np.isnan(self.cover[:, 0])
+        codes = np.asarray(codes)
+        valid = np.isfinite(codes) & (codes >= 0) & (codes <= 255)
+        return valid & has[np.where(valid, codes, 0).astype(np.intp)]
+
     def lookup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(DPM/RPM, NPP coefficient, rate factor, group), as :func:`lookup_tables`."""
         return self.dpm_rpm, self.coefficient, self.rate_factor, self.ssm_group
@@ -310,13 +327,6 @@ def check_class(code: int, entry: Mapping[str, Any], where: str) -> dict[str, An
                 f"{where}.ssm_group: {entry['ssm_group']!r}, expected one of {', '.join(GROUPS)}"
             )
         out["ssm_group"] = entry["ssm_group"]
-    if "cover" in entry:
-        # the core takes a class's default cover (ClassTable.set_cover), but runs treat a
-        # pixel without cover as nodata before it: refused rather than silently unused
-        raise ValueError(
-            f"{where}.cover: a class's default cover is not used by runs yet; give the cover "
-            "input for every modelled pixel (or a scenario's cover, docs/refinements.md)"
-        )
     for key, (low, high, what) in {
         "input_pattern": (0.0, np.inf, "shares of the annual plant input >= 0 that sum to 1"),
         "cover": (0.6, 1.0, "cover factors 0.6 (covered) .. 1.0 (bare)"),

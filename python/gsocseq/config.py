@@ -75,6 +75,16 @@ NATIVE_INPUTS = {
     "bulk_density": (False, "bulk density, g/cm3 (moisture farina-2, farina-3)"),
     "organic_carbon": (False, "organic carbon, % (moisture farina-2, farina-3; default from SOC)"),
     "zone": (False, "zone code, whole number >= 0 (calibration tables and practices by zone)"),
+    **{
+        f"forward_series_{part}": (False, f"forward monthly {what}, 12*H bands (METHOD.md 10)")
+        for part, what in (
+            ("temperature", "temperature series, degrees C"),
+            ("precipitation", "precipitation series, mm"),
+            ("pet", "PET series, mm"),
+        )
+    },
+    "warmup_npp": (False, "NPP of each warm-up year, t C/ha/yr, Y bands (METHOD.md 10)"),
+    "warmup_carbon_input": (False, "carbon input of each warm-up year, t C/ha/yr, Y bands"),
 }
 FAO_INPUTS = {
     "spinup_stack": (True, "FAO spin-up stack, 52 bands"),
@@ -355,13 +365,18 @@ def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
             "[inputs]: give npp_reference, or reference_temperature and reference_precipitation "
             "(240-band 1981-2000 series) to compute it"
         )
-    partial = [
-        k for k in ("forward_temperature", "forward_precipitation", "forward_pet") if k in specs
-    ]
-    if partial and len(partial) != 3:
+    for prefix in ("forward", "forward_series"):
+        keys = [f"{prefix}_{part}" for part in ("temperature", "precipitation", "pet")]
+        partial = [k for k in keys if k in specs]
+        if partial and len(partial) != 3:
+            raise ConfigError(
+                f"[inputs]: {prefix.replace('_', ' ')} climate needs {', '.join(keys[:2])} and "
+                f"{keys[2]} together (found only {', '.join(partial)})"
+            )
+    if "warmup_npp" in specs and "warmup_carbon_input" in specs:
         raise ConfigError(
-            "[inputs]: forward climate needs forward_temperature, forward_precipitation and "
-            f"forward_pet together (found only {', '.join(partial)})"
+            "[inputs]: give warmup_npp (NPP of each warm-up year, scaled as MIAMI's) or "
+            "warmup_carbon_input (the inputs themselves), not both"
         )
     return "native", specs
 
@@ -433,8 +448,9 @@ PRACTICE_KEYS: dict[str, tuple[str, float, float, bool]] = {
 }
 
 #: A practice setting as the configuration gives it: ("everywhere", value), ("group",
-#: {group: value}), ("class", {code: value}) or ("zone", {zone: value}); a value is a number,
-#: or 12 numbers for ``cover``; a zone's value may itself be ("group", ...) or ("class", ...).
+#: {group: value}), ("class", {code: value}), ("zone", {zone: value}) or ("raster", the key of
+#: its input in ``Config.inputs``: :func:`practice_input`); a value is a number, or 12 numbers
+#: for ``cover``; a zone's value may itself be ("group", ...) or ("class", ...).
 Setting = tuple[str, Any]
 
 
@@ -483,11 +499,38 @@ def _zone_value(key: str, value: Any, where: str) -> Any:
     return setting
 
 
-def _practice_setting(key: str, value: Any, where: str) -> Setting:
+def practice_input(scenario: str, key: str) -> str:
+    """The key in ``Config.inputs`` of the raster of setting ``key`` of ``scenario``."""
+    return f"scenarios.{scenario}.{key}"
+
+
+def practice_rasters(config: Config) -> dict[str, tuple[str, str]]:
+    """The practice settings given as rasters: {input key: (scenario, setting key)}."""
+    return {
+        value: (name, key)
+        for name, settings in config.practices.items()
+        for key, (kind, value) in settings.items()
+        if kind == "raster"
+    }
+
+
+def _practice_setting(
+    key: str, value: Any, where: str, base: Path, rasters: dict[str, InputSpec], scenario: str
+) -> Setting:
     """A practice setting: a value everywhere, per SSM group (crops, grass, paddy), per class
-    ("2" = ...) or per zone of the `zone` input (zones = {"1" = ...})."""
+    ("2" = ...), per zone of the `zone` input (zones = {"1" = ...}) or a raster of the values
+    ({ path = "...", scale = ... }: nodata keeps BAU's value), added to ``rasters``."""
     if not isinstance(value, Mapping):
         return ("everywhere", _practice_value(key, value, where))
+    if "path" in value:
+        if key == "land_use":
+            raise ConfigError(
+                f"{where}: the land-use change is given everywhere, per group, class or zone "
+                "(a class of the table each), not as a raster"
+            )
+        name = practice_input(scenario, key)
+        rasters[name] = _input(value, where, base)
+        return ("raster", name)
     if set(value) == {"zones"}:
         zones = value["zones"]
         if not isinstance(zones, Mapping) or not zones or not all(str(z).isdigit() for z in zones):
@@ -552,16 +595,22 @@ def describe_scenarios(config: Config) -> dict[str, str]:
         else:
             parts = ["input " + ", ".join(f"{g} +{100 * v:g} %" for g, v in zip(GROUPS, inc))]
         for key, setting in config.practices.get(name, {}).items():
-            parts.append(f"{PRACTICE_WORDS[key]} {_describe_setting(key, setting)}")
+            if setting[0] == "raster":  # the file's name (its values vary by pixel)
+                text = f"from {config.inputs[setting[1]].path.name}"
+            else:
+                text = _describe_setting(key, setting)
+            parts.append(f"{PRACTICE_WORDS[key]} {text}")
         out[name] = "; ".join(parts) or "as BAU"
     return out
 
 
 def _scenarios(
-    table: Any,
+    table: Any, base: Path = Path("."), rasters: dict[str, InputSpec] | None = None
 ) -> tuple[dict[str, tuple[float, float, float]], dict[str, dict[str, Setting]]]:
     """The input increase of every scenario per SSM group, and the practice settings of those
-    that have some (METHOD.md sections 5 and 10)."""
+    that have some (METHOD.md sections 5 and 10); the rasters of the settings given so go into
+    ``rasters`` (paths relative to ``base``)."""
+    rasters = {} if rasters is None else rasters
     if table is None:
         return {k: (v, v, v) for k, v in DEFAULT_SCENARIOS.items()}, {}
     if not isinstance(table, Mapping) or not table:
@@ -590,7 +639,7 @@ def _scenarios(
             values.append(v)
         out[name] = (values[0], values[1], values[2])
         settings = {
-            key: _practice_setting(key, groups[key], f"{where}.{key}")
+            key: _practice_setting(key, groups[key], f"{where}.{key}", base, rasters, name)
             for key in PRACTICE_KEYS
             if key in groups
         }
@@ -744,7 +793,14 @@ def from_dict(
             table = "[inputs.fao]" if layout == "fao" else "[inputs]"
             raise ConfigError(soil_water_missing(opts["moisture"], missing, table))
 
-    scenarios, practices = _scenarios(data.get("scenarios"))
+    setting_rasters: dict[str, InputSpec] = {}
+    scenarios, practices = _scenarios(data.get("scenarios"), base, setting_rasters)
+    if setting_rasters and require_inputs and layout != "native":
+        raise ConfigError(
+            f"[{next(iter(setting_rasters))}]: practice rasters are read in the native "
+            "layout ([inputs]), not in the FAO layout"
+        )
+    inputs = {**inputs, **setting_rasters}
     classes = data.get("classes", {})
     if not isinstance(classes, Mapping):
         raise ConfigError("[classes]: expected a table")
@@ -764,10 +820,21 @@ def from_dict(
                         f"[scenarios.{name}].land_use: class {code} has no coefficients "
                         f"(classes with coefficients: {having})"
                     )
+                if class_table.default_cover and not class_table.has_cover(code):
+                    raise ConfigError(
+                        f"[scenarios.{name}].land_use: class {code} has no default cover, and "
+                        "pixels without a cover value take their classes' defaults: give "
+                        f"[classes.{code}] cover"
+                    )
     if fao and any("input_pattern" in e for e in class_table.changes.values()):
         raise ConfigError(
             "[classes]: input_pattern is a refinement of rothamsted mode (fao-v1.2 reproduces "
             "the scripts' I/12 a month)"
+        )
+    if fao and class_table.default_cover:
+        raise ConfigError(
+            "[classes]: a class's default cover is a refinement of rothamsted mode (fao-v1.2 "
+            "reproduces the scripts, which take the cover raster)"
         )
     modelled = classes.get("modelled", [2, 3, 5, 12, 13])
     if not isinstance(modelled, list) or not modelled:

@@ -18,7 +18,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from gsocseq import _core
-from gsocseq.config import WARMUP_START, Checks, Config
+from gsocseq.config import PRACTICE_KEYS, WARMUP_START, Checks, Config, practice_rasters
 from gsocseq.plausibility import RASTER_NODATA, Distribution, bound_note, hint
 from gsocseq.products import LAND_USE_NODATA
 from gsocseq.rasters import (
@@ -164,6 +164,8 @@ class Inputs:
             for r in self.rasters.values():
                 check_grid(self.master, r)
             self.quantities: list[Quantity] = []
+            #: quantities whose nodata is a value (practice rasters: BAU's), by their range
+            self.optional: Limits = {}
             if config.layout == "fao":
                 self._fao_layout()
             else:
@@ -173,6 +175,7 @@ class Inputs:
             raise
         self.warnings: list[str] = list(self.notes)
         self.limits = limits(config.checks, config.class_table.max_code)
+        self.limits.update(self.optional)
         # float64 buffers of the block arrays, by quantity, reused by the blocks read after a
         # block's release(): the first writes to fresh memory (page faults) cost as much as
         # gathering the values
@@ -323,6 +326,8 @@ class Inputs:
                 range(12 * ref_years),
                 "precipitation",
             )
+        self._refinement_series(years)
+        self._practice_rasters()
         f32 = self.fao_mode
         self._q("soc", "soc", (0,), "soc")
         self._q("clay", "clay", (0,), "clay")
@@ -333,6 +338,42 @@ class Inputs:
             if f"forward_{part}" in rs:
                 self._q(f"forward_{part}", f"forward_{part}", range(12), part)
         self._optional_singles()
+
+    def _refinement_series(self, years: int) -> None:
+        """The series of the country refinements (METHOD.md section 10), when given: a forward
+        climate series of 12 bands a year for at least the longest horizon (the three alike),
+        and the NPP or carbon input of each of the Y warm-up years."""
+        rs = self.rasters
+        keys = [f"forward_series_{p}" for p in ("temperature", "precipitation", "pet")]
+        if keys[0] in rs:
+            horizon = max(self.config.all_horizons)
+            first = rs[keys[0]]
+            for key in keys:
+                r = rs[key]
+                if r.count % 12 or r.count < 12 * horizon or r.count != first.count:
+                    like = "" if key == keys[0] else f", as {keys[0]} ({first.count})"
+                    raise InputError(
+                        f"{r.path}: input {key!r} has {r.count} bands, expected 12 monthly "
+                        f"bands per year for at least {horizon} years (the longest horizon): "
+                        f"{12 * horizon} or more, a multiple of 12{like}"
+                    )
+            for key, part in zip(keys, ("temperature", "precipitation", "pet")):
+                self._q(key, key, range(rs[key].count), part)
+        for key in ("warmup_npp", "warmup_carbon_input"):
+            if key in rs:
+                expect_bands(rs[key], years, f"one band per warm-up year ({years} years)")
+                self._q(key, key, range(years), "npp")
+
+    def _practice_rasters(self) -> None:
+        """The rasters of practice settings (``[scenarios.NAME] key = { path = ... }``): one
+        band (12 for a cover), values in the setting's range, nodata keeping BAU's value."""
+        for name, (_, key) in practice_rasters(self.config).items():
+            what, low, high, strict = PRACTICE_KEYS[key]
+            bands = 12 if key == "cover" else 1
+            expect_bands(self.rasters[name], bands, what)
+            lowest = float(np.nextafter(low, high)) if strict else low
+            self.optional[name] = (lowest, high, f"({what})")
+            self._q(name, name, range(bands), name)
 
     def _fao_layout(self) -> None:
         rs = self.rasters
@@ -461,6 +502,7 @@ class Inputs:
         raws, buffers = self._read_raw(window, threads)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
+        defaulted: Optional[np.ndarray] = None
         for q in self.quantities:
             raw = raws[q.name]
             if q.in_place:  # checked here, read by the core
@@ -477,8 +519,18 @@ class Inputs:
                 buffers[q.name] = buf
                 out = buf[: len(flat) * len(q.bands)].reshape(len(flat), len(q.bands))
                 status, band = q.raster.gather(raw, flat, q.float32, out=out, check=(lo, hi))
+                if q.name == "cover" and self.config.class_table.default_cover:
+                    defaulted = self._cover_defaults(status, lu_c, counts)
+                    status = np.where(defaulted, np.uint8(0), status).astype(status.dtype)
                 ok &= self._verdict(q, status, band, raw, flat, window, counts)
                 gathered[q.name] = out
+        if defaulted is not None and "spinup_land_use" in singles:
+            # the spin-up's class takes the default cover too: it needs one
+            spinup = singles["spinup_land_use"][0]
+            lacking = defaulted & ok & ~self.config.class_table.covered(spinup)
+            counts["nodata:cover"] += int(lacking.sum())
+            counts["cover:class_default"] -= int(lacking.sum())
+            ok &= ~lacking
         ok, bits = self.rule.keep(singles, ok, counts)
         keep = flat[ok]
         n = len(keep)
@@ -531,6 +583,16 @@ class Inputs:
             counts[f"modelled:class_{int(c)}"] += int(k)
         counts["modelled"] += int(ok.sum())
         return block
+
+    def _cover_defaults(self, status: np.ndarray, lu_c: np.ndarray, counts: Counter) -> np.ndarray:
+        """Pixels (of the gathered ones) without a cover value (nodata in every band: status 1)
+        whose class of every warm-up year has a default cover (``[classes.N] cover``, METHOD.md
+        section 10): they are modelled, the core taking each phase's class default; counted
+        as ``cover:class_default``."""
+        covered = self.config.class_table.covered(lu_c).all(axis=0)
+        defaulted = (status == 1) & covered
+        counts["cover:class_default"] += int(defaulted.sum())
+        return defaulted
 
     def _take(self, name: str, size: int, dtype: Optional[np.dtype] = None) -> np.ndarray:
         """A buffer of at least ``size`` values of ``dtype`` for ``name`` (from the pool)."""
@@ -610,6 +672,7 @@ class Inputs:
             scale_note(q.raster.spec.scale),
             self.limits,
             self.fix_of(q),
+            nodata_ok=q.name in self.optional,
         )
 
     def _verdict(
@@ -645,6 +708,7 @@ class Inputs:
             note,
             self.limits,
             self.fix_of(q),
+            nodata_ok=q.name in self.optional,
         )
 
     def _where(self, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
@@ -718,6 +782,7 @@ def check_values(
     bounds: Optional[Limits] = None,
     fix: Optional[Callable[[float], str]] = None,
     nodata: str = RASTER_NODATA,
+    nodata_ok: bool = False,
 ) -> np.ndarray:
     """The invalid-input rule for one quantity, (bands, n) values: returns the usable pixels.
 
@@ -741,6 +806,7 @@ def check_values(
         bounds,
         fix,
         nodata,
+        nodata_ok,
     )
 
 
@@ -757,11 +823,14 @@ def apply_checks(
     bounds: Optional[Limits] = None,
     fix: Optional[Callable[[float], str]] = None,
     nodata: str = RASTER_NODATA,
+    nodata_ok: bool = False,
 ) -> np.ndarray:
     """:func:`check_values` from the per-pixel (status, band) of the checks (``_core``);
-    ``pixel_values(i)`` gives the values of pixel i in every band (for an error message)."""
+    ``pixel_values(i)`` gives the values of pixel i in every band (for an error message).
+    ``nodata_ok``: nodata in every band is a value (a practice raster's: BAU's), not a reason
+    to leave the pixel out."""
     bounds = RANGES if bounds is None else bounds
-    all_nan = status == 1
+    all_nan = (status == 1) & (not nodata_ok)
     problem = status >= 2
     counts[f"nodata:{name}"] += int(all_nan.sum())
     if problem.any():

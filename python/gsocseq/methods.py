@@ -192,6 +192,17 @@ def pixel_counts(summary: Mapping[str, Any]) -> list[Count]:
                     "(the exclusion mask says which rule)",
                 )
             )
+    if counts.get("cover:class_default"):
+        k = int(counts["cover:class_default"])
+        out.append(
+            Count(
+                "cover: class default",
+                k,
+                share(k),
+                "modelled without a cover value: the default cover of their classes "
+                "([classes.N] cover)",
+            )
+        )
     for key, k in sorted(counts.items()):
         if key.startswith("qa:"):
             what = key[len("qa:") :]

@@ -75,7 +75,7 @@ def test_class_table_entries_are_checked() -> None:
         ({"2": {"rate_factor": 0}}, r"\[classes.2\].rate_factor: 0, expected a number > 0"),
         ({"2": {"ssm_group": "forest"}}, r"ssm_group: 'forest', expected one of crops"),
         ({"2": {"input_pattern": [0.1] * 12}}, r"input_pattern: .*expected 12 monthly shares"),
-        ({"2": {"cover": [0.6] * 12}}, r"\[classes.2\].cover: a class's default cover is not used"),
+        ({"2": {"cover": [1.2] * 12}}, r"\[classes.2\].cover: .*expected 12 monthly cover"),
         ({"300": {"name": "x"}}, r"\[classes\]: unknown key '300'"),
         ({"modelled": [2, 15]}, r"class 15 has no coefficients"),
     ]:

@@ -10,6 +10,7 @@ use gsocseq_core::phases::options::{
     final_len, Calibration, Mode, NumericalPools, Options, PixelInput, PixelOutput,
     PixelRefinements, SpinupMethod,
 };
+use gsocseq_core::phases::practices::{Practice, Setting};
 use gsocseq_core::rothc::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::rothc::forcing::ForcingTable;
 use gsocseq_core::rothc::lanes::{run, run_lanes_final, LaneForcing, RunBuffers};
@@ -39,6 +40,38 @@ fn month(m: usize) -> MonthForcing {
         dpm_rpm: 1.44,
         rate_factor: 1.0,
     }
+}
+
+/// The chain of a batch of 16 copies of `pixel`, as the pipeline runs them (their warm-ups in
+/// the lanes of one kernel): `{name}_batch_of_16`, per 16 pixels.
+fn bench_batch(
+    c: &mut Criterion,
+    name: &str,
+    opts: &Options,
+    table: &ClassTable,
+    pixel: PixelInput,
+) {
+    let mut ws = Workspace::default();
+    let mut outs = vec![PixelOutput::default(); BATCH];
+    let mut finals = vec![0.0; BATCH * final_len(opts)];
+    let pixels = [pixel; BATCH];
+    let ids = [0u64; BATCH];
+    c.bench_function(&format!("{name}_batch_of_16"), |b| {
+        b.iter(|| {
+            simulate_pixels(
+                opts,
+                table,
+                black_box(&pixels),
+                &mut ws,
+                &mut outs,
+                &mut finals,
+                &mut [],
+                &mut [],
+                &ids,
+            );
+            black_box(finals[0])
+        })
+    });
 }
 
 fn benches(c: &mut Criterion) {
@@ -196,29 +229,9 @@ fn benches(c: &mut Criterion) {
             options(true, false, Mode::Fao),
         ),
     ] {
-        // a batch of 16 pixels, as the pipeline runs them (their warm-ups in the lanes of one
-        // kernel); per 16 pixels
+        // a batch of 16 pixels (as the pipeline runs them), then one pixel alone
+        bench_batch(c, name, &opts, &table, px);
         let mut ws = Workspace::default();
-        let mut outs = vec![PixelOutput::default(); BATCH];
-        let mut finals = vec![0.0; BATCH * final_len(&opts)];
-        let pixels = [px; BATCH];
-        let ids = [0u64; BATCH];
-        c.bench_function(&format!("{name}_batch_of_16"), |b| {
-            b.iter(|| {
-                simulate_pixels(
-                    &opts,
-                    &table,
-                    black_box(&pixels),
-                    &mut ws,
-                    &mut outs,
-                    &mut finals,
-                    &mut [],
-                    &mut [],
-                    &ids,
-                );
-                black_box(finals[0])
-            })
-        });
         let mut out = PixelOutput::default();
         let mut finals = vec![0.0; final_len(&opts)];
         c.bench_function(name, |b| {
@@ -237,6 +250,34 @@ fn benches(c: &mut Criterion) {
                 black_box(finals[0])
             })
         });
+    }
+    // stepped scenarios (METHOD.md section 10), as central, min and max chains: manure in the
+    // three SSMs adopted over 5 years (5 years stepped month by month, then the closed form),
+    // and a 20-year forward climate series (every scenario stepped, 240 months); the periodic
+    // chain above (chain_minmax_per_pixel_batch_of_16) is their reference
+    let mut adopted = options(true, false, Mode::Rothamsted);
+    let manure = Practice {
+        fym: Setting::Everywhere(0.5),
+        adoption_years: Setting::Everywhere(5.0),
+        ..Practice::default()
+    };
+    adopted.practices = vec![Practice::default(), manure.clone(), manure.clone(), manure];
+    let series = PixelInput {
+        refinements: PixelRefinements {
+            forward_climate: Some([(&t).into(), (&p).into(), (&e).into()]),
+            ..PixelRefinements::NONE
+        },
+        ..px
+    };
+    for (name, opts, pixel) in [
+        ("chain_minmax_adopted_5_years", adopted, px),
+        (
+            "chain_minmax_forward_series",
+            options(true, false, Mode::Rothamsted),
+            series,
+        ),
+    ] {
+        bench_batch(c, name, &opts, &table, pixel);
     }
     // the exponential of 1,024 RothC-sized arguments: vectorised (AVX2 where the CPU has it),
     // the portable loop, and the C library's exp one value at a time

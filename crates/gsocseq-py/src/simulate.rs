@@ -295,7 +295,8 @@ impl SimulateResult {
 
 from_mapping! {
     /// The keywords of [`Simulator`]: the options of a run (the core's default for each one
-    /// left out, `Options::new`), the class table and its input patterns, the threads.
+    /// left out, `Options::new`), the class table, its input patterns and default covers,
+    /// the threads.
     SimulatorArgs {
         mode: String, spinup: String, horizons: Vec<usize>, scenarios: Vec<[f64; 3]>,
     } optional {
@@ -303,7 +304,8 @@ from_mapping! {
         fao_uncertain_scenario: usize, depth: f64, evap_coefficient: f64, steady_state: bool,
         mc_samples: usize, mc_seed: u64, forward_stepping: bool, moisture: String,
         bare_deficit: String, min_moisture_rate: f64, class_table: ClassTable,
-        class_input_pattern: F2<'py>, practices: Bound<'py, PyList>, forward_inputs: String,
+        class_input_pattern: F2<'py>, class_cover: F2<'py>, practices: Bound<'py, PyList>,
+        forward_inputs: String,
         threads: usize,
     }
 }
@@ -365,7 +367,10 @@ impl Simulator {
         o.check().py()?;
         let mut table = a.class_table.unwrap_or_else(ClassTable::default);
         if let Some(pattern) = &a.class_input_pattern {
-            input_patterns(&mut table.0, pattern)?;
+            class_rows(&mut table.0, "class_input_pattern", pattern)?;
+        }
+        if let Some(cover) = &a.class_cover {
+            class_rows(&mut table.0, "class_cover", cover)?;
         }
         let copy = py.import("copy")?.call_method1("deepcopy", (&keywords,))?;
         Ok(Simulator {
@@ -474,21 +479,25 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SimulateResult>()
 }
 
-/// Sets the input patterns of `table` from `pattern`, (256, 12) monthly shares of the annual
-/// plant input (rows of NaN: I / 12 a month, left as they are).
-fn input_patterns(table: &mut CoreClassTable, pattern: &F2<'_>) -> PyResult<()> {
-    let pattern = pattern.as_array();
-    if pattern.shape() != [256, 12] {
-        let shape = pattern.shape();
+/// Sets the input patterns (`class_input_pattern`: monthly shares of the annual plant input)
+/// or the default covers (`class_cover`: cover factors) of `table` from `rows`, (256, 12) by
+/// class code (rows of NaN: I / 12 a month, no default cover; left as they are).
+fn class_rows(table: &mut CoreClassTable, name: &str, rows: &F2<'_>) -> PyResult<()> {
+    let rows = rows.as_array();
+    if rows.shape() != [256, 12] {
+        let shape = rows.shape();
         return Err(PyValueError::new_err(format!(
-            "class_input_pattern: shape {shape:?}, expected (256, 12) monthly shares (NaN rows: \
-             1/12 each)"
+            "{name}: shape {shape:?}, expected (256, 12): 12 months of each class code (NaN \
+             rows: none)"
         )));
     }
-    for (c, row) in pattern.rows().into_iter().enumerate() {
-        let shares: [f64; 12] = std::array::from_fn(|m| row[m]);
-        if !shares.iter().all(|v| v.is_nan()) {
-            table.set_input_pattern(c as u8, &shares).py()?;
+    for (c, row) in rows.rows().into_iter().enumerate() {
+        let values: [f64; 12] = std::array::from_fn(|m| row[m]);
+        if !values.iter().all(|v| v.is_nan()) {
+            match name {
+                "class_cover" => table.set_cover(c as u8, &values).py()?,
+                _ => table.set_input_pattern(c as u8, &values).py()?,
+            }
         }
     }
     Ok(())

@@ -20,6 +20,15 @@ import rasterio
 from gsocseq.config import Config, ConfigError, parse_memory
 from gsocseq.rasters import NATIVE_DTYPES
 
+#: inputs of many bands read into float64 arrays (not where they lie, as the warm-up series)
+GATHERED_SERIES = (
+    "forward_series_temperature",
+    "forward_series_precipitation",
+    "forward_series_pet",
+    "warmup_npp",
+    "warmup_carbon_input",
+)
+
 #: The budget of a run that does not set one, MiB.
 DEFAULT_MIB = 512
 #: Resident memory of a run besides GDAL's cache and the blocks, MiB: the interpreter, numpy,
@@ -63,10 +72,12 @@ def input_bytes_per_pixel(config: Config) -> int:
     """Bytes a pixel of a block holds of the inputs as read: every band of every input at its
     stored type (float64 for a type the core does not read in place)."""
     total = 0
-    for spec in config.inputs.values():
+    for key, spec in config.inputs.items():
         with rasterio.open(spec.path) as ds:
             stored = ds.dtypes[0]
-            dtype = np.dtype(stored if stored in NATIVE_DTYPES else np.float64)
+            # the refinements' series (hundreds of bands) are gathered into float64 too
+            native = stored in NATIVE_DTYPES and key not in GATHERED_SERIES
+            dtype = np.dtype(stored if native else np.float64)
             total += ds.count * dtype.itemsize
     return total
 
