@@ -19,7 +19,6 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
-use pyo3::IntoPyObjectExt;
 
 /// The classes: name, the class it derives from (an index here; None: Exception), whether it
 /// is a ValueError too, and its doc.
@@ -108,44 +107,32 @@ pub fn to_py(e: CoreError) -> PyErr {
 }
 
 fn exception(py: Python<'_>, e: &CoreError) -> PyResult<PyErr> {
-    let (k, attrs) = match e {
-        CoreError::OutOfRange {
-            argument,
+    use CoreError as E;
+    let (k, argument) = match e {
+        E::OutOfRange { argument, .. } => (OUT_OF_RANGE, argument.to_string()),
+        E::Shape { argument, .. } => (SHAPE, argument.clone()),
+        E::UnknownOption { argument, .. } | E::InvalidOption { argument, .. } => {
+            (OPTION, argument.to_string())
+        }
+    };
+    let exc = class(py, k)?.call1((e.to_string(),))?;
+    exc.setattr("argument", argument)?;
+    match e {
+        E::OutOfRange {
             location,
             value,
             expected,
-        } => (
-            OUT_OF_RANGE,
-            vec![
-                ("argument", argument.into_py_any(py)?),
-                ("location", location.into_py_any(py)?),
-                ("value", value.into_py_any(py)?),
-                ("expected", expected.into_py_any(py)?),
-            ],
-        ),
-        CoreError::Shape { argument, .. } => (SHAPE, vec![("argument", argument.into_py_any(py)?)]),
-        CoreError::UnknownOption {
-            argument, value, ..
-        } => (
-            OPTION,
-            vec![
-                ("argument", argument.into_py_any(py)?),
-                ("value", value.into_py_any(py)?),
-            ],
-        ),
-        CoreError::InvalidOption { argument, .. } => (
-            OPTION,
-            vec![
-                ("argument", argument.into_py_any(py)?),
-                ("value", py.None()),
-            ],
-        ),
-    };
-    let value = class(py, k)?.call1((e.to_string(),))?;
-    for (name, v) in attrs {
-        value.setattr(name, v)?;
+            ..
+        } => {
+            exc.setattr("location", location)?;
+            exc.setattr("value", value)?;
+            exc.setattr("expected", expected)?;
+        }
+        E::UnknownOption { value, .. } => exc.setattr("value", value)?,
+        E::InvalidOption { .. } => exc.setattr("value", py.None())?,
+        E::Shape { .. } => {}
     }
-    Ok(PyErr::from_value(value))
+    Ok(PyErr::from_value(exc))
 }
 
 /// `?` on core results in the binding: `result.py()?`.

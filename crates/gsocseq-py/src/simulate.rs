@@ -166,17 +166,11 @@ impl<'py> SeriesArg<'py> {
         if let Ok(a) = obj.extract::<F2<'py>>() {
             return Ok(SeriesArg::Rows(c_order(a)));
         }
+        let got = obj.get_type().name()?;
+        let expected = format!("{name}: expected an (n, months) float64 array or WindowBands");
         let attr = |key: &str| {
-            obj.getattr(key).map_err(|_| {
-                let got = obj
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default();
-                PyTypeError::new_err(format!(
-                    "{name}: expected an (n, months) float64 array or WindowBands, got {got}"
-                ))
-            })
+            let error = |_| PyTypeError::new_err(format!("{expected}, got {got}"));
+            obj.getattr(key).map_err(error)
         };
         let raw = RawArray::extract(&format!("{name}.raw"), &attr("raw")?)?;
         let pixels: PyReadonlyArray1<'py, i64> = attr("pixels")?
