@@ -422,7 +422,11 @@ def core_arguments(
 
 
 def _rel_unc(hi: np.ndarray, lo: np.ndarray, central: np.ndarray) -> np.ndarray:
-    return 100.0 * np.abs(hi - lo) / (2.0 * np.abs(central))
+    """Half the range of the min and max runs in % of the central value (METHOD.md section
+    6); nodata (NaN) where the central value is exactly 0 (a scenario that changes nothing
+    at a pixel, an increase of 0), as 0 / 0 already is: never an infinite percentage."""
+    u = 100.0 * np.abs(hi - lo) / (2.0 * np.abs(central))
+    return np.where(central == 0.0, np.nan, u)
 
 
 class Chain:
@@ -659,18 +663,10 @@ class Chain:
                         put("SSM", value, True)
                 for s, name in enumerate(scenarios):
                     dx = final[:, s, :] - t0  # (n, 3): same run's final minus t0
-                    put(
-                        f"ASR_{name}",
-                        100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
-                        True,
-                    )
+                    put(f"ASR_{name}", _rel_unc(dx[:, 2], dx[:, 1], dx[:, 0]), True)
                 for s in range(1, len(scenarios)):
                     dx = final[:, s, :] - final[:, 0, :]
-                    put(
-                        f"RSR_{scenarios[s]}",
-                        100.0 * np.abs(dx[:, 2] - dx[:, 1]) / (2.0 * np.abs(dx[:, 0])),
-                        True,
-                    )
+                    put(f"RSR_{scenarios[s]}", _rel_unc(dx[:, 2], dx[:, 1], dx[:, 0]), True)
         key = products.intermediate_key
         if sim.mc is not None:
             for k, (product, _) in enumerate(products.mc_products(scenarios)):

@@ -162,8 +162,27 @@ def test_practice_scenarios_of_the_worked_example() -> None:
         assert where.any() and (~where).any()
         final = got[f"finalSOC_{name}"]
         np.testing.assert_array_equal(final[where], everywhere[f"finalSOC_{name}"][where])
-        np.testing.assert_allclose(final[~where], plain["finalSOC_BAU"][~where], rtol=1e-13)
+        # where the practice does not apply: BAU bit for bit, no change, no uncertainty of it
+        np.testing.assert_array_equal(final[~where], plain["finalSOC_BAU"][~where], err_msg=name)
+        np.testing.assert_array_equal(got[f"RelDiff_{name}"][~where], 0.0, err_msg=name)
+        np.testing.assert_array_equal(got[f"RSR_{name}"][~where], 0.0, err_msg=name)
+        assert np.isnan(got[f"RSR_{name}_uncertainty"][~where]).all(), name
+        assert np.isfinite(got[f"RSR_{name}_uncertainty"][where]).all(), name
         assert (final[where] > plain["finalSOC_BAU"][where]).all(), name
+    # the same stepped month by month (a forward climate series): BAU's bits where nothing
+    # applies
+    years = 20
+    series = {
+        f"forward_series_{part}": np.tile(
+            inputs[f"warmup_{part}"].reshape(N, years, 12).mean(axis=1), years
+        )
+        for part in ("temperature", "precipitation", "pet")
+    }
+    stepped = run_pixels({**inputs, **series}, {**_config({}), "scenarios": example})
+    for name, where in (("MANURE", zone == 2), ("NOTILL", crops)):
+        np.testing.assert_array_equal(
+            stepped[f"finalSOC_{name}"][~where], stepped["finalSOC_BAU"][~where], err_msg=name
+        )
     with pytest.raises(ConfigError, match="no zone input"):
         run_pixels(_inputs(2), {**_config({}), "scenarios": example})
     with pytest.raises(ConfigError, match="refinements of rothamsted mode"):
@@ -210,10 +229,23 @@ def test_practices_in_a_raster_run(tmp_path) -> None:
             a = ds.read(1).astype(np.float64)
             return np.where(a == ds.nodata, np.nan, a)
 
+    def uncertainty(name):
+        with rasterio.open(out / f"TST_GSOCseq_{name}_UncertaintyMap030.tif") as ds:
+            a = ds.read(1).astype(np.float64)
+            return np.where(a == ds.nodata, np.nan, a)
+
     manure, bau = layer("finalSOC_MANURE"), layer("finalSOC_BAU")
     inside = np.isfinite(bau)
-    assert (manure[inside & (zones == 2)] > bau[inside & (zones == 2)]).all()
-    np.testing.assert_allclose(manure[inside & (zones != 2)], bau[inside & (zones != 2)], rtol=1e-6)
+    zone2, other = inside & (zones == 2), inside & (zones != 2)
+    assert (manure[zone2] > bau[zone2]).all() and other.any()
+    # outside zone 2 the scenario is BAU bit for bit: RelDiff and RSR 0 (not masked by the QA
+    # range [0, 80) as a -1e-15 would be), the RSR uncertainty nodata (0 / 0) as for an
+    # increase of 0, never a percentage of noise
+    np.testing.assert_array_equal(manure[other], bau[other])
+    np.testing.assert_array_equal(layer("RelDiff_MANURE")[other], 0.0)
+    np.testing.assert_array_equal(layer("RSR_MANURE")[other], 0.0)
+    assert np.isnan(uncertainty("RSR_MANURE")[other]).all()
+    assert np.isfinite(uncertainty("RSR_MANURE")[zone2]).all()
     # another manure rate is another run: refused without overwrite, not resumed
     cfg["scenarios"]["MANURE"] = {"fym": {"zones": {"2": 1.0}}}
     with pytest.raises(Exception, match=r"(?i)differ|overwrite"):

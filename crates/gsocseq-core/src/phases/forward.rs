@@ -227,6 +227,15 @@ pub(crate) fn forward_lanes<const L: usize>(
     let flen = final_len(opts);
     let n_s = opts.scenarios.len();
     let plain = |s: usize| opts.practices.get(s).is_none_or(|p| p.is_plain());
+    let management_of = |l: usize, s: usize| {
+        let j = job(l);
+        management(opts, table, &pixels[j.pixel], &j.perturb, cin_mean[l], s)
+    };
+    let bau_managed: [Management; L] = std::array::from_fn(|l| management_of(l, 0));
+    // Whether scenario s of lane l runs on BAU's maps: it only scales BAU's plant input
+    // everywhere, or its practices change nothing else at the lane's pixel (then its stocks
+    // are BAU's bit for bit where they change nothing at all).
+    let on_bau_maps = |l: usize, s: usize| plain(s) || management_of(l, s).scales(&bau_managed[l]);
     // The monthly input (t C/ha) of each plain scenario of each lane.
     let inputs = |l: usize, s: usize| {
         let j = job(l);
@@ -234,7 +243,7 @@ pub(crate) fn forward_lanes<const L: usize>(
         if opts.practices.is_empty() {
             scenario_input(opts, table, px, &j.perturb, cin_mean[l], s)
         } else {
-            management(opts, table, px, &j.perturb, cin_mean[l], s).monthly_plant(1.0)
+            management_of(l, s).monthly_plant(1.0)
         }
     };
     let c0: [[f64; 4]; L] = std::array::from_fn(|l| {
@@ -277,7 +286,7 @@ pub(crate) fn forward_lanes<const L: usize>(
             unit_inputs,
             &tsmd,
             &mut |l, h, map| {
-                for s in (0..n_s).filter(|&s| plain(s)) {
+                for s in (0..n_s).filter(|&s| on_bau_maps(l, s)) {
                     let c = map.apply_scaled(c0[l], inputs(l, s));
                     write(l, h, s, c, &mut negative);
                 }
@@ -293,25 +302,22 @@ pub(crate) fn forward_lanes<const L: usize>(
 
     // every other scenario on its own maps, after its adoption years
     for s in (0..n_s).filter(|&s| !plain(s)) {
-        let chain_of = |l: usize| {
-            let j = job(l);
-            (&pixels[j.pixel], &j.perturb)
-        };
-        let managed: [Management; L] = std::array::from_fn(|l| {
-            let (px, p) = chain_of(l);
-            management(opts, table, px, p, cin_mean[l], s)
-        });
+        let managed: [Management; L] = std::array::from_fn(|l| management_of(l, s));
+        // lanes already written from BAU's maps
+        let done: [bool; L] = std::array::from_fn(|l| managed[l].scales(&bau_managed[l]));
+        if done.iter().all(|&d| d) {
+            continue;
+        }
         let max_years = opts.horizons.last().copied().unwrap_or(0);
         let offset: [usize; L] =
             std::array::from_fn(|l| managed[l].adoption_years.saturating_sub(1).min(max_years));
         let mut pools: [Pools; L] = std::array::from_fn(|l| states[at(l)].pools);
         let mut tsmd = tsmd;
-        for l in (0..L).filter(|&l| offset[l] > 0) {
-            let (px, p) = chain_of(l);
+        for l in (0..L).filter(|&l| offset[l] > 0 && !done[l]) {
             let run = ScenarioRun {
                 soil: soils[l],
                 climate: ForwardClimate::Periodic(&years[l]),
-                bau: management(opts, table, px, p, cin_mean[l], 0),
+                bau: bau_managed[l],
                 scenario: managed[l],
                 npp_mean: None,
             };
@@ -360,8 +366,10 @@ pub(crate) fn forward_lanes<const L: usize>(
             &month_inputs,
             &tsmd,
             &mut |l, h, map| {
-                let c = map.apply_scaled(c0[l], 1.0);
-                write(l, h, s, c, &mut negative);
+                if !done[l] {
+                    let c = map.apply_scaled(c0[l], 1.0);
+                    write(l, h, s, c, &mut negative);
+                }
             },
         );
     }

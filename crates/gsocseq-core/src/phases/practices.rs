@@ -243,6 +243,21 @@ impl Management {
         )
     }
 
+    /// Whether this management differs from `bau` (the same chain's BAU) at most in the
+    /// amount of plant input, given at once: no manure, and BAU's rate factor, cover, DPM/RPM
+    /// ratio and input pattern. Such a scenario runs on BAU's maps scaled, so where its
+    /// practices change nothing at a pixel (a zone, group or class not in their table, or a
+    /// neutral value) its stocks are BAU's, bit for bit.
+    #[inline]
+    pub fn scales(&self, bau: &Management) -> bool {
+        self.fym == 0.0
+            && self.rate_factor == bau.rate_factor
+            && self.cover == bau.cover
+            && self.dpm_rpm == bau.dpm_rpm
+            && self.weights == bau.weights
+            && (self.adoption_years <= 1 || self.monthly_plant(1.0) == bau.monthly_plant(1.0))
+    }
+
     /// The inputs of month `m` for the affine year maps: to DPM, RPM, BIO and HUM.
     #[inline]
     pub fn map_inputs(inputs: MonthInputs) -> [f64; 4] {

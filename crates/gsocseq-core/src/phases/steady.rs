@@ -34,7 +34,12 @@ pub(crate) fn chain_steady_state(
     let mut pre = std::mem::take(&mut ws.maps);
     let weights = &table.input_weights[px.forward_class as usize];
     let unit_year = forward_unit_maps(&state.soil, &|m| year[m], weights, state.tsmd, &mut pre);
-    let plain = |s: usize| opts.practices.get(s).is_none_or(|p| p.is_plain());
+    let bau = management(opts, table, px, p, chain.cin_mean, 0);
+    // BAU's maps serve every scenario that only scales BAU's plant input at this pixel
+    let plain = |s: usize| {
+        opts.practices.get(s).is_none_or(|p| p.is_plain())
+            || management(opts, table, px, p, chain.cin_mean, s).scales(&bau)
+    };
     for (s, years) in steady.iter_mut().enumerate().filter(|(s, _)| plain(*s)) {
         let input = if opts.practices.is_empty() {
             scenario_input(opts, table, px, p, chain.cin_mean, s)
@@ -47,7 +52,6 @@ pub(crate) fn chain_steady_state(
         };
     }
     // every other scenario on its own maps (its adoption years first), actual inputs
-    let bau = management(opts, table, px, p, chain.cin_mean, 0);
     for (s, years) in steady.iter_mut().enumerate().filter(|(s, _)| !plain(*s)) {
         let scenario = management(opts, table, px, p, chain.cin_mean, s);
         let own = scenario_maps(&state.soil, &year, &bau, &scenario, state.tsmd, &mut pre);
