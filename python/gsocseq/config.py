@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -604,6 +604,108 @@ def describe_scenarios(config: Config) -> dict[str, str]:
     return out
 
 
+def _nested(value: Any) -> bool:
+    """Whether a zone's value is itself a table per SSM group or per class."""
+    return isinstance(value, tuple) and len(value) == 2 and value[0] in ("group", "class")
+
+
+def _setting_values(setting: Setting) -> list[Any]:
+    """Every value a practice setting gives (those within zones too)."""
+    kind, value = setting
+    if kind == "everywhere":
+        return [value]
+    out: list[Any] = []
+    for v in value.values():
+        out += _setting_values(v) if _nested(v) else [v]
+    return out
+
+
+def _setting_classes(setting: Setting) -> list[int]:
+    """The class codes a practice setting gives values for (those within zones too)."""
+    kind, value = setting
+    if kind == "class":
+        return list(value)
+    if kind == "zone":
+        return [c for v in value.values() if _nested(v) and v[0] == "class" for c in v[1]]
+    return []
+
+
+def _check_practices(
+    practices: Mapping[str, Mapping[str, Setting]],
+    scenarios: Mapping[str, tuple[float, float, float]],
+    modelled: tuple[int, ...],
+) -> None:
+    """Practice settings that could never change a pixel are errors: a value for a class no
+    pixel is modelled as, adoption years with nothing to adopt."""
+    for name, settings in practices.items():
+        where = f"[scenarios.{name}]"
+        for key, setting in settings.items():
+            for code in _setting_classes(setting):
+                if code not in modelled:
+                    raise ConfigError(
+                        f"{where}.{key}: class {code} is not a modelled class "
+                        f"([classes].modelled: {', '.join(map(str, modelled))}); a value per "
+                        "class applies to the pixels of that class in the last warm-up year"
+                    )
+        if set(settings) == {"adoption_years"} and not any(scenarios[name]):
+            years = settings["adoption_years"][1]
+            raise ConfigError(
+                f"{where}.adoption_years = {years!r}: nothing to adopt (the scenario has no "
+                "practice and no input increase); add the practice (fym, rate_factor, cover, "
+                "added_input, land_use, increase) or remove adoption_years"
+            )
+
+
+def practice_warnings(config: Config) -> list[str]:
+    """What the run summary (and `gsocseq site`) should tell about the practice scenarios:
+    adoption years longer than a horizon (METHOD.md section 10: the ramp over N years is not
+    shortened, so by a horizon of H < N years the practice is only H/N adopted)."""
+    out = []
+    for name, settings in config.practices.items():
+        if "adoption_years" not in settings:
+            continue
+        n = max(_setting_values(settings["adoption_years"]))
+        for h in (h for h in config.all_horizons if h < n):
+            out.append(
+                f"[scenarios.{name}].adoption_years = {n}: longer than the {h}-year horizon; "
+                f"the ramp moves linearly over {n} years, so its {h}-year layers have only "
+                f"{h}/{n} of the practice"
+            )
+    return out
+
+
+def zone_tables(config: Config) -> list[tuple[str, list[int]]]:
+    """The zone tables of the practice scenarios: (``[scenarios.NAME].key``, zone codes)."""
+    return [
+        (f"[scenarios.{name}].{key}", list(value))
+        for name, settings in config.practices.items()
+        for key, (kind, value) in settings.items()
+        if kind == "zone"
+    ]
+
+
+def check_zone_codes(config: Config, present: Iterable[int], source: str) -> list[str]:
+    """The zone codes of the practice tables against the codes ``present`` in the zone input
+    ``source``: a ConfigError when no code of a table is present (the scenario would be BAU
+    everywhere), else a warning for each table naming the codes it has and the input has not."""
+    have = {int(c) for c in present}
+    out = []
+    for where, codes in zone_tables(config):
+        absent = [c for c in codes if c not in have]
+        listing = ", ".join(map(str, absent))
+        seen = ", ".join(map(str, sorted(have)[:20])) or "none"
+        if len(absent) == len(codes):
+            raise ConfigError(
+                f"{where}: no zone of the table ({listing}) is in the zone input {source} "
+                f"(its zones: {seen}); the scenario would be BAU everywhere"
+            )
+        if absent:
+            out.append(
+                f"{where}: zone(s) {listing} of the table are not in the zone input {source}"
+            )
+    return out
+
+
 def _scenarios(
     table: Any, base: Path = Path("."), rasters: dict[str, InputSpec] | None = None
 ) -> tuple[dict[str, tuple[float, float, float]], dict[str, dict[str, Setting]]]:
@@ -847,6 +949,7 @@ def from_dict(
                 f"[classes].modelled: class {c} has no coefficients "
                 f"(modellable: {', '.join(str(v) for v in sorted(valid))})"
             )
+    _check_practices(practices, scenarios, tuple(int(c) for c in modelled))
     excl_table = data.get("exclusions", {})
     if not isinstance(excl_table, Mapping):
         raise ConfigError("[exclusions]: expected a table")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,16 @@ import numpy as np
 
 from gsocseq import _core
 from gsocseq.chain import Chain
-from gsocseq.config import SOIL_WATER_INPUTS, Config, load, soil_water_missing, with_options
+from gsocseq.config import (
+    SOIL_WATER_INPUTS,
+    Config,
+    check_zone_codes,
+    load,
+    practice_warnings,
+    soil_water_missing,
+    with_options,
+    zone_tables,
+)
 from gsocseq.errors import InputError
 from gsocseq.inputs import apply_checks, check_values, limits, range_message
 from gsocseq.multipliers import CalibrationTable
@@ -320,6 +330,22 @@ def run_checked(
     if not len(keep):
         return result
     every = len(keep) == n
+    if "zone" in data and zone_tables(cfg):
+        zone = data["zone"][0]
+        fractional = np.flatnonzero(ok & np.isfinite(zone) & (zone != np.floor(zone)))
+        if len(fractional):
+            i = fractional[0]
+            raise InputError(
+                f"{locate('zone')(i, 0)}: {zone[i]:g} is not a zone code (zones are whole "
+                "numbers: the codes of the practice tables' zones = { ... })"
+            )
+        codes = np.unique(zone[ok & np.isfinite(zone)])
+        for text in check_zone_codes(
+            cfg, codes.astype(np.int64).tolist(), f"column zone of {where}"
+        ):
+            warnings.warn(text, UserWarning, stacklevel=3)
+    for text in practice_warnings(cfg):
+        warnings.warn(text, UserWarning, stacklevel=3)
 
     def kept(v: np.ndarray) -> np.ndarray:  # (n kept, bands)
         return v.T if every else v.T[ok]

@@ -11,6 +11,7 @@ import pytest
 
 from gsocseq.classes import ClassTable
 from gsocseq.config import ConfigError, from_dict
+from gsocseq.errors import GsocseqError, InputError
 from gsocseq.pixels import run_pixels
 
 N = 6
@@ -213,7 +214,8 @@ def test_practices_in_a_raster_run(tmp_path) -> None:
     cfg["run"].update(uncertainty="minmax", threads=1)
     cfg["scenarios"] = {
         "COVER": {"cover": {"zones": {"1": {"crops": [0.6] * 12}}}},
-        "MANURE": {"fym": {"zones": {"2": 0.5}}},
+        # zone 8 is not in the zone raster: a warning naming it
+        "MANURE": {"fym": {"zones": {"2": 0.5, "8": 0.3}}},
         "NOTILL": {"rate_factor": {"crops": 0.95}},
     }
     summary = run(cfg)
@@ -221,7 +223,9 @@ def test_practices_in_a_raster_run(tmp_path) -> None:
     described = json.loads((out / "TST_GSOCseq_run.json").read_text())["options"][
         "scenario_descriptions"
     ]
-    assert described["MANURE"] == "manure/compost zone 2: 0.5 t C/ha/yr"
+    assert described["MANURE"] == "manure/compost zone 2: 0.5 t C/ha/yr; zone 8: 0.3 t C/ha/yr"
+    (warned,) = [w for w in summary.warnings if "zone(s)" in w]
+    assert "[scenarios.MANURE].fym: zone(s) 8 " in warned and "zones.tif" in warned
     assert described["NOTILL"] == "decomposition rate x crops: 0.95"
 
     def layer(name):
@@ -246,6 +250,22 @@ def test_practices_in_a_raster_run(tmp_path) -> None:
     np.testing.assert_array_equal(layer("RSR_MANURE")[other], 0.0)
     assert np.isnan(uncertainty("RSR_MANURE")[other]).all()
     assert np.isfinite(uncertainty("RSR_MANURE")[zone2]).all()
+    # a zone raster of fractional codes, or without any code of a table: exit 2 before
+    # anything is computed
+    for codes, match in (
+        (zones + 0.5, r"row 0, column 0\) holds zone 1.5"),
+        (zones + 10, "no zone"),
+    ):
+        bad = dict(cfg, run={**cfg["run"], "output": str(tmp_path / "bad")})
+        bad["inputs"] = {
+            **cfg["inputs"],
+            "zone": str(
+                write_raster(tmp_path / "bad_zones.tif", codes[None], transform=transform, crs=crs)
+            ),
+        }
+        with pytest.raises(GsocseqError, match=match):
+            run(bad)
+        assert not (tmp_path / "bad" / "TST_GSOCseq_run.json").exists()
     # another manure rate is another run: refused without overwrite, not resumed
     cfg["scenarios"]["MANURE"] = {"fym": {"zones": {"2": 1.0}}}
     with pytest.raises(Exception, match=r"(?i)differ|overwrite"):
@@ -291,3 +311,43 @@ def test_forward_series_and_warmup_inputs() -> None:
     with pytest.raises(ValueError, match="at least 240"):
         short = {k: v[:, :120] for k, v in series.items()}
         run_pixels({**inputs, **short}, _config({}))
+
+
+def test_practices_that_could_never_apply_are_refused_or_warned() -> None:
+    """A practice for a class no pixel is modelled as, adoption years with nothing to adopt, a
+    zone table none of whose zones is given and a fractional zone code are errors (exit 2);
+    zones of a table absent from the input and adoption years longer than the horizon are
+    warnings (each was accepted silently before)."""
+    base = _config({})
+    for practice, match in (
+        ({"rate_factor": {"77": 0.9}}, r"rate_factor: class 77 is not a modelled class"),
+        ({"fym": {"zones": {"1": {"21": 0.5}}}}, r"fym: class 21 is not a modelled class"),
+        ({"land_use": {"1": 3}}, r"land_use: class 1 is not a modelled class"),
+        ({"adoption_years": 5}, r"adoption_years = 5: nothing to adopt"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            from_dict({**base, "scenarios": {"X": practice}}, require_inputs=False)
+    # adoption of an input increase alone is a ramp of the increase
+    from_dict(
+        {**base, "scenarios": {"X": {"increase": 0.1, "adoption_years": 5}}}, require_inputs=False
+    )
+
+    inputs = _inputs(2)
+    inputs["zone"] = np.array([1, 2, 1, 2, 3, 1])
+    with pytest.warns(
+        UserWarning, match=r"\[scenarios.X\].fym: zone\(s\) 8, 9 of the table are not"
+    ):
+        run_pixels(
+            inputs, {**base, "scenarios": {"X": {"fym": {"zones": {"2": 0.5, "8": 1, "9": 1}}}}}
+        )
+    with pytest.raises(ConfigError, match=r"\[scenarios.X\].fym: no zone of the table \(8\)"):
+        run_pixels(inputs, {**base, "scenarios": {"X": {"fym": {"zones": {"8": 0.5}}}}})
+    with pytest.raises(InputError, match=r"zone, pixel 2, value 1: 1.5 is not a zone code"):
+        run_pixels(
+            {**inputs, "zone": np.array([1, 2, 1.5, 2, 3, 1])},
+            {**base, "scenarios": {"X": {"fym": {"zones": {"2": 0.5}}}}},
+        )
+    with pytest.warns(
+        UserWarning, match=r"adoption_years = 25: longer than the 20-year horizon.*20/25"
+    ):
+        run_pixels(inputs, {**base, "scenarios": {"X": {"fym": 0.5, "adoption_years": 25}}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -40,7 +41,11 @@ def command(
         options["numerical_pools"] = "weihermuller"
     try:
         output = results_path(output, keep=(sites, config))
-        result = run_sites(sites, config, **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            result = run_sites(sites, config, **options)
+        for w in caught:  # what the user should look at, even with --quiet
+            click.echo(f"warning: {w.message}", err=True)
         write_results(result, output)
     except GsocseqError as exc:
         fail(exc)

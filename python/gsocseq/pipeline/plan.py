@@ -24,7 +24,7 @@ from gsocseq.checkpoint import (
     fingerprint,
     input_hashes,
 )
-from gsocseq.config import Config
+from gsocseq.config import Config, InputSpec, check_zone_codes, practice_warnings, zone_tables
 from gsocseq.errors import InputError, OutputError
 from gsocseq.folder import FolderLock, check_names, remove_stale, write_errors
 from gsocseq.inputs import Inputs
@@ -180,6 +180,10 @@ class Plan:
                 ]
             ]
             self.checkpoint = Checkpoint(self.out_dir, self.prefix)
+            if mode != "worker":  # before anything is computed
+                self.notes += practice_warnings(config)
+                if zone_tables(config) and "zone" in config.inputs:
+                    self.notes += _zone_notes(config, config.inputs["zone"])
             if mode == "worker":
                 self.complete = False
                 if self.checkpoint.load_manifest().get("fingerprint") != fingerprint:
@@ -389,3 +393,30 @@ class Plan:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _zone_notes(config: Config, spec: InputSpec) -> list[str]:
+    """The zone raster's codes against the practice tables' (:func:`check_zone_codes`), read
+    block by block: a code that is not a whole number is an InputError naming the file and
+    the pixel; the warnings for table codes the raster does not hold."""
+    import numpy as np
+    import rasterio
+
+    codes: set[int] = set()
+    with rasterio.open(spec.path) as ds:
+        band = spec.bands[0] if spec.bands else 1
+        for window in windows(ds.height, ds.width, config.run.block_size):
+            raw = ds.read(band, window=window, masked=True)
+            values = raw.astype(np.float64) * spec.scale + spec.offset
+            valid = ~np.ma.getmaskarray(values) & np.isfinite(values.filled(np.nan))
+            v = values.filled(np.nan)
+            bad = np.argwhere(valid & (v != np.floor(v)))
+            if len(bad):
+                r, c = bad[0]
+                raise InputError(
+                    f"{spec.path}: pixel (row {window.row_off + r}, column {window.col_off + c}) "
+                    f"holds zone {v[r, c]:g}: zones are whole-number codes (the codes of the "
+                    "practice tables' zones = { ... })"
+                )
+            codes.update(int(x) for x in np.unique(v[valid]))
+    return check_zone_codes(config, codes, str(spec.path))
