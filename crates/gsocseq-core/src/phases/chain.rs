@@ -11,6 +11,7 @@ use super::forward::{forward_lanes, rothamsted_forward};
 use super::montecarlo::monte_carlo;
 use super::options::{
     final_len, flags, mc_len, steady_len, Mode, Options, PixelInput, PixelOutput, SpinupMethod,
+    WarmupInputs,
 };
 use super::spinup::{equilibria_of, rothamsted_spinup, Equilibrium};
 use super::steady::chain_steady_state;
@@ -106,6 +107,13 @@ pub const MC_SPREAD: [f64; 3] = [0.02, 0.05, INCREASE_UNCERTAINTY];
 
 pub(crate) fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
     let [central, low, high] = MINMAX_CLIMATE;
+    // A given yearly NPP (METHOD.md section 10) does not follow the perturbed climate, nor does
+    // its reference, the spin-up period's NPP of the same source: the min/max runs divide by
+    // it too (as the Monte Carlo draws do), not by the MIAMI _MIN/_MAX rasters.
+    let reference = |run: usize| match px.refinements.warmup_inputs {
+        WarmupInputs::Npp(_) => px.npp_reference[0],
+        _ => px.npp_reference[run],
+    };
     [
         Perturbation {
             soc: 1.0,
@@ -121,7 +129,7 @@ pub(crate) fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
             temperature: low[0],
             precipitation: low[1],
             increase: MINMAX_INCREASE[1],
-            npp_reference: px.npp_reference[1],
+            npp_reference: reference(1),
         },
         Perturbation {
             soc: 1.0 + px.soc_uncertainty,
@@ -129,7 +137,7 @@ pub(crate) fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
             temperature: high[0],
             precipitation: high[1],
             increase: MINMAX_INCREASE[2],
-            npp_reference: px.npp_reference[2],
+            npp_reference: reference(2),
         },
     ]
 }

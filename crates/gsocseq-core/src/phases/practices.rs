@@ -688,7 +688,9 @@ mod tests {
                     }
                     // warm-up: each year's input by the rule of the case
                     let coef = |y: usize| table.coef[px.warmup_class[y] as usize];
-                    let reference = px.npp_reference[r] * table.coef[sc];
+                    // a given NPP's reference is the spin-up NPP of its source in every chain
+                    let reference =
+                        px.npp_reference[if case == 1 { 0 } else { r }] * table.coef[sc];
                     let mut inputs = Vec::new();
                     for y in 0..20 {
                         let (t, p) = (
