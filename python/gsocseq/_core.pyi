@@ -16,6 +16,7 @@ __all__ = [
     "MODES",
     "MONTE_CARLO_SPREAD",
     "NUMERICAL_POOLS",
+    "PATTERN_SUM_TOLERANCE",
     "PIXEL_STATUS",
     "PLAUSIBLE_RANGES",
     "SPINUP_METHODS",
@@ -78,6 +79,8 @@ MINMAX_CLIMATE: tuple[tuple[float, float], tuple[float, float], tuple[float, flo
 MINMAX_INCREASE: tuple[float, float, float]
 #: 95 % half-widths of the Monte Carlo draws' factors: temperature, precipitation, increase
 MONTE_CARLO_SPREAD: dict[str, float]
+#: how far from 1 the 12 monthly shares of a class's input pattern may sum
+PATTERN_SUM_TOLERANCE: float
 #: status codes of the invalid-input checks (``gather_pixels``, ``check_pixels``): ok 0,
 #: all_nodata 1, some_nodata 2, infinite 3, out_of_range 4
 PIXEL_STATUS: dict[str, int]

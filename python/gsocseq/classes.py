@@ -153,8 +153,8 @@ CLASS_KEYS = (
     "cover",
 )
 
-#: How far from 1 the 12 shares of an input pattern may sum.
-PATTERN_SUM_TOLERANCE = 1e-6
+#: How far from 1 the 12 shares of an input pattern may sum (the core's, which checks them too).
+PATTERN_SUM_TOLERANCE: float = _core.PATTERN_SUM_TOLERANCE
 
 
 @dataclass(frozen=True, eq=False)

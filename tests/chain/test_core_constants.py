@@ -33,6 +33,9 @@ def test_flags_and_factors():
     assert _core.MINMAX_INCREASE == (1.0, 0.85, 1.15)
     spread = {"temperature": 0.02, "precipitation": 0.05, "increase": 0.15}
     assert _core.MONTE_CARLO_SPREAD == spread
+    # one tolerance for the input patterns' sums: the configuration's check is the core's
+    assert classes.PATTERN_SUM_TOLERANCE is _core.PATTERN_SUM_TOLERANCE
+    assert _core.PATTERN_SUM_TOLERANCE == 1e-6
 
 
 def test_one_miami_npp():

@@ -6,7 +6,7 @@
 use gsocseq_core::input::series::{window_pixels, SeriesColumn};
 use gsocseq_core::phases::block::{simulate_block, Block as CoreBlock, BlockArrays};
 use gsocseq_core::phases::chain::{MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
-use gsocseq_core::phases::classes::ClassTable as CoreClassTable;
+use gsocseq_core::phases::classes::{ClassTable as CoreClassTable, PATTERN_SUM_TOLERANCE};
 use gsocseq_core::phases::montecarlo::Draws;
 use gsocseq_core::phases::options::{flags, Mode, NumericalPools, Options, SpinupMethod};
 use gsocseq_core::phases::practices::{ForwardInputs, Practice, Setting, SettingValue};
@@ -443,7 +443,8 @@ pub fn monte_carlo_draws<'py>(
 /// Adds the phases' constants to the module: `FLAGS` {bit: words}, `MINMAX_CLIMATE`
 /// ((temperature, precipitation) factors of the central, min and max chains), `MINMAX_INCREASE`
 /// (factors of the SSM increase), `MONTE_CARLO_SPREAD` (95 % half-widths of the draws' factors),
-/// and the spellings of the options (`MODES`, `SPINUP_METHODS`, `NUMERICAL_POOLS`,
+/// `PATTERN_SUM_TOLERANCE` (how far from 1 the 12 shares of an input pattern may sum), and the
+/// spellings of the options (`MODES`, `SPINUP_METHODS`, `NUMERICAL_POOLS`,
 /// `FORWARD_INPUTS`).
 pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -464,6 +465,7 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
         spread.set_item(name, v)?;
     }
     m.add("MONTE_CARLO_SPREAD", spread)?;
+    m.add("PATTERN_SUM_TOLERANCE", PATTERN_SUM_TOLERANCE)?;
     m.add("MODES", PyTuple::new(py, Mode::NAMES)?)?;
     m.add("SPINUP_METHODS", PyTuple::new(py, SpinupMethod::NAMES)?)?;
     m.add("NUMERICAL_POOLS", PyTuple::new(py, NumericalPools::NAMES)?)?;

@@ -81,6 +81,14 @@ simd_dispatch! {
             });
         let mut weights = [[1.0; L]; 12];
         let mut npp_sum = [0.0; L];
+        // without refinements in any lane, no refinement is looked at year by year (the plain
+        // warm-up's instructions: the loop is unswitched on this)
+        let refined = (0..L).any(|l| {
+            let px = &pixels[jobs[lane(l)].pixel];
+            class_cover[l]
+                || warmup[lane(l)].npp_mean
+                || !matches!(px.refinements.warmup_inputs, WarmupInputs::Miami)
+        });
         let mut v = LaneYear::<L>::default();
         for y in 0..years {
             v.cover = cover;
@@ -105,17 +113,22 @@ simd_dispatch! {
                     v.temperature[m][l] = temperature;
                     v.water_balance[m][l] = precipitation - evap * pet[m];
                 }
-                if w.npp_mean {
+                let given = if refined {
+                    px.refinements.warmup_inputs
+                } else {
+                    WarmupInputs::Miami
+                };
+                if refined && w.npp_mean {
                     npp_sum[l] += fao::miami_npp(t_sum / 12.0, p_sum);
                 }
-                if let WarmupInputs::Carbon(given) = px.refinements.warmup_inputs {
+                if let WarmupInputs::Carbon(given) = given {
                     input[l] = given[y] * px.calibration.input;
                 } else if coef.is_nan() {
                     input[l] = 0.0;
                     restart[l] = true;
                     flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
                 } else {
-                    let npp = match px.refinements.warmup_inputs {
+                    let npp = match given {
                         WarmupInputs::Npp(given) => given[y],
                         _ => fao::miami_npp(t_sum / 12.0, p_sum),
                     } * coef;
@@ -127,7 +140,7 @@ simd_dispatch! {
                     restart[l] = false;
                     previous_npp[l] = npp;
                 }
-                if class_cover[l] {
+                if refined && class_cover[l] {
                     for (m, c) in table.cover[class as usize].iter().enumerate() {
                         v.cover[m][l] = *c;
                     }
