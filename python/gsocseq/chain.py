@@ -81,6 +81,29 @@ class Modelled:
         ok = ok & self.soil_water(singles, ok, counts)
         return ok, exclusion_bits(self.config, singles, ok, counts)
 
+    def class_cover(
+        self,
+        status: np.ndarray,
+        lu: np.ndarray,
+        spinup: Optional[np.ndarray],
+        counts: Counter,
+    ) -> np.ndarray:
+        """The cover's checks ``status`` (per pixel, ``_core.PIXEL_STATUS``) with the pixels
+        without a cover value (nodata in all 12 months) made valid when the class of every
+        warm-up year ((Y, n) ``lu``) and the spin-up class ((n,) ``spinup``, when given) have a
+        default cover (``[classes.N] cover``, METHOD.md section 10): the core gives each phase
+        its class's default. Counted as ``cover:class_default``; the one rule of raster runs,
+        site tables and arrays."""
+        table = self.config.class_table
+        if not table.default_cover:
+            return status
+        covered = table.covered(lu).all(axis=0)
+        if spinup is not None:
+            covered &= table.covered(spinup)
+        defaulted = (status == _core.PIXEL_STATUS["all_nodata"]) & covered
+        counts["cover:class_default"] += int(defaulted.sum())
+        return np.where(defaulted, _core.PIXEL_STATUS["ok"], status).astype(status.dtype)
+
     def masked(self, bits: np.ndarray) -> np.ndarray:
         """Pixels of exclusion ``bits`` that the national layers leave out (nodata): those
         meeting a rule, when ``[exclusions] enabled``."""

@@ -49,6 +49,17 @@ class PixelRule(Protocol):
         """Pixels whose SOC (t C/ha) is modelled."""
         ...
 
+    def class_cover(
+        self,
+        status: np.ndarray,
+        lu: np.ndarray,
+        spinup: Optional[np.ndarray],
+        counts: Counter,
+    ) -> np.ndarray:
+        """The cover's checks ``status`` with the pixels that take their classes' default
+        cover made valid."""
+        ...
+
     def keep(
         self, singles: dict[str, np.ndarray], ok: np.ndarray, counts: Counter
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -502,7 +513,7 @@ class Inputs:
         raws, buffers = self._read_raw(window, threads)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
-        defaulted: Optional[np.ndarray] = None
+        cover: Optional[tuple[Quantity, np.ndarray, np.ndarray]] = None
         for q in self.quantities:
             raw = raws[q.name]
             if q.in_place:  # checked here, read by the core
@@ -519,18 +530,16 @@ class Inputs:
                 buffers[q.name] = buf
                 out = buf[: len(flat) * len(q.bands)].reshape(len(flat), len(q.bands))
                 status, band = q.raster.gather(raw, flat, q.float32, out=out, check=(lo, hi))
-                if q.name == "cover" and self.config.class_table.default_cover:
-                    defaulted = self._cover_defaults(status, lu_c, counts)
-                    status = np.where(defaulted, np.uint8(0), status).astype(status.dtype)
-                ok &= self._verdict(q, status, band, raw, flat, window, counts)
+                if q.name == "cover":  # checked once the spin-up class is read
+                    cover = (q, status, band)
+                else:
+                    ok &= self._verdict(q, status, band, raw, flat, window, counts)
                 gathered[q.name] = out
-        if defaulted is not None and "spinup_land_use" in singles:
-            # the spin-up's class takes the default cover too: it needs one
-            spinup = singles["spinup_land_use"][0]
-            lacking = defaulted & ok & ~self.config.class_table.covered(spinup)
-            counts["nodata:cover"] += int(lacking.sum())
-            counts["cover:class_default"] -= int(lacking.sum())
-            ok &= ~lacking
+        if cover is not None:  # pixels without cover may take their classes' default cover
+            q, status, band = cover
+            spinup = singles["spinup_land_use"][0] if "spinup_land_use" in singles else None
+            status = self.rule.class_cover(status, lu_c, spinup, counts)
+            ok &= self._verdict(q, status, band, raws[q.name], flat, window, counts)
         ok, bits = self.rule.keep(singles, ok, counts)
         keep = flat[ok]
         n = len(keep)
@@ -583,16 +592,6 @@ class Inputs:
             counts[f"modelled:class_{int(c)}"] += int(k)
         counts["modelled"] += int(ok.sum())
         return block
-
-    def _cover_defaults(self, status: np.ndarray, lu_c: np.ndarray, counts: Counter) -> np.ndarray:
-        """Pixels (of the gathered ones) without a cover value (nodata in every band: status 1)
-        whose class of every warm-up year has a default cover (``[classes.N] cover``, METHOD.md
-        section 10): they are modelled, the core taking each phase's class default; counted
-        as ``cover:class_default``."""
-        covered = self.config.class_table.covered(lu_c).all(axis=0)
-        defaulted = (status == 1) & covered
-        counts["cover:class_default"] += int(defaulted.sum())
-        return defaulted
 
     def _take(self, name: str, size: int, dtype: Optional[np.dtype] = None) -> np.ndarray:
         """A buffer of at least ``size`` values of ``dtype`` for ``name`` (from the pool)."""

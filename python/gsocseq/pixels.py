@@ -16,11 +16,13 @@ without rasters. The inputs are named as the columns of docs/sites.md:
 - ``land_use``: FAO class, (n,) for every year or (n, Y') for the last Y' <= Y warm-up years
   (fewer: the oldest repeated at the start).
 
-Nodata is NaN. ``run_pixels`` returns ``modelled`` (bool), ``flags`` (the core's bits,
-:data:`gsocseq.chain.FLAGS`), ``ceq``, ``cin_t0``, ``cin_mean`` (t C/ha/yr), ``soc_t0``
-(t C/ha) and one float64 array per map product (``T0``, ``finalSOC_BAU``, ``ASR_SSM1``,
-``ASR_SSM1_uncertainty``, ...; :attr:`gsocseq.products.Layer.column`), NaN where a pixel is
-not modelled or the QA step removed its value.
+Nodata is NaN; a pixel whose 12 cover values are NaN takes its classes' default cover
+(``[classes.N] cover``) when each has one, as in a raster run. ``run_pixels`` returns
+``modelled`` (bool), ``flags`` (the core's bits, :data:`gsocseq.chain.FLAGS`), ``ceq``,
+``cin_t0``, ``cin_mean`` (t C/ha/yr), ``soc_t0`` (t C/ha) and one float64 array per map
+product (``T0``, ``finalSOC_BAU``, ``ASR_SSM1``, ``ASR_SSM1_uncertainty``, ...;
+:attr:`gsocseq.products.Layer.column`), NaN where a pixel is not modelled or the QA step
+removed its value.
 """
 
 from __future__ import annotations
@@ -292,6 +294,10 @@ def run_checked(
 
         checked = dict(zip(data, pool.map(check_one, data)))
         _check_units(data, kinds, checked, candidates, cfg, where, locate, fix, bounds, pool)
+    # a pixel without cover may take its classes' default cover, as in a raster run
+    spinup = data["spinup_land_use"][0] if "spinup_land_use" in data else None
+    status, band = checked["cover"]
+    checked["cover"] = (chain.modelled.class_cover(status, lu, spinup, counts), band)
     ok = np.ones(n, dtype=bool)
     for name, values in data.items():
         status, band = checked[name]

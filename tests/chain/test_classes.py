@@ -351,3 +351,30 @@ def test_practices_that_could_never_apply_are_refused_or_warned() -> None:
         UserWarning, match=r"adoption_years = 25: longer than the 20-year horizon.*20/25"
     ):
         run_pixels(inputs, {**base, "scenarios": {"X": {"fym": 0.5, "adoption_years": 25}}})
+
+
+def test_nan_cover_takes_the_class_default_cover() -> None:
+    """Pixels whose cover is NaN take their classes' default cover ([classes.N] cover), as
+    raster pixels do: the results of the same inputs with those values written in, bit for
+    bit; a pixel with a warm-up or spin-up class without a default (and every pixel without
+    defaults) is not modelled."""
+    default = [0.6, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.6]
+    filled = _inputs(2)
+    filled["land_use"] = np.array([[2, 2], [2, 2], [3, 2], [2, 2], [2, 2], [2, 2]])
+    filled["spinup_land_use"] = np.array([2, 2, 2, 3, 2, 2])
+    filled["cover"][:4] = default
+    gaps = dict(filled, cover=filled["cover"].copy())
+    gaps["cover"][:4] = np.nan
+    config = _config({"2": {"cover": default}})
+    ref, got = run_pixels(filled, config), run_pixels(gaps, config)
+    assert ref["modelled"].all()
+    assert list(got["modelled"]) == [True, True, False, False, True, True]
+    same = got["modelled"]
+    assert set(got) == set(ref)
+    for key, values in ref.items():
+        if key not in ("modelled", "flags"):
+            assert values[same].tobytes() == got[key][same].tobytes(), key
+            assert np.isnan(got[key][~same]).all(), key
+    # without defaults, a pixel without cover is not modelled (as before)
+    plain = run_pixels(gaps, _config({}))
+    assert list(plain["modelled"]) == [False] * 4 + [True] * 2

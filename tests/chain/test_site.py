@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,3 +101,42 @@ def test_bad_site_tables(tmp_path):
     bad = dict(table, soc=["x", 1, 2, 3])
     with pytest.raises(InputError, match="is not a number"):
         run_sites(bad)
+
+
+def test_empty_cover_cells_take_the_class_default_cover(tmp_path):
+    """Sites whose cover cells are empty take their classes' default cover ([classes.N]
+    cover), as raster pixels do: the results of the table with those values written in, bit
+    for bit; a site with a class without a default (and every site without defaults) stays
+    not modelled."""
+    example = Path(__file__).parents[2] / "docs" / "examples" / "sites.csv"
+    with open(example, newline="") as f:
+        rows = list(csv.DictReader(f))
+    default = [0.6, 0.6, 0.7, 0.8, 0.9, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.6]
+    cover = [f"cover_{m}" for m in range(1, 13)]
+    # every site's cover cells empty, or holding the default (the paddy site: class 13 without
+    # a default, its own values)
+    gaps = tmp_path / "gaps.csv"
+    with open(gaps, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            w.writerow(dict(r, **dict.fromkeys(cover, "")))
+    filled = tmp_path / "filled.csv"
+    with open(filled, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        for r in rows:
+            paddy = r["land_use_20"] == "13"
+            w.writerow(r if paddy else dict(r, **{k: repr(v) for k, v in zip(cover, default)}))
+    config = {"classes": {"2": {"cover": default}, "3": {"cover": default}}}
+    ref = run_sites(filled, config)
+    got = run_sites(gaps, config)
+    assert list(ref["modelled"]) == [1, 1, 1]
+    assert list(got["modelled"]) == [1, 1, 0]
+    assert set(got) == set(ref)
+    for key, values in ref.items():
+        if key not in ("site", "modelled"):
+            assert values[:2].tobytes() == got[key][:2].tobytes(), key
+            assert np.isnan(got[key][2]), key
+    # without defaults, a site without cover is not modelled (as before)
+    assert list(run_sites(gaps)["modelled"]) == [0, 0, 0]
