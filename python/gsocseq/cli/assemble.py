@@ -34,5 +34,4 @@ def command(config: Path, output: Optional[Path], wait: bool, quiet: bool) -> No
             summary = assemble_run(config, output=output, wait=wait, notify=notify)
     except GsocseqError as exc:
         fail(exc)
-    if not quiet:
-        report_summary(summary)
+    report_summary(summary, quiet)

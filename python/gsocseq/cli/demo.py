@@ -52,6 +52,6 @@ def command(outdir: Path, seed: int, overwrite: bool, quiet: bool) -> None:
                 )
     except GsocseqError as exc:
         fail(exc)
+    report_summary(summary, quiet)
     if not quiet:
-        report_summary(summary)
         click.echo(f"inputs and configuration: {config.parent}", err=True)

@@ -194,8 +194,13 @@ def with_progress(job: Callable[[Any], Any], quiet: bool) -> Any:
         progress.close()
 
 
-def report_summary(summary: Any) -> None:
-    """What a run did, on stderr: pixels modelled, layers, time, warnings."""
+def report_summary(summary: Any, quiet: bool = False) -> None:
+    """What a run did, on stderr: pixels modelled, layers, time, warnings. With ``quiet``
+    the warnings only: what the user should look at is said even with --quiet."""
+    if quiet:
+        for w in summary.warnings:
+            click.echo(f"warning: {w}", err=True)
+        return
     if summary.status != "complete":
         click.echo(f"{summary.name}: {summary.status} ({summary.output})", err=True)
         return

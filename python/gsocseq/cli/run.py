@@ -108,5 +108,4 @@ def command(
             )
     except GsocseqError as exc:
         fail(exc)
-    if not quiet:
-        report_summary(summary)
+    report_summary(summary, quiet)
