@@ -27,7 +27,7 @@ pub mod simd;
 pub mod error;
 pub mod fao;
 pub mod input;
-mod parallel;
+pub mod parallel;
 pub mod phases;
 pub mod rothc;
 

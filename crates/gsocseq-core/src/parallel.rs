@@ -22,6 +22,49 @@ pub fn for_each<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync + Send) {
     items.into_iter().for_each(work);
 }
 
+/// Threads a call uses at most, per core of the machine: more only queue on the same cores,
+/// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests
+/// are capped (the numbers do not depend on the thread count).
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// The most threads a call uses on this machine ([`MAX_THREADS_PER_CORE`] per core).
+pub fn max_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) * MAX_THREADS_PER_CORE
+}
+
+/// The rayon pool of `threads` threads (capped at [`max_threads`]), built once per size and
+/// kept (a Dask worker asks for the same size block after block); None for None or 0 (the
+/// global pool, all cores).
+#[cfg(feature = "rayon")]
+pub fn pool(
+    threads: Option<usize>,
+) -> Result<Option<std::sync::Arc<rayon::ThreadPool>>, CoreError> {
+    use std::sync::{Arc, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let n = match threads {
+        None | Some(0) => return Ok(None),
+        Some(n) => n.min(max_threads()),
+    };
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(pool) = pools.get(&n) {
+        return Ok(Some(pool.clone()));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("gsocseq-{i}"))
+        .build()
+        .map_err(|e| CoreError::InvalidOption {
+            argument: "threads",
+            message: e.to_string(),
+        })?;
+    let pool = Arc::new(pool);
+    pools.insert(n, pool.clone());
+    Ok(Some(pool))
+}
+
 thread_local! {
     /// Scratch space of this thread, one value per type, kept from call to call.
     static SCRATCH: RefCell<HashMap<TypeId, Box<dyn Any>>> = RefCell::new(HashMap::new());
@@ -59,5 +102,24 @@ impl FirstError {
             Some((_, e)) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(all(test, feature = "rayon"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pools_are_kept_per_size_and_capped() {
+        assert!(pool(None).unwrap().is_none() && pool(Some(0)).unwrap().is_none());
+        let (a, b) = (
+            pool(Some(2)).unwrap().unwrap(),
+            pool(Some(2)).unwrap().unwrap(),
+        );
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        assert_eq!(a.current_num_threads(), 2);
+        let most = pool(Some(usize::MAX)).unwrap().unwrap();
+        assert_eq!(most.current_num_threads(), max_threads());
+        assert!(max_threads() >= MAX_THREADS_PER_CORE);
     }
 }

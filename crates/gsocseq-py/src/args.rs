@@ -1,19 +1,17 @@
 //! Marshalling shared by the binding's functions: numpy arrays as slices, the raster types of a
-//! window's bands (one list, [`RawArray`]), the thread pools (one per size, kept), and running
+//! window's bands (one list, [`RawArray`]), and running
 //! the core with the GIL released while Ctrl-C still stops it.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use gsocseq_core::input::series::{Conversion, Stored, Values};
-use gsocseq_core::CoreError;
+use gsocseq_core::{parallel, CoreError};
 use numpy::ndarray::Dimension;
 use numpy::{PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyMapping;
 use pyo3::PyTypeInfo;
@@ -143,41 +141,10 @@ impl RawArray<'_> {
     }
 }
 
-/// Threads a call uses at most, per core of the machine: more only queue on the same cores,
-/// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests
-/// are capped (the numbers do not depend on the thread count).
-const MAX_THREADS_PER_CORE: usize = 4;
-
-/// The most threads a call uses on this machine ([`MAX_THREADS_PER_CORE`] per core).
+/// The most threads a call uses on this machine (the core's `parallel::max_threads`).
 #[pyfunction]
 pub fn max_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()) * MAX_THREADS_PER_CORE
-}
-
-/// The rayon pool of `threads` threads (capped at [`max_threads`]), built once per size and
-/// kept (a Dask worker asks for the same size block after block); None for None or 0 (the
-/// global pool, all cores).
-fn pool(threads: Option<usize>) -> PyResult<Option<Arc<rayon::ThreadPool>>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let n = match threads {
-        None | Some(0) => return Ok(None),
-        Some(n) => n.min(max_threads()),
-    };
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(pool) = pools.get(&n) {
-        return Ok(Some(pool.clone()));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .thread_name(|i| format!("gsocseq-{i}"))
-        .build()
-        .map_err(|e| PyValueError::new_err(format!("threads: {e}")))?;
-    let pool = Arc::new(pool);
-    pools.insert(n, pool.clone());
-    Ok(Some(pool))
+    parallel::max_threads()
 }
 
 /// How often a computation checks for Python signals (Ctrl-C, SIGTERM) while it runs.
@@ -194,7 +161,7 @@ pub fn interruptible<T: Send>(
     threads: Option<usize>,
     work: impl FnOnce(&AtomicBool) -> Result<T, CoreError> + Send,
 ) -> PyResult<T> {
-    let pool = pool(threads)?;
+    let pool = parallel::pool(threads).map_err(to_py)?;
     let cancel = AtomicBool::new(false);
     let out = match &pool {
         Some(pool) => pool.in_place_scope(|scope| watch(py, scope, &cancel, work)),

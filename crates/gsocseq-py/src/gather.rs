@@ -84,15 +84,8 @@ pub fn check_pixels<'py>(
 /// The status codes of the checks ({"ok": 0, "all_nodata": 1, ...}) and the plausible range of
 /// each kind of input ({kind: (lo, hi, unit)}).
 pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    use gsocseq_core::input::gather::PixelStatus as S;
     let codes = pyo3::types::PyDict::new(m.py());
-    for (name, status) in [
-        ("ok", S::Ok),
-        ("all_nodata", S::AllNodata),
-        ("some_nodata", S::SomeNodata),
-        ("infinite", S::Infinite),
-        ("out_of_range", S::OutOfRange),
-    ] {
+    for (name, status) in gather::PixelStatus::NAMED {
         codes.set_item(name, status as u8)?;
     }
     m.add("PIXEL_STATUS", codes)?;

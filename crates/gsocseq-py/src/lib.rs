@@ -8,7 +8,7 @@
 //! - `simulate.rs`: the GSOCseq chain (`Simulator`, `SimulateResult`, `ClassTable`, the
 //!   constants of the phases), used by `gsocseq.chain`;
 //! - `gather.rs`: the block reader's gathering and checks (`gsocseq.rasters`, `gsocseq.inputs`);
-//! - `args.rs`: arrays, the raster types, thread pools, Ctrl-C;
+//! - `args.rs`: arrays, the raster types, the GIL released on the core's thread pools, Ctrl-C;
 //! - `error.rs`: the exceptions and the bridge from the core's errors.
 
 use pyo3::prelude::*;

@@ -5,7 +5,6 @@
 
 use gsocseq_core::rothc::batch::{self, PixelForcing, Sites};
 use gsocseq_core::rothc::equilibrium::SpinupRule;
-use gsocseq_core::rothc::water_retention::MoistureOptions;
 use numpy::ndarray::{ArrayView, Dimension};
 use numpy::PyReadonlyArray2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray, PyReadonlyArray1};
@@ -61,28 +60,21 @@ from_mapping! {
 /// for RothC-26.3.
 type MoistureArg = Option<(String, String, f64)>;
 
-impl PerPixel<'_> {
-    fn sites(&self, evap_coefficient: f64, moisture: &MoistureArg) -> PyResult<Sites<'_>> {
-        let moisture = match moisture {
-            None => MoistureOptions::default(),
-            Some((model, bare, min_rate)) => {
-                MoistureOptions::new(model.parse().py()?, bare.parse().py()?, *min_rate).py()?
-            }
-        };
-        let soil_water = match (&self.silt, &self.bulk_density, &self.organic_carbon) {
-            (Some(s), Some(b), Some(o)) if moisture.model.uses_van_genuchten() => {
-                Some([s.as_array(), b.as_array(), o.as_array()])
-            }
-            _ => None,
-        };
-        Ok(Sites {
-            clay: self.clay.as_array(),
-            depth: self.depth.as_array(),
-            evap_coefficient,
-            moisture,
-            soil_water,
-        })
-    }
+/// The forcing and the soil of a call (the core's `Sites::new`: moisture options spelled).
+fn parts<'a>(
+    monthly: &'a Monthly<'_>,
+    pixels: &'a PerPixel<'_>,
+    evap_coefficient: f64,
+    moisture: &MoistureArg,
+) -> PyResult<(PixelForcing<'a>, Sites<'a>)> {
+    let moisture = moisture
+        .as_ref()
+        .map(|(m, b, r)| (m.as_str(), b.as_str(), *r));
+    let water = [&pixels.silt, &pixels.bulk_density, &pixels.organic_carbon];
+    let water = water.map(|a| a.as_ref().map(|a| a.as_array()));
+    let (clay, depth) = (pixels.clay.as_array(), pixels.depth.as_array());
+    let sites = Sites::new(clay, depth, evap_coefficient, moisture, water).py()?;
+    Ok((monthly.forcing(), sites))
 }
 
 /// The per-pixel argument `name` a function needs (a KeyError when it is missing).
@@ -117,10 +109,7 @@ pub fn run<'py>(
     threads: Option<usize>,
     moisture: MoistureArg,
 ) -> PyResult<RunOutput<'py>> {
-    let (f, s) = (
-        monthly.forcing(),
-        pixels.sites(evap_coefficient, &moisture)?,
-    );
+    let (f, s) = parts(&monthly, &pixels, evap_coefficient, &moisture)?;
     let (pools, tsmd) = (
         needed("pools", &pixels.pools)?,
         needed("tsmd", &pixels.tsmd)?,
@@ -151,10 +140,7 @@ pub fn rate_modifiers<'py>(
     threads: Option<usize>,
     moisture: MoistureArg,
 ) -> PyResult<Modifiers<'py>> {
-    let (f, s) = (
-        monthly.forcing(),
-        pixels.sites(evap_coefficient, &moisture)?,
-    );
+    let (f, s) = parts(&monthly, &pixels, evap_coefficient, &moisture)?;
     let tsmd = needed("tsmd", &pixels.tsmd)?;
     let out = interruptible(py, threads, |_| batch::rate_modifiers(&f, &s, tsmd))?;
     let [a, b, c, rate, tsmd] = out.map(|m| m.into_pyarray(py));
@@ -177,16 +163,12 @@ pub fn spinup<'py>(
     moisture: MoistureArg,
 ) -> PyResult<SpinupOutput<'py>> {
     let rule: SpinupRule = method.parse().py()?;
-    let (f, s) = (
-        monthly.forcing(),
-        pixels.sites(evap_coefficient, &moisture)?,
-    );
+    let (f, s) = parts(&monthly, &pixels, evap_coefficient, &moisture)?;
     let iom = needed("iom", &pixels.iom)?;
     let (pools, tsmd, months) = interruptible(py, threads, |cancel| {
         batch::spinup(rule, &f, &s, iom, cancel)
     })?;
-    let iterative = rule == SpinupRule::RothamstedIterative;
-    let months = iterative.then(|| months.into_pyarray(py));
+    let months = months.map(|m| m.into_pyarray(py));
     Ok((pools.into_pyarray(py), tsmd.into_pyarray(py), months))
 }
 
@@ -202,10 +184,7 @@ pub fn equilibrium_inputs<'py>(
     threads: Option<usize>,
     moisture: MoistureArg,
 ) -> PyResult<(Arr1<'py>, Arr2<'py>, Arr1<'py>)> {
-    let (f, s) = (
-        monthly.forcing(),
-        pixels.sites(evap_coefficient, &moisture)?,
-    );
+    let (f, s) = parts(&monthly, &pixels, evap_coefficient, &moisture)?;
     let soc = needed("soc", &pixels.soc)?;
     let (input, pools, tsmd) =
         interruptible(py, threads, |_| batch::equilibrium_inputs(soc, &f, &s))?;

@@ -3,14 +3,19 @@
 //! typed [`SimulateResult`]; the class table, the flags and the perturbation factors as Python
 //! sees them; a pixel's Monte Carlo draws.
 
+use std::collections::HashMap;
+
 use gsocseq_core::input::series::{window_pixels, SeriesColumn};
 use gsocseq_core::phases::block::{simulate_block, Block as CoreBlock, BlockArrays};
-use gsocseq_core::phases::chain::{MC_SPREAD, MINMAX_CLIMATE, MINMAX_INCREASE};
-use gsocseq_core::phases::classes::{ClassTable as CoreClassTable, PATTERN_SUM_TOLERANCE};
+use gsocseq_core::phases::chain::{MC_SPREAD, MC_SPREAD_NAMES, MINMAX_CLIMATE, MINMAX_INCREASE};
+use gsocseq_core::phases::classes::{
+    ClassRows, ClassTable as CoreClassTable, PATTERN_SUM_TOLERANCE,
+};
 use gsocseq_core::phases::montecarlo::Draws;
-use gsocseq_core::phases::options::{flags, Mode, NumericalPools, Options, SpinupMethod};
+use gsocseq_core::phases::options::{
+    flags, GivenOptions, Mode, NumericalPools, Options, SpinupMethod,
+};
 use gsocseq_core::phases::practices::{ForwardInputs, Practice, Setting, SettingValue};
-use gsocseq_core::rothc::water_retention::MoistureOptions;
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArray4, PyReadonlyArray1};
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
@@ -28,60 +33,42 @@ use crate::error::IntoPyResult;
 #[derive(Clone)]
 pub struct ClassTable(CoreClassTable);
 
-#[pymethods]
-impl ClassTable {
-    /// A table of its columns, 256 entries each (checked).
-    #[new]
-    fn new(
-        coefficient: PyReadonlyArray1<'_, f64>,
-        dpm_rpm: PyReadonlyArray1<'_, f64>,
-        paddy_factor: PyReadonlyArray1<'_, f64>,
-        ssm_group: PyReadonlyArray1<'_, u8>,
-    ) -> PyResult<Self> {
-        let (c, d, p, g) = (
-            slice(&coefficient),
-            slice(&dpm_rpm),
-            slice(&paddy_factor),
-            slice(&ssm_group),
-        );
-        Ok(ClassTable(CoreClassTable::new(&c, &d, &p, &g).py()?))
-    }
+/// The methods of [`ClassTable`] over its columns, listed once: the name Python reads, the
+/// type, the core's field.
+macro_rules! class_table {
+    ($($name:ident: $t:ty = $field:ident),*) => {
+        #[pymethods]
+        impl ClassTable {
+            /// A table of its columns, 256 entries each (checked).
+            #[new]
+            fn new($($name: PyReadonlyArray1<'_, $t>),*) -> PyResult<Self> {
+                $(let $name = slice(&$name);)*
+                Ok(ClassTable(CoreClassTable::new($(&$name),*).py()?))
+            }
 
-    /// The FAO GLC-SHARE table of METHOD.md section 2.
-    #[staticmethod]
-    fn default() -> Self {
-        ClassTable(CoreClassTable::default())
-    }
+            /// The FAO GLC-SHARE table of METHOD.md section 2.
+            #[staticmethod]
+            fn default() -> Self {
+                ClassTable(CoreClassTable::default())
+            }
 
-    #[getter]
-    fn coefficient<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.0.coef)
-    }
+            $(
+                #[getter]
+                fn $name<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<$t>> {
+                    PyArray1::from_slice(py, &self.0.$field)
+                }
+            )*
 
-    #[getter]
-    fn dpm_rpm<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.0.dpm_rpm)
-    }
+            fn __getnewargs__<'py>(&self, py: Python<'py>) -> ($(Bound<'py, PyArray1<$t>>,)*) {
+                ($(self.$name(py),)*)
+            }
+        }
+    };
+}
 
-    #[getter]
-    fn paddy_factor<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        PyArray1::from_slice(py, &self.0.paddy)
-    }
-
-    #[getter]
-    fn ssm_group<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
-        PyArray1::from_slice(py, &self.0.group)
-    }
-
-    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        use pyo3::IntoPyObjectExt;
-        let columns = (
-            self.coefficient(py),
-            self.dpm_rpm(py),
-            self.paddy_factor(py),
-        );
-        (columns.0, columns.1, columns.2, self.ssm_group(py)).into_bound_py_any(py)
-    }
+class_table! {
+    coefficient: f64 = coef, dpm_rpm: f64 = dpm_rpm, paddy_factor: f64 = paddy,
+    ssm_group: u8 = group
 }
 
 type F1<'py> = PyReadonlyArray1<'py, f64>;
@@ -287,21 +274,40 @@ impl SimulateResult {
     }
 }
 
-from_mapping! {
-    /// The keywords of [`Simulator`]: the options of a run (the core's default for each one
-    /// left out, `Options::new`), the class table, its input patterns and default covers,
-    /// the threads.
-    SimulatorArgs {
-        mode: String, spinup: String, horizons: Vec<usize>, scenarios: Vec<[f64; 3]>,
-    } optional {
+/// The keywords of [`Simulator`], listed once: the options of a run (the core's
+/// [`GivenOptions`], field by field of the same name: the core's default for each one left
+/// out), then the class table, its input patterns and default covers, the practices, the
+/// threads.
+macro_rules! simulator_args {
+    ({ $($r:ident: $rt:ty),* } optional { $($o:ident: $ot:ty),* } $($b:ident: $bt:ty),*) => {
+        from_mapping! {
+            SimulatorArgs { $($r: $rt),* } optional { $($o: $ot,)* $($b: $bt),* }
+        }
+
+        impl SimulatorArgs<'_> {
+            fn options(&self) -> PyResult<GivenOptions> {
+                let practices = self.practices.iter().flatten();
+                let practices = practices.map(|d| practice(d.cast::<PyDict>()?));
+                Ok(GivenOptions {
+                    $($r: self.$r.clone(),)*
+                    $($o: self.$o.clone(),)*
+                    practices: practices.collect::<PyResult<_>>()?,
+                })
+            }
+        }
+    };
+}
+
+simulator_args! {
+    { mode: String, spinup: String, horizons: Vec<usize>, scenarios: Vec<[f64; 3]> }
+    optional {
         main_horizon: usize, numerical_pools: String, uncertainty: bool,
         fao_uncertain_scenario: usize, depth: f64, evap_coefficient: f64, steady_state: bool,
         mc_samples: usize, mc_seed: u64, forward_stepping: bool, moisture: String,
-        bare_deficit: String, min_moisture_rate: f64, class_table: ClassTable,
-        class_input_pattern: F2<'py>, class_cover: F2<'py>, practices: Bound<'py, PyList>,
-        forward_inputs: String,
-        threads: usize,
+        bare_deficit: String, min_moisture_rate: f64, forward_inputs: String
     }
+    class_table: ClassTable, class_input_pattern: F2<'py>, class_cover: F2<'py>,
+    practices: Bound<'py, PyList>, threads: usize
 }
 
 /// The GSOCseq chain of one run: its options and class table, checked once; then
@@ -326,49 +332,19 @@ impl Simulator {
             keywords.as_mapping(),
             "an option of a Simulator",
         )?;
-        let (mode, spinup) = (a.mode.parse().py()?, a.spinup.parse().py()?);
-        let main = a.main_horizon.unwrap_or_default();
-        let mut o = Options::new(mode, spinup, a.horizons, main, a.scenarios).py()?;
-        macro_rules! given {
-            ($($f:ident),*) => { $(if let Some(v) = a.$f { o.$f = v; })* };
-        }
-        given!(
-            uncertainty,
-            fao_uncertain_scenario,
-            depth,
-            evap_coefficient,
-            steady_state
-        );
-        given!(mc_samples, mc_seed, forward_stepping);
-        if let Some(v) = a.numerical_pools {
-            o.numerical_pools = v.parse().py()?;
-        }
-        if let Some(v) = a.forward_inputs {
-            o.forward_inputs = v.parse().py()?;
-        }
-        let m = &o.moisture;
-        let model = a.moisture.map_or(Ok(m.model), |v| v.parse()).py()?;
-        let bare = a
-            .bare_deficit
-            .map_or(Ok(m.bare_deficit), |v| v.parse())
-            .py()?;
-        let rate = a.min_moisture_rate.unwrap_or(m.min_rate);
-        o.moisture = MoistureOptions::new(model, bare, rate).py()?;
-        if let Some(list) = &a.practices {
-            let dicts = list.iter().map(|d| practice(d.cast::<PyDict>()?));
-            o.practices = dicts.collect::<PyResult<_>>()?;
-        }
-        o.check().py()?;
-        let mut table = a.class_table.unwrap_or_else(ClassTable::default);
-        if let Some(pattern) = &a.class_input_pattern {
-            class_rows(&mut table.0, "class_input_pattern", pattern)?;
-        }
-        if let Some(cover) = &a.class_cover {
-            class_rows(&mut table.0, "class_cover", cover)?;
+        let options = a.options()?.options().py()?;
+        let mut table = a.class_table.clone().unwrap_or_else(ClassTable::default);
+        for (rows, which) in [
+            (&a.class_input_pattern, ClassRows::InputPattern),
+            (&a.class_cover, ClassRows::Cover),
+        ] {
+            if let Some(rows) = rows {
+                table.0.set_rows(which, rows.as_array()).py()?;
+            }
         }
         let copy = py.import("copy")?.call_method1("deepcopy", (&keywords,))?;
         Ok(Simulator {
-            options: o,
+            options,
             table,
             threads: a.threads,
             keywords: copy.cast_into::<PyDict>()?.unbind(),
@@ -431,10 +407,7 @@ pub fn monte_carlo_draws<'py>(
     clay_uncertainty: f64,
 ) -> Bound<'py, PyArray2<f64>> {
     let draws = Draws::new(seed, pixel_id, soc_uncertainty, clay_uncertainty);
-    let rows: Vec<f64> = draws
-        .take(samples)
-        .flat_map(|d| [d.soc, d.clay, d.temperature, d.precipitation, d.increase])
-        .collect();
+    let rows: Vec<f64> = draws.take(samples).flat_map(|d| d.factors()).collect();
     Array2::from_shape_vec((samples, 5), rows)
         .expect("samples x 5")
         .into_pyarray(py)
@@ -453,15 +426,11 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
         words.set_item(bit, text)?;
     }
     m.add("FLAGS", words)?;
-    let [central, low, high] = MINMAX_CLIMATE.map(|[t, p]| (t, p));
-    m.add("MINMAX_CLIMATE", (central, low, high))?;
-    let [c, l, h] = MINMAX_INCREASE;
-    m.add("MINMAX_INCREASE", (c, l, h))?;
+    let climate = MINMAX_CLIMATE.map(|[t, p]| (t, p));
+    m.add("MINMAX_CLIMATE", PyTuple::new(py, climate)?)?;
+    m.add("MINMAX_INCREASE", PyTuple::new(py, MINMAX_INCREASE)?)?;
     let spread = PyDict::new(py);
-    for (name, v) in ["temperature", "precipitation", "increase"]
-        .iter()
-        .zip(MC_SPREAD)
-    {
+    for (name, v) in MC_SPREAD_NAMES.iter().zip(MC_SPREAD) {
         spread.set_item(name, v)?;
     }
     m.add("MONTE_CARLO_SPREAD", spread)?;
@@ -473,30 +442,6 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ClassTable>()?;
     m.add_class::<Simulator>()?;
     m.add_class::<SimulateResult>()
-}
-
-/// Sets the input patterns (`class_input_pattern`: monthly shares of the annual plant input)
-/// or the default covers (`class_cover`: cover factors) of `table` from `rows`, (256, 12) by
-/// class code (rows of NaN: I / 12 a month, no default cover; left as they are).
-fn class_rows(table: &mut CoreClassTable, name: &str, rows: &F2<'_>) -> PyResult<()> {
-    let rows = rows.as_array();
-    if rows.shape() != [256, 12] {
-        let shape = rows.shape();
-        return Err(PyValueError::new_err(format!(
-            "{name}: shape {shape:?}, expected (256, 12): 12 months of each class code (NaN \
-             rows: none)"
-        )));
-    }
-    for (c, row) in rows.rows().into_iter().enumerate() {
-        let values: [f64; 12] = std::array::from_fn(|m| row[m]);
-        if !values.iter().all(|v| v.is_nan()) {
-            match name {
-                "class_cover" => table.set_cover(c as u8, &values).py()?,
-                _ => table.set_input_pattern(c as u8, &values).py()?,
-            }
-        }
-    }
-    Ok(())
 }
 
 /// One setting of a practice from Python: None, or (kind, payload) with kind "everywhere"
@@ -514,20 +459,12 @@ where
         item.extract().map_err(|_| bad("expected (kind, value)"))?;
     Ok(match kind.as_str() {
         "everywhere" => Setting::Everywhere(payload.extract().map_err(|_| bad("a value"))?),
-        "group" => {
-            let v: Vec<Option<T>> = payload.extract().map_err(|_| bad("3 values or None"))?;
-            let v: [Option<T>; 3] = v.try_into().map_err(|_| bad("3 values or None"))?;
-            Setting::ByGroup(v)
-        }
+        "group" => Setting::ByGroup(payload.extract().map_err(|_| bad("3 values or None"))?),
         "class" => {
-            let map: std::collections::HashMap<u8, T> = payload
+            let map: HashMap<u8, T> = payload
                 .extract()
                 .map_err(|_| bad("{class code 0-255: value}"))?;
-            let mut by = Box::new([None; 256]);
-            for (c, v) in map {
-                by[c as usize] = Some(v);
-            }
-            Setting::ByClass(by)
+            map.into_iter().collect()
         }
         "pixel" => Setting::ByPixel(payload.extract().map_err(|_| bad("a column"))?),
         other => return Err(bad(&format!("unknown kind {other:?}"))),

@@ -26,6 +26,17 @@ pub enum PixelStatus {
     OutOfRange = 4,
 }
 
+impl PixelStatus {
+    /// Every status with its name, as a caller spells it (`gsocseq._core.PIXEL_STATUS`).
+    pub const NAMED: [(&'static str, PixelStatus); 5] = [
+        ("ok", PixelStatus::Ok),
+        ("all_nodata", PixelStatus::AllNodata),
+        ("some_nodata", PixelStatus::SomeNodata),
+        ("infinite", PixelStatus::Infinite),
+        ("out_of_range", PixelStatus::OutOfRange),
+    ];
+}
+
 /// The verdicts of n pixels: status (a [`PixelStatus`] as u8) and the first band concerned
 /// (-1 when the pixel is ok or nodata in every band).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -479,6 +490,16 @@ mod tests {
         assert_eq!(
             Conversion::new::<f64>(1.0, 0.0, Some(f64::NAN), false).nodata,
             None
+        );
+    }
+
+    #[test]
+    fn pixel_statuses_are_named_in_the_order_of_their_codes() {
+        let codes: Vec<u8> = PixelStatus::NAMED.iter().map(|(_, s)| *s as u8).collect();
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
+        assert_eq!(
+            PixelStatus::NAMED[4],
+            ("out_of_range", PixelStatus::OutOfRange)
         );
     }
 }

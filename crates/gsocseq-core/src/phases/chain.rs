@@ -104,6 +104,8 @@ pub const INCREASE_UNCERTAINTY: f64 = 0.15;
 /// temperature, precipitation and input increase, relative (the min/max factors' distance
 /// from 1).
 pub const MC_SPREAD: [f64; 3] = [0.02, 0.05, INCREASE_UNCERTAINTY];
+/// The quantities of [`MC_SPREAD`], in order.
+pub const MC_SPREAD_NAMES: [&str; 3] = ["temperature", "precipitation", "increase"];
 
 pub(crate) fn perturbations(px: &PixelInput<'_>) -> [Perturbation; 3] {
     let [central, low, high] = MINMAX_CLIMATE;

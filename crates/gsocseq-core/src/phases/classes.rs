@@ -3,7 +3,28 @@
 //! the SSM group, the monthly pattern of the plant input and the default cover. The table of
 //! section 2 is the default; a country may change or extend it (`[classes.N]`).
 
+use ndarray::ArrayView2;
+
 use crate::error::{CoreError, Result};
+
+/// The 12 monthly values a class table may hold per class besides its columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassRows {
+    /// The monthly shares of the annual plant input (`class_input_pattern`).
+    InputPattern,
+    /// The default cover factors (`class_cover`).
+    Cover,
+}
+
+impl ClassRows {
+    /// The argument's name: `class_input_pattern`, `class_cover`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassRows::InputPattern => "class_input_pattern",
+            ClassRows::Cover => "class_cover",
+        }
+    }
+}
 
 /// The FAO GLC-SHARE classes of METHOD.md section 2 that have coefficients: (code, DPM/RPM
 /// ratio, NPP-to-input coefficient, SSM group: 0 crops, 1 grass, 2 paddy, 255 none). Every other
@@ -104,6 +125,32 @@ impl ClassTable {
             });
         }
         self.cover[class as usize] = *cover;
+        Ok(())
+    }
+
+    /// Sets the input patterns ([`ClassRows::InputPattern`]) or the default covers
+    /// ([`ClassRows::Cover`]) of every class from `rows`, (256, 12) by class code; a row of
+    /// NaN (no pattern: I / 12 a month; no default cover) leaves the class as it is.
+    pub fn set_rows(&mut self, which: ClassRows, rows: ArrayView2<'_, f64>) -> Result<()> {
+        if rows.shape() != [256, 12] {
+            return Err(CoreError::shape(
+                which.name(),
+                format!(
+                    "shape {:?}, expected (256, 12): 12 months of each class code (NaN rows: \
+                     none)",
+                    rows.shape()
+                ),
+            ));
+        }
+        for (c, row) in rows.rows().into_iter().enumerate() {
+            let values: [f64; 12] = std::array::from_fn(|m| row[m]);
+            if !values.iter().all(|v| v.is_nan()) {
+                match which {
+                    ClassRows::Cover => self.set_cover(c as u8, &values)?,
+                    ClassRows::InputPattern => self.set_input_pattern(c as u8, &values)?,
+                }
+            }
+        }
         Ok(())
     }
 
@@ -265,5 +312,36 @@ mod tests {
         assert_eq!(t.cover_or_default(&[f64::NAN; 12], 3), [0.6; 12]);
         assert_eq!(t.cover_or_default(&own, 3), own);
         assert!(t.set_cover(3, &[1.2; 12]).is_err());
+    }
+
+    #[test]
+    fn class_rows_set_every_class_but_rows_of_nan() {
+        let mut t = ClassTable::default();
+        let before = ClassTable::default();
+        let mut rows = ndarray::Array2::from_elem((256, 12), f64::NAN);
+        rows.row_mut(2).fill(0.7);
+        t.set_rows(ClassRows::Cover, rows.view()).unwrap();
+        assert_eq!(t.cover[2], [0.7; 12]);
+        assert!(t.cover[3]
+            .iter()
+            .zip(before.cover[3])
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let mut shares = ndarray::Array2::from_elem((256, 12), f64::NAN);
+        shares.row_mut(3).fill(0.5 / 11.0);
+        shares[[3, 0]] = 0.5;
+        t.set_rows(ClassRows::InputPattern, shares.view()).unwrap();
+        assert!(!t.uniform_input(3) && t.uniform_input(2));
+        let e = t
+            .set_rows(ClassRows::Cover, rows.slice(ndarray::s![..3, ..]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "class_cover: shape [3, 12], expected (256, 12): 12 months of each class code (NaN \
+             rows: none)"
+        );
+        assert!(matches!(e, CoreError::Shape { .. }));
+        rows.row_mut(5).fill(0.3);
+        let e = t.set_rows(ClassRows::Cover, rows.view()).unwrap_err();
+        assert!(e.to_string().starts_with("cover: class 5"), "{e}");
     }
 }

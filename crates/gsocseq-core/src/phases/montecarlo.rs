@@ -194,6 +194,19 @@ impl Draws {
     }
 }
 
+impl Draw {
+    /// The factors in the order of the fields: SOC, clay, temperature, precipitation, increase.
+    pub fn factors(&self) -> [f64; 5] {
+        [
+            self.soc,
+            self.clay,
+            self.temperature,
+            self.precipitation,
+            self.increase,
+        ]
+    }
+}
+
 impl Iterator for Draws {
     type Item = Draw;
 
@@ -462,5 +475,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_draws_factors_are_its_fields_in_order() {
+        let d = Draws::new(3, 11, 0.2, 0.1).next().unwrap();
+        let f = [d.soc, d.clay, d.temperature, d.precipitation, d.increase];
+        assert_eq!(d.factors(), f);
     }
 }

@@ -253,6 +253,84 @@ impl Options {
     }
 }
 
+/// The options of a run as a caller gives them (a binding, a configuration): the enumerations
+/// spelled as in a configuration, every option left out (`None`) at the default of
+/// [`Options::new`]. [`GivenOptions::options`] parses and checks them.
+#[derive(Debug, Clone, Default)]
+pub struct GivenOptions {
+    /// [`Mode`], spelled.
+    pub mode: String,
+    /// [`SpinupMethod`], spelled.
+    pub spinup: String,
+    /// [`Options::horizons`].
+    pub horizons: Vec<usize>,
+    /// [`Options::scenarios`].
+    pub scenarios: Vec<[f64; 3]>,
+    /// [`Options::main_horizon`] (default: the first).
+    pub main_horizon: Option<usize>,
+    /// [`NumericalPools`], spelled.
+    pub numerical_pools: Option<String>,
+    /// [`Options::uncertainty`].
+    pub uncertainty: Option<bool>,
+    /// [`Options::fao_uncertain_scenario`].
+    pub fao_uncertain_scenario: Option<usize>,
+    /// [`Options::depth`], cm.
+    pub depth: Option<f64>,
+    /// [`Options::evap_coefficient`].
+    pub evap_coefficient: Option<f64>,
+    /// [`Options::steady_state`].
+    pub steady_state: Option<bool>,
+    /// [`Options::mc_samples`].
+    pub mc_samples: Option<usize>,
+    /// [`Options::mc_seed`].
+    pub mc_seed: Option<u64>,
+    /// [`Options::forward_stepping`].
+    pub forward_stepping: Option<bool>,
+    /// The moisture model ([`MoistureOptions::spelled`]).
+    pub moisture: Option<String>,
+    /// The bare-soil limit ([`MoistureOptions::spelled`]).
+    pub bare_deficit: Option<String>,
+    /// `b` at wilting point ([`MoistureOptions::spelled`]).
+    pub min_moisture_rate: Option<f64>,
+    /// [`ForwardInputs`], spelled.
+    pub forward_inputs: Option<String>,
+    /// [`Options::practices`].
+    pub practices: Vec<Practice>,
+}
+
+impl GivenOptions {
+    /// The run's [`Options`]: each spelling parsed (an [`CoreError::UnknownOption`] naming
+    /// it), the defaults of [`Options::new`] for what is left out, then checked
+    /// ([`Options::check`]).
+    pub fn options(self) -> Result<Options> {
+        let (mode, spinup) = (self.mode.parse()?, self.spinup.parse()?);
+        let main = self.main_horizon.unwrap_or_default();
+        let mut o = Options::new(mode, spinup, self.horizons, main, self.scenarios)?;
+        macro_rules! given {
+            ($($f:ident),*) => { $(if let Some(v) = self.$f { o.$f = v; })* };
+        }
+        given!(
+            uncertainty,
+            fao_uncertain_scenario,
+            depth,
+            evap_coefficient,
+            steady_state
+        );
+        given!(mc_samples, mc_seed, forward_stepping);
+        if let Some(v) = self.numerical_pools {
+            o.numerical_pools = v.parse()?;
+        }
+        if let Some(v) = self.forward_inputs {
+            o.forward_inputs = v.parse()?;
+        }
+        let (model, bare) = (self.moisture.as_deref(), self.bare_deficit.as_deref());
+        o.moisture = MoistureOptions::spelled(model, bare, self.min_moisture_rate)?;
+        o.practices = self.practices;
+        o.check()?;
+        Ok(o)
+    }
+}
+
 /// Everything known about one pixel. Temperatures degrees C, precipitation and PET mm/month,
 /// SOC t C/ha, clay %, NPP t C/ha/yr, uncertainties as fractions (0.2 = 20 %).
 #[derive(Debug, Clone, Copy)]
@@ -530,5 +608,85 @@ mod tests {
         );
         one.mode = Mode::Rothamsted;
         assert!(one.check().is_ok());
+    }
+
+    #[test]
+    fn given_options_take_the_defaults_of_new_and_parse_their_spellings() {
+        use crate::rothc::water_retention::{BareDeficit, MoistureModel};
+        let scenarios = vec![[0.0; 3], [0.05; 3]];
+        let given = |f: &dyn Fn(&mut GivenOptions)| {
+            let mut g = GivenOptions {
+                mode: "rothamsted".into(),
+                spinup: "equilibrium".into(),
+                horizons: vec![20],
+                scenarios: scenarios.clone(),
+                ..Default::default()
+            };
+            f(&mut g);
+            g.options()
+        };
+        let o = given(&|_| {}).unwrap();
+        let new = Options::new(
+            Mode::Rothamsted,
+            SpinupMethod::Equilibrium,
+            vec![20],
+            0,
+            scenarios.clone(),
+        )
+        .unwrap();
+        assert_eq!(format!("{o:?}"), format!("{new:?}"));
+        let o = given(&|g| {
+            g.depth = Some(23.0);
+            g.evap_coefficient = Some(0.75);
+            g.numerical_pools = Some("weihermuller".into());
+            g.moisture = Some("farina-2".into());
+            g.min_moisture_rate = Some(0.15);
+            g.mc_samples = Some(7);
+        })
+        .unwrap();
+        assert_eq!((o.depth, o.evap_coefficient, o.mc_samples), (23.0, 0.75, 7));
+        assert_eq!(o.numerical_pools, NumericalPools::Weihermuller);
+        let m = (
+            o.moisture.model,
+            o.moisture.bare_deficit,
+            o.moisture.min_rate,
+        );
+        assert_eq!(m, (MoistureModel::Farina2, BareDeficit::Standard, 0.15));
+        let e = given(&|g| g.spinup = "magic".into()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("spinup: unknown value \"magic\""),
+            "{e}"
+        );
+        let e = given(&|g| g.bare_deficit = Some("dry".into())).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CoreError::UnknownOption {
+                    argument: "bare_deficit",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // checked after the values are set: a depth of 0 cm is refused
+        let e = given(&|g| g.depth = Some(0.0)).unwrap_err();
+        assert_eq!(e.to_string(), "depth: 0, expected > 0 cm");
+        let e = given(&|g| g.mode = "fao-v1.2".into());
+        assert!(e.is_ok());
+        let e = given(&|g| {
+            g.mode = "fao-v1.2".into();
+            g.moisture = Some("farina-3".into());
+        })
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CoreError::InvalidOption {
+                    argument: "moisture",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }

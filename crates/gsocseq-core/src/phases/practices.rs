@@ -60,6 +60,18 @@ impl SettingValue for u8 {
     }
 }
 
+/// A setting by class code from (code, value) pairs ([`Setting::ByClass`]; codes not given
+/// keep BAU's value).
+impl<T: SettingValue> FromIterator<(u8, T)> for Setting<T> {
+    fn from_iter<I: IntoIterator<Item = (u8, T)>>(pairs: I) -> Self {
+        let mut by = Box::new([None; 256]);
+        for (c, v) in pairs {
+            by[c as usize] = Some(v);
+        }
+        Setting::ByClass(by)
+    }
+}
+
 impl<T: SettingValue> Setting<T> {
     /// The value for a pixel of forward class `class` with scenario values `pixel`; None
     /// where the setting keeps BAU's value.

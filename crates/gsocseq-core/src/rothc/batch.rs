@@ -64,6 +64,38 @@ pub struct Sites<'a> {
     pub soil_water: Option<[ArrayView1<'a, f64>; 3]>,
 }
 
+impl<'a> Sites<'a> {
+    /// The soil of n pixels with the moisture options given as `(model, bare_deficit,
+    /// min_rate)` spelled as in a configuration ([`MoistureOptions::spelled`]; None:
+    /// RothC-26.3). `soil_water` (silt, bulk density, organic carbon) is read by the van
+    /// Genuchten options only, and only when all three are given.
+    pub fn new(
+        clay: ArrayView1<'a, f64>,
+        depth: ArrayView1<'a, f64>,
+        evap_coefficient: f64,
+        moisture: Option<(&str, &str, f64)>,
+        soil_water: [Option<ArrayView1<'a, f64>>; 3],
+    ) -> Result<Self> {
+        let moisture = match moisture {
+            None => MoistureOptions::default(),
+            Some((model, bare, rate)) => {
+                MoistureOptions::spelled(Some(model), Some(bare), Some(rate))?
+            }
+        };
+        let soil_water = match soil_water {
+            [Some(s), Some(b), Some(o)] if moisture.model.uses_van_genuchten() => Some([s, b, o]),
+            _ => None,
+        };
+        Ok(Sites {
+            clay,
+            depth,
+            evap_coefficient,
+            moisture,
+            soil_water,
+        })
+    }
+}
+
 impl Sites<'_> {
     fn soil_water(&self, i: usize) -> Option<SoilWater> {
         self.soil_water.as_ref().map(|[silt, bd, oc]| SoilWater {
@@ -507,15 +539,19 @@ pub fn rate_modifiers(
     Ok([take(0), take(1), take(2), take(3), take(4)])
 }
 
+/// What [`spinup`] gives: pools (n, 5), deficit (n,), months (n,) of the iterative rule.
+pub type Spinup = (Array2<f64>, Array1<f64>, Option<Array1<i64>>);
+
 /// The spin-up of n pixels over one 12-month year by `rule`, with inert pools `iom` (t C/ha):
-/// pools (n, 5), deficit carried into January (n,) and months run by the iterative rule (n,).
+/// pools (n, 5), deficit carried into January (n,) and months run by the iterative rule (n,;
+/// None for the equilibrium rule, which runs none).
 pub fn spinup(
     rule: SpinupRule,
     forcing: &PixelForcing<'_>,
     sites: &Sites<'_>,
     iom: ArrayView1<'_, f64>,
     cancel: &AtomicBool,
-) -> Result<(Array2<f64>, Array1<f64>, Array1<i64>)> {
+) -> Result<Spinup> {
     forcing.check_shapes()?;
     sites.validate()?;
     check_per_pixel("iom", &iom, check::INPUT)?;
@@ -534,10 +570,11 @@ pub fn spinup(
             *o = (s.pools, s.tsmd, s.count as i64);
         }
     })?;
+    let iterative = rule == SpinupRule::RothamstedIterative;
     Ok((
         pools_array(out.iter().map(|o| o.0)),
         out.iter().map(|o| o.1).collect(),
-        out.iter().map(|o| o.2).collect(),
+        iterative.then(|| out.iter().map(|o| o.2).collect()),
     ))
 }
 
@@ -770,5 +807,34 @@ mod tests {
             matches!(e, CoreError::Shape { ref argument, .. } if argument == "cover"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn sites_read_the_soil_water_with_the_van_genuchten_options_only() {
+        use crate::rothc::water_retention::MoistureModel;
+        let (clay, depth, silt) = ([20.0, 30.0], [30.0, 30.0], [40.0, 35.0]);
+        let v = |a: &[f64; 2]| ndarray::ArrayView1::from(&a[..]).to_owned();
+        let (c, d, s) = (v(&clay), v(&depth), v(&silt));
+        let all = [Some(s.view()), Some(s.view()), Some(s.view())];
+        let standard = Sites::new(c.view(), d.view(), 0.75, None, all).unwrap();
+        assert!(standard.moisture.is_standard() && standard.soil_water.is_none());
+        assert_eq!(standard.evap_coefficient, 0.75);
+        let dry = Some(("farina-3", "wilting-point", 0.1));
+        let farina = Sites::new(c.view(), d.view(), 1.0, dry, all).unwrap();
+        assert_eq!(farina.moisture.model, MoistureModel::Farina3);
+        assert_eq!(farina.soil_water(1).unwrap().silt, 35.0);
+        let two = [Some(s.view()), None, Some(s.view())];
+        assert!(Sites::new(c.view(), d.view(), 1.0, dry, two)
+            .unwrap()
+            .soil_water
+            .is_none());
+        let e = Sites::new(c.view(), d.view(), 1.0, Some(("wet", "standard", 0.2)), all);
+        assert!(matches!(
+            e,
+            Err(CoreError::UnknownOption {
+                argument: "moisture",
+                ..
+            })
+        ));
     }
 }

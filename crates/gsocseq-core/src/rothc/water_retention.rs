@@ -159,6 +159,20 @@ impl Default for MoistureOptions {
 }
 
 impl MoistureOptions {
+    /// The options spelled as in a configuration (`model`, `bare_deficit`; an
+    /// [`CoreError::UnknownOption`] for another spelling), checked ([`MoistureOptions::new`]);
+    /// each left out (None) at RothC-26.3's ([`MoistureOptions::default`]).
+    pub fn spelled(
+        model: Option<&str>,
+        bare_deficit: Option<&str>,
+        min_rate: Option<f64>,
+    ) -> Result<Self> {
+        let standard = MoistureOptions::default();
+        let model = model.map_or(Ok(standard.model), str::parse)?;
+        let bare = bare_deficit.map_or(Ok(standard.bare_deficit), str::parse)?;
+        MoistureOptions::new(model, bare, min_rate.unwrap_or(standard.min_rate))
+    }
+
     /// Checked options: `min_rate` in [0, 1], and 0.2 with [`MoistureModel::Rothc263`] (which
     /// the official program runs with 0.2 whatever is asked: another value is refused rather
     /// than ignored).
