@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 import re
 import sys
@@ -179,6 +180,11 @@ class Checks:
     precipitation_max: float = 3000.0  # mm, any monthly sum
     pet_max: float = 1000.0  # mm, any monthly sum (TerraClimate x10?)
     pet_median_max: float = 4000.0  # mm, median annual sum (TerraClimate x10?)
+    precipitation_median_min: float = 10.0  # mm, median annual sum: below, m? (x1000)
+    pet_median_min: float = 100.0  # mm, median annual sum: below, mm/day (x30.4) or m?
+    #: largest ratio between the typical values of one climate quantity in two inputs (the
+    #: 1981-2000 means, the 2001-2020 series, the forward climate): beyond, a wrong scale
+    period_ratio_max: float = 5.0
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
     ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
@@ -260,7 +266,8 @@ def typed(value: Any, kind: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return value
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # TOML's nan is no number: compared with it, every check passes and every value is NaN
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         return float(value)
     if kind is str:
@@ -326,6 +333,9 @@ def _input(value: Any, where: str, base: Path, default_scale: float = 1.0) -> In
         offset = typed(value.get("offset", 0.0), float, f"{where}.offset")
         if scale == 0:
             raise ConfigError(f"{where}.scale: must not be 0")
+        for key, v in (("scale", scale), ("offset", offset)):
+            if not math.isfinite(v):
+                raise ConfigError(f"{where}.{key}: expected a finite number, got {v!r}")
         path = typed(value["path"], str, f"{where}.path")
         return InputSpec(
             path=resolve_path(base, path, f"{where}.path"), scale=scale, offset=offset, bands=bands
@@ -756,9 +766,6 @@ def _checks(table: Any) -> Checks:
     fields = Checks.__dataclass_fields__
     check_keys(table, fields, "[checks]")
     values = {k: typed(v, float, f"[checks].{k}") for k, v in table.items()}
-    for k, v in values.items():
-        if v != v:
-            raise ConfigError(f"[checks].{k}: expected a number, got nan")
     checks = Checks(**values)
     if checks.clay_median_min >= checks.clay_median_max:
         raise ConfigError(
@@ -774,6 +781,11 @@ def _checks(table: Any) -> Checks:
     for k in (*positive, "ec_median_max"):
         if getattr(checks, k) <= 0:
             raise ConfigError(f"[checks].{k}: expected > 0, got {getattr(checks, k):g}")
+    if checks.period_ratio_max <= 1:
+        raise ConfigError(
+            f"[checks].period_ratio_max: expected > 1 (a ratio of typical values), got "
+            f"{checks.period_ratio_max:g}"
+        )
     return checks
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from gsocseq import _core
+from gsocseq.classes import ClassTable
 from gsocseq.config import PRACTICE_KEYS, WARMUP_START, Checks, Config, practice_rasters
 from gsocseq.plausibility import RASTER_NODATA, Distribution, bound_note, hint
 from gsocseq.products import LAND_USE_NODATA
@@ -473,20 +474,15 @@ class Inputs:
     ) -> np.ndarray:
         """Pixels with a land-use code absent from the table (any pixel)."""
         table = self.config.class_table
-        with np.errstate(invalid="ignore"):
-            bad = ~np.isnan(lu) & ((lu != np.round(lu)) | (lu < 0) | (lu > table.max_code))
-            if not table.known[: table.max_code + 1].all():  # codes the table leaves out
-                codes = np.where(bad | np.isnan(lu), 0, lu).astype(np.intp)
-                bad |= ~table.known[codes]
-        bad_px = bad.any(axis=0)
+        bad = unknown_codes(table, lu)
+        bad_px = np.asarray(bad.any(axis=0), dtype=bool)
         if bad_px.any() and self.config.run.invalid == "error":
             b, r, c = (int(v[0]) for v in np.nonzero(bad))
             band = raster.bands[min(b + offset, raster.count - 1)] if raster.count else b + 1
             where = pixel_location(self.master.dataset, window.row_off + r, window.col_off + c)
             raise InputError(
-                f"{raster.path}: band {band}, {where}: land-use code {lu[b, r, c]:g} is not in the "
-                f"FAO class table (0-{table.max_code}: classes 0-13 and the configuration's "
-                "[classes.N]; convert land-cover codes with gsocseq prepare)"
+                f"{raster.path}: band {band}, {where}: "
+                f"{unknown_code_message(table, float(lu[b, r, c]))}"
             )
         return bad_px
 
@@ -768,6 +764,27 @@ def range_message(
     text += bound_note(kind, value)
     likely = hint(kind, value, fix or scale_fix(name, 1.0), lo, hi, seen, nodata)
     return f"{text}: {likely}" if likely else text
+
+
+def unknown_codes(table: ClassTable, lu: np.ndarray) -> np.ndarray:
+    """Where the land-use codes ``lu`` (any shape, float, NaN for nodata) are absent from the
+    class ``table``: not whole numbers (2.5), below 0, beyond its largest code, or a code it
+    leaves out."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(lu) & ((lu != np.round(lu)) | (lu < 0) | (lu > table.max_code))
+        if not table.known[: table.max_code + 1].all():  # codes the table leaves out
+            codes = np.where(bad | np.isnan(lu), 0, lu).astype(np.intp)
+            bad |= ~table.known[codes]
+    return bad
+
+
+def unknown_code_message(table: ClassTable, code: float) -> str:
+    """What is wrong with a land-use ``code`` that :func:`unknown_codes` found."""
+    return (
+        f"land-use code {code:g} is not in the FAO class table (0-{table.max_code}: classes "
+        "0-13 and the configuration's [classes.N]; convert land-cover codes with gsocseq "
+        "prepare)"
+    )
 
 
 def check_values(

@@ -50,7 +50,14 @@ from gsocseq.config import (
     zone_tables,
 )
 from gsocseq.errors import InputError
-from gsocseq.inputs import apply_checks, check_values, limits, range_message
+from gsocseq.inputs import (
+    apply_checks,
+    check_values,
+    limits,
+    range_message,
+    unknown_code_message,
+    unknown_codes,
+)
 from gsocseq.multipliers import CalibrationTable
 from gsocseq.plausibility import Distribution, Reading, check
 
@@ -325,6 +332,19 @@ def run_checked(
         bounds=bounds,
         nodata=TABLE_NODATA,
     )
+    # a code the class table does not hold (2.5, or a gap between the codes of [classes.N]),
+    # as in a raster run: it was a site silently not modelled
+    bad = unknown_codes(cfg.class_table, lu)
+    bad_px = bad.any(axis=0) & ok
+    if bad_px.any():
+        if cfg.run.invalid == "error":
+            b, i = (int(v[0]) for v in np.nonzero(bad & ok))
+            raise InputError(
+                f"{locate('land_use')(i, b)}: "
+                f"{unknown_code_message(cfg.class_table, float(lu[b, i]))}"
+            )
+        counts["invalid:land_use"] += int(bad_px.sum())
+        ok &= ~bad_px
     ok &= chain.modelled.candidates(lu[-1])
     ok, bits = chain.modelled.keep(data, ok, counts)
     # a site an exclusion rule leaves out of the national layers has no results
@@ -333,10 +353,9 @@ def run_checked(
     keep = np.flatnonzero(ok)
     flags = np.zeros(n, dtype=np.uint8)
     result["flags"] = flags
-    if not len(keep):
-        return result
+    # no pixel modelled: every result column all NaN all the same (the core takes 0 pixels)
     every = len(keep) == n
-    if "zone" in data and zone_tables(cfg):
+    if "zone" in data and zone_tables(cfg) and len(keep):
         zone = data["zone"][0]
         fractional = np.flatnonzero(ok & np.isfinite(zone) & (zone != np.floor(zone)))
         if len(fractional):

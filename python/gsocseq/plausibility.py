@@ -284,7 +284,8 @@ def check(
 ) -> None:
     """Raise an :class:`InputError` for the first implausible distribution (median checks of
     every quantity first: they name a wrong unit; then, with ``pointwise``, a value beyond its
-    plausible range), naming the source, what was read and the likely mistake. Without
+    plausible range; then two inputs of one climate quantity far apart, ``[checks]
+    period_ratio_max``), naming the source, what was read and the likely mistake. Without
     ``pointwise`` (``invalid = "mask"``: a value beyond its range is a pixel to mask) a median
     beyond the plausible range ``limits[kind]`` stops too: half the pixels beyond it is a wrong
     unit (NPP in g C/m2, cover in %), not pixels to mask."""
@@ -294,11 +295,14 @@ def check(
             problem = _median_beyond(r, *limits[r.kind])
         if problem:
             raise InputError(f"{r.source}: {r.name} {problem}; read: {r.summary()}")
-    if not pointwise:
-        return
-    for r in readings:
-        if r.first_beyond is not None:
-            raise InputError(f"{r.first_beyond[1](r.values)}; read: {r.summary()}")
+    if pointwise:
+        for r in readings:
+            if r.first_beyond is not None:
+                raise InputError(f"{r.first_beyond[1](r.values)}; read: {r.summary()}")
+    # last: a value beyond its range names its pixel and unit (kelvin?) better
+    problem = _period_problem(readings, checks)
+    if problem:
+        raise InputError(problem)
 
 
 def _median_beyond(r: Reading, lo: float, hi: float, unit: str) -> str:
@@ -329,6 +333,15 @@ MEDIAN_CHECKS = (
     ),
     ("pet", "median annual sum", "pet_median_max", "mm", "TerraClimate stores PET x10", 0.1),
     (
+        "precipitation",
+        "median annual sum",
+        "precipitation_median_min",
+        "mm",
+        "m? GSOCseq needs mm a month",
+        1000.0,
+    ),
+    ("pet", "median annual sum", "pet_median_min", "mm", "m? GSOCseq needs mm a month", 1000.0),
+    (
         "ec",
         "median",
         "ec_median_max",
@@ -348,6 +361,13 @@ OTHER_MISTAKES = {
 }
 
 
+#: a median annual sum of precipitation or PET (mm) at or above which "mm a day" (x30.4) is
+#: more likely than "m" (x1000): a year of 1 m is 1 in m, 33 in mm a day
+_PER_DAY_ABOVE = 5.0
+#: days in a month on average: mm a day -> mm a month (about: months have 28 to 31 days)
+_DAYS_PER_MONTH = 30.4
+
+
 def _median_problem(r: Reading, c: Checks) -> str:
     for kind, which, key, unit, mistake, factor in MEDIAN_CHECKS:
         dist = r.values if which == "median" else r.annual
@@ -355,6 +375,9 @@ def _median_problem(r: Reading, c: Checks) -> str:
             continue
         median, limit = dist.median, getattr(c, key)
         below = key.endswith("_min")
+        if key in ("precipitation_median_min", "pet_median_min") and median >= _PER_DAY_ABOVE:
+            mistake = f"mm a day? GSOCseq needs mm a month, about {_DAYS_PER_MONTH:g} days each"
+            factor = _DAYS_PER_MONTH
         if median < limit if below else median > limit:
             side = "below" if below else "above"
             text = (
@@ -362,6 +385,62 @@ def _median_problem(r: Reading, c: Checks) -> str:
                 f"{mistake} (x{factor:g}: {r.fix(factor)})"
             )
             return text + OTHER_MISTAKES.get(key, "")
+    return ""
+
+
+def _typical(r: Reading) -> float:
+    """How large the values of a climate reading are, to compare two inputs of one quantity:
+    the median annual sum (precipitation, PET), or the largest |value| of the 5 and 95 %
+    quantiles of the monthly temperatures (their median may be near 0 degrees C). NaN when
+    there is nothing to compare."""
+    if r.kind == "temperature":
+        if not r.values.count:
+            return math.nan
+        return max(abs(r.values.quantile(0.05)), abs(r.values.quantile(0.95)))
+    if r.annual is None or not r.annual.count:
+        return math.nan
+    return r.annual.median
+
+
+def _period_problem(readings: list[Reading], c: Checks) -> str:
+    """A climate quantity whose inputs (the 1981-2000 means, the 2001-2020 series, the forward
+    climate, ...) differ by more than ``[checks] period_ratio_max`` in their typical values:
+    the climate of one place in two periods differs far less, so one of them has a wrong scale
+    (a TerraClimate x0.1 applied twice, or to precipitation, which TerraClimate stores in mm)
+    that each one's own range and median let pass. "" when none."""
+    for kind in ANNUAL_KINDS:
+        of_kind = [(r, _typical(r)) for r in readings if r.kind == kind]
+        of_kind = [(r, t) for r, t in of_kind if t > 0]
+        if len(of_kind) < 2:
+            continue
+        # the reference: the middle one (of two, the first: the 1981-2000 means), and the
+        # input farthest from it
+        ref, ref_t = of_kind[0]
+        if len(of_kind) > 2:
+            ref, ref_t = sorted(of_kind, key=lambda rt: rt[1])[(len(of_kind) - 1) // 2]
+        odd, odd_t = max(of_kind, key=lambda rt: abs(math.log(rt[1] / ref_t)))
+        ratio = odd_t / ref_t
+        if max(ratio, 1 / ratio) <= c.period_ratio_max:
+            continue
+        what = "largest |monthly mean| (5-95 %)" if kind == "temperature" else "median annual sum"
+        unit = "degrees C" if kind == "temperature" else "mm"
+        # the likely unit factor between them: x10 / x100 / x1000, or mm a day vs a month
+        size = max(ratio, 1 / ratio)
+        step = min((10.0, 100.0, 1000.0, _DAYS_PER_MONTH), key=lambda f: abs(math.log(size / f)))
+        small, large = (ref, odd) if ratio > 1 else (odd, ref)
+        fixes = [f"x{step:g} on {small.name}: {small.fix(step)}"]
+        if step != _DAYS_PER_MONTH:  # mm a day: the smaller one, whichever it is
+            fixes.append(f"x{1 / step:g} on {large.name}: {large.fix(1 / step)}")
+        times = f"{fmt(ratio)} times" if ratio > 1 else f"1/{fmt(1 / ratio)} of"
+        return (
+            f"{odd.source}: {odd.name} reads {times} {ref.name} ({ref.source}): {what} "
+            f"{fmt(odd_t)} vs {fmt(ref_t)} {unit}, beyond a factor of "
+            f"{fmt(c.period_ratio_max)} ([checks] period_ratio_max). The climate of one area "
+            "in two periods differs far less: one of them has a wrong unit or scale (e.g. "
+            "TerraClimate's x0.1 applied twice, or to precipitation, stored in mm); "
+            f"likely {' or '.join(fixes)}; read: {odd.name} {odd.summary()}; "
+            f"{ref.name} {ref.summary()}"
+        )
     return ""
 
 

@@ -103,6 +103,40 @@ def test_bad_site_tables(tmp_path):
         run_sites(bad)
 
 
+def test_a_land_use_code_the_table_lacks_is_an_error_as_in_a_raster(tmp_path):
+    # a raster run stops on land use 2.5; a site with it was silently not modelled (exit 0)
+    cfg = make_area(tmp_path, rows=2, cols=2, seed=9)
+    table = site_table(cfg)
+    years = [k for k in table if k.startswith("land_use_")]
+    last = years[-1]
+    table[last] = [2.5, *table[last][1:]]
+    with pytest.raises(
+        InputError,
+        match=rf"site r0c0 \(row 1\), land_use value {len(years)}: land-use code 2.5 is ",
+    ):
+        run_sites(table)
+    # with invalid = "mask": not modelled, and counted as the raster run counts it
+    masked = run_sites(table, invalid="mask")
+    assert masked["modelled"][0] == 0
+    assert list(masked["modelled"][1:]) == list(run_sites(site_table(cfg))["modelled"][1:])
+
+
+def test_no_site_modelled_still_gives_every_result_column(tmp_path):
+    # every site forest: the results had "site" and "modelled" only (run_pixels: no "T0",
+    # a KeyError in the caller's code)
+    cfg = make_area(tmp_path, rows=2, cols=2, seed=9)
+    table = site_table(cfg)
+    full = run_sites(table)
+    for k in [k for k in table if k.startswith("land_use")]:
+        table[k] = [4.0] * len(table[k])
+    res = run_sites(table)
+    assert set(res) == set(full)
+    assert not res["modelled"].any()
+    for name, values in res.items():
+        if name not in ("site", "modelled", "flags"):
+            assert len(values) == 4 and np.isnan(values).all(), name
+
+
 def test_empty_cover_cells_take_the_class_default_cover(tmp_path):
     """Sites whose cover cells are empty take their classes' default cover ([classes.N]
     cover), as raster pixels do: the results of the table with those values written in, bit

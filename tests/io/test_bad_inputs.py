@@ -4,7 +4,9 @@ key) and what was expected, and leaves nothing in the output folder that looks l
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -64,7 +66,8 @@ def toml_of(cfg: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-Case = Callable[[dict, Path], str]
+#: a case returns what the message must hold: a text, or several
+Case = Callable[[dict, Path], "str | tuple[str, ...]"]
 
 
 def crs(cfg, tmp):
@@ -326,6 +329,66 @@ def temperature_kelvin(cfg, tmp):
     return "or kelvin? (offset = -273.15)"
 
 
+def precipitation_in_metres(cfg, tmp):
+    # every precipitation input in m: plausible monthly values, no period 10x another
+    _scale_file(cfg, "spinup_precipitation", 0.001)
+    _scale_file(cfg, "warmup_precipitation", 0.001)
+    return (
+        "is below 10 mm ([checks] precipitation_median_min): m? GSOCseq needs mm a month "
+        "(x1000: set scale = 1000 on input 'spinup_precipitation')"
+    )
+
+
+def pet_per_day(cfg, tmp):
+    _scale_file(cfg, "spinup_pet", 1 / 30)
+    return (
+        "is below 100 mm ([checks] pet_median_min): mm a day? GSOCseq needs mm a month, about "
+        "30.4 days each (x30.4: set scale = 30.4 on input 'spinup_pet')"
+    )
+
+
+def warmup_temperature_scaled_twice(cfg, tmp):
+    # the series already in degrees C, scale = 0.1 kept: every value plausible, 10x too cold
+    _scale_file(cfg, "warmup_temperature", 0.1)
+    path = _path(cfg, "warmup_temperature")
+    return (
+        f"{path}: warmup_temperature reads 1/",
+        f" of spinup_temperature ({_path(cfg, 'spinup_temperature')}): largest |monthly mean|",
+        "likely x10 on warmup_temperature: set scale = 1 on input 'warmup_temperature'",
+    )
+
+
+def warmup_precipitation_scaled_like_temperature(cfg, tmp):
+    # TerraClimate stores T and PET x10, precipitation in mm: scale = 0.1 copied to it
+    path = _path(cfg, "warmup_precipitation")
+    cfg["inputs"]["warmup_precipitation"] = {"path": path, "scale": 0.1}
+    return (
+        "warmup_precipitation reads 1/",
+        " of spinup_precipitation",
+        "[checks] period_ratio_max",
+        "set scale = 1 on input 'warmup_precipitation'",
+    )
+
+
+def spinup_precipitation_per_day(cfg, tmp):
+    _scale_file(cfg, "spinup_precipitation", 1 / 30)
+    return (
+        " times spinup_precipitation",
+        "likely x30.4 on spinup_precipitation: set scale = 30.4 on input 'spinup_precipitation';",
+    )
+
+
+def scale_nan(cfg, tmp):
+    # nan is a TOML number: every value NaN, so every pixel nodata (exit 0, empty layers)
+    cfg["inputs"]["soc"] = {"path": _path(cfg, "soc"), "scale": float("nan")}
+    return "[inputs].soc.scale: expected a number, got nan"
+
+
+def offset_inf(cfg, tmp):
+    cfg["inputs"]["clay"] = {"path": _path(cfg, "clay"), "offset": float("inf")}
+    return "[inputs].clay.offset: expected a finite number, got inf"
+
+
 def cover_vegetated_share(cfg, tmp):
     _fill(cfg, "cover", 0.3)
     return "the vegetated share P_veg instead of the cover factor?"
@@ -491,6 +554,13 @@ CASES: list[Case] = [
     clay_fraction,
     temperature_kelvin,
     cover_vegetated_share,
+    precipitation_in_metres,
+    pet_per_day,
+    warmup_temperature_scaled_twice,
+    warmup_precipitation_scaled_like_temperature,
+    spinup_precipitation_per_day,
+    scale_nan,
+    offset_inf,
     precipitation_x100_first_value_fits_x10,
     undeclared_nodata_9999,
     undeclared_nodata_65535,
@@ -516,11 +586,14 @@ def test_bad_input(tmp_path, case):
     out = tmp_path / "out"
     cfg["run"]["output"] = str(out)
     needle = case(cfg, tmp_path)
+    needle, *more = (needle,) if isinstance(needle, str) else needle  # all in the message
     toml = tmp_path / "run.toml"
     toml.write_text(toml_of(cfg))
     res = CliRunner().invoke(main, ["run", str(toml), "-q"])
     assert res.exit_code == 2, (res.exit_code, res.output, res.exception)
     assert res.output.startswith("Error: ") and needle in res.output, res.output
+    for text in more:
+        assert text in res.output, (text, res.output)
     assert "Traceback" not in res.output
     if out.exists():
         results = [p.name for p in out.iterdir() if not p.name.startswith(".")]
@@ -628,6 +701,39 @@ def test_checks_thresholds_can_be_changed(tmp_path):
     cfg["checks"] = {"pet_max": 150.0}  # lowered: the area's warm months are above
     res = _cli(tmp_path / "b", cfg)
     assert res.exit_code == 2 and "expected 0 to 150 mm/month ([checks] pet_max)" in res.output
+
+
+def test_period_ratio_threshold_can_be_changed(tmp_path):
+    cfg = _area(tmp_path)
+    path = _path(cfg, "warmup_precipitation")
+    cfg["inputs"]["warmup_precipitation"] = {"path": path, "scale": 0.1}
+    cfg["checks"] = {"period_ratio_max": 20.0}  # a user who knows the periods differ that much
+    res = _cli(tmp_path, cfg)
+    assert res.exit_code == 0, res.output
+    cfg = _area(tmp_path / "b")
+    cfg["checks"] = {"period_ratio_max": 1.0}
+    res = _cli(tmp_path / "b", cfg)
+    assert res.exit_code == 2 and "[checks].period_ratio_max: expected > 1" in res.output
+
+
+def test_nan_in_the_configuration_is_an_error(tmp_path):
+    # TOML's nan is a number: compared with it every rule passed (soc_max = nan excluded
+    # nothing, silently) or every value became NaN
+    from gsocseq.config import load
+    from gsocseq.errors import ConfigError
+
+    for table, key, where in (
+        ("exclusions", "soc_max", "[exclusions].soc_max"),
+        ("exclusions", "ec_max", "[exclusions].ec_max"),
+        ("checks", "soc_median_min", "[checks].soc_median_min"),
+        ("run", "depth", "[run].depth"),
+        ("scenarios", "SSM1", "[scenarios.SSM1].crops"),
+    ):
+        cfg = _area(tmp_path / key)
+        value = {"crops": math.nan} if table == "scenarios" else math.nan
+        cfg.setdefault(table, {})[key] = value
+        with pytest.raises(ConfigError, match=re.escape(f"{where}: expected a number, got nan")):
+            load(cfg)
 
 
 def test_validate_prints_median_and_range_with_units(tmp_path):
