@@ -174,6 +174,9 @@ class Checks:
     soc_median_min: float = 10.0  # t C/ha: below, kg C/m2? (x10)
     clay_median_min: float = 1.0  # %: below, a fraction? (x100)
     clay_median_max: float = 100.0  # %: above, g/kg? (x0.1)
+    sand_median_min: float = 1.0  # %: below, a fraction? (x100)
+    silt_median_min: float = 1.0  # %: below, a fraction? (x100)
+    uncertainty_median_min: float = 1.0  # %, SOC and clay uncertainty: below, a fraction?
     temperature_min: float = -60.0  # degrees C, any monthly mean (x10?)
     temperature_max: float = 60.0  # degrees C, any monthly mean (x10?)
     temperature_median_max: float = 45.0  # degrees C, median annual mean (x10?)

@@ -323,6 +323,16 @@ MEDIAN_CHECKS = (
     ("soc", "median", "soc_median_min", "t C/ha", "kg C/m2? GSOCseq needs t C/ha", 10.0),
     ("clay", "median", "clay_median_min", "%", "a fraction? GSOCseq needs %", 100.0),
     ("clay", "median", "clay_median_max", "%", "g/kg? GSOCseq needs %", 0.1),
+    ("sand", "median", "sand_median_min", "%", "a fraction? GSOCseq needs %", 100.0),
+    ("silt", "median", "silt_median_min", "%", "a fraction? GSOCseq needs %", 100.0),
+    (
+        "uncertainty",
+        "median",
+        "uncertainty_median_min",
+        "%",
+        "a fraction (0.2 for 20 %)? GSOCseq needs %",
+        100.0,
+    ),
     (
         "temperature",
         "median annual mean",

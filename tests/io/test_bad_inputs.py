@@ -378,6 +378,24 @@ def spinup_precipitation_per_day(cfg, tmp):
     )
 
 
+def uncertainty_fraction(cfg, tmp):
+    # 0.2 for 20 %: within 0-100 %, and every uncertainty layer 100 times too narrow
+    cfg["inputs"]["clay_uncertainty"] = _replace(
+        cfg, "clay_uncertainty", np.full((ROWS, COLS), 0.1), tmp
+    )
+    return (
+        "clay_uncertainty median 0.1 % is below 1 % ([checks] uncertainty_median_min): a "
+        "fraction (0.2 for 20 %)? GSOCseq needs % (x100: set scale = 100 on input "
+        "'clay_uncertainty')"
+    )
+
+
+def sand_fraction(cfg, tmp):
+    # within 0-100 %, and the exclusion rule sand > 90 % would exclude nothing
+    cfg["inputs"]["sand"] = _replace(cfg, "sand", np.full((ROWS, COLS), 0.95), tmp)
+    return "sand median 0.95 % is below 1 % ([checks] sand_median_min): a fraction?"
+
+
 def scale_nan(cfg, tmp):
     # nan is a TOML number: every value NaN, so every pixel nodata (exit 0, empty layers)
     cfg["inputs"]["soc"] = {"path": _path(cfg, "soc"), "scale": float("nan")}
@@ -559,6 +577,8 @@ CASES: list[Case] = [
     warmup_temperature_scaled_twice,
     warmup_precipitation_scaled_like_temperature,
     spinup_precipitation_per_day,
+    uncertainty_fraction,
+    sand_fraction,
     scale_nan,
     offset_inf,
     precipitation_x100_first_value_fits_x10,
