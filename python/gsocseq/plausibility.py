@@ -398,6 +398,11 @@ def _median_problem(r: Reading, c: Checks) -> str:
     return ""
 
 
+#: median annual precipitation (mm) below which the periods are not compared: in a desert a
+#: few showers more or less change it many times (precipitation_median_min still applies)
+_DRY = 50.0
+
+
 def _typical(r: Reading) -> float:
     """How large the values of a climate reading are, to compare two inputs of one quantity:
     the median annual sum (precipitation, PET), or the largest |value| of the 5 and 95 %
@@ -421,8 +426,8 @@ def _period_problem(readings: list[Reading], c: Checks) -> str:
     for kind in ANNUAL_KINDS:
         of_kind = [(r, _typical(r)) for r in readings if r.kind == kind]
         of_kind = [(r, t) for r, t in of_kind if t > 0]
-        if len(of_kind) < 2:
-            continue
+        if len(of_kind) < 2 or (kind == "precipitation" and max(t for _, t in of_kind) < _DRY):
+            continue  # nothing to compare; in a desert, years of 5 and 30 mm both happen
         # the reference: the middle one (of two, the first: the 1981-2000 means), and the
         # input farthest from it
         ref, ref_t = of_kind[0]

@@ -736,6 +736,17 @@ def test_period_ratio_threshold_can_be_changed(tmp_path):
     assert res.exit_code == 2 and "[checks].period_ratio_max: expected > 1" in res.output
 
 
+def test_desert_periods_are_not_compared(tmp_path):
+    # a desert country that lowered precipitation_median_min: 5 mm a year in 1981-2000 and
+    # 40 in 2001-2020 is a few showers, not a wrong scale
+    cfg = _area(tmp_path)
+    _scale_file(cfg, "spinup_precipitation", 5 / 954)
+    _scale_file(cfg, "warmup_precipitation", 40 / 802)
+    cfg["checks"] = {"precipitation_median_min": 1.0}
+    res = _cli(tmp_path, cfg)
+    assert res.exit_code == 0, res.output
+
+
 def test_nan_in_the_configuration_is_an_error(tmp_path):
     # TOML's nan is a number: compared with it every rule passed (soc_max = nan excluded
     # nothing, silently) or every value became NaN
