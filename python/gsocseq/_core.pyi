@@ -11,6 +11,7 @@ import numpy.typing as npt
 __all__ = [
     "FLAGS",
     "FORWARD_INPUTS",
+    "HISTOGRAM_BINS",
     "MINMAX_CLIMATE",
     "MINMAX_INCREASE",
     "MODES",
@@ -32,6 +33,7 @@ __all__ = [
     "__version__",
     "analytical_equilibrium",
     "check_pixels",
+    "count_values",
     "equilibrium_inputs",
     "fao_analytical_spinup",
     "fao_euler",
@@ -86,6 +88,9 @@ PATTERN_SUM_TOLERANCE: float
 PIXEL_STATUS: dict[str, int]
 #: the plausible range of each kind of input of a run: {kind: (lo, hi, unit)}
 PLAUSIBLE_RANGES: dict[str, tuple[float, float, str]]
+#: bins of the unit plausibility checks' histograms (``count_values``): one per value of the
+#: top 16 bits of a float32
+HISTOGRAM_BINS: int
 
 class GsocseqError(Exception):
     exit_code: int
@@ -340,3 +345,16 @@ def gather_pixels(
 def check_pixels(
     values: _F64, lo: float, hi: float
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32]]: ...
+
+#: a histogram of ``count_values``: the bins' counts, the count, the minimum, the maximum
+_Counted = tuple[npt.NDArray[np.uint64], int, float, float]
+
+def count_values(
+    values: _F64,
+    status: Optional[npt.NDArray[np.uint8]] = None,
+    annual: Optional[Literal["mean", "sum"]] = None,
+) -> tuple[_Counted, Optional[_Counted]]:
+    """What the unit plausibility checks read of (n, bands) ``values`` with each pixel's
+    ``status`` of :func:`check_pixels` (None: every pixel valid): the histogram of every finite
+    value, and of each valid pixel's years (12 bands each) when ``annual`` is "mean" or "sum"
+    (else None)."""

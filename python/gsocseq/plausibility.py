@@ -8,7 +8,8 @@ look at the distribution of every quantity over the modelled pixels: its median,
 for monthly climate, the median annual mean (temperature) or sum (precipitation, PET).
 
 Medians with fixed memory: a :class:`Distribution` counts values in a fixed histogram of
-65,536 bins, the top 16 bits of each value's float32 pattern. Every power of two is cut into
+65,536 bins, the top 16 bits of each value's float32 pattern (counted by the core,
+``_core.count_values``, the core's ``input::distribution``). Every power of two is cut into
 128 bins of equal width, whatever the scale of the values, so a quantile is known within
 0.4 % (half a bin) and the exact minimum and maximum are kept beside it: enough to decide
 thresholds that a unit error misses by a factor of 10, in 512 KiB per quantity for any map size
@@ -21,16 +22,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Literal, Optional
 
 import numpy as np
 
+from gsocseq import _core
 from gsocseq.config import Checks
 from gsocseq.errors import InputError
 
-_BINS = 1 << 16
-#: values counted at a time
-_CHUNK = 1 << 18
+_BINS = _core.HISTOGRAM_BINS
 # bins in the order of their values: negative floats (sign bit set) from the most negative
 # (largest pattern) up to -0, then +0 up to the largest positive
 _ORDER = np.concatenate([np.arange(_BINS - 1, _BINS // 2 - 1, -1), np.arange(0, _BINS // 2)])
@@ -47,19 +47,21 @@ class Distribution:
         self.high = -math.inf
 
     def add(self, values: np.ndarray) -> None:
-        """Count finite float values (NaN and +-inf are the caller's business)."""
-        v = np.asarray(values, dtype=np.float64).ravel()
-        if not v.size:
+        """Count the finite values of ``values`` (NaN and +-inf are not counted)."""
+        v = np.asarray(values, dtype=np.float64).reshape(-1, 1)
+        if v.size:
+            self.merge(_core.count_values(v)[0])
+
+    def merge(self, counted: tuple[np.ndarray, int, float, float]) -> None:
+        """Add what the core counted (``_core.count_values``: the bins' counts, the count, the
+        minimum and the maximum)."""
+        counts, count, low, high = counted
+        if not count:
             return
-        self.count += v.size
-        # a chunk at a time, read once from memory: the same extremes and counts
-        for start in range(0, v.size, _CHUNK):
-            chunk = v[start : start + _CHUNK]
-            self.low = min(self.low, float(chunk.min()))
-            self.high = max(self.high, float(chunk.max()))
-            with np.errstate(over="ignore"):  # beyond float32: the last bin (inf), max exact
-                keys = chunk.astype(np.float32).view(np.uint32) >> 16
-            self.counts += np.bincount(keys, minlength=_BINS)
+        self.counts += counts.view(np.int64)
+        self.count += int(count)
+        self.low = min(self.low, float(low))
+        self.high = max(self.high, float(high))
 
     def quantile(self, q: float) -> float:
         """The value of rank q (0..1), the middle of its bin (NaN when empty)."""
@@ -125,20 +127,16 @@ class Reading:
         n = len(status)
         if not n:
             return
-        valid = status == 0
-        every = bool(valid.all())
-        if every:
-            self.values.add(values)
-            self.pixels += n
-        else:
-            self.values.add(values[np.isfinite(values)])
-            self.pixels += int(np.count_nonzero(status != 1))
+        every = bool(np.all(status == 0))
+        annual: Optional[Literal["mean", "sum"]] = None
         if self.annual is not None and values.shape[1] % 12 == 0:
-            whole = values if every else values[valid]
-            # each year's 12 months added in order (reduceat: ~3x faster than a reduction
-            # over an axis of 12; the histogram's bins, 0.8 % wide, do not see the order)
-            sums = np.add.reduceat(whole, np.arange(0, values.shape[1], 12), axis=1)
-            self.annual.add(sums / 12 if self.kind == "temperature" else sums)
+            annual = "mean" if self.kind == "temperature" else "sum"
+        # every finite value, and each valid pixel's years, counted by the core in one pass
+        counted, years = _core.count_values(values, status, annual)
+        self.values.merge(counted)
+        if self.annual is not None and years is not None:
+            self.annual.merge(years)
+        self.pixels += n if every else int(np.count_nonzero(status != 1))
         if self.first_beyond is None and not every:
             culprits = np.flatnonzero(status >= 3)
             if len(culprits):

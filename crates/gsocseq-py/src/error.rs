@@ -21,47 +21,26 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 /// The classes: name, the class it derives from (an index here; None: Exception), whether it
-/// is a ValueError too, and its doc.
-const CLASSES: [(&str, Option<usize>, bool, &str); 6] = [
-    (
-        "GsocseqError",
-        None,
-        false,
-        "Every error a user can fix (configuration, inputs, output folder): the message names \
-         the key, file, band, pixel or folder and what was expected. The command line exits \
-         with ``exit_code`` (2).",
-    ),
-    (
-        "ConfigError",
-        Some(0),
-        true,
-        "A configuration or option that cannot be used: the message says which and why.",
-    ),
-    (
-        "InputError",
-        Some(0),
-        false,
-        "Bad input data: the message names the file, band, pixel and what was expected.",
-    ),
-    (
-        "OptionError",
-        Some(1),
-        false,
-        "An option value the core does not know (``value``) or accept (``argument``).",
-    ),
-    (
-        "OutOfRangeError",
-        Some(2),
-        true,
-        "A finite value outside the range the model accepts (``argument``, ``location``, \
-         ``value``, ``expected``).",
-    ),
-    (
-        "ShapeError",
-        Some(2),
-        true,
-        "Arrays whose shapes, lengths or indices do not agree (``argument``).",
-    ),
+/// is a ValueError too; their docs in [`DOCS`].
+const CLASSES: [(&str, Option<usize>, bool); 6] = [
+    ("GsocseqError", None, false),
+    ("ConfigError", Some(0), true),
+    ("InputError", Some(0), false),
+    ("OptionError", Some(1), false),
+    ("OutOfRangeError", Some(2), true),
+    ("ShapeError", Some(2), true),
+];
+/// The doc of each of [`CLASSES`].
+const DOCS: [&str; 6] = [
+    "Every error a user can fix (configuration, inputs, output folder): the message names the \
+     key, file, band, pixel or folder and what was expected. The command line exits with \
+     ``exit_code`` (2).",
+    "A configuration or option that cannot be used: the message says which and why.",
+    "Bad input data: the message names the file, band, pixel and what was expected.",
+    "An option value the core does not know (``value``) or accept (``argument``).",
+    "A finite value outside the range the model accepts (``argument``, ``location``, \
+     ``value``, ``expected``).",
+    "Arrays whose shapes, lengths or indices do not agree (``argument``).",
 ];
 const OPTION: usize = 3;
 const OUT_OF_RANGE: usize = 4;
@@ -72,7 +51,7 @@ static TYPES: [PyOnceLock<Py<PyType>>; 6] = [const { PyOnceLock::new() }; 6];
 /// Class `k` of [`CLASSES`], created on first use: `type(name, bases, namespace)`.
 fn class(py: Python<'_>, k: usize) -> PyResult<Bound<'_, PyType>> {
     let ty = TYPES[k].get_or_try_init(py, || -> PyResult<_> {
-        let (name, base, value_error, doc) = CLASSES[k];
+        let ((name, base, value_error), doc) = (CLASSES[k], DOCS[k]);
         let mut bases = vec![match base {
             Some(b) => class(py, b)?,
             None => py.get_type::<PyException>(),

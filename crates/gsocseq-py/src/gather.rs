@@ -1,11 +1,12 @@
-//! The block reader's gathering and checks (`gsocseq.rasters`, `gsocseq.inputs`; the core's
-//! `input::gather`): a window's bands in their own type in, the modelled pixels' float64
-//! values or the invalid-input rule's verdicts out.
+//! The inputs as read (the core's `input`): the block reader's gathering and checks
+//! (`gsocseq.rasters`, `gsocseq.inputs`; `input::gather`), the counting of the unit
+//! plausibility checks (`gsocseq.plausibility`; `input::distribution`).
 
+use gsocseq_core::input::distribution::{self, Histogram};
 use gsocseq_core::input::gather::{self, Gathered, Verdicts};
 use gsocseq_core::input::series::window_pixels;
 use numpy::ndarray::Array1;
-use numpy::{IntoPyArray, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
@@ -81,6 +82,31 @@ pub fn check_pixels<'py>(
     verdicts(py, checked)
 }
 
+/// A histogram of the plausibility checks: (counts of the 65,536 bins, count, low, high).
+type Counted<'py> = (Bound<'py, PyArray1<u64>>, u64, f64, f64);
+
+fn counted(py: Python<'_>, h: Histogram) -> Counted<'_> {
+    (h.counts.into_pyarray(py), h.count, h.low, h.high)
+}
+
+/// What the plausibility checks read of (n, bands) `values` with each pixel's `status` of
+/// [`check_pixels`] (None: every pixel valid): the histogram of every finite value, and of each
+/// valid pixel's years (12 bands each) when `annual` is "mean" or "sum" (else None).
+#[pyfunction]
+#[pyo3(signature = (values, status=None, annual=None))]
+pub fn count_values<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray2<'py, f64>,
+    status: Option<PyReadonlyArray1<'py, u8>>,
+    annual: Option<&str>,
+) -> PyResult<(Counted<'py>, Option<Counted<'py>>)> {
+    let annual = annual.map(str::parse).transpose().py()?;
+    let (v, status) = (values.as_array(), status.as_ref().map(crate::args::slice));
+    let read = py.detach(|| distribution::read(v, status.as_deref(), annual));
+    let (all, years) = read.py()?;
+    Ok((counted(py, all), years.map(|h| counted(py, h))))
+}
+
 /// The status codes of the checks ({"ok": 0, "all_nodata": 1, ...}) and the plausible range of
 /// each kind of input ({kind: (lo, hi, unit)}).
 pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -93,5 +119,6 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for (kind, lo, hi, unit) in gsocseq_core::input::check::PLAUSIBLE {
         ranges.set_item(kind, (lo, hi, unit))?;
     }
-    m.add("PLAUSIBLE_RANGES", ranges)
+    m.add("PLAUSIBLE_RANGES", ranges)?;
+    m.add("HISTOGRAM_BINS", distribution::BINS)
 }

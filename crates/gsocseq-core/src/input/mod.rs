@@ -3,5 +3,6 @@
 //! with the invalid-input checks, and the accepted range of every quantity.
 
 pub mod check;
+pub mod distribution;
 pub mod gather;
 pub mod series;
