@@ -255,7 +255,7 @@ impl<'a> Series<'a> {
     }
 
     /// The 12 values of year `y` (months 12 y .. 12 y + 12; panics past the end).
-    #[inline]
+    #[inline(always)]
     pub fn year(&self, y: usize) -> [f64; 12] {
         assert!(
             12 * y + 12 <= self.months,

@@ -51,14 +51,20 @@ simd_dispatch! {
         let mut state = LaneState::new(&pools, &tsmd);
         let years = pixels[jobs[0].pixel].warmup_class.len();
         let (fym_dpm, fym_rpm, fym_hum) = split_fym(0.0);
-        let mut cover = [[0.0; L]; 12];
+        // what does not change from year to year is written once (the kernel does not change
+        // it): the pixels' covers (lanes taking their class's cover overwrite theirs every
+        // year) and the manure (none)
+        let mut v = LaneYear::<L>::default();
+        v.inputs[2] = [fym_dpm; L];
+        v.inputs[3] = [fym_rpm; L];
+        v.inputs[4] = [fym_hum; L];
         // lanes without cover values take their class's default cover year by year
         let mut class_cover = [false; L];
         for l in 0..L {
             let px = &pixels[jobs[lane(l)].pixel];
             class_cover[l] = px.warmup_cover[0].is_nan();
             for (m, c) in px.warmup_cover.iter().enumerate() {
-                cover[m][l] = *c;
+                v.cover[m][l] = *c;
             }
             assert_eq!(
                 px.warmup_class.len(),
@@ -89,12 +95,7 @@ simd_dispatch! {
                 || warmup[lane(l)].npp_mean
                 || !matches!(px.refinements.warmup_inputs, WarmupInputs::Miami)
         });
-        let mut v = LaneYear::<L>::default();
         for y in 0..years {
-            v.cover = cover;
-            v.inputs[2] = [fym_dpm; L];
-            v.inputs[3] = [fym_rpm; L];
-            v.inputs[4] = [fym_hum; L];
             for l in 0..L {
                 let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
                 let class = px.warmup_class[y];

@@ -5,7 +5,7 @@
 use super::forcing::{ForcingSeries, RateForcing};
 use super::modifiers::{is_bare, temperature_factor, Soil};
 use super::pools::{split_fym, split_plant_input, Pools, BIO, DPM, HUM, RPM};
-use super::step::{decay_and_add, decay_factor_lanes, MonthOutcome};
+use super::step::{decay_and_add, decay_factor_lanes_into, MonthOutcome};
 use super::water_retention::MoistureFunction;
 use crate::simd::transpose::{prefetch_part, rows_to_lanes, LaneMonth};
 use crate::simd::vmath;
@@ -144,10 +144,10 @@ impl<const L: usize> RunBuffers<L> {
 
 simd_dispatch! {
     /// The decay factors of every month of `rates` (`[month][lane]`) into `decay`
-    /// (`[month][pool][lane]`): [`decay_factor_lanes`] month by month.
+    /// (`[month][pool][lane]`): [`decay_factor_lanes`](super::step::decay_factor_lanes) month by month.
     fn decay_factor_rows<const L: usize>(rates: &[[f64; L]], decay: &mut [[[f64; L]; 4]]) -> () {
         for (rate, decay) in rates.iter().zip(decay.iter_mut()) {
-            *decay = decay_factor_lanes(rate);
+            decay_factor_lanes_into(rate, decay);
         }
     }
 }
@@ -349,7 +349,7 @@ impl<const L: usize> LaneForcing<L> {
 /// [`run_lanes`] without observing the months, as a fused kernel: the forcing is laid out
 /// month-major once ([`LaneForcing`]), then the months of all lanes are straight lines of
 /// vector operations (temperature factors in a first pass; then, a year at a time, deficits
-/// and rates, the four decay factors ([`decay_factor_lanes`]) and the decompositions). Each lane gives the same bits as [`run`]. On x86-64
+/// and rates, the four decay factors ([`decay_factor_lanes`](super::step::decay_factor_lanes)) and the decompositions). Each lane gives the same bits as [`run`]. On x86-64
 /// the kernel is compiled for AVX-512 and AVX2 too and chosen at run time (no fused
 /// multiply-add anywhere: the same bits on every CPU). 16 lanes keep two AVX-512 (or four
 /// AVX2) vectors of independent work in flight.
@@ -425,12 +425,18 @@ impl<const L: usize> LaneSoils<L> {
 }
 
 /// The state of `L` lanes from month to month: active pools (t C/ha), deficit (mm) and the
-/// CO2-C released (t C/ha, when counted).
+/// CO2-C released (t C/ha, when counted); with the scratch of a chunk of months (its rates and
+/// decay factors), kept here so that it is not cleared for every chunk (a year's scratch of 16
+/// lanes is 7.7 kB: clearing it cost more than the moisture of the year).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LaneState<const L: usize> {
     c: [[f64; L]; 4],
     acc: [f64; L],
     co2: [f64; L],
+    /// Combined rate of each month of the chunk.
+    rate: [[f64; L]; CHUNK],
+    /// exp(-rate k_i / 12) of the four active pools, each month of the chunk (`[m][pool][lane]`).
+    decay: [[[f64; L]; 4]; CHUNK],
 }
 
 impl<const L: usize> LaneState<L> {
@@ -441,6 +447,8 @@ impl<const L: usize> LaneState<L> {
             c: std::array::from_fn(|i| std::array::from_fn(|l| pools[l][i])),
             acc: *tsmd,
             co2: [0.0; L],
+            rate: [[0.0; L]; CHUNK],
+            decay: [[[0.0; L]; 4]; CHUNK],
         }
     }
 
@@ -457,7 +465,7 @@ impl<const L: usize> LaneState<L> {
         self.co2
     }
 
-    /// The combined rates of `months` consecutive months of every lane (`a`, `water_balance`,
+    /// The combined rates (into `self.rate`) of `months` consecutive months of every lane (`a`, `water_balance`,
     /// `cover`, `rate_factor` give month `m`'s temperature factor, water balance (mm), cover
     /// and rate factor), the deficits carried from month to month: [`super::step::month_rate`]
     /// lane by lane. The short chain of the deficits alone; the rest of each month waits for
@@ -468,9 +476,8 @@ impl<const L: usize> LaneState<L> {
         soils: &LaneSoils<L>,
         months: usize,
         month: impl Fn(usize) -> [&'a [f64; L]; 4],
-        rate: &mut [[f64; L]; CHUNK],
     ) {
-        for (m, rate) in rate.iter_mut().enumerate().take(months) {
+        for (m, rate) in self.rate.iter_mut().enumerate().take(months) {
             let [a, water_balance, cover, rate_factor] = month(m);
             for l in 0..L {
                 let moisture = MoistureFunction {
@@ -489,16 +496,18 @@ impl<const L: usize> LaneState<L> {
         }
     }
 
-    /// One month of every lane from its decay factors (`[pool][lane]`), with the carbon added
-    /// at its end (t C/ha: plant to DPM, plant to RPM, FYM to DPM, FYM to RPM, FYM to HUM); the
-    /// CO2-C released is counted when `CO2`. The bits of [`decay_and_add`] lane by lane.
+    /// Month `m` of the chunk of every lane from its decay factors (`self.decay[m]`), with the
+    /// carbon added at its end (t C/ha: plant to DPM, plant to RPM, FYM to DPM, FYM to RPM, FYM
+    /// to HUM); the CO2-C released is counted when `CO2`. The bits of [`decay_and_add`] lane
+    /// by lane.
     #[inline(always)]
     fn decompose<const CO2: bool>(
         &mut self,
         soils: &LaneSoils<L>,
-        decay: &[[f64; L]; 4],
+        m: usize,
         inputs: [&[f64; L]; 5],
     ) {
+        let decay = &self.decay[m];
         let c = &mut self.c;
         let mut d = [[0.0; L]; 4];
         for i in [DPM, RPM, BIO, HUM] {
@@ -555,14 +564,12 @@ impl<const L: usize> LaneState<L> {
         month: impl Fn(usize) -> [&'a [f64; L]; 4],
         inputs: impl Fn(usize) -> [&'a [f64; L]; 5],
     ) {
-        let mut rate = [[0.0; L]; CHUNK];
-        self.rates(soils, months, month, &mut rate);
-        let mut decay = [[[0.0; L]; 4]; CHUNK];
-        for (d, rate) in decay.iter_mut().zip(&rate).take(months) {
-            *d = decay_factor_lanes(rate);
+        self.rates(soils, months, month);
+        for (d, rate) in self.decay.iter_mut().zip(&self.rate).take(months) {
+            decay_factor_lanes_into(rate, d);
         }
-        for (m, decay) in decay.iter().enumerate().take(months) {
-            self.decompose::<CO2>(soils, decay, inputs(m));
+        for m in 0..months.min(CHUNK) {
+            self.decompose::<CO2>(soils, m, inputs(m));
         }
     }
 

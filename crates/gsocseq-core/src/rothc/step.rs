@@ -134,6 +134,15 @@ fn in_shared_range(x: f64) -> bool {
 #[inline(always)]
 pub fn decay_factor_lanes<const L: usize>(rate: &[f64; L]) -> [[f64; L]; 4] {
     let mut f = [[0.0; L]; 4];
+    decay_factor_lanes_into(rate, &mut f);
+    f
+}
+
+/// [`decay_factor_lanes`] written into `f` (`[pool][lane]`), the same bits: the kernels' form,
+/// which fills their month scratch in place (a returned array was copied there, 512 bytes a
+/// month of 16 lanes).
+#[inline(always)]
+pub fn decay_factor_lanes_into<const L: usize>(rate: &[f64; L], f: &mut [[f64; L]; 4]) {
     let mut shared = true;
     for l in 0..L {
         let x = -rate[l] * K[HUM] * MONTH;
@@ -161,7 +170,6 @@ pub fn decay_factor_lanes<const L: usize>(rate: &[f64; L]) -> [[f64; L]; 4] {
             }
         }
     }
-    f
 }
 
 /// Decomposes the active pools for one month at `rate` and adds the inputs at its end.
