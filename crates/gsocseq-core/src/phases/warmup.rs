@@ -95,32 +95,44 @@ simd_dispatch! {
                 || warmup[lane(l)].npp_mean
                 || !matches!(px.refinements.warmup_inputs, WarmupInputs::Miami)
         });
+        // the DPM/RPM split of each lane's plant input, divided again only when the ratio
+        // changes (the bits of `split_plant_input(1.0, ratio)`)
+        let mut ratio = [f64::NAN; L];
+        let (mut to_dpm, mut to_rpm) = ([f64::NAN; L], [f64::NAN; L]);
         for y in 0..years {
+            // Three passes over the lanes, each with a short body, so that the lanes' chains
+            // (sums, exponentials and divisions of one lane depend on each other) overlap:
+            // the months and their sums; the MIAMI NPP of each lane's year; its input.
+            let (mut t_sum, mut p_sum) = ([0.0; L], [0.0; L]);
             for l in 0..L {
                 let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
-                let class = px.warmup_class[y];
-                let coef = table.coef[class as usize];
                 let evap = soils[l].evap_coefficient;
                 let t = px.warmup_temperature.year(y);
                 let pr = px.warmup_precipitation.year(y);
                 let pet = px.warmup_pet.year(y);
-                let mut t_sum = 0.0;
-                let mut p_sum = 0.0;
                 for m in 0..12 {
                     let temperature = t[m] * w.temperature;
                     let precipitation = pr[m] * w.precipitation;
-                    t_sum += temperature;
-                    p_sum += precipitation;
+                    t_sum[l] += temperature;
+                    p_sum[l] += precipitation;
                     v.temperature[m][l] = temperature;
                     v.water_balance[m][l] = precipitation - evap * pet[m];
                 }
+            }
+            // (computed for every lane, used where the input follows it)
+            let miami: [f64; L] =
+                std::array::from_fn(|l| fao::miami_npp(t_sum[l] / 12.0, p_sum[l]));
+            for l in 0..L {
+                let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
+                let class = px.warmup_class[y];
+                let coef = table.coef[class as usize];
                 let given = if refined {
                     px.refinements.warmup_inputs
                 } else {
                     WarmupInputs::Miami
                 };
                 if refined && w.npp_mean {
-                    npp_sum[l] += fao::miami_npp(t_sum / 12.0, p_sum);
+                    npp_sum[l] += miami[l];
                 }
                 if let WarmupInputs::Carbon(given) = given {
                     input[l] = given[y] * px.calibration.input;
@@ -131,7 +143,7 @@ simd_dispatch! {
                 } else {
                     let npp = match given {
                         WarmupInputs::Npp(given) => given[y],
-                        _ => fao::miami_npp(t_sum / 12.0, p_sum),
+                        _ => miami[l],
                     } * coef;
                     input[l] = if restart[l] {
                         w.ceq * npp / w.npp_reference * px.calibration.input
@@ -154,11 +166,15 @@ simd_dispatch! {
                 input_sum[l] += input[l];
                 // the bits of `LaneForcing::load` on the monthly columns: the plant input split
                 // by `split_plant_input(1.0, ratio)`, then times the month's input
-                let (to_dpm, to_rpm) = split_plant_input(1.0, px.warmup_dpm_rpm[y]);
+                let r = px.warmup_dpm_rpm[y];
+                if r.to_bits() != ratio[l].to_bits() {
+                    ratio[l] = r;
+                    (to_dpm[l], to_rpm[l]) = split_plant_input(1.0, r);
+                }
                 let plant = input[l] / 12.0;
                 v.rate_factor[l] = table.paddy[class as usize] * px.calibration.rate;
-                v.inputs[0][l] = to_dpm * plant;
-                v.inputs[1][l] = to_rpm * plant;
+                v.inputs[0][l] = to_dpm[l] * plant;
+                v.inputs[1][l] = to_rpm[l] * plant;
             }
             if patterns {
                 state.year_weighted(&lane_soils, &mut v, &weights);
