@@ -274,8 +274,7 @@ pub(crate) fn forward_lanes<const L: usize>(
         }
         u
     };
-    let rates: [YearRates; L] =
-        std::array::from_fn(|l| YearRates::new(&soils[l], &|m| years[l][m]));
+    let rates = YearRates::of_lanes(&soils, &years);
     let tsmd: [f64; L] = std::array::from_fn(|l| states[at(l)].tsmd);
     let mut bau = |unit_inputs: &[[[f64; L]; 4]]| {
         closed_form_lanes(
@@ -355,8 +354,7 @@ pub(crate) fn forward_lanes<const L: usize>(
                 }
             }
         }
-        let rates: [YearRates; L] =
-            std::array::from_fn(|l| YearRates::new(&soils[l], &|m| own[l][m]));
+        let rates = YearRates::of_lanes(&soils, &own);
         let c0: [[f64; 4]; L] = pools.map(|p| [p[0], p[1], p[2], p[3]]);
         closed_form_lanes(
             &opts.horizons,

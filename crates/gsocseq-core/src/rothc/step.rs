@@ -84,13 +84,28 @@ pub struct YearRates {
 impl YearRates {
     /// The months `forcing(0..12)` on `soil`.
     pub fn new(soil: &Soil, forcing: &dyn Fn(usize) -> MonthForcing) -> Self {
-        let months: [MonthForcing; 12] = std::array::from_fn(forcing);
+        Self::of_months(soil, &std::array::from_fn(forcing))
+    }
+
+    /// [`YearRates::new`] of the 12 months `months`.
+    #[inline(always)]
+    fn of_months(soil: &Soil, months: &[MonthForcing; 12]) -> Self {
         Self {
             a: months.map(|f| temperature_factor(f.temperature)),
             water_balance: months.map(|f| f.precipitation - soil.evap_coefficient * f.evaporation),
             cover: months.map(|f| f.cover),
             rate_factor: months.map(|f| f.rate_factor),
         }
+    }
+
+    /// [`YearRates::new`] of `L` soils and their years (`years[l][m]`), the same bits, compiled
+    /// for the CPU's vectors ([`crate::simd`]): their temperature factors' exponentials and
+    /// divisions as vectors, not one month after the other.
+    pub fn of_lanes<const L: usize>(
+        soils: &[Soil; L],
+        years: &[[MonthForcing; 12]; L],
+    ) -> [Self; L] {
+        year_rates_lanes(soils, years)
     }
 
     /// The combined rate of month `m` (0..12), updating the carried deficit `tsmd` (mm).
@@ -102,6 +117,16 @@ impl YearRates {
             .update_tsmd(*tsmd, self.water_balance[m], is_bare(c));
         let b = soil.moisture.moisture_factor(*tsmd);
         self.a[m] * b * c * self.rate_factor[m]
+    }
+}
+
+simd_dispatch! {
+    /// [`YearRates::of_lanes`].
+    fn year_rates_lanes<const L: usize>(
+        soils: &[Soil; L],
+        years: &[[MonthForcing; 12]; L],
+    ) -> [YearRates; L] {
+        std::array::from_fn(|l| YearRates::of_months(&soils[l], &years[l]))
     }
 }
 
