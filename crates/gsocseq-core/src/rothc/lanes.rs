@@ -508,46 +508,35 @@ impl<const L: usize> LaneState<L> {
         inputs: [&[f64; L]; 5],
     ) {
         let decay = &self.decay[m];
-        let c = &mut self.c;
-        let mut d = [[0.0; L]; 4];
-        for i in [DPM, RPM, BIO, HUM] {
-            for l in 0..L {
-                let remaining = c[i][l] * decay[i][l];
-                d[i][l] = c[i][l] - remaining;
-                c[i][l] = remaining;
-            }
-        }
-        // the rest of `decay_and_add`, one vector operation at a time
-        let [dd, dr, db, dh] = d;
+        let (c, co2) = (&mut self.c, &mut self.co2);
         let (to_co2, to_bio, to_hum) = (&soils.to_co2, &soils.to_bio, &soils.to_hum);
-        if CO2 {
-            for l in 0..L {
-                self.co2[l] +=
-                    dd[l] * to_co2[l] + dr[l] * to_co2[l] + db[l] * to_co2[l] + dh[l] * to_co2[l];
+        // One loop over the lanes with every pool of a lane in it (the compiler makes it whole
+        // vectors of lanes; a loop per pool through an array of the decomposed carbon was
+        // split at odd lanes, whose partial vectors stalled the reads of what was just
+        // written).
+        for l in 0..L {
+            let [dpm, rpm, bio, hum] = [c[DPM][l], c[RPM][l], c[BIO][l], c[HUM][l]];
+            let remaining = [
+                dpm * decay[DPM][l],
+                rpm * decay[RPM][l],
+                bio * decay[BIO][l],
+                hum * decay[HUM][l],
+            ];
+            let dd = dpm - remaining[DPM];
+            let dr = rpm - remaining[RPM];
+            let db = bio - remaining[BIO];
+            let dh = hum - remaining[HUM];
+            // the rest of `decay_and_add`
+            if CO2 {
+                co2[l] += dd * to_co2[l] + dr * to_co2[l] + db * to_co2[l] + dh * to_co2[l];
             }
-        }
-        for l in 0..L {
-            c[BIO][l] = c[BIO][l]
-                + dd[l] * to_bio[l]
-                + dr[l] * to_bio[l]
-                + db[l] * to_bio[l]
-                + dh[l] * to_bio[l];
-        }
-        for l in 0..L {
-            c[HUM][l] = c[HUM][l]
-                + dd[l] * to_hum[l]
-                + dr[l] * to_hum[l]
-                + db[l] * to_hum[l]
-                + dh[l] * to_hum[l];
-        }
-        for l in 0..L {
-            c[DPM][l] = c[DPM][l] + inputs[0][l] + inputs[2][l];
-        }
-        for l in 0..L {
-            c[RPM][l] = c[RPM][l] + inputs[1][l] + inputs[3][l];
-        }
-        for l in 0..L {
-            c[HUM][l] += inputs[4][l];
+            c[BIO][l] =
+                remaining[BIO] + dd * to_bio[l] + dr * to_bio[l] + db * to_bio[l] + dh * to_bio[l];
+            let hum =
+                remaining[HUM] + dd * to_hum[l] + dr * to_hum[l] + db * to_hum[l] + dh * to_hum[l];
+            c[DPM][l] = remaining[DPM] + inputs[0][l] + inputs[2][l];
+            c[RPM][l] = remaining[RPM] + inputs[1][l] + inputs[3][l];
+            c[HUM][l] = hum + inputs[4][l];
         }
     }
 
