@@ -412,6 +412,8 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
         raise OutputError(f"{out}: cannot be resolved ({exc}); choose another folder") from None
     if out.exists() and not overwrite:
         raise InputError(f"{out}: exists already (use --overwrite to replace it)")
+    if out.exists():
+        _check_replaceable(out)
     layers = fao_layers()
     missing = [
         lay.file_name(run.name) for lay in layers if not run.layer(lay.file_name(run.name)).exists()
@@ -454,7 +456,7 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
         "gsocseq_grid": f"GSP template, {method}",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.part-"))
+    stage = Path(writing.new_folder(out.parent, f".{out.name}.part-"))
     try:
         files: list[Path] = []
         by_part: list[dict[str, Optional[Path]]] = [{} for _ in parts]
@@ -589,6 +591,40 @@ def _bounds(part: Part) -> tuple[float, float, float, float]:
         round(t.c + part.cols * TEMPLATE_RES, 9),
         round(t.f, 9),
     )
+
+
+def _check_replaceable(out: Path) -> None:
+    """Raise an :class:`OutputError` unless ``out`` holds an earlier delivery and nothing else
+    (the files of its manifest, the manifest, checksums and zip), or nothing: ``--overwrite``
+    replaces the folder whole, and must not remove what the user keeps there (a folder of
+    other deliveries given as ``-o``, notes, a file)."""
+    if not out.is_dir() or out.is_symlink():
+        raise OutputError(
+            f"{out}: not a folder of an earlier delivery; --overwrite replaces a delivery, "
+            "nothing else: choose another folder (-o)"
+        )
+    ours: set[str] = set()
+    for manifest in out.glob(products.MANIFEST_GLOB):
+        try:
+            listed = json.loads(manifest.read_text(encoding="utf-8"))
+            if listed.get("format") == MANIFEST_FORMAT:
+                ours |= {manifest.name, *(str(f["name"]) for f in listed.get("files", []))}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # not one of ours: its name stays foreign below
+    for glob in (products.CHECKSUMS_GLOB, products.SUBMISSION_GLOB):
+        ours |= {p.name for p in out.glob(glob) if p.is_file()}
+    foreign = sorted(
+        p.name + ("/" if p.is_dir() else "") for p in out.iterdir() if p.name not in ours
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise OutputError(
+            f"{out}: holds what an earlier delivery did not write ({shown}); --overwrite "
+            "replaces a delivery folder whole and would remove them: move them, or choose "
+            "another folder (-o)"
+        )
 
 
 def _publish(stage: Path, out: Path) -> None:

@@ -395,6 +395,19 @@ def new_file(folder: Path, prefix: str, suffix: str) -> str:
         return name
 
 
+def new_folder(parent: Path, prefix: str) -> str:
+    """A new empty folder in ``parent`` with a unique name, created with mode 0777 less the
+    user's umask like any other folder (``tempfile.mkdtemp`` gives 0700, which a folder
+    renamed into place keeps: a delivery unreadable by the user's group)."""
+    while True:
+        name = os.path.join(parent, f"{prefix}{secrets.token_hex(6)}")
+        try:
+            os.mkdir(name, 0o777)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue
+        return name
+
+
 @contextmanager
 def atomic_raster(path: Path, profile: dict) -> Iterator[rasterio.io.DatasetWriter]:
     """A temporary GeoTIFF beside ``path``, renamed to ``path`` once complete (removed on

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 from rasterio.warp import transform as warp_points
 
 from gsocseq.cli import main
-from gsocseq.errors import InputError
+from gsocseq.errors import InputError, OutputError
 from gsocseq.export import export_fao, template_parts, verify
 from gsocseq.pipeline import run
 from gsocseq.qa_protocol import MASKED_SHARE_MAX, fao_layers, protocol
@@ -431,3 +432,40 @@ def test_cli_and_overwrite(t1000_run, tmp_path):
     res = CliRunner().invoke(main, [*args, "--overwrite"])
     assert res.exit_code == 0 and verify(out) == []
     assert not list(tmp_path.glob(".delivery*"))  # no staging folder left
+
+
+def test_overwrite_replaces_a_delivery_and_nothing_else(t1000_run, tmp_path):
+    # -o a folder of the user's with --overwrite: it was removed whole, with what it held
+    mine = tmp_path / "deliveries"
+    (mine / "FAO_ETH").mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(
+        OutputError, match=r"holds what an earlier delivery did not write \(FAO_ETH/, notes.txt\)"
+    ):
+        export_fao(t1000_run, "THA", output=mine, overwrite=True)
+    assert (mine / "notes.txt").read_text() == "mine" and (mine / "FAO_ETH").is_dir()
+    # a file added to an earlier delivery is kept as well
+    out = tmp_path / "FAO_THA"
+    export_fao(t1000_run, "THA", output=out)
+    (out / "cover_letter.txt").write_text("to the GSP Secretariat")
+    with pytest.raises(OutputError, match=r"cover_letter\.txt"):
+        export_fao(t1000_run, "THA", output=out, overwrite=True)
+    assert (out / "cover_letter.txt").exists() and verify(out) == [
+        "cover_letter.txt: in the delivery but not in the manifest"
+    ]
+    (out / "cover_letter.txt").unlink()
+    export_fao(t1000_run, "THA", output=out, overwrite=True)  # the delivery alone: replaced
+    assert verify(out) == []
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("mine")
+    with pytest.raises(OutputError, match="not a folder of an earlier delivery"):
+        export_fao(t1000_run, "THA", output=a_file, overwrite=True)
+    assert a_file.read_text() == "mine"
+    assert not list(tmp_path.glob(".*.part-*"))  # nothing staged
+
+
+def test_the_delivery_folder_gets_the_users_umask(t1000_export):
+    # it was a tempfile.mkdtemp folder renamed into place: 0700 whatever the umask
+    umask = os.umask(0)
+    os.umask(umask)
+    assert t1000_export.folder.stat().st_mode & 0o777 == 0o777 & ~umask
