@@ -536,6 +536,16 @@ class Inputs:
             spinup = singles["spinup_land_use"][0] if "spinup_land_use" in singles else None
             status = self.rule.class_cover(status, lu_c, spinup, counts)
             ok &= self._verdict(q, status, band, raws[q.name], flat, window, counts)
+        if "spinup_land_use" in singles and self.config.run.mode != "fao-v1.2":
+            q = next(q for q in self.quantities if q.name == "spinup_land_use")
+            ok = spinup_classes(
+                self.config.class_table,
+                singles[q.name][0],
+                ok,
+                lambda i: self._where(q, flat, window, i, 0),
+                self.config.run.invalid,
+                counts,
+            )
         ok, bits = self.rule.keep(singles, ok, counts)
         keep = flat[ok]
         n = len(keep)
@@ -785,6 +795,43 @@ def unknown_code_message(table: ClassTable, code: float) -> str:
         "0-13 and the configuration's [classes.N]; convert land-cover codes with gsocseq "
         "prepare)"
     )
+
+
+def spinup_classes(
+    table: ClassTable,
+    cls: np.ndarray,
+    ok: np.ndarray,
+    where: Callable[[int], str],
+    invalid: str,
+    counts: Counter,
+) -> np.ndarray:
+    """Of the pixels ``ok``, those whose given spin-up class (``spinup_land_use``, (n,) codes,
+    NaN for nodata) can start a spin-up: a class of ``table`` with coefficients (its DPM/RPM
+    ratio and NPP coefficient). Code 0 ("no data" in the ESA table): not modelled, counted. A
+    class without coefficients (1 artificial, 9 bare soil, ...) or a code the table lacks
+    (2.5): an :class:`InputError` naming ``where(pixel)``, or with ``invalid = "mask"`` not
+    modelled and counted (their results were NaN with exit 0; 2.5 was read as class 2)."""
+    with np.errstate(invalid="ignore"):
+        zero = ok & (cls == 0)
+    counts["not modelled:spinup_land_use_0"] += int(zero.sum())
+    ok = ok & ~zero
+    unknown = unknown_codes(table, cls)
+    codes = np.where(np.isnan(cls) | unknown, 0, cls).astype(np.intp)
+    bad = ok & ~np.isnan(cls) & (unknown | ~np.isin(codes, table.modellable))
+    if bad.any():
+        if invalid == "error":
+            i = int(np.flatnonzero(bad)[0])
+            code = float(cls[i])
+            what = (
+                unknown_code_message(table, code)
+                if unknown[i]
+                else f"spin-up class {code:g} has no coefficients (the spin-up needs its DPM/RPM "
+                f"ratio and NPP coefficient; classes with coefficients: "
+                f"{', '.join(map(str, table.modellable))})"
+            )
+            raise InputError(f"{where(i)}: {what}")
+        counts["invalid:spinup_land_use"] += int(bad.sum())
+    return ok & ~bad
 
 
 def check_values(

@@ -55,6 +55,7 @@ from gsocseq.inputs import (
     check_values,
     limits,
     range_message,
+    spinup_classes,
     unknown_code_message,
     unknown_codes,
 )
@@ -346,6 +347,15 @@ def run_checked(
         counts["invalid:land_use"] += int(bad_px.sum())
         ok &= ~bad_px
     ok &= chain.modelled.candidates(lu[-1])
+    if "spinup_land_use" in data and cfg.run.mode != "fao-v1.2":
+        ok = spinup_classes(
+            cfg.class_table,
+            data["spinup_land_use"][0],
+            ok,
+            lambda i: locate("spinup_land_use")(i, 0),
+            cfg.run.invalid,
+            counts,
+        )
     ok, bits = chain.modelled.keep(data, ok, counts)
     # a site an exclusion rule leaves out of the national layers has no results
     ok &= ~chain.modelled.masked(bits)

@@ -121,6 +121,23 @@ def test_a_land_use_code_the_table_lacks_is_an_error_as_in_a_raster(tmp_path):
     assert list(masked["modelled"][1:]) == list(run_sites(site_table(cfg))["modelled"][1:])
 
 
+def test_a_spin_up_class_without_coefficients_is_an_error(tmp_path):
+    # spinup_land_use 9 (bare soil): no DPM/RPM, no NPP coefficient; every result was NaN
+    cfg = make_area(tmp_path, rows=2, cols=2, seed=9)
+    table = site_table(cfg)
+    modelled = run_sites(table)["modelled"]
+    first = int(np.flatnonzero(modelled)[0])
+    table["spinup_land_use"] = [9.0] * 4
+    with pytest.raises(
+        InputError, match=rf"\(row {first + 1}\), spinup_land_use value 1: spin-up "
+    ):
+        run_sites(table)
+    masked = run_sites(table, invalid="mask")
+    assert not masked["modelled"].any()
+    table["spinup_land_use"] = [0.0] * 4  # "no data" in the ESA table: not modelled
+    assert not run_sites(table)["modelled"].any()
+
+
 def test_no_site_modelled_still_gives_every_result_column(tmp_path):
     # every site forest: the results had "site" and "modelled" only (run_pixels: no "T0",
     # a KeyError in the caller's code)

@@ -396,6 +396,22 @@ def sand_fraction(cfg, tmp):
     return "sand median 0.95 % is below 1 % ([checks] sand_median_min): a fraction?"
 
 
+def spinup_class_without_coefficients(cfg, tmp):
+    # bare soil (9) has no DPM/RPM nor NPP coefficient: every result was NaN, with exit 0
+    path = _replace(cfg, "spinup_land_use", np.full((ROWS, COLS), 9.0), tmp)
+    return (
+        f"{path}: band 1, row 0, col 0",
+        "spin-up class 9 has no coefficients (the spin-up needs its DPM/RPM ratio and NPP "
+        "coefficient; classes with coefficients: 2, 3, 4, 5, 6, 8, 12, 13)",
+    )
+
+
+def spinup_class_fractional(cfg, tmp):
+    # 2.5 was read as class 2
+    _replace(cfg, "spinup_land_use", np.full((ROWS, COLS), 2.5), tmp)
+    return "land-use code 2.5 is not in the FAO class table"
+
+
 def scale_nan(cfg, tmp):
     # nan is a TOML number: every value NaN, so every pixel nodata (exit 0, empty layers)
     cfg["inputs"]["soc"] = {"path": _path(cfg, "soc"), "scale": float("nan")}
@@ -579,6 +595,8 @@ CASES: list[Case] = [
     spinup_precipitation_per_day,
     uncertainty_fraction,
     sand_fraction,
+    spinup_class_without_coefficients,
+    spinup_class_fractional,
     scale_nan,
     offset_inf,
     precipitation_x100_first_value_fits_x10,
