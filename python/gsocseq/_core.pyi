@@ -43,6 +43,7 @@ __all__ = [
     "max_threads",
     "miami_npp",
     "monte_carlo_draws",
+    "plain_table",
     "rate_modifiers",
     "run",
     "spinup",
@@ -358,3 +359,10 @@ def count_values(
     ``status`` of :func:`check_pixels` (None: every pixel valid): the histogram of every finite
     value, and of each valid pixel's years (12 bands each) when ``annual`` is "mean" or "sum"
     (else None)."""
+
+def plain_table(
+    text: str, delimiter: str, fields: int, skip: Optional[int] = None
+) -> Optional[_F64]:
+    """The (rows, fields) float64 values of a plain site table ``text`` (header line first, not
+    read; ``fields`` per line separated by ``delimiter``), the field ``skip`` left out; None
+    when a row or a cell is not plain."""

@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from gsocseq import csvsafe
+from gsocseq import _core, csvsafe
 from gsocseq.config import Config
 from gsocseq.errors import InputError, OutputError
 from gsocseq.pixels import MONTHLY, REFINED, REQUIRED, SERIES, SINGLE, configure, run_checked
@@ -111,18 +111,18 @@ def _check_header(header: list[str], rows: int, path: Path) -> None:
 def _plain_numbers(
     source: Union[str, os.PathLike],
 ) -> Optional[tuple[list[str], Optional[list[str]], np.ndarray]]:
-    """A plain site table read by numpy's C parser: (header, the site column or None, (n,
-    columns) float64 values of every other column in header order). Only for a table that
-    :func:`read_table` would read to the same cells: separated by ``,``, no quotes, every line
-    a row with the header's fields, every cell other than the site a number (numpy parses as
-    ``float()`` does); None for any other table, which :func:`read_table` then reads (and
-    names what is wrong)."""
+    """A plain site table read by the core (``_core.plain_table``, on every core): (header, the
+    site column or None, (n, columns) float64 values of every other column in header order).
+    Only for a table that :func:`read_table` would read to the same cells: separated by ``,``,
+    no quotes, every line a row with the header's fields, every cell other than the site a
+    plain number (read as ``float()`` reads it) or empty (nodata); None for any other table,
+    which :func:`read_table` then reads (and names what is wrong)."""
     try:
         with open(source, newline="", encoding="utf-8-sig") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError):
         return None
-    if '"' in text or text.count("\r") != text.count("\r\n"):
+    if '"' in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None  # quotes, or a line ended by "\r" alone
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -132,29 +132,16 @@ def _plain_numbers(
         return None  # another line break (str.splitlines() breaks lines at more characters)
     if _delimiter(lines[0], Path(source)) != ",":
         return None
-    commas = lines[0].count(",")
-    if any(line.count(",") != commas or not line.strip(", \t") for line in lines):
-        return None  # a row of another length, or a blank one
     header = [h.strip() for h in lines[0].split(",")]
-    _check_header(header, len(lines) - 1, Path(source))
     site = header.index("site") if "site" in header else None
-    ids = [line.split(",", site + 1)[site] for line in lines[1:]] if site is not None else None
     columns = [i for i in range(len(header)) if i != site]
     if not columns:
         return None
-    try:
-        values = np.loadtxt(
-            lines[1:],  # the lines as they are: no joined copy (~20 % faster)
-            delimiter=",",
-            usecols=columns,
-            comments=None,
-            dtype=np.float64,
-            ndmin=2,
-        )
-    except ValueError:  # an empty cell, NA, a word: read_table's way
-        return None
-    if values.shape != (len(lines) - 1, len(columns)):
-        return None
+    values = _core.plain_table(text, ",", len(header), site)
+    if values is None or values.shape != (len(lines) - 1, len(columns)):
+        return None  # a row of another length, a blank one, a space, NA, inf: read_table's way
+    _check_header(header, len(lines) - 1, Path(source))
+    ids = [line.split(",", site + 1)[site] for line in lines[1:]] if site is not None else None
     return header, ids, values
 
 

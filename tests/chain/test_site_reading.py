@@ -1,5 +1,6 @@
-"""``gsocseq site`` reads a plain table (``,``, no quotes, numbers only) with numpy's parser and
-any other with the csv module: the same cells, the same results, bit for bit."""
+"""``gsocseq site`` reads a plain table (``,``, no quotes, numbers or empty cells only) with the
+core's parser and any other with the csv module: the same cells, the same results, bit for
+bit."""
 
 from __future__ import annotations
 
@@ -61,3 +62,35 @@ def test_an_irregular_plain_table_is_named_as_before(table, tmp_path) -> None:
     assert site._plain_numbers(path) is None
     with pytest.raises(site.InputError, match=r"row 3 \(line 4\) has"):
         run_sites(path)
+
+
+def test_the_fast_reader_reads_every_number_as_float_does(tmp_path) -> None:
+    cells = [
+        "0.1",
+        "-0",
+        ".5",
+        "5.",
+        "+1",
+        "1E5",
+        "-12.5e-3",
+        "2.2250738585072011e-308",
+        "4.9e-324",
+        "1e400",
+        "123456789.123456789",
+        "0.30000000000000004",
+        "",  # nodata
+    ]
+    path = tmp_path / "spellings.csv"
+    path.write_text("site,soc,clay\n" + "".join(f"s{i},{c},{i}\n" for i, c in enumerate(cells)))
+    plain = site._plain_numbers(path)
+    assert plain is not None
+    header, ids, values = plain
+    assert (header, ids) == (["site", "soc", "clay"], [f"s{i}" for i in range(len(cells))])
+    # the csv module's cells and float(), the reader of any other table
+    expected = site._numbers(site.read_table(path), ["soc", "clay"], "t").T
+    assert values.tobytes() == expected.tobytes()
+    # a cell float() reads but the fast reader does not: the other reader, the same values
+    for cell in (" 1", "1_0", "inf", "NA"):
+        path.write_text(f"site,soc\na,{cell}\nb,2\n")
+        assert site._plain_numbers(path) is None, cell
+        assert site._numbers(site.read_table(path), ["soc"], "t").shape == (1, 2)

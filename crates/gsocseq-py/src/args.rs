@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use gsocseq_core::input::series::{Conversion, Stored, Values};
+use gsocseq_core::input::series::{Stored, Values};
 use gsocseq_core::{parallel, CoreError};
 use numpy::ndarray::Dimension;
 use numpy::{PyArray, PyArrayMethods, PyReadonlyArray, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -127,19 +127,6 @@ macro_rules! raster_types {
 }
 
 raster_types!(F64: f64, F32: f32, I32: i32, U32: u32, I16: i16, U16: u16, I8: i8, U8: u8);
-
-impl RawArray<'_> {
-    /// How its values become model values (`Conversion::new` of its type).
-    pub fn conversion(
-        &self,
-        scale: f64,
-        offset: f64,
-        nodata: Option<f64>,
-        round: bool,
-    ) -> Conversion {
-        self.values().conversion(scale, offset, nodata, round)
-    }
-}
 
 /// The most threads a call uses on this machine (the core's `parallel::max_threads`).
 #[pyfunction]

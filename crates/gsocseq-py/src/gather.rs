@@ -1,14 +1,17 @@
 //! The inputs as read (the core's `input`): the block reader's gathering and checks
 //! (`gsocseq.rasters`, `gsocseq.inputs`; `input::gather`), the counting of the unit
-//! plausibility checks (`gsocseq.plausibility`; `input::distribution`).
+//! plausibility checks (`gsocseq.plausibility`; `input::distribution`) and a plain site table's
+//! numbers (`gsocseq.site`; `input::table`).
 
 use gsocseq_core::input::distribution::{self, Histogram};
 use gsocseq_core::input::gather::{self, Gathered, Verdicts};
 use gsocseq_core::input::series::window_pixels;
+use gsocseq_core::input::table;
 use numpy::ndarray::Array1;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::IntoPyObjectExt;
 
 use crate::args::RawArray;
@@ -47,17 +50,10 @@ pub fn gather_pixels<'py>(
     let raw = RawArray::extract("raw", raw)?;
     let dim = raw.dim();
     let pixels = window_pixels("pixels", &crate::args::slice(&pixels), dim.1).py()?;
-    let mut guard = match &out {
-        Some(o) => Some(
-            o.try_readwrite()
-                .map_err(|e| PyValueError::new_err(format!("out: {e}")))?,
-        ),
-        None => None,
-    };
-    let (values, conv) = (
-        raw.values(),
-        raw.conversion(scale, offset, nodata, round_f32),
-    );
+    let guard = out.as_ref().map(|o| o.try_readwrite()).transpose();
+    let mut guard = guard.map_err(|e| PyValueError::new_err(format!("out: {e}")))?;
+    let values = raw.values();
+    let conv = values.conversion(scale, offset, nodata, round_f32);
     let out = guard.as_mut().map(|g| g.as_array_mut());
     let gathered = py.detach(|| gather::gather_window(values, dim, &pixels, conv, out, check));
     match gathered.py()? {
@@ -105,6 +101,23 @@ pub fn count_values<'py>(
     let read = py.detach(|| distribution::read(v, status.as_deref(), annual));
     let (all, years) = read.py()?;
     Ok((counted(py, all), years.map(|h| counted(py, h))))
+}
+
+/// The (rows, fields) float64 values of a plain site table `text` (header line first, not
+/// read; `fields` per line separated by `delimiter`), the field `skip` left out; None when a
+/// row or a cell is not plain (the core's `input::table`).
+#[pyfunction]
+#[pyo3(signature = (text, delimiter, fields, skip=None))]
+pub fn plain_table(
+    py: Python<'_>,
+    text: PyBackedStr,
+    delimiter: char,
+    fields: usize,
+    skip: Option<usize>,
+) -> Option<Bound<'_, PyArray2<f64>>> {
+    let d = u8::try_from(delimiter).ok()?;
+    let values = py.detach(|| table::plain_numbers(&text, d, fields, skip));
+    values.map(|v| v.into_pyarray(py))
 }
 
 /// The status codes of the checks ({"ok": 0, "all_nodata": 1, ...}) and the plausible range of

@@ -8,7 +8,7 @@
 //! - `simulate.rs`: the GSOCseq chain (`Simulator`, `SimulateResult`, `ClassTable`, the
 //!   constants of the phases), used by `gsocseq.chain`;
 //! - `gather.rs`: the inputs as read: gathering and checks (`gsocseq.rasters`, `gsocseq.inputs`),
-//!   plausibility counts (`gsocseq.plausibility`);
+//!   plausibility counts (`gsocseq.plausibility`), plain site tables (`gsocseq.site`);
 //! - `args.rs`: arrays, the raster types, the GIL released on the core's thread pools, Ctrl-C;
 //! - `error.rs`: the exceptions and the bridge from the core's errors.
 
@@ -39,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gather::gather_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(gather::check_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(gather::count_values, m)?)?;
+    m.add_function(wrap_pyfunction!(gather::plain_table, m)?)?;
     m.add_function(wrap_pyfunction!(simulate::monte_carlo_draws, m)?)?;
     gather::constants(m)?;
     simulate::constants(m)?;

@@ -164,7 +164,7 @@ impl<'py> SeriesArg<'py> {
             .extract()
             .map_err(|e| PyTypeError::new_err(format!("{name}.pixels: {e}")))?;
         let pixels = window_pixels(&format!("{name}.pixels"), &slice(&pixels), raw.dim().1).py()?;
-        let conversion = raw.conversion(
+        let conversion = raw.values().conversion(
             attr("scale")?.extract()?,
             attr("offset")?.extract()?,
             attr("nodata")?.extract()?,

@@ -6,3 +6,4 @@ pub mod check;
 pub mod distribution;
 pub mod gather;
 pub mod series;
+pub mod table;
