@@ -197,7 +197,31 @@ def layers(config: Config, scenarios: list[str], t0_year: int) -> list[Layer]:
             out.append(
                 Layer(product, description=what, units=units, bands=bands, intermediate=True)
             )
+    _check_distinct(out, config.run.name)
     return out
+
+
+def _check_distinct(out: list[Layer], prefix: str) -> None:
+    """A ConfigError when two layers would be one file (or one site-table column): a scenario
+    named ``T0`` or ``SSM`` (uncertainty layers of the t0 stock, of SSM2 under its FAO name),
+    ``ASR_BAU``, ``BAU_2070`` (a horizon's layers), or two names that differ in case only
+    (``SSM1`` and ``ssm1``: Windows and macOS compare file names without case). One of the
+    two layers was silently written over the other."""
+    seen: dict[str, Layer] = {}
+    for lay in out:
+        for name in {lay.key.lower(), f"column:{lay.column.lower()}"}:
+            other = seen.setdefault(name, lay)
+            if other is not lay:
+                from gsocseq.errors import ConfigError
+
+                raise ConfigError(
+                    f"[scenarios]: the layer of {other.description or other.product} and that "
+                    f"of {lay.description or lay.product} would be one file, "
+                    f"{other.file_name(prefix)} (file names compare without case on Windows "
+                    "and macOS): rename the scenario (T0, SSM, ASR_..., RSR_..., a name "
+                    "followed by _ and a year, or another scenario's name in other case are "
+                    "taken)"
+                )
 
 
 def spinup_pools_product() -> str:

@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from typing import Union
 
-from gsocseq.chain import Modelled
+from gsocseq.chain import Chain, Modelled
 from gsocseq.config import Config, load
 from gsocseq.inputs import Inputs
 from gsocseq.methods import pixel_counts
@@ -23,6 +23,7 @@ def validate(config: Union[str, os.PathLike, dict, Config]) -> str:
     cfg = load(config)
     counts: Counter = Counter()
     with Inputs(cfg, Modelled(cfg)) as inputs:
+        Chain(cfg, inputs.years)  # its layers' names, as a run checks them (scenario T0, ...)
         readings = check_inputs(inputs)
         m = inputs.master.dataset
         for window in windows(m.height, m.width, cfg.run.block_size):

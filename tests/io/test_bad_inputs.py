@@ -412,6 +412,21 @@ def spinup_class_fractional(cfg, tmp):
     return "land-use code 2.5 is not in the FAO class table"
 
 
+def scenario_named_t0(cfg, tmp):
+    # its final-stock uncertainty layer was T0_UncertaintyMap030: one of the two written over
+    cfg["scenarios"] = {"T0": {"crops": 0.3}}
+    return (
+        "[scenarios]: the layer of uncertainty of the t0 stock and that of uncertainty of the "
+        "final T0 stock would be one file, TST_GSOCseq_T0_UncertaintyMap030.tif"
+    )
+
+
+def scenario_names_differing_in_case(cfg, tmp):
+    # one file on Windows and macOS
+    cfg["scenarios"] = {"SSM1": {"crops": 0.1}, "ssm1": {"crops": 0.2}}
+    return "would be one file, TST_GSOCseq_finalSOC_SSM1_Map030.tif (file names compare"
+
+
 def scale_nan(cfg, tmp):
     # nan is a TOML number: every value NaN, so every pixel nodata (exit 0, empty layers)
     cfg["inputs"]["soc"] = {"path": _path(cfg, "soc"), "scale": float("nan")}
@@ -597,6 +612,8 @@ CASES: list[Case] = [
     sand_fraction,
     spinup_class_without_coefficients,
     spinup_class_fractional,
+    scenario_named_t0,
+    scenario_names_differing_in_case,
     scale_nan,
     offset_inf,
     precipitation_x100_first_value_fits_x10,
@@ -752,6 +769,17 @@ def test_period_ratio_threshold_can_be_changed(tmp_path):
     cfg["checks"] = {"period_ratio_max": 1.0}
     res = _cli(tmp_path / "b", cfg)
     assert res.exit_code == 2 and "[checks].period_ratio_max: expected > 1" in res.output
+
+
+def test_validate_refuses_scenario_names_whose_layers_collide(tmp_path):
+    cfg = _area(tmp_path)
+    # SSM_UncertaintyMap030: the uncertainty of SSM2 under its FAO name
+    cfg["scenarios"] = {"SSM2": {"crops": 0.1}, "SSM": {"crops": 0.3}}
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 2 and "TST_GSOCseq_SSM_UncertaintyMap030.tif" in res.output, res.output
+    cfg["scenarios"] = {"SSM4": {"crops": 0.3}, "ASR-SSM4": {"crops": 0.3}}  # distinct
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 0, res.output
 
 
 def test_desert_periods_are_not_compared(tmp_path):
