@@ -21,11 +21,11 @@ For each size N (modelled pixels, approximately) the script
    and max chains) in a fresh subprocess and a fresh output folder;
 3. measures the I/O floor in another subprocess: reads every band of every input, one input
    after the other, in the file's own blocks (all bands of a block at once), under the run's
-   GDAL settings (gsocseq.pipeline.GDAL_ENV: GDAL_CACHEMAX=256), then writes as many float32
+   GDAL settings (gsocseq.pipeline.gdal_env(): a 256 MiB GDAL cache), then writes as many float32
    layers as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled
    (the run's block size) predictor-3 temporary GeoTIFFs (ZSTD level 1, or DEFLATE where GDAL
    lacks ZSTD: gsocseq.writing._temporary_compression) written window by window, then each copied
-   to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under GDAL_CACHEMAX=256 and
+   to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under a 256 MiB cache and
    GDAL_NUM_THREADS=1, the conversions side by side on up to min(4, cores) threads (as
    gsocseq.writing.LayerWriter does).
 
@@ -82,6 +82,8 @@ import rasterio
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
+from gsocseq.gdalcache import cache_env
+
 HERE = Path(__file__).resolve().parent
 NODATA = -999.0
 LU_NODATA = 255
@@ -91,7 +93,7 @@ RES = 1 / 120  # degrees (~1 km, the GSOCseq resolution)
 TILE = 256  # tiles of the generated inputs
 BLOCK = 256  # the run's default block size (gsocseq.config.RunOptions.block_size)
 GEN_VERSION = 2  # bump when the generated data change: cached areas are regenerated
-GEN_CACHEMAX = 64  # MB of GDAL block cache while generating (bounds the writer's memory)
+GEN_CACHEMAX = 64  # MiB of GDAL block cache while generating (bounds the writer's memory)
 COMPRESSION = {
     "none": {},
     "deflate": {"compress": "deflate", "zlevel": 1},
@@ -311,7 +313,7 @@ def make_area(workdir: Path, n: float, compress: str, seed: int) -> dict[str, An
     f = static_fields(side, seed)
     sea = f["sea"]
     path = {key: folder / name for key, (name, _) in FILES.items()}
-    with rasterio.Env(GDAL_CACHEMAX=GEN_CACHEMAX):
+    with rasterio.Env(**cache_env(GEN_CACHEMAX)):
         for key in ("soc", "clay"):
             write_raster(path[key], side, [f[key]], 1, compress, mask=sea)
         npp = f["npp"]
@@ -548,7 +550,7 @@ def child_floor(params_json: str) -> None:
 
         # side by side as gsocseq.writing.LayerWriter.finish converts them
         workers = max(1, min(writing.COG_WORKERS, os.cpu_count() or 1, len(tmps)))
-        with rasterio.Env(GDAL_CACHEMAX=256, GDAL_NUM_THREADS=1):
+        with rasterio.Env(**cache_env(256), GDAL_NUM_THREADS=1):
             with ThreadPoolExecutor(workers) as pool:
                 list(pool.map(convert, range(len(tmps))))
         t3 = time.perf_counter()

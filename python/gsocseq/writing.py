@@ -28,6 +28,7 @@ from rasterio.windows import Window
 
 from gsocseq import classes, products
 from gsocseq.errors import OutputError
+from gsocseq.gdalcache import cache_env
 from gsocseq.products import EXCLUSION_NODATA, LAND_USE_NODATA, NODATA, POOLS, Layer
 
 #: COG conversions at the same time at most (one per core up to this)
@@ -172,6 +173,7 @@ class LayerWriter:
         self.layers = list(layer_list)
         self.excluded_layers = list(excluded_layers)
         self.tmp: dict[str, Path] = {}
+        self.pixel_bytes: dict[str, int] = {}  # of each file, all bands: the larger converted first
         self.handles: dict[str, rasterio.io.DatasetWriter] = {}
         # held while a block is written: abort() never closes a file under a write
         self._writing = threading.Lock()
@@ -187,6 +189,12 @@ class LayerWriter:
             # temporaries only: ZSTD level 1 writes ~4x faster than DEFLATE at the same size
             # (the COGs themselves are DEFLATE)
             **_temporary_compression(),
+            # a band's tiles hold that band only: the conversion to COG reads the bands one at
+            # a time (the overviews), and a pixel-interleaved tile of the 32-band excluded
+            # values would be decoded once for every band that a small cache cannot keep
+            # (60-80 s for that file alone at 10^6 pixels, 5 s band-interleaved; the COGs
+            # are the same bytes either way)
+            "interleave": "band",
             "BIGTIFF": "IF_SAFER",
         }
         self.targets: dict[str, Path] = {}
@@ -226,6 +234,7 @@ class LayerWriter:
                     profile = dict(
                         base, dtype="float32", nodata=NODATA, count=layer.bands, predictor=3
                     )
+                self.pixel_bytes[key] = int(profile["count"]) * np.dtype(profile["dtype"]).itemsize
                 # a run killed while writing leaves a truncated temporary, which GDAL cannot
                 # open to replace it: removed first
                 tmp.unlink(missing_ok=True)
@@ -352,15 +361,19 @@ class LayerWriter:
             return target
 
         keys = list(self.tmp)
+        # the files of most bands first (the excluded values: a band per layer, as long to
+        # convert as all the layers together at 32 bands): started last, one would run alone
+        # while the other workers have nothing left
+        order = sorted(keys, key=lambda k: -self.pixel_bytes[k])
         workers = max(1, min(COG_WORKERS, os.cpu_count() or 1, len(keys)))
-        with rasterio.Env(GDAL_CACHEMAX=self.gdal_cache_mib, GDAL_NUM_THREADS=1):
+        with rasterio.Env(**cache_env(self.gdal_cache_mib), GDAL_NUM_THREADS=1):
             if workers == 1:
-                done = [convert(k) for k in keys]
+                done = dict(zip(order, map(convert, order)))
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    done = list(pool.map(convert, keys))
+                    done = dict(zip(order, pool.map(convert, order)))
         self.tmp.clear()
-        return done
+        return [done[k] for k in keys]
 
     def abort(self) -> None:
         """Remove every temporary file (an interrupted or failed run leaves no partial layer);

@@ -44,7 +44,7 @@ from gsocseq.errors import GsocseqError
 @click.option(
     "--memory",
     help="Memory budget of the run, e.g. 256M or 2G (default [run] memory, 512M): sets the "
-    "block size, reading ahead and GDAL's cache (docs/scaling.md).",
+    "block size and reading ahead (docs/scaling.md).",
 )
 @click.option("--tile", help="Compute only tile i of N (e.g. 2/8), then run gsocseq assemble.")
 @click.option(

@@ -30,26 +30,35 @@ import rasterio
 from gsocseq.config import Config, load, with_options
 from gsocseq.errors import ConfigError, InputError, OutputError
 from gsocseq.folder import write_errors
+from gsocseq.gdalcache import cache_env
 from gsocseq.pipeline.local import Assembly, assemble, compute_blocks
-from gsocseq.pipeline.memory import MemoryPlan, input_bytes_per_pixel, plan_memory
+from gsocseq.pipeline.memory import (
+    RUN_CACHE_MIB,
+    MemoryPlan,
+    input_bytes_per_pixel,
+    plan_memory,
+)
 from gsocseq.pipeline.plan import Interrupted, Plan, RunInterrupted, RunSummary
 from gsocseq.survey import check_inputs
 
-#: GDAL settings of a run (a user's own settings win): a bounded block cache (its size set by
-#: the run's memory budget, gsocseq.pipeline.memory), so that memory does not grow with the
-#: area. GDAL_NUM_THREADS is left to the user: the inputs of a block are
-#: already read side by side while the model computes, and on 2 cores GDAL's own threads cost
-#: more CPU than they save (2x the CPU for uncompressed inputs, measured). (GTIFF_DIRECT_IO=YES
-#: reads uncompressed inputs faster, but then a truncated file reads as zeros without an error.)
+#: GDAL settings (a user's own settings win): a bounded block cache, so that memory does not
+#: grow with the area (a run's: none, gsocseq.pipeline.memory.RUN_CACHE_MIB). GDAL_NUM_THREADS
+#: is left to the user: the inputs of a block are already read side by side while the model
+#: computes, and on 2 cores GDAL's own threads cost more CPU than they save (2x the CPU for
+#: uncompressed inputs, measured). (GTIFF_DIRECT_IO=YES reads uncompressed inputs faster, but
+#: then a truncated file reads as zeros without an error.) GDAL_CACHEMAX in MiB here;
+#: :func:`gdal_env` gives it to rasterio in bytes.
 GDAL_ENV = (("GDAL_CACHEMAX", 256),)
 
 
 def gdal_env(cache_mib: Optional[int] = None) -> dict[str, Any]:
-    """The GDAL settings of :data:`GDAL_ENV` (GDAL_CACHEMAX ``cache_mib`` when given) that the
-    environment does not set already."""
+    """The GDAL settings of :data:`GDAL_ENV` (GDAL_CACHEMAX ``cache_mib`` MiB when given) that
+    the environment does not set already, as rasterio.Env options (the cache in bytes:
+    :mod:`gsocseq.gdalcache`)."""
     env = dict(GDAL_ENV)
     if cache_mib is not None:
         env["GDAL_CACHEMAX"] = cache_mib
+    env.update(cache_env(env["GDAL_CACHEMAX"]))
     return {k: v for k, v in env.items() if k not in os.environ}
 
 
@@ -138,10 +147,10 @@ def run(
     local = not (tile or scheduler)
     mode = "tile" if tile else "run"
     cfg, mem = with_memory_plan(cfg)
-    with rasterio.Env(**gdal_env(mem.gdal_cache_mib)):
+    with rasterio.Env(**gdal_env(RUN_CACHE_MIB)):
         check_inputs(cfg)  # the units, before any computation (METHOD.md 2)
     with (
-        rasterio.Env(**gdal_env(mem.gdal_cache_mib)),
+        rasterio.Env(**gdal_env(RUN_CACHE_MIB)),
         Plan(cfg, defer_fingerprint=local, mode=mode, wait=wait, notify=notify) as plan,
     ):
         if plan.complete:
@@ -174,7 +183,7 @@ def run(
                     compute_on_dask(cfg, plan, todo, scheduler, advance)
                 else:
                     # the layers are written while the blocks compute (not for a tile of a run)
-                    assembly = None if tile or not todo else Assembly(plan, mem.gdal_cache_mib)
+                    assembly = None if tile or not todo else Assembly(plan, RUN_CACHE_MIB)
                     try:
                         compute_blocks(plan, todo, advance, assembly, mem.read_ahead)
                         plan.settle_fingerprint()
@@ -192,7 +201,7 @@ def run(
                     )
                 if notify is not None and not quiet:
                     notify(f"assembling the layers in {plan.out_dir}")
-                return assemble(plan, started, assembly, mem.gdal_cache_mib)
+                return assemble(plan, started, assembly, RUN_CACHE_MIB)
             except KeyboardInterrupt as exc:
                 raise _interrupted(plan, exc, chosen) from None
 
@@ -224,7 +233,10 @@ def assemble_run(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         cfg = with_options(cfg, **overrides)
-    with rasterio.Env(**gdal_env()), Plan(cfg, mode="assemble", wait=wait, notify=notify) as plan:
+    with (
+        rasterio.Env(**gdal_env(RUN_CACHE_MIB)),
+        Plan(cfg, mode="assemble", wait=wait, notify=notify) as plan,
+    ):
         if plan.complete:
             return _existing_summary(plan)
         with write_errors(plan.out_dir, plan.need_bytes):
@@ -232,7 +244,7 @@ def assemble_run(
                 bad = plan.verify()
                 if bad and not plan.pending([i for i in range(len(plan.windows)) if i not in bad]):
                     compute_blocks(plan, bad)
-                return assemble(plan)
+                return assemble(plan, gdal_cache_mib=RUN_CACHE_MIB)
             except KeyboardInterrupt as exc:
                 raise _interrupted(plan, exc, None) from None
 

@@ -25,6 +25,7 @@ from gsocseq.checkpoint import CorruptBlock
 from gsocseq.config import GROUPS, Config, describe_scenarios
 from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
+from gsocseq.pipeline.memory import RUN_CACHE_MIB
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
 from gsocseq.qa_protocol import national
 from gsocseq.writing import LayerWriter
@@ -233,7 +234,7 @@ class Assembly:
     """The layers of a run being written from its block checkpoints, block after block in
     block order (into temporary tiled files; :meth:`finish` converts them to COGs)."""
 
-    def __init__(self, plan: Plan, gdal_cache_mib: int = 256) -> None:
+    def __init__(self, plan: Plan, gdal_cache_mib: int = RUN_CACHE_MIB) -> None:
         self.plan = plan
         self.counts: Counter = Counter()
         self.flags: Counter = Counter()
@@ -290,7 +291,7 @@ def assemble(
     plan: Plan,
     started: Optional[float] = None,
     assembly: Optional[Assembly] = None,
-    gdal_cache_mib: int = 256,
+    gdal_cache_mib: int = RUN_CACHE_MIB,
 ) -> RunSummary:
     """Build the layers from the block checkpoints (all must exist; those not yet written by
     ``assembly``, when given; GDAL's cache ``gdal_cache_mib`` MiB), then the summary."""

@@ -1,9 +1,11 @@
-"""The memory budget of a run ([run].memory, ``--memory``): the block size, whether the next
-block is read while this one computes, and GDAL's block cache, chosen so that the run's peak
-resident memory stays under the budget whatever the size of the map.
+"""The memory budget of a run ([run].memory, ``--memory``): the block size and whether the next
+block is read while this one computes, chosen so that the run's peak resident memory stays
+under the budget whatever the size of the map.
 
 What a run holds at its peak (measured with ``benches/end_to_end.py --memory-profile``): the
-interpreter, numpy, GDAL and the core (:data:`BASE_MIB`), GDAL's block cache, and the inputs of
+interpreter, numpy, GDAL and the core (:data:`BASE_MIB`), GDAL's buffers (a share of the budget
+set aside: :func:`gdal_cache_mib`; GDAL's block cache is none, :data:`RUN_CACHE_MIB`), and the
+inputs of
 the blocks in flight - every band of every input of a block, as stored (a 20-year monthly
 series is 240 bands: 20 years of T, P and PET at float32 are 2.9 kB a pixel, 190 MB for a
 256 x 256 block). Only the blocks depend on the settings chosen here; a map larger than a block
@@ -31,6 +33,16 @@ GATHERED_SERIES = (
 
 #: The budget of a run that does not set one, MiB.
 DEFAULT_MIB = 512
+#: GDAL's block cache in a run (reading the blocks, converting the layers to COGs), MiB: none.
+#: Blocks of whole tiles decode each tile of a band once without it; blocks smaller than the
+#: tiles would need the tiles of every band of every input cached (~190 MiB for 256-pixel tiles
+#: of 20-year series: more than the budgets that choose such blocks); the temporary layers are
+#: band-interleaved, so their conversion decodes each tile once a pass without it. Measured at
+#: 10^6 pixels (docs/scaling.md): a real 32 MiB cache made neither phase faster and added
+#: 30 MiB to the blocks' peak and 25-90 MiB to the conversions'. (Until 2026-12-06 the run
+#: passed this module's MiB to rasterio, which reads bytes: the cache was tens of bytes, none in
+#: effect; every peak measured before was measured so.)
+RUN_CACHE_MIB = 0
 #: Resident memory of a run besides GDAL's cache and the blocks, MiB: the interpreter, numpy,
 #: rasterio and GDAL, the core, the opened inputs and the output folder (129-136 MiB measured
 #: after the plan phase, Linux x86-64, Python 3.11), and about 44 MiB more while the blocks
@@ -52,7 +64,7 @@ class MemoryPlan:
     budget_mib: int
     block_size: int  # pixels a side
     read_ahead: bool  # the next block read while this one computes
-    gdal_cache_mib: int  # GDAL_CACHEMAX of the run and of the COG conversions
+    gdal_cache_mib: int  # set aside for GDAL's buffers (its block cache: RUN_CACHE_MIB)
 
 
 def budget_mib(config: Config) -> int:
@@ -62,9 +74,9 @@ def budget_mib(config: Config) -> int:
 
 
 def gdal_cache_mib(budget: int) -> int:
-    """GDAL's block cache under ``budget`` MiB: a sixteenth of it, 16 to 256 MiB. Blocks of
-    whole tiles read each tile once, so the cache serves little more than the tile being
-    decoded."""
+    """Memory set aside for GDAL under ``budget`` MiB besides the blocks: a sixteenth of it,
+    16 to 256 MiB (the decoded tiles being read and, converting to COGs, the tiles being
+    written and their overviews; GDAL's block cache itself is :data:`RUN_CACHE_MIB`)."""
     return max(16, min(256, budget // 16))
 
 

@@ -1,0 +1,174 @@
+"""The conversion of a run's layers to COGs: under the GDAL cache the memory budget chose (in
+bytes, rasterio's unit: a cache given in MiB was a cache of as many bytes), from temporaries
+whose tiles hold one band each, and with the same values, nodata, descriptions, tags and
+overviews as the conversion of a pixel-interleaved temporary under an ample cache (the layout
+before 2026-12-06)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.env import get_gdal_config
+from rasterio.windows import Window
+
+from gsocseq import writing
+from gsocseq.gdalcache import MIB, cache_env
+from gsocseq.pipeline import gdal_env
+from gsocseq.products import NODATA, Layer
+from gsocseq.writing import EXCLUDED, LayerWriter
+
+SIDE = 600  # above the COGs' 512-pixel blocks: one overview level
+TILE = 256  # the temporaries' tiles (the run's block size): blocks cut at 256 and 512
+
+
+def _master(path: Path) -> Path:
+    profile = {
+        "driver": "GTiff",
+        "width": SIDE,
+        "height": SIDE - 40,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": Affine(0.01, 0.0, 10.0, 0.0, -0.01, 50.0),
+    }
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(np.zeros((1, SIDE - 40, SIDE), dtype=np.float32))
+    return path
+
+
+def _write_run(out: Path, cache_mib: int) -> tuple[LayerWriter, list[Path]]:
+    """A writer of a one-band layer, a 5-band pool layer and the excluded values of both,
+    fed block by block with values that differ at every pixel (a quarter of the pixels not
+    modelled, a tenth excluded), then converted."""
+    rng = np.random.default_rng(7)
+    layers = [Layer("T0", units="t C/ha"), Layer("Pools2000", units="t C/ha", bands=5)]
+    with rasterio.open(_master(out / "master.tif")) as master:
+        height, width = master.height, master.width
+        writer = LayerWriter(
+            out,
+            "x",
+            master,
+            layers,
+            tile=TILE,
+            excluded_layers=layers,
+            tags={"producer": "test", "gsocseq_run": "cog"},
+            gdal_cache_mib=cache_mib,
+        )
+    for row in range(0, height, TILE):
+        for col in range(0, width, TILE):
+            h, w = min(TILE, height - row), min(TILE, width - col)
+            modelled = rng.random((h, w)) < 0.75
+            rows, cols = np.nonzero(modelled)
+            n = len(rows)
+            values = {
+                layers[0].key: rng.normal(40.0, 10.0, n),
+                layers[1].key: rng.normal(10.0, 3.0, (n, 5)),
+            }
+            land_use = np.where(modelled, 2, 0).astype(np.uint8)
+            writer.write(
+                Window(col, row, w, h),
+                rows,
+                cols,
+                values,
+                land_use,
+                exclusion=np.zeros(n, dtype=np.uint8),
+                masked=rng.random(n) < 0.1,
+            )
+    return writer, writer.finish()
+
+
+def _reference(tmp: Path, cog: Path, predictor: str, to_cog: Callable[..., None]) -> None:
+    """``tmp`` (a temporary as the writer leaves it) copied pixel-interleaved and converted
+    to ``cog`` under a 512 MiB cache: the conversion before band-interleaved temporaries."""
+    pixel = tmp.with_name(tmp.name + ".pixel.tif")
+    with rasterio.Env(**cache_env(512)):
+        with rasterio.open(tmp) as src:
+            profile = dict(src.profile, interleave="pixel")
+            with rasterio.open(pixel, "w", **profile) as dst:
+                dst.write(src.read())
+                dst.update_tags(**src.tags())
+                dst.descriptions = src.descriptions
+                dst.units = src.units
+        to_cog(pixel, cog, predictor)
+    pixel.unlink()
+
+
+def test_the_budget_cache_is_given_to_gdal_in_bytes() -> None:
+    # rasterio.Env(GDAL_CACHEMAX=n) sets n bytes: 32 was a cache of 32 bytes before
+    with rasterio.Env(**gdal_env(32)):
+        assert get_gdal_config("GDAL_CACHEMAX") == 32 * MIB
+    with rasterio.Env(**gdal_env()):
+        assert get_gdal_config("GDAL_CACHEMAX") == 256 * MIB
+
+
+def test_layers_convert_under_the_budget_cache_from_band_interleaved_temporaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, tuple[int, str, int]] = {}  # in the order converted
+    real = writing.to_cog
+
+    def recording(source: Path, target: Path, predictor: str) -> None:
+        with rasterio.open(source) as ds:
+            seen[target.name] = (get_gdal_config("GDAL_CACHEMAX"), ds.interleaving.name, ds.count)
+        real(source, target, predictor)
+
+    monkeypatch.setattr(writing, "to_cog", recording)
+    monkeypatch.setattr(writing, "COG_WORKERS", 1)  # one at a time: the order is the order run
+    writer, written = _write_run(tmp_path, cache_mib=24)
+    assert len(seen) == len(written) == 4  # T0, the pools, the land use, the excluded values
+    for cache, interleaving, _ in seen.values():
+        assert cache == 24 * MIB
+        assert interleaving.upper() == "BAND"
+    # the files of most bytes a pixel first (pools 5 x 4, excluded 2 x 4, T0 4, land use 1);
+    # the files returned in the writer's order (the run summary's list of layers)
+    assert [count for _, _, count in seen.values()] == [5, 2, 1, 1]
+    assert [p.name for p in written] == [t.name for t in writer.targets.values()]
+    assert written[0].name.endswith("T0_Map030.tif") and "LandUse" in written[2].name
+
+
+def test_cogs_hold_the_values_metadata_and_overviews_of_the_former_conversion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every COG (bands, overviews, nodata, descriptions, units, tags) equals the conversion
+    of the same temporary stored pixel-interleaved under an ample cache, and its full
+    resolution equals the values written (rounded to float32, nodata where not modelled)."""
+    references: dict[str, Path] = {}
+    real = writing.to_cog
+
+    def with_reference(source: Path, target: Path, predictor: str) -> None:
+        ref = tmp_path / "ref" / target.name
+        ref.parent.mkdir(exist_ok=True)
+        _reference(source, ref, predictor, real)
+        references[target.name.split(".cog.part")[0].lstrip(".")] = ref
+        real(source, target, predictor)
+
+    monkeypatch.setattr(writing, "to_cog", with_reference)
+    writer, written = _write_run(tmp_path, cache_mib=16)
+    assert len(written) == 4
+    excluded = writer.targets[EXCLUDED]
+    for path in written:
+        ref = references[path.name]
+        with rasterio.open(path) as got, rasterio.open(ref) as want:
+            assert got.count == want.count and got.dtypes == want.dtypes
+            assert got.nodata == want.nodata
+            assert got.descriptions == want.descriptions and got.units == want.units
+            assert got.tags() == want.tags()
+            assert got.overviews(1) == want.overviews(1) == [2]
+            assert got.block_shapes == want.block_shapes == [(512, 512)] * got.count
+            data = got.read()
+            np.testing.assert_array_equal(data, want.read())
+            assert (data != got.nodata).any()
+            if path == excluded:  # band 1: the T0 values of excluded pixels, nodata elsewhere
+                assert 0 < np.count_nonzero(data[0] != NODATA) < 0.2 * data[0].size
+        for level in (0,):
+            with (
+                rasterio.open(path, overview_level=level) as got,
+                rasterio.open(ref, overview_level=level) as want,
+            ):
+                assert got.shape == want.shape == (280, 300)
+                np.testing.assert_array_equal(got.read(), want.read())
