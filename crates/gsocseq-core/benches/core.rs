@@ -6,41 +6,16 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use gsocseq_core::phases::chain::{simulate_pixel, simulate_pixels, Workspace, BATCH};
 use gsocseq_core::phases::classes::ClassTable;
 use gsocseq_core::phases::forward::forward_closed_form;
-use gsocseq_core::phases::options::{
-    final_len, Calibration, Mode, NumericalPools, Options, PixelInput, PixelOutput,
-    PixelRefinements, SpinupMethod,
-};
+use gsocseq_core::phases::options::{final_len, Mode, Options, PixelInput, PixelOutput};
 use gsocseq_core::phases::practices::{Practice, Setting};
 use gsocseq_core::rothc::equilibrium::{equilibrium, equilibrium_inputs, iterative};
 use gsocseq_core::rothc::forcing::ForcingTable;
 use gsocseq_core::rothc::lanes::{run, run_lanes_final, LaneForcing, RunBuffers};
 use gsocseq_core::rothc::modifiers::Soil;
-use gsocseq_core::rothc::step::MonthForcing;
 use std::hint::black_box;
 
-const T: [f64; 12] = [
-    3.7, 3.1, 5.5, 7.4, 10.9, 14.4, 16.3, 16.2, 13.8, 9.5, 6.2, 4.1,
-];
-const P: [f64; 12] = [
-    52.2, 42.9, 35.2, 52.0, 64.9, 46.3, 63.5, 60.6, 58.8, 63.4, 72.5, 60.9,
-];
-const E: [f64; 12] = [
-    6.6, 17.3, 40.7, 70.5, 103.5, 117.3, 130.1, 106.9, 61.9, 29.5, 8.8, 3.9,
-];
-
-fn month(m: usize) -> MonthForcing {
-    let k = m % 12;
-    MonthForcing {
-        temperature: T[k] + 0.01 * (m / 12) as f64,
-        precipitation: P[k],
-        evaporation: E[k],
-        cover: if k == 8 { 1.0 } else { 0.6 },
-        plant_input: 0.25,
-        fym_input: 0.0,
-        dpm_rpm: 1.44,
-        rate_factor: 1.0,
-    }
-}
+mod case;
+use case::{month, options, ChainCase};
 
 /// The chain of a batch of 16 copies of `pixel`, as the pipeline runs them (their warm-ups in
 /// the lanes of one kernel): `{name}_batch_of_16`, per 16 pixels.
@@ -129,68 +104,9 @@ fn benches(c: &mut Criterion) {
     });
     // the whole GSOCseq chain of one pixel: spin-up, 20 warm-up years, BAU + 3 SSMs over
     // 20 years, as central, min and max chains
-    let t: Vec<f64> = (0..240).map(|k| month(k).temperature).collect();
-    let p: Vec<f64> = (0..240).map(|k| month(k).precipitation).collect();
-    let e: Vec<f64> = (0..240).map(|k| month(k).evaporation * 1.2).collect();
-    let cover: [f64; 12] = std::array::from_fn(|m| month(m).cover);
-    let t12: [f64; 12] = std::array::from_fn(|m| t[m]);
-    let p12: [f64; 12] = std::array::from_fn(|m| p[m]);
-    let e12: [f64; 12] = std::array::from_fn(|m| e[m]);
-    let classes = [2u8; 20];
-    let dr = [1.44; 20];
-    let px = PixelInput {
-        soc: 50.0,
-        clay: 23.4,
-        soc_uncertainty: 0.2,
-        clay_uncertainty: 0.1,
-        spinup_cover: &cover,
-        warmup_cover: &cover,
-        forward_cover: &cover,
-        spinup_temperature: &t12,
-        spinup_precipitation: &p12,
-        spinup_pet: &e12,
-        spinup_class: 2,
-        spinup_dpm_rpm: 1.44,
-        warmup_temperature: (&t).into(),
-        warmup_precipitation: (&p).into(),
-        warmup_pet: (&e).into(),
-        warmup_class: &classes,
-        warmup_dpm_rpm: &dr,
-        forward_temperature: &t12,
-        forward_precipitation: &p12,
-        forward_pet: &e12,
-        forward_class: 2,
-        forward_dpm_rpm: 1.44,
-        npp_reference: [5.0, 4.8, 5.2],
-        reference_climate: None,
-        soil_water: None,
-        calibration: Calibration::NONE,
-        refinements: PixelRefinements::NONE,
-    };
+    let case = ChainCase::new();
+    let px = case.pixel();
     let table = ClassTable::default();
-    let options = |uncertainty: bool, stepping: bool, mode: Mode| Options {
-        mode,
-        spinup: if mode == Mode::Fao {
-            SpinupMethod::Analytical
-        } else {
-            SpinupMethod::Equilibrium
-        },
-        numerical_pools: NumericalPools::SecondRun,
-        horizons: vec![20],
-        scenarios: vec![[0.0; 3], [0.05; 3], [0.1; 3], [0.2; 3]],
-        uncertainty,
-        fao_uncertain_scenario: 2,
-        depth: 30.0,
-        evap_coefficient: 1.0,
-        moisture: Default::default(),
-        forward_stepping: stepping,
-        steady_state: false,
-        main_horizon: 0,
-        mc_samples: 0,
-        mc_seed: 0,
-        practices: Vec::new(),
-        forward_inputs: Default::default(),
-    };
     // the forward phase alone: BAU + 3 SSMs over 20 years from t0, closed form
     let forward_opts = options(false, false, Mode::Rothamsted);
     let mut forward_finals = vec![0.0; final_len(&forward_opts)];
@@ -262,13 +178,7 @@ fn benches(c: &mut Criterion) {
         ..Practice::default()
     };
     adopted.practices = vec![Practice::default(), manure.clone(), manure.clone(), manure];
-    let series = PixelInput {
-        refinements: PixelRefinements {
-            forward_climate: Some([(&t).into(), (&p).into(), (&e).into()]),
-            ..PixelRefinements::NONE
-        },
-        ..px
-    };
+    let series = case.forward_series_pixel();
     for (name, opts, pixel) in [
         ("chain_minmax_adopted_5_years", adopted, px),
         (
