@@ -16,11 +16,13 @@ __all__ = [
     "MINMAX_INCREASE",
     "MODES",
     "MONTE_CARLO_SPREAD",
+    "NO_EQUILIBRIUM",
     "NUMERICAL_POOLS",
     "PATTERN_SUM_TOLERANCE",
     "PIXEL_STATUS",
     "PLAUSIBLE_RANGES",
     "SPINUP_METHODS",
+    "ZERO_RATE",
     "ClassTable",
     "ConfigError",
     "GsocseqError",
@@ -76,6 +78,10 @@ NUMERICAL_POOLS: tuple[NumericalPools, ...]
 FORWARD_INPUTS: tuple[ForwardInputs, ...]
 #: bits of the per-pixel flags of ``Simulator.simulate`` and their words
 FLAGS: dict[int, str]
+#: flag bit of a pixel whose spin-up has no equilibrium (not one of ``FLAGS``: an input error)
+NO_EQUILIBRIUM: int
+#: why such a pixel has no equilibrium, in words
+ZERO_RATE: str
 #: (temperature, precipitation) factors of the central, min and max chains (METHOD.md 6)
 MINMAX_CLIMATE: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
 #: factors of the SSM input increase of the central, min and max chains

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from gsocseq import _core, classes, fao, products
 from gsocseq.config import GROUPS, WARMUP_START, Config
-from gsocseq.errors import ConfigError
+from gsocseq.errors import ConfigError, InputError
 from gsocseq.inputs import RANGES
 from gsocseq.multipliers import CalibrationTable, load_table
 
@@ -545,12 +545,35 @@ class Chain:
         ``threads`` threads (None: the run's; 0: all cores)."""
         return self.simulator.simulate(arrays, threads=threads)
 
+    def no_equilibrium(
+        self, sim: _core.SimulateResult, where: Callable[[int], str], counts: Counter
+    ) -> np.ndarray:
+        """The pixels of ``sim`` whose spin-up has no equilibrium (the core's rule: the
+        decomposition rate is 0 in every month, flag ``_core.NO_EQUILIBRIUM``; their results
+        are NaN), by the invalid-input rule: an :class:`InputError` naming ``where(pixel)``, or
+        with ``[run] invalid = "mask"`` not modelled and counted (``invalid:no_equilibrium``).
+        Before: NaN results, exit 0 and a warning that a result is not finite."""
+        bad = (np.asarray(sim.flags) & _core.NO_EQUILIBRIUM) != 0
+        if bad.any():
+            if self.config.run.invalid == "error":
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{where(i)}: {_core.ZERO_RATE}: no equilibrium exists for the spin-up (a "
+                    "pixel frozen all year cannot be modelled: check the spin-up temperature's "
+                    'units, or set [run] invalid = "mask" to leave such pixels out)'
+                )
+            counts["invalid:no_equilibrium"] += int(bad.sum())
+        return bad
+
     @staticmethod
     def flag_counts(sim: _core.SimulateResult) -> dict[str, int]:
-        """Pixels per flag of the core (:data:`FLAGS`), by the flag's words; only flags hit."""
+        """Pixels per flag of the core (:data:`FLAGS`), by the flag's words; only flags hit
+        (pixels without equilibrium are counted by :meth:`no_equilibrium`, not here)."""
         out: dict[str, int] = {}
+        flags = np.asarray(sim.flags)
+        flags = flags[(flags & _core.NO_EQUILIBRIUM) == 0]
         for bit, text in FLAGS.items():
-            hit = int(np.count_nonzero(sim.flags & bit))
+            hit = int(np.count_nonzero(flags & bit))
             if hit:
                 out[text] = hit
         return out

@@ -716,6 +716,15 @@ class Inputs:
             nodata_ok=q.name in self.optional,
         )
 
+    def spinup_location(self, window: Window, row: int, col: int) -> str:
+        """Where the pixel at ``row``, ``col`` of ``window`` is, for an error about its spin-up
+        (no equilibrium): the spin-up temperature raster and the pixel's position."""
+        q = next(q for q in self.quantities if q.name == "spinup_temperature")
+        loc = pixel_location(
+            self.master.dataset, int(window.row_off) + row, int(window.col_off) + col
+        )
+        return f"{q.raster.path}: {loc}"
+
     def _where(self, q: Quantity, flat: np.ndarray, window: Window, i: int, b: int) -> str:
         pix = int(flat[i])
         row = int(window.row_off) + pix // int(window.width)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gsocseq import rothc
+from gsocseq.errors import OutOfRangeError
 
 MONTHS = 24
 
@@ -198,16 +200,16 @@ def test_paddy_rate_factor_slows_decomposition():
 
 
 def test_year_without_decomposition_has_no_equilibrium():
-    eq = rothc.spinup(
-        method="equilibrium",
-        temperature=-10.0 * np.ones(12),
-        precipitation=10,
-        evaporation=0,
-        cover=0.6,
-        plant_input=0.1,
-        dpm_rpm=1.44,
-        clay=20,
-        iom=1.0,
-    )
-    assert not np.isfinite(eq.pools[0, :4]).any()
-    assert eq.pools[0, 4] == 1.0
+    # an error naming the pixel (it was NaN pools, silently)
+    with pytest.raises(OutOfRangeError, match="pixel 0: the decomposition rate is 0 in every"):
+        rothc.spinup(
+            method="equilibrium",
+            temperature=-10.0 * np.ones(12),
+            precipitation=10,
+            evaporation=0,
+            cover=0.6,
+            plant_input=0.1,
+            dpm_rpm=1.44,
+            clay=20,
+            iom=1.0,
+        )

@@ -21,6 +21,15 @@ pub enum CoreError {
         /// The accepted range, in words.
         expected: &'static str,
     },
+    /// A pixel whose decomposition rate is 0 in every month: no equilibrium exists (the input
+    /// is out of the model's range as a whole, not one value).
+    #[error("{location}: {cause}: no equilibrium exists")]
+    NoEquilibrium {
+        /// Human-readable position (pixel).
+        location: String,
+        /// Why the rate is 0 ([`crate::rothc::equilibrium::ZERO_RATE`], ...).
+        cause: &'static str,
+    },
     /// Arrays whose shapes, lengths or indices do not agree.
     #[error("{argument}: {message}")]
     Shape {

@@ -9,7 +9,7 @@
 //! +-- ConfigError(GsocseqError, ValueError) a configuration or option that cannot be used
 //! |   +-- OptionError                       CoreError::UnknownOption, CoreError::InvalidOption
 //! +-- InputError(GsocseqError)              bad input data (file, band, pixel, value)
-//!     +-- OutOfRangeError(.., ValueError)   CoreError::OutOfRange
+//!     +-- OutOfRangeError(.., ValueError)   CoreError::OutOfRange, CoreError::NoEquilibrium
 //!     +-- ShapeError(.., ValueError)        CoreError::Shape
 //! ```
 //! The core errors stay `ValueError`s, as the array API has always raised them.
@@ -89,6 +89,7 @@ fn exception(py: Python<'_>, e: &CoreError) -> PyResult<PyErr> {
     use CoreError as E;
     let (k, argument) = match e {
         E::OutOfRange { argument, .. } => (OUT_OF_RANGE, argument.to_string()),
+        E::NoEquilibrium { .. } => (OUT_OF_RANGE, "rate".to_string()),
         E::Shape { argument, .. } => (SHAPE, argument.clone()),
         E::UnknownOption { argument, .. } | E::InvalidOption { argument, .. } => {
             (OPTION, argument.to_string())
@@ -106,6 +107,12 @@ fn exception(py: Python<'_>, e: &CoreError) -> PyResult<PyErr> {
             exc.setattr("location", location)?;
             exc.setattr("value", value)?;
             exc.setattr("expected", expected)?;
+        }
+        E::NoEquilibrium { location, .. } => {
+            // the rate of every month, and what an equilibrium needs
+            exc.setattr("location", location)?;
+            exc.setattr("value", 0.0)?;
+            exc.setattr("expected", "a rate above 0 in at least one month")?;
         }
         E::UnknownOption { value, .. } => exc.setattr("value", value)?,
         E::InvalidOption { .. } => exc.setattr("value", py.None())?,

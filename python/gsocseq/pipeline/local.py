@@ -27,6 +27,7 @@ from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
 from gsocseq.pipeline.memory import RUN_CACHE_MIB
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
+from gsocseq.products import LAND_USE_NODATA
 from gsocseq.qa_protocol import national
 from gsocseq.writing import LayerWriter
 
@@ -105,6 +106,18 @@ def compute_block(
         bounds = part_bounds(block.n)
         for k, (lo, hi) in enumerate(bounds):
             sim = plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
+
+            def where(i: int, lo: int = lo) -> str:
+                r, c = int(block.rows[lo + i]), int(block.cols[lo + i])
+                return plan.inputs.spinup_location(window, r, c)
+
+            # a pixel without equilibrium: an input error, or not modelled (its results NaN)
+            none = plan.chain.no_equilibrium(sim, where, block.counts)
+            if none.any():  # not modelled after all: out of the land-use layer and counts
+                for c in block.classes[lo:hi][none, -1]:
+                    block.counts[f"modelled:class_{int(c)}"] -= 1
+                block.counts["modelled"] -= int(none.sum())
+                block.land_use[block.rows[lo:hi][none], block.cols[lo:hi][none]] = LAND_USE_NODATA
             flags.update(plan.chain.flag_counts(sim))
             pixel_flags.append(np.asarray(sim["flags"], dtype=np.uint8))
             counted = ~masked[lo:hi] if masked[lo:hi].any() else None

@@ -704,6 +704,37 @@ mod tests {
     }
 
     #[test]
+    fn a_spinup_that_never_decomposes_is_flagged() {
+        // a rate multiplier of 0 (or a year below -5 degrees C): the rate is 0 every month,
+        // no equilibrium; before, NaN results flagged only as not finite (the numerical
+        // spin-up: a finite ceq of 500 years' accumulation)
+        let area = TestArea::new(4);
+        let px = area.pixels()[2];
+        let frozen = PixelInput {
+            calibration: Calibration {
+                input: 1.0,
+                rate: 0.0,
+            },
+            ..px
+        };
+        for method in [
+            SpinupMethod::Equilibrium,
+            SpinupMethod::RothamstedIterative,
+            SpinupMethod::Analytical,
+            SpinupMethod::Numerical,
+        ] {
+            let mut opts = options(false);
+            opts.spinup = method;
+            let (fin, out) = alone(&opts, &frozen);
+            assert_ne!(out.flags & flags::NO_EQUILIBRIUM, 0, "{method:?}");
+            assert!(out.chains[0].ceq.is_nan() && fin.iter().all(|v| v.is_nan()));
+            let (fin, out) = alone(&opts, &px);
+            assert_eq!(out.flags & flags::NO_EQUILIBRIUM, 0, "{method:?}");
+            assert!(out.chains[0].ceq.is_finite() && fin[0].is_finite());
+        }
+    }
+
+    #[test]
     fn calibration_multipliers() {
         let area = TestArea::new(4);
         let mut opts = options(false);

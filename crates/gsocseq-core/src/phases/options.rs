@@ -451,6 +451,12 @@ pub mod flags {
     /// A result is not finite (no equilibrium, NaN from the FAO numerics, ...).
     pub const NOT_FINITE: u32 = 128;
 
+    /// Rothamsted mode: a spin-up's decomposition rate is 0 in every month (the rule of
+    /// [`crate::rothc::equilibrium::never_decomposes`]): no equilibrium exists, the pixel's
+    /// results are NaN. Not a flag of the summary: the caller's invalid-input rule takes the
+    /// pixel (an input error naming it, or not modelled and counted).
+    pub const NO_EQUILIBRIUM: u32 = 256;
+
     /// Every flag with the words of the run summary.
     pub const DESCRIPTIONS: [(u32, &str); 8] = [
         (

@@ -116,6 +116,19 @@ pub(crate) fn rothamsted_spinup(
             (ceq, pools, acc)
         }
     };
+    // no equilibrium (NaN; the analytical ceq 0 at xi 0, the numerical run's accumulation):
+    // the pixel is not modellable
+    let exact = matches!(
+        opts.spinup,
+        SpinupMethod::Equilibrium | SpinupMethod::RothamstedIterative
+    );
+    let (ceq, pools) =
+        if (!exact || !ceq.is_finite()) && equilibrium::never_decomposes(&soil, &spin_year) {
+            out.flags |= flags::NO_EQUILIBRIUM;
+            (f64::NAN, [f64::NAN; 5])
+        } else {
+            (ceq, pools)
+        };
     let chain = &mut out.chains[r];
     chain.ceq = ceq;
     chain.pools_spinup = pools;

@@ -556,6 +556,7 @@ pub fn spinup(
     sites.validate()?;
     check_per_pixel("iom", &iom, check::INPUT)?;
     let mut out: Vec<(Pools, f64, i64)> = vec![([f64::NAN; 5], f64::NAN, 0); forcing.pixels()];
+    let none = FirstError::default();
     forcing.each_pixel(out.iter_mut().collect(), |i, series, o| {
         if cancel.load(Ordering::Relaxed) {
             return;
@@ -563,6 +564,10 @@ pub fn spinup(
         if let Some(series) = series.filter(|_| sites.finite(i) && iom[i].is_finite()) {
             let soil = sites.soil(i);
             let year = |m: usize| series.month(m);
+            // no equilibrium: an error (the iterative rule would run a million years first)
+            if let Err(e) = equilibrium::check_decomposes(&soil, &year, || format!("pixel {i}")) {
+                return none.record(i, e);
+            }
             let s = match rule {
                 SpinupRule::RothamstedIterative => equilibrium::iterative(&soil, &year, iom[i]),
                 SpinupRule::Equilibrium => equilibrium::equilibrium(&soil, &year, iom[i]),
@@ -570,6 +575,7 @@ pub fn spinup(
             *o = (s.pools, s.tsmd, s.count as i64);
         }
     })?;
+    none.into_result()?;
     let iterative = rule == SpinupRule::RothamstedIterative;
     Ok((
         pools_array(out.iter().map(|o| o.0)),
@@ -590,14 +596,23 @@ pub fn equilibrium_inputs(
     sites.validate()?;
     check_per_pixel("soc", &soc, check::INPUT)?;
     let mut out = vec![(f64::NAN, [f64::NAN; 5], f64::NAN); forcing.pixels()];
+    let none = FirstError::default();
     forcing.each_pixel(out.iter_mut().collect(), |i, series, o| {
         if let Some(series) = series.filter(|_| sites.finite(i) && soc[i].is_finite()) {
             let soil = sites.soil(i);
-            let (annual, pools, tsmd, _) =
-                equilibrium::equilibrium_inputs(&soil, &|m| series.month(m), soc[i]);
+            let year = |m: usize| series.month(m);
+            let (annual, pools, tsmd, _) = equilibrium::equilibrium_inputs(&soil, &year, soc[i]);
+            // a finite input has an equilibrium: the rule only looks at the others
+            if !annual.is_finite() {
+                if let Err(e) = equilibrium::check_decomposes(&soil, &year, || format!("pixel {i}"))
+                {
+                    return none.record(i, e);
+                }
+            }
             *o = (annual, pools, tsmd);
         }
     })?;
+    none.into_result()?;
     Ok((
         out.iter().map(|o| o.0).collect(),
         pools_array(out.iter().map(|o| o.1)),
@@ -626,6 +641,12 @@ pub fn analytical_equilibrium(
     check_per_pixel("xi", &xi, check::NON_NEGATIVE)?;
     check_per_pixel("clay", &clay, check::CLAY)?;
     check_per_pixel("dpm_rpm", &dpm_rpm, check::NON_NEGATIVE)?;
+    if let Some(i) = xi.iter().position(|&x| x == 0.0) {
+        return Err(CoreError::NoEquilibrium {
+            location: format!("pixel {i}"),
+            cause: equilibrium::ZERO_XI,
+        });
+    }
     let out: Vec<(f64, Pools)> = (0..n)
         .map(|i| equilibrium::analytical_equilibrium(soc[i], xi[i], clay[i], dpm_rpm[i]))
         .collect();

@@ -6,6 +6,7 @@ use super::pools::{active, falloon_iom, Partition, Pools, IOM, K};
 use super::pools::{split_fym, split_plant_input};
 use super::step::{decompose, month_rate, MonthForcing};
 use super::year_map::{YearMap, YearMaps};
+use crate::error::{CoreError, Result};
 
 /// How the array API's spin-up gets to the state of a repeated year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,38 @@ pub const ITERATIVE_TOLERANCE: f64 = 1e-6;
 pub const MAX_CYCLE_YEARS: usize = 1000;
 /// Years the official iterative spin-up runs at most before giving up.
 pub const MAX_ITERATIVE_YEARS: usize = 1_000_000;
+
+/// Why a year has no equilibrium (the rule of [`never_decomposes`]), for messages.
+pub const ZERO_RATE: &str = "the decomposition rate is 0 in every month (temperature below -5 \
+     degrees C, cover 0 or rate_factor 0 all year, or with min_moisture_rate 0 a soil at \
+     wilting point)";
+/// Why the continuous equilibrium does not exist at a mean rate modifier `xi` of 0.
+pub const ZERO_XI: &str = "the mean rate modifier xi is 0 (the decomposition rate is 0 in every \
+     month)";
+
+/// Whether the decomposition rate of `year` is 0 in every month of its periodic deficit cycle
+/// (from 0): nothing decomposes, so no equilibrium exists (its year map is the identity on the
+/// pools: the fixed point divides by 0). The one rule of the array API and of the chains'
+/// spin-up; NaN rates (NaN inputs) are not 0.
+pub fn never_decomposes<F: Fn(usize) -> MonthForcing>(soil: &Soil, year: &F) -> bool {
+    let mut acc = periodic_tsmd(soil, year, 0.0).tsmd;
+    (0..12).all(|m| month_rate(soil, &mut acc, &year(m)).rate == 0.0)
+}
+
+/// [`CoreError::NoEquilibrium`] at `location` when `year` [`never_decomposes`].
+pub fn check_decomposes<F: Fn(usize) -> MonthForcing>(
+    soil: &Soil,
+    year: &F,
+    location: impl FnOnce() -> String,
+) -> Result<()> {
+    if never_decomposes(soil, year) {
+        return Err(CoreError::NoEquilibrium {
+            location: location(),
+            cause: ZERO_RATE,
+        });
+    }
+    Ok(())
+}
 
 /// The periodic year of the topsoil moisture deficit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -342,6 +375,48 @@ mod tests {
         let (annual, pools, _, periodic) = equilibrium_inputs(&soil, &year, 55.0);
         assert!(periodic && annual > 0.0);
         assert!((total(&pools) - 55.0).abs() < 1e-12 * 55.0);
+    }
+
+    #[test]
+    fn a_year_without_decomposition_has_no_equilibrium() {
+        let soil = Soil::new(30.0, 30.0, 1.0);
+        assert!(!never_decomposes(&soil, &year));
+        // below -5 degrees C all year (a = 0), cover 0 or rate_factor 0: rate 0 every month
+        let cold = |m: usize| MonthForcing {
+            temperature: -25.0,
+            ..year(m)
+        };
+        let bare_zero = |m: usize| MonthForcing {
+            cover: 0.0,
+            ..year(m)
+        };
+        let stopped = |m: usize| MonthForcing {
+            rate_factor: 0.0,
+            ..year(m)
+        };
+        assert!(never_decomposes(&soil, &cold));
+        assert!(never_decomposes(&soil, &bare_zero));
+        assert!(never_decomposes(&soil, &stopped));
+        let (annual, _, _, _) = equilibrium_inputs(&soil, &cold, 55.0);
+        assert!(!annual.is_finite());
+        let e = check_decomposes(&soil, &cold, || "pixel 4".into()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("pixel 4: {ZERO_RATE}: no equilibrium exists")
+        );
+        // one month at -4 degrees C decomposes: an equilibrium
+        let thaw = |m: usize| MonthForcing {
+            temperature: if m == 6 { -4.0 } else { -25.0 },
+            ..year(m)
+        };
+        assert!(!never_decomposes(&soil, &thaw));
+        assert!(equilibrium_inputs(&soil, &thaw, 55.0).0.is_finite());
+        // NaN inputs are not 0: NaN results, as every NaN input gives
+        let unknown = |m: usize| MonthForcing {
+            temperature: f64::NAN,
+            ..year(m)
+        };
+        assert!(!never_decomposes(&soil, &unknown));
     }
 
     #[test]
