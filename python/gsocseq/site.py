@@ -208,26 +208,43 @@ def _known_columns(header: Sequence[str], where: str) -> None:
         )
 
 
+def _has_underscore(column: Sequence[Any]) -> bool:
+    """Whether a cell of ``column`` is a string holding '_' (one joined pass for strings)."""
+    try:
+        return "_" in "".join(column)
+    except TypeError:  # numbers or None among the cells
+        return any(isinstance(v, str) and "_" in v for v in column)
+
+
 def _numbers(table: dict[str, Any], names: list[str], where: str) -> np.ndarray:
     """(bands, n) float64 values of the columns ``names`` (empty, NA, nan: NaN)."""
     n = len(table[names[0]])
     out = np.empty((len(names), n))
     for b, name in enumerate(names):
-        try:  # every cell a number: float() of each (as below), in one pass
-            out[b] = np.fromiter(map(float, table[name]), dtype=np.float64, count=n)
-            continue
-        except (TypeError, ValueError):
-            pass  # nodata cells, or a bad one: cell by cell
-        for i, v in enumerate(table[name]):
+        column = table[name]
+        # float() reads '4_5' as 45 (Python's digit grouping): such a column goes cell by cell
+        if not _has_underscore(column):
+            try:  # every cell a number: float() of each (as below), in one pass
+                out[b] = np.fromiter(map(float, column), dtype=np.float64, count=n)
+                continue
+            except (TypeError, ValueError):
+                pass  # nodata cells, or a bad one: cell by cell
+        for i, v in enumerate(column):
             if v is None or (isinstance(v, str) and v.strip().lower() in ("", "na", "nan")):
                 out[b, i] = np.nan
                 continue
             try:
+                if isinstance(v, str) and "_" in v:
+                    raise ValueError(v)
                 out[b, i] = float(v)
             except (TypeError, ValueError):
-                comma = " (a decimal comma? write 12.5)" if "," in str(v) else ""
+                hint = ""
+                if "," in str(v):
+                    hint = " (a decimal comma? write 12.5)"
+                elif "_" in str(v):
+                    hint = " (digits grouped with '_'? write the plain number, e.g. 4.5 or 45)"
                 raise InputError(
-                    f"{where}: row {i + 1}, column {name}: {v!r} is not a number{comma}"
+                    f"{where}: row {i + 1}, column {name}: {v!r} is not a number{hint}"
                 ) from None
     return out
 

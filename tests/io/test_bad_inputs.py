@@ -972,6 +972,21 @@ def test_site_semicolons_and_decimal_commas_are_read(tmp_path):
     assert res.exit_code == 2 and "'45,5' is not a number (a decimal comma?" in res.output
 
 
+def test_site_digits_grouped_with_underscores_are_refused(tmp_path):
+    # Python's float() reads '4_5' as 45: a clay of 45 % for a cell that is no number
+    path, _ = _site_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    for k, cell in enumerate(["4_5", '"4_5"']):  # plain table (core reader), quoted (csv reader)
+        cells = lines[2].split(",")
+        cells[header.index("clay")] = cell
+        path.write_text("\n".join([*lines[:2], ",".join(cells), *lines[3:]]) + "\n")
+        res = _site(path, tmp_path / f"r{k}.csv")
+        assert res.exit_code == 2, res.output
+        assert "row 2, column clay: '4_5' is not a number (digits grouped with '_'?" in (res.output)
+        assert not (tmp_path / f"r{k}.csv").exists()
+
+
 def test_site_table_encodings_quotes_and_case(tmp_path):
     path, _ = _site_csv(tmp_path)
     text = path.read_text()
