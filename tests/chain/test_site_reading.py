@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gsocseq import site
+from gsocseq.errors import InputError
 from gsocseq.site import run_sites
 
 from .test_evaluate import make_sites
@@ -90,7 +91,12 @@ def test_the_fast_reader_reads_every_number_as_float_does(tmp_path) -> None:
     expected = site._numbers(site.read_table(path), ["soc", "clay"], "t").T
     assert values.tobytes() == expected.tobytes()
     # a cell float() reads but the fast reader does not: the other reader, the same values
-    for cell in (" 1", "1_0", "inf", "NA"):
+    for cell in (" 1", "inf", "NA"):
         path.write_text(f"site,soc\na,{cell}\nb,2\n")
         assert site._plain_numbers(path) is None, cell
         assert site._numbers(site.read_table(path), ["soc"], "t").shape == (1, 2)
+    # float() reads '1_0' as 10: neither reader takes it
+    path.write_text("site,soc\na,1_0\nb,2\n")
+    assert site._plain_numbers(path) is None
+    with pytest.raises(InputError, match="'1_0' is not a number"):
+        site._numbers(site.read_table(path), ["soc"], "t")
