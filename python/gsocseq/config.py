@@ -188,6 +188,9 @@ class Checks:
     #: largest ratio between the typical values of one climate quantity in two inputs (the
     #: 1981-2000 means, the 2001-2020 series, the forward climate): beyond, a wrong scale
     period_ratio_max: float = 5.0
+    #: largest ratio of a 12*Y-band series' variance of each month across the years (read year
+    #: by year) to that of runs of Y consecutive bands: beyond, stored month by month
+    series_order_ratio: float = 10.0
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
     ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
@@ -788,6 +791,11 @@ def _checks(table: Any) -> Checks:
         raise ConfigError(
             f"[checks].period_ratio_max: expected > 1 (a ratio of typical values), got "
             f"{checks.period_ratio_max:g}"
+        )
+    if checks.series_order_ratio <= 1:
+        raise ConfigError(
+            f"[checks].series_order_ratio: expected > 1 (a ratio of variances), got "
+            f"{checks.series_order_ratio:g}"
         )
     return checks
 

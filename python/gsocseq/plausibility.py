@@ -105,6 +105,9 @@ class Reading:
     annual: Optional[Distribution] = None
     pixels: int = 0
     first_beyond: Optional[tuple[float, Callable[[Distribution], str]]] = None
+    #: a 12*Y-band series' mean of each band over the pixels of one window (for the order of
+    #: its bands), or None
+    band_means: Optional[np.ndarray] = None
 
     @staticmethod
     def annual_for(kind: str, bands: int) -> Optional[Distribution]:
@@ -173,6 +176,13 @@ def fmt(v: float) -> str:
 
 #: kinds with an annual figure per pixel: the mean (temperature) or the sum of 12 months
 ANNUAL_KINDS = ("temperature", "precipitation", "pet")
+
+
+def is_series(bands: int) -> bool:
+    """Whether ``bands`` monthly bands are a series of whole years (12*Y, Y >= 2), stored year
+    by year: band 12*(y-1)+m is month m of year y."""
+    return bands > 12 and bands % 12 == 0
+
 
 #: short units of the quantities without one, for the summaries
 DISPLAY_UNITS = {"cover": "(cover factor)", "dpm_rpm": "(DPM/RPM)", "class": "(FAO class)"}
@@ -298,7 +308,7 @@ def check(
             if r.first_beyond is not None:
                 raise InputError(f"{r.first_beyond[1](r.values)}; read: {r.summary()}")
     # last: a value beyond its range names its pixel and unit (kelvin?) better
-    problem = _period_problem(readings, checks)
+    problem = _period_problem(readings, checks) or _order_problem(readings, checks)
     if problem:
         raise InputError(problem)
 
@@ -453,6 +463,59 @@ def _period_problem(readings: list[Reading], c: Checks) -> str:
             "TerraClimate's x0.1 applied twice, or to precipitation, stored in mm); "
             f"likely {' or '.join(fixes)}; read: {odd.name} {odd.summary()}; "
             f"{ref.name} {ref.summary()}"
+        )
+    return ""
+
+
+#: the smallest variance (squared units) of a month's values across the years, read year by
+#: year, that can tell the order of a series' bands: below it, every reading of the bands is
+#: as good as another (a series that repeats one year, or constant)
+_ORDER_NOISE = {"temperature": 0.01, "precipitation": 0.1, "pet": 0.1}
+
+
+def series_order(means: np.ndarray) -> tuple[float, float]:
+    """For the band means of a 12*Y-band series: (across years, within runs), the mean
+    variance of each month's Y values read year by year (bands m, m+12, ...: small, the
+    years' differences, when the file is stored year by year) and the mean variance of the
+    12 runs of Y consecutive bands (what a file stored month by month, all years of January
+    first, holds in one month: there small, and the seasons large across the years)."""
+    years = len(means) // 12
+    across_years = float(np.mean(np.var(means.reshape(years, 12), axis=0)))
+    within_runs = float(np.mean(np.var(means.reshape(12, years), axis=1)))
+    return across_years, within_runs
+
+
+def _order_problem(readings: list[Reading], c: Checks) -> str:
+    """A 12*Y-band climate series whose bands look stored month by month (bands 1..Y all
+    January, ...) where gsocseq reads them year by year (bands 1..12 the first year): the
+    values of one month read across the years vary more than ``[checks] series_order_ratio``
+    times those of runs of Y consecutive bands. Read year by year, a year-by-year file's
+    month varies only from year to year while runs of Y consecutive months cross the
+    seasons; a month-by-month file is the other way round. "" when none (or the seasons are
+    too weak to tell: then the order changes little)."""
+    for r in readings:
+        means = r.band_means
+        if means is None or not is_series(len(means)) or not np.all(np.isfinite(means)):
+            continue
+        across_years, within_runs = series_order(means)
+        if across_years < _ORDER_NOISE.get(r.kind, 0.0):
+            continue
+        if across_years <= c.series_order_ratio * within_runs:
+            continue
+        years = len(means) // 12
+        unit = "degrees C" if r.kind == "temperature" else "mm"
+        ratio = "infinitely many" if within_runs == 0 else f"{fmt(across_years / within_runs)}"
+        return (
+            f"{r.source}: {r.name} ({len(means)} bands) looks stored month by month (bands 1-"
+            f"{years} all one month of the {years} years, ...), but gsocseq reads a series year "
+            f"by year (bands 1-12 the months of the first year, 13-24 the second, ...): read "
+            f"that way, each month's band means vary {ratio} times more across the years than "
+            f"runs of {years} consecutive bands (variances {fmt(across_years)} and "
+            f"{fmt(within_runs)} {unit} squared; beyond [checks] series_order_ratio = "
+            f"{fmt(c.series_order_ratio)}). Reorder the bands year by year (month m of year y "
+            f"is band {years}*(m-1)+y of this file: e.g. gdal_translate -b 1 -b {years + 1} "
+            f"-b {2 * years + 1} ... -b {11 * years + 1} -b 2 -b {years + 2} ...); if the file "
+            "is right, raise [checks] series_order_ratio"
         )
     return ""
 

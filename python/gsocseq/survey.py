@@ -11,7 +11,10 @@ Which pixels are read, so that the survey costs a small share of a run whatever 
   :data:`PIXELS_PER_BLOCK`) of :data:`BLOCKS` blocks spread evenly over the blocks that hold
   modelled pixels, and of a 12*Y-band series one year per block, spread over the years. A
   wrong unit is a property of a whole file; one value beyond the plausible range elsewhere is
-  still caught, pixel by pixel, when the run reads its block.
+  still caught, pixel by pixel, when the run reads its block;
+- every band of each 12*Y-band climate series (Y >= 2) in one window of
+  :data:`ORDER_WINDOW` pixels a side around the first modelled pixel of the first of those
+  blocks: the mean of each band, for the order of the bands (``Reading.band_means``).
 
 Memory is fixed by the block size: values are counted into fixed histograms
 (:class:`~gsocseq.plausibility.Distribution`), never kept.
@@ -30,13 +33,16 @@ from rasterio.windows import Window
 from gsocseq.chain import Modelled
 from gsocseq.config import Config
 from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
-from gsocseq.plausibility import Distribution, Reading, check
+from gsocseq.plausibility import ANNUAL_KINDS, Distribution, Reading, check, is_series
 from gsocseq.rasters import pixel_location, windows
 
 #: blocks read for the multi-band quantities
 BLOCKS = 4
 #: modelled pixels per block read for the multi-band quantities (evenly thinned)
 PIXELS_PER_BLOCK = 4096
+#: side (pixels) of the window whose every band of each climate series is read, for the
+#: order of the bands (years, then months): 64 x 64 x 240 float32 is 3.9 MB
+ORDER_WINDOW = 64
 
 
 Fix = Callable[[float], str]
@@ -120,7 +126,7 @@ def _multi(
     chosen = _spread(occupied, blocks)
     thinned = bool(modelled[chosen].max(initial=0) > PIXELS_PER_BLOCK)
     for q in multi:
-        yearly = len(q.bands) > 12 and len(q.bands) % 12 == 0
+        yearly = is_series(len(q.bands))
         if len(chosen) == len(occupied) and not thinned and not yearly:
             read = "every modelled pixel"
         else:
@@ -139,6 +145,39 @@ def _multi(
         raws = _read(multi, window, picks, pool)
         for q in multi:
             _add(inputs, readings[q.name], q, raws[q.name], flat, window, picks[q.name])
+        if j == 0 and len(flat):
+            _band_means(inputs, readings, multi, window, flat)
+
+
+def _band_means(
+    inputs: Inputs,
+    readings: dict[str, Reading],
+    multi: list[Quantity],
+    window: Window,
+    flat: np.ndarray,
+) -> None:
+    """The mean of every band over the valid modelled pixels of a window of at most
+    :data:`ORDER_WINDOW` pixels a side around the first of ``flat`` (flat indices of the
+    modelled pixels of ``window``), for each 12*Y-band climate series (Y >= 2), one series at
+    a time (memory: one small window of all its bands)."""
+    series = [q for q in multi if q.kind in ANNUAL_KINDS and is_series(len(q.bands))]
+    if not series:
+        return
+    h, w = int(window.height), int(window.width)
+    first_row, first_col = divmod(int(flat[0]), w)
+    size_r, size_c = min(ORDER_WINDOW, h), min(ORDER_WINDOW, w)
+    r0 = min(first_row, h - size_r)
+    c0 = max(0, min(first_col - size_c // 2, w - size_c))
+    sub = Window(int(window.col_off) + c0, int(window.row_off) + r0, size_c, size_r)
+    rows, cols = np.divmod(flat, w)
+    inside = (rows >= r0) & (rows < r0 + size_r) & (cols >= c0) & (cols < c0 + size_c)
+    pixels = (rows[inside] - r0) * size_c + (cols[inside] - c0)
+    for q in series:
+        raw = _read([q], sub)[q.name]
+        values, status, _ = _gather(inputs, q, raw, pixels)
+        valid = values[status == 0]
+        if len(valid):
+            readings[q.name].band_means = valid.mean(axis=0)
 
 
 def check_inputs(
@@ -184,7 +223,7 @@ def _bands(q: Quantity, j: int, blocks: int) -> range:
     """Positions of ``q.bands`` read in the j-th of ``blocks`` blocks: all, or one year of a
     12*Y-band series (the years spread over the blocks)."""
     n = len(q.bands)
-    if n > 12 and n % 12 == 0:
+    if is_series(n):
         years = n // 12
         year = round(j * (years - 1) / (blocks - 1)) if blocks > 1 else years - 1
         return range(12 * year, 12 * year + 12)

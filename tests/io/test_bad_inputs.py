@@ -370,6 +370,31 @@ def warmup_precipitation_scaled_like_temperature(cfg, tmp):
     )
 
 
+def _by_month(cfg: dict, key: str) -> str:
+    """Rewrite a 12*Y-band series month by month (all years of January first)."""
+    path = _path(cfg, key)
+    with rasterio.open(path, "r+") as ds:
+        data = ds.read()
+        years = ds.count // 12
+        ds.write(data.reshape(years, 12, *data.shape[1:]).swapaxes(0, 1).reshape(data.shape))
+    return path
+
+
+def warmup_temperature_by_month(cfg, tmp):
+    # every value, median and range as before: only the order of the bands is wrong
+    path = _by_month(cfg, "warmup_temperature")
+    return (
+        f"{path}: warmup_temperature (240 bands) looks stored month by month",
+        "[checks] series_order_ratio = 10",
+        "gdal_translate -b 1 -b 21 -b 41 ... -b 221 -b 2 -b 22",
+    )
+
+
+def warmup_precipitation_by_month(cfg, tmp):
+    path = _by_month(cfg, "warmup_precipitation")
+    return f"{path}: warmup_precipitation (240 bands) looks stored month by month"
+
+
 def spinup_precipitation_per_day(cfg, tmp):
     _scale_file(cfg, "spinup_precipitation", 1 / 30)
     return (
@@ -608,6 +633,8 @@ CASES: list[Case] = [
     warmup_temperature_scaled_twice,
     warmup_precipitation_scaled_like_temperature,
     spinup_precipitation_per_day,
+    warmup_temperature_by_month,
+    warmup_precipitation_by_month,
     uncertainty_fraction,
     sand_fraction,
     spinup_class_without_coefficients,
@@ -769,6 +796,20 @@ def test_period_ratio_threshold_can_be_changed(tmp_path):
     cfg["checks"] = {"period_ratio_max": 1.0}
     res = _cli(tmp_path / "b", cfg)
     assert res.exit_code == 2 and "[checks].period_ratio_max: expected > 1" in res.output
+
+
+def test_series_order_threshold_can_be_changed(tmp_path):
+    cfg = _area(tmp_path)
+    _by_month(cfg, "warmup_pet")
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 2 and "warmup_pet (240 bands) looks stored month by month" in res.output
+    cfg["checks"] = {"series_order_ratio": 1e9}  # a user who knows better
+    res = _cli(tmp_path, cfg)
+    assert res.exit_code == 0, res.output
+    cfg = _area(tmp_path / "b")
+    cfg["checks"] = {"series_order_ratio": 1.0}
+    res = _cli(tmp_path / "b", cfg)
+    assert res.exit_code == 2 and "[checks].series_order_ratio: expected > 1" in res.output
 
 
 def test_validate_refuses_scenario_names_whose_layers_collide(tmp_path):

@@ -71,3 +71,55 @@ def test_a_reading_and_a_distribution_count_through_the_core() -> None:
     d.add(values)
     assert np.array_equal(d.counts, oracle[0]) and (d.low, d.high) == oracle[2:]
     assert d.median == reading.values.median
+
+
+def _series(rng: np.random.Generator, years: int, season: np.ndarray, noise: float) -> np.ndarray:
+    """Band means of a series stored year by year: the seasons plus each year's own noise."""
+    return (season[None] + rng.normal(0, noise, (years, 12))).reshape(-1)
+
+
+def _order(means: np.ndarray, kind: str = "temperature", ratio: float = 10.0) -> str:
+    from gsocseq.config import Checks
+    from gsocseq.plausibility import _order_problem
+
+    r = Reading("warmup_temperature", kind, "t.tif", "degrees C", "", lambda f: "")
+    r.band_means = means
+    return _order_problem([r], Checks(series_order_ratio=ratio))
+
+
+def test_series_stored_year_by_year_are_never_refused() -> None:
+    # whatever the seasons (none to 15 degrees C), the years' noise (0.1 to 5) and the length
+    # (2 to 100 years): a file stored year by year reads as such
+    rng = np.random.default_rng(5)
+    month = np.arange(12)
+    for _ in range(2000):
+        amplitude = rng.choice([0.0, 0.2, 1.0, 5.0, 15.0])
+        phase = rng.uniform(0, 12)
+        season = 20 + amplitude * np.cos(2 * np.pi * (month - phase) / 12)
+        years = int(rng.choice([2, 3, 5, 12, 20, 30, 100]))
+        means = _series(rng, years, season, float(rng.choice([0.1, 0.5, 2.0, 5.0])))
+        assert _order(means) == "", (amplitude, years)
+
+
+def test_series_stored_month_by_month_are_refused_where_the_seasons_are_strong() -> None:
+    rng = np.random.default_rng(6)
+    month = np.arange(12)
+    refused = 0
+    for _ in range(500):
+        years = int(rng.choice([2, 5, 20, 40]))
+        season = 10 + 8 * np.cos(2 * np.pi * (month - rng.uniform(0, 12)) / 12)
+        means = _series(rng, years, season, 0.6)
+        by_month = means.reshape(years, 12).T.reshape(-1)
+        text = _order(by_month)
+        refused += bool(text)
+        if text:
+            assert "looks stored month by month" in text
+            assert f"month m of year y is band {years}*(m-1)+y" in text
+    assert refused == 500
+    # seasons no stronger than the years' noise: both orders read alike, nothing refused
+    season = 25 + 0.3 * np.cos(2 * np.pi * month / 12)
+    weak = _series(rng, 20, season, 0.6)
+    assert _order(weak.reshape(20, 12).T.reshape(-1)) == ""
+    # a series repeating one year, or constant: nothing to tell
+    assert _order(np.tile(season, 20)) == ""
+    assert _order(np.full(240, 7.0)) == ""
