@@ -111,6 +111,32 @@ def fingerprint(configuration: dict[str, Any], hashes: dict[str, str]) -> str:
     return blake3.blake3(json.dumps(data, sort_keys=True).encode()).hexdigest()[:40]
 
 
+def without_input_paths(configuration: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`config_fingerprint` mapping without where its inputs lie (their contents are
+    in the input hashes)."""
+    inputs = configuration.get("inputs") or {}
+    return dict(
+        configuration,
+        inputs={
+            k: {f: v for f, v in (spec or {}).items() if f != "path"} for k, spec in inputs.items()
+        },
+    )
+
+
+def moved(manifest: dict[str, Any], configuration: dict[str, Any], hashes: dict[str, str]) -> bool:
+    """Whether the run of ``manifest`` is the run of ``configuration`` and its inputs' contents
+    ``hashes``, with inputs that lie elsewhere now (a project folder moved or copied, a disk
+    mounted at another path, tiles computed on machines that see the inputs at other paths)."""
+    old = manifest.get("input_hashes")
+    before = manifest.get("configuration")
+    return (
+        bool(old)
+        and old == hashes
+        and isinstance(before, dict)
+        and without_input_paths(before) == without_input_paths(configuration)
+    )
+
+
 def changes(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
     """What differs between two :func:`config_fingerprint` mappings, as 'key: a -> b'."""
     out: list[str] = []
@@ -121,8 +147,87 @@ def changes(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> li
         if isinstance(a, dict) and isinstance(b, dict):
             out += changes(a, b, f"{prefix}{key}.")
         else:
-            out.append(f"{prefix}{key}: {json.dumps(a)} -> {json.dumps(b)}")
+            # ensure_ascii=False: a path with accents named as it is (Côte, not C\u00f4te)
+            out.append(
+                f"{prefix}{key}: {json.dumps(a, ensure_ascii=False)} -> "
+                f"{json.dumps(b, ensure_ascii=False)}"
+            )
     return out
+
+
+def layer_hashes(out_dir: Path, outputs: Iterable[str], threads: int = 0) -> dict[str, str]:
+    """Content hash (:func:`file_hashes`) of each raster layer among ``outputs`` (file names in
+    ``out_dir``): what a finished run records, so that a layer changed after the run (edited,
+    copied over from another run, damaged) is not taken for the run's own. The QGIS styles and
+    the summary are left out (a style saved from QGIS is the user's change to make)."""
+    names = sorted({o for o in outputs if o.endswith(".tif") and (out_dir / o).is_file()})
+    return dict(zip(names, file_hashes([out_dir / n for n in names], threads)))
+
+
+def changed_layers(
+    manifest: dict[str, Any], out_dir: Path, names: Iterable[str] | None = None
+) -> list[str]:
+    """The layers (of ``names``, all by default) whose contents differ from those the finished
+    run recorded in its manifest (missing ones too); none for a run that recorded none (an
+    earlier gsocseq)."""
+    recorded = manifest.get("layer_hashes") or {}
+    chosen = sorted(set(recorded if names is None else names) & set(recorded))
+    present = [n for n in chosen if (out_dir / n).is_file()]
+    now = dict(zip(present, file_hashes([out_dir / n for n in present])))
+    return [n for n in chosen if now.get(n) != recorded[n]]
+
+
+def check_finished(
+    run_dir: Path, name: str, files: Iterable[str], what: str, config: Config | None = None
+) -> None:
+    """:class:`InputError` unless the folder ``run_dir`` holds the finished run ``name`` whose
+    layers ``files`` are as the run wrote them and, when ``config`` is given, the run of that
+    configuration and of its inputs as they are now (by content). ``what``: what the caller
+    does with the run ("export", "report on"). A folder without a manifest (an earlier
+    gsocseq, a folder copied without its hidden files) is taken as it is."""
+    from gsocseq.errors import InputError
+
+    if config is not None and config.run.name != name:
+        raise InputError(
+            f"{run_dir}: holds run {name!r}, not run {config.run.name!r} of "
+            f"{config.source or 'the configuration'}: run that configuration first "
+            f"(gsocseq run), or give the output folder to {what} the run it holds"
+        )
+    manifest = Checkpoint(run_dir, name).load_manifest()
+    if not manifest:
+        return
+    if config is not None:
+        before = dict(manifest.get("configuration") or {})
+        now = config_fingerprint(config)
+        # not compared: the block size (the memory budget's choice), the version that ran it,
+        # where the inputs lie (a project folder moved elsewhere: their contents are compared)
+        before, now = without_input_paths(before), without_input_paths(now)
+        for d in (before, now):
+            d.pop("version", None)
+            d["run"] = {k: v for k, v in (d.get("run") or {}).items() if k != "block_size"}
+        what_changed = changes(before, now)
+        old = manifest.get("input_hashes") or {}
+        present = sorted(k for k, s in config.inputs.items() if Path(s.path).is_file())
+        hashes = dict(zip(present, file_hashes([config.inputs[k].path for k in present])))
+        what_changed += [f"input {k} changed" for k in present if old.get(k) != hashes[k]]
+        if what_changed:
+            shown = "; ".join(what_changed[:4])
+            if len(what_changed) > 4:
+                shown += f"; and {len(what_changed) - 4} more"
+            raise InputError(
+                f"{run_dir}: holds run {name!r} of another configuration or other inputs than "
+                f"{config.source or 'the configuration'} ({shown}): run that configuration "
+                f"first (gsocseq run), or give the output folder to {what} the run it holds"
+            )
+    changed = changed_layers(manifest, run_dir, files)
+    if changed:
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise InputError(
+            f"{run_dir / changed[0]}: not the layer run {name!r} wrote{more}: its contents "
+            "changed after the run (edited, replaced by another run's file, damaged); run the "
+            "configuration again (gsocseq run writes the run's layers again), then "
+            f"{what} it"
+        )
 
 
 class CorruptBlock(Exception):

@@ -299,7 +299,7 @@ def check_class(code: int, entry: Mapping[str, Any], where: str) -> dict[str, An
         if key not in CLASS_KEYS:
             raise ValueError(f"{where}: unknown key {key!r} (expected {', '.join(CLASS_KEYS)})")
 
-    def number(key: str, low: float, strict: bool = False) -> None:
+    def number(key: str, low: float, strict: bool = False, why: str = "") -> None:
         if key not in entry:
             return
         v = entry[key]
@@ -310,7 +310,7 @@ def check_class(code: int, entry: Mapping[str, Any], where: str) -> dict[str, An
             or (v <= low if strict else v < low)
         ):
             raise ValueError(
-                f"{where}.{key}: {v!r}, expected a number {'>' if strict else '>='} {low:g}"
+                f"{where}.{key}: {v!r}, expected a number {'>' if strict else '>='} {low:g}{why}"
             )
         out[key] = float(v)
 
@@ -319,7 +319,16 @@ def check_class(code: int, entry: Mapping[str, Any], where: str) -> dict[str, An
             raise ValueError(f"{where}.name: expected a text")
         out["name"] = entry["name"]
     number("dpm_rpm", 0.0)
-    number("npp_coefficient", 0.0)
+    # > 0: the reference NPP is scaled by the spin-up class's coefficient and each warm-up
+    # year's input by the ratio of two years' (0 gave NaN stocks with exit 0)
+    number(
+        "npp_coefficient",
+        0.0,
+        strict=True,
+        why=" (the plant input is NPP x npp_coefficient; the spin-up's reference NPP and "
+        "the warm-up's year-to-year ratios divide by it: 0 leaves the class's pixels without "
+        "a result)",
+    )
     number("rate_factor", 0.0, strict=True)
     if "ssm_group" in entry:
         if entry["ssm_group"] not in GROUPS:

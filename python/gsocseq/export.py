@@ -48,8 +48,10 @@ from rasterio.warp import reproject, transform_bounds
 from rasterio.windows import Window
 
 from gsocseq import __version__, products, writing
+from gsocseq.checkpoint import check_finished
+from gsocseq.config import Config
 from gsocseq.errors import InputError, OutputError
-from gsocseq.folder import run_folder, run_summary
+from gsocseq.folder import run_config, run_folder, run_summary
 from gsocseq.qa_protocol import (
     GRID_TOLERANCE,
     TEMPLATE_RES,
@@ -398,12 +400,15 @@ def export_fao(
             f"--fao {iso3!r}: expected the ISO 3166-1 alpha-3 code of the country (three "
             "letters, e.g. KEN)"
         )
-    run_dir = run_folder(run)
+    config = run_config(run)
+    run_dir = config.output_dir if config is not None else run_folder(run)
     with FolderLock(run_dir, shared=True, wait=wait, what="export"):
-        return _export(run_dir, iso, output, overwrite)
+        return _export(run_dir, iso, output, overwrite, config)
 
 
-def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
+def _export(
+    run_dir: Path, iso: str, output: Any, overwrite: bool, config: Optional[Config] = None
+) -> Export:
     run = _load_run(run_dir)
     out = Path(output) if output is not None else run_dir / products.fao_folder(iso)
     try:
@@ -428,6 +433,13 @@ def _export(run_dir: Path, iso: str, output: Any, overwrite: bool) -> Export:
     land_use = run.layer(products.land_use_file(run.name))
     if not land_use.exists():
         raise InputError(f"{land_use}: not found (the run's land-use layer)")
+    # the layers as the run wrote them; given the configuration, the run of it as it is now
+    shipped = [lay.file_name(run.name) for lay in layers] + [
+        products.land_use_file(run.name),
+        products.exclusion_mask_file(run.name),
+        products.excluded_values_file(run.name),
+    ]
+    check_finished(run_dir, run.name, shipped, "export", config)
     warnings: list[str] = []
     counts = run.summary.get("counts") or {}
     excluded = {k: v for k, v in counts.items() if k.startswith("excluded:") and v}

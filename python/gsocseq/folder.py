@@ -26,11 +26,14 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable, Optional
+from typing import IO, TYPE_CHECKING, Callable, Optional
 
 import portalocker
 
 from gsocseq.errors import FolderInUse, InputError, OutputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gsocseq.config import Config
 
 #: the lock file and the file naming its holder, in the output folder
 LOCK_NAME = ".gsocseq.lock"
@@ -303,11 +306,21 @@ def run_summary(run_dir: Path) -> tuple[Path, str, dict]:
 
 def run_folder(path: str | os.PathLike) -> Path:
     """The output folder of a run given as that folder or as its configuration (TOML)."""
+    config = run_config(path)
+    if config is not None:
+        return config.output_dir
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: neither a run's output folder nor its configuration (.toml)")
+    return path
+
+
+def run_config(path: str | os.PathLike) -> Optional[Config]:
+    """The configuration (:class:`~gsocseq.config.Config`) when ``path`` is a run's
+    configuration (TOML), else None (an output folder)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".toml":
         from gsocseq.config import load
 
-        return load(path, require_inputs=False).output_dir
-    if not path.is_dir():
-        raise InputError(f"{path}: neither a run's output folder nor its configuration (.toml)")
-    return path
+        return load(path, require_inputs=False)
+    return None

@@ -254,13 +254,20 @@ def _climate_series(found: Found, inputs: Path) -> None:
             f"{inputs}: no TERRA_CLIMATE (or CRU_LAYERS) folder with the {months}-band monthly "
             "warm-up series of script 12"
         )
-    tifs = [p for p in _tifs(folder) if _bands(p) == months]
+    bands = {p: _bands(p) for p in _tifs(folder)}
     for key, pattern in _SERIES.items():
         what = key.split("_", 1)[1]
+        series = f"{months}-band {what} series ({found.years} warm-up years as the warm-up stack)"
+        near = [f"{p.name} ({n} bands)" for p, n in bands.items() if pattern.search(p.name)]
+        if near and not any(n == months for p, n in bands.items() if pattern.search(p.name)):
+            # a series with a month missing or given twice was reported as no series at all
+            raise InputError(
+                f"{folder}: no {series}; its {what} files: {', '.join(near)}. A series with "
+                f"fewer or more bands than {months} has a month missing or given twice: build "
+                "it again (FAO script 12: 12 bands a warm-up year, 2001 first)"
+            )
         path = _one(
-            [p for p in tifs if pattern.search(p.name)],
-            f"{months}-band {what} series ({found.years} warm-up years as the warm-up stack)",
-            folder,
+            [p for p, n in bands.items() if n == months and pattern.search(p.name)], series, folder
         )
         # TerraClimate stores temperature and PET x 10 (script 12 multiplies them by 0.1); CRU
         # holds degrees C and mm; _check_scales confirms this against the forward stack

@@ -181,6 +181,22 @@ def test_two_candidate_stacks_are_named(tmp_path):
         init(project, name="THA")
 
 
+@pytest.mark.parametrize("count", [239, 252])
+def test_a_series_with_a_month_missing_or_twice_is_named(tmp_path, count):
+    """It was 'no 240-band pet series' beside PET_2001-2020.tif: the file named, its bands."""
+    project = fao_project(tmp_path)
+    pet = project / "INPUTS/TERRA_CLIMATE/PET_2001-2020.tif"
+    with rasterio.open(pet) as ds:
+        profile, data = ds.profile, ds.read()
+    profile.update(count=count)
+    with rasterio.open(pet, "w", **profile) as ds:
+        ds.write(np.concatenate([data, data[:12]])[:count])
+    with pytest.raises(
+        InputError, match=rf"no 240-band pet series .*PET_2001-2020\.tif \({count} bands\)"
+    ):
+        init(project, name="THA")
+
+
 def test_not_an_fao_folder(tmp_path):
     with pytest.raises(InputError, match="neither an FAO GSOCseq folder"):
         discover(tmp_path)

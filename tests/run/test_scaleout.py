@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import numpy as np
 import rasterio
 from click.testing import CliRunner
 
+from gsocseq.checkpoint import changes
 from gsocseq.cli import main
 from gsocseq.pipeline import run
 
@@ -65,6 +67,34 @@ def test_tiles_then_assemble_equal_the_plain_run(tmp_path):
     res = runner.invoke(main, ["assemble", str(tiled), "-q"])
     assert res.exit_code == 0, res.output
     same(layers(tmp_path / "plain"), layers(tmp_path / "tiled"))
+
+
+def test_inputs_that_moved_with_the_same_contents_are_the_same_run(tmp_path):
+    """A project folder moved (another drive, a renamed folder), or tiles on machines that see
+    the inputs at other paths: the run continues (it was refused as 'a run of another
+    configuration' naming only the paths), and the layers are the plain run's bit for bit."""
+    cfg = make_area(tmp_path / "in", rows=40, cols=37, seed=21)
+    plain = write_toml(cfg, tmp_path / "plain.toml", tmp_path / "plain")
+    assert CliRunner().invoke(main, ["run", str(plain), "-q"]).exit_code == 0
+    here = write_toml(cfg, tmp_path / "here.toml", tmp_path / "tiled")
+    elsewhere = tmp_path / "moved é"
+    shutil.copytree(tmp_path / "in", elsewhere)
+    cfg_there = json.loads(json.dumps(cfg).replace(str(tmp_path / "in"), str(elsewhere)))
+    there = write_toml(cfg_there, tmp_path / "there.toml", tmp_path / "tiled")
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(here), "--tile", "1/2", "-q"]).exit_code == 0
+    res = runner.invoke(main, ["run", str(there), "--tile", "2/2", "-q"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(main, ["assemble", str(there), "-q"])
+    assert res.exit_code == 0, res.output
+    same(layers(tmp_path / "plain"), layers(tmp_path / "tiled"))
+    assert run(here).status == "up to date"
+    # other contents at the new place are another run, as before
+    with rasterio.open(elsewhere / Path(cfg["inputs"]["clay"]).name, "r+") as ds:
+        ds.write(ds.read(1) + 1, 1)
+    res = runner.invoke(main, ["run", str(there), "-q"])
+    assert res.exit_code == 2 and "input clay changed" in res.output
+    assert changes({"p": "C\u00f4te"}, {"p": "Cote"}) == ['p: "C\u00f4te" -> "Cote"']
 
 
 def test_assembly_replaces_truncated_temporaries_of_a_killed_run(tmp_path):

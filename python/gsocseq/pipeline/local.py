@@ -20,8 +20,8 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from gsocseq import __version__, products, styles
-from gsocseq.chain import FLAGS, exclusion_rules
-from gsocseq.checkpoint import CorruptBlock
+from gsocseq.chain import FLAGS, MC_NOT_FINITE, exclusion_rules
+from gsocseq.checkpoint import CorruptBlock, layer_hashes
 from gsocseq.config import GROUPS, Config, describe_scenarios
 from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
@@ -334,6 +334,15 @@ def assemble(
     for text, k in sorted(flags.items()):
         warnings.append(f"{k} pixels: {text}")
         counts[f"flag:{text}"] = k
+    lost = counts.get(MC_NOT_FINITE, 0)
+    if lost:
+        warnings.append(
+            f"{lost:,} pixels have no Monte Carlo values (nodata in the _MC030 layers): a draw "
+            "gave no result, most likely SOC drawn below 0 (a draw is SOC x (1 + z "
+            "soc_uncertainty / 196), below 0 for z < -196 / soc_uncertainty: with 100 draws "
+            "in a few pixels from a soc_uncertainty of 45 %, in most from 80 %); the min/max "
+            "layers have their values"
+        )
     # invalid = "mask": say what was masked (a whole year x100 masks every pixel, exit 0)
     masked = {k.split(":", 1)[1]: int(v) for k, v in counts.items() if k.startswith("invalid:")}
     if any(masked.values()):
@@ -386,6 +395,8 @@ def assemble(
     write_json_atomic(plan.summary_path, written_summary)
     manifest = plan.checkpoint.load_manifest()
     manifest["complete"] = True
+    # the layers' contents: a layer changed later is not taken for the run's (run, export)
+    manifest["layer_hashes"] = layer_hashes(plan.out_dir, plan.outputs)
     plan.checkpoint.write_manifest(manifest)
     plan.checkpoint.remove_blocks()
     return summary

@@ -19,10 +19,13 @@ from gsocseq import __version__, products
 from gsocseq.chain import Chain, Modelled
 from gsocseq.checkpoint import (
     Checkpoint,
+    changed_layers,
     changes,
     config_fingerprint,
     fingerprint,
     input_hashes,
+    moved,
+    without_input_paths,
 )
 from gsocseq.config import Config, InputSpec, check_zone_codes, practice_warnings, zone_tables
 from gsocseq.errors import InputError, OutputError
@@ -250,9 +253,30 @@ class Plan:
         defer = defer_fingerprint and not manifest and self.mode == "run"
         hashes = None if defer else input_hashes(self.config)
         current = None if hashes is None else fingerprint(configuration, hashes)
+        if (
+            manifest
+            and current is not None
+            and manifest.get("fingerprint") != current
+            and moved(manifest, configuration, hashes or {})
+        ):
+            # the same run, its inputs elsewhere now: it was refused as another configuration
+            manifest.update(fingerprint=current, configuration=configuration)
+            cp.write_manifest(manifest)
         if manifest and current is not None and manifest.get("fingerprint") == current:
             if manifest.get("complete") and all((self.out_dir / o).exists() for o in self.outputs):
-                return True
+                changed = changed_layers(manifest, self.out_dir)
+                if not changed:
+                    return True
+                self.notes.append(
+                    (
+                        f"{changed[0]} and {len(changed) - 1} more layers changed after the run "
+                        "wrote them"
+                        if len(changed) > 1
+                        else f"{changed[0]} changed after the run wrote it"
+                    )
+                    + " (edited, replaced, damaged): the run's layers were computed and "
+                    "written again"
+                )
             if self.mode != "tile":
                 self.summary_path.unlink(missing_ok=True)  # written again, last
             self.resumed = cp.done_count(len(self.windows))
@@ -305,14 +329,19 @@ class Plan:
         known = manifest.get("fingerprint") is not None
         if not known and before == configuration and not manifest.get("complete"):
             return  # killed before its inputs were hashed: its blocks cannot be checked
-        what = changes(before or {}, configuration)
         old = manifest.get("input_hashes") or {}
-        what += [
+        # what differs in contents first; where the inputs lie last (moved inputs of the same
+        # contents alone are the same run: checkpoint.moved)
+        what = [
             f"input {k} {'changed' if k in old else 'added'}"
             for k in sorted(hashes)
             if old.get(k) != hashes[k]
         ]
         what += [f"input {k} removed" for k in sorted(old) if k not in hashes]
+        unplaced = changes(without_input_paths(before or {}), without_input_paths(configuration))
+        what += unplaced + [
+            c for c in changes(before or {}, configuration) if c.split(":")[0].endswith(".path")
+        ]
         if not what:
             what = ["an earlier version of the manifest"]
         done = self.checkpoint.done_count(int(manifest.get("blocks") or 0))

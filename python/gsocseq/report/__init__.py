@@ -26,7 +26,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import rasterio
 
@@ -40,6 +40,9 @@ from gsocseq.report.load import RunLayer, RunOutput, load_run
 from gsocseq.report.pdf import write_pdf
 from gsocseq.report.statistics import CO2_PER_C, compute_statistics, write_csv
 from gsocseq.report.zones import Zones, missing_units, read_admin, read_zone_raster
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gsocseq.config import Config
 
 __all__ = [
     "CO2_PER_C",
@@ -79,7 +82,7 @@ def report(
     meanwhile (a run writing it makes this wait with ``wait``, else raise
     :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``; a PDF of the
     report (``report.pdf``) is written beside it when matplotlib is installed."""
-    from gsocseq.folder import FolderLock, run_folder
+    from gsocseq.folder import FolderLock, run_config, run_folder
 
     if emissions is not None and not (emissions > 0 and math.isfinite(emissions)):
         raise InputError(
@@ -88,11 +91,12 @@ def report(
         )
     if zones is not None and admin is not None:
         raise InputError("--zones and --admin exclude each other: group by one of them")
-    run_dir = run_folder(run_dir)
+    config = run_config(run_dir)
+    run_dir = config.output_dir if config is not None else run_folder(run_dir)
     # shared: no run writes the folder meanwhile (the report never mixes two runs' layers)
     with FolderLock(Path(run_dir), shared=True, wait=wait, what="report"):
         return _report(
-            run_dir, output, admin, admin_field, emissions, zones, zone_names, evaluation
+            run_dir, output, admin, admin_field, emissions, zones, zone_names, evaluation, config
         )
 
 
@@ -105,11 +109,14 @@ def _report(
     zone_raster: Optional[str | os.PathLike[str]] = None,
     zone_names: Optional[str | os.PathLike[str]] = None,
     evaluation: Optional[str | os.PathLike[str]] = None,
+    config: Optional[Config] = None,
 ) -> Path:
     from gsocseq import stac
+    from gsocseq.checkpoint import check_finished
     from gsocseq.evaluate import read_written
 
     run = load_run(run_dir)
+    check_finished(run.dir, run.name, [p.name for p in run.all_rasters], "report on", config)
     measured = read_written(evaluation) if evaluation is not None else None
     folder = Path(output) if output is not None else run.dir / "report"
     zones = None
