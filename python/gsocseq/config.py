@@ -319,7 +319,15 @@ def resolve_path(base: Path, value: str, where: str) -> Path:
     is a ConfigError naming ``where``."""
     bad = next((c for c in value if ord(c) < 32), None)
     if bad is not None:
-        raise ConfigError(f"{where}: {value!r} contains the control character {bad!r}")
+        escape = {"\t": "t", "\n": "n", "\r": "r", "\b": "b", "\f": "f"}.get(bad)
+        hint = (
+            f": a Windows path in double quotes? There '\\{escape}' is the escape of that "
+            'character; write the path with / ("C:/temp/SOC.tif") or in single quotes '
+            "('C:\\temp\\SOC.tif')"
+            if escape
+            else ""
+        )
+        raise ConfigError(f"{where}: {value!r} contains the control character {bad!r}{hint}")
     try:
         return (base / value).resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a symlink loop (< 3.13)
@@ -1021,20 +1029,44 @@ def model_words(options: Mapping[str, Any]) -> str:
 def read_toml(path: Path) -> dict[str, Any]:
     """The parsed TOML file ``path``; a missing, unreadable or invalid file is a ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror})") from None
+    try:  # UTF-8, with or without the BOM that Windows editors write (utf-8-sig)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # was a traceback (an ANSI file with 'Côte')
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 text (byte {raw[exc.start]:#04x}, an accented "
+            "letter in the Windows ANSI encoding?): save the file as UTF-8 (Notepad: Save As, "
+            "Encoding UTF-8)"
+        ) from None
     return parse_toml(text, path)
 
 
 def parse_toml(text: str, where: Path) -> dict[str, Any]:
-    """``text`` parsed as TOML; invalid TOML is a ConfigError naming ``where``."""
+    """``text`` parsed as TOML; invalid TOML is a ConfigError naming ``where`` (with the fix
+    when a backslash of a Windows path broke a string)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+        hint = ""
+        line = getattr(exc, "lineno", None) or _error_line(str(exc))
+        lines = text.splitlines()
+        if line and 0 < line <= len(lines) and "\\" in lines[line - 1]:
+            hint = (
+                ": a Windows path in double quotes? '\\' starts an escape there; write it "
+                "with / (\"C:/data/SOC.tif\") or in single quotes ('C:\\data\\SOC.tif')"
+            )
+        raise ConfigError(f"{where}: not valid TOML ({exc}){hint}") from None
+
+
+def _error_line(message: str) -> int | None:
+    """The line a TOML error message names ('... (at line 4, column 12)')."""
+    found = re.search(r"at line (\d+)", message)
+    return int(found.group(1)) if found else None
 
 
 def toml_value(v: Any) -> str:

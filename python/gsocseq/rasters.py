@@ -172,7 +172,36 @@ def open_raster(key: str, spec: InputSpec) -> Raster:
         bands = spec.bands
     else:
         bands = tuple(range(1, ds.count + 1))
+    declared = _declared_scale(ds, bands)
+    if declared is not None and (spec.scale, spec.offset) == (1.0, 0.0):
+        # read as stored: a dry country's rainfall stored x10 passes every range (500 mm a
+        # month), and the file's own metadata said so
+        ds.close()
+        s, o = declared
+        setting = f"scale = {s:g}" + (f", offset = {o:g}" if o else "")
+        raise InputError(
+            f"{path}: input {key!r} declares scale {s:g} and offset {o:g} in its metadata (GDAL "
+            "scale/offset, shown by gdalinfo), which gsocseq does not apply by itself: values "
+            f"are read as stored, value = raw x scale + offset of the configuration. Set "
+            f"{{ path = ..., {setting} }} on input {key!r}, or, if the stored values are already "
+            "in the units the input needs, remove the metadata (gdal_edit -scale 1 -offset 0)"
+        )
     return Raster(key=key, spec=spec, dataset=ds, bands=bands)
+
+
+def _declared_scale(
+    ds: rasterio.io.DatasetReader, bands: Sequence[int]
+) -> Optional[tuple[float, float]]:
+    """(scale, offset) of the first of ``bands`` whose GDAL metadata declares a scale other
+    than 1 or an offset other than 0 (the values' units: TerraClimate as int16 x 10), else
+    None."""
+    for b in bands:
+        s, o = ds.scales[b - 1], ds.offsets[b - 1]
+        s = 1.0 if s is None else float(s)
+        o = 0.0 if o is None else float(o)
+        if (s, o) != (1.0, 0.0):
+            return s, o
+    return None
 
 
 def same_grid(master: rasterio.io.DatasetReader, other: rasterio.io.DatasetReader) -> Optional[str]:

@@ -107,6 +107,26 @@ def test_a_raster_run_takes_the_table(tmp_path):
     assert plain.counts["modelled"] == calibrated.counts["modelled"]
 
 
+def test_pixels_without_a_multiplier_are_named_in_a_warning(tmp_path):
+    """A table none of whose groups the run's pixels hold calibrated nothing: exit 0 and a
+    count in run.json only. Now a warning says how many pixels ran uncalibrated."""
+    cfg = make_area(tmp_path / "area", rows=3, cols=4, seed=9)
+    path = tmp_path / "calibration.csv"
+    path.write_text("by,group,parameter,multiplier\nland_use,99,input,1.2\n")
+    summary = run(cfg, output=tmp_path / "none", calibration=path)
+    n = summary.counts["modelled"]
+    assert summary.counts["calibration:uncalibrated"] == n
+    assert any(
+        w.startswith(f"none of the {n:,} modelled pixels has a multiplier in the calibration")
+        for w in summary.warnings
+    ), summary.warnings
+    path.write_text("by,group,parameter,multiplier\nland_use,2,rate,0.9\n")
+    summary = run(cfg, output=tmp_path / "some", calibration=path)
+    k = summary.counts["calibration:uncalibrated"]
+    assert 0 < k < n
+    assert any(w.startswith(f"{k:,} of the {n:,} modelled pixels have") for w in summary.warnings)
+
+
 def test_calibration_table_errors_name_the_row(tmp_path):
     bad = {
         "by,group,parameter,multiplier\nland_use,2,input,1.1\nzone,3,input,1\n": "rows above",

@@ -695,6 +695,60 @@ def test_invalid_toml_and_missing_config(tmp_path):
     assert res.exit_code == 2 and "configuration file not found" in res.output
 
 
+def test_a_scale_declared_in_the_files_metadata_is_not_read_past(tmp_path):
+    """Rainfall stored as int16 x 10 with GDAL scale 0.1 in its metadata, in a dry area: every
+    value and median is plausible read as stored (500 mm a month, the two periods alike), so
+    the run computed with 10 times the rainfall, exit 0. gsocseq applies the configuration's
+    scale only: the file's own is named, with the setting that applies it."""
+    cfg = make_area(tmp_path / "in", rows=4, cols=5, seed=3)
+    for key in ("spinup_precipitation", "warmup_precipitation"):
+        path = Path(cfg["inputs"][key])
+        with rasterio.open(path) as ds:
+            profile, data = ds.profile, ds.read()
+        dry = np.where(data == profile["nodata"], -32768, np.round(data / 4 * 10))
+        profile.update(dtype="int16", nodata=-32768)
+        with rasterio.open(path, "w", **profile) as ds:
+            ds.write(dry.astype("int16"))
+            ds.scales = (0.1,) * ds.count
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 2, res.output
+    assert (
+        "input 'spinup_precipitation' declares scale 0.1 and offset 0 in its metadata"
+        in (res.output)
+        and "scale = 0.1 }" in res.output
+    )
+    for key in ("spinup_precipitation", "warmup_precipitation"):
+        cfg["inputs"][key] = {"path": cfg["inputs"][key], "scale": 0.1}
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 0, res.output
+
+
+def test_a_configuration_as_windows_editors_write_it(tmp_path):
+    """Saved in the ANSI encoding with 'Côte' (was a UnicodeDecodeError traceback), with the
+    BOM of 'UTF-8 with BOM' (was 'Invalid statement at line 1'), Windows paths in double
+    quotes (an escape error without the fix, or a path with a tab in it)."""
+    cfg = make_area(tmp_path / "in", rows=4, cols=5, seed=3)
+    text = toml_of(cfg)
+    cases = [
+        ("ansi.toml", text.replace('"TST"', '"C\u00f4te"').encode("cp1252"),
+         "line 2 is not UTF-8 text (byte 0xf4"),
+        ("backslash.toml", text.replace("[inputs]", '[inputs]\nsand = "D:\\data\\S.tif"').encode(),
+         "a Windows path in double quotes? '\\' starts an escape there"),
+        ("tab.toml", text.replace(f'output = "{cfg["run"]["output"]}"',
+                                  'output = "C:\\temp\\new"').encode(),
+         "contains the control character '\\t': a Windows path in double quotes?"),
+    ]  # fmt: skip
+    for name, data, needle in cases:
+        path = tmp_path / name
+        path.write_bytes(data)
+        res = CliRunner().invoke(main, ["validate", str(path)])
+        assert res.exit_code == 2 and needle in res.output, (name, res.output, res.exception)
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    res = CliRunner().invoke(main, ["validate", str(bom)])
+    assert res.exit_code == 0, res.output
+
+
 # -- unit plausibility: what is read, when, and what the user can change ---------------------
 
 

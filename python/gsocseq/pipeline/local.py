@@ -334,6 +334,22 @@ def assemble(
     for text, k in sorted(flags.items()):
         warnings.append(f"{k} pixels: {text}")
         counts[f"flag:{text}"] = k
+    uncalibrated = counts.get("calibration:uncalibrated", 0)
+    table = plan.chain.calibration
+    if uncalibrated and table is not None:
+        # (a count in run.json only: a table of zones the zone raster does not hold calibrated
+        # nothing, exit 0)
+        modelled = counts.get("modelled", 0)
+        share = (
+            f"none of the {modelled:,} modelled pixels has"
+            if uncalibrated >= modelled
+            else f"{uncalibrated:,} of the {modelled:,} modelled pixels have"
+        )
+        warnings.append(
+            f"{share} a multiplier in the calibration table {table.source} (by {table.by}: "
+            f"groups {', '.join(sorted(set(table.input) | set(table.rate)))}): those pixels "
+            "ran uncalibrated (multiplier 1)"
+        )
     lost = counts.get(MC_NOT_FINITE, 0)
     if lost:
         warnings.append(
