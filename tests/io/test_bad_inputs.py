@@ -723,6 +723,27 @@ def test_a_scale_declared_in_the_files_metadata_is_not_read_past(tmp_path):
     assert res.exit_code == 0, res.output
 
 
+def test_pixels_left_out_for_nodata_are_named_in_a_warning(tmp_path):
+    """A soc_uncertainty raster with holes took those pixels out of every layer, with exit 0
+    and a count in run.json only; the warning names the input, its file and how many."""
+    cfg = make_area(tmp_path / "in", rows=4, cols=5, seed=3)
+    with rasterio.open(cfg["inputs"]["soc"]) as ds:
+        transform = ds.transform
+    holes = np.full((4, 5), 25.0)
+    holes[:, :2] = -999.0
+    cfg["inputs"]["soc_uncertainty"] = str(
+        write(tmp_path / "u.tif", holes, transform=transform, nodata=-999.0)
+    )
+    summary = run(cfg)
+    n = summary.counts["nodata:soc_uncertainty"]
+    assert n > 0
+    assert any(
+        w.startswith("pixels of a modelled class not modelled for nodata")
+        and f"soc_uncertainty {n:,} (u.tif)" in w
+        for w in summary.warnings
+    ), summary.warnings
+
+
 def test_a_configuration_as_windows_editors_write_it(tmp_path):
     """Saved in the ANSI encoding with 'Côte' (was a UnicodeDecodeError traceback), with the
     BOM of 'UTF-8 with BOM' (was 'Invalid statement at line 1'), Windows paths in double

@@ -276,6 +276,23 @@ def test_prepare_polygon_other_crs_then_run(tmp_path: Path) -> None:
     assert np.isnan(t0[~inside]).all()
 
 
+def test_an_undeclared_nodata_value_is_named_with_its_file(tmp_path: Path) -> None:
+    """One year's PET file (int16, TerraClimate's -32768 sea) declares no nodata value: the sea
+    was warped bilinearly into the coast (PET -1,513 mm) and the error named the template
+    'pet_{year}.tif', a pixel of the master grid and a value no file holds."""
+    table = _raw_inputs(tmp_path)
+    pet = tmp_path / "raw" / "pet_1982.tif"
+    with rasterio.open(pet) as ds:
+        profile, data = ds.profile, ds.read()
+    profile.update(nodata=None)
+    with rasterio.open(pet, "w", **profile) as ds:
+        ds.write(data)
+        ds.scales = (0.1,) * 12
+    with pytest.raises(InputError, match=r"pet_1982\.tif: band 1 holds -32768 at \d+ pixels"):
+        prepare({"prepare": table}, overwrite=True)
+    assert not (tmp_path / "prepared" / "gsocseq.toml").exists()
+
+
 def test_prepare_quicklooks_and_cli(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     table = _raw_inputs(tmp_path)

@@ -334,6 +334,18 @@ def assemble(
     for text, k in sorted(flags.items()):
         warnings.append(f"{k} pixels: {text}")
         counts[f"flag:{text}"] = k
+    # pixels of a modelled class left out for nodata in an input (a count in run.json only:
+    # an uncertainty raster with holes took half an area out of every layer, exit 0)
+    holes = {k.split(":", 1)[1]: int(v) for k, v in counts.items() if k.startswith("nodata:") and v}
+    if holes:
+        named = [
+            f"{name} {n:,}" + (f" ({cfg.inputs[name].path.name})" if name in cfg.inputs else "")
+            for name, n in sorted(holes.items())
+        ]
+        warnings.append(
+            "pixels of a modelled class not modelled for nodata in every band of an input "
+            f"(no value in any layer): {', '.join(named)}"
+        )
     uncalibrated = counts.get("calibration:uncalibrated", 0)
     table = plan.chain.calibration
     if uncalibrated and table is not None:

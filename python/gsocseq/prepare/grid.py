@@ -17,9 +17,10 @@ import rasterio.features
 import rasterio.transform
 import rasterio.warp
 import rasterio.windows
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.errors import RasterioIOError
+from rasterio.errors import RasterioError, RasterioIOError
 
 from gsocseq.config import typed
 from gsocseq.errors import InputError
@@ -198,10 +199,61 @@ def band_scale(
     return 1.0, 0.0, "none"
 
 
+#: values that mark "no data" in files that do not declare it (with an integer type's limit:
+#: TerraClimate's sea is int16 -32768): GIS tools' -9999, float32's lowest
+UNDECLARED = (-9999.0, -3.4028234663852886e38)
+
+
+def undeclared_nodata(ds: Any, band: int, grid: Grid) -> None:
+    """InputError when band ``band`` of ``ds``, which declares no nodata value, holds a value
+    that marks no data (its integer type's limit, -9999, float32's lowest) under the master
+    grid: bilinear warping blended it into its neighbours (-1,513 mm of PET beside the sea)
+    and the error named no file."""
+    kind = np.dtype(ds.dtypes[band - 1])
+    marks = list(UNDECLARED) if kind.kind == "f" else []
+    if kind.kind == "i":
+        marks.append(float(np.iinfo(kind).min))
+    elif kind.kind == "u" and kind.itemsize > 1:
+        marks.append(float(np.iinfo(kind).max))
+    if not marks:
+        return
+    try:
+        xs, ys = affine(grid.transform, np.array([0, grid.width, 0, grid.width]),
+                        np.array([0, 0, grid.height, grid.height]))  # fmt: skip
+        left, right, bottom, top = min(xs), max(xs), min(ys), max(ys)
+        if ds.crs != grid.crs:
+            left, bottom, right, top = rasterio.warp.transform_bounds(
+                grid.crs, ds.crs, left, bottom, right, top, densify_pts=21
+            )
+        win = rasterio.windows.from_bounds(left, bottom, right, top, ds.transform)
+        col0, row0 = math.floor(win.col_off) - 1, math.floor(win.row_off) - 1
+        col1 = math.ceil(win.col_off + win.width) + 1
+        row1 = math.ceil(win.row_off + win.height) + 1
+        win = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0).intersection(
+            rasterio.windows.Window(0, 0, ds.width, ds.height)
+        )
+        values = ds.read(band, window=win)
+    except (RasterioError, CPLE_BaseError, ValueError):  # named by the warp that follows
+        return
+    for mark in marks:
+        hits = int(np.count_nonzero(values == mark))
+        if hits:
+            raise InputError(
+                f"{ds.name}: band {band} holds {mark:g} at {hits:,} pixels under the area and "
+                f"declares no nodata value: an undeclared nodata value (the sea of TerraClimate, "
+                f"say)? Declare it (gdal_edit -a_nodata {mark:g} FILE): prepare then leaves "
+                "those pixels out and fills coastal ones from their neighbours"
+            )
+
+
 def warp(ds: Any, band: int, grid: Grid, resampling: Resampling) -> np.ndarray:
-    """One band onto the master grid, float64 with NaN nodata (raw values, not scaled)."""
+    """One band onto the master grid, float64 with NaN nodata (raw values, not scaled); a
+    value that marks no data in a file that declares none is an error
+    (:func:`undeclared_nodata`)."""
     dst = np.full(grid.shape, np.nan, dtype=np.float64)
     src_nodata = ds.nodata
+    if src_nodata is None:
+        undeclared_nodata(ds, band, grid)
     if src_nodata is None and np.dtype(ds.dtypes[band - 1]).kind == "f":
         src_nodata = np.nan
     try:
