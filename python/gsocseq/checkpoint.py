@@ -30,8 +30,10 @@ import numpy as np
 from gsocseq import __version__, products
 from gsocseq.config import Config
 
-#: a file is hashed through a memory map this many bytes at a time
-HASH_WINDOW = 64 << 20
+#: a file is hashed through a memory map this many bytes at a time: the window's pages count in
+#: the run's resident memory while it is hashed, and the inputs are hashed while the first blocks
+#: compute (64 MiB put a 10^7-pixel run at 489 MiB under the 512M budget; docs/scaling.md)
+HASH_WINDOW = 16 << 20
 
 
 def _digest(path: Path, threads: int = 0) -> str:

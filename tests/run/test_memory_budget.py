@@ -5,7 +5,11 @@ whatever the budget chooses."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
+import blake3
 import numpy as np
 import pytest
 import rasterio
@@ -129,3 +133,32 @@ def test_cli_memory_option(tmp_path):
     res = CliRunner().invoke(main, ["run", str(toml), "-q", "--memory", "256M"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "mem_out" / "MEM_GSOCseq_T0_Map030.tif").exists()
+
+
+def test_hashing_an_input_holds_one_window_not_the_file(tmp_path):
+    """A run hashes its inputs while its first blocks compute, so the hash's resident memory
+    adds to the blocks'. A 96 MiB file raises the peak resident memory of a fresh process by
+    less than 32 MiB (a 64 MiB window put a 10^7-pixel run at 489 MiB under the 512M budget),
+    and its digest is BLAKE3 of its bytes."""
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("resident memory read from Linux /proc")
+    data = np.random.default_rng(5).integers(0, 256, 96 << 20, dtype=np.uint8).tobytes()
+    path = tmp_path / "input.tif"
+    path.write_bytes(data)
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from gsocseq import checkpoint\n"
+        "def hwm():\n"
+        "    with open('/proc/self/status') as fh:\n"
+        "        return next(int(l.split()[1]) for l in fh if l.startswith('VmHWM'))\n"
+        "before = hwm()\n"
+        "digest = checkpoint._digest(Path(sys.argv[1]))\n"
+        "print(json.dumps({'digest': digest, 'grew_kib': hwm() - before}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["digest"] == blake3.blake3(data).hexdigest()
+    assert got["grew_kib"] < 32 * 1024, got
