@@ -22,6 +22,15 @@ pub fn for_each<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync + Send) {
     items.into_iter().for_each(work);
 }
 
+/// Threads [`for_each`] spreads its items over here (rayon's current pool; 1 without the
+/// feature).
+pub fn threads() -> usize {
+    #[cfg(feature = "rayon")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    1
+}
+
 /// Threads a call uses at most, per core of the machine: more only queue on the same cores,
 /// and a mistyped count (`threads=10**6`) would spend minutes spawning them. Larger requests
 /// are capped (the numbers do not depend on the thread count).
