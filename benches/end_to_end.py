@@ -13,7 +13,7 @@ For each size N (modelled pixels, approximately) the script
    use 4 or 1), smooth fields (gradients + small noise) for SOC, clay, cover, 1981-2000
    climatology, 2001-2020 monthly series (240 bands; T and PET stored x10, read with
    scale = 0.1 as TerraClimate), 20 years of land use (3 % of pixels change class) and NPP
-   (reference, min, max). Tiled (256 x 256, or one tile for a grid below 256 pixels),
+   (reference, min, max). Tiled (256 x 256, or --tile T; one tile for a grid below T pixels),
    band-interleaved float32 GeoTIFFs, nodata -999 (land use uint8, nodata 255); `--compress`
    none (default), deflate (level 1) or zstd (level 1). Written one band chunk (a year) at a
    time: a few hundred MB at most for 10^6 pixels;
@@ -90,7 +90,7 @@ LU_NODATA = 255
 MODELLED = (2, 3, 5, 12, 13)
 YEARS = 20
 RES = 1 / 120  # degrees (~1 km, the GSOCseq resolution)
-TILE = 256  # tiles of the generated inputs
+TILE = 256  # tiles of the generated inputs (--tile; `gsocseq prepare`'s default)
 BLOCK = 256  # the run's default block size (gsocseq.config.RunOptions.block_size)
 GEN_VERSION = 2  # bump when the generated data change: cached areas are regenerated
 GEN_CACHEMAX = 64  # MiB of GDAL block cache while generating (bounds the writer's memory)
@@ -228,11 +228,12 @@ def write_raster(
     compress: str,
     dtype: str = "float32",
     mask: np.ndarray | None = None,
+    tile: int = TILE,
 ) -> None:
-    """Write a tiled, band-interleaved GeoTIFF one band chunk at a time; ``mask`` pixels are
-    set to nodata in every band."""
+    """Write a tiled (``tile`` x ``tile``), band-interleaved GeoTIFF one band chunk at a time;
+    ``mask`` pixels are set to nodata in every band."""
     nodata = LU_NODATA if dtype == "uint8" else NODATA
-    tile = min(TILE, 16 * math.ceil(side / 16))  # no tiles much larger than a small grid
+    tile = min(tile, 16 * math.ceil(side / 16))  # no tiles much larger than a small grid
     extra = dict(COMPRESSION[compress])
     if extra:
         extra["predictor"] = 2 if dtype == "uint8" else 3
@@ -294,13 +295,21 @@ def write_config(folder: Path) -> Path:
     return path
 
 
-def make_area(workdir: Path, n: float, compress: str, seed: int) -> dict[str, Any]:
-    """Generate the area of size n (or reuse the cached one); return its description."""
+def make_area(
+    workdir: Path, n: float, compress: str, seed: int, tile: int = TILE
+) -> dict[str, Any]:
+    """Generate the area of size n with inputs tiled ``tile`` x ``tile`` (or reuse the cached
+    one); return its description."""
     side = grid_side(n)
-    folder = workdir / f"area-{side}-{compress}"
-    params = {"version": GEN_VERSION, "side": side, "seed": seed, "compress": compress}
+    # (areas of the default tiles keep their folder and parameters: cached ones stay valid)
+    folder = workdir / (f"area-{side}-{compress}" + (f"-tile{tile}" if tile != TILE else ""))
+    params: dict[str, Any] = {"version": GEN_VERSION, "side": side, "seed": seed}
+    params["compress"] = compress
+    if tile != TILE:
+        params["tile"] = tile
     stamp = folder / "params.json"
     info = {"folder": str(folder), "side": side, "compress": compress, "generated_s": None}
+    info["tile"] = tile
     if stamp.exists() and json.loads(stamp.read_text(encoding="utf-8")) == params:
         info["config"] = str(folder / "config.toml")
         info["bytes"] = sum((folder / name).stat().st_size for name, _ in FILES.values())
@@ -315,20 +324,28 @@ def make_area(workdir: Path, n: float, compress: str, seed: int) -> dict[str, An
     path = {key: folder / name for key, (name, _) in FILES.items()}
     with rasterio.Env(**cache_env(GEN_CACHEMAX)):
         for key in ("soc", "clay"):
-            write_raster(path[key], side, [f[key]], 1, compress, mask=sea)
+            write_raster(path[key], side, [f[key]], 1, compress, mask=sea, tile=tile)
         npp = f["npp"]
-        write_raster(path["npp_reference"], side, [npp], 1, compress, mask=sea)
-        write_raster(path["npp_reference_min"], side, [npp * 0.93], 1, compress, mask=sea)
-        write_raster(path["npp_reference_max"], side, [npp * 1.06], 1, compress, mask=sea)
-        write_raster(path["land_use"], side, [land_use(f)], YEARS, compress, dtype="uint8")
-        write_raster(path["cover"], side, [cover(f)], 12, compress, mask=sea)
+        write_raster(path["npp_reference"], side, [npp], 1, compress, mask=sea, tile=tile)
+        write_raster(
+            path["npp_reference_min"], side, [npp * 0.93], 1, compress, mask=sea, tile=tile
+        )
+        write_raster(
+            path["npp_reference_max"], side, [npp * 1.06], 1, compress, mask=sea, tile=tile
+        )
+        write_raster(
+            path["land_use"], side, [land_use(f)], YEARS, compress, dtype="uint8", tile=tile
+        )
+        write_raster(path["cover"], side, [cover(f)], 12, compress, mask=sea, tile=tile)
         names = ("temperature", "precipitation", "pet")
         for which, name in enumerate(names):
             clim = [climatology(f, which)]
-            write_raster(path[f"spinup_{name}"], side, clim, 12, compress, mask=sea)
+            write_raster(path[f"spinup_{name}"], side, clim, 12, compress, mask=sea, tile=tile)
             del clim
             chunks = series_chunks(f, which, seed)
-            write_raster(path[f"warmup_{name}"], side, chunks, 12 * YEARS, compress, mask=sea)
+            write_raster(
+                path[f"warmup_{name}"], side, chunks, 12 * YEARS, compress, mask=sea, tile=tile
+            )
     config = write_config(folder)
     stamp.write_text(json.dumps(params), encoding="utf-8")
     info["generated_s"] = round(time.perf_counter() - t0, 2)
@@ -565,7 +582,7 @@ def child_floor(params_json: str) -> None:
 
 def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, Any]:
     """Steps 1-4 for one size."""
-    area = make_area(workdir, n, args.compress, args.seed)
+    area = make_area(workdir, n, args.compress, args.seed, args.tile)
     folder = Path(area["folder"])
     warm_cache(folder)
     runs = workdir / "runs" / folder.name
@@ -622,6 +639,7 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
         "pixels": area["side"] ** 2,
         "modelled": modelled,
         "compression": args.compress,
+        "tile": area["tile"],
         "input_bytes": area["bytes"],
         "generated_s": area["generated_s"],
         "run_s": run["wall_s"],
@@ -863,6 +881,12 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/gsocseq-bench"))
     ap.add_argument("--json", type=Path, help="write the results here")
     ap.add_argument("--compress", choices=sorted(COMPRESSION), default="none")
+    ap.add_argument(
+        "--tile",
+        type=int,
+        default=TILE,
+        help="tile size of the generated inputs (a multiple of 16; areas cached per tile size)",
+    )
     ap.add_argument("--threads", type=int, default=0, help="threads of the run (0 = all)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--core-pixels", type=int, default=100_000)
@@ -879,6 +903,8 @@ def main() -> None:
     ap.add_argument("--memory", help="the run's memory budget ([run].memory, e.g. 256M)")
     ap.add_argument("--no-floor", action="store_true", help="the run only, no I/O floor")
     args = ap.parse_args()
+    if args.tile < 16 or args.tile % 16:
+        ap.error(f"--tile {args.tile}: a multiple of 16 (GeoTIFF tiles), e.g. 128 or 256")
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": machine(), "sizes": []}

@@ -844,3 +844,54 @@ def test_soil_water_layers_for_the_dryland_moisture_options(tmp_path: Path) -> N
     summary = gsocseq.run(cfg, quiet=True)
     assert summary.options["moisture"] == "farina-2"
     assert summary.modelled == int(inside.sum())
+
+
+def test_tile_size_tiles_every_raster_and_changes_no_value(tmp_path: Path) -> None:
+    """--tile-size (and [prepare] tile_size): every raster written tiled N x N where the grid
+    is larger than a tile, the values those of the default tiles (strips on this small grid)."""
+    table = _raw_inputs(tmp_path)
+    # a master grid of 40 x 48 pixels of 250 m over the same area
+    _tif(
+        tmp_path / "raw" / "soc.tif",
+        np.full((40, 48), 40.0),
+        UTM,
+        from_origin(600000.0, 1600000.0, 250.0, 250.0),
+    )
+    default = prepare(table, overwrite=True).parent
+    rasters = sorted(p.name for p in default.glob("*.tif"))
+    assert len(rasters) >= 13
+    before = {}
+    for name in rasters:
+        with rasterio.open(default / name) as ds:
+            assert not ds.profile["tiled"]  # strips: the grid is smaller than 256
+            before[name] = ds.read()
+    table["output"] = str(tmp_path / "tiled")
+    tiled = prepare(table, tile_size=16).parent
+    for name in rasters:
+        with rasterio.open(tiled / name) as ds:
+            assert set(ds.block_shapes) == {(16, 16)}, name
+            assert np.array_equal(ds.read(), before[name], equal_nan=True), name
+    # the table's key, and the command line's option before it
+    table["output"] = str(tmp_path / "by_table")
+    table["tile_size"] = 32
+    with rasterio.open(prepare(table).parent / "SOC.tif") as ds:
+        assert ds.block_shapes[0] == (32, 32)
+    table["output"] = str(tmp_path / "by_option")
+    with rasterio.open(prepare(table, tile_size=16).parent / "SOC.tif") as ds:
+        assert ds.block_shapes[0] == (16, 16)
+
+
+@pytest.mark.parametrize("size", [0, 8, 100, 250, 8192, "128"])
+def test_tile_size_not_a_multiple_of_16_is_refused(tmp_path: Path, size: Any) -> None:
+    table = _raw_inputs(tmp_path)
+    table["tile_size"] = size
+    words = "multiple of 16" if isinstance(size, int) else "whole number"
+    with pytest.raises(ConfigError, match=rf"\[prepare\].tile_size: .*{words}"):
+        prepare(table)
+    assert not (tmp_path / "prepared").exists()
+    toml = tmp_path / "p.toml"
+    toml.write_text('[prepare]\nsoc = "x.tif"\n')
+    if isinstance(size, int):
+        res = CliRunner().invoke(prepare_command, [str(toml), "--tile-size", str(size)])
+        assert res.exit_code == 2
+        assert "--tile-size: expected a multiple of 16" in res.output

@@ -162,3 +162,53 @@ def test_hashing_an_input_holds_one_window_not_the_file(tmp_path):
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["digest"] == blake3.blake3(data).hexdigest()
     assert got["grew_kib"] < 32 * 1024, got
+
+
+def test_smaller_tiles_under_small_budgets():
+    """Inputs tiled 128 or 64 pixels a side (gsocseq prepare --tile-size): blocks of whole tiles
+    where the budget holds them, else blocks that divide the tiles (docs/scaling.md)."""
+    cfg = from_dict({"run": {}}, require_inputs=False)
+    per_pixel = 3112
+
+    def plan(budget, tile):
+        p = memory.plan_memory(with_options(cfg, memory=budget), 20_000, 20_000, per_pixel, tile)
+        return p.block_size, p.read_ahead
+
+    # 256M: 64-pixel blocks (a 128-pixel block and the run exceed 256 MiB: measured 257-260),
+    # read ahead when they are whole tiles
+    assert plan("256M", 128) == (64, False)
+    assert plan("256M", 64) == (64, True)
+    # 512M: blocks of whole 128-pixel tiles read ahead (less memory than one 256-pixel block)
+    assert plan("512M", 128) == (128, True)
+    assert plan("512M", 256) == (256, False)
+
+
+def test_the_tiles_of_the_largest_input_decide(tmp_path):
+    """The budget reads the tiles of the input holding the most bytes a pixel (the warm-up
+    series), not the SOC map's."""
+    import rasterio.shutil
+
+    cfg = make_area(tmp_path, rows=40, cols=40, seed=3)
+    inputs = cfg["inputs"]
+
+    def tiled(key, tile):
+        spec = inputs[key]
+        source = spec["path"] if isinstance(spec, dict) else spec
+        path = tmp_path / f"{key}_{tile}.tif"
+        rasterio.shutil.copy(
+            source, path, driver="GTiff", tiled=True, blockxsize=tile, blockysize=tile
+        )
+        inputs[key] = {**spec, "path": str(path)} if isinstance(spec, dict) else str(path)
+
+    def tile():
+        return memory.input_tile(from_dict(cfg, base_dir=tmp_path))
+
+    assert tile() == 16  # strips
+    tiled("soc", 32)
+    assert tile() == 16  # the series: strips
+    for key in ("warmup_temperature", "warmup_precipitation", "warmup_pet"):
+        tiled(key, 16)
+    assert tile() == 16
+    for key in ("warmup_temperature", "warmup_precipitation", "warmup_pet"):
+        tiled(key, 48)
+    assert tile() == 48

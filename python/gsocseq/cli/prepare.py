@@ -4,6 +4,7 @@ configuration."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import click
 
@@ -15,12 +16,20 @@ from gsocseq.errors import GsocseqError
 @config_argument("prepare_toml")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.option("--overwrite", is_flag=True, help="Replace earlier prepared files.")
-def command(prepare_toml: Path, quiet: bool, overwrite: bool) -> None:
+@click.option(
+    "--tile-size",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Tiles of the rasters written, N x N pixels (a multiple of 16; default 256, or "
+    "[prepare] tile_size). 64 or 128 for runs under --memory 256M (docs/scaling.md).",
+)
+def command(prepare_toml: Path, quiet: bool, overwrite: bool, tile_size: Optional[int]) -> None:
     """Prepare the rasters and the run configuration from the raw inputs of PREPARE_TOML."""
     from gsocseq.prepare import prepare
 
     try:
-        path = prepare(prepare_toml, overwrite=overwrite, quiet=quiet)
+        path = prepare(prepare_toml, overwrite=overwrite, quiet=quiet, tile_size=tile_size)
     except GsocseqError as exc:
         fail(exc)
     if not quiet:

@@ -36,6 +36,7 @@ from gsocseq.pipeline.memory import (
     RUN_CACHE_MIB,
     MemoryPlan,
     input_bytes_per_pixel,
+    input_tile,
     plan_memory,
 )
 from gsocseq.pipeline.plan import Interrupted, Plan, RunInterrupted, RunSummary
@@ -69,12 +70,10 @@ def with_memory_plan(cfg: Config) -> tuple[Config, MemoryPlan]:
     try:
         with rasterio.open(master.path) as ds:
             height, width = ds.height, ds.width
-            rows, cols = ds.block_shapes[0]
-        per_pixel = input_bytes_per_pixel(cfg)
+        per_pixel, tile = input_bytes_per_pixel(cfg), input_tile(cfg)
     except rasterio.errors.RasterioIOError:
         # an input that does not open: the checks that follow name it
         return cfg, plan_memory(cfg, 1, 1, 1)
-    tile = min(rows, cols) if min(rows, cols) % 16 == 0 else 16  # (16: strips)
     mem = plan_memory(cfg, height, width, per_pixel, tile)
     if mem.block_size != cfg.run.block_size:
         cfg = with_options(cfg, block_size=mem.block_size)

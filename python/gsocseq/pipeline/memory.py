@@ -94,6 +94,20 @@ def input_bytes_per_pixel(config: Config) -> int:
     return total
 
 
+def input_tile(config: Config) -> int:
+    """Pixels a side of the tiles of the input holding the most bytes a pixel (the warm-up
+    series: their tiles are the ones decoded again for every block that meets them; the
+    first such input on a tie), 16 for an input in strips or tiles of no multiple of 16."""
+    best, tile = -1, 16
+    for spec in config.inputs.values():
+        with rasterio.open(spec.path) as ds:
+            size = ds.count * np.dtype(ds.dtypes[0]).itemsize
+            if size > best:
+                rows, cols = ds.block_shapes[0]
+                best, tile = size, min(rows, cols) if min(rows, cols) % 16 == 0 else 16
+    return tile
+
+
 def plan_memory(
     config: Config, height: int, width: int, per_pixel: int, tile: int = 16
 ) -> MemoryPlan:

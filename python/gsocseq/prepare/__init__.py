@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -69,16 +69,18 @@ def prepare(
     *,
     overwrite: bool = False,
     quiet: bool = True,
+    tile_size: Optional[int] = None,
 ) -> Path:
     """Prepare every input of a ``gsocseq run`` from raw downloads (see docs/prepare.md).
 
     ``config``: a TOML file with a ``[prepare]`` table, or that table (or ``{"prepare": ...}``)
     as a mapping (relative paths then relative to the working directory). Returns the path of
-    the written run configuration (``{output}/gsocseq.toml``). Raises
-    :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError`.
+    the written run configuration (``{output}/gsocseq.toml``). ``tile_size``: tiles of the
+    rasters written, pixels a side (a multiple of 16; None: ``[prepare] tile_size``, else 256).
+    Raises :class:`~gsocseq.config.ConfigError` or :class:`~gsocseq.rasters.InputError`.
     """
     start = time.perf_counter()
-    settings = read_settings(config, overwrite)
+    settings = read_settings(config, overwrite, tile_size)
 
     def say(msg: str) -> None:
         if not quiet:

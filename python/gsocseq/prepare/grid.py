@@ -24,7 +24,7 @@ from rasterio.errors import RasterioError, RasterioIOError
 
 from gsocseq.config import typed
 from gsocseq.errors import InputError
-from gsocseq.prepare.settings import Settings
+from gsocseq.prepare.settings import DEFAULT_TILE_SIZE, Settings
 from gsocseq.vectors import read_polygons
 from gsocseq.writing import atomic_raster
 
@@ -45,6 +45,7 @@ class Grid:
     height: int
     width: int
     inside: np.ndarray  # (h, w) bool: in the AOI polygon and SOC valid
+    tile: int = DEFAULT_TILE_SIZE  # tiles of the rasters written, pixels a side
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -63,8 +64,8 @@ class Grid:
             "compress": "deflate",
             "interleave": "band",
         }
-        if self.height > 256 and self.width > 256:
-            prof.update(tiled=True, blockxsize=256, blockysize=256)
+        if self.height > self.tile and self.width > self.tile:
+            prof.update(tiled=True, blockxsize=self.tile, blockysize=self.tile)
         return prof
 
 
@@ -157,7 +158,7 @@ def master_grid(settings: Settings, report: Report) -> tuple[Grid, np.ndarray]:
     if not inside.any():
         raise InputError(f"{soc_path}: no valid SOC pixel inside the area of interest")
     soc[~inside] = np.nan
-    grid = Grid(crs=crs, transform=transform, height=h, width=w, inside=inside)
+    grid = Grid(crs, transform, h, w, inside, settings.tile_size)
     report.grid(
         soc_path, src_info, grid, aoi_note, int(in_poly.sum()), int((in_poly & ~valid).sum())
     )

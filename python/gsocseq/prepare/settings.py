@@ -13,6 +13,10 @@ from gsocseq.errors import ConfigError
 
 RUN_CONFIG = "gsocseq.toml"
 REPORT = "prepare_report.md"
+#: Tiles of the rasters written, pixels a side ([prepare] tile_size, --tile-size): the run's
+#: default block size, so that a block decodes each tile of a band once. Smaller tiles suit
+#: smaller memory budgets (docs/scaling.md, "Memory").
+DEFAULT_TILE_SIZE = 256
 
 
 PREPARE_KEYS = (
@@ -23,6 +27,7 @@ PREPARE_KEYS = (
     "land_use_table", "cover", "cover_scale", "cover_ndvi", "ndvi_threshold", "ndvi_scale",
     "cover_defaults",
     "climate", "run", "classes", "scenarios", "exclusions", "checks", "quicklooks", "overwrite",
+    "tile_size",
 )  # fmt: skip
 CLIMATE_KEYS = (
     "source", "tmax", "tmin", "temperature", "precipitation", "pet", "spinup_years",
@@ -68,6 +73,7 @@ class Settings:
     coastal_fill_km: float
     overwrite: bool
     quicklooks: bool
+    tile_size: int = DEFAULT_TILE_SIZE
 
     def path(self, value: str) -> Path:
         return resolve_path(self.base, value, "[prepare]")
@@ -131,7 +137,25 @@ def _variable(key: str, value: Any, where: str) -> Variable:
     )
 
 
-def read_settings(config: Union[str, os.PathLike, Mapping[str, Any]], overwrite: bool) -> Settings:
+def tile_size(value: Any, where: str) -> int:
+    """A tile size checked: a multiple of 16 (GeoTIFF tiles) from 16 to 4096 pixels."""
+    size = typed(value, int, where)
+    if size % 16 or not 16 <= size <= 4096:
+        raise ConfigError(
+            f"{where}: expected a multiple of 16 from 16 to 4096 pixels (GeoTIFF tiles; "
+            f"{DEFAULT_TILE_SIZE} by default, 64 or 128 for --memory 256M), got {size}"
+        )
+    return size
+
+
+def read_settings(
+    config: Union[str, os.PathLike, Mapping[str, Any]],
+    overwrite: bool,
+    tile: Optional[int] = None,
+) -> Settings:
+    """The [prepare] table of ``config`` checked; ``overwrite`` and ``tile`` (--tile-size,
+    checked first) given on the command line override the table's."""
+    tile = None if tile is None else tile_size(tile, "--tile-size")
     table, base = _read_config(config)
     check_keys(table, PREPARE_KEYS, "[prepare]")
     for key in ("soc", "clay", "land_use", "climate"):
@@ -188,6 +212,11 @@ def read_settings(config: Union[str, os.PathLike, Mapping[str, Any]], overwrite:
         coastal_fill_km=fill,
         overwrite=overwrite or typed(table.get("overwrite", False), bool, "[prepare].overwrite"),
         quicklooks=typed(table.get("quicklooks", True), bool, "[prepare].quicklooks"),
+        tile_size=(
+            tile
+            if tile is not None
+            else tile_size(table.get("tile_size", DEFAULT_TILE_SIZE), "[prepare].tile_size")
+        ),
     )
 
 
