@@ -44,7 +44,11 @@ Figures per size:
 - run/floor: run wall time / I/O floor (1.0 would be a run as fast as its own I/O);
 - peak MiB: ru_maxrss of the run subprocess (peak resident memory seen by the OS); with
   --memory-profile also the largest RSS of each phase of the run (sampled every 20 ms: start,
-  survey, plan, blocks, assemble, cog, summary; docs/scaling.md, "Memory"); --memory M runs
+  survey, plan, blocks, assemble, cog, summary; docs/scaling.md, "Memory") and the seconds of
+  each phase: wall, CPU of all threads, and waiting for a CPU (the run queue, of the threads
+  alive when the phase ends: /proc/self/task/*/schedstat): on a busy machine, the waiting
+  shows apart from idle threads (docs/scaling.md, "Where the blocks phase spends its time");
+  --memory M runs
   under the budget M ([run].memory); --no-floor skips the I/O floor;
 - model ns/px: summary timings model_s / modelled, in ns. model_s covers all phases for a
   block (spin-up, warm-up, forward scenarios, the layers and QA) for the three chains
@@ -413,6 +417,8 @@ class PhaseMemory:
 
         self.phase = "start"
         self.peaks: dict[str, int] = {}
+        self.seconds: dict[str, list[float]] = {}  # wall, CPU, waiting for a CPU
+        self._last = self._clock()
         self.period = period
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -426,18 +432,47 @@ class PhaseMemory:
         rss = _rss_kib()
         self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), rss)
 
+    @staticmethod
+    def _clock() -> tuple[float, float, dict[str, int]]:
+        """(wall s, CPU s of the process, ns each live thread waited for a CPU by id)."""
+        times = os.times()
+        waited: dict[str, int] = {}
+        try:
+            for task in os.listdir("/proc/self/task"):
+                try:
+                    with open(f"/proc/self/task/{task}/schedstat", encoding="ascii") as fh:
+                        waited[task] = int(fh.read().split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass  # a thread that ended meanwhile
+        except OSError:  # pragma: no cover - not Linux
+            pass
+        return time.perf_counter(), times.user + times.system, waited
+
+    def switch(self, phase: str) -> None:
+        """The phase ``phase`` on from now; the seconds since the last switch to the phase
+        that ends (a thread's waiting counted while it lives at both ends, or since it
+        started: a thread that ended meanwhile is left out of the waiting)."""
+        now = self._clock()
+        spent = self.seconds.setdefault(self.phase, [0.0, 0.0, 0.0])
+        spent[0] += now[0] - self._last[0]
+        spent[1] += now[1] - self._last[1]
+        before = self._last[2]
+        spent[2] += sum(ns - before.get(task, 0) for task, ns in now[2].items()) / 1e9
+        self._last = now
+        self.phase = phase
+
     def wrap(self, owner: Any, name: str, phase: str, after: str) -> None:
         """``owner.name`` runs as ``phase``, and ``after`` follows it."""
         function = getattr(owner, name)
 
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             self.note()
-            self.phase = phase
+            self.switch(phase)
             try:
                 return function(*args, **kwargs)
             finally:
                 self.note()
-                self.phase = after
+                self.switch(after)
 
         setattr(owner, name, wrapped)
 
@@ -457,9 +492,17 @@ class PhaseMemory:
         self._stop.set()
         self._thread.join()
         self.note()
+        self.switch(self.phase)
 
     def mib(self) -> dict[str, float]:
         return {k: round(v / 1024, 1) for k, v in self.peaks.items()}
+
+    def phase_seconds(self) -> dict[str, dict[str, float]]:
+        names = ("wall_s", "cpu_s", "wait_s")
+        return {
+            phase: {n: round(v, 2) for n, v in zip(names, spent)}
+            for phase, spent in self.seconds.items()
+        }
 
 
 def child_run(params_json: str) -> None:
@@ -489,6 +532,7 @@ def child_run(params_json: str) -> None:
         "layers": len(summary.layers),
         "maxrss_kib": _peak_kib(),
         "phase_peak_mib": profile.mib() if profile is not None else {},
+        "phase_seconds": profile.phase_seconds() if profile is not None else {},
     }
     print(json.dumps(out))
 
@@ -601,6 +645,7 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
         run = in_subprocess("child_run", params)
         if args.memory_profile:
             print(f"  peak MiB by phase: {run['phase_peak_mib']}", file=sys.stderr)
+            print(f"  wall, CPU, waiting s by phase: {run['phase_seconds']}", file=sys.stderr)
         if args.no_floor:
             layers = 0
             if not best_run or run["wall_s"] < best_run["wall_s"]:
@@ -655,6 +700,7 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
         "model_ns_per_pixel": 1e9 * model_s / modelled if modelled else float("nan"),
         "memory": args.memory,
         "phase_peak_mib": run.get("phase_peak_mib", {}),
+        "phase_seconds": run.get("phase_seconds", {}),
         "layers_written": layers,
         "run_timings": run["timings"],
         "output": str(output),
