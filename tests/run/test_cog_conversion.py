@@ -1,8 +1,8 @@
 """The conversion of a run's layers to COGs: under the GDAL cache the memory budget chose (in
 bytes, rasterio's unit: a cache given in MiB was a cache of as many bytes), from temporaries
-whose tiles hold one band each, and with the same values, nodata, descriptions, tags and
-overviews as the conversion of a pixel-interleaved temporary under an ample cache (the layout
-before 2026-12-06)."""
+whose tiles hold one band each (16 rows of it in multi-band files), and with the same values,
+nodata, descriptions, tags and overviews as the conversion of a pixel-interleaved temporary
+of square tiles under an ample cache (the layout before 2026-12-06)."""
 
 from __future__ import annotations
 
@@ -83,12 +83,13 @@ def _write_run(out: Path, cache_mib: int) -> tuple[LayerWriter, list[Path]]:
 
 
 def _reference(tmp: Path, cog: Path, predictor: str, to_cog: Callable[..., None]) -> None:
-    """``tmp`` (a temporary as the writer leaves it) copied pixel-interleaved and converted
-    to ``cog`` under a 512 MiB cache: the conversion before band-interleaved temporaries."""
+    """``tmp`` (a temporary as the writer leaves it) copied pixel-interleaved in square tiles
+    and converted to ``cog`` under a 512 MiB cache: the conversion before band-interleaved
+    temporaries."""
     pixel = tmp.with_name(tmp.name + ".pixel.tif")
     with rasterio.Env(**cache_env(512)):
         with rasterio.open(tmp) as src:
-            profile = dict(src.profile, interleave="pixel")
+            profile = dict(src.profile, interleave="pixel", blockxsize=TILE, blockysize=TILE)
             with rasterio.open(pixel, "w", **profile) as dst:
                 dst.write(src.read())
                 dst.update_tags(**src.tags())
@@ -110,11 +111,13 @@ def test_layers_convert_under_the_budget_cache_from_band_interleaved_temporaries
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: dict[str, tuple[int, str, int]] = {}  # in the order converted
+    tiles: dict[int, set[tuple[int, int]]] = {}  # band count: the tile shapes of the temporaries
     real = writing.to_cog
 
     def recording(source: Path, target: Path, predictor: str) -> None:
         with rasterio.open(source) as ds:
             seen[target.name] = (get_gdal_config("GDAL_CACHEMAX"), ds.interleaving.name, ds.count)
+            tiles.setdefault(ds.count, set()).update(ds.block_shapes)
         real(source, target, predictor)
 
     monkeypatch.setattr(writing, "to_cog", recording)
@@ -127,6 +130,8 @@ def test_layers_convert_under_the_budget_cache_from_band_interleaved_temporaries
     # the files of most bytes a pixel first (pools 5 x 4, excluded 2 x 4, T0 4, land use 1);
     # the files returned in the writer's order (the run summary's list of layers)
     assert [count for _, _, count in seen.values()] == [5, 2, 1, 1]
+    # a multi-band file in tiles of 16 rows (its overviews read rows of tiles of every band)
+    assert tiles == {5: {(16, TILE)}, 2: {(16, TILE)}, 1: {(TILE, TILE)}}
     assert [p.name for p in written] == [t.name for t in writer.targets.values()]
     assert written[0].name.endswith("T0_Map030.tif") and "LandUse" in written[2].name
 
