@@ -245,6 +245,7 @@ def protocol(
     finals = [lay for lay in present if lay.product in {f"finalSOC_{s}" for s in SCENARIOS}]
     rsr = [lay for lay in present if lay.product.startswith("RSR_") and not lay.uncertainty]
     order_ok = len(finals) == len(SCENARIOS)
+    kept = {lay.key for lay in (*finals, *rsr)}
     # per class: pixels, sum of each final stock (pixels with all four); RSR sums and counts
     final_sums: dict[int, np.ndarray] = {}
     rsr_sums: dict[int, np.ndarray] = {}
@@ -267,10 +268,13 @@ def protocol(
                 if mask_ds is not None:  # left out by an exclusion rule: not masked
                     bits = read_values(mask_ds, window)
                     countable = support & ~(bits > 0)
+                # kept for the per-class sums only: a window of all 29 layers in float64 was
+                # 61 MiB of a run's peak at 512-pixel windows
                 values: dict[str, np.ndarray] = {}
                 for lay in present:
                     v = read_values(handles[lay.key], window)
-                    values[lay.key] = v
+                    if lay.key in kept:
+                        values[lay.key] = v
                     ok = ~np.isnan(v)
                     s = stats[lay.key]
                     s.valid += int(ok.sum())
