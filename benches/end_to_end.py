@@ -24,7 +24,7 @@ For each size N (modelled pixels, approximately) the script
    GDAL settings (gsocseq.pipeline.gdal_env(): a 256 MiB GDAL cache), then writes as many float32
    layers as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled
    (the run's block size) predictor-3 temporary GeoTIFFs (ZSTD level 1, or DEFLATE where GDAL
-   lacks ZSTD: gsocseq.writing._temporary_compression) written window by window, then each copied
+   lacks ZSTD: gsocseq.writing.temporary_compression) written window by window, then each copied
    to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under a 256 MiB cache and
    GDAL_NUM_THREADS=1, the conversions side by side on up to min(4, cores) threads (as
    gsocseq.writing.LayerWriter does).
@@ -576,7 +576,7 @@ def child_floor(params_json: str) -> None:
                 "tiled": True,
                 "blockxsize": block,
                 "blockysize": block,
-                **writing._temporary_compression(),  # as the run's temporary layers
+                **writing.temporary_compression(),  # as the run's temporary layers
                 "predictor": 3,
                 "BIGTIFF": "IF_SAFER",
                 "dtype": "float32",

@@ -52,6 +52,7 @@ from gsocseq.checkpoint import check_finished
 from gsocseq.config import Config
 from gsocseq.errors import InputError, OutputError
 from gsocseq.folder import run_config, run_folder, run_summary
+from gsocseq.gdalcache import cache_env
 from gsocseq.qa_protocol import (
     GRID_TOLERANCE,
     TEMPLATE_RES,
@@ -72,6 +73,10 @@ LAND_USE_NODATA = products.LAND_USE_NODATA
 #: the exclusion mask's nodata (pixels the run did not model)
 EXCLUSION_NODATA = products.EXCLUSION_NODATA
 BLOCK = 512
+#: GDAL's block cache (MiB) of the passes over all layers at once (filling in the excluded
+#: pixels, the QA protocol): each tile is read (written) whole in one window and not wanted
+#: again; GDAL's default (5 % of the RAM) filled up with them, growing with the map
+WINDOW_CACHE_MIB = 8
 MANIFEST_FORMAT = "gsocseq FAO GSOCseq submission 1"
 TEMPLATE_CRS = CRS.from_epsg(4326)
 
@@ -175,8 +180,8 @@ def _profile(part: Part, dtype: str, nodata: float) -> dict[str, Any]:
         "tiled": True,
         "blockxsize": 256,
         "blockysize": 256,
-        "compress": "deflate",
-        "predictor": 3 if dtype == "float32" else 2,
+        # a temporary (converted to the COG): compressed fast, as the run's temporaries
+        **writing.temporary_compression(),
         "BIGTIFF": "IF_SAFER",
     }
 
@@ -294,21 +299,39 @@ def _band_description(path: Path) -> str:
         return ds.descriptions[0] or ""
 
 
-def _fill(national: Path, excluded: Path, band: int, target: Path) -> None:
-    """``target``: the layer ``national`` with the values of the excluded pixels (band
-    ``band`` of ``excluded``) where it has none: the continuous surface, on the run's grid."""
-    with rasterio.open(national) as src, rasterio.open(excluded) as ex:
-        profile = dict(src.profile, driver="GTiff", tiled=True, blockxsize=256, blockysize=256)
-        profile.update(compress="deflate", predictor=3, BIGTIFF="IF_SAFER")
-        with rasterio.open(target, "w", **profile) as dst:
-            for w in windows(src.height, src.width, BLOCK):
+def _fill(layers: dict[str, tuple[Path, Path]], excluded: Path, bands: dict[str, int]) -> None:
+    """For each layer key, ``(national, target)``: ``target`` is the layer ``national`` with
+    the values of the excluded pixels (band ``bands[key]`` of ``excluded``) where it has none:
+    the continuous surface, on the run's grid. One pass over the windows: the excluded values'
+    file (a COG with pixel-interleaved tiles, every band in each) is opened once and each of
+    its tiles decoded once for all layers, not once per layer (29 times the whole file);
+    memory: every band of one window and a tile of each target being written."""
+    keys = list(layers)
+    with ExitStack() as stack:
+        stack.enter_context(rasterio.Env(**cache_env(WINDOW_CACHE_MIB)))
+        ex = stack.enter_context(rasterio.open(excluded))
+        srcs = {k: stack.enter_context(rasterio.open(layers[k][0])) for k in keys}
+        dsts: dict[str, rasterio.io.DatasetWriter] = {}
+        compression = writing.temporary_compression()
+        for k in keys:
+            src = srcs[k]
+            profile = dict(src.profile, driver="GTiff", tiled=True, blockxsize=256, blockysize=256)
+            profile.update(compression, BIGTIFF="IF_SAFER")
+            dsts[k] = stack.enter_context(rasterio.open(layers[k][1], "w", **profile))
+        first = srcs[keys[0]]
+        indexes = [bands[k] for k in keys]
+        for w in windows(first.height, first.width, BLOCK):
+            every = ex.read(indexes, window=w)  # each tile decoded once, for all layers
+            for i, k in enumerate(keys):
+                src = srcs[k]
                 v = src.read(1, window=w)
-                e = ex.read(band, window=w)
+                e = every[i]
                 hole = (v == src.nodata) & (e != ex.nodata)
                 v[hole] = e[hole]
-                dst.write(v, 1, window=w)
-            dst.update_tags(**src.tags())
-            dst.set_band_description(1, src.descriptions[0] or "")
+                dsts[k].write(v, 1, window=w)
+        for k in keys:
+            dsts[k].update_tags(**srcs[k].tags())
+            dsts[k].set_band_description(1, srcs[k].descriptions[0] or "")
 
 
 # ----------------------------------------------------------------------------- the run
@@ -473,13 +496,18 @@ def _export(
         files: list[Path] = []
         by_part: list[dict[str, Optional[Path]]] = [{} for _ in parts]
         land_use_parts: list[Path] = []
+        filled = {  # the excluded pixels' values filled in, every layer in one pass
+            lay.key: (run.layer(lay.file_name(run.name)), stage / f".{lay.key}")
+            for lay in layers
+            if lay.key in bands
+        }
+        if filled:
+            _fill(filled, excluded_values, bands)
         for k, part in enumerate(parts):
             for lay in layers:
                 target = stage / part_name(lay.file_name(iso), part)
                 source = run.layer(lay.file_name(run.name))
-                if lay.key in bands:  # the excluded pixels' values filled in
-                    if k == 0:
-                        _fill(source, excluded_values, bands[lay.key], stage / f".{lay.key}")
+                if lay.key in bands:
                     source = stage / f".{lay.key}"
                 _write_layer(
                     source,
@@ -524,14 +552,15 @@ def _export(
         for key in bands:
             (stage / f".{key}").unlink(missing_ok=True)
         modelled = options.get("modelled_classes") or [2, 3, 5, 12, 13]
-        result = protocol(
-            by_part,
-            land_use_parts,
-            iso,
-            [int(c) for c in modelled],
-            template=True,
-            years=options.get("years"),
-        )
+        with rasterio.Env(**cache_env(WINDOW_CACHE_MIB)):
+            result = protocol(
+                by_part,
+                land_use_parts,
+                iso,
+                [int(c) for c in modelled],
+                template=True,
+                years=options.get("years"),
+            )
         qa_csv = result.write_csv(stage / products.qa_protocol_file(iso))
         files.append(qa_csv)
         manifest = {

@@ -44,7 +44,7 @@ LAND_USE, EXCLUSION, EXCLUDED, FLAGS = "landuse", "exclusion", "excluded", "flag
 
 
 @functools.cache
-def _temporary_compression() -> dict[str, object]:
+def temporary_compression() -> dict[str, object]:
     """Creation options of the temporary tiled layers: ZSTD level 1 where GDAL writes ZSTD
     (the rasterio wheels do; checked once on a one-pixel file in memory), else DEFLATE."""
     from affine import Affine
@@ -194,7 +194,7 @@ class LayerWriter:
             "blockysize": tile,
             # temporaries only: ZSTD level 1 writes ~4x faster than DEFLATE at the same size
             # (the COGs themselves are DEFLATE)
-            **_temporary_compression(),
+            **temporary_compression(),
             # a band's tiles hold that band only: the conversion to COG reads the bands one at
             # a time (the overviews), and a pixel-interleaved tile of the 32-band excluded
             # values would be decoded once for every band that a small cache cannot keep

@@ -20,6 +20,7 @@ from affine import Affine
 from click.testing import CliRunner
 from rasterio.warp import transform as warp_points
 
+from gsocseq import export as export_module
 from gsocseq.cli import main
 from gsocseq.errors import InputError, OutputError
 from gsocseq.export import export_fao, template_parts, verify
@@ -339,11 +340,16 @@ def test_a_projected_grid_across_the_antimeridian_is_split_and_resampled(tmp_pat
     assert _check_resampled(Path(summary.output), e.folder, "FJI", "TST", "EPSG:3832") > 100
 
 
-def test_excluded_pixels_are_modelled_masked_nationally_and_delivered(tmp_path):
+@pytest.mark.parametrize(
+    "transform", [None, Affine(R, 0.0, 10.0, 0.0, -R, 50.0)], ids=["resampled", "copied"]
+)
+def test_excluded_pixels_are_modelled_masked_nationally_and_delivered(
+    tmp_path, monkeypatch, transform
+):
     """METHOD.md 2 and 7: a pixel an exclusion rule meets is modelled; the national layers
     leave it out, the exclusion mask says which rule, and the FAO delivery has its values: the
     same as a run with exclusions disabled, bit for bit, everywhere."""
-    cfg = make_area(tmp_path / "a", rows=6, cols=8)
+    cfg = make_area(tmp_path / "a", rows=6, cols=8, transform=transform)
     with rasterio.open(cfg["inputs"]["soc"], "r+") as ds:
         soc = ds.read(1)
         soc[0, 0] = 250.0  # above the 200 t C/ha rule (a paddy pixel of make_area)
@@ -393,12 +399,27 @@ def test_excluded_pixels_are_modelled_masked_nationally_and_delivered(tmp_path):
     assert f"(0 of {masked.counts['modelled'] - 2})" in row["measured"], row
     # the delivery: one continuous surface, as if nothing had been excluded
     ea, eb = export_fao(a, "TST"), export_fao(b, "TST")
-    assert ea.warnings == []
+    assert ea.warnings == [] and ea.method == ("copied" if transform else "resampled")
     for lay in [*fao_layers(), None]:
         name = lay.file_name("TST") if lay else "TST_GSOCseq_ExclusionMask.tif"
         assert np.array_equal(_read(ea.folder / name), _read(eb.folder / name), equal_nan=True), (
             name
         )
+    # and the same files, byte for byte: every product, the land use, the QA protocol (the
+    # mask's description says whether the rules were applied; the manifest dates itself)
+    names = [lay.file_name("TST") for lay in fao_layers()]
+    names += ["TST_GSOCseq_LandUse.tif", "TST_GSOCseq_QA_protocol.csv"]
+    for name in names:
+        assert (ea.folder / name).read_bytes() == (eb.folder / name).read_bytes(), name
+    # filled window by window (2 x 3 windows here): still the delivery of the run without
+    # exclusions, byte for byte (copied: the same bytes as in one window)
+    monkeypatch.setattr(export_module, "BLOCK", 3)
+    ec = export_fao(a, "TST", output=tmp_path / "small_windows")
+    ed = export_fao(b, "TST", output=tmp_path / "small_windows_kept")
+    for name in names:
+        assert (ec.folder / name).read_bytes() == (ed.folder / name).read_bytes(), name
+        if transform is not None:
+            assert (ec.folder / name).read_bytes() == (ea.folder / name).read_bytes(), name
 
 
 def test_refusals(t1000_run, t1000_export, tmp_path):
