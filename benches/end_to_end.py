@@ -624,14 +624,37 @@ def child_floor(params_json: str) -> None:
     print(json.dumps(out))
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _clear_stale(parent: Path) -> None:
+    """Remove what earlier invocations left in ``parent`` (the outputs of runs of one area):
+    every folder but the ``pid-N`` folders of benchmarks still running."""
+    if not parent.exists():
+        return
+    for p in parent.iterdir():
+        pid = p.name[len("pid-") :]
+        if p.name.startswith("pid-") and pid.isdigit() and _running(int(pid)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
 def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, Any]:
     """Steps 1-4 for one size."""
     area = make_area(workdir, n, args.compress, args.seed, args.tile)
     folder = Path(area["folder"])
     warm_cache(folder)
-    runs = workdir / "runs" / folder.name
-    if runs.exists():
-        shutil.rmtree(runs)  # outputs of earlier runs of this area
+    # this invocation's outputs: two benchmarks may share a work folder (a shared folder once
+    # lost a 10^7 run's blocks to the other's clearing)
+    runs = workdir / "runs" / folder.name / f"pid-{os.getpid()}"
+    _clear_stale(runs.parent)  # outputs of earlier invocations on this area
     # run and floor alternate --rounds times (each in a fresh output folder); the fastest of
     # each is reported, so that a slow spell of a shared machine does not decide the ratio
     best_run: dict[str, Any] = {}
@@ -654,7 +677,7 @@ def bench_size(workdir: Path, n: float, args: argparse.Namespace) -> dict[str, A
             continue
         layers = len(list(output.glob("*Map030.tif"))) + len(list(output.glob("*_LandUse.tif")))
         print(f"  I/O floor ({layers} layers)", file=sys.stderr)
-        floor_dir = workdir / "floor-tmp"
+        floor_dir = workdir / f"floor-tmp-{os.getpid()}"
         floor = in_subprocess(
             "child_floor",
             {
