@@ -155,41 +155,43 @@ def compute_blocks(
     this one computes (GDAL and the core release the GIL, so reading overlaps the model;
     with ``read_ahead`` False, one block after the other: half the blocks in memory);
     ``advance(pixels)`` told the pixels computed. With ``assembly``, every block done (and
-    every earlier one) is written into the layers meanwhile, on a thread of its own."""
+    every earlier one) is written into the layers meanwhile, on a thread of its own (from its
+    checkpoint: the block's own memory is free by then, reading ahead or not)."""
     if not todo:
         return
-    if not read_ahead:
-        for index in todo:
-            compute_block(plan, index, advance=advance)
-            if assembly is not None:
-                for j in range(assembly.written, index + 1):
-                    assembly.add(j)
-        return
-    ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
+    ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead") if read_ahead else None
     writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
     try:
         # each pool's one thread started before any real work: a signal that interrupts a
         # thread's start (submit waits for it) leaves that thread out of the pool's list, so
         # that shutdown would not wait for it (a block written while the layers are removed)
-        ahead.submit(int)
         writes.submit(int)
-        upcoming = ahead.submit(read_block, plan, todo[0])
+        upcoming: Optional[Future] = None
+        if ahead is not None:
+            ahead.submit(int)
+            upcoming = ahead.submit(read_block, plan, todo[0])
         queued = assembly.written if assembly is not None else 0
         written: list[Future] = []
         for k, index in enumerate(todo):
-            read = upcoming.result()
-            if k + 1 < len(todo):
-                upcoming = ahead.submit(read_block, plan, todo[k + 1])
+            read = None
+            if ahead is not None and upcoming is not None:
+                read = upcoming.result()
+                if k + 1 < len(todo):
+                    upcoming = ahead.submit(read_block, plan, todo[k + 1])
             compute_block(plan, index, read=read, advance=advance)
             if assembly is not None:
                 # blocks before this one are done too (``todo`` is in block order)
                 written += [writes.submit(assembly.add, j) for j in range(queued, index + 1)]
                 queued = index + 1
+            # a failed write stops the run at the next block, not after all of them
+            while written and written[0].done():
+                written.pop(0).result()
         for done in written:
             done.result()
     finally:
         # stopped (a signal, an error): the writes not started are dropped, not waited for
-        ahead.shutdown(wait=True, cancel_futures=True)
+        if ahead is not None:
+            ahead.shutdown(wait=True, cancel_futures=True)
         writes.shutdown(wait=True, cancel_futures=True)
 
 
