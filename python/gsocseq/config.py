@@ -191,6 +191,9 @@ class Checks:
     #: largest ratio of a 12*Y-band series' variance of each month across the years (read year
     #: by year) to that of runs of Y consecutive bands: beyond, stored month by month
     series_order_ratio: float = 10.0
+    #: largest ratio between the median organic carbon input and the organic carbon the SOC
+    #: and bulk density inputs imply (SOC / (bulk density x depth)): beyond, a wrong unit
+    organic_carbon_ratio_max: float = 5.0
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
     ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
@@ -799,6 +802,11 @@ def _checks(table: Any) -> Checks:
         raise ConfigError(
             f"[checks].period_ratio_max: expected > 1 (a ratio of typical values), got "
             f"{checks.period_ratio_max:g}"
+        )
+    if checks.organic_carbon_ratio_max <= 1:
+        raise ConfigError(
+            f"[checks].organic_carbon_ratio_max: expected > 1 (a ratio of medians), got "
+            f"{checks.organic_carbon_ratio_max:g}"
         )
     if checks.series_order_ratio <= 1:
         raise ConfigError(

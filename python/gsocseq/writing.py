@@ -439,7 +439,7 @@ def replacing(path: Path) -> Iterator[Path]:
     format by it choose the same), renamed to ``path`` once written whole and removed on
     error: an earlier file of that name (the last report's figure) is never left half
     overwritten by a write that failed (a full disk)."""
-    tmp = path.with_name(f".{path.stem}.part{path.suffix}")
+    tmp = Path(new_file(path.parent, f".{path.stem}.part-", path.suffix))  # two at once
     try:
         yield tmp
         os.replace(tmp, path)

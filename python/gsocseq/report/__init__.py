@@ -101,7 +101,14 @@ def report(
         # whole, the old or the new
         with write_errors(folder, lambda: _report_bytes(folder), "the report", ""):
             return _report(
-                run_dir, folder, admin, admin_field, emissions, zones, zone_names, evaluation,
+                run_dir,
+                folder,
+                admin,
+                admin_field,
+                emissions,
+                zones,
+                zone_names,
+                evaluation,
                 config,
             )
 
