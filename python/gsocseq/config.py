@@ -455,6 +455,15 @@ def _check_moisture(run: RunOptions, prefix: str) -> None:
         )
 
 
+def spinup_land_use_in_fao_mode(where: str) -> str:
+    """The message of a spin-up land use given to a fao-v1.2 run (which would not use it)."""
+    return (
+        f"{where}: fao-v1.2 runs the spin-up on the land use of the last warm-up year (2020), "
+        "as the scripts do (METHOD.md section 3), and would not use it; a spin-up land use is "
+        'rothamsted mode\'s: remove it, or set mode = "rothamsted"'
+    )
+
+
 def _calibration_mode(table: Any, mode: str, prefix: str) -> None:
     if table is not None and mode != "rothamsted":
         raise ConfigError(
@@ -928,6 +937,8 @@ def from_dict(
         layout, inputs = _inputs(data["inputs"], base)
     if layout == "fao" and mode != "fao-v1.2" and "spinup_land_use" in inputs:
         raise ConfigError("[inputs.fao]: spinup_land_use is not part of the FAO layout")
+    if mode == "fao-v1.2" and "spinup_land_use" in inputs:  # was read, then left unused
+        raise ConfigError(spinup_land_use_in_fao_mode("[inputs].spinup_land_use"))
     if inputs and opts.get("moisture", "rothc-26.3") != "rothc-26.3":
         missing = [k for k in SOIL_WATER_INPUTS if k not in inputs]
         if missing:
@@ -1169,6 +1180,8 @@ def with_options(config: Config, **changes: Any) -> Config:
     run = replace(config.run, **changes)
     _check_moisture(run, "")
     _calibration_mode(run.calibration, run.mode, "")
+    if run.mode == "fao-v1.2" and "spinup_land_use" in config.inputs:
+        raise ConfigError(spinup_land_use_in_fao_mode("[inputs].spinup_land_use"))
     if config.inputs and run.moisture != "rothc-26.3":
         missing = [k for k in SOIL_WATER_INPUTS if k not in config.inputs]
         if missing:
