@@ -104,31 +104,50 @@ def compute_block(
         masked = plan.chain.modelled.masked(block.exclusion)
         parts: dict[str, list[np.ndarray]] = {}
         bounds = part_bounds(block.n)
-        for k, (lo, hi) in enumerate(bounds):
-            sim = plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
 
-            def where(i: int, lo: int = lo) -> str:
-                r, c = int(block.rows[lo + i]), int(block.cols[lo + i])
-                return plan.inputs.spinup_location(window, r, c)
+        def simulate(k: int) -> Any:
+            lo, hi = bounds[k]
+            return plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
 
-            # a pixel without equilibrium: an input error, or not modelled (its results NaN)
-            none = plan.chain.no_equilibrium(sim, where, block.counts)
-            if none.any():  # not modelled after all: out of the land-use layer and counts
-                for c in block.classes[lo:hi][none, -1]:
-                    block.counts[f"modelled:class_{int(c)}"] -= 1
-                block.counts["modelled"] -= int(none.sum())
-                block.land_use[block.rows[lo:hi][none], block.cols[lo:hi][none]] = LAND_USE_NODATA
-            flags.update(plan.chain.flag_counts(sim))
-            pixel_flags.append(np.asarray(sim["flags"], dtype=np.uint8))
-            counted = ~masked[lo:hi] if masked[lo:hi].any() else None
-            values = plan.chain.layer_values(sim, block.counts, counted)
-            for key, v in values.items():
-                parts.setdefault(f"layer{key}", []).append(v.astype(np.float32))
-            del sim, values
-            if advance is not None and k + 1 < len(bounds):
-                share = pixels * (k + 1) // len(bounds)
-                advance(share - told)
-                told = share
+        # the core computes the next part while this thread turns the last one into layer
+        # values (numpy, much of it under the GIL: a core would wait for it otherwise); the
+        # parts are computed apart anyway, so the bits are those of one call
+        model = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-model")
+        try:
+            model.submit(int)  # its thread started before any real work (see compute_blocks)
+            coming = model.submit(simulate, 0)
+            for k, (lo, hi) in enumerate(bounds):
+                sim = coming.result()
+                if k + 1 < len(bounds):
+                    coming = model.submit(simulate, k + 1)
+
+                def where(i: int, lo: int = lo) -> str:
+                    r, c = int(block.rows[lo + i]), int(block.cols[lo + i])
+                    return plan.inputs.spinup_location(window, r, c)
+
+                # a pixel without equilibrium: an input error, or not modelled (its results NaN)
+                none = plan.chain.no_equilibrium(sim, where, block.counts)
+                if none.any():  # not modelled after all: out of the land-use layer and counts
+                    for c in block.classes[lo:hi][none, -1]:
+                        block.counts[f"modelled:class_{int(c)}"] -= 1
+                    block.counts["modelled"] -= int(none.sum())
+                    block.land_use[block.rows[lo:hi][none], block.cols[lo:hi][none]] = (
+                        LAND_USE_NODATA
+                    )
+                flags.update(plan.chain.flag_counts(sim))
+                pixel_flags.append(np.asarray(sim["flags"], dtype=np.uint8))
+                counted = ~masked[lo:hi] if masked[lo:hi].any() else None
+                values = plan.chain.layer_values(sim, block.counts, counted)
+                for key, v in values.items():
+                    parts.setdefault(f"layer{key}", []).append(v.astype(np.float32))
+                del sim, values
+                if advance is not None and k + 1 < len(bounds):
+                    share = pixels * (k + 1) // len(bounds)
+                    advance(share - told)
+                    told = share
+        finally:
+            # stopped (a signal, an input error): the part being computed ends first
+            model.shutdown(wait=True, cancel_futures=True)
         for key, chunks in parts.items():
             arrays[key] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         arrays["flags"] = np.concatenate(pixel_flags)
