@@ -315,6 +315,7 @@ def check(
     # last: a value beyond its range names its pixel and unit (kelvin?) better
     problem = (
         _period_problem(readings, checks)
+        or _npp_problem(readings, checks)
         or _order_problem(readings, checks)
         or _organic_carbon_problem(readings, checks, depth)
     )
@@ -474,6 +475,32 @@ def _period_problem(readings: list[Reading], c: Checks) -> str:
             f"{ref.name} {ref.summary()}"
         )
     return ""
+
+
+def _npp_problem(readings: list[Reading], c: Checks) -> str:
+    """A ``warmup_npp`` (the NPP of each warm-up year, of one source with ``npp_reference``: the
+    warm-up inputs are C_eq NPP_y / NPP_ref) whose median is further than ``[checks]
+    period_ratio_max`` from the reference's: one of them in another unit (kg C/m2/yr read as
+    t C/ha/yr: every warm-up input 10 times too small, with exit 0). The NPP of one area in two
+    periods differs far less. "" when none."""
+    named = {r.name: r for r in readings if r.kind == "npp" and r.values.count}
+    npp, ref = named.get("warmup_npp"), named.get("npp_reference")
+    if npp is None or ref is None or not (npp.values.median > 0 and ref.values.median > 0):
+        return ""
+    ratio = npp.values.median / ref.values.median
+    if max(ratio, 1 / ratio) <= c.period_ratio_max:
+        return ""
+    step = min((10.0, 0.1, 0.01, 0.5, 2.0), key=lambda f: abs(math.log(f * ratio)))
+    times = f"{fmt(ratio)} times" if ratio > 1 else f"1/{fmt(1 / ratio)} of"
+    return (
+        f"{npp.source}: {npp.name} reads {times} {ref.name} ({ref.source}): median "
+        f"{fmt(npp.values.median)} vs {fmt(ref.values.median)} t C/ha/yr, beyond a factor of "
+        f"{fmt(c.period_ratio_max)} ([checks] period_ratio_max). The warm-up inputs are C_eq "
+        "x NPP of the year / the reference NPP, so both must be of one source and unit (t C/ha/"
+        "yr; kg C/m2/yr is x10, g C/m2/yr x0.01, t of dry matter x0.5); likely "
+        f"x{step:g} on {npp.name}: {npp.fix(step)}; read: {npp.name} {npp.summary()}; "
+        f"{ref.name} {ref.summary()}"
+    )
 
 
 def _organic_carbon_problem(readings: list[Reading], c: Checks, depth: float) -> str:
