@@ -261,11 +261,9 @@ def write_table(
                     ]
                 )
         os.replace(tmp, path)
-    except BaseException as exc:  # a signal too: no temporary left behind
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write the calibration table ({exc})") from None
-        raise
+        raise OutputError(f"{path}: cannot write the calibration table ({exc})") from None
     return path
 
 

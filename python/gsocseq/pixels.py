@@ -470,10 +470,4 @@ def _check_units(
         readings.append(reading)
     for done in reads:
         done.result()
-    check(
-        readings,
-        cfg.checks,
-        pointwise=cfg.run.invalid == "error",
-        limits=bounds,
-        depth=cfg.run.depth,
-    )
+    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error", limits=bounds)

@@ -369,11 +369,9 @@ def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) 
             w.writerow(names)
             w.writerows(zip(*columns))
         os.replace(tmp, path)
-    except BaseException as exc:  # a signal too: no temporary left behind
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write the results ({exc})") from None
-        raise
+        raise OutputError(f"{path}: cannot write the results ({exc})") from None
     return path
 
 

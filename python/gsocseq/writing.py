@@ -39,6 +39,14 @@ COG_WORKERS = 4
 #: at 10^6 pixels and grew with the map's width (a 64 MiB cache: 5.7 s), with 16-row tiles
 #: 4.5 s with no cache. The same COG bytes either way. (A multiple of 16: every block's rows.)
 MULTIBAND_TILE_ROWS = 16
+#: pixels a side of the tiles of the excluded values' COG (every other COG: 512). Its tiles are
+#: pixel-interleaved, every band in each: GDAL holds about three copies of a decoded tile while
+#: converting (the tile read, the tile encoded, libtiff's buffer), 32 MiB each at 512 pixels and
+#: 32 bands: converting took 100 MiB over the run's base (160 MiB where a layer's values fill
+#: the file; `--memory 256M` peaked at 263-293 MiB at 10^6 pixels), 27-29 MiB (60) with
+#: 256-pixel tiles, and 10-30 % less CPU time (docs/scaling.md). The same values: `gsocseq
+#: export --fao` reads the file by windows whatever its tiles.
+EXCLUDED_BLOCK = 256
 #: keys of the files a writer writes besides the layers
 LAND_USE, EXCLUSION, EXCLUDED, FLAGS = "landuse", "exclusion", "excluded", "flags"
 
@@ -79,10 +87,6 @@ def _gdal_writes(path: Path) -> Iterator[None]:
         yield
     except (CPLE_BaseError, RasterioError) as exc:
         raise OSError(errno.EIO, f"GDAL: {exc}", str(path)) from None
-
-
-#: for the writes of other modules (the FAO export)
-gdal_writes = _gdal_writes
 
 
 def check_written(path: Path) -> None:
@@ -136,10 +140,11 @@ def set_land_use_legend(ds: rasterio.io.DatasetWriter) -> None:
     )
 
 
-def to_cog(source: Path, target: Path, predictor: str) -> None:
+def to_cog(source: Path, target: Path, predictor: str, blocksize: int = 512) -> None:
     """``source`` copied to the Cloud Optimized GeoTIFF ``target`` the way every layer is
-    written: DEFLATE with ``predictor`` ("3" floating point, "2" integers), 512-pixel blocks,
-    nearest-neighbour overviews."""
+    written: DEFLATE with ``predictor`` ("3" floating point, "2" integers), ``blocksize``-pixel
+    blocks (512 but for the excluded values: :data:`EXCLUDED_BLOCK`), nearest-neighbour
+    overviews."""
     rasterio.shutil.copy(
         source,
         target,
@@ -147,7 +152,7 @@ def to_cog(source: Path, target: Path, predictor: str) -> None:
         compress="DEFLATE",
         predictor=predictor,
         overview_resampling="nearest",
-        blocksize=512,
+        blocksize=blocksize,
     )
 
 
@@ -366,16 +371,21 @@ class LayerWriter:
             cog = target.with_name(f".{target.name}.cog.part.tif")
             cog.unlink(missing_ok=True)  # (as above)
             with _gdal_writes(cog):
-                to_cog(tmp, cog, predictor="2" if key in (LAND_USE, EXCLUSION, FLAGS) else "3")
+                to_cog(
+                    tmp,
+                    cog,
+                    predictor="2" if key in (LAND_USE, EXCLUSION, FLAGS) else "3",
+                    blocksize=EXCLUDED_BLOCK if key == EXCLUDED else 512,
+                )
             check_written(cog)
             os.replace(cog, target)
             tmp.unlink()
             return target
 
         keys = list(self.tmp)
-        # the files of most bands first (the excluded values: a band per layer, as long to
-        # convert as all the layers together at 32 bands): started last, one would run alone
-        # while the other workers have nothing left
+        # the files of most bands first (the excluded values: a band per layer, the longest
+        # conversion, a quarter of the CPU time of all: 12 of 60 s at 10^7 pixels): started
+        # last, one would run alone while the other workers have nothing left
         order = sorted(keys, key=lambda k: -self.pixel_bytes[k])
         workers = max(1, min(COG_WORKERS, os.cpu_count() or 1, len(keys)))
         with rasterio.Env(**cache_env(self.gdal_cache_mib), GDAL_NUM_THREADS=1):
@@ -431,21 +441,6 @@ def new_folder(parent: Path, prefix: str) -> str:
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
         return name
-
-
-@contextmanager
-def replacing(path: Path) -> Iterator[Path]:
-    """A temporary name beside ``path`` (hidden, the same suffix: writers that choose the
-    format by it choose the same), renamed to ``path`` once written whole and removed on
-    error: an earlier file of that name (the last report's figure) is never left half
-    overwritten by a write that failed (a full disk)."""
-    tmp = Path(new_file(path.parent, f".{path.stem}.part-", path.suffix))  # two at once
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 @contextmanager

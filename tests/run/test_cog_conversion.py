@@ -82,7 +82,9 @@ def _write_run(out: Path, cache_mib: int) -> tuple[LayerWriter, list[Path]]:
     return writer, writer.finish()
 
 
-def _reference(tmp: Path, cog: Path, predictor: str, to_cog: Callable[..., None]) -> None:
+def _reference(
+    tmp: Path, cog: Path, predictor: str, to_cog: Callable[..., None], blocksize: int = 512
+) -> None:
     """``tmp`` (a temporary as the writer leaves it) copied pixel-interleaved in square tiles
     and converted to ``cog`` under a 512 MiB cache: the conversion before band-interleaved
     temporaries."""
@@ -95,7 +97,7 @@ def _reference(tmp: Path, cog: Path, predictor: str, to_cog: Callable[..., None]
                 dst.update_tags(**src.tags())
                 dst.descriptions = src.descriptions
                 dst.units = src.units
-        to_cog(pixel, cog, predictor)
+        to_cog(pixel, cog, predictor, blocksize=blocksize)
     pixel.unlink()
 
 
@@ -114,11 +116,11 @@ def test_layers_convert_under_the_budget_cache_from_band_interleaved_temporaries
     tiles: dict[int, set[tuple[int, int]]] = {}  # band count: the tile shapes of the temporaries
     real = writing.to_cog
 
-    def recording(source: Path, target: Path, predictor: str) -> None:
+    def recording(source: Path, target: Path, predictor: str, blocksize: int = 512) -> None:
         with rasterio.open(source) as ds:
             seen[target.name] = (get_gdal_config("GDAL_CACHEMAX"), ds.interleaving.name, ds.count)
             tiles.setdefault(ds.count, set()).update(ds.block_shapes)
-        real(source, target, predictor)
+        real(source, target, predictor, blocksize=blocksize)
 
     monkeypatch.setattr(writing, "to_cog", recording)
     monkeypatch.setattr(writing, "COG_WORKERS", 1)  # one at a time: the order is the order run
@@ -145,12 +147,12 @@ def test_cogs_hold_the_values_metadata_and_overviews_of_the_former_conversion(
     references: dict[str, Path] = {}
     real = writing.to_cog
 
-    def with_reference(source: Path, target: Path, predictor: str) -> None:
+    def with_reference(source: Path, target: Path, predictor: str, blocksize: int = 512) -> None:
         ref = tmp_path / "ref" / target.name
         ref.parent.mkdir(exist_ok=True)
-        _reference(source, ref, predictor, real)
+        _reference(source, ref, predictor, real, blocksize)
         references[target.name.split(".cog.part")[0].lstrip(".")] = ref
-        real(source, target, predictor)
+        real(source, target, predictor, blocksize=blocksize)
 
     monkeypatch.setattr(writing, "to_cog", with_reference)
     writer, written = _write_run(tmp_path, cache_mib=16)
@@ -163,8 +165,10 @@ def test_cogs_hold_the_values_metadata_and_overviews_of_the_former_conversion(
             assert got.nodata == want.nodata
             assert got.descriptions == want.descriptions and got.units == want.units
             assert got.tags() == want.tags()
-            assert got.overviews(1) == want.overviews(1) == [2]
-            assert got.block_shapes == want.block_shapes == [(512, 512)] * got.count
+            # the excluded values in smaller tiles (writing.EXCLUDED_BLOCK): one more level
+            block = writing.EXCLUDED_BLOCK if path == excluded else 512
+            assert got.overviews(1) == want.overviews(1) == ([2, 4] if block == 256 else [2])
+            assert got.block_shapes == want.block_shapes == [(block, block)] * got.count
             data = got.read()
             np.testing.assert_array_equal(data, want.read())
             assert (data != got.nodata).any()
@@ -177,3 +181,77 @@ def test_cogs_hold_the_values_metadata_and_overviews_of_the_former_conversion(
             ):
                 assert got.shape == want.shape == (280, 300)
                 np.testing.assert_array_equal(got.read(), want.read())
+
+
+def test_excluded_values_keep_each_layer_in_its_own_band(tmp_path: Path) -> None:
+    """The excluded values' COG (pixel-interleaved tiles of every band, writing.EXCLUDED_BLOCK
+    pixels a side) holds in band b the values of excluded layer b at the excluded pixels and
+    nodata elsewhere, band b described by that layer's key; the layers themselves are nodata
+    there. Each layer's values differ from every other's (layer i: 10^6 (i + 1) + a pixel's index,
+    exactly in float32 (below 2^24), so a band lost, shifted or swapped, or a tile of one band
+    written into another, fails;
+    read whole and by the 512-pixel windows of ``gsocseq export --fao`` (every band of a window
+    at once, under its 8 MiB cache), at full resolution and in the overviews."""
+    layers = [Layer(p, units="t C/ha") for p in ("T0", "finalSOC_BAU", "ASR_SSM1", "RSR_SSM2")]
+    with rasterio.open(_master(tmp_path / "master.tif")) as master:
+        height, width = master.height, master.width
+        writer = LayerWriter(
+            tmp_path, "x", master, layers, tile=TILE, excluded_layers=list(reversed(layers))
+        )
+    index = np.arange(height * width, dtype=np.float64).reshape(height, width)
+    rng = np.random.default_rng(11)
+    excluded = np.zeros((height, width), dtype=bool)
+    modelled = np.zeros((height, width), dtype=bool)
+    for row in range(0, height, TILE):
+        for col in range(0, width, TILE):
+            h, w = min(TILE, height - row), min(TILE, width - col)
+            mod = rng.random((h, w)) < 0.8
+            rows, cols = np.nonzero(mod)
+            masked = rng.random(len(rows)) < 0.3
+            pixel = index[row + rows, col + cols]
+            values = {lay.key: 1e6 * (i + 1) + pixel for i, lay in enumerate(layers)}
+            modelled[row + rows, col + cols] = True
+            excluded[row + rows[masked], col + cols[masked]] = True
+            writer.write(
+                Window(col, row, w, h),
+                rows,
+                cols,
+                values,
+                np.where(mod, 2, 0).astype(np.uint8),
+                exclusion=np.zeros(len(rows), dtype=np.uint8),
+                masked=masked,
+            )
+    writer.finish()
+    expected = {lay.key: (1e6 * (i + 1) + index).astype(np.float32) for i, lay in enumerate(layers)}
+    path = writer.targets[EXCLUDED]
+    with rasterio.open(path) as ds:
+        assert ds.count == len(layers)
+        assert ds.block_shapes == [(writing.EXCLUDED_BLOCK,) * 2] * ds.count
+        assert ds.interleaving.name.upper() == "PIXEL"
+        assert [d for d in ds.descriptions] == [lay.key for lay in reversed(layers)]
+        whole = ds.read()
+        overviews = [ds.read(b, out_shape=(ds.height // 2, ds.width // 2)) for b in (1, 2)]
+    with rasterio.Env(**cache_env(8)), rasterio.open(path) as ds:
+        bands = [3, 1, 4]  # some of them, in another order (as export asks)
+        by_windows = np.full((len(bands), height, width), NODATA, dtype=np.float32)
+        for row in range(0, height, 512):
+            for col in range(0, width, 512):
+                w = Window(col, row, min(512, width - col), min(512, height - row))
+                by_windows[:, row : row + int(w.height), col : col + int(w.width)] = ds.read(
+                    bands, window=w
+                )
+    np.testing.assert_array_equal(by_windows, whole[[b - 1 for b in bands]])
+    assert excluded.any() and (modelled & ~excluded).any()
+    for b, lay in enumerate(reversed(layers)):
+        want = np.where(excluded, expected[lay.key], np.float32(NODATA))
+        np.testing.assert_array_equal(whole[b], want, err_msg=f"band {b + 1} ({lay.key})")
+        with rasterio.open(writer.targets[lay.key]) as ds:
+            national = ds.read(1)
+        assert (national[excluded] == NODATA).all()
+        kept = modelled & ~excluded
+        np.testing.assert_array_equal(national[kept], expected[lay.key][kept])
+    # the overviews of each band hold that band's values (nearest neighbour: some of them)
+    for b, ov in enumerate(overviews):
+        key = list(reversed(layers))[b].key
+        found = ov[ov != NODATA]
+        assert found.size and np.isin(found, whole[b][excluded]).all(), key

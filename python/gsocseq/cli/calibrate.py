@@ -12,7 +12,6 @@ from gsocseq.cli.options import (
     measurements_arguments,
     overwrite_option,
     site_config_option,
-    stoppable,
 )
 from gsocseq.errors import GsocseqError
 
@@ -45,7 +44,6 @@ from gsocseq.errors import GsocseqError
 )
 @overwrite_option
 @click.option("-q", "--quiet", is_flag=True, help="No table on the terminal.")
-@stoppable("no calibration table written")
 def command(
     sites: Path,
     observations: Path,

@@ -13,7 +13,7 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
-from gsocseq import classes, methods, products, writing
+from gsocseq import classes, methods, products
 from gsocseq.report.load import RunLayer, RunOutput
 from gsocseq.report.statistics import HIST_BIN, HIST_RANGE, Statistics, class_name
 from gsocseq.report.zones import Zones
@@ -174,8 +174,7 @@ def _map_figure(
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=9)
-    with writing.replacing(path) as tmp:
-        fig.savefig(tmp, dpi=FIGURE_DPI)
+    fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
@@ -218,8 +217,7 @@ def _land_use_figure(run: RunOutput, path: Path, zones: Optional[Zones]) -> Opti
     ax.legend(
         handles=handles, fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False
     )
-    with writing.replacing(path) as tmp:
-        fig.savefig(tmp, dpi=FIGURE_DPI)
+    fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
@@ -301,8 +299,7 @@ def _distribution_figures(stats: Statistics, family: str, folder: Path) -> list[
     axes[0, 0].set_ylabel("pixels", fontsize=7)
     axes[0, -1].legend(fontsize=6, frameon=False)
     path = folder / f"{family}_histograms.png"
-    with writing.replacing(path) as tmp:
-        fig.savefig(tmp, dpi=300)
+    fig.savefig(path, dpi=300)
     plt.close(fig)
     out.append(path)
 
@@ -329,8 +326,7 @@ def _distribution_figures(stats: Statistics, family: str, folder: Path) -> list[
         ax.tick_params(axis="y", labelsize=6)
     axes[0, 0].set_ylabel(f"{family} (t C/ha/yr)", fontsize=7)
     path = folder / f"{family}_boxplots.png"
-    with writing.replacing(path) as tmp:
-        fig.savefig(tmp, dpi=300)
+    fig.savefig(path, dpi=300)
     plt.close(fig)
     out.append(path)
     return out
@@ -381,8 +377,7 @@ def _choropleth_figure(stats: Statistics, family: str, path: Path) -> Optional[P
         cb = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8)
         cb.set_label(units, fontsize=6)
         cb.ax.tick_params(labelsize=6)
-    with writing.replacing(path) as tmp:
-        fig.savefig(tmp, dpi=FIGURE_DPI)
+    fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
