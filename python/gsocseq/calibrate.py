@@ -261,9 +261,11 @@ def write_table(
                     ]
                 )
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # a signal too: no temporary left behind
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the calibration table ({exc})") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write the calibration table ({exc})") from None
+        raise
     return path
 
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from gsocseq import _core, classes, fao, products
-from gsocseq.config import GROUPS, WARMUP_START, Config
+from gsocseq.config import GROUPS, WARMUP_START, Config, spinup_land_use_in_fao_mode
 from gsocseq.errors import ConfigError, InputError
 from gsocseq.inputs import RANGES
 from gsocseq.multipliers import CalibrationTable, load_table
@@ -414,6 +414,8 @@ def core_arguments(
         for name in ("silt", "bulk_density", "organic_carbon"):
             if name in data:
                 out[name] = t(name)[:, 0]
+    if fao_mode and "spinup_land_use" in data:  # a site table's column, an array
+        raise ConfigError(spinup_land_use_in_fao_mode("spinup_land_use"))
     for key in REFINED_INPUTS:
         if key in data:
             if fao_mode:

@@ -191,6 +191,9 @@ class Checks:
     #: largest ratio of a 12*Y-band series' variance of each month across the years (read year
     #: by year) to that of runs of Y consecutive bands: beyond, stored month by month
     series_order_ratio: float = 10.0
+    #: largest ratio between the median organic carbon input and the organic carbon the SOC
+    #: and bulk density inputs imply (SOC / (bulk density x depth)): beyond, a wrong unit
+    organic_carbon_ratio_max: float = 5.0
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
     ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
@@ -450,6 +453,15 @@ def _check_moisture(run: RunOptions, prefix: str) -> None:
             '"farina-2" or "farina-3" (RothC-26.3 uses 0.2, as the official RothC v2.0.0 '
             "does for its option 1)"
         )
+
+
+def spinup_land_use_in_fao_mode(where: str) -> str:
+    """The message of a spin-up land use given to a fao-v1.2 run (which would not use it)."""
+    return (
+        f"{where}: fao-v1.2 runs the spin-up on the land use of the last warm-up year (2020), "
+        "as the scripts do (METHOD.md section 3), and would not use it; a spin-up land use is "
+        'rothamsted mode\'s: remove it, or set mode = "rothamsted"'
+    )
 
 
 def _calibration_mode(table: Any, mode: str, prefix: str) -> None:
@@ -800,6 +812,11 @@ def _checks(table: Any) -> Checks:
             f"[checks].period_ratio_max: expected > 1 (a ratio of typical values), got "
             f"{checks.period_ratio_max:g}"
         )
+    if checks.organic_carbon_ratio_max <= 1:
+        raise ConfigError(
+            f"[checks].organic_carbon_ratio_max: expected > 1 (a ratio of medians), got "
+            f"{checks.organic_carbon_ratio_max:g}"
+        )
     if checks.series_order_ratio <= 1:
         raise ConfigError(
             f"[checks].series_order_ratio: expected > 1 (a ratio of variances), got "
@@ -920,6 +937,8 @@ def from_dict(
         layout, inputs = _inputs(data["inputs"], base)
     if layout == "fao" and mode != "fao-v1.2" and "spinup_land_use" in inputs:
         raise ConfigError("[inputs.fao]: spinup_land_use is not part of the FAO layout")
+    if mode == "fao-v1.2" and "spinup_land_use" in inputs:  # was read, then left unused
+        raise ConfigError(spinup_land_use_in_fao_mode("[inputs].spinup_land_use"))
     if inputs and opts.get("moisture", "rothc-26.3") != "rothc-26.3":
         missing = [k for k in SOIL_WATER_INPUTS if k not in inputs]
         if missing:
@@ -1161,6 +1180,8 @@ def with_options(config: Config, **changes: Any) -> Config:
     run = replace(config.run, **changes)
     _check_moisture(run, "")
     _calibration_mode(run.calibration, run.mode, "")
+    if run.mode == "fao-v1.2" and "spinup_land_use" in config.inputs:
+        raise ConfigError(spinup_land_use_in_fao_mode("[inputs].spinup_land_use"))
     if config.inputs and run.moisture != "rothc-26.3":
         missing = [k for k in SOIL_WATER_INPUTS if k not in config.inputs]
         if missing:

@@ -27,9 +27,10 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from gsocseq import csvsafe
+from gsocseq import csvsafe, writing
 from gsocseq.config import Config, load, with_options
 from gsocseq.errors import ConfigError, InputError, OutputError
+from gsocseq.folder import write_errors
 from gsocseq.multipliers import CalibrationTable, group_name, load_table
 
 Source = Union[str, os.PathLike, Mapping[str, Sequence[Any]]]
@@ -506,13 +507,11 @@ def write_tables(evaluation: Evaluation, folder: Union[str, os.PathLike]) -> dic
 
 
 def _write(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with writing.replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(header)
         # site ids and groups come from the user's tables: no formula for a spreadsheet
         w.writerows([csvsafe.cell(v) for v in row] for row in rows)
-    os.replace(tmp, path)
     return path
 
 
@@ -549,9 +548,8 @@ def plot_one_to_one(evaluation: Evaluation, path: Union[str, os.PathLike]) -> Pa
         )
         if 1 < len(groups) <= 20:
             ax.legend(fontsize=7, loc="upper left")
-        tmp = path.with_name(f".{path.name}.part")
-        fig.savefig(tmp, format="png", bbox_inches="tight")
-        os.replace(tmp, path)
+        with writing.replacing(path) as tmp:
+            fig.savefig(tmp, format="png", bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
@@ -577,13 +575,20 @@ def write(
     existing = [folder / f for f in FILES if (folder / f).exists()]
     if existing and not overwrite:
         raise OutputError(f"{existing[0]}: already exists (use --overwrite to replace it)")
-    paths = write_tables(evaluation, folder)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return paths
-    paths["plot"] = plot_one_to_one(evaluation, folder / "evaluation_1to1.png")
+    # a full disk: exit 2 naming the folder (a traceback before), each file the earlier one
+    # or a whole new one
+    with write_errors(folder, lambda: EVALUATION_BYTES, "the evaluation", ""):
+        paths = write_tables(evaluation, folder)
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            return paths
+        paths["plot"] = plot_one_to_one(evaluation, folder / "evaluation_1to1.png")
     return paths
+
+
+#: about the space an evaluation needs: its tables and a 1:1 plot of 660 x 660 pixels
+EVALUATION_BYTES = 2**20
 
 
 def read_written(folder: Union[str, os.PathLike]) -> tuple[list[dict[str, str]], Optional[Path]]:

@@ -51,7 +51,7 @@ from gsocseq import __version__, products, writing
 from gsocseq.checkpoint import check_finished
 from gsocseq.config import Config
 from gsocseq.errors import InputError, OutputError
-from gsocseq.folder import run_config, run_folder, run_summary
+from gsocseq.folder import run_config, run_folder, run_summary, write_errors
 from gsocseq.gdalcache import cache_env
 from gsocseq.qa_protocol import (
     GRID_TOLERANCE,
@@ -270,7 +270,7 @@ def _write_layer(
     converted to COG and checked whole); ``legend``: the land use's colour table and class
     names."""
     tmp = target.with_name(f".{target.name}.part.tif")
-    with rasterio.open(src_path) as src:
+    with rasterio.open(src_path) as src, writing.gdal_writes(tmp):
         with rasterio.open(tmp, "w", **_profile(part, dtype, nodata)) as dst:
             for w, values in _values(src, part, method, categorical, nodata):
                 dst.write(values.astype(dtype), 1, window=w)
@@ -282,7 +282,7 @@ def _write_layer(
                 dst.units = (units,)
             dst.update_tags(**(tags or {}))
     writing.check_written(tmp)
-    with rasterio.Env(GDAL_NUM_THREADS=1):
+    with rasterio.Env(GDAL_NUM_THREADS=1), writing.gdal_writes(target):
         writing.to_cog(tmp, target, predictor="3" if dtype == "float32" else "2")
     writing.check_written(target)
     tmp.unlink()
@@ -307,7 +307,7 @@ def _fill(layers: dict[str, tuple[Path, Path]], excluded: Path, bands: dict[str,
     its tiles decoded once for all layers, not once per layer (29 times the whole file);
     memory: every band of one window and a tile of each target being written."""
     keys = list(layers)
-    with ExitStack() as stack:
+    with ExitStack() as stack, writing.gdal_writes(layers[keys[0]][1].parent):
         stack.enter_context(rasterio.Env(**cache_env(WINDOW_CACHE_MIB)))
         ex = stack.enter_context(rasterio.open(excluded))
         srcs = {k: stack.enter_context(rasterio.open(layers[k][0])) for k in keys}
@@ -332,6 +332,8 @@ def _fill(layers: dict[str, tuple[Path, Path]], excluded: Path, bands: dict[str,
         for k in keys:
             dsts[k].update_tags(**srcs[k].tags())
             dsts[k].set_band_description(1, srcs[k].descriptions[0] or "")
+    for k in keys:  # a full disk may leave a tile unwritten with only GDAL's message
+        writing.check_written(layers[k][1])
 
 
 # ----------------------------------------------------------------------------- the run
@@ -425,15 +427,24 @@ def export_fao(
         )
     config = run_config(run)
     run_dir = config.output_dir if config is not None else run_folder(run)
+    out = Path(output) if output is not None else run_dir / products.fao_folder(iso)
     with FolderLock(run_dir, shared=True, wait=wait, what="export"):
-        return _export(run_dir, iso, output, overwrite, config)
+        # a full disk (or a file size limit): exit 2 naming the folder and the space needed
+        # (a traceback before); the hidden stage removed, an earlier delivery untouched
+        with write_errors(out.parent, lambda: _export_bytes(run_dir), "the export", ""):
+            return _export(run_dir, iso, out, overwrite, config)
+
+
+def _export_bytes(run_dir: Path) -> int:
+    """About the space an export needs at most: the run's rasters three times over (the
+    temporaries, the COGs and the zip)."""
+    return 3 * sum(p.stat().st_size for p in Path(run_dir).glob("*.tif"))
 
 
 def _export(
-    run_dir: Path, iso: str, output: Any, overwrite: bool, config: Optional[Config] = None
+    run_dir: Path, iso: str, out: Path, overwrite: bool, config: Optional[Config] = None
 ) -> Export:
     run = _load_run(run_dir)
-    out = Path(output) if output is not None else run_dir / products.fao_folder(iso)
     try:
         out.resolve()  # a symlink loop: RuntimeError (Python < 3.13), before any work
     except (OSError, RuntimeError) as exc:

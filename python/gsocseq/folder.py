@@ -236,18 +236,25 @@ def _mb(n: float) -> str:
     return f"{n / 2**20:,.0f} MB" if n >= 2**20 else f"{n / 2**10:,.0f} kB"
 
 
-def write_failure(folder: Path, exc: BaseException, need: int) -> OutputError:
+#: what the command that failed to write keeps for the next attempt
+RUN_KEEPS = " (finished blocks are kept)"
+
+
+def write_failure(
+    folder: Path, exc: BaseException, need: int, what: str = "the run", keeps: str = RUN_KEEPS
+) -> OutputError:
     """The :class:`OutputError` of a failed write into ``folder``: what failed, the free
-    space and an estimate of the space the run needs (``need`` bytes)."""
-    what = getattr(exc, "strerror", None) or str(exc)
+    space and an estimate of the space ``what`` needs (``need`` bytes); ``keeps``: what the
+    same command run again reuses."""
+    error = getattr(exc, "strerror", None) or str(exc)
     name = getattr(exc, "filename", None)
     where = f" writing {Path(name).name}" if name else ""
     free = free_bytes(folder)
     space = f"{_mb(free)} free, " if free is not None else ""
     return OutputError(
-        f"{folder}: cannot write the outputs ({what}{where}); {space}the run needs up to "
+        f"{folder}: cannot write the outputs ({error}{where}); {space}{what} needs up to "
         f"{_mb(need)} there: free some space or choose another output folder (-o), then run "
-        "the same command again (finished blocks are kept)"
+        f"the same command again{keeps}"
     )
 
 
@@ -257,14 +264,16 @@ def is_write_error(exc: BaseException) -> bool:
 
 
 @contextmanager
-def write_errors(folder: Path, need: Callable[[], int]) -> Iterator[None]:
+def write_errors(
+    folder: Path, need: Callable[[], int], what: str = "the run", keeps: str = RUN_KEEPS
+) -> Iterator[None]:
     """Turn write errors (:data:`WRITE_ERRNOS`) raised inside into :func:`write_failure`."""
     try:
         yield
     except OSError as exc:
         if not is_write_error(exc):
             raise
-        raise write_failure(folder, exc, need()) from None
+        raise write_failure(folder, exc, need(), what, keeps) from None
 
 
 def remove_stale(folder: Path, patterns: Iterable[str]) -> list[Path]:

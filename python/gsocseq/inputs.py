@@ -8,13 +8,16 @@ no phase rule) takes as candidates are checked and gathered; everything else sta
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, Union
 
 import numpy as np
+from rasterio.enums import Interleaving
 from rasterio.windows import Window
 
 from gsocseq import _core
@@ -195,6 +198,7 @@ class Inputs:
         # inputs of a block read side by side (GDAL releases the GIL), see _read_raw
         self._readers: Optional[ThreadPoolExecutor] = None
         self._reader_count = 0
+        self._file_bytes: dict[str, float] = {}
         lu = self.rasters.get("land_use")
         if lu is not None and lu.count < self.years:
             first = WARMUP_START + 1
@@ -599,6 +603,20 @@ class Inputs:
         counts["modelled"] += int(ok.sum())
         return block
 
+    def _band_bytes(self, r: Raster) -> float:
+        """Bytes a band of ``r`` takes in its file (compressed as stored): what reading one of
+        its bands costs, relative to the other inputs."""
+        size = self._file_bytes.get(r.key)
+        if size is None:
+            size = self._file_bytes[r.key] = r.path.stat().st_size / max(1, r.dataset.count)
+        return size
+
+    @staticmethod
+    def _band_split(r: Raster) -> bool:
+        """Whether parts of ``r``'s bands can be read apart without decoding anything twice:
+        a band's blocks hold that band alone (band-interleaved, or one band)."""
+        return r.dataset.count == 1 or r.dataset.interleaving != Interleaving.pixel
+
     def _take(self, name: str, size: int, dtype: Optional[np.dtype] = None) -> np.ndarray:
         """A buffer of at least ``size`` values of ``dtype`` for ``name`` (from the pool)."""
         dtype = np.dtype(np.float64) if dtype is None else dtype
@@ -612,44 +630,64 @@ class Inputs:
         self, window: Window, threads: Optional[int] = None
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Raw (bands, h * w) values of every quantity: each input read once (the bands of all
-        its quantities), the inputs side by side on up to ``threads`` threads (each input has
-        its own dataset handle and buffer). An input with a quantity the core reads in place
-        is read into a buffer of the block's own (returned too, by name, for the pool: the next
-        block is read while this one computes); the others into the input's reused buffer."""
+        its quantities), on up to ``threads`` threads: the inputs side by side, and the bands
+        of a large band-interleaved input in parts on handles of their own
+        (:func:`read_parts`: the largest input alone would keep one core decoding while the
+        other has finished). An input with a quantity the core reads in place is read into a
+        buffer of the block's own (returned too, by name, for the pool: the next block is read
+        while this one computes); the others into the input's reused buffer."""
         by_raster: dict[str, list[Quantity]] = {}
         for q in self.quantities:
             by_raster.setdefault(q.raster.key, []).append(q)
-        groups = list(by_raster.values())
         h, w = int(window.height), int(window.width)
         buffers: dict[str, np.ndarray] = {}
-        for qs in groups:
-            if any(q.in_place for q in qs):
-                r = qs[0].raster
-                size = len({b for q in qs for b in q.bands}) * (h * w + _pad(r.dtype))
-                buffers[f"raw:{r.key}"] = self._take(f"raw:{r.key}", size, r.dtype)
-
-        def read(qs: list[Quantity]) -> tuple[list[Quantity], list[int], np.ndarray]:
-            bands = sorted({b for q in qs for b in q.bands})
+        # per input: its quantities, bands, the (bands, h * w [+ pad]) values and the
+        # (bands, h, w) view they are read into
+        reads: list[tuple[list[Quantity], list[int], np.ndarray, np.ndarray]] = []
+        for qs in by_raster.values():
             r = qs[0].raster
-            buf = buffers.get(f"raw:{r.key}")
-            if buf is None:
-                return qs, bands, r.read_raw(window, bands)
-            # rows one cache line longer than the window: the core reads a pixel's months a
-            # row apart, and rows of a power-of-two size would all fall in the same cache sets
-            rows = buf[: len(bands) * (h * w + _pad(r.dtype))].reshape(len(bands), -1)
-            r.read_raw_into(window, bands, rows[:, : h * w].reshape(len(bands), h, w))
-            return qs, bands, rows
+            bands = sorted({b for q in qs for b in q.bands})
+            if any(q.in_place for q in qs):
+                size = len(bands) * (h * w + _pad(r.dtype))
+                buf = self._take(f"raw:{r.key}", size, r.dtype)
+                buffers[f"raw:{r.key}"] = buf
+                # rows one cache line longer than the window: the core reads a pixel's months
+                # a row apart, and rows of a power-of-two size would all fall in the same
+                # cache sets
+                raw = buf[:size].reshape(len(bands), -1)
+                into = raw[:, : h * w].reshape(len(bands), h, w)
+            else:
+                into = r.raw_buffer(window, len(bands))
+                raw = into.reshape(len(bands), -1)
+            reads.append((qs, bands, raw, into))
 
-        workers = min(len(groups), threads or os.cpu_count() or 1)
+        workers = threads or os.cpu_count() or 1
+        parts = read_parts(
+            [len(b) * self._band_bytes(qs[0].raster) for qs, b, _, _ in reads],
+            [len(b) if self._band_split(qs[0].raster) else 1 for qs, b, _, _ in reads],
+            [len(b) for _, b, _, _ in reads],
+            workers,
+        )
+        for i, handles in Counter(i for i, _, _, _ in parts).items():
+            reads[i][0][0].raster.open_handles(handles)
+
+        def read(part: tuple[int, int, int, int]) -> None:
+            i, handle, a, b = part
+            qs, bands, _, into = reads[i]
+            qs[0].raster.read_raw_into(window, bands[a:b], into[a:b], handle)
+
+        workers = min(workers, len(parts))
         if workers > 1:
             if self._readers is None or self._reader_count != workers:
                 if self._readers is not None:
                     self._readers.shutdown()
                 self._readers = ThreadPoolExecutor(workers, thread_name_prefix="gsocseq-read")
                 self._reader_count = workers
-            results = list(self._readers.map(read, groups))
+            list(self._readers.map(read, parts))
         else:
-            results = [read(qs) for qs in groups]
+            for part in parts:
+                read(part)
+        results = [(qs, bands, raw) for qs, bands, raw, _ in reads]
         out: dict[str, np.ndarray] = {}
         for qs, bands, raw in results:
             row = {b: i for i, b in enumerate(bands)}
@@ -752,6 +790,29 @@ class Inputs:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_parts(
+    weights: Sequence[float], max_parts: Sequence[int], counts: Sequence[int], workers: int
+) -> list[tuple[int, int, int, int]]:
+    """How the bands of a block's inputs are read on ``workers`` threads: (input, handle,
+    first band, end band) parts, the heaviest first (a pool of threads then takes them
+    longest first). ``weights[i]`` is what reading input ``i`` costs (its bytes), ``counts[i]``
+    its bands, ``max_parts[i]`` the parts it may be cut in (1: read whole). An input heavier
+    than a third of a thread's share is cut into consecutive ranges of bands of about that
+    weight, up to two parts per thread, each read on a handle of its own (0, 1, ...)."""
+    if workers <= 1:
+        return [(i, 0, 0, n) for i, n in enumerate(counts)]
+    total = float(sum(weights))
+    share = total / (3 * workers)
+    parts: list[tuple[float, int, int, int, int]] = []
+    for i, (weight, most, n) in enumerate(zip(weights, max_parts, counts)):
+        k = 1 if share <= 0 else max(1, min(most, n, 2 * workers, math.ceil(weight / share)))
+        for j in range(k):
+            a, b = n * j // k, n * (j + 1) // k
+            parts.append((weight * (b - a) / max(1, n), i, j, a, b))
+    parts.sort(key=lambda p: (-p[0], p[1], p[2]))
+    return [(i, j, a, b) for _, i, j, a, b in parts]
 
 
 def _pad(dtype: np.dtype) -> int:

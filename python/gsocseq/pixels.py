@@ -470,4 +470,10 @@ def _check_units(
         readings.append(reading)
     for done in reads:
         done.result()
-    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error", limits=bounds)
+    check(
+        readings,
+        cfg.checks,
+        pointwise=cfg.run.invalid == "error",
+        limits=bounds,
+        depth=cfg.run.depth,
+    )

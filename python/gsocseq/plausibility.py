@@ -215,7 +215,10 @@ MISTAKES = {
         (0.01, "cg/cm3 (SoilGrids bdod)? GSOCseq needs g/cm3 (x0.01"),
         (0.001, "kg/m3? GSOCseq needs g/cm3 (x0.001"),
     ),
-    "organic_carbon": ((0.1, "g/kg? GSOCseq needs % (x0.1"),),
+    "organic_carbon": (
+        (0.01, "dg/kg (SoilGrids soc)? GSOCseq needs % (x0.01"),
+        (0.1, "g/kg? GSOCseq needs % (x0.1"),
+    ),
 }
 
 
@@ -289,6 +292,7 @@ def check(
     checks: Checks,
     pointwise: bool = True,
     limits: Optional[Mapping[str, tuple[float, float, str]]] = None,
+    depth: float = 30.0,
 ) -> None:
     """Raise an :class:`InputError` for the first implausible distribution (median checks of
     every quantity first: they name a wrong unit; then, with ``pointwise``, a value beyond its
@@ -296,7 +300,8 @@ def check(
     period_ratio_max``), naming the source, what was read and the likely mistake. Without
     ``pointwise`` (``invalid = "mask"``: a value beyond its range is a pixel to mask) a median
     beyond the plausible range ``limits[kind]`` stops too: half the pixels beyond it is a wrong
-    unit (NPP in g C/m2, cover in %), not pixels to mask."""
+    unit (NPP in g C/m2, cover in %), not pixels to mask. ``depth``: the layer's, cm (the
+    organic carbon that the SOC stock and bulk density imply)."""
     for r in readings:
         problem = _median_problem(r, checks)
         if not problem and not pointwise and limits is not None and r.kind in limits:
@@ -308,7 +313,12 @@ def check(
             if r.first_beyond is not None:
                 raise InputError(f"{r.first_beyond[1](r.values)}; read: {r.summary()}")
     # last: a value beyond its range names its pixel and unit (kelvin?) better
-    problem = _period_problem(readings, checks) or _order_problem(readings, checks)
+    problem = (
+        _period_problem(readings, checks)
+        or _npp_problem(readings, checks)
+        or _order_problem(readings, checks)
+        or _organic_carbon_problem(readings, checks, depth)
+    )
     if problem:
         raise InputError(problem)
 
@@ -465,6 +475,63 @@ def _period_problem(readings: list[Reading], c: Checks) -> str:
             f"{ref.name} {ref.summary()}"
         )
     return ""
+
+
+def _npp_problem(readings: list[Reading], c: Checks) -> str:
+    """A ``warmup_npp`` (the NPP of each warm-up year, of one source with ``npp_reference``: the
+    warm-up inputs are C_eq NPP_y / NPP_ref) whose median is further than ``[checks]
+    period_ratio_max`` from the reference's: one of them in another unit (kg C/m2/yr read as
+    t C/ha/yr: every warm-up input 10 times too small, with exit 0). The NPP of one area in two
+    periods differs far less. "" when none."""
+    named = {r.name: r for r in readings if r.kind == "npp" and r.values.count}
+    npp, ref = named.get("warmup_npp"), named.get("npp_reference")
+    if npp is None or ref is None or not (npp.values.median > 0 and ref.values.median > 0):
+        return ""
+    ratio = npp.values.median / ref.values.median
+    if max(ratio, 1 / ratio) <= c.period_ratio_max:
+        return ""
+    step = min((10.0, 0.1, 0.01, 0.5, 2.0), key=lambda f: abs(math.log(f * ratio)))
+    times = f"{fmt(ratio)} times" if ratio > 1 else f"1/{fmt(1 / ratio)} of"
+    return (
+        f"{npp.source}: {npp.name} reads {times} {ref.name} ({ref.source}): median "
+        f"{fmt(npp.values.median)} vs {fmt(ref.values.median)} t C/ha/yr, beyond a factor of "
+        f"{fmt(c.period_ratio_max)} ([checks] period_ratio_max). The warm-up inputs are C_eq "
+        "x NPP of the year / the reference NPP, so both must be of one source and unit (t C/ha/"
+        "yr; kg C/m2/yr is x10, g C/m2/yr x0.01, t of dry matter x0.5); likely "
+        f"x{step:g} on {npp.name}: {npp.fix(step)}; read: {npp.name} {npp.summary()}; "
+        f"{ref.name} {ref.summary()}"
+    )
+
+
+def _organic_carbon_problem(readings: list[Reading], c: Checks, depth: float) -> str:
+    """An organic carbon input (%) whose median is further than ``[checks]
+    organic_carbon_ratio_max`` from the organic carbon that the SOC and bulk density inputs
+    imply, SOC / (bulk density x depth) with their medians: a wrong unit within the plausible
+    range (SoilGrids soc in dg/kg scaled x0.1 as g/kg: every value 10 times too large, OM up to
+    the whole soil, the van Genuchten deficits wrong with exit 0). The two differ by the
+    coarse fragments and the sources only (a factor below 2). "" when none."""
+    first = {r.kind: r for r in reversed(readings) if r.values.count}
+    oc, soc, bd = (first.get(k) for k in ("organic_carbon", "soc", "bulk_density"))
+    if oc is None or soc is None or bd is None:
+        return ""
+    implied = soc.values.median / (bd.values.median * depth)
+    given = oc.values.median
+    if not (implied > 0 and given > 0):
+        return ""
+    ratio = given / implied
+    if max(ratio, 1 / ratio) <= c.organic_carbon_ratio_max:
+        return ""
+    step = min((0.01, 0.1, 10.0, 100.0), key=lambda f: abs(math.log(f * ratio)))
+    times = f"{fmt(ratio)} times" if ratio > 1 else f"1/{fmt(1 / ratio)} of"
+    return (
+        f"{oc.source}: {oc.name} reads {times} the organic carbon that the SOC and bulk "
+        f"density inputs imply (median {fmt(given)} % against SOC / (bulk density x depth) = "
+        f"{fmt(soc.values.median)} t C/ha / ({fmt(bd.values.median)} g/cm3 x {fmt(depth)} cm) "
+        f"= {fmt(implied)} %), beyond a factor of {fmt(c.organic_carbon_ratio_max)} ([checks] "
+        "organic_carbon_ratio_max): a wrong unit or scale (GSOCseq needs %; SoilGrids soc is "
+        f"dg/kg: scale = 0.01, g/kg: scale = 0.1); likely x{step:g}: {oc.fix(step)}; or leave "
+        f"organic_carbon out (the default is SOC / (bulk density x depth)); read: {oc.summary()}"
+    )
 
 
 #: the smallest variance (squared units) of a month's values across the years, read year by

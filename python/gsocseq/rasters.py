@@ -36,6 +36,9 @@ class Raster:
     bands: tuple[int, ...]
     # the values of the last window read_raw read (reused by the next one)
     _buffer: Optional[np.ndarray] = field(default=None, repr=False)
+    # more handles on the same file, so that parts of its bands are read side by side (a GDAL
+    # dataset handle serves one thread at a time): opened when first needed
+    _handles: list[rasterio.io.DatasetReader] = field(default_factory=list, repr=False)
 
     @property
     def path(self) -> Path:
@@ -83,23 +86,43 @@ class Raster:
         """(bands, h * w) values of the window in the file's own type, nodata as stored.
         ``bands`` are 0-based positions in this input's band list. The values are read into a
         buffer of this raster that its next ``read_raw`` overwrites."""
+        raw = self.raw_buffer(window, len(bands))
+        self.read_raw_into(window, bands, raw)
+        return raw.reshape(len(bands), -1)
+
+    def raw_buffer(self, window: Window, count: int) -> np.ndarray:
+        """(count, h, w) of this raster's type for the values of ``count`` bands of the
+        window: the buffer of :meth:`read_raw`, which its next call overwrites."""
         h, w = int(window.height), int(window.width)
-        size = len(bands) * h * w
+        size = count * h * w
         dtype = self.dtype
         if self._buffer is None or self._buffer.size < size or self._buffer.dtype != dtype:
             self._buffer = np.empty(size, dtype=dtype)
-        raw = self._buffer[:size].reshape(len(bands), h, w)
-        self.read_raw_into(window, bands, raw)
-        return raw.reshape(len(bands), h * w)
+        return self._buffer[:size].reshape(count, h, w)
 
-    def read_raw_into(self, window: Window, bands: Sequence[int], out: np.ndarray) -> None:
+    def read_raw_into(
+        self, window: Window, bands: Sequence[int], out: np.ndarray, handle: int = 0
+    ) -> None:
         """The window's values as stored into ``out`` (bands, h, w) of this raster's type (any
-        strides)."""
+        strides), through the file's ``handle``-th dataset handle (0: :attr:`dataset`; each
+        handle serves one thread at a time)."""
         chosen = [self.bands[b] for b in bands]
         try:
-            self.dataset.read(chosen, window=window, out=out, masked=False)
+            self._handle(handle).read(chosen, window=window, out=out, masked=False)
         except RasterioIOError as exc:
             raise InputError(f"{self.path}: cannot read window {window} ({exc})") from None
+
+    def open_handles(self, count: int) -> None:
+        """Have ``count`` dataset handles on the file (:attr:`dataset` and ``count - 1`` more)
+        for :meth:`read_raw_into` on as many threads (opened here, on the caller's thread)."""
+        while len(self._handles) < count - 1:
+            try:
+                self._handles.append(rasterio.open(self.path))
+            except RasterioIOError as exc:
+                raise InputError(f"{self.path}: cannot open it again ({exc})") from None
+
+    def _handle(self, index: int) -> rasterio.io.DatasetReader:
+        return self.dataset if index == 0 else self._handles[index - 1]
 
     def gather(
         self,
@@ -141,6 +164,9 @@ class Raster:
         return self.gather(self.read_raw(window, chosen), pixels, round_f32)
 
     def close(self) -> None:
+        for ds in self._handles:
+            ds.close()
+        self._handles.clear()
         self.dataset.close()
 
 

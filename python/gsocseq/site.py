@@ -369,9 +369,11 @@ def write_results(result: dict[str, np.ndarray], path: Union[str, os.PathLike]) 
             w.writerow(names)
             w.writerows(zip(*columns))
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # a signal too: no temporary left behind
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the results ({exc})") from None
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write the results ({exc})") from None
+        raise
     return path
 
 

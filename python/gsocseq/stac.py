@@ -21,7 +21,7 @@ from typing import Any, Optional
 import rasterio
 from rasterio.warp import transform_geom
 
-from gsocseq import products
+from gsocseq import products, writing
 
 STAC_VERSION = "1.0.0"
 PROJECTION_EXT = "https://stac-extensions.github.io/projection/v1.1.0/schema.json"
@@ -197,5 +197,6 @@ def check_item(item: dict[str, Any]) -> list[str]:
 def write_item(item: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write ``item`` as indented JSON; return the path."""
     path = Path(path)
-    path.write_text(json.dumps(item, indent=2) + "\n", encoding="utf-8")
+    with writing.replacing(path) as tmp:
+        tmp.write_text(json.dumps(item, indent=2) + "\n", encoding="utf-8")
     return path

@@ -194,7 +194,13 @@ def check_inputs(
         with Inputs(config, Modelled(config)) as inputs:
             readings = survey(inputs, fix_for=fix_for)
             limits = inputs.limits
-    check(readings, cfg.checks, pointwise=cfg.run.invalid == "error", limits=limits)
+    check(
+        readings,
+        cfg.checks,
+        pointwise=cfg.run.invalid == "error",
+        limits=limits,
+        depth=cfg.run.depth,
+    )
     return readings
 
 

@@ -89,6 +89,10 @@ def _gdal_writes(path: Path) -> Iterator[None]:
         raise OSError(errno.EIO, f"GDAL: {exc}", str(path)) from None
 
 
+#: for the writes of other modules (the FAO export)
+gdal_writes = _gdal_writes
+
+
 def check_written(path: Path) -> None:
     """Raise OSError (EIO) unless every tile of the GeoTIFF ``path`` (every band, every
     overview) lies inside the file: a write that failed without an error (GDAL reports some
@@ -441,6 +445,21 @@ def new_folder(parent: Path, prefix: str) -> str:
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
         return name
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` (hidden, the same suffix: writers that choose the
+    format by it choose the same), renamed to ``path`` once written whole and removed on
+    error: an earlier file of that name (the last report's figure) is never left half
+    overwritten by a write that failed (a full disk)."""
+    tmp = Path(new_file(path.parent, f".{path.stem}.part-", path.suffix))  # two at once
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager

@@ -347,3 +347,31 @@ def test_evaluate_command(sites, tmp_path):
         ],
     )
     assert bad.exit_code == 2 and "row 2: site 'nowhere'" in bad.output
+
+
+def test_a_full_disk_while_writing_exits_2_and_keeps_the_earlier_files(
+    sites, tmp_path, monkeypatch
+):
+    # before: the OSError of the plot came through (a traceback, exit 1) and its temporary
+    # stayed in the folder
+    import errno
+
+    import matplotlib.figure
+
+    from gsocseq.errors import OutputError
+
+    obs = {"site": ["s1", "s2", "s3"], "year": [2002, 2003, 2004], "soc": [40.0, 50.0, 60.0]}
+    ev = evaluate(sites, obs)
+    folder = tmp_path / "eval"
+    write(ev, folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def full(self, path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"half a plot")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    with pytest.raises(OutputError, match=r"free.*the evaluation needs up to"):
+        write(ev, folder, overwrite=True)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

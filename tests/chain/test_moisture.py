@@ -109,10 +109,14 @@ def test_organic_carbon_given_or_from_soc(tmp_path):
     central = run_sites(table, {"run": {"mode": "rothamsted", **FARINA, "uncertainty": "none"}})
     np.testing.assert_allclose(given["finalSOC_BAU"], central["finalSOC_BAU"], rtol=1e-12)
     assert np.array_equal(central["finalSOC_BAU"], derived["finalSOC_BAU"], equal_nan=True)
-    # a much higher OC changes the retention curve, hence the stocks
+    # a much higher OC changes the retention curve, hence the stocks (5 %: 5.3 times what
+    # SOC / (BD x depth) gives, beyond [checks] organic_carbon_ratio_max unless raised)
     other = run_sites(
         {**table, "organic_carbon": [5.0] * len(oc)},
-        {"run": {"mode": "rothamsted", **FARINA, "uncertainty": "none"}},
+        {
+            "run": {"mode": "rothamsted", **FARINA, "uncertainty": "none"},
+            "checks": {"organic_carbon_ratio_max": 10.0},
+        },
     )
     assert not np.allclose(other["finalSOC_BAU"], central["finalSOC_BAU"], equal_nan=True)
 
@@ -185,3 +189,30 @@ def test_the_summary_names_the_model_options():
     )
     assert "moisture farina-3" in words and "minimum rate 0.1" in words
     assert "calibrated (c.csv)" in words
+
+
+def test_organic_carbon_in_a_wrong_unit_is_refused_naming_the_scale(tmp_path):
+    # SoilGrids soc is dg/kg: the range check's hint said "g/kg? x0.1" alone, and with that
+    # scale (every OC 10 times too large, within the range) the run ended with exit 0 and
+    # other van Genuchten deficits
+    cfg = _soil_water(tmp_path, make_area(tmp_path / "area", rows=4, cols=4, seed=3))
+    cfg["run"].update(FARINA)
+    with rasterio.open(cfg["inputs"]["soc"]) as ds:
+        soc = ds.read(1).astype(np.float64)
+    with rasterio.open(cfg["inputs"]["bulk_density"]["path"]) as ds:
+        bd = ds.read(1) * 0.01
+    dg_per_kg = write(tmp_path / "oc.tif", soc / (bd * 30.0) * 100.0)  # % x 100
+    for scale, problem in ((None, r"dg/kg \(SoilGrids soc\)\? .*x0\.01"), (0.1, "ratio_max")):
+        spec = (
+            {"path": str(dg_per_kg)} if scale is None else {"path": str(dg_per_kg), "scale": scale}
+        )
+        bad = {**cfg, "inputs": {**cfg["inputs"], "organic_carbon": spec}}
+        with pytest.raises(InputError, match=problem) as exc:
+            run(bad, output=tmp_path / f"bad{scale}")
+        if scale == 0.1:
+            assert "set scale = 0.01 on input 'organic_carbon'" in str(exc.value)
+    good = {
+        **cfg,
+        "inputs": {**cfg["inputs"], "organic_carbon": {"path": str(dg_per_kg), "scale": 0.01}},
+    }
+    assert run(good, output=tmp_path / "good").counts["modelled"] > 0

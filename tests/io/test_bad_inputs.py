@@ -1375,3 +1375,28 @@ def test_admin_names_cannot_inject_formulas_and_are_escaped(demo_run, tmp_path, 
     assert any(v.startswith("-") for v in means) and all(float(v) == float(v) for v in means)
     html = (tmp_path / "r" / "report.html").read_text()
     assert "&lt;b&gt;East&lt;/b&gt;" in html and "<b>East</b>" not in html
+
+
+def test_a_spinup_land_use_in_fao_mode_is_refused_not_ignored(tmp_path):
+    # fao-v1.2 spins up on the 2020 land use (METHOD.md section 3): the raster or column was
+    # read (its nodata even left pixels out) and then not used, with exit 0
+    from gsocseq.config import load
+    from gsocseq.errors import ConfigError
+    from gsocseq.site import run_sites
+
+    from ..chain.test_site import site_table
+
+    cfg = make_area(tmp_path / "area", rows=ROWS, cols=COLS)
+    table = site_table(cfg)
+    _replace(cfg, "spinup_land_use", np.full((ROWS, COLS), 3.0), tmp_path)
+    fao = {**cfg, "run": {**cfg["run"], "mode": "fao-v1.2"}}
+    refused = "fao-v1.2 runs the spin-up on the land use of the last warm-up year"
+    with pytest.raises(ConfigError, match=refused):
+        load(fao)
+    with pytest.raises(ConfigError, match=refused):  # a rothamsted configuration run so
+        run(cfg, output=tmp_path / "out", mode="fao-v1.2")
+    assert not (tmp_path / "out").exists()
+    table["spinup_land_use"] = [3.0] * len(table["soc"])
+    with pytest.raises(ConfigError, match=refused):
+        run_sites(table, {"run": {"mode": "fao-v1.2"}})
+    assert run_sites(table, {"run": {"mode": "rothamsted"}})["modelled"].any()

@@ -314,3 +314,71 @@ def test_window_series_argument_errors(tmp_path):
     short = dict(block.arrays, warmup_pet=block.arrays["warmup_pet"].to_array()[:, :12])
     with pytest.raises(ValueError, match=r"warmup_pet: .* pixels of 12 months, expected"):
         chain.simulate(short)
+
+
+def test_read_parts_cut_the_heavy_inputs_into_consecutive_ranges():
+    """The parts a block's inputs are read in: every band of every input exactly once, the
+    heavy band-interleaved inputs cut in consecutive ranges on handles of their own, an input
+    that may not be cut read whole, the heaviest parts first; one thread: whole inputs."""
+    from gsocseq.inputs import read_parts
+
+    weights, most, counts = (
+        [8.0, 3.4, 2.0, 0.1, 5.0],
+        [240, 240, 240, 20, 1],
+        [240, 240, 240, 20, 12],
+    )
+    parts = read_parts(weights, most, counts, workers=2)
+    for i, n in enumerate(counts):
+        mine = sorted((a, b, h) for j, h, a, b in parts if j == i)
+        assert mine[0][0] == 0 and mine[-1][1] == n
+        assert all(x[1] == y[0] for x, y in zip(mine, mine[1:]))  # consecutive, no overlap
+        assert sorted(h for _, _, h in mine) == list(range(len(mine)))  # a handle each
+    cuts = {i: sum(1 for j, *_ in parts if j == i) for i in range(len(counts))}
+    assert cuts[0] > 1 and cuts[4] == 1 and cuts[3] == 1
+    assert max(cuts.values()) <= 4  # two parts a thread at most
+    sizes = [weights[i] * (b - a) / counts[i] for i, _, a, b in parts]
+    assert sizes == sorted(sizes, reverse=True)
+    assert read_parts(weights, most, counts, workers=1) == [
+        (i, 0, 0, n) for i, n in enumerate(counts)
+    ]
+
+
+@pytest.mark.parametrize("interleave", ["band", "pixel"])
+def test_a_block_read_in_parts_equals_one_read(tmp_path, interleave):
+    """The bands of an input read in parts on several threads (each part on its own handle)
+    give the block read on one thread, value for value; a pixel-interleaved input (its blocks
+    hold every band: cut, they would be decoded once per part) is read whole."""
+    from gsocseq.chain import Modelled
+    from gsocseq.config import from_dict
+    from gsocseq.inputs import Inputs, WindowBands
+    from gsocseq.rasters import windows
+
+    cfg = make_area(tmp_path, rows=20, cols=24, seed=3)
+    spec = cfg["inputs"]["warmup_precipitation"]
+    path = spec["path"] if isinstance(spec, dict) else spec
+    with rasterio.open(path) as ds:
+        data, profile = ds.read(), ds.profile
+    profile.update(interleave=interleave, tiled=True, blockxsize=16, blockysize=16)
+    with rasterio.open(path, "w", **profile) as ds:
+        ds.write(data)
+    config = from_dict(cfg)
+    window = next(windows(20, 24, 32))
+
+    def block_values(threads):
+        with Inputs(config, Modelled(config)) as inputs:
+            block = inputs.read_block(window, threads)
+            values = {
+                k: (v.raw[:, : 20 * 24].copy() if isinstance(v, WindowBands) else v.copy())
+                for k, v in block.values.items()
+            }
+            handles = {k: len(r._handles) for k, r in inputs.rasters.items()}
+        return values, handles
+
+    one, none = block_values(1)
+    many, handles = block_values(8)
+    assert not any(none.values())
+    assert sorted(one) == sorted(many) and len(one) > 5
+    for k in one:
+        assert one[k].dtype == many[k].dtype and np.array_equal(one[k], many[k], equal_nan=True), k
+    cut = "warmup_precipitation"
+    assert (handles[cut] > 0) == (interleave == "band")

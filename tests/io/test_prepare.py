@@ -895,3 +895,44 @@ def test_tile_size_not_a_multiple_of_16_is_refused(tmp_path: Path, size: Any) ->
         res = CliRunner().invoke(prepare_command, [str(toml), "--tile-size", str(size)])
         assert res.exit_code == 2
         assert "--tile-size: expected a multiple of 16" in res.output
+
+
+TERM_AFTER_THE_CLIMATE = """
+import os, signal, sys, time
+import gsocseq.prepare as prepare
+
+write_climate = prepare.write_climate
+def then_term(*args, **kwargs):
+    done = write_climate(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGTERM)  # a batch scheduler's time limit
+    time.sleep(10)
+    return done
+prepare.write_climate = then_term
+from gsocseq.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_prepare_stopped_by_sigterm_leaves_nothing_it_wrote(tmp_path: Path) -> None:
+    # before: killed on the spot (exit -15), its hidden stage of prepared rasters left in the
+    # output folder
+    import subprocess
+    import sys
+
+    table = _raw_inputs(tmp_path)
+    toml = tmp_path / "prepare.toml"
+    toml.write_text(
+        "[prepare]\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items() if not isinstance(v, dict))
+        + "[prepare.climate]\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table["climate"].items())
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", TERM_AFTER_THE_CLIMATE, "prepare", str(toml), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 143, res.stderr
+    assert "interrupted: nothing prepared" in res.stderr and "Traceback" not in res.stderr
+    assert not Path(table["output"]).exists()  # the folder it created is gone too

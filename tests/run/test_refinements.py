@@ -312,3 +312,16 @@ def test_default_covers_are_checked_against_the_scenarios_and_the_mode(tmp_path)
     del cfg["scenarios"]
     with pytest.raises(ConfigError, match=r"default cover is a refinement of rothamsted"):
         from_dict(cfg)
+
+
+def test_warmup_npp_in_another_unit_than_its_reference_is_refused(tmp_path):
+    # the warm-up inputs are C_eq x NPP_y / NPP_ref: a warm-up NPP in kg C/m2/yr (every value
+    # a tenth of t C/ha/yr, within the plausible range) made every input 10 times too small,
+    # with exit 0
+    cfg, arrays = _series_area(tmp_path)
+    kg_per_m2 = _write_like(cfg, "npp_kg_m2.tif", arrays["warmup_npp"] * 0.1)
+    bad = dict(cfg, inputs=dict(cfg["inputs"], warmup_npp=kg_per_m2))
+    with pytest.raises(InputError, match=r"warmup_npp reads 1/.* npp_reference .*period_ratio_max"):
+        run(_out(bad, tmp_path / "bad"))
+    fixed = dict(cfg, inputs=dict(cfg["inputs"], warmup_npp={"path": kg_per_m2, "scale": 10.0}))
+    assert run(_out(fixed, tmp_path / "fixed")).counts["modelled"] > 0

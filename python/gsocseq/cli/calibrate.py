@@ -12,6 +12,7 @@ from gsocseq.cli.options import (
     measurements_arguments,
     overwrite_option,
     site_config_option,
+    stoppable,
 )
 from gsocseq.errors import GsocseqError
 
@@ -44,6 +45,7 @@ from gsocseq.errors import GsocseqError
 )
 @overwrite_option
 @click.option("-q", "--quiet", is_flag=True, help="No table on the terminal.")
+@stoppable("no calibration table written")
 def command(
     sites: Path,
     observations: Path,

@@ -12,6 +12,7 @@ from gsocseq.cli.options import (
     measurements_arguments,
     overwrite_option,
     site_config_option,
+    stoppable,
 )
 from gsocseq.errors import GsocseqError
 
@@ -33,6 +34,7 @@ from gsocseq.errors import GsocseqError
 )
 @overwrite_option
 @click.option("-q", "--quiet", is_flag=True, help="No statistics on the terminal.")
+@stoppable("stopped before the evaluation was written whole")
 def command(
     sites: Path,
     observations: Path,

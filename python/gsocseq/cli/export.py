@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, quiet_option, wait_option
+from gsocseq.cli.options import fail, quiet_option, stoppable, wait_option
 from gsocseq.errors import GsocseqError
 
 
@@ -29,6 +29,7 @@ from gsocseq.errors import GsocseqError
 @click.option("--overwrite", is_flag=True, help="Replace an earlier delivery in that folder.")
 @wait_option
 @quiet_option
+@stoppable("no delivery written (an earlier one is kept)")
 def command(
     run: Path, iso3: str, output: Optional[Path], overwrite: bool, wait: bool, quiet: bool
 ) -> None:

@@ -8,16 +8,19 @@ import: ``gsocseq --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Optional
+from typing import Any, Callable, NoReturn, Optional, TypeVar, cast
 
 import click
 
 from gsocseq._core import MODES  # the core owns the spellings (not config: --help stays fast)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar or report.")
 wait_option = click.option(
@@ -68,7 +71,7 @@ def notify(text: str) -> None:
 
 
 @contextmanager
-def stopped_by_signals() -> Iterator[None]:
+def stopped_by_signals(kept: str = "nothing computed yet") -> Iterator[None]:
     """SIGTERM (batch schedulers, ``timeout``; SIGBREAK on Windows) stops a command as Ctrl-C
     does: the run removes its temporaries and says what it kept; exit 128 + the signal's
     number (130 for Ctrl-C, 143 for SIGTERM). Only the first signal stops: the ones that
@@ -79,7 +82,7 @@ def stopped_by_signals() -> Iterator[None]:
     in ``Thread.join`` marks the thread it waits for as ended while it still runs (CPython,
     bpo-45274): a block then read or written in GDAL while the run closes the files and exits
     crashed the process (SIGSEGV, GDAL's "CPLDestroyMutex: Error = 16") instead of exit
-    130/143."""
+    130/143. ``kept``: what the user has after a stop outside a run's blocks."""
     from gsocseq.pipeline import Interrupted, RunInterrupted
 
     stopping: list[int] = []
@@ -102,12 +105,28 @@ def stopped_by_signals() -> Iterator[None]:
         sys.exit(128 + exc.signum)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
-        click.echo("interrupted: nothing computed yet", err=True)
+        click.echo(f"interrupted: {kept}", err=True)
         sys.exit(128 + signum)
     finally:
         if not stopping:  # (stopping: the signals stay ignored until the process exits)
             for sig, handler in before.items():
                 signal.signal(sig, handler)
+
+
+def stoppable(kept: str) -> Callable[[F], F]:
+    """A command stopped by SIGTERM and Ctrl-C as :func:`stopped_by_signals` stops one: its
+    temporaries removed, exit 130/143 and ``kept`` said (SIGTERM killed it: a hidden stage of
+    a delivery or a report's temporary left behind; Ctrl-C: click's "Aborted!", exit 1)."""
+
+    def wrap(command: F) -> F:
+        @functools.wraps(command)
+        def stopped(*args: Any, **kwargs: Any) -> Any:
+            with stopped_by_signals(kept):
+                return command(*args, **kwargs)
+
+        return cast(F, stopped)
+
+    return wrap
 
 
 def check_threads(threads: Optional[int]) -> None:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import config_argument, fail
+from gsocseq.cli.options import config_argument, fail, stoppable
 from gsocseq.errors import GsocseqError
 
 
@@ -24,6 +24,7 @@ from gsocseq.errors import GsocseqError
     help="Tiles of the rasters written, N x N pixels (a multiple of 16; default 256, or "
     "[prepare] tile_size). 64 or 128 for runs under --memory 256M (docs/scaling.md).",
 )
+@stoppable("nothing prepared (the earlier files are kept)")
 def command(prepare_toml: Path, quiet: bool, overwrite: bool, tile_size: Optional[int]) -> None:
     """Prepare the rasters and the run configuration from the raw inputs of PREPARE_TOML."""
     from gsocseq.prepare import prepare

@@ -7,7 +7,7 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail
+from gsocseq.cli.options import fail, stoppable
 from gsocseq.errors import GsocseqError
 
 
@@ -52,6 +52,7 @@ from gsocseq.errors import GsocseqError
     "--wait", is_flag=True, help="If a run is writing the folder, wait for it instead of stopping."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
+@stoppable("the report not finished (each of its files is the earlier one or a whole new one)")
 def command(
     run: Path,
     output: Optional[Path],

@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, mode_option
+from gsocseq.cli.options import fail, mode_option, stoppable
 from gsocseq.errors import GsocseqError
 
 
@@ -29,6 +29,7 @@ from gsocseq.errors import GsocseqError
 )
 @mode_option
 @click.option("-q", "--quiet", is_flag=True, help="No report.")
+@stoppable("no results written")
 def command(
     sites: Path, output: Path, config: Optional[Path], mode: Optional[str], quiet: bool
 ) -> None:

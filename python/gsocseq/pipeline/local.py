@@ -104,31 +104,50 @@ def compute_block(
         masked = plan.chain.modelled.masked(block.exclusion)
         parts: dict[str, list[np.ndarray]] = {}
         bounds = part_bounds(block.n)
-        for k, (lo, hi) in enumerate(bounds):
-            sim = plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
 
-            def where(i: int, lo: int = lo) -> str:
-                r, c = int(block.rows[lo + i]), int(block.cols[lo + i])
-                return plan.inputs.spinup_location(window, r, c)
+        def simulate(k: int) -> Any:
+            lo, hi = bounds[k]
+            return plan.chain.simulate(part_of(block.arrays, block.n, lo, hi), threads=threads)
 
-            # a pixel without equilibrium: an input error, or not modelled (its results NaN)
-            none = plan.chain.no_equilibrium(sim, where, block.counts)
-            if none.any():  # not modelled after all: out of the land-use layer and counts
-                for c in block.classes[lo:hi][none, -1]:
-                    block.counts[f"modelled:class_{int(c)}"] -= 1
-                block.counts["modelled"] -= int(none.sum())
-                block.land_use[block.rows[lo:hi][none], block.cols[lo:hi][none]] = LAND_USE_NODATA
-            flags.update(plan.chain.flag_counts(sim))
-            pixel_flags.append(np.asarray(sim["flags"], dtype=np.uint8))
-            counted = ~masked[lo:hi] if masked[lo:hi].any() else None
-            values = plan.chain.layer_values(sim, block.counts, counted)
-            for key, v in values.items():
-                parts.setdefault(f"layer{key}", []).append(v.astype(np.float32))
-            del sim, values
-            if advance is not None and k + 1 < len(bounds):
-                share = pixels * (k + 1) // len(bounds)
-                advance(share - told)
-                told = share
+        # the core computes the next part while this thread turns the last one into layer
+        # values (numpy, much of it under the GIL: a core would wait for it otherwise); the
+        # parts are computed apart anyway, so the bits are those of one call
+        model = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-model")
+        try:
+            model.submit(int)  # its thread started before any real work (see compute_blocks)
+            coming = model.submit(simulate, 0)
+            for k, (lo, hi) in enumerate(bounds):
+                sim = coming.result()
+                if k + 1 < len(bounds):
+                    coming = model.submit(simulate, k + 1)
+
+                def where(i: int, lo: int = lo) -> str:
+                    r, c = int(block.rows[lo + i]), int(block.cols[lo + i])
+                    return plan.inputs.spinup_location(window, r, c)
+
+                # a pixel without equilibrium: an input error, or not modelled (its results NaN)
+                none = plan.chain.no_equilibrium(sim, where, block.counts)
+                if none.any():  # not modelled after all: out of the land-use layer and counts
+                    for c in block.classes[lo:hi][none, -1]:
+                        block.counts[f"modelled:class_{int(c)}"] -= 1
+                    block.counts["modelled"] -= int(none.sum())
+                    block.land_use[block.rows[lo:hi][none], block.cols[lo:hi][none]] = (
+                        LAND_USE_NODATA
+                    )
+                flags.update(plan.chain.flag_counts(sim))
+                pixel_flags.append(np.asarray(sim["flags"], dtype=np.uint8))
+                counted = ~masked[lo:hi] if masked[lo:hi].any() else None
+                values = plan.chain.layer_values(sim, block.counts, counted)
+                for key, v in values.items():
+                    parts.setdefault(f"layer{key}", []).append(v.astype(np.float32))
+                del sim, values
+                if advance is not None and k + 1 < len(bounds):
+                    share = pixels * (k + 1) // len(bounds)
+                    advance(share - told)
+                    told = share
+        finally:
+            # stopped (a signal, an input error): the part being computed ends first
+            model.shutdown(wait=True, cancel_futures=True)
         for key, chunks in parts.items():
             arrays[key] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
         arrays["flags"] = np.concatenate(pixel_flags)
@@ -155,41 +174,43 @@ def compute_blocks(
     this one computes (GDAL and the core release the GIL, so reading overlaps the model;
     with ``read_ahead`` False, one block after the other: half the blocks in memory);
     ``advance(pixels)`` told the pixels computed. With ``assembly``, every block done (and
-    every earlier one) is written into the layers meanwhile, on a thread of its own."""
+    every earlier one) is written into the layers meanwhile, on a thread of its own (from its
+    checkpoint: the block's own memory is free by then, reading ahead or not)."""
     if not todo:
         return
-    if not read_ahead:
-        for index in todo:
-            compute_block(plan, index, advance=advance)
-            if assembly is not None:
-                for j in range(assembly.written, index + 1):
-                    assembly.add(j)
-        return
-    ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead")
+    ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead") if read_ahead else None
     writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
     try:
         # each pool's one thread started before any real work: a signal that interrupts a
         # thread's start (submit waits for it) leaves that thread out of the pool's list, so
         # that shutdown would not wait for it (a block written while the layers are removed)
-        ahead.submit(int)
         writes.submit(int)
-        upcoming = ahead.submit(read_block, plan, todo[0])
+        upcoming: Optional[Future] = None
+        if ahead is not None:
+            ahead.submit(int)
+            upcoming = ahead.submit(read_block, plan, todo[0])
         queued = assembly.written if assembly is not None else 0
         written: list[Future] = []
         for k, index in enumerate(todo):
-            read = upcoming.result()
-            if k + 1 < len(todo):
-                upcoming = ahead.submit(read_block, plan, todo[k + 1])
+            read = None
+            if ahead is not None and upcoming is not None:
+                read = upcoming.result()
+                if k + 1 < len(todo):
+                    upcoming = ahead.submit(read_block, plan, todo[k + 1])
             compute_block(plan, index, read=read, advance=advance)
             if assembly is not None:
                 # blocks before this one are done too (``todo`` is in block order)
                 written += [writes.submit(assembly.add, j) for j in range(queued, index + 1)]
                 queued = index + 1
+            # a failed write stops the run at the next block, not after all of them
+            while written and written[0].done():
+                written.pop(0).result()
         for done in written:
             done.result()
     finally:
         # stopped (a signal, an error): the writes not started are dropped, not waited for
-        ahead.shutdown(wait=True, cancel_futures=True)
+        if ahead is not None:
+            ahead.shutdown(wait=True, cancel_futures=True)
         writes.shutdown(wait=True, cancel_futures=True)
 
 

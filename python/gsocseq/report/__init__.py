@@ -82,7 +82,7 @@ def report(
     meanwhile (a run writing it makes this wait with ``wait``, else raise
     :class:`~gsocseq.folder.FolderInUse`). Returns the path of ``report.html``; a PDF of the
     report (``report.pdf``) is written beside it when matplotlib is installed."""
-    from gsocseq.folder import FolderLock, run_config, run_folder
+    from gsocseq.folder import FolderLock, run_config, run_folder, write_errors
 
     if emissions is not None and not (emissions > 0 and math.isfinite(emissions)):
         raise InputError(
@@ -94,15 +94,43 @@ def report(
     config = run_config(run_dir)
     run_dir = config.output_dir if config is not None else run_folder(run_dir)
     # shared: no run writes the folder meanwhile (the report never mixes two runs' layers)
+    folder = Path(output) if output is not None else Path(run_dir) / "report"
     with FolderLock(Path(run_dir), shared=True, wait=wait, what="report"):
-        return _report(
-            run_dir, output, admin, admin_field, emissions, zones, zone_names, evaluation, config
-        )
+        # a full disk: exit 2 naming the folder (a traceback before); every file is written
+        # under a temporary name and renamed once whole, so the last report's files are
+        # whole, the old or the new
+        with write_errors(folder, lambda: _report_bytes(folder), "the report", ""):
+            return _report(
+                run_dir,
+                folder,
+                admin,
+                admin_field,
+                emissions,
+                zones,
+                zone_names,
+                evaluation,
+                config,
+            )
+
+
+#: the space a report needs at least (its figures are drawn at a fixed size, whatever the
+#: map's: the demo's report is 6 MB)
+REPORT_BYTES = 16 * 2**20
+
+
+def _report_bytes(folder: Path) -> int:
+    """About the space a report needs: an earlier report's size in ``folder`` (the new one
+    is written beside it before replacing it), at least :data:`REPORT_BYTES`."""
+    try:
+        earlier = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    except OSError:
+        earlier = 0
+    return max(earlier, REPORT_BYTES)
 
 
 def _report(
     run_dir: str | os.PathLike[str],
-    output: Optional[str | os.PathLike[str]],
+    folder: Path,
     admin: Optional[str | os.PathLike[str]],
     admin_field: Optional[str],
     emissions: Optional[float] = None,
@@ -118,7 +146,6 @@ def _report(
     run = load_run(run_dir)
     check_finished(run.dir, run.name, [p.name for p in run.all_rasters], "report on", config)
     measured = read_written(evaluation) if evaluation is not None else None
-    folder = Path(output) if output is not None else run.dir / "report"
     zones = None
     notes: list[str] = []
     if zone_raster is not None:

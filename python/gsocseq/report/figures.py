@@ -13,7 +13,7 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
-from gsocseq import classes, methods, products
+from gsocseq import classes, methods, products, writing
 from gsocseq.report.load import RunLayer, RunOutput
 from gsocseq.report.statistics import HIST_BIN, HIST_RANGE, Statistics, class_name
 from gsocseq.report.zones import Zones
@@ -174,7 +174,8 @@ def _map_figure(
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=9)
-    fig.savefig(path, dpi=FIGURE_DPI)
+    with writing.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
@@ -217,7 +218,8 @@ def _land_use_figure(run: RunOutput, path: Path, zones: Optional[Zones]) -> Opti
     ax.legend(
         handles=handles, fontsize=6, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False
     )
-    fig.savefig(path, dpi=FIGURE_DPI)
+    with writing.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 
@@ -299,7 +301,8 @@ def _distribution_figures(stats: Statistics, family: str, folder: Path) -> list[
     axes[0, 0].set_ylabel("pixels", fontsize=7)
     axes[0, -1].legend(fontsize=6, frameon=False)
     path = folder / f"{family}_histograms.png"
-    fig.savefig(path, dpi=300)
+    with writing.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=300)
     plt.close(fig)
     out.append(path)
 
@@ -326,7 +329,8 @@ def _distribution_figures(stats: Statistics, family: str, folder: Path) -> list[
         ax.tick_params(axis="y", labelsize=6)
     axes[0, 0].set_ylabel(f"{family} (t C/ha/yr)", fontsize=7)
     path = folder / f"{family}_boxplots.png"
-    fig.savefig(path, dpi=300)
+    with writing.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=300)
     plt.close(fig)
     out.append(path)
     return out
@@ -377,7 +381,8 @@ def _choropleth_figure(stats: Statistics, family: str, path: Path) -> Optional[P
         cb = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.8)
         cb.set_label(units, fontsize=6)
         cb.ax.tick_params(labelsize=6)
-    fig.savefig(path, dpi=FIGURE_DPI)
+    with writing.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=FIGURE_DPI)
     plt.close(fig)
     return path
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from gsocseq import methods, products
+from gsocseq import methods, products, writing
 from gsocseq.config import model_words
 from gsocseq.qa_protocol import Protocol
 from gsocseq.report.load import RunLayer, RunOutput
@@ -389,5 +389,6 @@ def write_html(
         parts += _evaluation_section(evaluation)
     parts.append("</body></html>")
     path = folder / "report.html"
-    path.write_text("\n".join(p for p in parts if p) + "\n", encoding="utf-8")
+    with writing.replacing(path) as tmp:
+        tmp.write_text("\n".join(p for p in parts if p) + "\n", encoding="utf-8")
     return path

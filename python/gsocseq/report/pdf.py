@@ -3,12 +3,11 @@ QA verdict as text pages, then a figure a page (matplotlib)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Optional
 
-from gsocseq import methods
+from gsocseq import methods, writing
 from gsocseq.qa_protocol import Protocol
 from gsocseq.report.figures import FIGURE_DPI, _plt
 from gsocseq.report.statistics import Statistics
@@ -73,8 +72,7 @@ def write_pdf(
     lines = _text_lines(stats, qa, notes)
     title = f"{stats.run.name}: GSOCseq soil organic carbon sequestration potential"
     per_page = 80
-    tmp = path.with_name(f".{path.name}.part")
-    with PdfPages(tmp) as pdf:
+    with writing.replacing(path) as tmp, PdfPages(tmp) as pdf:
         for start in range(0, len(lines), per_page):
             fig = plt.figure(figsize=(8.27, 11.69))
             fig.text(0.06, 0.965, title, fontsize=11, weight="bold", va="top")
@@ -96,5 +94,4 @@ def write_pdf(
             ax.set_axis_off()
             pdf.savefig(fig, dpi=FIGURE_DPI)
             plt.close(fig)
-    os.replace(tmp, path)
     return path

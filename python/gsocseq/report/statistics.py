@@ -17,7 +17,7 @@ import numpy as np
 import rasterio
 from rasterio.crs import CRS
 
-from gsocseq import csvsafe
+from gsocseq import csvsafe, writing
 from gsocseq.errors import InputError
 from gsocseq.rasters import read_values as _read
 from gsocseq.rasters import windows
@@ -278,7 +278,7 @@ def _rows(stats: Statistics) -> list[dict[str, Any]]:
 def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write the statistics rows (full float precision, empty cell = not applicable)."""
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with writing.replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for row in rows:

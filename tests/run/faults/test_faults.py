@@ -67,6 +67,80 @@ def test_write_failure_exits_2_naming_the_folder_and_a_bigger_disk_completes(are
     same(area.ref, layers(out))
 
 
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("kib", [8, 100])
+def test_export_and_report_on_a_full_disk_exit_2_and_keep_the_earlier_ones(area, kib):
+    # before: a traceback and exit 1 (GDAL's errors and EFBIG/ENOSPC were not caught), and a
+    # figure of the earlier report overwritten in place was left cut short
+    toml, out = fresh(area, f"deliver{kib}")
+    assert cli("run", str(toml), "-q").returncode == 0
+    assert cli("export", str(out), "--fao", "KEN", "-q").returncode == 0
+    assert cli("report", str(out), "-q").returncode == 0
+    delivery, report = files(out / "FAO_KEN"), files(out / "report")
+    for args, what in (
+        (("export", str(out), "--fao", "KEN", "--overwrite", "-q"), "the export"),
+        (("report", str(out), "-q"), "the report"),
+    ):
+        res = run_limited(kib, *args)
+        assert res.returncode == 2, res.stderr
+        assert f"{what} needs up to" in res.stderr and str(out) in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr
+    # the earlier delivery and report whole (every file of the report is written the same
+    # but the PDF, whose date differs: the limit stops it before it replaces the earlier one)
+    assert files(out / "FAO_KEN") == delivery
+    assert files(out / "report") == report
+    assert not temporaries(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".FAO_KEN")]
+
+
+#: a command run with a step patched to end in SIGTERM (as a batch scheduler's time limit)
+TERM_DURING = """
+import os, signal, sys, time
+import matplotlib.figure
+from gsocseq import writing
+
+def term():
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(10)
+
+to_cog, savefig = writing.to_cog, matplotlib.figure.Figure.savefig
+def cog_then_term(*args, **kwargs):
+    to_cog(*args, **kwargs)
+    term()
+def half_a_figure_then_term(self, path, *args, **kwargs):
+    with open(path, "wb") as f:
+        f.write(b"half a figure")
+    term()
+writing.to_cog = cog_then_term
+matplotlib.figure.Figure.savefig = half_a_figure_then_term
+from gsocseq.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_export_and_report_stopped_by_sigterm_exit_143_and_keep_the_earlier_ones(area):
+    # before: killed by SIGTERM (exit -15), the delivery's hidden stage left in the folder
+    # (and Ctrl-C: click's "Aborted!", exit 1)
+    toml, out = fresh(area, "term")
+    assert cli("run", str(toml), "-q").returncode == 0
+    assert cli("export", str(out), "--fao", "KEN", "-q").returncode == 0
+    assert cli("report", str(out), "-q").returncode == 0
+    delivery, report = files(out / "FAO_KEN"), files(out / "report")
+    for args in (("export", str(out), "--fao", "KEN", "--overwrite", "-q"), ("report", str(out))):
+        res = subprocess.run(
+            [sys.executable, "-c", TERM_DURING, *args], capture_output=True, text=True, timeout=120
+        )
+        assert res.returncode == 143, res.stderr
+        assert "interrupted:" in res.stderr and "Traceback" not in res.stderr
+    assert files(out / "FAO_KEN") == delivery
+    assert files(out / "report") == report
+    assert not temporaries(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".FAO_KEN")]
+
+
 # 2. two runs into one folder -------------------------------------------------------------------
 
 
