@@ -139,6 +139,10 @@ def dpm_rpm_of(classes: np.ndarray, float32: bool = False) -> np.ndarray:
     return out.astype(np.float32).astype(np.float64) if float32 else out
 
 
+#: The FAO classes modelled unless ``[classes].modelled`` says otherwise (METHOD.md section 2:
+#: cropland, grassland, shrub covered, tree crops, paddy fields: the v1.2 target points).
+DEFAULT_MODELLED: tuple[int, ...] = (2, 3, 5, 12, 13)
+
 #: SSM groups of the configuration, by their index in the core's table (255: none).
 GROUPS: dict[str, int] = {"crops": 0, "grass": 1, "paddy": 2, "none": 255}
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gsocseq import _core
+from gsocseq.classes import DEFAULT_MODELLED
 from gsocseq.errors import ConfigError
 
 if TYPE_CHECKING:  # numpy and the core stay out of `gsocseq --help`
@@ -206,7 +207,7 @@ class Config:
     inputs: Mapping[str, InputSpec]
     layout: str  # "native" or "fao"
     scenarios: Mapping[str, tuple[float, float, float]]
-    modelled: tuple[int, ...] = (2, 3, 5, 12, 13)
+    modelled: tuple[int, ...] = DEFAULT_MODELLED
     #: practice settings of the scenarios that have some (METHOD.md section 10)
     practices: Mapping[str, Mapping[str, Setting]] = field(default_factory=dict)
     class_table: ClassTable = field(default_factory=lambda: _default_class_table())
@@ -988,7 +989,7 @@ def from_dict(
             "[classes]: a class's default cover is a refinement of rothamsted mode (fao-v1.2 "
             "reproduces the scripts, which take the cover raster)"
         )
-    modelled = classes.get("modelled", [2, 3, 5, 12, 13])
+    modelled = classes.get("modelled", list(DEFAULT_MODELLED))
     if not isinstance(modelled, list) or not modelled:
         raise ConfigError("[classes].modelled: expected a list of FAO classes, e.g. [2, 3, 5]")
     valid = set(class_table.modellable)
@@ -1006,9 +1007,11 @@ def from_dict(
     check_keys(excl_table, Exclusions.__dataclass_fields__, "[exclusions]")
     excl = Exclusions(
         enabled=typed(excl_table.get("enabled", not fao), bool, "[exclusions].enabled"),
-        soc_max=typed(excl_table.get("soc_max", 200.0), float, "[exclusions].soc_max"),
-        sand_max=typed(excl_table.get("sand_max", 90.0), float, "[exclusions].sand_max"),
-        ec_max=typed(excl_table.get("ec_max", 4.0), float, "[exclusions].ec_max"),
+        soc_max=typed(excl_table.get("soc_max", Exclusions.soc_max), float, "[exclusions].soc_max"),
+        sand_max=typed(
+            excl_table.get("sand_max", Exclusions.sand_max), float, "[exclusions].sand_max"
+        ),
+        ec_max=typed(excl_table.get("ec_max", Exclusions.ec_max), float, "[exclusions].ec_max"),
     )
     checks = _checks(data.get("checks", {}))
     run = RunOptions(**opts)

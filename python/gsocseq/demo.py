@@ -28,6 +28,7 @@ from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
 from gsocseq import _core, fao
+from gsocseq.classes import DEFAULT_MODELLED
 from gsocseq.writing import atomic_raster, new_file
 
 __all__ = ["PIXEL_SIZE", "generate_inputs", "miami_npp"]
@@ -40,8 +41,8 @@ ORIGIN = (30.0, 5.0)
 NODATA = -999.0
 #: nodata of the land-use raster (class 0 is a valid "no data" class, 255 is never written)
 LU_NODATA = 255
-#: the classes modelled by the written configuration
-MODELLED = (2, 3, 5, 12, 13)
+#: the classes modelled by the written configuration (the default's)
+MODELLED = DEFAULT_MODELLED
 
 _TWO_PI = 2.0 * np.pi
 _MONTHS = np.arange(12, dtype=np.float64)

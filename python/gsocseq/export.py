@@ -49,6 +49,7 @@ from rasterio.windows import Window
 
 from gsocseq import __version__, products, writing
 from gsocseq.checkpoint import check_finished
+from gsocseq.classes import DEFAULT_MODELLED
 from gsocseq.config import Config
 from gsocseq.errors import InputError, OutputError
 from gsocseq.folder import run_config, run_folder, run_summary, write_errors
@@ -562,7 +563,7 @@ def _export(
                 files.append(target)
         for key in bands:
             (stage / f".{key}").unlink(missing_ok=True)
-        modelled = options.get("modelled_classes") or [2, 3, 5, 12, 13]
+        modelled = options.get("modelled_classes") or list(DEFAULT_MODELLED)
         with rasterio.Env(**cache_env(WINDOW_CACHE_MIB)):
             result = protocol(
                 by_part,

@@ -29,7 +29,7 @@ import numpy as np
 import rasterio
 
 from gsocseq import csvsafe, products
-from gsocseq.classes import NAMES
+from gsocseq.classes import DEFAULT_MODELLED, NAMES
 from gsocseq.rasters import read_values, windows
 
 __all__ = ["Check", "Protocol", "fao_layers", "protocol", "template_grid_problem"]
@@ -400,7 +400,7 @@ def national(folder: Path, prefix: str, options: Mapping[str, Any]) -> Optional[
         paths[lay.key] = path if path.exists() else None
     if not any(paths.values()):
         return None
-    modelled = [int(c) for c in options.get("modelled_classes") or [2, 3, 5, 12, 13]]
+    modelled = [int(c) for c in options.get("modelled_classes") or DEFAULT_MODELLED]
     mask = folder / products.exclusion_mask_file(prefix)
     ex = options.get("exclusions")
     applied = isinstance(ex, Mapping) and ex.get("enabled") and mask.exists()
