@@ -74,6 +74,8 @@ LAND_USE_NODATA = products.LAND_USE_NODATA
 #: the exclusion mask's nodata (pixels the run did not model)
 EXCLUSION_NODATA = products.EXCLUSION_NODATA
 BLOCK = 512
+#: the lock file of the folder that receives a delivery (one export at a time writes there)
+EXPORT_LOCK_NAME = ".gsocseq-export.lock"
 #: GDAL's block cache (MiB) of the passes over all layers at once (filling in the excluded
 #: pixels, the QA protocol): each tile is read (written) whole in one window and not wanted
 #: again; GDAL's default (5 % of the RAM) filled up with them, growing with the map
@@ -429,7 +431,17 @@ def export_fao(
     config = run_config(run)
     run_dir = config.output_dir if config is not None else run_folder(run)
     out = Path(output) if output is not None else run_dir / products.fao_folder(iso)
-    with FolderLock(run_dir, shared=True, wait=wait, what="export"):
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{out.parent}: cannot create it ({exc.strerror}); choose another folder"
+        ) from None
+    # one export at a time into a folder's deliveries: two at once into one ``out`` both found
+    # no delivery there, and the second to finish failed on the first's folder (exit 1) or,
+    # as its replacement, took it away without --overwrite
+    into = FolderLock(out.parent, wait=wait, what="export", name=EXPORT_LOCK_NAME)
+    with FolderLock(run_dir, shared=True, wait=wait, what="export"), into:
         # a full disk (or a file size limit): exit 2 naming the folder and the space needed
         # (a traceback before); the hidden stage removed, an earlier delivery untouched
         with write_errors(out.parent, lambda: _export_bytes(run_dir), "the export", ""):

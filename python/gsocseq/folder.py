@@ -121,7 +121,12 @@ class FolderLock:
                     portalocker.lock(f, flags | portalocker.LockFlags.NON_BLOCKING)
                     break
                 except portalocker.AlreadyLocked:
-                    holder = describe_holder(self.folder)
+                    # (another lock than the folder's: its holder wrote no owner file)
+                    holder = (
+                        describe_holder(self.folder)
+                        if self.name == LOCK_NAME
+                        else f"another gsocseq {self.what}"
+                    )
                     if not self.wait:
                         raise FolderInUse(
                             f"{self.folder}: folder in use by {holder}; wait for it to end "

@@ -490,3 +490,37 @@ def test_the_delivery_folder_gets_the_users_umask(t1000_export):
     umask = os.umask(0)
     os.umask(umask)
     assert t1000_export.folder.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_one_export_at_a_time_into_a_folder(t1000_run, tmp_path):
+    """A second export into the folder another export is writing stops (exit 2, naming it)
+    instead of failing on the first's delivery at the end (exit 1) or, finishing later, taking
+    it away without --overwrite. Exports into other folders go on."""
+    import threading
+
+    from gsocseq.errors import FolderInUse
+    from gsocseq.folder import FolderLock
+
+    out = tmp_path / "FAO_THA"
+    held, done = threading.Event(), threading.Event()
+
+    def other_export() -> None:  # another thread takes the lock as another process would
+        with FolderLock(tmp_path, what="export", name=export_module.EXPORT_LOCK_NAME):
+            held.set()
+            done.wait(60)
+
+    holder = threading.Thread(target=other_export)
+    holder.start()
+    assert held.wait(60)
+    try:
+        with pytest.raises(FolderInUse, match=r"in use by another gsocseq export; wait"):
+            export_fao(t1000_run, "THA", output=out)
+        assert not out.exists() and not list(tmp_path.glob(".*.part-*"))
+        other = export_fao(t1000_run, "THA", output=tmp_path / "sub" / "FAO_THA")
+        assert verify(other.zip) == []
+    finally:
+        done.set()
+        holder.join()
+    res = CliRunner().invoke(main, ["export", str(t1000_run), "--fao", "THA", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert verify(out) == []
