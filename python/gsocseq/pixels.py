@@ -60,7 +60,7 @@ from gsocseq.inputs import (
     unknown_codes,
 )
 from gsocseq.multipliers import CalibrationTable
-from gsocseq.plausibility import Distribution, Reading, check
+from gsocseq.plausibility import Distribution, Reading, check_config
 
 #: inputs of 12 monthly values: kind of values (a key of gsocseq.inputs.RANGES)
 MONTHLY = {
@@ -470,10 +470,4 @@ def _check_units(
         readings.append(reading)
     for done in reads:
         done.result()
-    check(
-        readings,
-        cfg.checks,
-        pointwise=cfg.run.invalid == "error",
-        limits=bounds,
-        depth=cfg.run.depth,
-    )
+    check_config(readings, cfg, bounds)

@@ -27,7 +27,7 @@ from typing import Callable, Literal, Optional
 import numpy as np
 
 from gsocseq import _core
-from gsocseq.config import Checks
+from gsocseq.config import Checks, Config
 from gsocseq.errors import InputError
 
 _BINS = _core.HISTOGRAM_BINS
@@ -321,6 +321,22 @@ def check(
     )
     if problem:
         raise InputError(problem)
+
+
+def check_config(
+    readings: list[Reading],
+    config: Config,
+    limits: Optional[Mapping[str, tuple[float, float, str]]] = None,
+) -> None:
+    """:func:`check` under ``config``: its ``[checks]``, its rule for invalid values (a value
+    beyond its range stops with ``invalid = "error"``) and its layer depth, cm."""
+    check(
+        readings,
+        config.checks,
+        pointwise=config.run.invalid == "error",
+        limits=limits,
+        depth=config.run.depth,
+    )
 
 
 def _median_beyond(r: Reading, lo: float, hi: float, unit: str) -> str:

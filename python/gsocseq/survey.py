@@ -33,7 +33,7 @@ from rasterio.windows import Window
 from gsocseq.chain import Modelled
 from gsocseq.config import Config
 from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
-from gsocseq.plausibility import ANNUAL_KINDS, Distribution, Reading, check, is_series
+from gsocseq.plausibility import ANNUAL_KINDS, Distribution, Reading, check_config, is_series
 from gsocseq.rasters import pixel_location, windows
 
 #: blocks read for the multi-band quantities
@@ -194,13 +194,7 @@ def check_inputs(
         with Inputs(config, Modelled(config)) as inputs:
             readings = survey(inputs, fix_for=fix_for)
             limits = inputs.limits
-    check(
-        readings,
-        cfg.checks,
-        pointwise=cfg.run.invalid == "error",
-        limits=limits,
-        depth=cfg.run.depth,
-    )
+    check_config(readings, cfg, limits)
     return readings
 
 
