@@ -308,9 +308,68 @@ pub fn weihermuller_pools(soc: f64, clay: f64, iom: f64, group: PedotransferGrou
 /// section 4). For finite values (the phases check their inputs); see [`miami_npp_or_nan`].
 #[inline]
 pub fn miami_npp(mean_temperature: f64, annual_precipitation: f64) -> f64 {
-    let npp_rain = 3000.0 * (1.0 - (-0.000664 * annual_precipitation).exp());
-    let npp_temp = 3000.0 / (1.0 + (1.315 - 0.119 * mean_temperature).exp());
-    npp_rain.min(npp_temp) * (1.0 / 100.0) * 0.5
+    let npp_rain = miami_rain_limit(annual_precipitation, f64::exp);
+    let npp_temp = miami_temperature_limit(mean_temperature, f64::exp);
+    miami_scale(npp_rain.min(npp_temp))
+}
+
+/// MIAMI's precipitation limit (g DM/m2/yr) of `annual_precipitation` (mm) with the
+/// exponential `exp`.
+#[inline(always)]
+fn miami_rain_limit(annual_precipitation: f64, exp: impl Fn(f64) -> f64) -> f64 {
+    3000.0 * (1.0 - exp(-0.000664 * annual_precipitation))
+}
+
+/// MIAMI's temperature limit (g DM/m2/yr) of `mean_temperature` (degrees C) with the
+/// exponential `exp`.
+#[inline(always)]
+fn miami_temperature_limit(mean_temperature: f64, exp: impl Fn(f64) -> f64) -> f64 {
+    3000.0 / (1.0 + exp(1.315 - 0.119 * mean_temperature))
+}
+
+/// The smaller MIAMI limit (g DM/m2/yr) in t C/ha/yr.
+#[inline(always)]
+fn miami_scale(limit: f64) -> f64 {
+    limit * (1.0 / 100.0) * 0.5
+}
+
+/// Relative difference of [`miami_npp_lanes`]'s two estimated limits beyond which the smaller
+/// one is known without computing both: the estimates are within 1e-12 of the C library's
+/// values (an ulp or two of each exponential, amplified at most 1 / (1 - e^-0.000664) times
+/// by the precipitation limit's subtraction from 1 mm of precipitation up).
+const MIAMI_CLEAR: f64 = 1e-6;
+
+/// [`miami_npp`] of `L` lanes (`mean_temperature[l]`, `annual_precipitation[l]`), the same
+/// bits lane by lane, with half the C library's exponentials: both limits are estimated with
+/// the vectorised [`vmath::exp`](crate::simd::vmath::exp), and where they differ clearly
+/// (by more than [`MIAMI_CLEAR`], from 1 mm of precipitation up, finite values) only the
+/// smaller one is computed as [`miami_npp`] does; elsewhere both are.
+#[inline(always)]
+pub fn miami_npp_lanes<const L: usize>(
+    mean_temperature: &[f64; L],
+    annual_precipitation: &[f64; L],
+) -> [f64; L] {
+    let (t, p) = (mean_temperature, annual_precipitation);
+    // 0 both limits, 1 the precipitation limit alone, 2 the temperature limit alone
+    let mut which = [0u8; L];
+    for l in 0..L {
+        let rain = miami_rain_limit(p[l], crate::simd::vmath::exp);
+        let temp = miami_temperature_limit(t[l], crate::simd::vmath::exp);
+        let clear = p[l] >= 1.0
+            && p[l].is_finite()
+            && t[l].is_finite()
+            && (rain - temp).abs() > MIAMI_CLEAR * rain.max(temp);
+        which[l] = match (clear, rain < temp) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => 2,
+        };
+    }
+    std::array::from_fn(|l| match which[l] {
+        1 => miami_scale(miami_rain_limit(p[l], f64::exp)),
+        2 => miami_scale(miami_temperature_limit(t[l], f64::exp)),
+        _ => miami_npp(t[l], p[l]),
+    })
 }
 
 /// [`miami_npp`], NaN where either value is NaN (no data in, no data out: `f64::min` would
@@ -327,6 +386,58 @@ pub fn miami_npp_or_nan(mean_temperature: f64, annual_precipitation: f64) -> f64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn miami_lanes_give_the_bits_of_miami_npp() {
+        // a grid over the climates (both limits smaller somewhere), values around the
+        // crossing of the limits, low, negative and missing precipitation, extremes
+        let mut cases: Vec<(f64, f64)> = Vec::new();
+        for i in 0..400 {
+            for j in 0..160 {
+                cases.push((-40.0 + 0.2137 * i as f64, 0.731 * (j * j) as f64));
+            }
+        }
+        for i in 0..2000 {
+            // the precipitation at which both limits meet for this temperature, and nearby
+            let t = -20.0 + 0.0317 * i as f64;
+            let temp = miami_temperature_limit(t, f64::exp);
+            let p = -(1.0 - temp / 3000.0).ln() / 0.000664;
+            for k in -3i32..=3 {
+                cases.push((t, p * (1.0 + 1e-7 * k as f64)));
+                cases.push((t, f64::from_bits((p.to_bits() as i64 + k as i64) as u64)));
+            }
+        }
+        for t in [
+            10.0,
+            -5.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e300,
+        ] {
+            for p in [0.0, 0.5, 1.0, -3.0, f64::NAN, f64::INFINITY, 1e300, 1e-300] {
+                cases.push((t, p));
+                cases.push((p, t));
+            }
+        }
+        let (mut rain, mut temp) = (0, 0);
+        for chunk in cases.chunks(16) {
+            let t: [f64; 16] = std::array::from_fn(|l| chunk[l % chunk.len()].0);
+            let p: [f64; 16] = std::array::from_fn(|l| chunk[l % chunk.len()].1);
+            let lanes = miami_npp_lanes(&t, &p);
+            for l in 0..16 {
+                let one = miami_npp(t[l], p[l]);
+                assert_eq!(lanes[l].to_bits(), one.to_bits(), "T {} P {}", t[l], p[l]);
+                if one.is_finite() && p[l] > 1.0 {
+                    let r = miami_rain_limit(p[l], f64::exp);
+                    let e = miami_temperature_limit(t[l], f64::exp);
+                    (rain, temp) = (rain + (r < e) as usize, temp + (e < r) as usize);
+                }
+            }
+        }
+        // both limits were the smaller one in many cases
+        assert!(rain > 1000 && temp > 1000, "{rain} {temp}");
+    }
 
     #[test]
     fn time_grid_steps() {

@@ -272,6 +272,16 @@ impl<'a> Series<'a> {
         out
     }
 
+    /// Every value as one float64 slice, where the series is stored so (a pixel's own values:
+    /// the common case), else None.
+    #[inline(always)]
+    pub fn as_plain(&self) -> Option<&'a [f64]> {
+        match (self.plain, self.values) {
+            (true, Values::F64(v)) => Some(&v[self.first..self.first + self.months]),
+            _ => None,
+        }
+    }
+
     /// Every value, in order.
     pub fn to_vec(&self) -> Vec<f64> {
         let mut out = vec![0.0; self.months];

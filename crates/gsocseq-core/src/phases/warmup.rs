@@ -10,6 +10,12 @@ use crate::fao;
 use crate::rothc::lanes::{LaneSoils, LaneState, LaneYear};
 use crate::rothc::modifiers::Soil;
 use crate::rothc::pools::{split_fym, split_plant_input, Pools};
+use crate::simd::transpose::{rows_to_lanes, LaneMonth};
+
+/// Rows of a warm-up year's climate: temperature, precipitation, PET.
+const TEMPERATURE: usize = 0;
+const PRECIPITATION: usize = 1;
+const PET: usize = 2;
 
 /// The warm-up of the first (up to) `L` chains of `states` (updated in place), jobs `jobs` of
 /// `pixels` with `warmup`, as the lanes of one kernel: year by year, each lane's plant input
@@ -99,82 +105,168 @@ simd_dispatch! {
         // changes (the bits of `split_plant_input(1.0, ratio)`)
         let mut ratio = [f64::NAN; L];
         let (mut to_dpm, mut to_rpm) = ([f64::NAN; L], [f64::NAN; L]);
+        // each lane's climate factors and evaporation coefficient, and the scratch of a year's
+        // temperature, precipitation and PET: rows of the lanes, then month-major
+        let temperature_factor: [f64; L] = std::array::from_fn(|l| warmup[lane(l)].temperature);
+        let precipitation_factor: [f64; L] =
+            std::array::from_fn(|l| warmup[lane(l)].precipitation);
+        let evap: [f64; L] = std::array::from_fn(|l| soils[l].evap_coefficient);
+        let ceq: [f64; L] = std::array::from_fn(|l| warmup[lane(l)].ceq);
+        let npp_reference: [f64; L] = std::array::from_fn(|l| warmup[lane(l)].npp_reference);
+        let calibration_input: [f64; L] =
+            std::array::from_fn(|l| pixels[jobs[lane(l)].pixel].calibration.input);
+        let calibration_rate: [f64; L] =
+            std::array::from_fn(|l| pixels[jobs[lane(l)].pixel].calibration.rate);
+        let mut climate = [LaneMonth::<L, 3>::default(); 12];
+        let plain_rows = |q: usize| -> Option<[&[f64]; L]> {
+            let mut rows = [&[][..]; L];
+            for (l, row) in rows.iter_mut().enumerate() {
+                let px = &pixels[jobs[lane(l)].pixel];
+                let series = match q {
+                    TEMPERATURE => &px.warmup_temperature,
+                    PRECIPITATION => &px.warmup_precipitation,
+                    _ => &px.warmup_pet,
+                };
+                *row = series.as_plain()?;
+                assert!(row.len() >= 12 * years, "a warm-up series shorter than its years");
+            }
+            Some(rows)
+        };
+        let plain = match (plain_rows(TEMPERATURE), plain_rows(PRECIPITATION), plain_rows(PET)) {
+            (Some(t), Some(p), Some(e)) => Some([t, p, e]),
+            _ => None,
+        };
         for y in 0..years {
-            // Three passes over the lanes, each with a short body, so that the lanes' chains
-            // (sums, exponentials and divisions of one lane depend on each other) overlap:
-            // the months and their sums; the MIAMI NPP of each lane's year; its input.
+            // Passes over the lanes, each with a short body, so that the lanes' chains (sums,
+            // exponentials and divisions of one lane depend on each other) overlap: the months
+            // and their sums; the MIAMI NPP of each lane's year; its input.
+            // The lanes' years laid out month-major: float64 series straight from where they
+            // lie, in registers ([`rows_to_lanes`]); others value by value.
+            if let Some(plain) = &plain {
+                for (q, rows) in plain.iter().enumerate() {
+                    let year = rows.map(|r| &r[12 * y..12 * y + 12]);
+                    rows_to_lanes(&year, 12, &mut climate, q);
+                }
+            } else {
+                for l in 0..L {
+                    let px = &pixels[jobs[lane(l)].pixel];
+                    let series = [
+                        &px.warmup_temperature,
+                        &px.warmup_precipitation,
+                        &px.warmup_pet,
+                    ];
+                    for (q, series) in series.into_iter().enumerate() {
+                        for (m, v) in series.year(y).into_iter().enumerate() {
+                            climate[m].0[q][l] = v;
+                        }
+                    }
+                }
+            }
             let (mut t_sum, mut p_sum) = ([0.0; L], [0.0; L]);
-            for l in 0..L {
-                let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
-                let evap = soils[l].evap_coefficient;
-                let t = px.warmup_temperature.year(y);
-                let pr = px.warmup_precipitation.year(y);
-                let pet = px.warmup_pet.year(y);
-                for m in 0..12 {
-                    let temperature = t[m] * w.temperature;
-                    let precipitation = pr[m] * w.precipitation;
+            for (m, LaneMonth([t, pr, pet])) in climate.iter().enumerate() {
+                for l in 0..L {
+                    let temperature = t[l] * temperature_factor[l];
+                    let precipitation = pr[l] * precipitation_factor[l];
                     t_sum[l] += temperature;
                     p_sum[l] += precipitation;
                     v.temperature[m][l] = temperature;
-                    v.water_balance[m][l] = precipitation - evap * pet[m];
+                    v.water_balance[m][l] = precipitation - evap[l] * pet[l];
                 }
             }
             // (computed for every lane, used where the input follows it)
-            let miami: [f64; L] =
-                std::array::from_fn(|l| fao::miami_npp(t_sum[l] / 12.0, p_sum[l]));
-            for l in 0..L {
-                let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
-                let class = px.warmup_class[y];
-                let coef = table.coef[class as usize];
-                let given = if refined {
-                    px.refinements.warmup_inputs
-                } else {
-                    WarmupInputs::Miami
-                };
-                if refined && w.npp_mean {
-                    npp_sum[l] += miami[l];
-                }
-                if let WarmupInputs::Carbon(given) = given {
-                    input[l] = given[y] * px.calibration.input;
-                } else if coef.is_nan() {
-                    input[l] = 0.0;
-                    restart[l] = true;
-                    flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
-                } else {
-                    let npp = match given {
-                        WarmupInputs::Npp(given) => given[y],
-                        _ => miami[l],
-                    } * coef;
-                    input[l] = if restart[l] {
-                        w.ceq * npp / w.npp_reference * px.calibration.input
+            let t_mean: [f64; L] = std::array::from_fn(|l| t_sum[l] / 12.0);
+            let miami = fao::miami_npp_lanes(&t_mean, &p_sum);
+            if refined {
+                for l in 0..L {
+                    let (w, px) = (&warmup[lane(l)], &pixels[jobs[lane(l)].pixel]);
+                    let class = px.warmup_class[y];
+                    let coef = table.coef[class as usize];
+                    let given = px.refinements.warmup_inputs;
+                    if w.npp_mean {
+                        npp_sum[l] += miami[l];
+                    }
+                    if let WarmupInputs::Carbon(given) = given {
+                        input[l] = given[y] * px.calibration.input;
+                    } else if coef.is_nan() {
+                        input[l] = 0.0;
+                        restart[l] = true;
+                        flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
                     } else {
-                        input[l] * npp / previous_npp[l]
+                        let npp = match given {
+                            WarmupInputs::Npp(given) => given[y],
+                            _ => miami[l],
+                        } * coef;
+                        input[l] = if restart[l] {
+                            w.ceq * npp / w.npp_reference * px.calibration.input
+                        } else {
+                            input[l] * npp / previous_npp[l]
+                        };
+                        restart[l] = false;
+                        previous_npp[l] = npp;
+                    }
+                    if class_cover[l] {
+                        for (m, c) in table.cover[class as usize].iter().enumerate() {
+                            v.cover[m][l] = *c;
+                        }
+                    }
+                    if patterns {
+                        for (m, w) in table.input_weights[class as usize].iter().enumerate() {
+                            weights[m][l] = *w;
+                        }
+                    }
+                    input_sum[l] += input[l];
+                    // the bits of `LaneForcing::load` on the monthly columns: the plant input split
+                    // by `split_plant_input(1.0, ratio)`, then times the month's input
+                    let r = px.warmup_dpm_rpm[y];
+                    if r.to_bits() != ratio[l].to_bits() {
+                        ratio[l] = r;
+                        (to_dpm[l], to_rpm[l]) = split_plant_input(1.0, r);
+                    }
+                    let plant = input[l] / 12.0;
+                    v.rate_factor[l] = table.paddy[class as usize] * px.calibration.rate;
+                    v.inputs[0][l] = to_dpm[l] * plant;
+                    v.inputs[1][l] = to_rpm[l] * plant;
+                }
+            } else {
+                // the plain warm-up (MIAMI inputs, no refinement in any lane): the same
+                // arithmetic as above, the lanes' branches as selections, so that the lanes'
+                // divisions go as vectors; first what each lane's class and ratio give
+                let (mut coef, mut paddy) = ([0.0; L], [0.0; L]);
+                for l in 0..L {
+                    let px = &pixels[jobs[lane(l)].pixel];
+                    let class = px.warmup_class[y] as usize;
+                    (coef[l], paddy[l]) = (table.coef[class], table.paddy[class]);
+                    if patterns {
+                        for (m, w) in table.input_weights[class].iter().enumerate() {
+                            weights[m][l] = *w;
+                        }
+                    }
+                    let r = px.warmup_dpm_rpm[y];
+                    if r.to_bits() != ratio[l].to_bits() {
+                        ratio[l] = r;
+                        (to_dpm[l], to_rpm[l]) = split_plant_input(1.0, r);
+                    }
+                }
+                for l in 0..L {
+                    let missing = coef[l].is_nan();
+                    let npp = miami[l] * coef[l];
+                    let fresh = ceq[l] * npp / npp_reference[l] * calibration_input[l];
+                    let scaled = input[l] * npp / previous_npp[l];
+                    let follows = if restart[l] { fresh } else { scaled };
+                    input[l] = if missing { 0.0 } else { follows };
+                    previous_npp[l] = if missing { previous_npp[l] } else { npp };
+                    flagged[l] |= if missing {
+                        flags::CLASS_WITHOUT_COEFFICIENT
+                    } else {
+                        0
                     };
-                    restart[l] = false;
-                    previous_npp[l] = npp;
+                    restart[l] = missing;
+                    input_sum[l] += input[l];
+                    let plant = input[l] / 12.0;
+                    v.rate_factor[l] = paddy[l] * calibration_rate[l];
+                    v.inputs[0][l] = to_dpm[l] * plant;
+                    v.inputs[1][l] = to_rpm[l] * plant;
                 }
-                if refined && class_cover[l] {
-                    for (m, c) in table.cover[class as usize].iter().enumerate() {
-                        v.cover[m][l] = *c;
-                    }
-                }
-                if patterns {
-                    for (m, w) in table.input_weights[class as usize].iter().enumerate() {
-                        weights[m][l] = *w;
-                    }
-                }
-                input_sum[l] += input[l];
-                // the bits of `LaneForcing::load` on the monthly columns: the plant input split
-                // by `split_plant_input(1.0, ratio)`, then times the month's input
-                let r = px.warmup_dpm_rpm[y];
-                if r.to_bits() != ratio[l].to_bits() {
-                    ratio[l] = r;
-                    (to_dpm[l], to_rpm[l]) = split_plant_input(1.0, r);
-                }
-                let plant = input[l] / 12.0;
-                v.rate_factor[l] = table.paddy[class as usize] * px.calibration.rate;
-                v.inputs[0][l] = to_dpm[l] * plant;
-                v.inputs[1][l] = to_rpm[l] * plant;
             }
             if patterns {
                 state.year_weighted(&lane_soils, &mut v, &weights);

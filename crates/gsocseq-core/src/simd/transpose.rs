@@ -101,18 +101,25 @@ fn simd<const L: usize, const S: usize>(
     {
         use super::Level;
         let level = super::level();
+        let mut done = 0;
         if L.is_multiple_of(8) && level == Level::Avx512 {
             // SAFETY: the CPU has AVX-512F (`level`); every row holds `months` values and
             // `out` points to `months` months of `stride` f64 holding the quantity's lanes.
-            return unsafe { x86::tiles8(rows, months, out, stride, offset) };
+            done = unsafe { x86::tiles8(rows, months, out, stride, offset) };
         }
         if L.is_multiple_of(4) && level != Level::Baseline {
+            // (the months the 8 x 8 tiles left: a year's last 4)
             // SAFETY: as above, with AVX (part of AVX2 and AVX-512).
-            return unsafe { x86::tiles4(rows, months, out, stride, offset) };
+            unsafe { x86::tiles4(rows, done, months, out, stride, offset) }
+        } else {
+            done
         }
     }
-    let _ = (rows, months, out, stride, offset);
-    0
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (rows, months, out, stride, offset);
+        0
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -173,21 +180,24 @@ mod x86 {
         full
     }
 
-    /// 4 x 4 tiles (lanes l0..l0+4, months m..m+4); returns the months copied.
+    /// 4 x 4 tiles (lanes l0..l0+4, months m..m+4) of the months from `from` (a multiple of
+    /// 4); returns the months copied (from 0).
     ///
     /// # Safety
     /// The CPU has AVX; the rest as for [`tiles8`].
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn tiles4<const L: usize>(
         rows: &[&[f64]; L],
+        from: usize,
         months: usize,
         out: *mut f64,
         stride: usize,
         offset: usize,
     ) -> usize {
         let full = months - months % 4;
+        debug_assert!(from.is_multiple_of(4));
         for l0 in (0..L).step_by(4) {
-            let mut m = 0;
+            let mut m = from;
             while m < full {
                 let mut r = [_mm256_setzero_pd(); 4];
                 for (i, r) in r.iter_mut().enumerate() {
@@ -271,7 +281,7 @@ mod x86_tests {
         let mut dst = vec![LaneMonth::<8, 3>::default(); months];
         let stride = std::mem::size_of::<LaneMonth<8, 3>>() / 8;
         // SAFETY: AVX checked above; 13 months of 3 x 8 values, lanes of quantity 1
-        let done = unsafe { x86::tiles4(&rows, months, dst.as_mut_ptr().cast(), stride, 8) };
+        let done = unsafe { x86::tiles4(&rows, 0, months, dst.as_mut_ptr().cast(), stride, 8) };
         assert_eq!(done, 12);
         for (m, month) in dst.iter().enumerate().take(done) {
             for l in 0..8 {
