@@ -7,7 +7,7 @@
 //! These reproduce the scripts' defects on purpose (METHOD.md section 9); `docs/fao-v1.2-numerics.md`
 //! gives every equation with the scripts' order of evaluation.
 
-use crate::rothc::pools::Pools;
+use crate::rothc::pools::{co2_ratio, Pools, K};
 
 pub mod batch;
 pub mod lanes;
@@ -151,8 +151,8 @@ pub struct EulerModel {
 impl EulerModel {
     /// Model for `clay` % and DPM/RPM ratio `dpm_rpm`.
     pub fn new(clay: f64, dpm_rpm: f64) -> Self {
-        let k = [10.0, 0.3, 0.66, 0.02];
-        let f = 1.67 * (1.85 + 1.6 * (-0.0786 * clay).exp());
+        let k = K;
+        let f = co2_ratio(clay);
         let mut a3 = [0.0; 4];
         let mut a4 = [0.0; 4];
         for i in 0..4 {
@@ -231,7 +231,7 @@ pub fn analytical_spinup(ctot: f64, iom: f64, xi: f64, clay: f64, dpm_rpm: f64) 
     let fi2 = 1.0 - fi1;
     let fi3 = 0.0;
     let cact = ctot - iom;
-    let cue = 1.0 / (1.0 + 1.67 * (1.85 + 1.6 * (-0.0786 * clay).exp()));
+    let cue = 1.0 / (1.0 + co2_ratio(clay));
     let al1 = cue * 0.46;
     let al2 = cue * 0.54;
     let a11 = 0.66 * xi * (al1 - 1.0);

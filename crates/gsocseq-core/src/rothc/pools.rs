@@ -48,10 +48,16 @@ pub struct Partition {
     pub hum: f64,
 }
 
+/// The ratio x = CO2 / (BIO + HUM) of decomposed carbon in a soil of `clay` %:
+/// 1.67 (1.85 + 1.60 exp(-0.0786 clay)) (ROTHC.md section 3); every mode computes it here.
+pub fn co2_ratio(clay: f64) -> f64 {
+    1.67 * (1.85 + 1.60 * (-0.0786 * clay).exp())
+}
+
 impl Partition {
     /// Partition for a soil of `clay` %.
     pub fn new(clay: f64) -> Self {
-        let x = 1.67 * (1.85 + 1.60 * (-0.0786 * clay).exp());
+        let x = co2_ratio(clay);
         Self {
             x,
             co2: x / (x + 1.0),
