@@ -26,6 +26,7 @@ Memory is bounded by the window, not by the map.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import math
@@ -74,6 +75,8 @@ LAND_USE_NODATA = products.LAND_USE_NODATA
 #: the exclusion mask's nodata (pixels the run did not model)
 EXCLUSION_NODATA = products.EXCLUSION_NODATA
 BLOCK = 512
+#: errors of a full disk (or a file size limit)
+_FULL = (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC))
 #: the lock file of the folder that receives a delivery (one export at a time writes there)
 EXPORT_LOCK_NAME = ".gsocseq-export.lock"
 #: GDAL's block cache (MiB) of the passes over all layers at once (filling in the excluded
@@ -725,7 +728,18 @@ def verify(path: Union[str, os.PathLike]) -> list[str]:
                     bad = [n for n in names if "/" in n or "\\" in n or n.startswith(".")]
                     if bad:
                         return [f"{bad[0]}: not at the top of the zip"]
-                    z.extractall(folder)
+                    needed = sum(i.file_size for i in z.infolist())
+                    try:
+                        z.extractall(folder)
+                    except OSError as exc:
+                        if exc.errno not in _FULL:
+                            raise
+                        # the temporary folder, not the delivery: "does not verify" misled
+                        raise OutputError(
+                            f"{folder.parent}: no room to unpack {path.name} for checking "
+                            f"({exc.strerror}; it needs {needed / 2**20:.0f} MiB): free some, "
+                            "or set TMPDIR to a folder with room"
+                        ) from None
             except (OSError, zipfile.BadZipFile) as exc:
                 return [f"{path}: not a readable zip ({exc})"]
         manifests = sorted(folder.glob(products.MANIFEST_GLOB))

@@ -524,3 +524,21 @@ def test_one_export_at_a_time_into_a_folder(t1000_run, tmp_path):
     res = CliRunner().invoke(main, ["export", str(t1000_run), "--fao", "THA", "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert verify(out) == []
+
+
+def test_verify_on_a_full_temporary_folder_says_so(t1000_run, t1000_export, tmp_path, monkeypatch):
+    """verify unpacks a zip into a temporary folder: that folder full is an error naming it and
+    the space needed (exit 2), not a delivery that "does not verify"."""
+    import errno
+
+    def full(self, path=None, members=None, pwd=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", full)
+    with pytest.raises(OutputError, match=r"no room to unpack .*\.zip for checking .*TMPDIR"):
+        verify(t1000_export.zip)
+    # the export's own check of its zip: exit 2 saying so, no delivery, nothing staged
+    out = tmp_path / "FAO_THA"
+    res = CliRunner().invoke(main, ["export", str(t1000_run), "--fao", "THA", "-o", str(out)])
+    assert res.exit_code == 2 and "TMPDIR" in res.output, res.output
+    assert not out.exists() and not list(tmp_path.glob(".*.part-*"))
