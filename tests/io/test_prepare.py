@@ -299,14 +299,7 @@ def test_prepare_quicklooks_and_cli(tmp_path: Path) -> None:
     table["quicklooks"] = True
     table["climate"]["warmup_years"] = [2001, 2001]
     table["land_use"] = [table["land_use"].format(year=2001)]
-    toml = tmp_path / "prepare.toml"
-    toml.write_text(
-        "[prepare]\n"
-        + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items() if not isinstance(v, dict))
-        + "[prepare.climate]\n"
-        + "".join(f"{k} = {_toml(v)}\n" for k, v in table["climate"].items())
-        + '[prepare.run]\nuncertainty = "none"\n'
-    )
+    toml = _prepare_toml(tmp_path, table, '[prepare.run]\nuncertainty = "none"\n')
     runner = CliRunner()
     res = runner.invoke(prepare_command, [str(toml), "-q"])
     assert res.exit_code == 0, res.output
@@ -316,6 +309,20 @@ def test_prepare_quicklooks_and_cli(tmp_path: Path) -> None:
     # a second time refuses to overwrite (overwrite=True: the other tests)
     res = runner.invoke(prepare_command, [str(toml), "-q"])
     assert res.exit_code == 2 and "already exists" in res.output
+
+
+def _prepare_toml(folder: Path, table: dict[str, Any], extra: str = "") -> Path:
+    """``table`` (a [prepare] table with its [prepare.climate]) written as folder/prepare.toml,
+    ``extra`` TOML after it."""
+    toml = folder / "prepare.toml"
+    toml.write_text(
+        "[prepare]\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items() if not isinstance(v, dict))
+        + "[prepare.climate]\n"
+        + "".join(f"{k} = {_toml(v)}\n" for k, v in table["climate"].items())
+        + extra
+    )
+    return toml
 
 
 def _toml(v: Any) -> str:
@@ -920,13 +927,7 @@ def test_prepare_stopped_by_sigterm_leaves_nothing_it_wrote(tmp_path: Path) -> N
     import sys
 
     table = _raw_inputs(tmp_path)
-    toml = tmp_path / "prepare.toml"
-    toml.write_text(
-        "[prepare]\n"
-        + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items() if not isinstance(v, dict))
-        + "[prepare.climate]\n"
-        + "".join(f"{k} = {_toml(v)}\n" for k, v in table["climate"].items())
-    )
+    toml = _prepare_toml(tmp_path, table)
     res = subprocess.run(
         [sys.executable, "-c", TERM_AFTER_THE_CLIMATE, "prepare", str(toml), "-q"],
         capture_output=True,
