@@ -104,6 +104,18 @@ def config_fingerprint(config: Config) -> dict[str, Any]:
         out["practices"] = {k: dict(v) for k, v in config.practices.items()}
     if config.class_table.changes:
         out["classes"] = {str(c): dict(e) for c, e in sorted(config.class_table.changes.items())}
+    if config.run.calibration is not None:
+        # the multipliers the table holds, not only where it lies: a table edited or written
+        # again by gsocseq calibrate after the run is another run (absent without a table:
+        # earlier checkpoints stay resumable)
+        from gsocseq.multipliers import read_table
+
+        table = read_table(config.run.calibration)
+        out["calibration"] = {
+            "by": table.by,
+            "input": dict(sorted(table.input.items())),
+            "rate": dict(sorted(table.rate.items())),
+        }
     return _jsonable(out)
 
 

@@ -107,6 +107,39 @@ def test_a_raster_run_takes_the_table(tmp_path):
     assert plain.counts["modelled"] == calibrated.counts["modelled"]
 
 
+def test_a_table_changed_after_the_run_is_another_run(tmp_path):
+    """The run's fingerprint holds the table's multipliers, not only its path: a table edited
+    (or written again by gsocseq calibrate) after the run was 'up to date', its layers those of
+    the old multipliers (and export and report took them). Now it is another configuration:
+    refused, naming the change; --overwrite computes it again; the same multipliers written
+    otherwise (columns in another order) are the same run."""
+    from gsocseq.checkpoint import check_finished
+    from gsocseq.config import load
+    from gsocseq.errors import InputError, OutputError
+
+    cfg = make_area(tmp_path / "area", rows=3, cols=4, seed=9)
+    path = tmp_path / "calibration.csv"
+    path.write_text("by,group,parameter,multiplier\nland_use,2,rate,0.9\n")
+    out = tmp_path / "out"
+    cfg["run"].update(output=str(out), calibration=str(path))
+    run(cfg)
+    layer = out / "TST_GSOCseq_finalSOC_BAU_Map030.tif"
+    before = layer.read_bytes()
+    path.write_text("by,group,parameter,multiplier\nland_use,2,rate,0.8\n")
+    with pytest.raises(OutputError, match=r"calibration\.rate\.2: 0\.9 -> 0\.8"):
+        run(cfg)
+    assert layer.read_bytes() == before
+    with pytest.raises(InputError, match=r"calibration\.rate\.2: 0\.9 -> 0\.8"):
+        check_finished(out, "TST", [layer.name], "export", load(cfg))
+    run(cfg, overwrite=True)
+    after = layer.read_bytes()
+    assert after != before
+    path.write_text("group,parameter,by,multiplier,n\n2,rate,land_use,0.80,3\n")
+    run(cfg)
+    check_finished(out, "TST", [layer.name], "export", load(cfg))
+    assert layer.read_bytes() == after
+
+
 def test_pixels_without_a_multiplier_are_named_in_a_warning(tmp_path):
     """A table none of whose groups the run's pixels hold calibrated nothing: exit 0 and a
     count in run.json only. Now a warning says how many pixels ran uncalibrated."""
