@@ -374,12 +374,12 @@ def assemble(
         # nothing, exit 0)
         modelled = counts.get("modelled", 0)
         share = (
-            f"none of the {modelled:,} modelled pixels has"
+            f"none of the {modelled:,} modelled pixels has a multiplier"
             if uncalibrated >= modelled
-            else f"{uncalibrated:,} of the {modelled:,} modelled pixels have"
+            else f"{uncalibrated:,} of the {modelled:,} modelled pixels have no multiplier"
         )
         warnings.append(
-            f"{share} a multiplier in the calibration table {table.source} (by {table.by}: "
+            f"{share} in the calibration table {table.source} (by {table.by}: "
             f"groups {', '.join(sorted(set(table.input) | set(table.rate)))}): those pixels "
             "ran uncalibrated (multiplier 1)"
         )
