@@ -409,6 +409,17 @@ def _inputs(table: Any, base: Path) -> tuple[str, dict[str, InputSpec]]:
     return "native", specs
 
 
+def forward_inputs_unused(where: str) -> str:
+    """The warning of ``forward_inputs = "npp-scaled"`` without a forward climate series
+    (``where``: the forward_series_* inputs or columns), whose forward runs take the 12-month
+    climatology: the option changes nothing there."""
+    return (
+        'forward_inputs = "npp-scaled" not used: it scales the plant inputs of each year of a '
+        f"forward climate series, and there is none ({where}): the forward runs took the "
+        "12-month forward climatology with constant inputs (Cin_mean x the scenario)"
+    )
+
+
 def soil_water_missing(moisture: str, missing: list[str], where: str) -> str:
     """The message of a run with a van Genuchten moisture option and no ``missing`` soil
     inputs."""

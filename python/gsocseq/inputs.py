@@ -22,7 +22,14 @@ from rasterio.windows import Window
 
 from gsocseq import _core
 from gsocseq.classes import ClassTable
-from gsocseq.config import PRACTICE_KEYS, WARMUP_START, Checks, Config, practice_rasters
+from gsocseq.config import (
+    PRACTICE_KEYS,
+    WARMUP_START,
+    Checks,
+    Config,
+    forward_inputs_unused,
+    practice_rasters,
+)
 from gsocseq.plausibility import RASTER_NODATA, Distribution, bound_note, hint
 from gsocseq.products import LAND_USE_NODATA
 from gsocseq.rasters import (
@@ -375,6 +382,8 @@ class Inputs:
                     )
             for key, part in zip(keys, ("temperature", "precipitation", "pet")):
                 self._q(key, key, range(rs[key].count), part)
+        elif self.config.run.forward_inputs == "npp-scaled":
+            self.notes.append(forward_inputs_unused("no [inputs] forward_series_*"))
         for key in ("warmup_npp", "warmup_carbon_input"):
             if key in rs:
                 expect_bands(rs[key], years, f"one band per warm-up year ({years} years)")

@@ -43,6 +43,7 @@ from gsocseq.config import (
     SOIL_WATER_INPUTS,
     Config,
     check_zone_codes,
+    forward_inputs_unused,
     load,
     practice_warnings,
     soil_water_missing,
@@ -380,6 +381,9 @@ def run_checked(
         ):
             warnings.warn(text, UserWarning, stacklevel=3)
     for text in practice_warnings(cfg):
+        warnings.warn(text, UserWarning, stacklevel=3)
+    if cfg.run.forward_inputs == "npp-scaled" and "forward_series_temperature" not in data:
+        text = forward_inputs_unused(f"no forward_series_* columns in {where}")
         warnings.warn(text, UserWarning, stacklevel=3)
 
     def kept(v: np.ndarray) -> np.ndarray:  # (n kept, bands)

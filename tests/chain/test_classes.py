@@ -326,6 +326,29 @@ def test_forward_series_and_warmup_inputs() -> None:
         run_pixels({**inputs, **short}, _config({}))
 
 
+def test_npp_scaled_inputs_without_a_forward_series_are_warned() -> None:
+    """forward_inputs = "npp-scaled" scales the inputs of each year of a forward series; without
+    one the forward runs take the climatology with constant inputs, the same bits as the default:
+    it was accepted without a word (the user asked for scaled inputs and got constant ones). Now
+    a warning says so; with a series there is none."""
+    import warnings
+
+    inputs = _inputs(2)
+    plain = run_pixels(inputs, _config({}))
+    options = {**_config({}), "run": {"threads": 1, "forward_inputs": "npp-scaled"}}
+    unused = r'forward_inputs = "npp-scaled" not used: .*no forward_series_'
+    with pytest.warns(UserWarning, match=unused):
+        scaled = run_pixels(inputs, options)
+    np.testing.assert_array_equal(scaled["finalSOC_BAU"], plain["finalSOC_BAU"])
+    series = {
+        f"forward_series_{k}": np.tile(inputs[f"warmup_{k}"][:, :12], 20)
+        for k in ("temperature", "precipitation", "pet")
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run_pixels({**inputs, **series}, options)
+
+
 def test_practices_that_could_never_apply_are_refused_or_warned() -> None:
     """A practice for a class no pixel is modelled as, adoption years with nothing to adopt, a
     zone table none of whose zones is given and a fractional zone code are errors (exit 2);

@@ -107,6 +107,18 @@ def _series_area(tmp_path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return cfg, arrays
 
 
+def test_npp_scaled_inputs_without_a_forward_series_are_a_warning(tmp_path):
+    """A raster run with forward_inputs = "npp-scaled" and no forward_series_* inputs took the
+    forward climatology with constant inputs without a word; now the run summary warns."""
+    cfg = make_area(tmp_path / "area", rows=3, cols=4, seed=3)
+    cfg["run"]["forward_inputs"] = "npp-scaled"
+    summary = run(cfg, output=tmp_path / "out")
+    assert any(
+        w.startswith('forward_inputs = "npp-scaled" not used') and "forward_series_*" in w
+        for w in summary.warnings
+    ), summary.warnings
+
+
 def test_forward_series_and_warmup_npp_rasters_give_the_site_chain_numbers(tmp_path):
     """A raster run with a forward climate series and yearly warm-up NPP rasters gives, pixel
     by pixel, the numbers of gsocseq.pixels.run_pixels on the same values (the site chain,
