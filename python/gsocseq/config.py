@@ -231,6 +231,35 @@ def _default_class_table() -> ClassTable:
     return ClassTable.default()
 
 
+def _stack_dpm_rpm(class_table: ClassTable, practices: Mapping[str, Any]) -> None:
+    """In the FAO layout the DPM/RPM ratio of every phase is the stacks' DR bands, never the
+    table's (METHOD.md section 3): a ``[classes.N] dpm_rpm`` that changes a default class
+    could never change a pixel, unless a scenario's ``land_use`` moves pixels to that class
+    (its forward runs take the table's). Refused, naming the fix (it was accepted, and the
+    layers were those of the stacks' DR bit for bit)."""
+    from gsocseq.classes import ClassTable
+
+    default = ClassTable.default().dpm_rpm
+    targets: set[int] = set()
+    for settings in practices.values():
+        if "land_use" in settings:
+            kind, value = settings["land_use"]
+            targets.update([value] if kind == "everywhere" else value.values())
+    for code, entry in sorted(class_table.changes.items()):
+        given = entry.get("dpm_rpm")
+        if given is None or math.isnan(default[code]) or given == default[code]:
+            continue  # not given, a class new to the table (needs one), or the default
+        if code in targets:
+            continue
+        raise ConfigError(
+            f"[classes.{code}].dpm_rpm: {given:g} (default {default[code]:g}) is not used in the "
+            "FAO v1.2 layout ([inputs.fao]), which reads the DPM/RPM ratio of every phase from "
+            "the stacks' DR bands: write the ratio into the DR bands of the spin-up, warm-up "
+            "and forward stacks, or give the inputs one per file ([inputs], docs/configuration"
+            ".md), or remove dpm_rpm"
+        )
+
+
 def _class_table(classes: Mapping[str, Any]) -> ClassTable:
     """The run's class table: the default with the ``[classes.N]`` changes (METHOD.md
     section 10), each checked."""
@@ -990,6 +1019,8 @@ def from_dict(
                         "pixels without a cover value take their classes' defaults: give "
                         f"[classes.{code}] cover"
                     )
+    if layout == "fao":
+        _stack_dpm_rpm(class_table, practices)
     if fao and any("input_pattern" in e for e in class_table.changes.values()):
         raise ConfigError(
             "[classes]: input_pattern is a refinement of rothamsted mode (fao-v1.2 reproduces "

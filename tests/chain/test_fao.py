@@ -254,3 +254,26 @@ def test_numerical_spinup_subset():
     for field, values in fields:
         rel = max(abs(values[index[k]] / row[field] - 1) for k, row in table.items())
         assert rel < 1e-12, (field, rel)
+
+
+def test_a_dpm_rpm_the_stacks_override_is_refused(tmp_path):
+    """The FAO layout reads the DPM/RPM ratio of every phase from the stacks' DR bands: a
+    [classes.N] dpm_rpm changing a default class was accepted and changed no pixel (the layers
+    were those of the stacks' DR, bit for bit, without a word). Now refused, naming the class,
+    the value and the fix; a value equal to the default, a class new to the table and a class a
+    scenario's land_use moves pixels to (its forward runs take the table's) are accepted."""
+    from gsocseq.config import ConfigError, from_dict
+
+    for mode in ("fao-v1.2", "rothamsted"):
+        cfg = fao_config(tmp_path, mode=mode)
+        with pytest.raises(ConfigError, match=r"\[classes\.2\]\.dpm_rpm: 3 \(default 1\.44\) is "):
+            from_dict({**cfg, "classes": {"2": {"dpm_rpm": 3.0}}})
+    cfg = fao_config(tmp_path, mode="rothamsted")
+    from_dict({**cfg, "classes": {"2": {"dpm_rpm": 1.44}}})
+    new = {"name": "agroforestry", "dpm_rpm": 0.5, "npp_coefficient": 0.8}
+    from_dict({**cfg, "classes": {"14": new}})
+    luc = {"LUC": {"land_use": 3}}
+    from_dict({**cfg, "classes": {"3": {"dpm_rpm": 0.5}}, "scenarios": luc})
+    # without the scenario that moves pixels to class 3, its dpm_rpm could never apply
+    with pytest.raises(ConfigError, match=r"\[classes\.3\]\.dpm_rpm: 0\.5"):
+        from_dict({**cfg, "classes": {"3": {"dpm_rpm": 0.5}}})
