@@ -387,7 +387,12 @@ STALE = (
     ".gsocseq-{prefix}/blocks/.block_*.part.npz",
 )
 #: files of ``gsocseq report`` in ``{output}/report`` ({prefix}: the run name)
-REPORT_FILES = ("report.html", statistics_file("{prefix}"), stac_file("{prefix}"))
+REPORT_FILES = (
+    "report.html",
+    "report.pdf",
+    statistics_file("{prefix}"),
+    stac_file("{prefix}"),
+)
 #: glob of a run summary (any run name)
 SUMMARY_GLOB = summary_file("*")
 

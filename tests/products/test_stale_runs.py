@@ -94,3 +94,18 @@ def test_the_configuration_must_be_the_one_that_ran(tmp_path: Path) -> None:
     shutil.move(tmp_path, moved)
     moved_config = moved / config.relative_to(tmp_path)
     assert verify(export_fao(moved_config, "KEN", output=moved / "d4").zip) == []
+
+
+def test_overwrite_removes_the_replaced_runs_whole_report(tmp_path: Path) -> None:
+    """--overwrite removes the replaced run's report with it; report.pdf was left behind (the
+    PDF of the other configuration's numbers in the new run's report folder, alone)."""
+    pytest.importorskip("matplotlib")
+    config, out = _demo(tmp_path)
+    report(out)
+    assert (out / "report" / "report.pdf").is_file()
+    text = config.read_text()
+    config.write_text(text.replace("crops = 0.05", "crops = 0.06", 1))
+    assert config.read_text() != text
+    summary = run(config, threads=1, overwrite=True)
+    assert any(w.startswith("replaced a finished run") for w in summary.warnings)
+    assert not (out / "report").exists(), sorted((out / "report").rglob("*"))
