@@ -386,12 +386,16 @@ STALE = (
     ".gsocseq-{prefix}/.manifest.*.part",
     ".gsocseq-{prefix}/blocks/.block_*.part.npz",
 )
+#: written into a report folder before the report's files: the files by the names of
+#: REPORT_FILES (and figures/*.png) there are an earlier report's, gsocseq's to replace
+REPORT_MARKER = ".gsocseq-report"
 #: files of ``gsocseq report`` in ``{output}/report`` ({prefix}: the run name)
 REPORT_FILES = (
     "report.html",
     "report.pdf",
     statistics_file("{prefix}"),
     stac_file("{prefix}"),
+    REPORT_MARKER,
 )
 #: glob of a run summary (any run name)
 SUMMARY_GLOB = summary_file("*")

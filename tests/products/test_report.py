@@ -320,6 +320,35 @@ def test_a_failed_report_creates_no_folder(run_dir: Path, tmp_path: Path) -> Non
         assert not out.parent.exists(), extra
 
 
+def test_a_folder_of_the_users_own_files_is_not_overwritten(run_dir: Path, tmp_path: Path) -> None:
+    """-o naming a folder that holds the user's own report.html (or report.pdf, figures/*.png):
+    the report replaced them without a word. Now exit 2 naming them, nothing written; other
+    files of the folder are left alone; a report's own folder is replaced by the next report
+    (the default folder too)."""
+    runner = CliRunner()
+    mine = tmp_path / "documents"
+    (mine / "figures").mkdir(parents=True)
+    for name in ("report.html", "figures/stocks_map.png", "thesis.docx"):
+        (mine / name).write_text("the user's own")
+    r = runner.invoke(report_command, [str(run_dir), "-o", str(mine)])
+    assert r.exit_code == 2, r.output
+    assert "report.html, figures/stocks_map.png, which no gsocseq report wrote" in r.output
+    assert sorted(p.name for p in mine.rglob("*")) == [
+        "figures",
+        "report.html",
+        "stocks_map.png",
+        "thesis.docx",
+    ]
+    assert all(p.read_text() == "the user's own" for p in mine.rglob("*") if p.is_file())
+    (mine / "report.html").unlink()
+    (mine / "figures/stocks_map.png").unlink()
+    for _ in range(2):  # a folder of the report's own: replaced
+        r = runner.invoke(report_command, [str(run_dir), "-o", str(mine), "-q"])
+        assert r.exit_code == 0, r.output
+        assert (mine / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert (mine / "thesis.docx").read_text() == "the user's own"
+
+
 def test_a_unit_name_with_a_control_character_is_refused(
     run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -128,6 +128,28 @@ def _report_bytes(folder: Path) -> int:
     return max(earlier, REPORT_BYTES)
 
 
+def check_report_folder(folder: Path, name: str) -> None:
+    """:class:`~gsocseq.errors.OutputError` when ``folder`` holds files by the names the report
+    writes (``report.html``, ``report.pdf``, the statistics, the STAC item, ``figures/*.png``)
+    and no earlier report wrote them (no :data:`~gsocseq.products.REPORT_MARKER`): ``-o``
+    naming a folder of the user's own files replaced them without a word."""
+    from gsocseq.errors import OutputError
+
+    if not folder.is_dir() or (folder / products.REPORT_MARKER).is_file():
+        return
+    names = [n.format(prefix=name) for n in products.REPORT_FILES]
+    theirs = [n for n in names if (folder / n).exists()]
+    figures = folder / "figures"
+    if figures.is_dir():
+        theirs += sorted(f"figures/{p.name}" for p in figures.glob("*.png"))
+    if theirs:
+        shown = ", ".join(theirs[:4]) + (f" and {len(theirs) - 4} more" if len(theirs) > 4 else "")
+        raise OutputError(
+            f"{folder}: holds {shown}, which no gsocseq report wrote; the report would replace "
+            "them: move them, or choose another report folder (-o)"
+        )
+
+
 def _report(
     run_dir: str | os.PathLike[str],
     folder: Path,
@@ -169,10 +191,16 @@ def _report(
             notes.append(note)
             print("warning: " + note, file=sys.stderr)
     # the folder only once the inputs are good: a bad --admin leaves no empty folder behind
+    check_report_folder(folder, run.name)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{folder}: cannot create the report folder ({exc})") from None
+    # before any file: a report stopped midway leaves a folder the next one may replace
+    (folder / products.REPORT_MARKER).write_text(
+        f"a report of gsocseq run {run.name!r}: gsocseq report replaces its files\n",
+        encoding="utf-8",
+    )
     csv_path = write_csv(stats.rows, folder / products.statistics_file(run.name))
 
     try:
