@@ -17,6 +17,7 @@ __all__ = [
     "MODES",
     "MONTE_CARLO_SPREAD",
     "NO_EQUILIBRIUM",
+    "NO_SOIL_WATER",
     "NUMERICAL_POOLS",
     "PATTERN_SUM_TOLERANCE",
     "PIXEL_STATUS",
@@ -82,6 +83,9 @@ FLAGS: dict[int, str]
 NO_EQUILIBRIUM: int
 #: why such a pixel has no equilibrium, in words
 ZERO_RATE: str
+#: flag bit of a pixel whose soil water inputs give no moisture function (dryland options; not
+#: one of ``FLAGS``: an input error)
+NO_SOIL_WATER: int
 #: (temperature, precipitation) factors of the central, min and max chains (METHOD.md 6)
 MINMAX_CLIMATE: tuple[tuple[float, float], tuple[float, float], tuple[float, float]]
 #: factors of the SSM input increase of the central, min and max chains

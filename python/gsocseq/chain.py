@@ -550,24 +550,48 @@ class Chain:
         return self.simulator.simulate(arrays, threads=threads)
 
     def no_equilibrium(
-        self, sim: _core.SimulateResult, where: Callable[[int], str], counts: Counter
+        self, sim: _core.SimulateResult, where: Callable[[int, str], str], counts: Counter
     ) -> np.ndarray:
         """The pixels of ``sim`` whose spin-up has no equilibrium (the core's rule: the
         decomposition rate is 0 in every month, flag ``_core.NO_EQUILIBRIUM``; their results
-        are NaN), by the invalid-input rule: an :class:`InputError` naming ``where(pixel)``, or
+        are NaN), by the invalid-input rule: an :class:`InputError` naming ``where(pixel, input)``
+        (the pixel in the raster or column of that input), or
         with ``[run] invalid = "mask"`` not modelled and counted (``invalid:no_equilibrium``).
-        Before: NaN results, exit 0 and a warning that a result is not finite."""
-        bad = (np.asarray(sim.flags) & _core.NO_EQUILIBRIUM) != 0
+        Before: NaN results, exit 0 and a warning that a result is not finite. So are the
+        pixels whose soil water gives no moisture function (flag ``_core.NO_SOIL_WATER``,
+        counted as ``invalid:no_soil_water``)."""
+        flags = np.asarray(sim.flags)
+        bad = (flags & _core.NO_EQUILIBRIUM) != 0
         if bad.any():
             if self.config.run.invalid == "error":
                 i = int(np.flatnonzero(bad)[0])
                 raise InputError(
-                    f"{where(i)}: {_core.ZERO_RATE}: no equilibrium exists for the spin-up (a "
-                    "pixel frozen all year cannot be modelled: check the spin-up temperature's "
-                    'units, or set [run] invalid = "mask" to leave such pixels out)'
+                    f"{where(i, 'spinup_temperature')}: {_core.ZERO_RATE}: no equilibrium "
+                    "exists for the spin-up (a pixel frozen all year cannot be modelled: check "
+                    'the spin-up temperature\'s units, or set [run] invalid = "mask" to leave '
+                    "such pixels out)"
                 )
             counts["invalid:no_equilibrium"] += int(bad.sum())
-        return bad
+        # a dryland moisture option and a soil the pedotransfer functions do not cover: NaN
+        # results, exit 0 and a warning that a result is not finite before
+        dry = ((flags & _core.NO_SOIL_WATER) != 0) & ~bad
+        if dry.any():
+            if self.config.run.invalid == "error":
+                i = int(np.flatnonzero(dry)[0])
+                run = self.config.run
+                soil = "organic_carbon" if "organic_carbon" in self.config.inputs else "silt"
+                raise InputError(
+                    f"{where(i, soil)}: moisture = {run.moisture!r}: the soil water inputs of "
+                    "this pixel (clay, silt, bulk_density and organic_carbon, or SOC / (bulk "
+                    "density x depth), in its central or min/max run) give no usable retention "
+                    "curve: "
+                    "the Wösten et al. (1999) pedotransfer functions are outside their range "
+                    "(deficits not 0 > 1 bar > wilting point; organic soils, organic carbon "
+                    'above about 25 %): use moisture = "rothc-26.3" for such soils, or set '
+                    '[run] invalid = "mask" to leave such pixels out'
+                )
+            counts["invalid:no_soil_water"] += int(dry.sum())
+        return bad | dry
 
     @staticmethod
     def flag_counts(sim: _core.SimulateResult) -> dict[str, int]:
@@ -575,7 +599,7 @@ class Chain:
         (pixels without equilibrium are counted by :meth:`no_equilibrium`, not here)."""
         out: dict[str, int] = {}
         flags = np.asarray(sim.flags)
-        flags = flags[(flags & _core.NO_EQUILIBRIUM) == 0]
+        flags = flags[(flags & (_core.NO_EQUILIBRIUM | _core.NO_SOIL_WATER)) == 0]
         for bit, text in FLAGS.items():
             hit = int(np.count_nonzero(flags & bit))
             if hit:

@@ -763,10 +763,13 @@ class Inputs:
             nodata_ok=q.name in self.optional,
         )
 
-    def spinup_location(self, window: Window, row: int, col: int) -> str:
+    def spinup_location(
+        self, window: Window, row: int, col: int, name: str = "spinup_temperature"
+    ) -> str:
         """Where the pixel at ``row``, ``col`` of ``window`` is, for an error about its spin-up
-        (no equilibrium): the spin-up temperature raster and the pixel's position."""
-        q = next(q for q in self.quantities if q.name == "spinup_temperature")
+        (no equilibrium: the spin-up temperature raster; no soil water: ``name`` silt or
+        organic_carbon): the raster of the input ``name`` and the pixel's position."""
+        q = next(q for q in self.quantities if q.name == name)
         loc = pixel_location(
             self.master.dataset, int(window.row_off) + row, int(window.col_off) + col
         )

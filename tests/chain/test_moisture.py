@@ -216,3 +216,44 @@ def test_organic_carbon_in_a_wrong_unit_is_refused_naming_the_scale(tmp_path):
         "inputs": {**cfg["inputs"], "organic_carbon": {"path": str(dg_per_kg), "scale": 0.01}},
     }
     assert run(good, output=tmp_path / "good").counts["modelled"] > 0
+
+
+def test_a_soil_without_a_retention_curve_is_an_input_error_or_masked(tmp_path):
+    """An organic soil (organic carbon 30 %, within its range) has no ordered Wösten deficits:
+    the pixel was counted as modelled, its layers nodata, exit 0 and a warning that 'a result is
+    not finite'. Now an input error naming the organic carbon raster and the pixel, or with
+    invalid = "mask" not modelled and counted; the other pixels keep their bits."""
+    cfg = _soil_water(tmp_path, make_area(tmp_path / "area", rows=4, cols=4, seed=3))
+    cfg["run"].update(FARINA)
+    with rasterio.open(cfg["inputs"]["soc"]) as ds:
+        soc = ds.read(1).astype(np.float64)
+    with rasterio.open(cfg["inputs"]["bulk_density"]["path"]) as ds:
+        bd = ds.read(1) * 0.01
+    oc = soc / (bd * 30.0)
+    good = {
+        **cfg,
+        "inputs": {**cfg["inputs"], "organic_carbon": str(write(tmp_path / "a.tif", oc))},
+    }
+    plain = run(good, output=tmp_path / "good")
+    t0 = _layer(tmp_path / "good", "T0")
+    row, col = (int(v[0]) for v in np.nonzero(~np.isnan(t0)))
+    peat = oc.copy()
+    peat[row, col] = 30.0
+    path = write(tmp_path / "peat.tif", peat)
+    bad = {**cfg, "inputs": {**cfg["inputs"], "organic_carbon": str(path)}}
+    with pytest.raises(InputError, match=rf"peat.tif: row {row}, col {col} .*no usable retention"):
+        run(bad, output=tmp_path / "bad")
+    bad["run"] = {**bad["run"], "invalid": "mask"}
+    masked = run(bad, output=tmp_path / "masked")
+    assert masked.counts["invalid:no_soil_water"] == 1
+    assert masked.counts["modelled"] == plain.counts["modelled"] - 1
+    assert not any("not finite" in w for w in masked.warnings), masked.warnings
+    t0_masked = _layer(tmp_path / "masked", "T0")
+    assert np.isnan(t0_masked[row, col])
+    t0[row, col] = np.nan
+    assert np.array_equal(t0_masked, t0, equal_nan=True)
+    # the same pixel as a site: an error naming its row
+    table = site_table(good)
+    table["organic_carbon"] = list(peat.ravel())
+    with pytest.raises(InputError, match=r"no usable retention curve"):
+        run_sites(table, {"run": {"mode": "rothamsted", **FARINA}})

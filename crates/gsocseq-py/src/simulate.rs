@@ -415,7 +415,8 @@ pub fn monte_carlo_draws<'py>(
 
 /// Adds the phases' constants to the module: `FLAGS` {bit: words}, `NO_EQUILIBRIUM` (the flag
 /// bit of a pixel without equilibrium, not one of `FLAGS`) and `ZERO_RATE` (its cause, in
-/// words), `MINMAX_CLIMATE`
+/// words), `NO_SOIL_WATER` (the flag bit of a pixel whose soil water gives no moisture
+/// function, not one of `FLAGS`), `MINMAX_CLIMATE`
 /// ((temperature, precipitation) factors of the central, min and max chains), `MINMAX_INCREASE`
 /// (factors of the SSM increase), `MONTE_CARLO_SPREAD` (95 % half-widths of the draws' factors),
 /// `PATTERN_SUM_TOLERANCE` (how far from 1 the 12 shares of an input pattern may sum), and the
@@ -429,6 +430,7 @@ pub fn constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("FLAGS", words)?;
     m.add("NO_EQUILIBRIUM", flags::NO_EQUILIBRIUM)?;
+    m.add("NO_SOIL_WATER", flags::NO_SOIL_WATER)?;
     m.add("ZERO_RATE", gsocseq_core::rothc::equilibrium::ZERO_RATE)?;
     let climate = MINMAX_CLIMATE.map(|[t, p]| (t, p));
     m.add("MINMAX_CLIMATE", PyTuple::new(py, climate)?)?;

@@ -121,9 +121,9 @@ def compute_block(
                 if k + 1 < len(bounds):
                     coming = model.submit(simulate, k + 1)
 
-                def where(i: int, lo: int = lo) -> str:
+                def where(i: int, name: str, lo: int = lo) -> str:
                     r, c = int(block.rows[lo + i]), int(block.cols[lo + i])
-                    return plan.inputs.spinup_location(window, r, c)
+                    return plan.inputs.spinup_location(window, r, c, name)
 
                 # a pixel without equilibrium: an input error, or not modelled (its results NaN)
                 none = plan.chain.no_equilibrium(sim, where, block.counts)

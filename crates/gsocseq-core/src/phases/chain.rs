@@ -701,6 +701,39 @@ mod tests {
         );
         assert!(bad.iter().all(|v| v.is_nan()));
         assert_ne!(out.flags & flags::NOT_FINITE, 0);
+        assert_ne!(out.flags & flags::NO_SOIL_WATER, 0);
+    }
+
+    #[test]
+    fn soil_water_without_a_retention_curve_is_flagged() {
+        // an organic soil (30 % organic carbon, within its range) whose Wösten curve has no
+        // ordered deficits (1 bar = wilting point = 0 mm): NaN results, flagged only as not
+        // finite before; now NO_SOIL_WATER, which the caller's invalid-input rule takes
+        let area = TestArea::new(6);
+        let [standard, farina2, farina3] = moisture_options();
+        let px = area.pixels()[3];
+        let peat = PixelInput {
+            soil_water: Some(SoilWaterInput {
+                organic_carbon: Some(30.0),
+                ..px.soil_water.unwrap()
+            }),
+            ..px
+        };
+        let mut opts = options(false);
+        for moisture in [farina2, farina3] {
+            opts.moisture = moisture;
+            let (fin, out) = alone(&opts, &peat);
+            assert!(fin.iter().all(|v| v.is_nan()));
+            assert_ne!(out.flags & flags::NO_SOIL_WATER, 0, "{moisture:?}");
+            let (fin, out) = alone(&opts, &px);
+            assert!(fin.iter().all(|v| v.is_finite()));
+            assert_eq!(out.flags & flags::NO_SOIL_WATER, 0, "{moisture:?}");
+        }
+        // RothC-26.3 does not read the soil water
+        opts.moisture = standard;
+        let (fin, out) = alone(&opts, &peat);
+        assert!(fin.iter().all(|v| v.is_finite()));
+        assert_eq!(out.flags & flags::NO_SOIL_WATER, 0);
     }
 
     #[test]

@@ -457,6 +457,14 @@ pub mod flags {
     /// pixel (an input error naming it, or not modelled and counted).
     pub const NO_EQUILIBRIUM: u32 = 256;
 
+    /// Rothamsted mode with a dryland moisture option: the soil water inputs of a chain (clay,
+    /// silt, bulk density, organic carbon, that of the chain's SOC when not given) give no
+    /// usable retention curve (the Wösten et al. 1999 functions outside their range, organic
+    /// soils above all: deficits not ordered 0 > 1 bar > wilting point), so the chain's moisture
+    /// function and results are NaN. Not a flag of the summary: as [`NO_EQUILIBRIUM`], the
+    /// caller's invalid-input rule takes the pixel.
+    pub const NO_SOIL_WATER: u32 = 512;
+
     /// Every flag with the words of the run summary.
     pub const DESCRIPTIONS: [(u32, &str); 8] = [
         (

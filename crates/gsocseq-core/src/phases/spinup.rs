@@ -33,6 +33,10 @@ pub(crate) fn rothamsted_spinup(
     let soc = px.soc * p.soc;
     let clay = px.clay * p.clay;
     let soil = chain_soil(opts, px, p);
+    if !opts.moisture.is_standard() && soil.moisture.one_bar.is_nan() {
+        // the pixel's soil water gives no moisture function (its inputs are finite here)
+        out.flags |= flags::NO_SOIL_WATER;
+    }
     let year = spin_year(table, px, p);
     let spin_year = |m: usize| year[m];
     let iom = falloon_iom(soc);
