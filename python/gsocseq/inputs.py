@@ -871,11 +871,19 @@ def unknown_codes(table: ClassTable, lu: np.ndarray) -> np.ndarray:
 
 
 def unknown_code_message(table: ClassTable, code: float) -> str:
-    """What is wrong with a land-use ``code`` that :func:`unknown_codes` found."""
+    """What is wrong with a land-use ``code`` that :func:`unknown_codes` found. A code near a
+    whole number is written in full (2.0000002, not "2", a class of the table), with the likely
+    cause."""
+    if float(code).is_integer():
+        return (
+            f"land-use code {code:g} is not in the FAO class table (0-{table.max_code}: classes "
+            "0-13 and the configuration's [classes.N]; convert land-cover codes with gsocseq "
+            "prepare)"
+        )
     return (
-        f"land-use code {code:g} is not in the FAO class table (0-{table.max_code}: classes "
-        "0-13 and the configuration's [classes.N]; convert land-cover codes with gsocseq "
-        "prepare)"
+        f"land-use code {float(code)!r} is not in the FAO class table (not a whole number: a "
+        "land-use raster resampled other than by nearest neighbour or majority? gsocseq "
+        "prepare puts land cover on the grid by majority)"
     )
 
 

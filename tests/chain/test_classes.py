@@ -414,3 +414,18 @@ def test_nan_cover_takes_the_class_default_cover() -> None:
     # without defaults, a pixel without cover is not modelled (as before)
     plain = run_pixels(gaps, _config({}))
     assert list(plain["modelled"]) == [False] * 4 + [True] * 2
+
+
+def test_a_land_use_code_near_a_whole_number_is_written_in_full() -> None:
+    """2.0000001 was written "land-use code 2 is not in the FAO class table", a class the
+    table holds; now in full, with the likely cause."""
+    inputs = _inputs(2)
+    inputs["land_use"] = np.full_like(np.asarray(inputs["land_use"], dtype=np.float64), 2.0000001)
+    with pytest.raises(
+        InputError, match=r"land-use code 2\.0000001 is not in .*not a whole number"
+    ):
+        run_pixels(inputs, _config({}))
+    from gsocseq.inputs import unknown_code_message
+
+    whole = unknown_code_message(ClassTable.default(), 20.0)
+    assert whole.startswith("land-use code 20 is not in the FAO class table (0-13: classes")
