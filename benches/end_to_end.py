@@ -23,8 +23,9 @@ For each size N (modelled pixels, approximately) the script
    after the other, in the file's own blocks (all bands of a block at once), under the run's
    GDAL settings (gsocseq.pipeline.gdal_env(): a 256 MiB GDAL cache), then writes as many float32
    layers as the run wrote (its *Map030.tif files + LandUse) the way the run writes them: tiled
-   (the run's block size) predictor-3 temporary GeoTIFFs (ZSTD level 1, or DEFLATE where GDAL
-   lacks ZSTD: gsocseq.writing.temporary_compression) written window by window, then each copied
+   (the run's block size) temporary GeoTIFFs (ZSTD level 1, or DEFLATE where GDAL lacks ZSTD:
+   gsocseq.writing.temporary_compression; no predictor: gsocseq.writing.TEMPORARY_PREDICTOR)
+   written window by window, then each copied
    to a COG (DEFLATE, predictor 3, 512 blocks, nearest overviews) under a 256 MiB cache and
    GDAL_NUM_THREADS=1, the conversions side by side on up to min(4, cores) threads (as
    gsocseq.writing.LayerWriter does).
@@ -577,7 +578,8 @@ def child_floor(params_json: str) -> None:
                 "blockxsize": block,
                 "blockysize": block,
                 **writing.temporary_compression(),  # as the run's temporary layers
-                "predictor": 3,
+                # (3 before the temporaries lost their predictor: gsocseq.writing)
+                "predictor": getattr(writing, "TEMPORARY_PREDICTOR", 3),
                 "BIGTIFF": "IF_SAFER",
                 "dtype": "float32",
                 "nodata": NODATA,

@@ -255,3 +255,43 @@ def test_excluded_values_keep_each_layer_in_its_own_band(tmp_path: Path) -> None
         key = list(reversed(layers))[b].key
         found = ov[ov != NODATA]
         assert found.size and np.isin(found, whole[b][excluded]).all(), key
+
+
+def test_temporaries_have_no_predictor_and_give_the_same_cog_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporaries are written without a TIFF predictor (writing.TEMPORARY_PREDICTOR:
+    libtiff's floating-point predictor cost a fifth of the conversion and hardly shrank a
+    run's values), and every COG (the float layers, the excluded values, the land use) is
+    byte for byte the conversion of the same temporary stored with the predictor the
+    temporaries had before (3 for floating point, 2 for integers)."""
+    references: dict[str, Path] = {}
+    predictors: dict[str, str] = {}
+    real = writing.to_cog
+
+    def with_reference(source: Path, target: Path, predictor: str, blocksize: int = 512) -> None:
+        with rasterio.open(source) as src:
+            predictors[target.name] = src.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR", "1")
+            profile = dict(src.profile, predictor=predictor)
+            before = tmp_path / "before" / source.name
+            before.parent.mkdir(exist_ok=True)
+            with rasterio.open(before, "w", **profile) as dst:
+                dst.write(src.read())
+                dst.update_tags(**src.tags())
+                dst.descriptions = src.descriptions
+                dst.units = src.units
+                if src.count == 1 and src.dtypes[0] == "uint8":
+                    dst.write_colormap(1, src.colormap(1))
+                    dst.update_tags(1, **src.tags(1))
+        with rasterio.open(before) as b:
+            assert b.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == predictor
+        ref = tmp_path / "before" / target.name
+        real(before, ref, predictor, blocksize=blocksize)
+        references[target.name.split(".cog.part")[0].lstrip(".")] = ref
+        real(source, target, predictor, blocksize=blocksize)
+
+    monkeypatch.setattr(writing, "to_cog", with_reference)
+    _, written = _write_run(tmp_path, cache_mib=16)
+    assert len(written) == 4 and set(predictors.values()) == {"1"}
+    for path in written:
+        assert path.read_bytes() == references[path.name].read_bytes(), path.name
