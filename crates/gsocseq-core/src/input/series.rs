@@ -310,6 +310,10 @@ impl<'a> Series<'a> {
     }
 }
 
+/// Months (rows of a window) read together by [`Window::gather`]: a pixel's values of the
+/// group fill one 64-byte cache line of its float64 series.
+const GATHER_MONTHS: usize = 8;
+
 /// Bands of a window as read: `months` rows of `width` values (row-major, a row one month of
 /// every window pixel; rows may be longer than the window, see the pipeline's reader).
 #[derive(Debug, Clone, Copy)]
@@ -395,28 +399,45 @@ impl<'a> Window<'a> {
             return;
         };
         let run = pixels.iter().enumerate().all(|(k, &p)| p == first + k);
+        let last = pixels[pixels.len() - 1];
         macro_rules! fill {
-            ($v:expr) => {
-                for m in 0..months {
-                    let row = &$v[m * self.width..(m + 1) * self.width];
-                    if m + AHEAD < months {
-                        // rows a few months ahead: the hardware does not look a row ahead
-                        let next = (m + AHEAD) * self.width;
-                        prefetch_value(&$v[next + first]);
-                        prefetch_value(&$v[next + pixels[pixels.len() - 1]]);
+            ($v:expr) => {{
+                // GATHER_MONTHS rows at a time: each pixel's months of the group written as
+                // one run (a cache line of float64), instead of one value a pass over the
+                // pixels (the same values, in the same places)
+                let mut m = 0;
+                while m < months {
+                    let group = (months - m).min(GATHER_MONTHS);
+                    for j in m..m + group {
+                        if j + AHEAD < months {
+                            // rows a few months ahead: the hardware does not look a row ahead
+                            let next = (j + AHEAD) * self.width;
+                            prefetch_value(&$v[next + first]);
+                            prefetch_value(&$v[next + last]);
+                        }
                     }
+                    let rows: [&[_]; GATHER_MONTHS] = std::array::from_fn(|j| {
+                        let r = (m + j.min(group - 1)) * self.width;
+                        &$v[r..r + self.width]
+                    });
                     if run {
-                        let src = &row[first..first + pixels.len()];
-                        for (k, &r) in src.iter().enumerate() {
-                            out[k * months + m] = c.value(f64::from(r));
+                        for k in 0..pixels.len() {
+                            let dst = &mut out[k * months + m..k * months + m + group];
+                            for (o, row) in dst.iter_mut().zip(&rows) {
+                                *o = c.value(f64::from(row[first + k]));
+                            }
                         }
                     } else {
                         for (k, &p) in pixels.iter().enumerate() {
-                            out[k * months + m] = c.value(f64::from(row[p]));
+                            let dst = &mut out[k * months + m..k * months + m + group];
+                            for (o, row) in dst.iter_mut().zip(&rows) {
+                                *o = c.value(f64::from(row[p]));
+                            }
                         }
                     }
+                    m += group;
                 }
-            };
+            }};
         }
         with_values!(self.values, v => fill!(v));
     }
@@ -651,6 +672,33 @@ mod tests {
             assert!(out.iter().any(|x| x.is_nan()));
         }
         assert!(Window::new(Values::U16(&raw), 8, 6, c).is_err());
+    }
+
+    #[test]
+    fn window_gather_by_groups_of_months_is_every_pixel_series() {
+        // months in groups of GATHER_MONTHS and a shorter last group (8, 16, 21 months): every
+        // value in its place, scattered pixels and a run of neighbours
+        for months in [GATHER_MONTHS, 2 * GATHER_MONTHS, 2 * GATHER_MONTHS + 5] {
+            let raw: Vec<f32> = (0..10 * months).map(|k| k as f32 * 0.25 - 7.0).collect();
+            let c = Conversion {
+                scale: 0.1,
+                offset: 0.0,
+                nodata: Some(-6.0),
+                round_f32: false,
+            };
+            let w = Window::new(Values::F32(&raw), 10, months, c).unwrap();
+            for pixels in [&[6, 0, 3, 3, 9][..], &[2, 3, 4, 5, 6, 7][..]] {
+                let mut out = vec![f64::INFINITY; pixels.len() * months];
+                w.gather(pixels, &mut out);
+                for (k, &p) in pixels.iter().enumerate() {
+                    let want = w.pixel(p).to_vec();
+                    let got = &out[k * months..(k + 1) * months];
+                    for (g, x) in got.iter().zip(&want) {
+                        assert!(g.to_bits() == x.to_bits(), "months {months} pixel {p}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
