@@ -167,6 +167,23 @@ def test_qa_protocol_recomputed(t1000_export):
     assert set(rows.values()) == {"pass"}  # names, ISO3, horizon, template grid, land use
 
 
+def test_qa_protocol_by_small_windows_equals_one_window(t1000_export):
+    """The protocol reads the layers a window at a time (each layer opened for the window
+    only): 7-pixel windows give the table of one window holding the whole map, every figure."""
+    folder = t1000_export.folder
+    parts = [{lay.key: folder / lay.file_name("THA") for lay in fao_layers()}]
+    land_use = [folder / "THA_GSOCseq_LandUse.tif"]
+    with rasterio.open(land_use[0]) as ds:
+        whole = max(ds.height, ds.width)
+        assert ds.height > 7 and ds.width > 7
+    classes = [2, 3, 5, 12, 13]
+    small = protocol(parts, land_use, "THA", classes, template=True, block=7)
+    one = protocol(parts, land_use, "THA", classes, template=True, block=whole)
+    assert small.to_dict() == one.to_dict()
+    means = [c for c in one.checks if c.check.startswith("mean")]
+    assert len(one.checks) > 29 and means
+
+
 def test_qa_protocol_csv_has_no_formula_cells(tmp_path):
     """A measured range such as "-7.1 to 4.3" is text a spreadsheet would read as a formula:
     written with a leading ' (OWASP), as every CSV gsocseq writes."""

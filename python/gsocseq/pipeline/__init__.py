@@ -31,12 +31,15 @@ from gsocseq.config import Config, load, with_options
 from gsocseq.errors import ConfigError, InputError, OutputError
 from gsocseq.folder import write_errors
 from gsocseq.gdalcache import cache_env
+from gsocseq.heap import pin_mmap_threshold
 from gsocseq.pipeline.local import Assembly, assemble, compute_blocks
 from gsocseq.pipeline.memory import (
     RUN_CACHE_MIB,
     MemoryPlan,
+    budget_mib,
     input_bytes_per_pixel,
     input_tile,
+    pins_heap,
     plan_memory,
 )
 from gsocseq.pipeline.plan import Interrupted, Plan, RunInterrupted, RunSummary
@@ -133,6 +136,8 @@ def run(
     its :class:`~gsocseq.folder.OutputError` for the folder: in use, names too long, a write
     failure such as a full disk) for what the user can fix; :class:`RunInterrupted` when
     stopped by Ctrl-C (or :class:`Interrupted`), temporaries removed.
+    Under a budget below the default ([run].memory), sets glibc's mmap threshold for the rest
+    of the process (:mod:`gsocseq.heap`: freed buffers leave it; no number depends on it).
     """
     started = time.perf_counter()
     cfg = load(config)
@@ -146,6 +151,8 @@ def run(
     local = not (tile or scheduler)
     mode = "tile" if tile else "run"
     cfg, mem = with_memory_plan(cfg)
+    if pins_heap(mem.budget_mib):  # freed buffers leave the process (gsocseq.heap)
+        pin_mmap_threshold()
     with rasterio.Env(**gdal_env(RUN_CACHE_MIB)):
         check_inputs(cfg)  # the units, before any computation (METHOD.md 2)
     with (
@@ -232,6 +239,8 @@ def assemble_run(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         cfg = with_options(cfg, **overrides)
+    if pins_heap(budget_mib(cfg)):  # freed buffers leave the process (gsocseq.heap)
+        pin_mmap_threshold()
     with (
         rasterio.Env(**gdal_env(RUN_CACHE_MIB)),
         Plan(cfg, mode="assemble", wait=wait, notify=notify) as plan,

@@ -73,6 +73,17 @@ def budget_mib(config: Config) -> int:
     return DEFAULT_MIB if memory is None else parse_memory(memory)
 
 
+def pins_heap(budget: int) -> bool:
+    """Whether a run under ``budget`` MiB gives malloc's large buffers mappings of their own
+    (:func:`gsocseq.heap.pin_mmap_threshold`): under budgets below the default. Measured at 10^6
+    pixels under 256M (docs/scaling.md): the peaks of the blocks 172-187 -> 155-156 MiB, of the
+    COGs 194-202 -> 144-145, of the run summary 250-259 -> 165-166 (it grew with the map: the
+    heaps kept what the QA protocol freed; 139 with the protocol's layers opened a window at a
+    time), for about 1.5 s more CPU converting to COGs (8.4-8.8 -> 9.9-10.2 s: every large
+    buffer mapped afresh); the default keeps glibc's own threshold (its peak is its blocks')."""
+    return budget < DEFAULT_MIB
+
+
 def gdal_cache_mib(budget: int) -> int:
     """Memory set aside for GDAL under ``budget`` MiB besides the blocks: a sixteenth of it,
     16 to 256 MiB (the decoded tiles being read and, converting to COGs, the tiles being
