@@ -491,6 +491,40 @@ def test_missing_year_file_is_named(tmp_path: Path) -> None:
         prepare(table)
 
 
+def test_a_file_of_one_quantity_with_other_band_counts_is_refused(tmp_path: Path) -> None:
+    """A file that should hold one layer (SOC, a clay depth layer, EC, a year of land use, a
+    month of NDVI) or one year of 12 months (TerraClimate) but holds more bands was read as
+    its first band(s), silently: a SoilGrids 0-5/5-15/15-30 cm stack given as the one clay
+    layer made the 0-30 cm clay the 0-5 cm clay."""
+    raw = tmp_path / "raw"
+    fine_t = from_origin(99.85, 14.55, 0.005, 0.005)
+    table = _raw_inputs(tmp_path)
+    stack = _tif(raw / "clay_stack.tif", np.stack([np.full((40, 60), v) for v in (100, 250, 400)]),
+                 "EPSG:4326", fine_t)  # fmt: skip
+    one = dict(table, clay=str(stack))
+    del one["clay_depths"]
+    with pytest.raises(InputError, match=r"clay_stack.tif: 3 bands, expected 1 \(clay layer\)"):
+        prepare(one)
+    lu = np.full((2, 40, 60), 130, dtype=np.uint8)
+    lu[1] = 10
+    for y in WARM:
+        _tif(raw / f"lu2_{y}.tif", lu, "EPSG:4326", fine_t, nodata=None, dtype="uint8")
+    with pytest.raises(InputError, match=r"lu2_2001.tif: 2 bands, expected 1 \(land use\)"):
+        prepare(dict(table, land_use=str(raw / "lu2_{year}.tif")))
+    _tif(raw / "soc2.tif", np.full((2, 10, 12), 40.0), UTM, UTM_T)
+    with pytest.raises(InputError, match=r"soc2.tif: 2 bands, expected 1"):
+        prepare(dict(table, soc=str(raw / "soc2.tif")))
+    _tif(raw / "pr13_1981.tif", np.full((13, 8, 8), 60.0), "EPSG:4326", CLIM_T)
+    climate = dict(table["climate"], precipitation=str(raw / "pr13_{year}.tif"))
+    with pytest.raises(InputError, match=r"pr13_1981.tif: 13 bands, expected 12"):
+        prepare(dict(table, climate=climate))
+    assert not (tmp_path / "prepared").exists()
+    # a single land-use file of a band per year is still read band by band
+    _tif(raw / "lu_years.tif", lu, "EPSG:4326", fine_t, nodata=None, dtype="uint8")
+    out = prepare(dict(table, land_use=str(raw / "lu_years.tif"))).parent
+    assert _read(out / "LandUse_2001-2002.tif").shape[0] == 2
+
+
 def test_unscaled_terraclimate_temperature_is_an_error(tmp_path: Path) -> None:
     table = _raw_inputs(tmp_path)
     _terraclimate(tmp_path / "raw", range(1981, 1983), meta_scale=False)

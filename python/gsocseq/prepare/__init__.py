@@ -187,7 +187,7 @@ def _prepare_into(
     if "ec" in settings.table:
         p = settings.path(typed(settings.table["ec"], str, "[prepare].ec"))
         scale = typed(settings.table.get("ec_scale", 1.0), float, "[prepare].ec_scale")
-        with open_source(p, "EC") as ds:
+        with open_source(p, "EC", bands=1) as ds:
             res = resampling_for(ds, grid, True)
             ec = warp(ds, 1, grid, res) * scale
             crs = ds.crs.to_string()

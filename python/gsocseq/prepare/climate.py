@@ -207,10 +207,10 @@ class Climate:
             if not path.exists():
                 raise InputError(f"{path}: file not found (climate {key}, year {year})")
         ds = self._ds(path, var)
-        if band > ds.count:
+        if band > ds.count or (self.s.source != "cru" and ds.count != 12):
             raise InputError(
-                f"{path}: month {month} missing (climate {key}, year {year}: "
-                f"{ds.count} bands, expected 12)"
+                f"{path}: {ds.count} bands, expected 12 (climate {key}, year {year}: one "
+                "file per year of 12 monthly bands)"
             )
         res = resampling_for(ds, self.grid, True)
         scale, offset, how = band_scale(ds, band, var.scale, var.offset)

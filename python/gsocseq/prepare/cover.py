@@ -61,7 +61,9 @@ def write_cover(
                 )
             scale = typed(t.get("cover_scale", 1.0), float, "[prepare].cover_scale")
             for m, (p, b) in enumerate(bands, start=1):
-                with open_source(p, "cover (NDVI proportion)") as ds:
+                with open_source(
+                    p, "cover (NDVI proportion)", bands=None if len(files) == 1 else 1
+                ) as ds:
                     crs.add(ds.crs.to_string())
                     s, o, _ = band_scale(ds, b, scale, 0.0)
                     prop = warp(ds, b, grid, resampling_for(ds, grid, True)) * s + o

@@ -69,8 +69,13 @@ class Grid:
         return prof
 
 
-def open_source(path: Path, what: str, variable: Optional[str] = None) -> Any:
-    """Open a raster (NetCDF: the named variable when the file has several)."""
+def open_source(
+    path: Path, what: str, variable: Optional[str] = None, bands: Optional[int] = None
+) -> Any:
+    """Open a raster (NetCDF: the named variable when the file has several); with ``bands``,
+    an :class:`InputError` unless it has exactly that many bands (a file of one quantity
+    that holds several, a stack of depth layers say, would otherwise be read as its first
+    band or first months, silently)."""
     if not path.exists():
         raise InputError(f"{path}: file not found ({what})")
     try:
@@ -90,6 +95,16 @@ def open_source(path: Path, what: str, variable: Optional[str] = None) -> Any:
     if ds.crs is None:
         ds.close()
         raise InputError(f"{path}: the raster has no CRS ({what})")
+    if bands is not None and ds.count != bands:
+        count = ds.count
+        ds.close()
+        fix = (
+            "give each layer or year as a file of its own (a stack of depth layers: one file "
+            "per layer with its _depths; split a stack with gdal_translate -b N)"
+            if bands == 1
+            else f"give a file of {bands} bands"
+        )
+        raise InputError(f"{path}: {count} bands, expected {bands} ({what}): {fix}")
     return ds
 
 
@@ -98,7 +113,7 @@ def master_grid(settings: Settings, report: Report) -> tuple[Grid, np.ndarray]:
     t = settings.table
     soc_path = settings.path(typed(t["soc"], str, "[prepare].soc"))
     scale = typed(t.get("soc_scale", 1.0), float, "[prepare].soc_scale")
-    with open_source(soc_path, "SOC map, master grid") as ds:
+    with open_source(soc_path, "SOC map, master grid", bands=1) as ds:
         full = rasterio.windows.Window(0, 0, ds.width, ds.height)
         aoi_note = "none (the whole SOC map)"
         geoms: list[dict] = []

@@ -307,8 +307,10 @@ def write_land_use(settings: Settings, grid: Grid, report: Report, out: Path) ->
         describe_bands(
             dst, [f"{first_year + i} FAO land-use class" for i in range(len(sources))], ""
         )
+        # a file per year holds that year's land use alone (a single file: a band per year)
+        per_year = len({p for p, _ in sources}) == len(sources)
         for i, (path, band) in enumerate(sources, start=1):
-            with open_source(path, "land use") as ds:
+            with open_source(path, "land use", bands=1 if per_year else None) as ds:
                 crs.add(ds.crs.to_string())
                 classes = _land_use_classes(
                     ds, band, grid, lut_codes, lut_vals, table_note.strip("`")

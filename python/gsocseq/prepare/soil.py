@@ -57,7 +57,7 @@ def soil_layer(
     crs = set()
     methods = set()
     for p in paths:
-        with open_source(p, f"{key} layer") as ds:
+        with open_source(p, f"{key} layer", bands=1) as ds:
             res = resampling_for(ds, grid, True)
             methods.add(res.name)
             crs.add(ds.crs.to_string())
