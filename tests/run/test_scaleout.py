@@ -206,6 +206,23 @@ def test_dask_worker_killed_mid_run_still_gives_identical_outputs(tmp_path, monk
     same(layers(tmp_path / "plain"), layers(tmp_path / "dask"))
 
 
+def test_a_dask_worker_of_another_gsocseq_version_is_refused(tmp_path, monkeypatch):
+    # The workers import their own gsocseq: one of another version (a cluster whose
+    # environment was not upgraded with the client's) computed its blocks by other code into
+    # a run whose manifest names the client's version, silently. Here the client says it is
+    # another version than the spawned worker.
+    import pytest
+
+    from gsocseq.errors import ConfigError
+
+    cfg = make_area(tmp_path / "in", rows=20, cols=20, seed=26)
+    cfg["run"].update(block_size=16, output=str(tmp_path / "dask"))
+    monkeypatch.setattr("gsocseq.pipeline.dask.__version__", "0.0.0-other")
+    with pytest.raises(ConfigError, match=r"runs gsocseq \S+, the run gsocseq 0\.0\.0-other"):
+        run(cfg, scheduler="local:1")
+    assert not list((tmp_path / "dask" / ".gsocseq-TST" / "blocks").glob("block_*.npz"))
+
+
 def test_fingerprint_hashed_while_blocks_compute_is_the_one_of_a_resume(tmp_path):
     # A new output folder: the inputs are hashed while the blocks compute. The manifest then
     # holds the fingerprint a resumed run computes before anything else, so running again does

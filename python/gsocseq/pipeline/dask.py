@@ -12,9 +12,11 @@ processes (spawned, not forked: the core uses rayon), any other value is a sched
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
+from gsocseq import __version__
 from gsocseq.config import Config
 from gsocseq.errors import ConfigError
 from gsocseq.pipeline.local import compute_block
@@ -23,10 +25,21 @@ from gsocseq.pipeline.plan import Plan
 _PLANS: dict[str, Any] = {}
 
 
-def _block_task(config: Config, index: int, fingerprint: str) -> int:
+def _block_task(config: Config, index: int, fingerprint: str, version: str) -> int:
     """Worker side: compute one block (the opened inputs are kept per worker process). The
-    client holds the output folder; the manifest must still be the one of its run."""
+    client holds the output folder; the manifest must still be the one of its run, and the
+    worker's gsocseq the client's ``version`` (a worker of another version would compute its
+    blocks by other code, numbers the run's fingerprint does not record)."""
     _crash_for_tests(index)
+    if version != __version__:
+        import socket
+
+        raise ConfigError(
+            f"--scheduler: the Dask worker on {socket.gethostname()} (process {os.getpid()}) "
+            f"runs gsocseq {__version__}, the run gsocseq {version}: its blocks would be "
+            f"computed by other code; install gsocseq {version} where the workers run (the "
+            "same environment on every machine of the cluster)"
+        )
     key = repr((config, fingerprint))
     plan = _PLANS.get(key)
     if plan is None:
@@ -41,8 +54,6 @@ def _block_task(config: Config, index: int, fingerprint: str) -> int:
 def _crash_for_tests(index: int) -> None:
     """Test aid: GSOCSEQ_TEST_KILL_WORKER="INDEX:MARKER" kills the worker process abruptly at
     block INDEX once (the marker file records that it happened)."""
-    import os
-
     spec = os.environ.get("GSOCSEQ_TEST_KILL_WORKER")
     if not spec:
         return
@@ -97,7 +108,14 @@ def compute_on_dask(
     try:
         futures = [
             client.submit(
-                _block_task, config, i, fingerprint, key=f"gsocseq-block-{i}", pure=False, retries=3
+                _block_task,
+                config,
+                i,
+                fingerprint,
+                __version__,
+                key=f"gsocseq-block-{i}",
+                pure=False,
+                retries=3,
             )
             for i in todo
         ]
