@@ -67,6 +67,23 @@ def file_hashes(paths: list[Path], threads: int = 0) -> list[str]:
     return [f"{path.stat().st_size}:{_digest(path, threads)}" for path in paths]
 
 
+def file_signature(path: Path) -> tuple[int, int, int, int] | None:
+    """Which file lies at ``path`` and when it was last written: (device, inode, size,
+    modification time in ns). Not a content hash: it tells a file replaced or rewritten since
+    it was opened (the run's dataset handles keep reading the file they opened; the content
+    hash and later handles read what lies at the path now). None where there is no file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def input_signatures(config: Config) -> dict[str, tuple[int, int, int, int] | None]:
+    """:func:`file_signature` of every input of ``config``, by its ``[inputs]`` key."""
+    return {k: file_signature(Path(config.inputs[k].path)) for k in sorted(config.inputs)}
+
+
 def input_hashes(config: Config, threads: int = 0) -> dict[str, str]:
     """Content hash of every input of ``config``, by its ``[inputs]`` key."""
     keys = sorted(config.inputs)

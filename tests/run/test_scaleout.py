@@ -192,6 +192,78 @@ def test_changed_input_invalidates_the_checkpoint(tmp_path):
     assert not np.array_equal(before, after)
 
 
+def test_an_input_replaced_while_the_run_reads_it_is_refused(tmp_path):
+    # An input replaced under a live run (a gsocseq prepare --overwrite of its folder): the
+    # run's open handles read the old file, the content hash (taken while the blocks compute)
+    # and handles opened later the new one. The run finished and running it again said "up to
+    # date": layers of the old contents under the new contents' fingerprint, silently.
+    import pytest
+
+    from gsocseq.errors import InputError
+
+    cfg = make_area(tmp_path / "in", rows=40, cols=40, seed=27)
+    cfg["run"].update(block_size=16, threads=1)
+    soc = Path(cfg["inputs"]["soc"])
+    new = soc.with_name("new_soc.tif")
+    shutil.copy(soc, new)
+    with rasterio.open(new, "r+") as ds:
+        ds.write(ds.read() * 1.1)
+    calls = []
+
+    def replace_once(done: int, total: int) -> None:
+        if not calls:
+            os.replace(new, soc)
+        calls.append(done)
+
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=r"soc.tif: input soc was rewritten or replaced while"):
+        run(dict(cfg, run=dict(cfg["run"], output=str(out))), progress=replace_once)
+    assert not (out / "TST_GSOCseq_run.json").exists()
+    assert not (out / "TST_GSOCseq_T0_Map030.tif").exists()
+    # the inputs final now: the same command starts over, the run of the new contents
+    run(dict(cfg, run=dict(cfg["run"], output=str(out))))
+    run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "clean"))))
+    same(layers(out), layers(tmp_path / "clean"))
+    # resumed (its inputs hashed before any block): the same
+    shutil.copy(soc, new)
+    with rasterio.open(new, "r+") as ds:
+        ds.write(ds.read() * 1.1)
+    stop = []
+
+    def interrupt(done: int, total: int) -> None:
+        stop.append(done)
+        if len(stop) == 3:
+            raise KeyboardInterrupt
+
+    again = tmp_path / "again"
+    with pytest.raises(KeyboardInterrupt):
+        run(dict(cfg, run=dict(cfg["run"], output=str(again))), progress=interrupt)
+    calls.clear()
+    with pytest.raises(InputError, match=r"input soc was rewritten or replaced"):
+        run(dict(cfg, run=dict(cfg["run"], output=str(again))), progress=replace_once)
+    run(dict(cfg, run=dict(cfg["run"], output=str(again))))
+    run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "clean2"))))
+    same(layers(again), layers(tmp_path / "clean2"))
+    # a tile: its blocks and the other tiles' go, so the assembly cannot mix two contents
+    from gsocseq.pipeline import assemble_run
+
+    shutil.copy(soc, new)
+    with rasterio.open(new, "r+") as ds:
+        ds.write(ds.read() * 1.1)
+    tiled = dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "tiled")))
+    run(tiled, tile="1/2")
+    calls.clear()
+    with pytest.raises(InputError, match=r"input soc was rewritten or replaced"):
+        run(tiled, tile="2/2", progress=replace_once)
+    with pytest.raises(InputError, match=r"not computed yet"):
+        assemble_run(tiled)
+    run(tiled, tile="1/2")
+    run(tiled, tile="2/2")
+    assemble_run(tiled)
+    run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "clean3"))))
+    same(layers(tmp_path / "tiled"), layers(tmp_path / "clean3"))
+
+
 def test_dask_worker_killed_mid_run_still_gives_identical_outputs(tmp_path, monkeypatch):
     cfg = make_area(tmp_path / "in", rows=40, cols=40, seed=25)
     cfg["run"]["block_size"] = 16

@@ -187,12 +187,14 @@ def run(
                     from gsocseq.pipeline.dask import compute_on_dask
 
                     compute_on_dask(cfg, plan, todo, scheduler, advance)
+                    plan.check_unchanged()
                 else:
                     # the layers are written while the blocks compute (not for a tile of a run)
                     assembly = None if tile or not todo else Assembly(plan, RUN_CACHE_MIB)
                     try:
                         compute_blocks(plan, todo, advance, assembly, mem.read_ahead)
                         plan.settle_fingerprint()
+                        plan.check_unchanged()
                     except BaseException:
                         if assembly is not None:
                             assembly.abort()

@@ -24,6 +24,7 @@ from gsocseq.checkpoint import (
     config_fingerprint,
     fingerprint,
     input_hashes,
+    input_signatures,
     moved,
     without_input_paths,
 )
@@ -145,6 +146,9 @@ class Plan:
         self.resumed = 0
         self.inputs = Inputs(config, Modelled(config))
         try:
+            # the files the run opened: an input rewritten or replaced while the run reads it
+            # is refused (check_unchanged), its blocks would mix two contents
+            self.opened = input_signatures(config) if mode != "worker" else {}
             self.out_dir = _prepare_output(config)
             if mode != "worker":
                 self._lock = FolderLock(
@@ -252,6 +256,8 @@ class Plan:
         # nothing to resume (no manifest), so nothing waits for the hashes
         defer = defer_fingerprint and not manifest and self.mode == "run"
         hashes = None if defer else input_hashes(self.config)
+        if hashes is not None:
+            self.check_unchanged(forget=False)  # the contents hashed are the ones opened
         current = None if hashes is None else fingerprint(configuration, hashes)
         if (
             manifest
@@ -311,6 +317,8 @@ class Plan:
             def record() -> None:
                 # on one thread: the blocks use the cores
                 hashes = input_hashes(self.config, 1)
+                if self.changed_inputs():
+                    return  # not the contents read: no fingerprint, a resume starts over
                 manifest = cp.load_manifest()
                 manifest.update(fingerprint=fingerprint(configuration, hashes), input_hashes=hashes)
                 cp.write_manifest(manifest)
@@ -390,6 +398,42 @@ class Plan:
         if self._fingerprint is not None:
             self._fingerprint.result()
             self._fingerprint = None
+
+    def changed_inputs(self) -> list[str]:
+        """The inputs whose file was rewritten or replaced since the run opened it."""
+        now = input_signatures(self.config)
+        return [k for k, sig in self.opened.items() if now.get(k) != sig]
+
+    def check_unchanged(self, forget: bool = True) -> None:
+        """:class:`InputError` if an input was rewritten or replaced since the run opened it (a
+        gsocseq prepare --overwrite meanwhile, say): the blocks computed may mix its old and
+        new contents, and the contents hashed may not be those read. With ``forget``, the
+        manifest loses its fingerprint and the blocks go first, so that the next run starts
+        over."""
+        changed = self.changed_inputs()
+        if not changed:
+            return
+        if forget:
+            with FolderLock(
+                self.checkpoint.folder.parent,
+                name=".gsocseq.manifest.lock",
+                wait=True,
+                what="manifest",
+            ):
+                manifest = self.checkpoint.load_manifest()
+                if manifest:
+                    manifest.update(fingerprint=None, input_hashes=None, complete=False)
+                    self.checkpoint.write_manifest(manifest)
+                # (tiles too: an assembly finds them missing instead of mixing two contents)
+                self.checkpoint.remove_blocks()
+        key = changed[0]
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise InputError(
+            f"{self.config.inputs[key].path}: input {key}{more} was rewritten or replaced while "
+            "the run read it (a gsocseq prepare --overwrite meanwhile?): its results would mix "
+            "the old and the new contents; run again once the inputs are final (the run then "
+            "starts over)"
+        )
 
     def pending(self, indices: Optional[Sequence[int]] = None) -> list[int]:
         chosen = range(len(self.windows)) if indices is None else indices
