@@ -525,6 +525,41 @@ def test_a_file_of_one_quantity_with_other_band_counts_is_refused(tmp_path: Path
     assert _read(out / "LandUse_2001-2002.tif").shape[0] == 2
 
 
+def test_a_raw_input_that_prepare_would_write_over_is_refused(tmp_path: Path) -> None:
+    """Raw inputs in the output folder under a prepared file's name (a raw SOC map named
+    SOC.tif, the prepare TOML named gsocseq.toml): prepare said the file "already exists (use
+    --overwrite)", and --overwrite replaced the user's SOC map with the prepared (scaled,
+    clipped) one, the raw map lost."""
+    table = _raw_inputs(tmp_path)
+    raw = tmp_path / "raw"
+    (raw / "soc.tif").rename(raw / "SOC.tif")
+    table.update(soc=str(raw / "SOC.tif"), soc_scale=0.5, output=str(raw))
+    before = (raw / "SOC.tif").read_bytes()
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match=r"SOC.tif: \[prepare\]\.soc is a raw input and"):
+            prepare(table, overwrite=overwrite)
+    assert (raw / "SOC.tif").read_bytes() == before
+    assert not (raw / "gsocseq.toml").exists()
+    # a template's file (land use of one year), a link to an output, the TOML itself
+    table.update(soc=str(tmp_path / "raw" / "soc_map.tif"))
+    (raw / "SOC.tif").rename(raw / "soc_map.tif")
+    (raw / "ESACCI_2002.tif").rename(raw / "LandUse_2001-2002.tif")
+    table["land_use"] = [str(raw / "ESACCI_2001.tif"), str(raw / "LandUse_2001-2002.tif")]
+    with pytest.raises(InputError, match=r"\[prepare\]\.land_use is a raw input"):
+        prepare(table, overwrite=True)
+    (raw / "LandUse_2001-2002.tif").rename(raw / "ESACCI_2002.tif")
+    table["land_use"] = str(raw / "ESACCI_{year}.tif")
+    (raw / "Clay.tif").symlink_to(raw / "clay_0-5cm.tif")
+    with pytest.raises(InputError, match=r"clay_0-5cm.tif: \[prepare\]\.clay is a raw input"):
+        prepare(table, overwrite=True)
+    (raw / "Clay.tif").unlink()
+    toml = _prepare_toml(raw, dict(table, output="."))
+    toml = toml.rename(raw / "gsocseq.toml")
+    with pytest.raises(InputError, match=r"the prepare configuration is a raw input"):
+        prepare(toml, overwrite=True)
+    assert "[prepare" in toml.read_text()
+
+
 def test_unscaled_terraclimate_temperature_is_an_error(tmp_path: Path) -> None:
     table = _raw_inputs(tmp_path)
     _terraclimate(tmp_path / "raw", range(1981, 1983), meta_scale=False)

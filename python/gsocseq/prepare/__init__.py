@@ -38,7 +38,7 @@ import numpy as np
 
 from gsocseq.config import from_dict as _run_config_from_dict
 from gsocseq.config import typed
-from gsocseq.errors import InputError
+from gsocseq.errors import ConfigError, InputError
 from gsocseq.prepare.climate import npp_reference_parts, terraclimate_temperature, write_climate
 from gsocseq.prepare.cover import write_cover
 from gsocseq.prepare.grid import (
@@ -114,6 +114,7 @@ def prepare(
         names["ec"] = "EC.tif"
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: the output folder is a file")
+    _check_inputs_are_not_outputs(settings, config, out, [*names.values(), RUN_CONFIG, REPORT])
     existing = [n for n in (*names.values(), RUN_CONFIG, REPORT) if (out / n).exists()]
     if existing and not settings.overwrite:
         raise InputError(
@@ -137,6 +138,77 @@ def prepare(
     path = out / RUN_CONFIG
     say(f"run configuration {path}")
     return path
+
+
+def _raw_files(settings: Settings) -> dict[Path, str]:
+    """Every file the [prepare] table names (templates expanded over the years and months), by
+    its resolved path: the key that names it."""
+    first = min(settings.spinup[0], settings.warmup[0])
+    years = range(first, max(settings.spinup[1], settings.warmup[1]) + 1)
+    found: dict[Path, str] = {}
+
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, str):
+            names = {value}
+            if "{" in value:
+                names = set()
+                for y in years:
+                    for m in range(1, 13):
+                        try:
+                            names.add(value.format(year=y, month=m))
+                        except (KeyError, IndexError, ValueError):
+                            pass
+            for name in names:
+                try:
+                    found.setdefault(settings.path(name), where)
+                except ConfigError:
+                    pass
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, f"{where}.{k}")
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, where)
+
+    walk(settings.table, "[prepare]")
+    return found
+
+
+def _check_inputs_are_not_outputs(
+    settings: Settings,
+    config: Union[str, os.PathLike, Mapping[str, Any]],
+    out: Path,
+    written: Sequence[str],
+) -> None:
+    """:class:`InputError` when a raw input (or the prepare configuration itself) is a file
+    that prepare writes into ``out``: ``--overwrite`` would replace the user's own data with
+    the prepared layer (a raw SOC map named SOC.tif in the output folder, say)."""
+    raw = _raw_files(settings)
+    if not isinstance(config, Mapping):
+        raw.setdefault(Path(config).resolve(), "the prepare configuration")
+    targets = {(out / name).resolve(): name for name in written}
+    # the same file under another name: a case-insensitive disk, a hard or symbolic link
+    present: dict[tuple[int, int], str] = {}
+    for target, name in targets.items():
+        try:
+            st = target.stat()
+        except OSError:
+            continue
+        present[(st.st_dev, st.st_ino)] = name
+    for path, where in raw.items():
+        hit = targets.get(path)
+        if hit is None and present:
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            hit = present.get((st.st_dev, st.st_ino))
+        if hit is not None:
+            raise InputError(
+                f"{path}: {where} is a raw input and also a file prepare writes ({hit} in "
+                f"{out}): it would be replaced by the prepared file; choose another output "
+                "folder ([prepare] output) or move the raw inputs elsewhere"
+            )
 
 
 def _make_folders(folder: Path) -> list[Path]:
