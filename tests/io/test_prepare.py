@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import os
 import re
 import struct
 from pathlib import Path
@@ -687,6 +688,37 @@ def test_failed_prepare_leaves_nothing_it_wrote(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         prepare(table, overwrite=True)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+
+
+def test_an_overwrite_stopped_while_publishing_leaves_no_run_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prepare --overwrite stopped (a signal) between two of the moves that publish its
+    files left the earlier gsocseq.toml naming new SOC.tif beside earlier clay, climate...: a
+    run of it mixed two preparations, silently."""
+    import gsocseq.prepare as prep
+
+    table = _raw_inputs(tmp_path)
+    out = prepare(table).parent
+    moves = []
+    real = os.replace
+
+    def stop_at_the_third_raster(src: Any, dst: Any) -> None:
+        if Path(dst).parent == out and str(dst).endswith(".tif"):  # publishing
+            moves.append(dst)
+            if len(moves) == 3:
+                raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(prep.os, "replace", stop_at_the_third_raster)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(dict(table, soc_scale=0.5), overwrite=True)
+    monkeypatch.setattr(prep.os, "replace", real)
+    assert len(moves) == 3
+    assert not (out / "gsocseq.toml").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".gsocseq-prepare-")]
+    prepare(dict(table, soc_scale=0.5), overwrite=True)  # the rerun completes it
+    assert (out / "gsocseq.toml").exists()
 
 
 def test_a_unit_error_names_the_raw_input_and_the_output_folder(tmp_path: Path) -> None:

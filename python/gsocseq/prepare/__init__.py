@@ -224,7 +224,10 @@ def _make_folders(folder: Path) -> list[Path]:
 
 def _publish(stage: Path, out: Path, names: Sequence[str]) -> None:
     """Move the prepared files ``names`` (the run configuration last) and the quick looks from
-    ``stage`` into ``out``; remove ``stage``."""
+    ``stage`` into ``out``; remove ``stage``. An earlier run configuration in ``out`` goes
+    first: a publish stopped between two moves (a signal) leaves no configuration that names
+    a mix of earlier and new rasters."""
+    (out / RUN_CONFIG).unlink(missing_ok=True)
     looks = stage / "quicklook"
     if looks.is_dir():
         (out / "quicklook").mkdir(exist_ok=True)
