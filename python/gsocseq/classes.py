@@ -32,7 +32,7 @@ NAMES = {
     12: "tree crops",
     13: "paddy fields",
 }
-#: colours (R, G, B) of the classes in the land-use layer's colour table and the report's map
+#: colours (R, G, B) of the classes in the land-use layer's QGIS style and the report's map
 COLOURS = {
     1: (200, 30, 30),  # artificial
     2: (240, 220, 60),  # cropland

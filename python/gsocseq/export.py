@@ -273,8 +273,8 @@ def _write_layer(
     legend: bool = False,
 ) -> None:
     """One layer of one part as a Cloud Optimized GeoTIFF ``target`` (a tiled temporary
-    converted to COG and checked whole); ``legend``: the land use's colour table and class
-    names."""
+    converted to COG and checked whole); ``legend``: the land use's description and class
+    names (:func:`gsocseq.writing.set_land_use_legend`)."""
     tmp = target.with_name(f".{target.name}.part.tif")
     with rasterio.open(src_path) as src, writing.gdal_writes(tmp):
         with rasterio.open(tmp, "w", **_profile(part, dtype, nodata)) as dst:
@@ -553,7 +553,7 @@ def _export(
                 target,
                 part,
                 method,
-                dtype="uint8",
+                dtype=products.LAND_USE_DTYPE,
                 nodata=LAND_USE_NODATA,
                 legend=True,
                 categorical=True,

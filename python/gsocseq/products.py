@@ -22,7 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: the value of a pixel without a result in every float32 layer
 NODATA = -999.0
-#: the value of a pixel without a class in the uint8 land-use layer (class 0, "no data")
+#: the type of the land-use layer (METHOD.md section 7: int16, the forward class of modelled
+#: pixels; in the run's folder and in the FAO delivery)
+LAND_USE_DTYPE = "int16"
+#: the value of a pixel without a class in the land-use layer (class 0, "no data")
 LAND_USE_NODATA = 0
 UNITS_STOCK = "t C/ha"
 UNITS_RATE = "t C/ha/yr"
@@ -267,8 +270,8 @@ def extra_layers(config: Config, scenarios: list[str]) -> list[Layer]:
 
 
 def land_use_file(prefix: str) -> str:
-    """The land-use layer (uint8 FAO class of the forward runs of the modelled pixels, 0
-    elsewhere; a colour table, the class names in its tags)."""
+    """The land-use layer (int16 FAO class of the forward runs of the modelled pixels, 0
+    elsewhere; the class names in its tags, its colours in the QGIS style beside it)."""
     return f"{prefix}{_SEPARATOR}LandUse.tif"
 
 

@@ -29,7 +29,14 @@ from rasterio.windows import Window
 from gsocseq import classes, products
 from gsocseq.errors import OutputError
 from gsocseq.gdalcache import cache_env
-from gsocseq.products import EXCLUSION_NODATA, LAND_USE_NODATA, NODATA, POOLS, Layer
+from gsocseq.products import (
+    EXCLUSION_NODATA,
+    LAND_USE_DTYPE,
+    LAND_USE_NODATA,
+    NODATA,
+    POOLS,
+    Layer,
+)
 
 #: COG conversions at the same time at most (one per core up to this)
 COG_WORKERS = 4
@@ -133,17 +140,11 @@ def check_written(path: Path) -> None:
 
 
 def set_land_use_legend(ds: rasterio.io.DatasetWriter) -> None:
-    """The land-use layer's band description, colour table (the classes' colours) and class
-    names (tags ``class_1`` ... and ``classes``), so that a GIS shows the classes at once."""
+    """The land-use layer's band description and class names (tags ``class_1`` ... and
+    ``classes``). Its colours are in the QGIS style beside it (gsocseq.styles): the layer is
+    int16 (METHOD.md section 7), and GeoTIFF colour tables exist only for unsigned bytes and
+    16-bit integers."""
     ds.set_band_description(1, "FAO land-use class of the forward runs (modelled pixels)")
-    ds.write_colormap(
-        1,
-        {
-            code: (*classes.COLOURS.get(code, (0, 0, 0)), 0 if code == 0 else 255)
-            for code in range(256)
-            if code in classes.NAMES
-        },
-    )
     ds.update_tags(
         1,
         classes="; ".join(f"{code} {name}" for code, name in sorted(classes.NAMES.items())),
@@ -242,7 +243,7 @@ class LayerWriter:
                 self.tmp[key] = tmp
                 self.targets[key] = out_dir / name
                 if key == LAND_USE:
-                    profile = dict(base, dtype="uint8", nodata=LAND_USE_NODATA, count=1)
+                    profile = dict(base, dtype=LAND_USE_DTYPE, nodata=LAND_USE_NODATA, count=1)
                 elif key == EXCLUSION:
                     profile = dict(base, dtype="uint8", nodata=EXCLUSION_NODATA, count=1)
                 elif key == FLAGS:
@@ -342,7 +343,9 @@ class LayerWriter:
                 ds.write(block, window=window)
         if LAND_USE in self.handles:
             with _gdal_writes(self.tmp[LAND_USE]):
-                self.handles[LAND_USE].write(land_use[None, :, :], window=window)
+                self.handles[LAND_USE].write(
+                    land_use[None, :, :].astype(LAND_USE_DTYPE), window=window
+                )
         if EXCLUSION in self.handles:
             mask = np.full((1, h, w), EXCLUSION_NODATA, dtype=np.uint8)
             mask[0, rows, cols] = 0 if exclusion is None else exclusion

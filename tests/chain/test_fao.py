@@ -89,7 +89,7 @@ def test_outputs_are_float32_cogs_on_the_master_grid(fao_run):
             assert ds.profile["tiled"]
     with rasterio.open(out / "THA_NP_GSOCseq_LandUse.tif") as ds:
         lu = ds.read(1)
-        assert ds.dtypes[0] == "uint8" and ds.nodata == 0 and ds.colormap(1)[2]
+        assert ds.dtypes[0] == "int16" and ds.nodata == 0  # METHOD.md section 7
         assert set(np.unique(lu)) <= {0, 2, 3, 5, 12, 13}
         assert (lu != 0).sum() == 1000
     summary = json.loads((out / "THA_NP_GSOCseq_run.json").read_text())

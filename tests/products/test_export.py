@@ -73,6 +73,11 @@ def test_a_run_on_the_template_is_copied_value_for_value(t1000_run, t1000_export
         ref = _read(T1000 / "outputs/maps" / theirs.name).astype(np.float32)
         mine = _read(ours).astype(np.float32)
         assert np.array_equal(np.isnan(ref), np.isnan(mine))
+    # the land use as METHOD.md section 7 asks: int16, its classes those of the run
+    with rasterio.open(e.folder / "THA_GSOCseq_LandUse.tif") as a:
+        with rasterio.open(t1000_run / "THA_NP_GSOCseq_LandUse.tif") as b:
+            assert a.dtypes[0] == b.dtypes[0] == "int16" and a.nodata == 0
+            assert np.array_equal(a.read(1), b.read(1))
 
 
 def test_manifest_checksums_and_zip(t1000_export):

@@ -26,13 +26,12 @@ def test_land_use_styles_tags_and_relative_paths(tmp_path):
     summary = run(cfg)
     out = Path(summary.output)
     assert out.is_absolute() and out == tmp_path / "in" / "out"
-    # the land use: uint8, 0 = no data, a colour table and the class names
+    # the land use: int16 (METHOD.md section 7), 0 = no data, the class names
     with rasterio.open(out / "TST_GSOCseq_LandUse.tif") as ds:
-        assert ds.dtypes[0] == "uint8" and ds.nodata == 0
-        cmap = ds.colormap(1)
+        assert ds.dtypes[0] == "int16" and ds.nodata == 0
         codes = np.unique(ds.read(1))
         tags = ds.tags(1)
-    assert {2, 3} <= set(codes.tolist()) and cmap[2] != cmap[3]
+    assert {2, 3} <= set(codes.tolist())
     assert all(tags[f"class_{c}"] == NAMES[c] for c in codes if c)
     # a QGIS style beside every single-band layer, of the layer's kind
     tifs = sorted(out.glob("*.tif"))

@@ -282,6 +282,7 @@ def test_temporaries_have_no_predictor_and_give_the_same_cog_bytes(
                 dst.units = src.units
                 if src.count == 1 and src.dtypes[0] == "uint8":
                     dst.write_colormap(1, src.colormap(1))
+                if src.count == 1:  # the land use's class names (int16: no colour table)
                     dst.update_tags(1, **src.tags(1))
         with rasterio.open(before) as b:
             assert b.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR") == predictor
