@@ -18,7 +18,7 @@ and rates t C/ha/yr, temperature degrees C, precipitation and PET mm/month, unce
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -550,7 +550,11 @@ class Chain:
         return self.simulator.simulate(arrays, threads=threads)
 
     def no_equilibrium(
-        self, sim: _core.SimulateResult, where: Callable[[int, str], str], counts: Counter
+        self,
+        sim: _core.SimulateResult,
+        where: Callable[[int, str], str],
+        counts: Counter,
+        given: Optional[Collection[str]] = None,
     ) -> np.ndarray:
         """The pixels of ``sim`` whose spin-up has no equilibrium (the core's rule: the
         decomposition rate is 0 in every month, flag ``_core.NO_EQUILIBRIUM``; their results
@@ -579,7 +583,10 @@ class Chain:
             if self.config.run.invalid == "error":
                 i = int(np.flatnonzero(dry)[0])
                 run = self.config.run
-                soil = "organic_carbon" if "organic_carbon" in self.config.inputs else "silt"
+                # the soil input the user gave (``given``: the columns of a table; else the
+                # configuration's rasters)
+                names = self.config.inputs if given is None else given
+                soil = "organic_carbon" if "organic_carbon" in names else "silt"
                 raise InputError(
                     f"{where(i, soil)}: moisture = {run.moisture!r}: the soil water inputs of "
                     "this pixel (clay, silt, bulk_density and organic_carbon, or SOC / (bulk "

@@ -402,7 +402,9 @@ def run_checked(
         arrays["calibration_rate"] = np.ascontiguousarray(given[1][keep])
     sim = chain.simulate(arrays)
     # a pixel without equilibrium: an input error, or not modelled (its results NaN)
-    none = chain.no_equilibrium(sim, lambda i, name: locate(name)(int(keep[i]), 0), counts)
+    none = chain.no_equilibrium(
+        sim, lambda i, name: locate(name)(int(keep[i]), 0), counts, given=data.keys()
+    )
     if none.any():
         ok[keep[none]] = False
     flags[keep] = np.asarray(sim.flags) & ~np.uint32(_core.NO_EQUILIBRIUM | _core.NO_SOIL_WATER)

@@ -255,5 +255,8 @@ def test_a_soil_without_a_retention_curve_is_an_input_error_or_masked(tmp_path):
     # the same pixel as a site: an error naming its row
     table = site_table(good)
     table["organic_carbon"] = list(peat.ravel())
-    with pytest.raises(InputError, match=r"no usable retention curve"):
+    # (its organic_carbon column named, not silt: the table gave organic carbon)
+    with pytest.raises(
+        InputError, match=r"\(row 1\), organic_carbon value 1: .*no usable retention curve"
+    ):
         run_sites(table, {"run": {"mode": "rothamsted", **FARINA}})
