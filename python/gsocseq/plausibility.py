@@ -73,6 +73,10 @@ class Distribution:
             return self.high
         cum = np.cumsum(self.counts[_ORDER])
         key = int(_ORDER[int(np.searchsorted(cum, math.floor(q * (self.count - 1)) + 1))])
+        if key & 0x7F80 == 0:
+            # the bin of +-0 and the subnormal numbers (below 1.2e-38): 0, not the middle of
+            # the bin (4.59e-41 in a message where the values are zeros)
+            return min(max(0.0, self.low), self.high)
         edges = np.array([key << 16, (key << 16) | 0xFFFF], dtype=np.uint32).view(np.float32)
         mid = float(edges.astype(np.float64).mean())
         if not math.isfinite(mid):

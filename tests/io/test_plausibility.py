@@ -73,6 +73,18 @@ def test_a_reading_and_a_distribution_count_through_the_core() -> None:
     assert d.median == reading.values.median
 
 
+def test_a_median_of_zeros_is_zero_not_the_middle_of_its_bin() -> None:
+    """Mostly-zero values (a silt map of sands) printed their median as 4.59e-41, the middle of
+    the bin of 0 and the subnormal numbers; it is 0, and 0 stays within [low, high]."""
+    d = Distribution()
+    d.add(np.array([0.0] * 7 + [12.5, 40.0]))
+    assert d.median == 0.0 and d.quantile(0.25) == 0.0
+    assert d.quantile(0.95) > 12.0  # the other bins keep their middles
+    negative = Distribution()
+    negative.add(np.array([-3.0, -2.0, -1.0]))
+    assert negative.median < 0  # no zero forced into a distribution without it
+
+
 def _series(rng: np.random.Generator, years: int, season: np.ndarray, noise: float) -> np.ndarray:
     """Band means of a series stored year by year: the seasons plus each year's own noise."""
     return (season[None] + rng.normal(0, noise, (years, 12))).reshape(-1)
