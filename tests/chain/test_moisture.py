@@ -4,6 +4,7 @@ configuration, raster runs, site tables and the run summary."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,17 +192,24 @@ def test_the_summary_names_the_model_options():
     assert "calibrated (c.csv)" in words
 
 
-def test_organic_carbon_in_a_wrong_unit_is_refused_naming_the_scale(tmp_path):
-    # SoilGrids soc is dg/kg: the range check's hint said "g/kg? x0.1" alone, and with that
-    # scale (every OC 10 times too large, within the range) the run ended with exit 0 and
-    # other van Genuchten deficits
+def _farina_area(tmp_path: Path) -> tuple[dict, np.ndarray]:
+    """A 4 x 4 area under FARINA's moisture options and its organic carbon (%) consistent with
+    its SOC: SOC / (bulk density x 30 cm)."""
     cfg = _soil_water(tmp_path, make_area(tmp_path / "area", rows=4, cols=4, seed=3))
     cfg["run"].update(FARINA)
     with rasterio.open(cfg["inputs"]["soc"]) as ds:
         soc = ds.read(1).astype(np.float64)
     with rasterio.open(cfg["inputs"]["bulk_density"]["path"]) as ds:
         bd = ds.read(1) * 0.01
-    dg_per_kg = write(tmp_path / "oc.tif", soc / (bd * 30.0) * 100.0)  # % x 100
+    return cfg, soc / (bd * 30.0)
+
+
+def test_organic_carbon_in_a_wrong_unit_is_refused_naming_the_scale(tmp_path):
+    # SoilGrids soc is dg/kg: the range check's hint said "g/kg? x0.1" alone, and with that
+    # scale (every OC 10 times too large, within the range) the run ended with exit 0 and
+    # other van Genuchten deficits
+    cfg, oc = _farina_area(tmp_path)
+    dg_per_kg = write(tmp_path / "oc.tif", oc * 100.0)  # % x 100
     for scale, problem in ((None, r"dg/kg \(SoilGrids soc\)\? .*x0\.01"), (0.1, "ratio_max")):
         spec = (
             {"path": str(dg_per_kg)} if scale is None else {"path": str(dg_per_kg), "scale": scale}
@@ -223,13 +231,7 @@ def test_a_soil_without_a_retention_curve_is_an_input_error_or_masked(tmp_path):
     the pixel was counted as modelled, its layers nodata, exit 0 and a warning that 'a result is
     not finite'. Now an input error naming the organic carbon raster and the pixel, or with
     invalid = "mask" not modelled and counted; the other pixels keep their bits."""
-    cfg = _soil_water(tmp_path, make_area(tmp_path / "area", rows=4, cols=4, seed=3))
-    cfg["run"].update(FARINA)
-    with rasterio.open(cfg["inputs"]["soc"]) as ds:
-        soc = ds.read(1).astype(np.float64)
-    with rasterio.open(cfg["inputs"]["bulk_density"]["path"]) as ds:
-        bd = ds.read(1) * 0.01
-    oc = soc / (bd * 30.0)
+    cfg, oc = _farina_area(tmp_path)
     good = {
         **cfg,
         "inputs": {**cfg["inputs"], "organic_carbon": str(write(tmp_path / "a.tif", oc))},

@@ -192,6 +192,13 @@ def test_changed_input_invalidates_the_checkpoint(tmp_path):
     assert not np.array_equal(before, after)
 
 
+def _soc_10_percent_more(soc: Path, new: Path) -> None:
+    """``new``: a copy of the SOC map ``soc`` with every value 10 % larger."""
+    shutil.copy(soc, new)
+    with rasterio.open(new, "r+") as ds:
+        ds.write(ds.read() * 1.1)
+
+
 def test_an_input_replaced_while_the_run_reads_it_is_refused(tmp_path):
     # An input replaced under a live run (a gsocseq prepare --overwrite of its folder): the
     # run's open handles read the old file, the content hash (taken while the blocks compute)
@@ -205,9 +212,7 @@ def test_an_input_replaced_while_the_run_reads_it_is_refused(tmp_path):
     cfg["run"].update(block_size=16, threads=1)
     soc = Path(cfg["inputs"]["soc"])
     new = soc.with_name("new_soc.tif")
-    shutil.copy(soc, new)
-    with rasterio.open(new, "r+") as ds:
-        ds.write(ds.read() * 1.1)
+    _soc_10_percent_more(soc, new)
     calls = []
 
     def replace_once(done: int, total: int) -> None:
@@ -225,9 +230,7 @@ def test_an_input_replaced_while_the_run_reads_it_is_refused(tmp_path):
     run(dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "clean"))))
     same(layers(out), layers(tmp_path / "clean"))
     # resumed (its inputs hashed before any block): the same
-    shutil.copy(soc, new)
-    with rasterio.open(new, "r+") as ds:
-        ds.write(ds.read() * 1.1)
+    _soc_10_percent_more(soc, new)
     stop = []
 
     def interrupt(done: int, total: int) -> None:
@@ -247,9 +250,7 @@ def test_an_input_replaced_while_the_run_reads_it_is_refused(tmp_path):
     # a tile: its blocks and the other tiles' go, so the assembly cannot mix two contents
     from gsocseq.pipeline import assemble_run
 
-    shutil.copy(soc, new)
-    with rasterio.open(new, "r+") as ds:
-        ds.write(ds.read() * 1.1)
+    _soc_10_percent_more(soc, new)
     tiled = dict(cfg, run=dict(cfg["run"], output=str(tmp_path / "tiled")))
     run(tiled, tile="1/2")
     calls.clear()
