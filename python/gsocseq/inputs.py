@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, Union
@@ -520,6 +520,7 @@ class Inputs:
         # gathered straight into the (n, bands) arrays of the core and checked in the same pass,
         # except the warm-up series: checked here, then read by the core where they lie
         raws, buffers = self._read_raw(window, threads)
+        self._count_unmodelled(raws, lu[-1], modelled | bad_codes, counts)
         singles: dict[str, np.ndarray] = {}
         gathered: dict[str, np.ndarray] = {}
         cover: Optional[tuple[Quantity, np.ndarray, np.ndarray]] = None
@@ -611,6 +612,34 @@ class Inputs:
             counts[f"modelled:class_{int(c)}"] += int(k)
         counts["modelled"] += int(ok.sum())
         return block
+
+    def _count_unmodelled(
+        self, raws: Mapping[str, np.ndarray], last: np.ndarray, seen: np.ndarray, counts: Counter
+    ) -> None:
+        """Count the pixels of the area (SOC has a value) that no modelled class of the last
+        warm-up year covers (``seen``: candidates and pixels of codes outside the table,
+        counted apart): ``area:no_land_use`` (nodata: a land-use raster covering part of the
+        area) and ``area:class_N`` (a class outside ``[classes] modelled``)."""
+        others = np.flatnonzero(~seen.ravel())
+        if not others.size:
+            return
+        q = next(q for q in self.quantities if q.name == "soc")
+        area = ~np.isnan(q.raster.gather(raws["soc"], others)[0])
+        classes = last.reshape(-1)[others[area]]
+        none = np.isnan(classes)
+        counts["area:no_land_use"] += int(none.sum())
+        for c, k in zip(*np.unique(classes[~none], return_counts=True)):
+            counts[f"area:class_{int(c)}"] += int(k)
+
+    def land_use_source(self) -> str:
+        """The file and band of the last warm-up year's land use (which pixels are modelled),
+        for messages."""
+        if self.config.layout == "fao":
+            r, band = self.rasters["warmup_stack"], 14 + self.years - 1
+        else:
+            r = self.rasters["land_use"]
+            band = r.count - 1
+        return f"{r.path.name} (band {r.bands[band]}, {WARMUP_START + self.years})"
 
     def _band_bytes(self, r: Raster) -> float:
         """Bytes a band of ``r`` takes in its file (compressed as stored): what reading one of

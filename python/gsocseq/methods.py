@@ -180,6 +180,30 @@ def pixel_counts(summary: Mapping[str, Any]) -> list[Count]:
                     REASONS[head].format(q=quantity) + "; nodata in every layer",
                 )
             )
+    land_use = _land_use_file(summary)
+    if counts.get("area:no_land_use"):
+        out.append(
+            Count(
+                "not modelled: no land use",
+                int(counts["area:no_land_use"]),
+                None,
+                f"SOC has a value but the last warm-up year's land use{land_use} is nodata (the "
+                "land-use raster does not cover them); nodata in every layer",
+            )
+        )
+    outside = sorted(
+        (int(k.split("_")[-1]), int(v)) for k, v in counts.items() if k.startswith("area:class_")
+    )
+    for code, k in outside:
+        out.append(
+            Count(
+                f"not modelled: class {class_label(code)}",
+                k,
+                None,
+                f"SOC has a value; the last warm-up year's land use{land_use} is a class "
+                "outside [classes] modelled; nodata in every layer",
+            )
+        )
     for key, k in sorted(counts.items()):
         if key.startswith("excluded:"):
             rule = key[len("excluded:") :]
@@ -218,6 +242,13 @@ def pixel_counts(summary: Mapping[str, Any]) -> list[Count]:
                 Count(f"masked by QA: {name}", int(k), share(int(k)), f"{rule}: nodata there")
             )
     return out
+
+
+def _land_use_file(summary: Mapping[str, Any]) -> str:
+    """`` (in FILE)``: the file of the run's land use, as the run summary names it."""
+    inputs = summary.get("inputs") or {}
+    path = inputs.get("land_use") or inputs.get("warmup_stack")
+    return f" (in {path})" if path else ""
 
 
 def warnings(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -744,6 +744,37 @@ def test_pixels_left_out_for_nodata_are_named_in_a_warning(tmp_path):
     ), summary.warnings
 
 
+def test_pixels_of_the_area_without_land_use_are_named(tmp_path):
+    """A land-use raster covering part of the area (nodata over the SOC map's last columns):
+    prepare's report counted those pixels, the run summary, validate and the report said
+    nothing (exit 0, a country partly unmodelled). Now they are counted (no land use; the
+    classes not modelled), the run warns naming the files, and the report says it."""
+    pytest.importorskip("matplotlib")
+    cfg = make_area(tmp_path / "in", rows=5, cols=6, seed=3)
+    path = cfg["inputs"]["land_use"]
+    with rasterio.open(path, "r+") as ds:
+        lu = ds.read()
+        lu[:, :, 4:] = 255  # the land use stops two columns short of the SOC map
+        ds.write(lu)
+    last = lu[-1]
+    unmodelled = {c: int((last[:, :4] == c).sum()) for c in (1, 4)}
+    assert all(unmodelled.values())
+    summary = run(cfg)
+    assert summary.counts["area:no_land_use"] == 10
+    assert {c: summary.counts.get(f"area:class_{c}", 0) for c in (1, 4)} == unmodelled
+    warning = next(w for w in summary.warnings if "have no land use" in w)
+    assert warning.startswith("10 pixels of the area (SOC has a value in soc.tif)")
+    assert "lu.tif (band 20, 2020)" in warning and "extent" in warning
+    text = validate(cfg)
+    assert "not modelled: no land use: 10" in text and f"4 tree covered: {unmodelled[4]}" in text
+    res = CliRunner().invoke(main, ["report", cfg["run"]["output"], "-o", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert re.search(r"not modelled: no land use 10 .* land use \(in \S*lu.tif\) is nodata", plain)
+    assert "10 pixels of the area (SOC has a value in soc.tif) have no land use" in plain
+
+
 def test_a_configuration_as_windows_editors_write_it(tmp_path):
     """Saved in the ANSI encoding with 'Côte' (was a UnicodeDecodeError traceback), with the
     BOM of 'UTF-8 with BOM' (was 'Invalid statement at line 1'), Windows paths in double

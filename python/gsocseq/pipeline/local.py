@@ -367,6 +367,18 @@ def assemble(
             "pixels of a modelled class not modelled for nodata in every band of an input "
             f"(no value in any layer): {', '.join(named)}"
         )
+    # pixels of the area (SOC has a value) without land use: prepare's report counted them,
+    # the run said nothing (a land-use raster covering part of the country, exit 0)
+    bare = counts.get("area:no_land_use", 0)
+    if bare:
+        outside = sum(v for k, v in counts.items() if k.startswith("area:class_"))
+        soc = plan.inputs.master.path.name
+        warnings.append(
+            f"{bare:,} pixels of the area (SOC has a value in {soc}) have no land use in "
+            f"{plan.inputs.land_use_source()}: not modelled, nodata in every layer (modelled "
+            f"{counts.get('modelled', 0):,}, of classes not modelled {outside:,}); the land-use "
+            "raster covers only part of the area: give it the SOC map's extent"
+        )
     uncalibrated = counts.get("calibration:uncalibrated", 0)
     table = plan.chain.calibration
     if uncalibrated and table is not None:
