@@ -326,6 +326,29 @@ def test_forward_series_and_warmup_inputs() -> None:
         run_pixels({**inputs, **short}, _config({}))
 
 
+def test_given_carbon_inputs_of_a_year_without_coefficients_are_not_used() -> None:
+    """METHOD.md section 4: "A year of a class without coefficients has input 0 (it counts as 0
+    in the mean)". Such a class (9 bare soil, 1 artificial, ...) has no DPM/RPM ratio to split a
+    plant input with, so a `warmup_carbon_input` given for such a year cannot enter the soil
+    either: the year has input 0 and the pixel is flagged (64), as with MIAMI or a given NPP.
+    The given input went in whole as RPM (a ratio of 0 invented for the class), unflagged."""
+    inputs = _inputs(2)
+    years = 20
+    # grassland, three years of bare soil (9), then cropland
+    inputs["land_use"] = np.array([3] * 8 + [9] * 3 + [2] * 9)[None, :].repeat(N, 0)
+    carbon = np.linspace(1.5, 2.5, years)[None, :].repeat(N, 0) * np.linspace(1, 2, N)[:, None]
+    bare = inputs["land_use"] == 9
+    zeroed = np.where(bare, 0.0, carbon)
+    config = {**_config({}), "run": {"uncertainty": "minmax", "threads": 1, "flags": True}}
+    given = run_pixels({**inputs, "warmup_carbon_input": carbon}, config)
+    expected = run_pixels({**inputs, "warmup_carbon_input": zeroed}, config)
+    assert given["modelled"].all()
+    np.testing.assert_allclose(given["cin_mean"], zeroed.sum(axis=1) / years, rtol=1e-15)
+    assert (given["flags"] & 64 == 64).all()
+    for key in ("T0", "finalSOC_BAU", "finalSOC_SSM3", "ASR_SSM1", "T0_uncertainty"):
+        np.testing.assert_array_equal(given[key], expected[key], err_msg=key)
+
+
 def test_npp_scaled_inputs_without_a_forward_series_are_warned() -> None:
     """forward_inputs = "npp-scaled" scales the inputs of each year of a forward series; without
     one the forward runs take the climatology with constant inputs, the same bits as the default:

@@ -404,7 +404,8 @@ pub enum WarmupInputs<'a> {
     /// The pixel's NPP of each warm-up year (t C/ha/yr, Y values) replaces MIAMI:
     /// I_y = C_eq NPP_y coef_y / (NPP_ref coef_spin-up), NPP_ref the spin-up-period NPP.
     Npp(&'a [f64]),
-    /// The pixel's carbon input of each warm-up year (t C/ha/yr, Y values), used as given.
+    /// The pixel's carbon input of each warm-up year (t C/ha/yr, Y values), used as given,
+    /// except in a year of a class without coefficients: no DPM/RPM ratio, input 0 (section 4).
     Carbon(&'a [f64]),
 }
 

@@ -185,12 +185,14 @@ simd_dispatch! {
                     if w.npp_mean {
                         npp_sum[l] += miami[l];
                     }
-                    if let WarmupInputs::Carbon(given) = given {
-                        input[l] = given[y] * px.calibration.input;
-                    } else if coef.is_nan() {
+                    // a class without coefficients has no DPM/RPM ratio: no input that year,
+                    // a given carbon input included (METHOD.md section 4)
+                    if coef.is_nan() {
                         input[l] = 0.0;
                         restart[l] = true;
                         flagged[l] |= flags::CLASS_WITHOUT_COEFFICIENT;
+                    } else if let WarmupInputs::Carbon(given) = given {
+                        input[l] = given[y] * px.calibration.input;
                     } else {
                         let npp = match given {
                             WarmupInputs::Npp(given) => given[y],
