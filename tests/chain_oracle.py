@@ -350,3 +350,106 @@ def layers(
             if not ((v >= lo if lo_in else v > lo) and (v <= hi if hi_in else v < hi)):
                 out[k] = nan
     return out
+
+
+# fao-v1.2 (METHOD.md 9, ROTHC.md 7): the v1.2 scripts' numerics, from their description
+
+
+def _f32(v: float) -> float:
+    return float(np.float32(v))
+
+
+def fao_b(p, e, cover, clay: float) -> list[float]:
+    """The scripts' moisture factor of the 12 months of one year (ROTHC.md 7): January restarts
+    at min(P - E, 0), unclamped; later months clamp to the month's maximum deficit (/1.8 when
+    bare, from below); b of every month with December's maximum, then clamped at 0.2."""
+    limit = [-(20 + 1.3 * clay - 0.01 * clay * clay) * DEPTH / 23.0 / (1.8 if c > 0.8 else 1.0)
+             for c in cover]  # fmt: skip
+    acc = [min(p[0] - e[0], 0.0)]
+    for m in range(1, 12):
+        acc.append(max(min(acc[-1] + p[m] - e[m], 0.0), limit[m]))
+    top = limit[11]
+    return [max(1.0 if a > 0.444 * top else 0.2 + 0.8 * (top - a) / (top - 0.444 * top), 0.2)
+            for a in acc]  # fmt: skip
+
+
+def fao_xi(climate, cover, clay: float, paddy: float) -> list[float]:
+    t, p, e = climate
+    b = fao_b(p, e, cover, clay)
+    a = [47.9 / (1.0 + math.exp(106.0 / (t[m] + 18.3))) for m in range(12)]  # SoilR constants
+    return [a[m] * b[m] * cover[m] * paddy for m in range(12)]
+
+
+def fao_euler(pools, xi, steps: int, annual: float, dr: float, clay: float) -> list[float]:
+    """Forward Euler on the continuous ODE, h = 1/12 yr, step j with month j's xi."""
+    x = 1.67 * (1.85 + 1.60 * math.exp(-0.0786 * clay))
+    fb, fh = 0.46 / (1 + x), 0.54 / (1 + x)
+    p = list(pools)
+    for j in range(steps):
+        out = [K[i] * xi[j % 12] * p[i] for i in range(4)]
+        flux = [annual * dr / (dr + 1) - out[0], annual / (dr + 1) - out[1],
+                fb * sum(out) - out[2], fh * sum(out) - out[3]]  # fmt: skip
+        p = [p[i] + flux[i] / 12.0 for i in range(4)]
+    return p
+
+
+def fao_chain(site, f_soc=1.0, f_clay=1.0, f_t=1.0, f_p=1.0, inputs=None) -> dict[str, Any]:
+    """One chain as the scripts run it: the spin-up perturbs SOC and clay only, with the IOM
+    of the central SOC, on the 2020 class; the warm-up and forward runs also T and P, with
+    the central NPP reference; 11 steps a warm-up year, 239 forward; Cin_t0 of year 18."""
+    soc, clay = site["soc"] * f_soc, site["clay"] * f_clay
+    iom = 0.049 * site["soc"] ** 1.139
+    lu, cover = list(site["land_use"]), site["cover"]
+    dr, coef, paddy, _ = CLASSES[lu[-1]]
+    spin = (site["spinup_temperature"], site["spinup_precipitation"], site["spinup_pet"])
+    xi = sum(fao_xi(spin, cover, clay, paddy)) / 12.0
+    x = 1.67 * (1.85 + 1.60 * math.exp(-0.0786 * clay))
+    fb, fh = 0.46 / (1 + x), 0.54 / (1 + x)
+    unit = [_f32(dr) / (_f32(dr) + 1) / (10 * xi), 1 / (_f32(dr) + 1) / (0.3 * xi),
+            fb / (1 - fb - fh) / (0.66 * xi), fh / (1 - fb - fh) / (0.02 * xi)]  # fmt: skip
+    ceq = (soc - iom) / sum(unit)
+    pools = [ceq * u for u in unit]
+    warm = ([v * f_t for v in site["warmup_temperature"]],
+            [v * f_p for v in site["warmup_precipitation"]], site["warmup_pet"])  # fmt: skip
+    reference, annual, previous, cin = site["npp_reference"] * coef, 0.0, 0.0, []
+    for y in range(len(lu)):
+        climate = climate_of(warm, y)
+        ydr, ycoef, ypaddy, _ = CLASSES[lu[y]]
+        npp = miami(sum(climate[0]) / 12.0, sum(climate[1])) * ycoef
+        annual = ceq * npp / reference if y == 0 else annual * npp / previous
+        previous = npp
+        cin.append(annual)
+        xi_y = fao_xi(climate, cover, clay, ypaddy)
+        pools = fao_euler(pools, xi_y, 11, annual, _f32(ydr), clay)
+    cin_mean = sum(cin) / len(cin)
+    fwd = ([v * f_t for v in site["forward_temperature"]],
+           [v * f_p for v in site["forward_precipitation"]], site["forward_pet"])  # fmt: skip
+    xi_f = fao_xi(fwd, cover, clay, paddy)
+    inputs = inputs or {"BAU": 1.0, "SSM1": 1.05, "SSM2": 1.10, "SSM3": 1.20}
+    finals = {n: sum(fao_euler(pools, xi_f, 239, cin_mean * k, _f32(dr), clay)) + iom
+              for n, k in inputs.items()}  # fmt: skip
+    return dict(T0=sum(pools) + iom, finals=finals, ceq=ceq, cin_mean=cin_mean, cin_t0=cin[17])
+
+
+def fao_layers(site: dict[str, Any]) -> dict[str, float]:
+    """The 29 layers of script 13-14 (only SSM2 has min/max runs, at 0.95 and 1.25 Cin; signed
+    stock uncertainties; rate uncertainties by the rule for a sum), QA as section 7."""
+    nan = float("nan")
+    runs = [fao_chain(site),
+            fao_chain(site, 0.8, 0.9, 1.02, 0.95, {"BAU": 1.0, "SSM2": 0.95}),
+            fao_chain(site, 1.2, 1.1, 0.98, 1.05, {"BAU": 1.0, "SSM2": 1.25})]  # fmt: skip
+    f = [{n: v if 0.0 <= v <= 300.0 else nan for n, v in r["finals"].items()} for r in runs]
+    t0 = runs[0]["T0"]
+    out = {k: runs[0][k] for k in ("ceq", "cin_mean", "cin_t0", "T0")}
+    out["T0_uncertainty"] = 100 * (runs[2]["T0"] - runs[1]["T0"]) / (2 * t0)
+    u = {n: 100 * (f[2][n] - f[1][n]) / (2 * f[0][n]) for n in ("BAU", "SSM2")}
+    out["BAU_uncertainty"], out["SSM_uncertainty"] = u["BAU"], u["SSM2"]
+    for n, v in f[0].items():
+        us = u["BAU" if n == "BAU" else "SSM2"]
+        out[f"finalSOC_{n}"], out[f"AbsDiff_{n}"], out[f"ASR_{n}"] = v, v - t0, (v - t0) / 20
+        out[f"ASR_{n}_uncertainty"] = math.hypot(us * v, out["T0_uncertainty"] * t0) / abs(t0 + v)
+        if n != "BAU":
+            bau = f[0]["BAU"]
+            out[f"RelDiff_{n}"], out[f"RSR_{n}"] = v - bau, (v - bau) / 20
+            out[f"RSR_{n}_uncertainty"] = math.hypot(us * v, u["BAU"] * bau) / abs(bau + v)
+    return out

@@ -235,3 +235,28 @@ def test_qa_filters() -> None:
     for qa in (True, False):
         got = run_pixels(_inputs(sites), config, threads=1, qa_mask=qa)
         _compare(got, [oracle.layers(s, scenarios=mine, qa=qa) for s in sites], f"qa {qa}")
+
+
+def test_fao_v12_mode() -> None:
+    """fao-v1.2 against the oracle of the scripts' numerics (float32 inputs, as the FAO stacks
+    hold them; the forward climate given), on pixels that stay in range: the layers agree to
+    1e-9 relative (the Euler-unstable pixels are left out: their stocks leave every range)."""
+    sites = [
+        _site("temperate", 55.0, 22.0, 2, CROP, 1),
+        _site("dry", 18.0, 12.0, 3, GRASS, 2),
+        _site("temperate", 70.0, 45.0, 5, MIX, 3),
+        _site("cold", 90.0, 30.0, 12, GRASS, 4),
+        _site("temperate", 40.0, 38.0, 13, GRASS, 5),
+        _site("temperate", 60.0, 18.0, [4] * 5 + [2] * 15, CROP, 7),
+        _site("dry", 28.0, 8.0, 12, MIX, 17),
+    ]
+    for s in sites:
+        s["land_use"] = list(np.broadcast_to(s["land_use"], Y))
+        for k, v in list(s.items()):
+            if k != "land_use":
+                s[k] = np.asarray(v, dtype=np.float32).astype(float).tolist()
+        for part in ("temperature", "precipitation", "pet"):
+            monthly = np.reshape(s[f"warmup_{part}"], (Y, 12)).mean(axis=0)
+            s[f"forward_{part}"] = monthly.astype(np.float32).astype(float).tolist()
+    got = run_pixels(_inputs(sites), threads=1, mode="fao-v1.2")
+    _compare(got, [oracle.fao_layers(s) for s in sites], "fao-v1.2")
