@@ -499,6 +499,36 @@ class Inputs:
             )
         return bad_px
 
+    def _missing_year_error(
+        self,
+        raster: Raster,
+        lu_c: np.ndarray,
+        flat: np.ndarray,
+        missing: np.ndarray,
+        window: Window,
+        offset: int,
+    ) -> None:
+        """The error of the first pixel of a modelled class whose land use is nodata in an
+        earlier warm-up year (``lu_c``: (Y, n) classes of the candidates ``flat``)."""
+        i = int(np.flatnonzero(missing)[0])
+        years = lu_c[:, i]
+        b = int(np.flatnonzero(np.isnan(years))[0])
+        pad = len(years) - (raster.count - offset)  # the oldest band repeated at the start
+        band = raster.bands[offset + max(b - pad, 0)]
+        pix = int(flat[i])
+        where = pixel_location(
+            self.master.dataset,
+            int(window.row_off) + pix // int(window.width),
+            int(window.col_off) + pix % int(window.width),
+        )
+        k = int(np.isnan(years).sum())
+        raise InputError(
+            f"{raster.path}: band {band}, {where}: land use nodata in {k} of {len(years)} "
+            f"warm-up years of a pixel of class {int(years[-1])} in the last year (a pixel "
+            "is valid in every band of a quantity, or nodata in all; [run] invalid = "
+            '"mask" leaves such pixels out)'
+        )
+
     # -- blocks ----------------------------------------------------------------------------
     def read_block(self, window: Window, threads: Optional[int] = None) -> Block:
         """The block of ``window``: its inputs read (side by side on up to ``threads`` threads,
@@ -511,10 +541,14 @@ class Inputs:
         counts["invalid:land_use"] += int(bad_codes.sum())
         flat = np.flatnonzero(modelled.ravel())
         ok = np.ones(len(flat), dtype=bool)
-        # earlier years of a modelled pixel without a class (nodata) are not usable
+        # a modelled pixel (class of the last year) without a class in an earlier year: nodata
+        # in some bands of land use, invalid input as in any other quantity (METHOD.md 2)
         lu_c = lu.reshape(lu.shape[0], -1)[:, flat]
         missing_year = np.isnan(lu_c).any(axis=0)
-        counts["nodata:land_use"] += int(missing_year.sum())
+        if missing_year.any():
+            if self.config.run.invalid == "error":
+                self._missing_year_error(lu_raster, lu_c, flat, missing_year, window, offset)
+            counts["invalid:land_use"] += int(missing_year.sum())
         ok &= ~missing_year
         # every input read once, in its own type; the values of the pixels of modelled land use
         # gathered straight into the (n, bands) arrays of the core and checked in the same pass,

@@ -143,6 +143,23 @@ def value(key, band, v, needle):
     return case
 
 
+def _lu_gap(cfg: dict) -> tuple[int, int]:
+    """Land use nodata in warm-up year 4 of the first pixel of a modelled class (in 2020)."""
+    with rasterio.open(_path(cfg, "land_use"), "r+") as ds:
+        lu = ds.read()
+        r, c = (int(v[0]) for v in np.nonzero(np.isin(lu[-1], (2, 3, 5, 12, 13))))
+        lu[3, r, c] = ds.nodata
+        ds.write(lu)
+    return r, c
+
+
+def lu_nodata_some_years(cfg, tmp):
+    """METHOD.md 2: land use is an input quantity like the others, nodata in some of its
+    bands only is invalid input (was: left out with exit 0, counted as nodata in every band)."""
+    r, c = _lu_gap(cfg)
+    return f"band 4, row {r}, col {c}", "land use nodata in 1 of 20 warm-up years"
+
+
 def lu_code(cfg, tmp):
     return _set(cfg, "land_use", 19, 77, 2, 3) and "land-use code 77"
 
@@ -584,6 +601,7 @@ CASES: list[Case] = [
     lu_too_many_bands,
     nodata_some_months,
     nan_some_months,
+    lu_nodata_some_years,
     value("soc", 0, -5.0, "soc = -5, expected 0 to 800"),
     value("soc", 0, 900.0, "soc = 900"),
     value("clay", 0, 150.0, "clay = 150, expected 0 to 100"),
@@ -773,6 +791,18 @@ def test_pixels_of_the_area_without_land_use_are_named(tmp_path):
     plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert re.search(r"not modelled: no land use 10 .* land use \(in \S*lu.tif\) is nodata", plain)
     assert "10 pixels of the area (SOC has a value in soc.tif) have no land use" in plain
+
+
+def test_land_use_nodata_in_some_years_is_masked_as_invalid(tmp_path):
+    """With invalid = "mask" such a pixel is not modelled and counted as invalid land use."""
+    cfg = make_area(tmp_path / "in", rows=ROWS, cols=COLS, seed=31)
+    cfg["run"].update(output=str(tmp_path / "out"), invalid="mask", uncertainty="none")
+    r, c = _lu_gap(cfg)
+    summary = run(cfg)
+    assert summary.counts["invalid:land_use"] == 1 and "nodata:land_use" not in summary.counts
+    with rasterio.open(tmp_path / "out" / f"{cfg['run']['name']}_GSOCseq_T0_Map030.tif") as ds:
+        t0 = ds.read(1)
+    assert t0[r, c] == -999 and (t0 != -999).sum() == summary.counts["modelled"]
 
 
 def test_a_configuration_as_windows_editors_write_it(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -303,10 +304,15 @@ def write_land_use(settings: Settings, grid: Grid, report: Report, out: Path) ->
             f"for {y0}-{first_year} (the run repeats it {years - len(sources) + 1} times, as FAO "
             "script 8 does); give a band per year for the land-use changes of those years"
         )
-    with atomic_writer(out, grid.profile(len(sources), "uint8", LU_NODATA)) as dst:
-        describe_bands(
-            dst, [f"{first_year + i} FAO land-use class" for i in range(len(sources))], ""
-        )
+    # written to a first file; pixels with a class in some years only (a source not covering
+    # every year's area) are then nodata in every year: the run rejects a partially valid
+    # pixel as invalid input (METHOD.md section 2), nodata in all years is "not modelled"
+    first = out.with_name(f".{out.stem}.bands{out.suffix}")
+    profile = grid.profile(len(sources), "uint8", LU_NODATA)
+    descriptions = [f"{first_year + i} FAO land-use class" for i in range(len(sources))]
+    valid = np.zeros(grid.shape, dtype=np.int32)
+    with atomic_writer(first, profile) as dst:
+        describe_bands(dst, descriptions, "")
         # a file per year holds that year's land use alone (a single file: a band per year)
         per_year = len({p for p, _ in sources}) == len(sources)
         for i, (path, band) in enumerate(sources, start=1):
@@ -317,7 +323,27 @@ def write_land_use(settings: Settings, grid: Grid, report: Report, out: Path) ->
                 )
             fao = np.where(grid.inside & (classes >= 0), classes, LU_NODATA)
             dst.write(fao.astype(np.uint8), i)
+            valid += fao != LU_NODATA
             last = np.where(fao == LU_NODATA, -1, fao)
+    partial = (valid > 0) & (valid < len(sources))
+    n_partial = int(partial.sum())
+    if not n_partial:
+        os.replace(first, out)
+    else:
+        try:
+            with rasterio.open(first) as src, atomic_writer(out, profile) as dst:
+                for b in range(1, len(sources) + 1):
+                    data = src.read(b)
+                    data[partial] = LU_NODATA
+                    dst.write(data, b)
+                describe_bands(dst, descriptions, "")
+        finally:
+            os.remove(first)
+        last[partial] = -1
+        report.notes.append(
+            f"land use: {n_partial} pixels with a class in some years only set to nodata in "
+            "every year (not modelled): give land use for every year of the area"
+        )
     counts = {int(k): int(v) for k, v in zip(*np.unique(last[grid.inside], return_counts=True))}
     text = ", ".join(f"{NAMES.get(k, k) if k >= 0 else 'nodata'} {v}" for k, v in counts.items())
     report.layer(
