@@ -181,6 +181,8 @@ pub struct Series<'a> {
     conversion: Conversion,
     /// float64 values one after the other, as they are (read by plain copies)
     plain: bool,
+    /// float64 values as they are, at any stride (read without conversion)
+    raw: bool,
 }
 
 /// A series' positions do not lie within its values.
@@ -222,15 +224,15 @@ impl<'a> Series<'a> {
                 })
             }
         }
+        let raw = matches!(values, Values::F64(_)) && conversion == Conversion::IDENTITY;
         Ok(Series {
             values,
             first,
             stride,
             months,
             conversion,
-            plain: matches!(values, Values::F64(_))
-                && stride == 1
-                && conversion == Conversion::IDENTITY,
+            plain: raw && stride == 1,
+            raw,
         })
     }
 
@@ -267,6 +269,11 @@ impl<'a> Series<'a> {
             let at = self.first + 12 * y;
             return v[at..at + 12].try_into().expect("12 months");
         }
+        if let (true, Values::F64(v)) = (self.raw, self.values) {
+            // float64 values a stride apart (the lanes of a window's pixels)
+            let at = self.first + 12 * y * self.stride;
+            return std::array::from_fn(|m| v[at + m * self.stride]);
+        }
         let mut out = [0.0; 12];
         self.months_from(12 * y, &mut out);
         out
@@ -278,6 +285,17 @@ impl<'a> Series<'a> {
     pub fn as_plain(&self) -> Option<&'a [f64]> {
         match (self.plain, self.values) {
             (true, Values::F64(v)) => Some(&v[self.first..self.first + self.months]),
+            _ => None,
+        }
+    }
+
+    /// The float64 values the series reads as they are, its first position and its stride
+    /// (month m at `first + m * stride`), where it is stored so (a pixel's own values, or a
+    /// pixel of the lanes of [`SeriesColumn::load`]), else None.
+    #[inline(always)]
+    pub fn as_strided(&self) -> Option<(&'a [f64], usize, usize)> {
+        match (self.raw, self.values) {
+            (true, Values::F64(v)) => Some((v, self.first, self.stride)),
             _ => None,
         }
     }
@@ -298,6 +316,13 @@ impl<'a> Series<'a> {
             out.copy_from_slice(&v[start..start + out.len()]);
             return out;
         }
+        if let (true, Values::F64(v)) = (self.raw, self.values) {
+            // float64 values as they are, a stride apart (the lanes of a window's pixels)
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = v[start + k * step];
+            }
+            return out;
+        }
         macro_rules! fill {
             ($v:expr) => {
                 for (k, o) in out.iter_mut().enumerate() {
@@ -309,10 +334,6 @@ impl<'a> Series<'a> {
         out
     }
 }
-
-/// Months (rows of a window) read together by [`Window::gather`]: a pixel's values of the
-/// group fill one 64-byte cache line of its float64 series.
-const GATHER_MONTHS: usize = 8;
 
 /// Bands of a window as read: `months` rows of `width` values (row-major, a row one month of
 /// every window pixel; rows may be longer than the window, see the pipeline's reader).
@@ -361,7 +382,7 @@ impl<'a> Window<'a> {
     }
 
     /// Asks for the values of `pixels` to be brought into cache (a hint for a later
-    /// [`Window::gather`] of them: a pixel's months lie a row apart, where the hardware does
+    /// [`Window::gather_lanes`] of them: a pixel's months lie a row apart, where the hardware does
     /// not look ahead). The first and last pixels' values of every row.
     pub fn prefetch(&self, pixels: &[usize]) {
         let (Some(&a), Some(&b)) = (pixels.first(), pixels.last()) else {
@@ -382,65 +403,104 @@ impl<'a> Window<'a> {
         with_values!(self.values, v => hint!(v));
     }
 
-    /// The series of `pixels`, one after the other (pixel-major), into `out` (`pixels.len()
-    /// x months` values): read month by month, so that every row is visited once for all of
-    /// them (a pixel's months lie a row apart; reading them pixel by pixel would touch a new
-    /// page at every month). Panics when a pixel is outside the window or `out` is too short.
-    pub fn gather(&self, pixels: &[usize], out: &mut [f64]) {
-        let (months, c) = (self.months, self.conversion);
-        let out = &mut out[..pixels.len() * months];
+    /// The series of `pixels` into `out`, laid out as the lanes of the warm-up kernel read
+    /// them: the pixels in groups of `lanes` (the last one shorter), each group month-major,
+    /// `lanes` values a month (pixel `k`'s month `j` at `(k / lanes) * lanes * months + j *
+    /// lanes + k % lanes`; `out` holds `pixels.len().div_ceil(lanes) * lanes * months`
+    /// values, those of the last group's missing pixels untouched). Read month by month, each
+    /// row of the window once for all of them (a pixel's months lie a row apart) and, for a
+    /// run of neighbouring pixels (the common case), as one slice: the window is month-major
+    /// as the lanes are, so that every value is converted and written once, in its place.
+    /// Panics when a pixel is outside the window, `lanes` is 0 or `out` is too short.
+    pub fn gather_lanes(&self, pixels: &[usize], lanes: usize, out: &mut [f64]) {
+        let months = self.months;
+        assert!(lanes > 0, "no lanes");
+        let out = &mut out[..pixels.len().div_ceil(lanes) * lanes * months];
         assert!(
             pixels.iter().all(|&p| p < self.width),
             "pixel outside the window"
         );
-        // a run of neighbouring pixels (the common case) is read as one slice of each row
-        const AHEAD: usize = 40;
-        let Some(&first) = pixels.first() else {
+        if pixels.is_empty() {
             return;
-        };
-        let run = pixels.iter().enumerate().all(|(k, &p)| p == first + k);
-        let last = pixels[pixels.len() - 1];
-        macro_rules! fill {
-            ($v:expr) => {{
-                // GATHER_MONTHS rows at a time: each pixel's months of the group written as
-                // one run (a cache line of float64), instead of one value a pass over the
-                // pixels (the same values, in the same places)
-                let mut m = 0;
-                while m < months {
-                    let group = (months - m).min(GATHER_MONTHS);
-                    for j in m..m + group {
-                        if j + AHEAD < months {
-                            // rows a few months ahead: the hardware does not look a row ahead
-                            let next = (j + AHEAD) * self.width;
-                            prefetch_value(&$v[next + first]);
-                            prefetch_value(&$v[next + last]);
-                        }
-                    }
-                    let rows: [&[_]; GATHER_MONTHS] = std::array::from_fn(|j| {
-                        let r = (m + j.min(group - 1)) * self.width;
-                        &$v[r..r + self.width]
-                    });
-                    if run {
-                        for k in 0..pixels.len() {
-                            let dst = &mut out[k * months + m..k * months + m + group];
-                            for (o, row) in dst.iter_mut().zip(&rows) {
-                                *o = c.value(f64::from(row[first + k]));
-                            }
-                        }
-                    } else {
-                        for (k, &p) in pixels.iter().enumerate() {
-                            let dst = &mut out[k * months + m..k * months + m + group];
-                            for (o, row) in dst.iter_mut().zip(&rows) {
-                                *o = c.value(f64::from(row[p]));
-                            }
-                        }
-                    }
-                    m += group;
-                }
-            }};
         }
-        with_values!(self.values, v => fill!(v));
+        let (width, c) = (self.width, self.conversion);
+        with_values!(self.values, v => gather_dispatch(v, width, months, c, pixels, lanes, out));
     }
+}
+
+/// Rows a few months ahead of [`gather_lanes`]' reading are asked for: the hardware does not
+/// look a row ahead.
+const AHEAD: usize = 40;
+
+/// The loop of [`Window::gather_lanes`] over the `months` rows of `width` values `v` (checked
+/// there; `pixels` not empty), compiled for the CPU's vectors (a run of neighbours converted
+/// a vector at a time).
+#[inline(always)]
+fn gather_lanes<T: Stored>(
+    v: &[T],
+    width: usize,
+    months: usize,
+    c: Conversion,
+    pixels: &[usize],
+    lanes: usize,
+    out: &mut [f64],
+) {
+    let (first, last) = (pixels[0], pixels[pixels.len() - 1]);
+    let run = pixels.iter().enumerate().all(|(k, &p)| p == first + k);
+    let from = |g: usize| first + g * lanes;
+    // every cache line of a row between the first and the last pixel where the pixels are
+    // most of them (a block's modelled pixels: neighbours but for the pixels not modelled),
+    // else the first and last pixels' (a row is a new page: the hardware does not fetch it
+    // ahead, and its lines are met one row at a time)
+    let line = (64 / std::mem::size_of::<T>()).max(1);
+    let dense = last.abs_diff(first) < 2 * pixels.len();
+    let step = if dense { line } else { usize::MAX };
+    let (first, last) = (first.min(last), first.max(last));
+    for j in 0..months {
+        if j + AHEAD < months {
+            let next = (j + AHEAD) * width;
+            for p in (first..last).step_by(step) {
+                prefetch_value(&v[next + p]);
+            }
+            prefetch_value(&v[next + last]);
+        }
+        let row = &v[j * width..(j + 1) * width];
+        for (g, group) in pixels.chunks(lanes).enumerate() {
+            let at = g * lanes * months + j * lanes;
+            let dst = &mut out[at..at + group.len()];
+            if run {
+                // 8 values at a time (a fixed count: converted as vectors), then the rest
+                let src = &row[from(g)..from(g) + group.len()];
+                let (mut d8, mut s8) = (dst.chunks_exact_mut(8), src.chunks_exact(8));
+                for (d, s) in (&mut d8).zip(&mut s8) {
+                    let (d, s): (&mut [f64; 8], &[T; 8]) =
+                        (d.try_into().expect("8"), s.try_into().expect("8"));
+                    for (o, x) in d.iter_mut().zip(s) {
+                        *o = c.value((*x).into());
+                    }
+                }
+                for (o, x) in d8.into_remainder().iter_mut().zip(s8.remainder()) {
+                    *o = c.value((*x).into());
+                }
+            } else {
+                for (o, &p) in dst.iter_mut().zip(group) {
+                    *o = c.value(row[p].into());
+                }
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    fn gather_dispatch[T: Stored](
+        v: &[T],
+        width: usize,
+        months: usize,
+        c: Conversion,
+        pixels: &[usize],
+        lanes: usize,
+        out: &mut [f64],
+    ) -> () => gather_lanes[T]
 }
 
 /// The indices `pixels` of pixels of a window of `width` pixels, checked (an error naming
@@ -546,11 +606,12 @@ impl<'a> SeriesColumn<'a> {
     }
 
     /// Makes pixels `first..first + m` ready for [`SeriesColumn::pixel`]: a window's are read
-    /// into `scratch` (m x months, month by month), rows are used where they are.
-    pub fn load(&self, first: usize, m: usize, scratch: &mut Vec<f64>) {
+    /// into `scratch` once, as the warm-up's kernel reads them (groups of `lanes` pixels,
+    /// month-major: [`Window::gather_lanes`]); rows are used where they are.
+    pub fn load(&self, first: usize, m: usize, lanes: usize, scratch: &mut Vec<f64>) {
         if let SeriesColumn::Window { window, pixels } = self {
-            scratch.resize(m * window.months(), 0.0);
-            window.gather(&pixels[first..first + m], scratch);
+            scratch.resize(m.div_ceil(lanes) * lanes * window.months(), 0.0);
+            window.gather_lanes(&pixels[first..first + m], lanes, scratch);
         }
     }
 
@@ -565,9 +626,15 @@ impl<'a> SeriesColumn<'a> {
         }
     }
 
-    /// The series of pixel `first + k` after [`SeriesColumn::load`] of `first..` into
-    /// `scratch`.
-    pub fn pixel<'s>(&'s self, first: usize, k: usize, scratch: &'s [f64]) -> Series<'s> {
+    /// The series of pixel `first + k` after [`SeriesColumn::load`] of `first..` with `lanes`
+    /// into `scratch` (a window's: `lanes` values apart, [`Series::as_strided`]).
+    pub fn pixel<'s>(
+        &'s self,
+        first: usize,
+        k: usize,
+        lanes: usize,
+        scratch: &'s [f64],
+    ) -> Series<'s> {
         match self {
             SeriesColumn::Rows { values, months } => {
                 let i = first + k;
@@ -575,7 +642,15 @@ impl<'a> SeriesColumn<'a> {
             }
             SeriesColumn::Window { window, .. } => {
                 let months = window.months();
-                Series::from(&scratch[k * months..(k + 1) * months])
+                let at = (k / lanes) * lanes * months + k % lanes;
+                Series::strided(
+                    Values::F64(scratch),
+                    at,
+                    lanes,
+                    months,
+                    Conversion::IDENTITY,
+                )
+                .expect("a pixel loaded")
             }
         }
     }
@@ -591,6 +666,7 @@ impl<'a> From<&'a [f64]> for Series<'a> {
             months: values.len(),
             conversion: Conversion::IDENTITY,
             plain: true,
+            raw: true,
         }
     }
 }
@@ -661,7 +737,7 @@ mod tests {
         // scattered pixels, and a run of neighbours (read as slices)
         for pixels in [&[4, 1, 5, 5][..], &[0, 1, 2, 3, 4, 5][..]] {
             let mut out = vec![0.0; pixels.len() * 5];
-            w.gather(pixels, &mut out);
+            w.gather_lanes(pixels, 1, &mut out);
             for (k, &p) in pixels.iter().enumerate() {
                 let want = w.pixel(p).to_vec();
                 for m in 0..5 {
@@ -675,27 +751,52 @@ mod tests {
     }
 
     #[test]
-    fn window_gather_by_groups_of_months_is_every_pixel_series() {
-        // months in groups of GATHER_MONTHS and a shorter last group (8, 16, 21 months): every
-        // value in its place, scattered pixels and a run of neighbours
-        for months in [GATHER_MONTHS, 2 * GATHER_MONTHS, 2 * GATHER_MONTHS + 5] {
-            let raw: Vec<f32> = (0..10 * months).map(|k| k as f32 * 0.25 - 7.0).collect();
-            let c = Conversion {
-                scale: 0.1,
-                offset: 0.0,
-                nodata: Some(-6.0),
-                round_f32: false,
-            };
-            let w = Window::new(Values::F32(&raw), 10, months, c).unwrap();
+    fn window_gather_in_lanes_is_every_pixel_series() {
+        // groups of 1, 3, 4 and 16 lanes (a shorter last group, one group of fewer pixels than
+        // lanes): pixel k's month j at (k / lanes) lanes months + j lanes + k % lanes, bit for
+        // bit the pixel's series; the missing pixels' places untouched; the column's series of
+        // each pixel the same; scattered pixels and a run of neighbours
+        let months = 29;
+        let raw: Vec<f32> = (0..10 * months).map(|k| k as f32 * 0.25 - 7.0).collect();
+        let c = Conversion {
+            scale: 0.1,
+            offset: 0.0,
+            nodata: Some(-6.0),
+            round_f32: false,
+        };
+        let w = Window::new(Values::F32(&raw), 10, months, c).unwrap();
+        for lanes in [1, 3, 4, 16] {
             for pixels in [&[6, 0, 3, 3, 9][..], &[2, 3, 4, 5, 6, 7][..]] {
-                let mut out = vec![f64::INFINITY; pixels.len() * months];
-                w.gather(pixels, &mut out);
+                let len = pixels.len().div_ceil(lanes) * lanes * months;
+                let mut out = vec![f64::INFINITY; len];
+                w.gather_lanes(pixels, lanes, &mut out);
+                let mut placed = vec![false; len];
                 for (k, &p) in pixels.iter().enumerate() {
                     let want = w.pixel(p).to_vec();
-                    let got = &out[k * months..(k + 1) * months];
-                    for (g, x) in got.iter().zip(&want) {
-                        assert!(g.to_bits() == x.to_bits(), "months {months} pixel {p}");
+                    for (j, x) in want.iter().enumerate() {
+                        let at = (k / lanes) * lanes * months + j * lanes + k % lanes;
+                        assert_eq!(out[at].to_bits(), x.to_bits(), "lanes {lanes} pixel {p}");
+                        placed[at] = true;
                     }
+                }
+                assert!(out
+                    .iter()
+                    .zip(&placed)
+                    .all(|(x, p)| *p || *x == f64::INFINITY));
+                // (window pixel 4's first month is the nodata value)
+                assert_eq!(out.iter().any(|x| x.is_nan()), pixels.contains(&4));
+                let column = SeriesColumn::window("s", Values::F32(&raw), 10, months, c, pixels);
+                let column = column.unwrap();
+                let mut scratch = Vec::new();
+                column.load(0, pixels.len(), lanes, &mut scratch);
+                for (k, &p) in pixels.iter().enumerate() {
+                    let got = column.pixel(0, k, lanes, &scratch);
+                    let want = w.pixel(p);
+                    let bits = |s: &Series<'_>| s.to_vec().iter().map(|x| x.to_bits()).collect();
+                    let (g, x): (Vec<u64>, Vec<u64>) = (bits(&got), bits(&want));
+                    assert_eq!(g, x, "lanes {lanes} pixel {p}");
+                    assert_eq!(got.year(1).map(f64::to_bits)[..], x[12..24]);
+                    assert_eq!(got.as_strided().map(|(_, _, s)| s), Some(lanes));
                 }
             }
         }

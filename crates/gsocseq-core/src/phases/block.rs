@@ -2,7 +2,8 @@
 //! phase of every pixel ([`simulate_block`]), the pixels in batches of [`BATCH`] (their chains
 //! in the lanes of the core's kernels), the batches on rayon's threads, each thread with its
 //! workspace kept from call to call. The forward climate of a pixel without forward layers is
-//! the monthly mean of its warm-up series ([`forward_climatology`]).
+//! the monthly mean of its warm-up series
+//! ([`forward_climatology`](super::forward::forward_climatology)).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,7 +11,7 @@ use ndarray::{Array1, Array2, Array3, Array4, ArrayView1, ArrayView2, CowArray, 
 
 use super::chain::{simulate_pixels, Workspace, BATCH};
 use super::classes::ClassTable;
-use super::forward::forward_climatology;
+use super::forward::forward_climatologies;
 use super::options::{
     final_len, mc_len, steady_len, Calibration, ChainOutput, Mode, Options, PixelInput,
     PixelOutput, PixelRefinements, WarmupInputs, MAX_WARMUP_YEARS,
@@ -64,11 +65,11 @@ pub struct Block<'a> {
     pub warmup_class: ArrayView2<'a, u8>,
     /// DPM/RPM ratio of each warm-up year (n, Y).
     pub warmup_dpm_rpm: F2<'a>,
-    /// Forward climatology: temperature (n, 12); None: [`forward_climatology`].
+    /// Forward climatology: temperature (n, 12); None: [`forward_climatology`](super::forward::forward_climatology).
     pub forward_temperature: Option<F2<'a>>,
-    /// Forward climatology: precipitation (n, 12); None: [`forward_climatology`].
+    /// Forward climatology: precipitation (n, 12); None: [`forward_climatology`](super::forward::forward_climatology).
     pub forward_precipitation: Option<F2<'a>>,
-    /// Forward climatology: PET (n, 12); None: [`forward_climatology`].
+    /// Forward climatology: PET (n, 12); None: [`forward_climatology`](super::forward::forward_climatology).
     pub forward_pet: Option<F2<'a>>,
     /// Land-use class of the forward runs.
     pub forward_class: ArrayView1<'a, u8>,
@@ -427,7 +428,8 @@ impl BlockOutput {
     }
 }
 
-/// Per-thread buffers of the warm-up series of a batch read from a window.
+/// Per-thread buffers of the warm-up series of a group of batches read from a window, laid out
+/// as the warm-up's lanes read them (each batch month-major, [`SeriesColumn::load`]).
 #[derive(Default)]
 struct BatchSeries([Vec<f64>; 3]);
 
@@ -543,7 +545,7 @@ pub fn simulate_block(
             with_scratch(|loaded: &mut BatchSeries| {
                 let g0 = g * BATCH * group;
                 for (series, scratch) in [wt, wp, we].into_iter().zip(&mut loaded.0) {
-                    series.load(g0, outs.len(), scratch);
+                    series.load(g0, outs.len(), BATCH, scratch);
                     // the next group (most often this thread's next) while this computes
                     series.prefetch(g0 + BATCH * group, BATCH * group);
                 }
@@ -557,19 +559,27 @@ pub fn simulate_block(
                     let (i0, m) = (g0 + b * BATCH, outs.len());
                     let series = |k: usize| {
                         [
-                            wt.pixel(g0, b * BATCH + k, st0),
-                            wp.pixel(g0, b * BATCH + k, st1),
-                            we.pixel(g0, b * BATCH + k, st2),
+                            wt.pixel(g0, b * BATCH + k, BATCH, st0),
+                            wp.pixel(g0, b * BATCH + k, BATCH, st1),
+                            we.pixel(g0, b * BATCH + k, BATCH, st2),
                         ]
                     };
                     // the tail of a short batch repeats its last pixel (and is not used)
                     let at = |k: usize| k.min(m - 1);
                     let warmup: [[Series<'_>; 3]; BATCH] = std::array::from_fn(|k| series(at(k)));
+                    // the forward climate of the pixels without forward layers: their warm-up
+                    // series' monthly means, the batch's pixels side by side
+                    let means: [Option<[[f64; 12]; BATCH]>; 3] = std::array::from_fn(|q| {
+                        forward[q]
+                            .is_none()
+                            .then(|| forward_climatologies(&warmup.map(|w| w[q])))
+                    });
                     let climate: [[[f64; 12]; 3]; BATCH] = std::array::from_fn(|k| {
                         let i = i0 + at(k);
-                        std::array::from_fn(|q| match forward[q] {
-                            Some(given) => *array12(given, i),
-                            None => forward_climatology(&warmup[k][q]),
+                        std::array::from_fn(|q| match (forward[q], &means[q]) {
+                            (Some(given), _) => *array12(given, i),
+                            (None, Some(means)) => means[k],
+                            (None, None) => unreachable!("the means of a quantity not given"),
                         })
                     });
                     let pixels: [PixelInput<'_>; BATCH] = std::array::from_fn(|k| {

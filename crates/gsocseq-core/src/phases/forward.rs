@@ -32,6 +32,45 @@ pub fn forward_climatology(series: &Series<'_>) -> [f64; 12] {
     sum.map(|s| s / years as f64)
 }
 
+/// [`forward_climatology`] of `N` pixels' series at once: where they lie as the lanes of the
+/// block's loading lay them out (one buffer, the pixels' values of a month side by side:
+/// [`Series::as_strided`]), the years of every pixel are added together, a month's pixels as
+/// one vector (the same sums in the same order: the same bits); else pixel by pixel.
+pub fn forward_climatologies<const N: usize>(series: &[Series<'_>; N]) -> [[f64; 12]; N] {
+    let lanes = series
+        .iter()
+        .map(Series::as_strided)
+        .collect::<Option<Vec<_>>>();
+    let side_by_side = lanes.as_ref().and_then(|lanes| {
+        let (v, first, stride) = *lanes.first()?;
+        let months = series[0].len();
+        let together = lanes
+            .iter()
+            .zip(series)
+            .enumerate()
+            .all(|(l, (&(w, f, s), x))| {
+                std::ptr::eq(w, v) && f == first + l && s == stride && x.len() == months
+            });
+        (together && months >= 12).then_some((v, first, stride, months / 12))
+    });
+    let Some((v, first, stride, years)) = side_by_side else {
+        return std::array::from_fn(|k| forward_climatology(&series[k]));
+    };
+    let month = |y: usize, m: usize| -> &[f64; N] {
+        let at = first + (12 * y + m) * stride;
+        v[at..at + N].try_into().expect("N lanes")
+    };
+    let mut sum: [[f64; N]; 12] = std::array::from_fn(|m| *month(0, m));
+    for y in 1..years {
+        for (m, s) in sum.iter_mut().enumerate() {
+            for (s, x) in s.iter_mut().zip(month(y, m)) {
+                *s += x;
+            }
+        }
+    }
+    std::array::from_fn(|l| std::array::from_fn(|m| sum[m][l] / years as f64))
+}
+
 /// The climate of a chain's forward runs: the 12 months of the forward climatology repeated,
 /// or a forward climate series (METHOD.md section 10) with the chain's temperature and
 /// precipitation factors.
@@ -530,6 +569,39 @@ mod tests {
     use crate::phases::chain::{simulate_pixel, Workspace};
     use crate::phases::options::{PixelInput, PixelOutput};
     use crate::phases::testing::{moisture_options, options, soil_water, OnePixel};
+
+    #[test]
+    fn climatologies_side_by_side_are_each_pixels_bits() {
+        // 4 pixels' 3 years in lanes of 4 (month-major, a lane a pixel, as the block loads a
+        // window's series), values whose sums round: each pixel's means bit for bit those of
+        // its own series; pixels not side by side (reversed, or of their own rows) the same
+        use crate::input::series::{Conversion, Values};
+        let (n, months) = (4, 36);
+        let value = |k: usize, j: usize| ((k * 37 + j * 11) % 17) as f64 * 0.1 + 1e-3 * j as f64;
+        let mut lanes = vec![0.0; n * months];
+        for k in 0..n {
+            for j in 0..months {
+                lanes[j * n + k] = value(k, j);
+            }
+        }
+        let row = |k: usize| (0..months).map(|j| value(k, j)).collect();
+        let rows: Vec<Vec<f64>> = (0..n).map(row).collect();
+        let own = rows.iter().map(|r| forward_climatology(&Series::from(r)));
+        let want: Vec<[u64; 12]> = own.map(|c| c.map(f64::to_bits)).collect();
+        let strided = |k: usize| {
+            Series::strided(Values::F64(&lanes), k, n, months, Conversion::IDENTITY).unwrap()
+        };
+        let got = forward_climatologies::<4>(&std::array::from_fn(strided));
+        assert_eq!(got.map(|c| c.map(f64::to_bits))[..], want[..]);
+        let reversed = forward_climatologies::<4>(&std::array::from_fn(|l| strided(3 - l)));
+        for l in 0..4 {
+            assert_eq!(reversed[l].map(f64::to_bits), want[3 - l]);
+        }
+        let own = forward_climatologies::<4>(&std::array::from_fn(|k| Series::from(&rows[k])));
+        assert_eq!(own.map(|c| c.map(f64::to_bits))[..], want[..]);
+        // (the sums do round: a mean differs from the one of a sum in another order)
+        assert!(got.iter().flatten().any(|x| x.fract() != 0.0));
+    }
 
     #[test]
     fn closed_form_forward_equals_month_by_month() {

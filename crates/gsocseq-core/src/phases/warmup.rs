@@ -17,6 +17,10 @@ const TEMPERATURE: usize = 0;
 const PRECIPITATION: usize = 1;
 const PET: usize = 2;
 
+/// A quantity's warm-up series of `L` lanes stored a stride apart: each lane's float64 values,
+/// its first position and its stride ([`crate::input::series::Series::as_strided`]).
+type StridedLanes<'a, const L: usize> = ([&'a [f64]; L], [usize; L], [usize; L]);
+
 /// The warm-up of the first (up to) `L` chains of `states` (updated in place), jobs `jobs` of
 /// `pixels` with `warmup`, as the lanes of one kernel: year by year, each lane's plant input
 /// from its MIAMI NPP (`cin_t0`, `cin_mean` and flags into `outs`), its forcing written
@@ -136,6 +140,44 @@ simd_dispatch! {
             (Some(t), Some(p), Some(e)) => Some([t, p, e]),
             _ => None,
         };
+        // else float64 series a stride apart (a window's, as the block's loading lays them out
+        // for the lanes: [`crate::input::series::SeriesColumn::load`]): each lane's values, its
+        // first position and stride; `together` when the lanes are neighbours of one buffer
+        // (month m of every lane one slice)
+        let strided_rows = |q: usize| -> Option<StridedLanes<'_, L>> {
+            let (mut rows, mut first, mut stride) = ([&[][..]; L], [0; L], [0; L]);
+            for l in 0..L {
+                let px = &pixels[jobs[lane(l)].pixel];
+                let series = match q {
+                    TEMPERATURE => &px.warmup_temperature,
+                    PRECIPITATION => &px.warmup_precipitation,
+                    _ => &px.warmup_pet,
+                };
+                (rows[l], first[l], stride[l]) = series.as_strided()?;
+                assert!(series.len() >= 12 * years, "a warm-up series shorter than its years");
+            }
+            Some((rows, first, stride))
+        };
+        let strided = match plain {
+            Some(_) => None,
+            None => match (
+                strided_rows(TEMPERATURE),
+                strided_rows(PRECIPITATION),
+                strided_rows(PET),
+            ) {
+                (Some(t), Some(p), Some(e)) => Some([t, p, e]),
+                _ => None,
+            },
+        };
+        let together = strided.as_ref().is_some_and(|s| {
+            s.iter().all(|(rows, first, stride)| {
+                (0..L).all(|l| {
+                    std::ptr::eq(rows[l], rows[0])
+                        && stride[l] == stride[0]
+                        && first[l] == first[0] + l
+                })
+            })
+        });
         for y in 0..years {
             // Passes over the lanes, each with a short body, so that the lanes' chains (sums,
             // exponentials and divisions of one lane depend on each other) overlap: the months
@@ -146,6 +188,22 @@ simd_dispatch! {
                 for (q, rows) in plain.iter().enumerate() {
                     let year = rows.map(|r| &r[12 * y..12 * y + 12]);
                     rows_to_lanes(&year, 12, &mut climate, q);
+                }
+            } else if let Some(strided) = &strided {
+                // already month-major: a slice of the lanes' values a month where they are
+                // neighbours (a full batch), else value by value
+                for (q, (rows, first, stride)) in strided.iter().enumerate() {
+                    for (m, month) in climate.iter_mut().enumerate() {
+                        let lanes = &mut month.0[q];
+                        if together {
+                            let at = first[0] + (12 * y + m) * stride[0];
+                            lanes.copy_from_slice(&rows[0][at..at + L]);
+                        } else {
+                            for (l, v) in lanes.iter_mut().enumerate() {
+                                *v = rows[l][first[l] + (12 * y + m) * stride[l]];
+                            }
+                        }
+                    }
                 }
             } else {
                 for l in 0..L {
