@@ -314,6 +314,12 @@ class Checkpoint:
     def save_block(self, index: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Write a block's results whole, or not at all (a temporary renamed when complete;
         with the digest of its contents, checked when read back)."""
+        self.commit_block(index, self.write_block(index, arrays, meta))
+
+    def write_block(self, index: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+        """The first half of :meth:`save_block`: a block's results written to a temporary of
+        this process (:meth:`temporaries`), not yet synced; returns it, for
+        :meth:`commit_block`."""
         self.blocks.mkdir(parents=True, exist_ok=True)
         path = self.block_path(index)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.part.npz")
@@ -322,12 +328,27 @@ class Checkpoint:
         payload["__digest__"] = np.frombuffer(_payload_digest(payload), dtype=np.uint8)
         try:
             np.savez(tmp, **payload)
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        return tmp
+
+    def commit_block(self, index: int, tmp: Path) -> None:
+        """The second half of :meth:`save_block`: the temporary ``tmp`` of
+        :meth:`write_block` synced to disk, then renamed to block ``index``'s checkpoint (so
+        that a block file exists whole or not at all); removed if either fails. Any thread
+        may call it."""
+        try:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, self.block_path(index))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def temporaries(self) -> list[Path]:
+        """This process's block temporaries (:meth:`write_block`) not committed."""
+        return sorted(self.blocks.glob(f".block_*.{os.getpid()}.*.part.npz"))
 
     def load_block(self, index: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """A block's arrays and meta; :class:`CorruptBlock` if the file is not what was

@@ -81,10 +81,14 @@ def compute_block(
     threads: Optional[int] = None,
     read: Optional[tuple[Block, float]] = None,
     advance: Optional[Callable[[int], None]] = None,
+    commit: Optional[Callable[[int, Path], None]] = None,
 ) -> None:
     """Run every phase for block ``index`` (read now, or as ``read`` by :func:`read_block`)
     and save its checkpoint; ``advance(pixels)`` is told the block's pixels (of the grid, the
-    window's) as its parts are computed (:func:`part_bounds`)."""
+    window's) as its parts are computed (:func:`part_bounds`). With ``commit``, the
+    checkpoint is written to its temporary here and ``commit(index, temporary)`` told to sync
+    and rename it (:meth:`~gsocseq.checkpoint.Checkpoint.commit_block`, e.g. on another
+    thread); else saved whole here."""
     block, read_s = read_block(plan, index, threads) if read is None else read
     b = time.perf_counter()
     window = plan.windows[index]
@@ -158,7 +162,10 @@ def compute_block(
         "flags": dict(flags),
         "timings": {"read_s": read_s, "model_s": c - b},
     }
-    plan.checkpoint.save_block(index, arrays, meta)
+    if commit is None:
+        plan.checkpoint.save_block(index, arrays, meta)
+    else:
+        commit(index, plan.checkpoint.write_block(index, arrays, meta))
     if advance is not None:
         advance(pixels - told)
 
@@ -173,12 +180,18 @@ def compute_blocks(
     """:func:`compute_block` for every block of ``todo`` in order, the next block read while
     this one computes (GDAL and the core release the GIL, so reading overlaps the model;
     with ``read_ahead`` False, one block after the other: half the blocks in memory);
-    ``advance(pixels)`` told the pixels computed. With ``assembly``, every block done (and
-    every earlier one) is written into the layers meanwhile, on a thread of its own (from its
-    checkpoint: the block's own memory is free by then, reading ahead or not)."""
+    ``advance(pixels)`` told the pixels computed. Each block's checkpoint is written here and
+    synced to disk and given its name on a thread of its own (the sync waits for the disk: the
+    next block computes meanwhile); a failed sync stops the run as a failed write does, and a
+    stop (a signal, an error) waits for the sync under way and removes the temporaries not
+    synced, so that a checkpoint exists whole or not at all as before. With ``assembly``,
+    every block done (and every earlier one) is written into the layers meanwhile, on that
+    thread, after its checkpoint (from the checkpoint: the block's own memory is free by then,
+    reading ahead or not)."""
     if not todo:
         return
     ahead = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-read-ahead") if read_ahead else None
+    writing = False  # a checkpoint may have been written (a temporary of this process)
     writes = ThreadPoolExecutor(1, thread_name_prefix="gsocseq-write")
     try:
         # each pool's one thread started before any real work: a signal that interrupts a
@@ -191,13 +204,19 @@ def compute_blocks(
             upcoming = ahead.submit(read_block, plan, todo[0])
         queued = assembly.written if assembly is not None else 0
         written: list[Future] = []
+
+        def commit(index: int, tmp: Path) -> None:
+            # in order, before the layers read the block (the one thread: first in, first run)
+            written.append(writes.submit(plan.checkpoint.commit_block, index, tmp))
+
         for k, index in enumerate(todo):
             read = None
             if ahead is not None and upcoming is not None:
                 read = upcoming.result()
                 if k + 1 < len(todo):
                     upcoming = ahead.submit(read_block, plan, todo[k + 1])
-            compute_block(plan, index, read=read, advance=advance)
+            writing = True
+            compute_block(plan, index, read=read, advance=advance, commit=commit)
             if assembly is not None:
                 # blocks before this one are done too (``todo`` is in block order)
                 written += [writes.submit(assembly.add, j) for j in range(queued, index + 1)]
@@ -208,10 +227,14 @@ def compute_blocks(
         for done in written:
             done.result()
     finally:
-        # stopped (a signal, an error): the writes not started are dropped, not waited for
+        # stopped (a signal, an error): the writes not started are dropped, not waited for,
+        # and so are the checkpoints not synced (their temporaries removed: computed again)
         if ahead is not None:
             ahead.shutdown(wait=True, cancel_futures=True)
         writes.shutdown(wait=True, cancel_futures=True)
+        if writing:
+            for tmp in plan.checkpoint.temporaries():
+                tmp.unlink(missing_ok=True)
 
 
 def exclusion_description(config: Config) -> str:
