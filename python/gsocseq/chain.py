@@ -165,6 +165,16 @@ def exclusion_rules(config: Config) -> list[tuple[str, int, float, str]]:
     return out
 
 
+def unapplied_exclusion_rules(config: Config) -> list[tuple[str, str]]:
+    """(quantity, text) of the exclusion rules whose input the run does not have (``sand``,
+    ``ec`` not given): no pixel is tested against them (:func:`exclusion_bits`)."""
+    return [
+        (name, text)
+        for name, _, _, text in exclusion_rules(config)
+        if name != "soc" and name not in config.inputs
+    ]
+
+
 def exclusion_bits(
     config: Config, data: Mapping[str, np.ndarray], ok: np.ndarray, counts: Counter
 ) -> np.ndarray:

@@ -125,9 +125,11 @@ def _exclusions(ex: Any) -> str:
     if not isinstance(ex, Mapping):
         return "not recorded"
     rules = ", ".join(ex.get("rules") or []) or "none"
+    missing = ex.get("not_applied") or []
+    unapplied = f"; not applied: {', '.join(missing)}" if missing else ""
     if ex.get("enabled"):
-        return f"{rules}: modelled, left out of the national layers, delivered to FAO"
-    return f"off (rules {rules} only recorded in the exclusion mask)"
+        return f"{rules}: modelled, left out of the national layers, delivered to FAO{unapplied}"
+    return f"off (rules {rules} only recorded in the exclusion mask){unapplied}"
 
 
 def scenarios(summary: Mapping[str, Any]) -> list[tuple[str, float, float, float]]:

@@ -805,6 +805,40 @@ def test_land_use_nodata_in_some_years_is_masked_as_invalid(tmp_path):
     assert t0[r, c] == -999 and (t0 != -999).sum() == summary.counts["modelled"]
 
 
+def test_exclusion_rules_without_their_input_are_not_reported_as_applied(tmp_path):
+    """No sand or EC raster (an FAO folder's configuration): the run summary listed "sand > 90
+    %, EC > 4 dS/m" among the rules applied and the report said such pixels were left out of
+    the national layers; no pixel was tested against them. Now they are named as not applied
+    (run summary, a warning, the report's methods)."""
+    from gsocseq.methods import methods
+
+    cfg = make_area(tmp_path / "in", rows=4, cols=5, seed=3)
+    summary = run(cfg)
+    ex = summary.options["exclusions"]
+    assert ex["rules"] == ["SOC > 200 t C/ha"]
+    assert ex["not_applied"] == ["sand > 90 % (no sand input)", "EC > 4 dS/m (no ec input)"]
+    assert any(
+        w.startswith(
+            "exclusion rules not applied, their input not given: sand > 90 % ([inputs] "
+            "sand), EC > 4 dS/m ([inputs] ec)"
+        )
+        for w in summary.warnings
+    ), summary.warnings
+    row = dict(methods(summary.to_dict()))["exclusions"]
+    assert row.startswith("SOC > 200 t C/ha: modelled, left out")
+    assert row.endswith("not applied: sand > 90 % (no sand input), EC > 4 dS/m (no ec input)")
+    # with a sand input, its rule applies; EC's still does not
+    with rasterio.open(cfg["inputs"]["soc"]) as ds:
+        transform = ds.transform
+    cfg["inputs"]["sand"] = str(
+        write(tmp_path / "sand.tif", np.full((4, 5), 40.0), transform=transform, nodata=-999.0)
+    )
+    cfg["run"]["output"] = str(tmp_path / "out2")
+    ex = run(cfg).options["exclusions"]
+    assert ex["rules"] == ["SOC > 200 t C/ha", "sand > 90 %"]
+    assert ex["not_applied"] == ["EC > 4 dS/m (no ec input)"]
+
+
 def test_a_configuration_as_windows_editors_write_it(tmp_path):
     """Saved in the ANSI encoding with 'Côte' (was a UnicodeDecodeError traceback), with the
     BOM of 'UTF-8 with BOM' (was 'Invalid statement at line 1'), Windows paths in double

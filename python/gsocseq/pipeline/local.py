@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from gsocseq import __version__, products, styles
-from gsocseq.chain import FLAGS, MC_NOT_FINITE, exclusion_rules
+from gsocseq.chain import FLAGS, MC_NOT_FINITE, exclusion_rules, unapplied_exclusion_rules
 from gsocseq.checkpoint import CorruptBlock, layer_hashes
 from gsocseq.config import GROUPS, Config, describe_scenarios
 from gsocseq.errors import InputError, OutputError
@@ -402,6 +402,13 @@ def assemble(
             f"{counts.get('modelled', 0):,}, of classes not modelled {outside:,}); the land-use "
             "raster covers only part of the area: give it the SOC map's extent"
         )
+    unapplied = unapplied_exclusion_rules(cfg)
+    if unapplied and cfg.exclusions.enabled:
+        warnings.append(
+            "exclusion rules not applied, their input not given: "
+            + ", ".join(f"{text} ([inputs] {name})" for name, text in unapplied)
+            + ": no pixel is left out by them; give the rasters to apply them"
+        )
     uncalibrated = counts.get("calibration:uncalibrated", 0)
     table = plan.chain.calibration
     if uncalibrated and table is not None:
@@ -455,9 +462,15 @@ def assemble(
     summary.options["scenarios"] = {k: list(v) for k, v in cfg.scenarios.items()}
     summary.options["scenario_descriptions"] = describe_scenarios(cfg)
     summary.options["modelled_classes"] = list(cfg.modelled)
+    # the rules a pixel was tested against (sand > 90 % without a sand input was listed as
+    # applied: the report said sandy soils were left out)
+    unapplied = unapplied_exclusion_rules(cfg)
     summary.options["exclusions"] = {
         "enabled": cfg.exclusions.enabled,
-        "rules": [text for _, _, _, text in exclusion_rules(cfg)],
+        "rules": [
+            text for name, _, _, text in exclusion_rules(cfg) if (name, text) not in unapplied
+        ],
+        "not_applied": [f"{text} (no {name} input)" for name, text in unapplied],
     }
     summary.options["platform"] = (
         f"{platform.system()} {platform.machine()} Python {sys.version.split()[0]}"
