@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gsocseq import _core
 from gsocseq.classes import DEFAULT_MODELLED
 from gsocseq.errors import ConfigError
+from gsocseq.products import PRODUCT_DEPTH_CM
 
 if TYPE_CHECKING:  # numpy and the core stay out of `gsocseq --help`
     from gsocseq.classes import ClassTable
@@ -146,7 +147,7 @@ class RunOptions:
     steady_state: bool = False
     block_size: int = 256
     memory: str | None = None  # the run's memory budget ("512M"), see gsocseq.pipeline.memory
-    depth: float = 30.0
+    depth: float = PRODUCT_DEPTH_CM
     overwrite: bool = False
     scheduler: str | None = None
     moisture: _core.MoistureModel = "rothc-26.3"
@@ -957,7 +958,7 @@ def from_dict(
         memory = run_table["memory"]
         parse_memory(memory)  # checked now, used by the run
         opts["memory"] = str(memory)
-    depth = typed(run_table.get("depth", 30.0), float, "[run].depth")
+    depth = typed(run_table.get("depth", PRODUCT_DEPTH_CM), float, "[run].depth")
     if depth <= 0:
         raise ConfigError(f"[run].depth: expected > 0 cm, got {depth}")
     opts["depth"] = depth

@@ -587,6 +587,7 @@ def _export(
                 [int(c) for c in modelled],
                 template=True,
                 years=options.get("years"),
+                depth=options.get("depth"),
             )
         qa_csv = result.write_csv(stage / products.qa_protocol_file(iso))
         files.append(qa_csv)

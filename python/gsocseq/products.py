@@ -47,6 +47,10 @@ FAMILIES = {
     "RSR": ("rate", UNITS_RATE, "t C/yr"),
 }
 
+#: the layer depth of the products, cm: 0-30 cm, the "030" of their names (``[run] depth``'s
+#: default; another depth fails the QA protocol's step 1)
+PRODUCT_DEPTH_CM = 30.0
+
 _SEPARATOR = "_GSOCseq_"
 _MAP = "Map030"
 _UNCERTAINTY = "UncertaintyMap030"

@@ -145,6 +145,7 @@ def protocol(
     *,
     template: bool,
     years: Optional[int] = None,
+    depth: Optional[float] = None,
     block: int = BLOCK,
     excluded: Optional[Sequence[Path]] = None,
 ) -> Protocol:
@@ -155,7 +156,8 @@ def protocol(
     missing), all of a part on the grid of its ``land_use`` file. ``prefix``: the name the
     files should carry (the ISO3 code). ``template``: whether the files are meant to be on the
     GSP template grid (an export; a run's national layers need not be: step 2 is then n/a).
-    ``years``: the forward horizon of the run (FAO asks 20). ``excluded``: for a run's
+    ``years``: the forward horizon of the run (FAO asks 20). ``depth``: the run's layer depth,
+    cm (the products are 0-30 cm, ``Map030``). ``excluded``: for a run's
     national layers, the exclusion mask of each part: pixels an exclusion rule leaves out are
     not counted as masked (the FAO delivery has their values)."""
     layers = fao_layers()
@@ -205,6 +207,17 @@ def protocol(
                 f"{years} years",
                 "20 years (2020-2040)",
                 "pass" if years == 20 else "fail",
+            )
+        )
+    if depth is not None:  # a run of [run] depth = 20 was named, checked and sent as 0-30 cm
+        checks.append(
+            Check(
+                1,
+                "all products",
+                "layer depth ([run] depth)",
+                f"{depth:g} cm",
+                f"{products.PRODUCT_DEPTH_CM:g} cm (0-30 cm, as the products are named)",
+                "pass" if depth == products.PRODUCT_DEPTH_CM else "fail",
             )
         )
 
@@ -411,5 +424,6 @@ def national(folder: Path, prefix: str, options: Mapping[str, Any]) -> Optional[
         modelled,
         template=False,
         years=options.get("years"),
+        depth=options.get("depth"),
         excluded=[mask] if applied else None,
     )

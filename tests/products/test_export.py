@@ -319,6 +319,31 @@ def test_another_grid_is_resampled_bilinearly_onto_the_template(tmp_path):
     assert verify(e.zip) == []
 
 
+def test_a_run_of_another_depth_fails_the_qa_protocol(tmp_path):
+    """[run] depth = 20: its layers are named Map030 (0-30 cm) and were delivered to FAO as the
+    0-30 cm products with a QA protocol that passed step 1; now the layer depth is a check of
+    step 1 (the run's national protocol and the delivery's), failing at 20 cm only."""
+
+    def depth_check(checks):
+        rows = [c for c in checks if c["check"] == "layer depth ([run] depth)"]
+        assert len(rows) == 1 and rows[0]["step"] == 1
+        return rows[0]["measured"], rows[0]["result"]
+
+    cfg = make_area(tmp_path / "a", rows=4, cols=5)
+    summary = run(cfg)
+    assert depth_check(summary.qa_protocol["checks"]) == ("30 cm", "pass")
+    cfg["run"].update(depth=20, output=str(tmp_path / "b" / "out"))
+    summary = run(cfg)
+    assert depth_check(summary.qa_protocol["checks"]) == ("20 cm", "fail")
+    e = export_fao(summary.output, "TST")
+    assert depth_check([c.__dict__ for c in e.protocol.checks]) == ("20 cm", "fail")
+    with open(e.folder / "TST_GSOCseq_QA_protocol.csv", encoding="utf-8") as f:
+        assert any(
+            r["check"] == "layer depth ([run] depth)" and r["result"] == "fail"
+            for r in csv.DictReader(f)
+        )
+
+
 @pytest.mark.parametrize("west", [180 - 5 * R, -180 - 5 * R], ids=["0..360", "below -180"])
 def test_a_geographic_grid_across_the_antimeridian_is_split_and_copied(tmp_path, west):
     """A run in EPSG:4326 across 180 degrees (given from 179.96 E, or from -180.04) is wrapped:
