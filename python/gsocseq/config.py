@@ -784,6 +784,11 @@ def check_zone_codes(config: Config, present: Iterable[int], source: str) -> lis
     return out
 
 
+#: the largest input increase of a scenario, a fraction (+100 %; FAO's SSM1-3 are +5, +10,
+#: +20 %): beyond, most likely a percentage
+INCREASE_MAX = 1.0
+
+
 def _scenarios(
     table: Any, base: Path = Path("."), rasters: dict[str, InputSpec] | None = None
 ) -> tuple[dict[str, tuple[float, float, float]], dict[str, dict[str, Setting]]]:
@@ -812,9 +817,17 @@ def _scenarios(
         for g in GROUPS:
             default = groups.get("increase", 0.0)
             v = typed(groups.get(g, default), float, f"{where}.{g}")
-            if v < 0 or v > 10:
+            if v < 0 or v > INCREASE_MAX:
+                # (up to 10 was taken: 5 meaning 5 % ran +500 %, exit 0)
+                hint = (
+                    f" (+{100 * v:g} %): a percentage? {v:g} % is {v / 100:g}; a larger carbon "
+                    "addition is fym or added_input (t C/ha/yr)"
+                    if v > INCREASE_MAX
+                    else ""
+                )
                 raise ConfigError(
-                    f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %), got {v}"
+                    f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %) and at "
+                    f"most {INCREASE_MAX:g} (+{100 * INCREASE_MAX:g} %), got {v:g}{hint}"
                 )
             values.append(v)
         out[name] = (values[0], values[1], values[2])

@@ -12,7 +12,7 @@ import rasterio
 from click.testing import CliRunner
 
 from gsocseq.cli import main
-from gsocseq.config import ConfigError
+from gsocseq.config import ConfigError, load
 from gsocseq.pipeline import run
 from gsocseq.rasters import InputError
 
@@ -131,6 +131,23 @@ def test_config_errors_are_clear(tmp_path):
         run(dict(cfg, scenarios={"SSM1": {"crops": -0.05}}))
     with pytest.raises(ConfigError, match="spinup"):
         run(dict(cfg, run=dict(cfg["run"], mode="fao-v1.2", spinup="equilibrium")))
+
+
+def test_an_increase_given_in_percent_is_refused(tmp_path):
+    """SSM1 written as 5 (meaning 5 %) ran +500 % with exit 0 (up to 10 was taken); an
+    increase above 1 (+100 %) is now an error saying what 5 % is."""
+    cfg = make_area(tmp_path, rows=2, cols=2)
+    for value, group in ((5, "crops"), (1.5, "increase")):
+        with pytest.raises(ConfigError) as err:
+            run(dict(cfg, scenarios={"SSM1": {group: value}}))
+        text = str(err.value)
+        assert text.startswith("[scenarios.SSM1].crops:")  # increase: every group's
+        assert (
+            "increase is a fraction >= 0" in text and f"got {value:g} (+{100 * value:g} %)" in text
+        )
+        assert f"{value:g} % is {value / 100:g}" in text
+    config = load(dict(cfg, scenarios={"SSM4": {"increase": 1.0}}))  # +100 %: still taken
+    assert config.scenarios["SSM4"] == (1.0, 1.0, 1.0)
 
 
 def test_fao_layout_equals_the_equivalent_native_config(tmp_path):
