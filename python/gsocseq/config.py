@@ -736,9 +736,18 @@ def _check_practices(
 
 def practice_warnings(config: Config) -> list[str]:
     """What the run summary (and `gsocseq site`) should tell about the practice scenarios:
-    adoption years longer than a horizon (METHOD.md section 10: the ramp over N years is not
-    shortened, so by a horizon of H < N years the practice is only H/N adopted)."""
+    input increases above +100 % (a percentage written as a fraction?), adoption years longer
+    than a horizon (METHOD.md section 10: the ramp over N years is not shortened, so by a
+    horizon of H < N years the practice is only H/N adopted)."""
     out = []
+    for name, increases in config.scenarios.items():
+        big = [(g, v) for g, v in zip(GROUPS, increases) if v > INCREASE_MAX]
+        if big:
+            listing = ", ".join(f"{g} {v:g} (+{100 * v:g} %)" for g, v in big)
+            out.append(
+                f"[scenarios.{name}]: input increase {listing}, above +{100 * INCREASE_MAX:g} "
+                f"%: a percentage? {big[0][1]:g} % is {big[0][1] / 100:g}"
+            )
     for name, settings in config.practices.items():
         if "adoption_years" not in settings:
             continue
@@ -784,8 +793,8 @@ def check_zone_codes(config: Config, present: Iterable[int], source: str) -> lis
     return out
 
 
-#: the largest input increase of a scenario, a fraction (+100 %; FAO's SSM1-3 are +5, +10,
-#: +20 %): beyond, most likely a percentage
+#: the input increase of a scenario above which the run warns (+100 %; FAO's SSM1-3 are +5,
+#: +10, +20 %): beyond, most likely a percentage
 INCREASE_MAX = 1.0
 
 
@@ -816,18 +825,19 @@ def _scenarios(
         values = []
         for g in GROUPS:
             default = groups.get("increase", 0.0)
-            v = typed(groups.get(g, default), float, f"{where}.{g}")
-            if v < 0 or v > INCREASE_MAX:
-                # (up to 10 was taken: 5 meaning 5 % ran +500 %, exit 0)
-                hint = (
-                    f" (+{100 * v:g} %): a percentage? {v:g} % is {v / 100:g}; a larger carbon "
-                    "addition is fym or added_input (t C/ha/yr)"
-                    if v > INCREASE_MAX
-                    else ""
-                )
+            raw = groups.get(g, default)
+            v = typed(raw, float, f"{where}.{g}")
+            if v > INCREASE_MAX and isinstance(raw, int) and not isinstance(raw, bool):
+                # a whole number above 1 is a percentage (5 meaning 5 % ran +500 %, exit 0);
+                # a fraction is written with its point (1.5: +150 %, with a warning)
                 raise ConfigError(
-                    f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %) and at "
-                    f"most {INCREASE_MAX:g} (+{100 * INCREASE_MAX:g} %), got {v:g}{hint}"
+                    f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %), got "
+                    f"{raw} (+{100 * raw} %): a percentage? {raw} % is {raw / 100:g}; write "
+                    f"{raw}.0 if +{100 * raw} % is meant"
+                )
+            if v < 0 or v > 10:
+                raise ConfigError(
+                    f"{where}.{g}: the input increase is a fraction >= 0 (0.05 = +5 %), got {v}"
                 )
             values.append(v)
         out[name] = (values[0], values[1], values[2])

@@ -134,20 +134,22 @@ def test_config_errors_are_clear(tmp_path):
 
 
 def test_an_increase_given_in_percent_is_refused(tmp_path):
-    """SSM1 written as 5 (meaning 5 %) ran +500 % with exit 0 (up to 10 was taken); an
-    increase above 1 (+100 %) is now an error saying what 5 % is."""
+    """SSM1 written as 5 (meaning 5 %) ran +500 % with exit 0 (up to 10 was taken). A whole
+    number above 1 is now an error saying what 5 % is; a fraction above 1 written with its
+    point (1.5: +150 %) runs, with a warning in the run summary."""
     cfg = make_area(tmp_path, rows=2, cols=2)
-    for value, group in ((5, "crops"), (1.5, "increase")):
+    for value, group in ((5, "crops"), (20, "increase")):
         with pytest.raises(ConfigError) as err:
             run(dict(cfg, scenarios={"SSM1": {group: value}}))
         text = str(err.value)
         assert text.startswith("[scenarios.SSM1].crops:")  # increase: every group's
-        assert (
-            "increase is a fraction >= 0" in text and f"got {value:g} (+{100 * value:g} %)" in text
-        )
-        assert f"{value:g} % is {value / 100:g}" in text
-    config = load(dict(cfg, scenarios={"SSM4": {"increase": 1.0}}))  # +100 %: still taken
-    assert config.scenarios["SSM4"] == (1.0, 1.0, 1.0)
+        assert "increase is a fraction >= 0" in text and f"got {value} (+{100 * value} %)" in text
+        assert f"{value} % is {value / 100:g}; write {value}.0 if" in text
+    config = load(dict(cfg, scenarios={"SSM4": {"increase": 1.0}, "BIG": {"crops": 1.5}}))
+    assert config.scenarios["SSM4"] == (1.0, 1.0, 1.0) and config.scenarios["BIG"][0] == 1.5
+    summary = run(dict(cfg, scenarios={"BIG": {"crops": 1.5, "grass": 0.1}}))
+    warning = "[scenarios.BIG]: input increase crops 1.5 (+150 %), above +100 %: a percentage? "
+    assert warning + "1.5 % is 0.015" in summary.warnings
 
 
 def test_fao_layout_equals_the_equivalent_native_config(tmp_path):
