@@ -665,6 +665,21 @@ class Inputs:
         for c, k in zip(*np.unique(classes[~none], return_counts=True)):
             counts[f"area:class_{int(c)}"] += int(k)
 
+    def area_classes(self, window: Window, counts: Counter) -> None:
+        """Count the pixels of ``window`` where SOC has a value and whose class of the last
+        warm-up year is not a modelled one, as :meth:`read_block` does (``area:no_land_use``,
+        ``area:class_N``), reading only the SOC and that land-use band (an area where nothing
+        is modelled: what its land use holds)."""
+        if self.config.layout == "fao":
+            r, band = self.rasters["warmup_stack"], 14 + self.years - 1
+        else:
+            r = self.rasters["land_use"]
+            band = r.count - 1
+        last = r.read(window, [band])[0]
+        q = next(q for q in self.quantities if q.name == "soc")
+        raw = q.raster.read_raw(window, [q.bands[0]])
+        self._count_unmodelled({"soc": raw}, last, self.rule.candidates(last), counts)
+
     def land_use_source(self) -> str:
         """The file and band of the last warm-up year's land use (which pixels are modelled),
         for messages."""

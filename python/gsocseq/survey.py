@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Union
 
@@ -34,7 +35,7 @@ from gsocseq.chain import Modelled
 from gsocseq.config import Config
 from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
 from gsocseq.plausibility import ANNUAL_KINDS, Distribution, Reading, check_config, is_series
-from gsocseq.rasters import pixel_location, windows
+from gsocseq.rasters import InputError, pixel_location, windows
 
 #: blocks read for the multi-band quantities
 BLOCKS = 4
@@ -69,6 +70,8 @@ def survey(
     with pool:
         for k, window in enumerate(wins):
             modelled[k] = _singles(inputs, readings, singles, soc, window, pool)
+        if not modelled.any():  # (was a run of empty layers, exit 0)
+            raise InputError(_nothing_to_model(inputs, wins))
         _multi(inputs, readings, multi, soc, wins, modelled, blocks, pool)
     return list(readings.values())
 
@@ -108,6 +111,33 @@ def _singles(
         if q is not soc and len(flat):
             _add(inputs, readings[q.name], q, raws[q.name], flat, window, range(1))
     return len(flat)
+
+
+def _nothing_to_model(inputs: Inputs, wins: list[Window]) -> str:
+    """Why no pixel of ``inputs`` is modelled: what the land use of the area (SOC has a value)
+    holds."""
+    counts: Counter = Counter()
+    for window in wins:
+        inputs.area_classes(window, counts)
+    cfg = inputs.config
+    names = cfg.class_table.names
+    codes = sorted(int(k[len("area:class_") :]) for k in counts if k.startswith("area:class_"))
+    held = [f"no land use {counts['area:no_land_use']:,}"] if counts["area:no_land_use"] else []
+    held += [
+        f"class {c} {names.get(c, '(a code the class table lacks)')} {counts[f'area:class_{c}']:,}"
+        for c in codes
+    ]
+    area = (
+        f"where SOC has a value, the land use holds {', '.join(held)}"
+        if held
+        else "no pixel of those classes has SOC > 0"
+    )
+    return (
+        f"{inputs.master.path}: no pixel to model: no pixel with SOC > 0 has a land-use class "
+        f"of [classes] modelled ({', '.join(str(c) for c in cfg.modelled)}) in "
+        f"{inputs.land_use_source()}; {area}. Check the land-use raster (its extent, nodata "
+        "and codes: FAO classes, METHOD.md section 2) and [classes] modelled"
+    )
 
 
 def _multi(

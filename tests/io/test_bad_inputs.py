@@ -839,6 +839,26 @@ def test_exclusion_rules_without_their_input_are_not_reported_as_applied(tmp_pat
     assert ex["not_applied"] == ["EC > 4 dS/m (no ec input)"]
 
 
+def test_an_area_with_no_pixel_to_model_is_an_error(tmp_path):
+    """A land-use raster that holds no modelled class where SOC has a value (off the area, in
+    the wrong codes, or forest only): the run wrote 35 empty layers with exit 0. Now exit 2
+    before anything is written, naming the files and what the land use holds."""
+    cfg = make_area(tmp_path / "in", rows=4, cols=5, seed=3)
+    with rasterio.open(cfg["inputs"]["land_use"], "r+") as ds:
+        lu = ds.read()
+        lu[:, :, :3] = 255  # no land use
+        lu[:, :, 3:] = 4  # tree covered
+        ds.write(lu)
+    for command in ("run", "validate"):
+        res = _cli(tmp_path, cfg, command)
+        assert res.exit_code == 2, res.output
+        text = " ".join(res.output.split())
+        assert "soc.tif: no pixel to model: no pixel with SOC > 0 has a land-use class of " in text
+        assert "[classes] modelled (2, 3, 5, 12, 13) in lu.tif (band 20, 2020)" in text
+        assert "the land use holds no land use 12, class 4 tree covered 8" in text
+    assert not Path(cfg["run"]["output"]).exists()
+
+
 def test_a_configuration_as_windows_editors_write_it(tmp_path):
     """Saved in the ANSI encoding with 'Côte' (was a UnicodeDecodeError traceback), with the
     BOM of 'UTF-8 with BOM' (was 'Invalid statement at line 1'), Windows paths in double
