@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from gsocseq import products
 from gsocseq.classes import NAMES
+from gsocseq.config import model_words
 
 #: why a mode, in one sentence each (docs/fao-submission.md has the figures)
 MODE_WHY = {
@@ -107,6 +108,8 @@ def methods(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         ("exclusions", _exclusions(opts.get("exclusions"))),
         ("QA step", "on (script 13 and 15 ranges)" if opts.get("qa_mask", True) else "off"),
+        # (the PDF said neither: a calibrated farina-2 run read as a plain RothC-26.3 one)
+        ("model options", model_words(opts) or "RothC-26.3 moisture, not calibrated"),
         ("gsocseq", f"{summary.get('version', '?')} ({opts.get('platform', '?')})"),
     ]
     return rows

@@ -22,6 +22,7 @@ from rasterio.warp import transform as warp_transform
 
 from gsocseq import stac
 from gsocseq.cli.report import command as report_command
+from gsocseq.methods import methods as methods_rows
 from gsocseq.report import (
     CO2_PER_C,
     compute_statistics,
@@ -465,6 +466,35 @@ def test_report_a_reader_needs_without_run_json(run_dir: Path, tmp_path: Path) -
     args = [str(run_dir), "-o", str(tmp_path / "e"), "--emissions", "-1"]
     r = CliRunner().invoke(report_command, args)
     assert r.exit_code == 2 and "Mt CO2e/yr" in r.output
+
+
+def test_the_pdf_names_the_model_options_and_what_each_scenario_does() -> None:
+    """The PDF's methods said neither the moisture option nor the calibration table (the HTML
+    only, in its header), and its scenario table gave input increases only: a scenario of
+    manure or no-till read "0 % 0 % 0 %", as BAU. Now both are there, as in the HTML."""
+    from types import SimpleNamespace
+
+    from gsocseq.report.pdf import _text_lines
+
+    summary = {
+        "mode": "rothamsted",
+        "options": {
+            "moisture": "farina-2",
+            "bare_deficit": "standard",
+            "min_moisture_rate": 0.2,
+            "calibration": "/data/KEN_calibration.csv",
+            "scenarios": {"FYM": [0.0, 0.0, 0.0]},
+            "scenario_descriptions": {"BAU": "as the warm-up", "FYM": "manure 1.5 t C/ha/yr"},
+        },
+        "counts": {"modelled": 10},
+    }
+    stats = SimpleNamespace(run=SimpleNamespace(summary=summary), rows=[])
+    text = "\n".join(_text_lines(stats, None, []))  # type: ignore[arg-type]
+    assert "model options: moisture farina-2 (RothC v2.0.0" in text
+    assert "calibrated (KEN_calibration.csv)" in text
+    assert re.search(r"what each scenario does:\n\s+BAU: as the warm-up\n\s+FYM: manure 1.5", text)
+    plain = dict(methods_rows({"options": {}}))
+    assert plain["model options"] == "RothC-26.3 moisture, not calibrated"
 
 
 def test_outline_is_the_outer_boundary_not_every_hole() -> None:

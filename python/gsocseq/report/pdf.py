@@ -30,6 +30,13 @@ def _text_lines(stats: Statistics, qa: Optional[Protocol], notes: Sequence[str])
     out.append("  scenarios (input increase over BAU: crops, grass, paddy):")
     for name, c, g, pd in methods.scenarios(summary):
         out.append(f"    {name:<8} {c:>6g} % {g:>6g} % {pd:>6g} %")
+    # what each scenario does (practices: fym, no-till, land-use change): a practice scenario
+    # read "0 % 0 % 0 %" above, as BAU
+    descriptions = (summary.get("options") or {}).get("scenario_descriptions") or {}
+    if descriptions:
+        out.append("  what each scenario does:")
+        for name, text in descriptions.items():
+            wrap(f"{name}: {text}", "    ")
     out += ["", "PIXELS"]
     for count in methods.pixel_counts(summary):
         share = "" if count.share is None else f" ({count.share:.1f} % of the modelled)"
