@@ -47,8 +47,9 @@ from gsocseq.config import (
     toml_value,
 )
 from gsocseq.errors import ConfigError, InputError
+from gsocseq.folder import write_errors
 from gsocseq.rasters import same_grid, windows
-from gsocseq.writing import atomic_raster
+from gsocseq.writing import atomic_raster, gdal_writes
 
 __all__ = ["Found", "discover", "init", "is_iso3"]
 
@@ -643,14 +644,46 @@ def init(
         from_dict(parse_toml(text, path), base_dir=base)
     except ConfigError as exc:  # pragma: no cover - a defect of init itself
         raise ConfigError(f"gsocseq init wrote a configuration it cannot read: {exc}") from None
-    if found.resample:
-        (base / RESAMPLED).mkdir(parents=True, exist_ok=True)
-        master = found.inputs["spinup_stack"].path
-        for source in found.resample.values():
-            _resample_onto(source, master, base / RESAMPLED / source.name)
+    # a full disk (or a quota, a read-only folder): exit 2 naming the folder and the space
+    # needed, and nothing new left (it was a traceback, exit 1, and a series resampled before
+    # the failure made the same command refuse: "exists already")
+    written: list[Path] = []
     tmp = path.with_name(f".{path.name}.part")
-    base.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    folder = base / RESAMPLED
+    made = not folder.exists()
+    try:
+        with write_errors(base, lambda: _init_bytes(found), "gsocseq init", ""):
+            if found.resample:
+                folder.mkdir(parents=True, exist_ok=True)
+                master = found.inputs["spinup_stack"].path
+                for source in found.resample.values():
+                    target = folder / source.name
+                    with gdal_writes(target):
+                        _resample_onto(source, master, target)
+                    written.append(target)
+            base.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+    except BaseException:
+        for leftover in [tmp] + ([] if overwrite else written):
+            leftover.unlink(missing_ok=True)
+        if made and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     return path, found
+
+
+def _init_bytes(found: Found) -> int:
+    """About the space init needs: the series it resamples, as float32 on the stacks' grid."""
+    if not found.resample:
+        return 1 << 16
+    with rasterio.open(found.inputs["spinup_stack"].path) as m:
+        pixels = m.width * m.height
+    total = 0
+    for source in found.resample.values():
+        with rasterio.open(source) as src:
+            total += 4 * pixels * src.count
+    return total + (1 << 16)

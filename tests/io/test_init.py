@@ -120,10 +120,9 @@ def test_stacks_with_temperature_x10_are_refused(tmp_path):
     assert not (project / "THA_gsocseq.toml").exists()
 
 
-def test_series_off_the_grid_are_resampled_bilinearly(tmp_path):
-    """Script 12 resamples the TerraClimate series bilinearly onto the land use: init does the
-    same into a folder beside the configuration, and validate accepts the result."""
-    project = fao_project(tmp_path)
+def _pet_off_the_grid(project: Path) -> tuple[Affine, np.ndarray]:
+    """The project's PET series on a grid of 1/100 degree (coarser, shifted): the original
+    transform and the coarse values."""
     series = project / "INPUTS/TERRA_CLIMATE/PET_2001-2020.tif"
     with rasterio.open(series) as ds:
         profile, data = ds.profile, ds.read().astype(np.float32)
@@ -146,6 +145,14 @@ def test_series_off_the_grid_are_resampled_bilinearly(tmp_path):
     )
     with rasterio.open(series, "w", **coarse) as ds:
         ds.write(out)
+    return t, out
+
+
+def test_series_off_the_grid_are_resampled_bilinearly(tmp_path):
+    """Script 12 resamples the TerraClimate series bilinearly onto the land use: init does the
+    same into a folder beside the configuration, and validate accepts the result."""
+    project = fao_project(tmp_path)
+    t, out = _pet_off_the_grid(project)
     path, found = init(project, name="THA")
     resampled = project / RESAMPLED / "PET_2001-2020.tif"
     assert resampled.exists()
@@ -232,3 +239,28 @@ def test_cli(tmp_path):
     assert "next: gsocseq validate" in res.output
     res = CliRunner().invoke(main, ["init", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "not a folder" in res.output
+
+
+def test_init_on_a_full_disk_exits_2_and_leaves_nothing(tmp_path):
+    """Resampling a series onto a full disk (here a file size limit: EFBIG, as ENOSPC) stopped
+    with a traceback, exit 1. Now exit 2 naming the folder and the space needed, nothing left
+    (no configuration, no resampled series: the same command then runs on a bigger disk)."""
+    import resource
+    import subprocess
+    import sys
+
+    project = fao_project(tmp_path)
+    _pet_off_the_grid(project)
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    args = [sys.executable, "-m", "gsocseq.cli", "init", str(project), "--name", "THA"]
+    res = subprocess.run(args, capture_output=True, text=True, preexec_fn=limit, timeout=300)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"{project}: cannot write the outputs" in res.stderr and "init needs up to" in res.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["INPUTS"]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert (project / RESAMPLED / "PET_2001-2020.tif").exists()

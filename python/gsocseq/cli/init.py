@@ -8,7 +8,7 @@ from typing import Optional
 
 import click
 
-from gsocseq.cli.options import fail, mode_option, quiet_option
+from gsocseq.cli.options import fail, mode_option, quiet_option, stoppable
 from gsocseq.errors import GsocseqError
 
 
@@ -31,6 +31,7 @@ from gsocseq.errors import GsocseqError
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing configuration.")
 @quiet_option
+@stoppable("nothing written (an earlier configuration is kept)")
 def command(
     folder: Path,
     name: Optional[str],
