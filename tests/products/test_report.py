@@ -22,6 +22,7 @@ from rasterio.warp import transform as warp_transform
 
 from gsocseq import stac
 from gsocseq.cli.report import command as report_command
+from gsocseq.errors import InputError
 from gsocseq.methods import methods as methods_rows
 from gsocseq.report import (
     CO2_PER_C,
@@ -29,6 +30,7 @@ from gsocseq.report import (
     load_run,
     report,
     row_areas_ha,
+    window_areas_ha,
 )
 
 A = 6378137.0
@@ -103,8 +105,47 @@ def test_pixel_areas_geographic_and_projected() -> None:
     globe = 2 * math.pi * A**2 + math.pi * b**2 / e * math.log((1 + e) / (1 - e))
     g = row_areas_ha(Affine(360, 0, -180, 0, -1, 90), CRS.from_epsg(4326), 0, 180)
     assert g.sum() * 1e4 == pytest.approx(globe, rel=1e-12)
-    utm = row_areas_ha(Affine(30, 0, 500000, 0, -30, 0), CRS.from_epsg(32633), 5, 3)
-    assert np.allclose(utm, 0.09)
+    # projected grids: the ground area, not the nominal 30 m x 30 m (test below)
+    with pytest.raises(InputError):
+        row_areas_ha(Affine(30, 0, 500000, 0, -30, 0), CRS.from_epsg(32633), 5, 3)
+
+
+def test_projected_pixel_areas_are_ground_areas() -> None:
+    """METHOD.md section 8: pixel area in ha. A conformal projection scales areas by k^2, so
+    a cell's ground area is its nominal area / k^2 (was: the nominal area, 4x too large in
+    Mercator at 60 degrees)."""
+    # UTM on the central meridian at the equator: k = 0.9996 exactly
+    utm = window_areas_ha(
+        Affine(30, 0, 500000, 0, -30, 0), CRS.from_epsg(32633), 5, 0, 3, 2, (10, 2)
+    )
+    assert utm.shape == (3, 2)
+    assert np.allclose(utm, 0.09 / 0.9996**2, rtol=1e-9, atol=0)
+    # ellipsoidal Mercator (EPSG:3395): k = sqrt(1 - e^2 sin^2 phi) / cos phi
+    e2 = F * (2 - F)
+    _, (y60,) = warp_transform("EPSG:4326", "EPSG:3395", [30.0], [60.0])
+    t = Affine(1000, 0, 3339584.7, 0, -1000, y60 + 2000)
+    got = window_areas_ha(t, CRS.from_epsg(3395), 1, 2, 3, 4, (6, 8))
+    cols, rows = np.meshgrid(np.arange(2, 6) + 0.5, np.arange(1, 4) + 0.5)
+    _, lat = warp_transform(
+        "EPSG:3395", "EPSG:4326", (t.c + t.a * cols).ravel(), (t.f + t.e * rows).ravel()
+    )
+    phi = np.radians(np.reshape(lat, cols.shape))
+    k = np.sqrt(1 - e2 * np.sin(phi) ** 2) / np.cos(phi)
+    assert np.allclose(got, 100.0 / k**2, rtol=1e-6, atol=0)
+    assert 24 < got.mean() < 26  # a quarter of the nominal 100 ha
+    # a cell's area does not depend on the window it is computed in
+    whole = window_areas_ha(t, CRS.from_epsg(3395), 0, 0, 6, 8, (6, 8))
+    assert np.allclose(whole[1:4, 2:6], got, rtol=1e-12, atol=0)
+    # equal-area projection (LAEA Europe): the nominal area
+    laea = window_areas_ha(
+        Affine(1000, 0, 4321000, 0, -1000, 3210000), CRS.from_epsg(3035), 0, 0, 2, 2, (2, 2)
+    )
+    assert np.allclose(laea, 100.0, rtol=1e-7, atol=0)
+    # feet: the unit converted
+    ft = window_areas_ha(
+        Affine(1000, 0, 500000, 0, -1000, 3000000), CRS.from_epsg(2236), 0, 0, 1, 1, (1, 1)
+    )
+    assert ft[0, 0] == pytest.approx((1000 * 1200 / 3937) ** 2 / 1e4, rel=2e-3)
 
 
 def test_totals_match_independent_recomputation(run_dir: Path, html_path: Path) -> None:

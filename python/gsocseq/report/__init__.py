@@ -33,7 +33,7 @@ import rasterio
 from gsocseq import products
 from gsocseq.errors import InputError
 from gsocseq.qa_protocol import Protocol
-from gsocseq.report.areas import row_areas_ha
+from gsocseq.report.areas import row_areas_ha, window_areas_ha
 from gsocseq.report.figures import make_figures
 from gsocseq.report.html import write_html
 from gsocseq.report.load import RunLayer, RunOutput, load_run
@@ -54,6 +54,7 @@ __all__ = [
     "read_admin",
     "report",
     "row_areas_ha",
+    "window_areas_ha",
 ]
 
 

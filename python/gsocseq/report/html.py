@@ -347,8 +347,9 @@ def write_html(
         _totals_table(stats.rows, stocks, "all", "t C"),
         "<h3>Sequestration per year (t C/yr)</h3>",
         _totals_table(stats.rows, rates, "all", "t C/yr"),
-        "<p class='note'>Area: pixel areas on the WGS84 ellipsoid (geographic grids) or from "
-        "the grid's transform (projected). Uncertainty of a total: the per-pixel uncertainty "
+        "<p class='note'>Area: pixel areas on the WGS84 ellipsoid (geographic grids: by "
+        "latitude; projected grids: the ground area of each cell, not the nominal area of a "
+        "conformal projection). Uncertainty of a total: the per-pixel uncertainty "
         "layers (U %) summed as fully correlated, sum(U<sub>i</sub>/100 |X<sub>i</sub>| "
         "a<sub>i</sub>); pixels whose uncertainty is nodata add nothing (the CSV's "
         "uncertainty_area_share gives the share of the area covered).</p>",

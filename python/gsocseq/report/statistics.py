@@ -21,7 +21,7 @@ from gsocseq import csvsafe, writing
 from gsocseq.errors import InputError
 from gsocseq.rasters import read_values as _read
 from gsocseq.rasters import windows
-from gsocseq.report.areas import row_areas_ha
+from gsocseq.report.areas import window_areas_ha
 from gsocseq.report.load import RunLayer, RunOutput
 from gsocseq.report.zones import Zones, _on_grid, rasterize_zones
 
@@ -153,8 +153,14 @@ def compute_statistics(
                 zone = np.zeros((h, w), dtype=np.int64)
             zone_pixels += np.bincount(zone.ravel(), minlength=nzones)
             group = zone * NCLASS + codes
-            area = np.broadcast_to(
-                row_areas_ha(lu.transform, lu.crs, int(window.row_off), h)[:, None], (h, w)
+            area = window_areas_ha(
+                lu.transform,
+                lu.crs,
+                int(window.row_off),
+                int(window.col_off),
+                h,
+                w,
+                (lu.height, lu.width),
             )
             for lay in run.layers:
                 x = _read(handles[lay.path], window)
