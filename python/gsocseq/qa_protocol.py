@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -44,6 +45,9 @@ GRID_TOLERANCE = 1e-6
 MASKED_SHARE_MAX = 0.10
 SCENARIOS = ("BAU", "SSM1", "SSM2", "SSM3")
 BLOCK = 512
+#: windows tallied side by side (each window held: about 25 MiB; a run under a budget below
+#: the default tallies one at a time: gsocseq.pipeline.memory.protocol_workers)
+WORKERS = 2
 
 
 def fao_layers() -> list[products.Layer]:
@@ -137,6 +141,78 @@ class _Stats:
     high: float = -math.inf
 
 
+@dataclass
+class _Tally:
+    """What one window adds to the protocol: per layer key (valid, masked, outside the land
+    use, lowest, highest, outside the QA range); per land-use class (in the order of the
+    codes) the pixels with all four final stocks, their sums (None without the four), and
+    each RSR layer's (count, sum)."""
+
+    layers: dict[str, tuple[int, int, int, float, float, int]] = field(default_factory=dict)
+    classes: list[tuple[int, int, Optional[np.ndarray], list[tuple[int, float]]]] = field(
+        default_factory=list
+    )
+
+
+def _tally_window(task: tuple[Any, ...]) -> _Tally:
+    """The :class:`_Tally` of one window (on a thread of its own: its own file handles)."""
+    part, lu_path, mask_path, window, present, kept, modelled_codes, finals, rsr = task
+    tally = _Tally()
+    with rasterio.open(lu_path) as lu_ds:
+        lu = read_values(lu_ds, window)
+    codes = np.where(np.isnan(lu), -1, lu).astype(np.int64)
+    support = np.isin(codes, modelled_codes)
+    countable = support
+    if mask_path is not None:  # left out by an exclusion rule: not masked
+        with rasterio.open(mask_path) as mask_ds:
+            bits = read_values(mask_ds, window)
+        countable = support & ~(bits > 0)
+    # kept for the per-class sums only: a window of all 29 layers in float64 was 61 MiB of a
+    # run's peak at 512-pixel windows
+    values: dict[str, np.ndarray] = {}
+    for lay in present:
+        # opened for the window only: an open layer keeps its last compressed tile (up to
+        # 1 MiB a layer: 25 MiB of the 29 layers held open, docs/scaling.md)
+        with rasterio.open(part[lay.key]) as ds:
+            v = read_values(ds, window)
+        if lay.key in kept:
+            values[lay.key] = v
+        ok = ~np.isnan(v)
+        low, high, outside = math.inf, -math.inf, 0
+        if ok.any():
+            low, high = float(v[ok].min()), float(v[ok].max())
+        rng = lay.qa_range
+        if rng is not None and ok.any():
+            lo, hi, lo_in, hi_in = rng
+            x = v[ok]
+            below = x < lo if lo_in else x <= lo
+            above = x > hi if hi_in else x >= hi
+            outside = int((below | above).sum())
+        tally.layers[lay.key] = (
+            int(ok.sum()),
+            int((countable & ~ok).sum()),
+            int((ok & ~support).sum()),
+            low,
+            high,
+            outside,
+        )
+    order_ok = len(finals) == len(SCENARIOS)
+    for c in np.unique(codes[support]):
+        here = support & (codes == c)
+        every, sums = 0, None
+        if order_ok:
+            four = np.stack([values[lay.key][here] for lay in finals])
+            all_four = ~np.isnan(four).any(axis=0)
+            every, sums = int(all_four.sum()), four[:, all_four].sum(axis=1)
+        rsr_parts = []
+        for lay in rsr:
+            x = values[lay.key][here]
+            x = x[~np.isnan(x)]
+            rsr_parts.append((len(x), float(x.sum())))
+        tally.classes.append((int(c), every, sums, rsr_parts))
+    return tally
+
+
 def protocol(
     parts: Sequence[Mapping[str, Optional[Path]]],
     land_use: Sequence[Path],
@@ -148,6 +224,7 @@ def protocol(
     depth: Optional[float] = None,
     block: int = BLOCK,
     excluded: Optional[Sequence[Path]] = None,
+    workers: int = WORKERS,
 ) -> Protocol:
     """The protocol of a set of layers.
 
@@ -159,7 +236,8 @@ def protocol(
     ``years``: the forward horizon of the run (FAO asks 20). ``depth``: the run's layer depth,
     cm (the products are 0-30 cm, ``Map030``). ``excluded``: for a run's
     national layers, the exclusion mask of each part: pixels an exclusion rule leaves out are
-    not counted as masked (the FAO delivery has their values)."""
+    not counted as masked (the FAO delivery has their values). ``workers``: windows tallied
+    side by side (the same table for any number)."""
     layers = fao_layers()
     checks: list[Check] = []
     present = [lay for lay in layers if all(p.get(lay.key) is not None for p in parts)]
@@ -258,65 +336,41 @@ def protocol(
     stats = {lay.key: _Stats() for lay in present}
     finals = [lay for lay in present if lay.product in {f"finalSOC_{s}" for s in SCENARIOS}]
     rsr = [lay for lay in present if lay.product.startswith("RSR_") and not lay.uncertainty]
-    order_ok = len(finals) == len(SCENARIOS)
     kept = {lay.key for lay in (*finals, *rsr)}
     # per class: pixels, sum of each final stock (pixels with all four); RSR sums and counts
     final_sums: dict[int, np.ndarray] = {}
     rsr_sums: dict[int, np.ndarray] = {}
     modelled_codes = np.asarray(sorted(set(modelled)), dtype=np.int64)
     for k, (part, lu_path) in enumerate(zip(parts, land_use)):
-        with ExitStack() as stack:
-            lu_ds = stack.enter_context(rasterio.open(lu_path))
-            mask_ds = (
-                stack.enter_context(rasterio.open(excluded[k])) if excluded is not None else None
-            )
-            for window in windows(lu_ds.height, lu_ds.width, block):
-                lu = read_values(lu_ds, window)
-                codes = np.where(np.isnan(lu), -1, lu).astype(np.int64)
-                support = np.isin(codes, modelled_codes)
-                countable = support
-                if mask_ds is not None:  # left out by an exclusion rule: not masked
-                    bits = read_values(mask_ds, window)
-                    countable = support & ~(bits > 0)
-                # kept for the per-class sums only: a window of all 29 layers in float64 was
-                # 61 MiB of a run's peak at 512-pixel windows
-                values: dict[str, np.ndarray] = {}
-                for lay in present:
-                    # opened for the window only: an open layer keeps its last compressed tile
-                    # (up to 1 MiB a layer: 25 MiB of the 29 layers held open, docs/scaling.md)
-                    with rasterio.open(part[lay.key]) as ds:  # type: ignore[arg-type]
-                        v = read_values(ds, window)
-                    if lay.key in kept:
-                        values[lay.key] = v
-                    ok = ~np.isnan(v)
-                    s = stats[lay.key]
-                    s.valid += int(ok.sum())
-                    s.masked += int((countable & ~ok).sum())
-                    s.outside_land_use += int((ok & ~support).sum())
-                    if ok.any():
-                        s.low = min(s.low, float(v[ok].min()))
-                        s.high = max(s.high, float(v[ok].max()))
-                    rng = lay.qa_range
-                    if rng is not None and ok.any():
-                        lo, hi, lo_in, hi_in = rng
-                        x = v[ok]
-                        below = x < lo if lo_in else x <= lo
-                        above = x > hi if hi_in else x >= hi
-                        s.outside_range += int((below | above).sum())
-                for c in np.unique(codes[support]):
-                    here = support & (codes == c)
-                    if order_ok:
-                        four = np.stack([values[lay.key][here] for lay in finals])
-                        every = ~np.isnan(four).any(axis=0)
-                        acc = final_sums.setdefault(int(c), np.zeros(len(finals) + 1))
-                        acc[0] += int(every.sum())
-                        acc[1:] += four[:, every].sum(axis=1)
-                    for k, lay in enumerate(rsr):
-                        x = values[lay.key][here]
-                        x = x[~np.isnan(x)]
-                        acc = rsr_sums.setdefault(int(c), np.zeros(2 * len(rsr)))
-                        acc[2 * k] += len(x)
-                        acc[2 * k + 1] += float(x.sum())
+        with rasterio.open(lu_path) as lu_ds:
+            height, width = lu_ds.height, lu_ds.width
+        mask_path = excluded[k] if excluded is not None else None
+        tasks = [
+            (part, lu_path, mask_path, window, present, kept, modelled_codes, finals, rsr)
+            for window in windows(height, width, block)
+        ]
+        # the windows tallied side by side (GDAL's decoding and numpy release the GIL), their
+        # tallies added here in window order: the same sums in the same order as one at a time
+        workers = min(workers, len(tasks), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="gsocseq-qa") as pool:
+            for tally in pool.map(_tally_window, tasks):
+                for key, (valid, masked, elsewhere, low, high, outside) in tally.layers.items():
+                    s = stats[key]
+                    s.valid += valid
+                    s.masked += masked
+                    s.outside_land_use += elsewhere
+                    s.low = min(s.low, low)
+                    s.high = max(s.high, high)
+                    s.outside_range += outside
+                for c, every, sums, rsr_parts in tally.classes:
+                    if sums is not None:
+                        acc = final_sums.setdefault(c, np.zeros(len(finals) + 1))
+                        acc[0] += every
+                        acc[1:] += sums
+                    for j, (n, total) in enumerate(rsr_parts):
+                        acc = rsr_sums.setdefault(c, np.zeros(2 * len(rsr)))
+                        acc[2 * j] += n
+                        acc[2 * j + 1] += total
 
     outside = sum(s.outside_land_use for s in stats.values())
     checks.append(
@@ -402,11 +456,13 @@ def protocol(
     return Protocol(checks)
 
 
-def national(folder: Path, prefix: str, options: Mapping[str, Any]) -> Optional[Protocol]:
+def national(
+    folder: Path, prefix: str, options: Mapping[str, Any], workers: int = WORKERS
+) -> Optional[Protocol]:
     """The protocol on the national layers of run ``prefix`` in ``folder`` (``options``: the
     run summary's), or None for a run without any of the 29 products: their names carry the
     run's name, their grid is the run's (step 2 n/a), and pixels that the run's exclusion
-    rules leave out are not counted as masked."""
+    rules leave out are not counted as masked. ``workers``: windows tallied side by side."""
     paths: dict[str, Optional[Path]] = {}
     for lay in fao_layers():
         path = folder / lay.file_name(prefix)
@@ -426,4 +482,5 @@ def national(folder: Path, prefix: str, options: Mapping[str, Any]) -> Optional[
         years=options.get("years"),
         depth=options.get("depth"),
         excluded=[mask] if applied else None,
+        workers=workers,
     )

@@ -176,7 +176,7 @@ def _multi(
         for q in multi:
             _add(inputs, readings[q.name], q, raws[q.name], flat, window, picks[q.name])
         if j == 0 and len(flat):
-            _band_means(inputs, readings, multi, window, flat)
+            _band_means(inputs, readings, multi, window, flat, pool)
 
 
 def _band_means(
@@ -185,11 +185,13 @@ def _band_means(
     multi: list[Quantity],
     window: Window,
     flat: np.ndarray,
+    pool: Optional[ThreadPoolExecutor] = None,
 ) -> None:
     """The mean of every band over the valid modelled pixels of a window of at most
     :data:`ORDER_WINDOW` pixels a side around the first of ``flat`` (flat indices of the
-    modelled pixels of ``window``), for each 12*Y-band climate series (Y >= 2), one series at
-    a time (memory: one small window of all its bands)."""
+    modelled pixels of ``window``), for each 12*Y-band climate series (Y >= 2): the series read
+    side by side on ``pool`` (memory: one small window of all their bands, 3.9 MB a 20-year
+    series)."""
     series = [q for q in multi if q.kind in ANNUAL_KINDS and is_series(len(q.bands))]
     if not series:
         return
@@ -202,9 +204,9 @@ def _band_means(
     rows, cols = np.divmod(flat, w)
     inside = (rows >= r0) & (rows < r0 + size_r) & (cols >= c0) & (cols < c0 + size_c)
     pixels = (rows[inside] - r0) * size_c + (cols[inside] - c0)
+    raws = _read(series, sub, pool=pool)
     for q in series:
-        raw = _read([q], sub)[q.name]
-        values, status, _ = _gather(inputs, q, raw, pixels)
+        values, status, _ = _gather(inputs, q, raws[q.name], pixels)
         valid = values[status == 0]
         if len(valid):
             readings[q.name].band_means = valid.mean(axis=0)

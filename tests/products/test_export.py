@@ -189,6 +189,37 @@ def test_qa_protocol_by_small_windows_equals_one_window(t1000_export):
     assert len(one.checks) > 29 and means
 
 
+def test_qa_protocol_windows_side_by_side_equal_one_at_a_time(t1000_export, monkeypatch):
+    """The windows are tallied on threads (qa_protocol.WORKERS) and added in window order:
+    the table of 7-pixel windows on two threads is the table on one, every figure, and the
+    threads did tally windows."""
+    import threading
+
+    from gsocseq import qa_protocol
+
+    folder = t1000_export.folder
+    parts = [{lay.key: folder / lay.file_name("THA") for lay in fao_layers()}]
+    land_use = [folder / "THA_GSOCseq_LandUse.tif"]
+    classes = [2, 3, 5, 12, 13]
+    seen: set[str] = set()
+    tally = qa_protocol._tally_window
+
+    def spy(task):
+        seen.add(threading.current_thread().name)
+        return tally(task)
+
+    monkeypatch.setattr(qa_protocol, "_tally_window", spy)
+    tables = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(qa_protocol, "WORKERS", workers)
+        tables[workers] = protocol(parts, land_use, "THA", classes, template=True, block=7)
+    assert tables[2].to_dict() == tables[1].to_dict()
+    assert any(c.check.startswith("mean final SOC") for c in tables[1].checks)
+    assert seen and all(name.startswith("gsocseq-qa") for name in seen)
+    if (os.cpu_count() or 1) > 1:
+        assert len(seen) >= 2
+
+
 def test_qa_protocol_csv_has_no_formula_cells(tmp_path):
     """A measured range such as "-7.1 to 4.3" is text a spreadsheet would read as a formula:
     written with a leading ' (OWASP), as every CSV gsocseq writes."""

@@ -115,6 +115,25 @@ def test_a_tight_budget_gives_the_same_layers(tmp_path, monkeypatch):
         assert np.array_equal(a[name], b[name], equal_nan=True), name
 
 
+def test_the_protocol_tallies_one_window_at_a_time_below_the_default_budget(tmp_path, monkeypatch):
+    """The run summary's QA protocol tallies two windows side by side under the default budget
+    (about 25 MiB more) and one at a time below it; the table is the same."""
+    from gsocseq import qa_protocol
+
+    assert memory.protocol_workers(256) == 1 and memory.protocol_workers(224) == 1
+    assert memory.protocol_workers(512) == qa_protocol.WORKERS == 2
+    assert memory.protocol_workers(2048) == 2
+    used = []
+    real = qa_protocol.protocol
+    monkeypatch.setattr(
+        qa_protocol, "protocol", lambda *a, **k: used.append(k["workers"]) or real(*a, **k)
+    )
+    default = run(make_area(tmp_path / "a", rows=20, cols=33, seed=11))
+    small = run(make_area(tmp_path / "b", rows=20, cols=33, seed=11), memory="256M")
+    assert used == [2, 1]
+    assert default.qa_protocol and small.qa_protocol == default.qa_protocol
+
+
 def test_cli_memory_option(tmp_path):
     inputs = make_area(tmp_path, rows=2, cols=3, seed=2)["inputs"]
 

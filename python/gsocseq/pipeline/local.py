@@ -25,7 +25,7 @@ from gsocseq.checkpoint import CorruptBlock, layer_hashes
 from gsocseq.config import GROUPS, Config, describe_scenarios
 from gsocseq.errors import InputError, OutputError
 from gsocseq.inputs import Block, WindowBands
-from gsocseq.pipeline.memory import RUN_CACHE_MIB
+from gsocseq.pipeline.memory import RUN_CACHE_MIB, budget_mib, protocol_workers
 from gsocseq.pipeline.plan import Plan, RunSummary, write_json_atomic
 from gsocseq.products import LAND_USE_NODATA
 from gsocseq.qa_protocol import national
@@ -486,7 +486,9 @@ def assemble(
         rel = written_summary["inputs"][key]
         written_summary["warnings"] = [w.replace(path, rel) for w in written_summary["warnings"]]
     # the Annex II QA protocol on the national layers (also in the report and the export)
-    qa = national(plan.out_dir, plan.prefix, written_summary["options"])
+    # (its windows side by side but under budgets below the default: pipeline.memory)
+    workers = protocol_workers(budget_mib(cfg))
+    qa = national(plan.out_dir, plan.prefix, written_summary["options"], workers=workers)
     if qa is not None:
         summary.qa_protocol = written_summary["qa_protocol"] = qa.to_dict()
     write_json_atomic(plan.summary_path, written_summary)

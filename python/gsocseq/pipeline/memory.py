@@ -20,6 +20,7 @@ import numpy as np
 import rasterio
 
 from gsocseq.config import Config, ConfigError, parse_memory
+from gsocseq.qa_protocol import WORKERS as QA_WORKERS
 from gsocseq.rasters import NATIVE_DTYPES
 
 #: inputs of many bands read into float64 arrays (not where they lie, as the warm-up series)
@@ -71,6 +72,15 @@ def budget_mib(config: Config) -> int:
     """The run's budget, MiB ([run].memory, or :data:`DEFAULT_MIB`)."""
     memory = config.run.memory
     return DEFAULT_MIB if memory is None else parse_memory(memory)
+
+
+def protocol_workers(budget: int) -> int:
+    """Windows of the run summary's QA protocol tallied side by side: two
+    (:data:`gsocseq.qa_protocol.WORKERS`) under the default budget and above, one below (each
+    window held is about 25 MiB: the protocol alone on the layers of a 10^6-pixel run peaked
+    at 131-133 MiB against 107 with the heap pinned, docs/scaling.md; its wall time 1.44-1.75
+    -> 0.90-1.05 s of the summary phase under 512M)."""
+    return 1 if budget < DEFAULT_MIB else QA_WORKERS
 
 
 def pins_heap(budget: int) -> bool:
