@@ -8,6 +8,8 @@ import numpy as np
 import rasterio
 from affine import Affine
 
+from gsocseq._core import miami_npp
+
 NODATA = -999.0
 
 
@@ -80,7 +82,10 @@ def make_area(
     years_p = prec[None] * rng.uniform(0.7, 1.3, (years, 1, *shape))
     years_e = np.clip(10 + 5.5 * years_t, 5, None)
     series = lambda a: a.reshape(years * 12, *shape)  # noqa: E731
-    npp = rng.uniform(3, 7, shape)
+    # the 1981-2000 MIAMI NPP of the spin-up climate (t C/ha/yr), as a country's reference is
+    # (the run compares it with the warm-up's own NPP: [checks] npp_reference_ratio_max)
+    npp = miami_npp(temp.mean(axis=0).ravel(), prec.sum(axis=0).ravel()).reshape(shape)
+    npp = npp * rng.uniform(0.9, 1.1, shape)
     paths = {
         "soc": write(folder / "soc.tif", soc),
         "clay": write(folder / "clay.tif", clay),

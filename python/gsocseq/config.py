@@ -197,6 +197,15 @@ class Checks:
     #: and bulk density inputs imply (SOC / (bulk density x depth)): beyond, a wrong unit
     organic_carbon_ratio_max: float = 5.0
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
+    #: largest ratio (either way) of the median over the modelled pixels of npp_reference
+    #: (and _min, _max) / the warm-up's own NPP (the mean MIAMI NPP of its years, or of the
+    #: warmup_npp bands): both are 20-year means of the NPP of one place, whose medians differ
+    #: by tens of percent at most (MIAMI: +1 degree C is at most +12 % where temperature
+    #: limits, a 20 % wetter or drier period at most +-15 % where rain does; the min/max
+    #: climate +-5 %), while a wrong unit is x2 (t DM/ha), x10 (kg C/m2) or x100 (g C/m2).
+    #: 1.5: below the 2 of dry matter, so that it is caught with the climate's change either
+    #: way, and far above any such change
+    npp_reference_ratio_max: float = 1.5
     ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
 
@@ -881,6 +890,11 @@ def _checks(table: Any) -> Checks:
         raise ConfigError(
             f"[checks].organic_carbon_ratio_max: expected > 1 (a ratio of medians), got "
             f"{checks.organic_carbon_ratio_max:g}"
+        )
+    if checks.npp_reference_ratio_max <= 1:
+        raise ConfigError(
+            f"[checks].npp_reference_ratio_max: expected > 1 (a ratio of NPPs), got "
+            f"{checks.npp_reference_ratio_max:g}"
         )
     if checks.series_order_ratio <= 1:
         raise ConfigError(

@@ -112,6 +112,10 @@ class Reading:
     #: a 12*Y-band series' mean of each band over the pixels of one window (for the order of
     #: its bands), or None
     band_means: Optional[np.ndarray] = None
+    #: an NPP reference's ratio to the warm-up's own NPP at the surveyed pixels (see
+    #: :func:`gsocseq.survey`), and what that NPP is; None when nothing to compare
+    warmup_ratio: Optional[Distribution] = None
+    warmup_npp: str = ""
 
     @staticmethod
     def annual_for(kind: str, bands: int) -> Optional[Distribution]:
@@ -320,6 +324,7 @@ def check(
     problem = (
         _period_problem(readings, checks)
         or _npp_problem(readings, checks)
+        or _npp_reference_problem(readings, checks)
         or _order_problem(readings, checks)
         or _organic_carbon_problem(readings, checks, depth)
     )
@@ -455,6 +460,12 @@ def _typical(r: Reading) -> float:
     return r.annual.median
 
 
+#: median warm-up NPP (t C/ha/yr) below which the NPP reference is not compared with it: MIAMI
+#: NPP of a year of :data:`_DRY` mm, rain-limited (0.49). In a desert a few showers more or
+#: less change the NPP of a period many times, as they change its precipitation
+DRY_NPP = float(_core.miami_npp(np.array([30.0]), np.array([_DRY]))[0])
+
+
 def _period_problem(readings: list[Reading], c: Checks) -> str:
     """A climate quantity whose inputs (the 1981-2000 means, the 2001-2020 series, the forward
     climate, ...) differ by more than ``[checks] period_ratio_max`` in their typical values:
@@ -521,6 +532,46 @@ def _npp_problem(readings: list[Reading], c: Checks) -> str:
         f"x{step:g} on {npp.name}: {npp.fix(step)}; read: {npp.name} {npp.summary()}; "
         f"{ref.name} {ref.summary()}"
     )
+
+
+#: what a ratio of an NPP reference to the warm-up's NPP far from 1 likely is: (the factor
+#: that fixes the reference, the unit it was likely given in)
+NPP_UNIT_MISTAKES = (
+    (10.0, "kg C/m2/yr"),
+    (0.01, "g C/m2/yr"),
+    (0.5, "t DM/ha/yr (dry matter: x0.5 for carbon)"),
+    (100.0, "a fraction of t C/ha/yr"),
+    (0.1, "stored x10"),
+    (2.0, "half of t C/ha/yr (carbon x0.5 applied twice?)"),
+)
+
+
+def _npp_reference_problem(readings: list[Reading], c: Checks) -> str:
+    """An NPP reference raster (``npp_reference``, ``_min``, ``_max``) whose median ratio to
+    the warm-up's own NPP at the surveyed pixels (MIAMI of the warm-up climate, or the mean of
+    the ``warmup_npp`` rasters) is beyond ``[checks] npp_reference_ratio_max`` either way: the
+    warm-up inputs are I_1 = C_eq NPP_1 / NPP_ref (METHOD.md section 4), so a reference in
+    kg C/m2/yr (10x too small) makes every warm-up input 10x too large, with exit 0 (a T0 of
+    261 t C/ha against a SOC map of 70). "" when none."""
+    for r in readings:
+        d = r.warmup_ratio
+        if d is None or not d.count:
+            continue
+        ratio = d.median
+        if not ratio > 0 or max(ratio, 1 / ratio) <= c.npp_reference_ratio_max:
+            continue
+        factor, unit = min(NPP_UNIT_MISTAKES, key=lambda fu: abs(math.log(fu[0] * ratio)))
+        return (
+            f"{r.source}: {r.name} reads {fmt(ratio)} times the warm-up's own NPP at the "
+            f"modelled pixels (the median over {d.count:,} pixels of {r.name} / "
+            f"{r.warmup_npp}, t C/ha/yr), beyond a factor of "
+            f"{fmt(c.npp_reference_ratio_max)} ([checks] npp_reference_ratio_max). The "
+            "warm-up inputs are C_eq x NPP of the year / the reference NPP, so the reference "
+            "must be the same NPP of 1981-2000 in t C/ha/yr (kg C/m2/yr is x10, g C/m2/yr "
+            f"x0.01, t of dry matter x0.5); likely {unit}: x{factor:g}: {r.fix(factor)}; if the "
+            f"values are right, raise [checks] npp_reference_ratio_max; read: {r.summary()}"
+        )
+    return ""
 
 
 def _organic_carbon_problem(readings: list[Reading], c: Checks, depth: float) -> str:

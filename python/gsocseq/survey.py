@@ -31,10 +31,18 @@ from typing import Callable, Optional, Union
 import numpy as np
 from rasterio.windows import Window
 
+from gsocseq import _core
 from gsocseq.chain import Modelled
 from gsocseq.config import Config
 from gsocseq.inputs import Inputs, Quantity, range_message, scale_note
-from gsocseq.plausibility import ANNUAL_KINDS, Distribution, Reading, check_config, is_series
+from gsocseq.plausibility import (
+    ANNUAL_KINDS,
+    DRY_NPP,
+    Distribution,
+    Reading,
+    check_config,
+    is_series,
+)
 from gsocseq.rasters import InputError, pixel_location, windows
 
 #: blocks read for the multi-band quantities
@@ -173,10 +181,83 @@ def _multi(
         flat = flat[::step]
         picks = {q.name: _bands(q, j, len(chosen)) for q in multi}
         raws = _read(multi, window, picks, pool)
-        for q in multi:
-            _add(inputs, readings[q.name], q, raws[q.name], flat, window, picks[q.name])
+        gathered = {
+            q.name: _add(inputs, readings[q.name], q, raws[q.name], flat, window, picks[q.name])
+            for q in multi
+        }
+        if len(flat):
+            _npp_ratios(inputs, readings, gathered, window, flat)
         if j == 0 and len(flat):
             _band_means(inputs, readings, multi, window, flat, pool)
+
+
+#: the NPP reference rasters compared with the warm-up's own NPP
+NPP_REFERENCES = ("npp_reference", "npp_reference_min", "npp_reference_max")
+
+
+def _npp_ratios(
+    inputs: Inputs,
+    readings: dict[str, Reading],
+    gathered: dict[str, np.ndarray],
+    window: Window,
+    flat: np.ndarray,
+) -> None:
+    """Count the ratio of each NPP reference raster to the warm-up's own NPP (METHOD.md
+    sections 4 and 10), both before the land-use coefficients (the run applies them to both
+    alike): at the surveyed pixels ``flat`` of a block, to the mean of the ``warmup_npp``
+    bands when given (``gathered``: the (n, bands) values of the multi-band quantities);
+    else, once (the first block), at the modelled pixels of the window of
+    :data:`ORDER_WINDOW` pixels a side of :func:`_band_means`, to the mean of the warm-up
+    years' MIAMI NPP (t C/ha/yr, the core's): every year read, as the reference is a
+    20-year mean (one dry year would be 30 % off). Nothing to compare with
+    ``warmup_carbon_input`` (the reference is not used then), nor in a desert (a median
+    warm-up NPP below :data:`~gsocseq.plausibility.DRY_NPP`)."""
+    refs = [q for q in inputs.quantities if q.name in NPP_REFERENCES]
+    if not refs or "warmup_carbon_input" in gathered:
+        return
+    if "warmup_npp" in gathered:
+        own = gathered["warmup_npp"].mean(axis=1)
+        what = "the mean of the warmup_npp bands"
+        pixels, sub = flat, window
+    else:
+        climate = {q.name: q for q in inputs.quantities if q.name in WARMUP_CLIMATE}
+        if len(climate) < 2 or any(r.warmup_ratio is not None for r in readings.values()):
+            return
+        sub, pixels = _order_window(window, flat)
+        t, p = (_years(inputs, climate[name], sub, pixels) for name in WARMUP_CLIMATE)
+        if t is None or p is None:
+            return
+        years = t.shape[1]
+        miami = _core.miami_npp(t.mean(axis=2).ravel(), p.sum(axis=2).ravel())
+        own = miami.reshape(-1, years).mean(axis=1)
+        what = f"the mean MIAMI NPP of the {years} warm-up years"
+    known = own[np.isfinite(own)]
+    if not len(known) or float(np.median(known)) < DRY_NPP:
+        return  # a desert (or nothing known): no ratio to judge a unit by
+    raws = _read(refs, sub)
+    for q in refs:
+        values, status, _ = _gather(inputs, q, raws[q.name], pixels)
+        ratio = values[:, 0] / own
+        ok = (status == 0) & np.isfinite(ratio) & (own > 0)
+        reading = readings[q.name]
+        if reading.warmup_ratio is None:
+            reading.warmup_ratio = Distribution()
+            reading.warmup_npp = what
+        reading.warmup_ratio.add(ratio[ok])
+
+
+#: the warm-up series that MIAMI NPP is computed of: temperature, precipitation
+WARMUP_CLIMATE = ("warmup_temperature", "warmup_precipitation")
+
+
+def _years(inputs: Inputs, q: Quantity, window: Window, pixels: np.ndarray) -> Optional[np.ndarray]:
+    """(n, Y, 12) values of a 12*Y-band series at the window's pixels ``pixels`` (NaN where
+    not valid), or None when it is not one."""
+    if not is_series(len(q.bands)) and len(q.bands) != 12:
+        return None
+    values, status, _ = _gather(inputs, q, _read([q], window)[q.name], pixels)
+    values[status != 0] = np.nan
+    return values.reshape(len(pixels), -1, 12)
 
 
 def _band_means(
@@ -195,6 +276,19 @@ def _band_means(
     series = [q for q in multi if q.kind in ANNUAL_KINDS and is_series(len(q.bands))]
     if not series:
         return
+    sub, pixels = _order_window(window, flat)
+    raws = _read(series, sub, pool=pool)
+    for q in series:
+        values, status, _ = _gather(inputs, q, raws[q.name], pixels)
+        valid = values[status == 0]
+        if len(valid):
+            readings[q.name].band_means = valid.mean(axis=0)
+
+
+def _order_window(window: Window, flat: np.ndarray) -> tuple[Window, np.ndarray]:
+    """The window of at most :data:`ORDER_WINDOW` pixels a side around the first of ``flat``
+    (flat indices of the modelled pixels of ``window``), and the flat indices in it of the
+    modelled pixels it holds."""
     h, w = int(window.height), int(window.width)
     first_row, first_col = divmod(int(flat[0]), w)
     size_r, size_c = min(ORDER_WINDOW, h), min(ORDER_WINDOW, w)
@@ -203,13 +297,7 @@ def _band_means(
     sub = Window(int(window.col_off) + c0, int(window.row_off) + r0, size_c, size_r)
     rows, cols = np.divmod(flat, w)
     inside = (rows >= r0) & (rows < r0 + size_r) & (cols >= c0) & (cols < c0 + size_c)
-    pixels = (rows[inside] - r0) * size_c + (cols[inside] - c0)
-    raws = _read(series, sub, pool=pool)
-    for q in series:
-        values, status, _ = _gather(inputs, q, raws[q.name], pixels)
-        valid = values[status == 0]
-        if len(valid):
-            readings[q.name].band_means = valid.mean(axis=0)
+    return sub, (rows[inside] - r0) * size_c + (cols[inside] - c0)
 
 
 def check_inputs(

@@ -737,6 +737,7 @@ def test_a_scale_declared_in_the_files_metadata_is_not_read_past(tmp_path):
     )
     for key in ("spinup_precipitation", "warmup_precipitation"):
         cfg["inputs"][key] = {"path": cfg["inputs"][key], "scale": 0.1}
+    _miami_reference(cfg, precipitation_scale=0.1)  # the dry area's NPP
     res = _cli(tmp_path, cfg, "validate")
     assert res.exit_code == 0, res.output
 
@@ -979,7 +980,8 @@ def test_period_ratio_threshold_can_be_changed(tmp_path):
     cfg = _area(tmp_path)
     path = _path(cfg, "warmup_precipitation")
     cfg["inputs"]["warmup_precipitation"] = {"path": path, "scale": 0.1}
-    cfg["checks"] = {"period_ratio_max": 20.0}  # a user who knows the periods differ that much
+    # a user who knows the periods differ that much (and so their NPP)
+    cfg["checks"] = {"period_ratio_max": 20.0, "npp_reference_ratio_max": 10.0}
     res = _cli(tmp_path, cfg)
     assert res.exit_code == 0, res.output
     cfg = _area(tmp_path / "b")
@@ -1515,3 +1517,84 @@ def test_a_spinup_land_use_in_fao_mode_is_refused_not_ignored(tmp_path):
     with pytest.raises(ConfigError, match=refused):
         run_sites(table, {"run": {"mode": "fao-v1.2"}})
     assert run_sites(table, {"run": {"mode": "rothamsted"}})["modelled"].any()
+
+
+def _miami_reference(cfg: dict, precipitation_scale: float = 1.0) -> np.ndarray:
+    """Write the area's npp_reference (and _min, _max: x0.95, x1.05) as a country's would be:
+    MIAMI NPP of its 1981-2000 climate (here the spin-up climatology), t C/ha/yr; returns it."""
+    from gsocseq import _core
+
+    with rasterio.open(_path(cfg, "spinup_temperature")) as ds:
+        t = ds.read().astype(np.float64)
+    with rasterio.open(_path(cfg, "spinup_precipitation")) as ds:
+        p = ds.read().astype(np.float64) * precipitation_scale
+    npp = _core.miami_npp(t.mean(axis=0).ravel(), p.sum(axis=0).ravel()).reshape(t.shape[1:])
+    for key, factor in (("npp_reference", 1.0), ("npp_reference_min", 0.95)):
+        with rasterio.open(_path(cfg, key), "r+") as ds:
+            ds.write((npp * factor)[None].astype(ds.dtypes[0]))
+    with rasterio.open(_path(cfg, "npp_reference_max"), "r+") as ds:
+        ds.write((npp * 1.05)[None].astype(ds.dtypes[0]))
+    return npp
+
+
+@pytest.mark.parametrize(
+    "key, factor, likely",
+    [
+        # kg C/m2/yr read as t C/ha/yr: every warm-up input 10 times too large, exit 0
+        ("npp_reference", 0.1, "likely kg C/m2/yr: x10: set scale = 10 on input 'npp_reference'"),
+        # t of dry matter: twice the carbon, every warm-up input halved
+        ("npp_reference", 2.0, "likely t DM/ha/yr (dry matter: x0.5 for carbon): x0.5"),
+        ("npp_reference_max", 0.1, "x10: set scale = 10 on input 'npp_reference_max'"),
+        ("npp_reference_min", 2.0, "x0.5: set scale = 0.5 on input 'npp_reference_min'"),
+    ],
+)
+def test_npp_reference_in_another_unit_than_the_warmup_npp_is_refused(
+    tmp_path, key, factor, likely
+):
+    # the warm-up inputs are C_eq x NPP_y / NPP_ref (METHOD.md section 4): a reference in
+    # kg C/m2/yr passed every check and gave a T0 of 261 t C/ha against a SOC map of 70
+    cfg = _area(tmp_path / "ok")
+    _miami_reference(cfg)
+    assert _cli(tmp_path / "ok", cfg, "validate").exit_code == 0
+    cfg = _area(tmp_path)
+    _miami_reference(cfg)
+    path = _scale_file(cfg, key, factor)
+    for command in ("validate", "run"):
+        res = _cli(tmp_path, cfg, command)
+        assert res.exit_code == 2, res.output
+        assert f"{path}: {key} reads " in res.output, res.output
+        assert "times the warm-up's own NPP" in res.output
+        assert "the mean MIAMI NPP of the 20 warm-up years" in res.output
+        assert "[checks] npp_reference_ratio_max" in res.output
+        assert likely in " ".join(res.output.split()), res.output
+    assert not (tmp_path / "out").exists()
+    # the message's ratio is the factor (the rest is the climate's change and the survey)
+    ratio = float(re.search(rf"{key} reads ([0-9.e+-]+) times", res.output).group(1))
+    assert 0.7 * factor < ratio < 1.3 * factor * (0.95 if key.endswith("min") else 1.05)
+
+
+def test_npp_reference_is_compared_with_the_warmup_npp_rasters(tmp_path):
+    # with yearly warm-up NPP rasters, the reference is their source's spin-up-period NPP: a
+    # reference 2x too large (t of dry matter) against them is refused, within
+    # [checks] period_ratio_max (5) that their medians are compared with
+    cfg = _area(tmp_path)
+    npp = _miami_reference(cfg)
+    warm = cfg["inputs"]["npp_reference"].replace("npp.tif", "warmup_npp.tif")
+    years = np.linspace(0.9, 1.1, 20)[:, None, None] * npp[None]
+    with rasterio.open(_path(cfg, "npp_reference")) as ds:
+        profile = dict(ds.profile, count=20)
+    with rasterio.open(warm, "w", **profile) as ds:
+        ds.write(years.astype(profile["dtype"]))
+    cfg["inputs"]["warmup_npp"] = warm
+    assert _cli(tmp_path, cfg, "validate").exit_code == 0
+    _scale_file(cfg, "npp_reference", 2.0)
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 2, res.output
+    assert "npp_reference reads 2 times the warm-up's own NPP" in res.output
+    assert "the mean of the warmup_npp bands" in res.output
+    # a user whose reference is right raises the threshold
+    cfg["checks"] = {"npp_reference_ratio_max": 3.0}
+    assert _cli(tmp_path, cfg, "validate").exit_code == 0
+    cfg["checks"] = {"npp_reference_ratio_max": 1.0}
+    res = _cli(tmp_path, cfg, "validate")
+    assert res.exit_code == 2 and "[checks].npp_reference_ratio_max: expected > 1" in res.output
