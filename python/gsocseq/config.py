@@ -199,13 +199,13 @@ class Checks:
     npp_max: float = 50.0  # t C/ha/yr, any pixel (g C/m2/yr?)
     #: largest ratio (either way) of the median over the modelled pixels of npp_reference
     #: (and _min, _max) / the warm-up's own NPP (the mean MIAMI NPP of its years, or of the
-    #: warmup_npp bands): both are 20-year means of the NPP of one place, whose medians differ
-    #: by tens of percent at most (MIAMI: +1 degree C is at most +12 % where temperature
-    #: limits, a 20 % wetter or drier period at most +-15 % where rain does; the min/max
-    #: climate +-5 %), while a wrong unit is x2 (t DM/ha), x10 (kg C/m2) or x100 (g C/m2).
-    #: 1.5: below the 2 of dry matter, so that it is caught with the climate's change either
-    #: way, and far above any such change
-    npp_reference_ratio_max: float = 1.5
+    #: warmup_npp bands). A wrong unit is x10 (kg C/m2), x100 (g C/m2) or x0.1 (stored x10):
+    #: refused. 3, not lower: two climate periods of one area may differ up to
+    #: ``period_ratio_max`` (synthetic areas, scenario studies, a reference from another
+    #: climate source), and MIAMI's NPP follows rain almost linearly in dry places, so a
+    #: tighter default would refuse valid inputs; a country that knows its two periods' NPP
+    #: differ by tens of percent sets 1.5 to catch dry matter (x2) too
+    npp_reference_ratio_max: float = 3.0
     ec_median_max: float = 50.0  # dS/m, median EC (seawater's): above, mS/m or uS/cm?
 
 
