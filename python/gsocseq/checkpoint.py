@@ -18,6 +18,7 @@ import mmap
 import os
 import shutil
 import threading
+import uuid
 import zipfile
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -274,6 +275,21 @@ def _payload_digest(arrays: dict[str, np.ndarray]) -> bytes:
     return h.hexdigest().encode()
 
 
+#: (pid, mark) of this process: the mark in its block temporaries' names. The pid alone is not
+#: unique: tiles of one run on several machines or containers (where every process may be pid
+#: 1) share a folder, and one process removing "its" temporaries removed another's
+_mark: tuple[int, str] = (0, "")
+
+
+def _process_mark() -> str:
+    """This process's mark (pid and a random id; a new one after a fork)."""
+    global _mark
+    pid = os.getpid()
+    if _mark[0] != pid:
+        _mark = (pid, f"{pid}-{uuid.uuid4().hex[:16]}")
+    return _mark[1]
+
+
 class Checkpoint:
     """The checkpoint folder of one run."""
 
@@ -322,7 +338,7 @@ class Checkpoint:
         :meth:`commit_block`."""
         self.blocks.mkdir(parents=True, exist_ok=True)
         path = self.block_path(index)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.part.npz")
+        tmp = path.with_name(f".{path.stem}.{_process_mark()}.{threading.get_ident()}.part.npz")
         payload: dict[str, Any] = dict(arrays)
         payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         payload["__digest__"] = np.frombuffer(_payload_digest(payload), dtype=np.uint8)
@@ -347,8 +363,9 @@ class Checkpoint:
             raise
 
     def temporaries(self) -> list[Path]:
-        """This process's block temporaries (:meth:`write_block`) not committed."""
-        return sorted(self.blocks.glob(f".block_*.{os.getpid()}.*.part.npz"))
+        """This process's block temporaries (:meth:`write_block`) not committed (not those of
+        another process, on another machine or in another container, with the same pid)."""
+        return sorted(self.blocks.glob(f".block_*.{_process_mark()}.*.part.npz"))
 
     def load_block(self, index: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """A block's arrays and meta; :class:`CorruptBlock` if the file is not what was

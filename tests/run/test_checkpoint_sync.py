@@ -179,3 +179,23 @@ def test_a_stop_waits_for_the_sync_under_way_and_removes_the_checkpoints_not_syn
 
 def plan_pending(plan: Any) -> list[int]:
     return [i for i in range(BLOCKS) if not plan.checkpoint.done(i)]
+
+
+def test_a_run_leaves_another_processs_temporaries_with_the_same_pid(
+    tmp_path: Path, reads: dict
+) -> None:
+    # tiles of one run on several machines or containers (every process may be pid 1) share
+    # the folder: a tile finishing removed the temporaries named with its pid, another tile's
+    # too (whose sync then failed with FileNotFoundError)
+    plan = _plan(tmp_path)
+    plan.checkpoint.blocks.mkdir(parents=True)
+    other = plan.checkpoint.blocks / f".block_000002.{os.getpid()}.12345.part.npz"
+    other.write_bytes(b"another tile's block, being written")
+    local.compute_blocks(plan, [0, 1])  # type: ignore[arg-type]
+    assert [plan.checkpoint.done(i) for i in range(BLOCKS)] == [True, True, False, False]
+    assert other.read_bytes() == b"another tile's block, being written"
+    # its own temporaries still removed on a stop
+    reads[3] = KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        local.compute_blocks(plan, [2, 3])  # type: ignore[arg-type]
+    assert _temporaries(plan) == [other.name]

@@ -37,22 +37,21 @@ pub fn forward_climatology(series: &Series<'_>) -> [f64; 12] {
 /// [`Series::as_strided`]), the years of every pixel are added together, a month's pixels as
 /// one vector (the same sums in the same order: the same bits); else pixel by pixel.
 pub fn forward_climatologies<const N: usize>(series: &[Series<'_>; N]) -> [[f64; 12]; N] {
-    let lanes = series
-        .iter()
-        .map(Series::as_strided)
-        .collect::<Option<Vec<_>>>();
-    let side_by_side = lanes.as_ref().and_then(|lanes| {
-        let (v, first, stride) = *lanes.first()?;
-        let months = series[0].len();
-        let together = lanes
-            .iter()
-            .zip(series)
-            .enumerate()
-            .all(|(l, (&(w, f, s), x))| {
-                std::ptr::eq(w, v) && f == first + l && s == stride && x.len() == months
+    // an array, not a Vec: no allocation per batch
+    let lanes: [Option<(&[f64], usize, usize)>; N] =
+        std::array::from_fn(|k| series[k].as_strided());
+    let side_by_side = lanes
+        .first()
+        .copied()
+        .flatten()
+        .and_then(|(v, first, stride)| {
+            let months = series[0].len();
+            let together = lanes.iter().zip(series).enumerate().all(|(l, (lane, x))| {
+                matches!(*lane, Some((w, f, s))
+                if std::ptr::eq(w, v) && f == first + l && s == stride && x.len() == months)
             });
-        (together && months >= 12).then_some((v, first, stride, months / 12))
-    });
+            (together && months >= 12).then_some((v, first, stride, months / 12))
+        });
     let Some((v, first, stride, years)) = side_by_side else {
         return std::array::from_fn(|k| forward_climatology(&series[k]));
     };
