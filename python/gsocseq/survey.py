@@ -185,10 +185,16 @@ def _multi(
             q.name: _add(inputs, readings[q.name], q, raws[q.name], flat, window, picks[q.name])
             for q in multi
         }
-        if len(flat):
-            _npp_ratios(inputs, readings, gathered, window, flat)
+        # the window of the series' band order, its series read once (side by side) for the
+        # band means and the warm-up's MIAMI NPP
+        order: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if j == 0 and len(flat):
-            _band_means(inputs, readings, multi, window, flat, pool)
+            wanted = _band_order_series(multi) + _miami_climate(inputs)
+            _order_values(inputs, wanted, window, flat, order, pool)
+        if len(flat):
+            _npp_ratios(inputs, readings, gathered, window, flat, order)
+        if j == 0 and len(flat):
+            _band_means(readings, _band_order_series(multi), order)
 
 
 #: the NPP reference rasters compared with the warm-up's own NPP
@@ -201,6 +207,7 @@ def _npp_ratios(
     gathered: dict[str, np.ndarray],
     window: Window,
     flat: np.ndarray,
+    order: dict[str, tuple[np.ndarray, np.ndarray]],
 ) -> None:
     """Count the ratio of each NPP reference raster to the warm-up's own NPP (METHOD.md
     sections 4 and 10), both before the land-use coefficients (the run applies them to both
@@ -211,7 +218,8 @@ def _npp_ratios(
     years' MIAMI NPP (t C/ha/yr, the core's): every year read, as the reference is a
     20-year mean (one dry year would be 30 % off). Nothing to compare with
     ``warmup_carbon_input`` (the reference is not used then), nor in a desert (a median
-    warm-up NPP below :data:`~gsocseq.plausibility.DRY_NPP`)."""
+    warm-up NPP below :data:`~gsocseq.plausibility.DRY_NPP`). ``order``: the values already
+    read there (:func:`_order_values`)."""
     refs = [q for q in inputs.quantities if q.name in NPP_REFERENCES]
     if not refs or "warmup_carbon_input" in gathered:
         return
@@ -220,13 +228,12 @@ def _npp_ratios(
         what = "the mean of the warmup_npp bands"
         pixels, sub = flat, window
     else:
-        climate = {q.name: q for q in inputs.quantities if q.name in WARMUP_CLIMATE}
+        climate = _miami_climate(inputs)
         if len(climate) < 2 or any(r.warmup_ratio is not None for r in readings.values()):
             return
         sub, pixels = _order_window(window, flat)
-        t, p = (_years(inputs, climate[name], sub, pixels) for name in WARMUP_CLIMATE)
-        if t is None or p is None:
-            return
+        years_of = _order_values(inputs, climate, window, flat, order)
+        t, p = (_years(*years_of[name]) for name in WARMUP_CLIMATE)
         years = t.shape[1]
         miami = _core.miami_npp(t.mean(axis=2).ravel(), p.sum(axis=2).ravel())
         own = miami.reshape(-1, years).mean(axis=1)
@@ -250,36 +257,58 @@ def _npp_ratios(
 WARMUP_CLIMATE = ("warmup_temperature", "warmup_precipitation")
 
 
-def _years(inputs: Inputs, q: Quantity, window: Window, pixels: np.ndarray) -> Optional[np.ndarray]:
-    """(n, Y, 12) values of a 12*Y-band series at the window's pixels ``pixels`` (NaN where
-    not valid), or None when it is not one."""
-    if not is_series(len(q.bands)) and len(q.bands) != 12:
-        return None
-    values, status, _ = _gather(inputs, q, _read([q], window)[q.name], pixels)
-    values[status != 0] = np.nan
-    return values.reshape(len(pixels), -1, 12)
+def _miami_climate(inputs: Inputs) -> list[Quantity]:
+    """The warm-up temperature (degrees C) and precipitation (mm) series of ``inputs`` that
+    MIAMI NPP can be computed of (12 or 12*Y monthly bands), in :data:`WARMUP_CLIMATE`'s
+    order; fewer than 2 when not both."""
+    by_name = {q.name: q for q in inputs.quantities}
+    found = [by_name[n] for n in WARMUP_CLIMATE if n in by_name]
+    return [q for q in found if is_series(len(q.bands)) or len(q.bands) == 12]
+
+
+def _band_order_series(multi: list[Quantity]) -> list[Quantity]:
+    """The 12*Y-band climate series (Y >= 2) whose band order the band means check."""
+    return [q for q in multi if q.kind in ANNUAL_KINDS and is_series(len(q.bands))]
+
+
+def _order_values(
+    inputs: Inputs,
+    quantities: list[Quantity],
+    window: Window,
+    flat: np.ndarray,
+    order: dict[str, tuple[np.ndarray, np.ndarray]],
+    pool: Optional[ThreadPoolExecutor] = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(n, bands) values and status of every band of ``quantities`` at the modelled pixels of
+    the window of :func:`_order_window`; each read once per block: ``order`` keeps them (the
+    ones missing read side by side on ``pool``)."""
+    missing = [q for q in quantities if q.name not in order]
+    if missing:
+        sub, pixels = _order_window(window, flat)
+        raws = _read(missing, sub, pool=pool)
+        for q in missing:
+            values, status, _ = _gather(inputs, q, raws[q.name], pixels)
+            order[q.name] = (values, status)
+    return {q.name: order[q.name] for q in quantities}
+
+
+def _years(values: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """(n, Y, 12) of the (n, 12*Y) values of a monthly series (NaN at the pixels whose
+    ``status`` is not 0: not valid)."""
+    return np.where(status[:, None] != 0, np.nan, values).reshape(len(values), -1, 12)
 
 
 def _band_means(
-    inputs: Inputs,
     readings: dict[str, Reading],
-    multi: list[Quantity],
-    window: Window,
-    flat: np.ndarray,
-    pool: Optional[ThreadPoolExecutor] = None,
+    series: list[Quantity],
+    order: dict[str, tuple[np.ndarray, np.ndarray]],
 ) -> None:
-    """The mean of every band over the valid modelled pixels of a window of at most
-    :data:`ORDER_WINDOW` pixels a side around the first of ``flat`` (flat indices of the
-    modelled pixels of ``window``), for each 12*Y-band climate series (Y >= 2): the series read
-    side by side on ``pool`` (memory: one small window of all their bands, 3.9 MB a 20-year
-    series)."""
-    series = [q for q in multi if q.kind in ANNUAL_KINDS and is_series(len(q.bands))]
-    if not series:
-        return
-    sub, pixels = _order_window(window, flat)
-    raws = _read(series, sub, pool=pool)
+    """The mean of every band of each 12*Y-band climate series (Y >= 2) of ``series`` over the
+    valid modelled pixels of the window of :func:`_order_window` (``order``: their values
+    there, read by :func:`_order_values` side by side; memory: one small window of all their
+    bands, 3.9 MB a 20-year series)."""
     for q in series:
-        values, status, _ = _gather(inputs, q, raws[q.name], pixels)
+        values, status = order[q.name]
         valid = values[status == 0]
         if len(valid):
             readings[q.name].band_means = valid.mean(axis=0)
