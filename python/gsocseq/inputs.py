@@ -42,6 +42,9 @@ from gsocseq.rasters import (
 )
 
 INF = float("inf")
+#: position of the first year's land use in the FAO warm-up stack (SOC, clay, 12 cover, then
+#: Y land-use bands and Y DR bands)
+FAO_LAND_USE_BAND = 14
 #: quantities handed to the core as read (:class:`WindowBands`), not gathered into float64
 WARMUP_SERIES = ("warmup_temperature", "warmup_precipitation", "warmup_pet")
 #: quantity: (low, high, unit) of plausible values (the core's, METHOD.md section 2)
@@ -413,7 +416,7 @@ class Inputs:
         years = self._warmup_years()
         expect_bands(
             rs["warmup_stack"],
-            14 + 2 * years,
+            FAO_LAND_USE_BAND + 2 * years,
             f"the FAO warm-up stack for {years} years: SOC, clay, 12 cover, {years} LU, {years} DR",
         )
         for key in (
@@ -441,7 +444,8 @@ class Inputs:
         self._q("spinup_dpm_rpm", "spinup_stack", (38,), "dpm_rpm")
         self._q("spinup_cover", "spinup_stack", range(40, 52), "cover")
         self._q("warmup_cover", "warmup_stack", range(2, 14), "cover")
-        self._q("warmup_dpm_rpm", "warmup_stack", range(14 + years, 14 + 2 * years), "dpm_rpm")
+        lu = FAO_LAND_USE_BAND
+        self._q("warmup_dpm_rpm", "warmup_stack", range(lu + years, lu + 2 * years), "dpm_rpm")
         self._q("forward_temperature", "forward_stack", range(2, 14), "temperature")
         self._q("forward_precipitation", "forward_stack", range(14, 26), "precipitation")
         self._q("forward_pet", "forward_stack", range(26, 38), "pet")
@@ -455,8 +459,8 @@ class Inputs:
     def _land_use(self, window: Window) -> tuple[Raster, np.ndarray, int]:
         """(raster, (Y, h, w) classes with NaN nodata, first band position) of the warm-up."""
         if self.config.layout == "fao":
-            r = self.rasters["warmup_stack"]
-            return r, r.read(window, range(14, 14 + self.years)), 14
+            r, first = self.rasters["warmup_stack"], FAO_LAND_USE_BAND
+            return r, r.read(window, range(first, first + self.years)), first
         r = self.rasters["land_use"]
         lu = r.read(window)
         if lu.shape[0] < self.years:  # the oldest band repeated at the start, as script 8 does
@@ -467,12 +471,15 @@ class Inputs:
     def last_land_use(self, window: Window) -> np.ndarray:
         """(h * w) classes of the last warm-up year as stored (nodata as stored): which pixels
         are modelled. In the raster's buffer, overwritten by its next read."""
-        if self.config.layout == "fao":
-            r, band = self.rasters["warmup_stack"], 14 + self.years - 1
-        else:
-            r = self.rasters["land_use"]
-            band = r.count - 1
+        r, band = self._last_land_use_band()
         return r.read_raw(window, [band]).reshape(-1)
+
+    def _last_land_use_band(self) -> tuple[Raster, int]:
+        """The raster and band position of the last warm-up year's land use."""
+        if self.config.layout == "fao":
+            return self.rasters["warmup_stack"], FAO_LAND_USE_BAND + self.years - 1
+        r = self.rasters["land_use"]
+        return r, r.count - 1
 
     def fix_of(self, q: Quantity) -> Callable[[float], str]:
         """How to rescale quantity ``q`` by a factor, for a hint: the input's scale, or the
@@ -670,11 +677,7 @@ class Inputs:
         warm-up year is not a modelled one, as :meth:`read_block` does (``area:no_land_use``,
         ``area:class_N``), reading only the SOC and that land-use band (an area where nothing
         is modelled: what its land use holds)."""
-        if self.config.layout == "fao":
-            r, band = self.rasters["warmup_stack"], 14 + self.years - 1
-        else:
-            r = self.rasters["land_use"]
-            band = r.count - 1
+        r, band = self._last_land_use_band()
         last = r.read(window, [band])[0]
         q = next(q for q in self.quantities if q.name == "soc")
         raw = q.raster.read_raw(window, [q.bands[0]])
@@ -683,11 +686,7 @@ class Inputs:
     def land_use_source(self) -> str:
         """The file and band of the last warm-up year's land use (which pixels are modelled),
         for messages."""
-        if self.config.layout == "fao":
-            r, band = self.rasters["warmup_stack"], 14 + self.years - 1
-        else:
-            r = self.rasters["land_use"]
-            band = r.count - 1
+        r, band = self._last_land_use_band()
         return f"{r.path.name} (band {r.bands[band]}, {WARMUP_START + self.years})"
 
     def _band_bytes(self, r: Raster) -> float:
